@@ -1,0 +1,367 @@
+/*
+ * cli.c - shared command-line plumbing (see cli.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "convert.h"
+
+const char *cli_prog = "heaptape";
+
+int cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: warning: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_usage(const struct ht_cmd *c, int status, const char *msg)
+{
+	FILE *f = status ? stderr : stdout;
+
+	if (msg)
+		fprintf(stderr, "%s: %s\n", cli_prog, msg);
+	fprintf(f, "usage: heaptape %s\n", c->usage);
+	if (!status) {
+		fprintf(f, "\n%s\n", c->summary);
+		if (c->help)
+			fprintf(f, "\n%s", c->help);
+	}
+	return status;
+}
+
+int cli_trace_error(const struct ht_reader *r, const char *path, int err)
+{
+	if (r)
+		return cli_error("'%s': %s at offset %llu", path,
+				 ht_strerror(err),
+				 (unsigned long long)ht_reader_error_offset(r));
+	return cli_error("'%s': %s", path, ht_strerror(err));
+}
+
+int cli_open_trace(struct ht_reader **r, const char *path, int mode)
+{
+	int err = ht_reader_open(r, path, mode);
+
+	if (!err)
+		return 0;
+	if (!*r) {
+		if (err == HT_EIO)
+			return cli_error("cannot open '%s': %s", path,
+					 strerror(errno));
+		return cli_error("cannot open '%s': %s", path,
+				 ht_strerror(err));
+	}
+	cli_trace_error(*r, path, err);
+	ht_reader_close(*r);
+	*r = NULL;
+	return 1;
+}
+
+int cli_out_open(struct cli_out *o, const char *path)
+{
+	memset(o, 0, sizeof(*o));
+	o->path = path;
+	o->fd = -1;
+	if (!strcmp(path, "-")) {
+		o->is_stdout = 1;
+		o->fd = STDOUT_FILENO;
+		o->fp = stdout;
+		return 0;
+	}
+	if ((size_t)snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.XXXXXX", path) >=
+	    sizeof(o->tmp))
+		return cli_error("'%s': name too long", path);
+	o->fd = mkstemp(o->tmp);
+	if (o->fd < 0)
+		return cli_error("cannot create '%s': %s", path,
+				 strerror(errno));
+	fchmod(o->fd, 0644);
+	o->fp = fdopen(o->fd, "w");
+	if (!o->fp) {
+		int e = errno;
+		close(o->fd);
+		unlink(o->tmp);
+		return cli_error("cannot create '%s': %s", path, strerror(e));
+	}
+	setvbuf(o->fp, NULL, _IOFBF, 1 << 20);
+	return 0;
+}
+
+int cli_out_commit(struct cli_out *o)
+{
+	int err = 0;
+
+	if (o->is_stdout) {
+		if (fflush(stdout) || ferror(stdout))
+			return cli_error("cannot write standard output: %s",
+					 strerror(errno));
+		return 0;
+	}
+	if (fflush(o->fp) || ferror(o->fp))
+		err = errno ? errno : EIO;
+	if (fclose(o->fp) && !err)
+		err = errno;
+	o->fp = NULL;
+	o->fd = -1;
+	if (!err && rename(o->tmp, o->path))
+		err = errno;
+	if (err) {
+		unlink(o->tmp);
+		return cli_error("cannot write '%s': %s", o->path,
+				 strerror(err));
+	}
+	return 0;
+}
+
+void cli_out_abort(struct cli_out *o)
+{
+	if (o->is_stdout) {
+		fflush(stdout);
+		return;
+	}
+	if (o->fp)
+		fclose(o->fp);
+	else if (o->fd >= 0)
+		close(o->fd);
+	o->fp = NULL;
+	o->fd = -1;
+	if (o->tmp[0])
+		unlink(o->tmp);
+}
+
+int cli_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -1;
+	return 0;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int cli_parse_duration(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v, mul = 1;
+
+	if (!s || !*s)
+		return -1;
+	if (*s == '+')
+		s++;
+	if (*s == '-' || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v))
+		return -1;
+	if (!strcmp(end, "") || !strcmp(end, "ns"))
+		mul = 1;
+	else if (!strcmp(end, "us"))
+		mul = 1e3;
+	else if (!strcmp(end, "ms"))
+		mul = 1e6;
+	else if (!strcmp(end, "s"))
+		mul = 1e9;
+	else if (!strcmp(end, "m") || !strcmp(end, "min"))
+		mul = 60e9;
+	else if (!strcmp(end, "h"))
+		mul = 3600e9;
+	else
+		return -1;
+	v *= mul;
+	if (v < 0 || v >= 1.8e19)
+		return -1;
+	*ns = (uint64_t)(v + 0.5);
+	return 0;
+}
+
+void cli_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static const char *const kind_names[] = {
+	[CLI_KIND_UNKNOWN] = "unknown", [CLI_KIND_HTAPE] = "htape",
+	[CLI_KIND_ETL] = "etl",         [CLI_KIND_CSV] = "csv",
+	[CLI_KIND_ANDROID] = "android", [CLI_KIND_MTRACE] = "mtrace",
+};
+
+const char *cli_kind_name(enum cli_kind k)
+{
+	return k < sizeof(kind_names) / sizeof(kind_names[0]) ? kind_names[k]
+							       : "unknown";
+}
+
+enum cli_kind cli_kind_from_name(const char *name)
+{
+	for (size_t i = 1; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (!strcasecmp(name, kind_names[i]))
+			return (enum cli_kind)i;
+	if (!strcasecmp(name, "trace") || !strcasecmp(name, "heaptape"))
+		return CLI_KIND_HTAPE;
+	if (!strcasecmp(name, "record_allocs"))
+		return CLI_KIND_ANDROID;
+	return CLI_KIND_UNKNOWN;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && !strcasecmp(s + a - b, suf);
+}
+
+enum cli_kind cli_file_kind(const char *path)
+{
+	static const unsigned char magic[8] = {0x89, 'H', 'T', 'R',
+					       0x0d, 0x0a, 0x1a, 0x0a};
+	unsigned char buf[65536];
+	ssize_t n = 0, k;
+	int fd;
+
+	if (!strcmp(path, "-"))
+		return CLI_KIND_UNKNOWN;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return CLI_KIND_UNKNOWN;
+	while (n < (ssize_t)sizeof(buf) &&
+	       (k = read(fd, buf + n, sizeof(buf) - (size_t)n)) > 0)
+		n += k;
+	close(fd);
+	if (n >= 8 && !memcmp(buf, magic, 8))
+		return CLI_KIND_HTAPE;
+	if (etl_probe(buf, (size_t)n))
+		return CLI_KIND_ETL;
+	if (has_suffix(path, ".csv") && csv_probe(buf, (size_t)n))
+		return CLI_KIND_CSV;
+	if (android_probe(buf, (size_t)n))
+		return CLI_KIND_ANDROID;
+	if (mtrace_probe(buf, (size_t)n))
+		return CLI_KIND_MTRACE;
+	if (csv_probe(buf, (size_t)n))
+		return CLI_KIND_CSV;
+	return CLI_KIND_UNKNOWN;
+}
+
+double cli_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void cli_progress_start(struct cli_progress *p, const char *label,
+			uint64_t total)
+{
+	memset(p, 0, sizeof(*p));
+	p->label = label;
+	p->total = total;
+	p->start = p->last = cli_now();
+	p->active = isatty(STDERR_FILENO);
+}
+
+void cli_progress_update(struct cli_progress *p, uint64_t done)
+{
+	double now;
+
+	p->done = done;
+	if (!p->active)
+		return;
+	now = cli_now();
+	if (now - p->start < 1.0 || now - p->last < 0.1)
+		return;
+	p->last = now;
+	p->drawn = 1;
+	if (p->total) {
+		double f = (double)done / (double)p->total;
+		int w = 30, fill = (int)(f * w);
+		if (fill > w)
+			fill = w;
+		fprintf(stderr, "\r%s [%.*s%*s] %3.0f%% %.1fs", p->label,
+			fill, "##############################", w - fill, "",
+			f * 100.0, now - p->start);
+	} else {
+		fprintf(stderr, "\r%s %llu %.1fs", p->label,
+			(unsigned long long)done, now - p->start);
+	}
+}
+
+void cli_progress_end(struct cli_progress *p)
+{
+	if (p->active && p->drawn)
+		fputs("\r\033[K", stderr);
+	p->active = 0;
+}

@@ -1,0 +1,99 @@
+/*
+ * cli.h - what every `heaptape` command shares: the command table entry,
+ * error printing, opening traces, output files that appear only when
+ * complete, option value parsing and the progress bar.
+ *
+ * Conventions (README "Exit codes"): a command returns 0 on success, 1 on
+ * failure, 2 on a usage error.  Messages go to stderr as
+ *   heaptape CMD: cannot open 'x.htape': No such file or directory
+ *   heaptape CMD: 'x.htape': corrupt trace at offset 81920: checksum mismatch
+ * lower-case, no full stop, the subject in quotes.
+ */
+#ifndef HT_CLI_H
+#define HT_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../format/heaptape.h"
+
+struct ht_cmd {
+	const char *name;
+	const char *usage;   /* "cat [options] TRACE", without "heaptape " */
+	const char *summary; /* one line for `heaptape help` */
+	const char *help;    /* the options, one per line; may be NULL */
+	int (*run)(int argc, char **argv); /* argv[0] is the command name */
+};
+
+/* "heaptape CMD", set by main() before a command runs. */
+extern const char *cli_prog;
+
+/* Prints "heaptape CMD: <message>\n" to stderr and returns 1. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Same, as a warning; returns nothing. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Usage (and help text) to stdout when status is 0, else to stderr with a
+ * "heaptape CMD: " line first if msg is not NULL.  Returns status. */
+int cli_usage(const struct ht_cmd *c, int status, const char *msg);
+
+/* Opens a trace and reports failure as one line naming the file and the
+ * byte offset.  Returns 0, or 1 after printing. */
+int cli_open_trace(struct ht_reader **r, const char *path, int mode);
+/* Prints "heaptape CMD: 'path': <what> at offset N: <ht_strerror(err)>"
+ * using the reader's error offset; returns 1. */
+int cli_trace_error(const struct ht_reader *r, const char *path, int err);
+
+/* An output file that appears under its name only when complete: written
+ * to a temporary file in the same directory and renamed by commit.  "-"
+ * is stdout (then commit only flushes).  On abort the temporary is
+ * removed.  Both return 0 or print an error and return 1. */
+struct cli_out {
+	const char *path;
+	char tmp[4096];
+	int fd;
+	FILE *fp;      /* buffered stream on fd, opened by cli_out_open */
+	int is_stdout;
+};
+int cli_out_open(struct cli_out *o, const char *path);
+int cli_out_commit(struct cli_out *o);
+void cli_out_abort(struct cli_out *o);
+
+/* Values: "4096", "64K", "1M", "2G" (powers of 1024). */
+int cli_parse_size(const char *s, uint64_t *out);
+/* Durations to ns: "10ms", "1.5s", "250us", "100ns", "2m"; a bare number is
+ * ns.  Also "+DUR" is accepted. */
+int cli_parse_duration(const char *s, uint64_t *ns);
+int cli_parse_u64(const char *s, uint64_t *out); /* decimal or 0x hex */
+
+/* Writes s as a JSON string literal (with quotes). */
+void cli_json_str(FILE *f, const char *s);
+
+/* What a file holds, from its first bytes (and name for csv). */
+enum cli_kind {
+	CLI_KIND_UNKNOWN = 0,
+	CLI_KIND_HTAPE,
+	CLI_KIND_ETL,
+	CLI_KIND_CSV,
+	CLI_KIND_ANDROID,
+	CLI_KIND_MTRACE
+};
+enum cli_kind cli_file_kind(const char *path);
+const char *cli_kind_name(enum cli_kind k);
+enum cli_kind cli_kind_from_name(const char *name);
+
+/* Progress on stderr, drawn only when stderr is a terminal and the work
+ * has taken more than a second.  total may be 0 (unknown). */
+struct cli_progress {
+	const char *label;
+	uint64_t total, done;
+	double start, last;
+	int active, drawn;
+};
+void cli_progress_start(struct cli_progress *p, const char *label,
+			uint64_t total);
+void cli_progress_update(struct cli_progress *p, uint64_t done);
+void cli_progress_end(struct cli_progress *p);
+
+double cli_now(void); /* monotonic seconds */
+
+#endif

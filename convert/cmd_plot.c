@@ -1,0 +1,14 @@
+/* cmd_plot.c - placeholder until the command lands. */
+#include "cli.h"
+
+static int run(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return cli_error("not implemented yet");
+}
+
+const struct ht_cmd cmd_plot_entry = {
+	.name = "plot", .usage = "plot", .summary = "(not implemented yet)",
+	.run = run,
+};

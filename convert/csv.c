@@ -1,0 +1,20 @@
+/* csv.c - placeholder until the converter lands. */
+#include "convert.h"
+
+int convert_htape_to_csv(const struct convert_opts *o)
+{
+	return cli_error("%s: not implemented yet", o->in);
+}
+
+int convert_csv_to_htape(const struct convert_opts *o)
+{
+	return cli_error("%s: not implemented yet", o->in);
+}
+
+int csv_probe(const unsigned char *buf, size_t n)
+{
+	(void)buf;
+	(void)n;
+	return 0;
+}
+
