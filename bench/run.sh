@@ -1,0 +1,28 @@
+#!/bin/sh
+# run.sh - `make bench`: every bench/*.sh in turn (format, record, replay,
+# csv, etl, import).  Benchmarks print ratios against peers measured in the
+# same run; they are not tests and assert nothing.
+# Environment: HEAPTAPE, HT_BUILD, HT_PRELOAD, HT_TOP, SHARED, HT_TMP; set
+# BENCH=pattern to run only some.
+set -u
+O=${O:-build}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+HT_BUILD=$(cd "$O" && pwd)
+HEAPTAPE=$HT_BUILD/heaptape
+HT_PRELOAD=$HT_BUILD/libheaptape-record.so
+SHARED=${SHARED:-$(cd .. && pwd)/shared}
+HT_TOP=$top
+HT_TMP=$(mktemp -d /tmp/heaptape-bench.XXXXXX)
+export HT_BUILD HEAPTAPE HT_PRELOAD SHARED HT_TOP HT_TMP
+echo "heaptape bench on $(uname -n), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+for b in bench/*.sh; do
+	[ "$b" = bench/run.sh ] && continue
+	if [ -n "${BENCH:-}" ] && ! echo "$b" | grep -q -- "$BENCH"; then
+		continue
+	fi
+	echo
+	echo "== $(basename "$b" .sh)"
+	sh "$b" || echo "(bench $b failed with status $?)"
+done
+rm -rf "$HT_TMP"

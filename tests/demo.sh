@@ -1,0 +1,59 @@
+#!/bin/sh
+# demo.sh - `make demo`: record a real program, look at the trace, replay
+# it on every installed allocator, and write CSV and plots into demo/.
+set -eu
+O=${O:-build}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+ht=$top/$O/heaptape
+out=$top/demo
+mkdir -p "$out"
+rm -f "$out"/python.htape "$out"/python.*.htape
+cat >"$out/work.py" <<'PY'
+# A workload whose heap grows and shrinks: build, sort and drop data.
+import json, random
+random.seed(1)
+for round in range(6):
+    rows = [{"id": i, "name": "row%d" % i, "tags": [str(random.random())] * 3}
+            for i in range(20000 * (round % 3 + 1))]
+    text = json.dumps(rows)
+    back = json.loads(text)
+    back.sort(key=lambda r: r["name"])
+    del rows, text, back
+print("done")
+PY
+echo "== heaptape record -o demo/python.htape -- python3 demo/work.py"
+PYTHONMALLOC=malloc PYTHONHASHSEED=0 "$ht" record -o "$out/python.htape" -- python3 "$out/work.py"
+echo
+echo "== heaptape verify demo/python.htape"
+"$ht" verify "$out/python.htape"
+echo
+echo "== heaptape stat demo/python.htape"
+"$ht" stat "$out/python.htape"
+echo
+echo "== heaptape cat demo/python.htape | head -5"
+"$ht" cat "$out/python.htape" | head -5 || true
+allocs="-a glibc"
+for a in jemalloc mimalloc tcmalloc; do
+	case $a in
+	jemalloc) so=libjemalloc.so.2 ;;
+	mimalloc) so=libmimalloc.so.2 ;;
+	tcmalloc) so=libtcmalloc_minimal.so.4 ;;
+	esac
+	if ls /usr/lib/*/"$so" >/dev/null 2>&1; then allocs="$allocs -a $a"; fi
+done
+echo
+echo "== heaptape replay demo/python.htape $allocs --json demo/replay.json"
+"$ht" replay "$out/python.htape" $allocs --json "$out/replay.json"
+echo
+echo "== heaptape convert demo/python.htape demo/python.csv (+ --interval 10ms)"
+"$ht" convert "$out/python.htape" "$out/python.csv"
+"$ht" convert --interval 10ms "$out/python.htape" "$out/python-10ms.csv"
+head -3 "$out/python.csv"
+echo
+echo "== heaptape plot"
+"$ht" plot "$out/python.htape" -o "$out/python.svg"
+"$ht" plot "$out/replay.json" -o "$out/replay.svg"
+echo
+echo "wrote demo/python.htape, demo/python.csv, demo/python-10ms.csv,"
+echo "demo/replay.json, demo/python.svg and demo/replay.svg"
