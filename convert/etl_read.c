@@ -1,0 +1,1094 @@
+/*
+ * etl_read.c - the .etl reader declared in etl_read.h.
+ *
+ * The file is a concatenation of buffers (a 0x48-byte WMI_BUFFER_HEADER
+ * each, BufferSize bytes on disk).  Opening scans every buffer header once
+ * (O(buffers) memory, nothing decompressed) and decodes the log-file header
+ * in the first buffer.  Iteration buckets the buffers by ProcessorIndex,
+ * sorts each bucket by SequenceNumber and merges the buckets by event
+ * timestamp with a binary heap, so memory is one decompressed buffer per
+ * CPU (bounded, see MAX_INFLIGHT) and time is O(events * log CPUs).
+ *
+ * Every length is checked against the end of the buffer's valid data
+ * before it is used; a bad buffer is an error at its file offset, or, in
+ * salvage mode, is skipped and counted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libfwnt.h>
+
+#include "etl_read.h"
+
+#define BUF_HDR 0x48u
+/* Largest uncompressed buffer accepted (ETW buffers are at most 16 MiB),
+ * and the most decompressed bytes held at once over all CPU streams. */
+#define MAX_BUF (16u << 20)
+#define MAX_INFLIGHT ((size_t)256 << 20)
+
+struct stream {
+	uint32_t *idx;          /* buffer indices, in stream order */
+	size_t n, cur;
+	const uint8_t *b;       /* current buffer data, NULL if none */
+	uint32_t pos, end;
+	uint64_t boff;
+	uint16_t cpu;
+	uint8_t *own;           /* decompression target */
+	size_t own_cap;
+	uint64_t last_ts;
+	struct etl_event head;
+};
+
+struct etl {
+	const uint8_t *map;
+	size_t len;
+	int mapped;
+	int flags;
+	struct etl_buffer *bufs;
+	size_t nbufs, cap;
+	struct etl_logfile lf;
+	uint64_t t0, freq;
+	uint64_t ns_mul;        /* 1e9 / freq when exact, else 0 */
+	int compress_fmt;       /* 2 LZNT1, 3 XPRESS, 4 XPRESS Huffman */
+	struct etl_counts cnt;
+	uint64_t err_off;
+	char err[160];
+	int failed;
+	/* iteration */
+	uint32_t *order;
+	struct stream *st;
+	size_t nst;
+	uint32_t *heap;         /* stream numbers, min-heap on head.ts */
+	size_t nheap;
+	int started;
+	int pending;            /* stream whose head was returned last */
+	size_t inflight;
+};
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint64_t rdp(const uint8_t *p, int psize)
+{
+	return psize == 8 ? rd64(p) : rd32(p);
+}
+
+static void seterr(struct etl *e, uint64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(struct etl *e, uint64_t off, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->err_off = off;
+	va_start(ap, fmt);
+	vsnprintf(e->err, sizeof(e->err), fmt, ap);
+	va_end(ap);
+}
+
+const char *etl_error(const struct etl *e)
+{
+	return e && e->err[0] ? e->err : "unknown error";
+}
+
+uint64_t etl_error_offset(const struct etl *e)
+{
+	return e ? e->err_off : 0;
+}
+
+const struct etl_logfile *etl_logfile(const struct etl *e)
+{
+	return &e->lf;
+}
+
+size_t etl_buffers(const struct etl *e, const struct etl_buffer **out)
+{
+	*out = e->bufs;
+	return e->nbufs;
+}
+
+void etl_counts(const struct etl *e, struct etl_counts *c)
+{
+	*c = e->cnt;
+}
+
+uint64_t etl_t0(const struct etl *e)
+{
+	return e->t0;
+}
+
+uint64_t etl_freq(const struct etl *e)
+{
+	return e->freq;
+}
+
+int64_t etl_rel_ns(const struct etl *e, uint64_t ts)
+{
+	__int128 d = (__int128)ts - (__int128)e->t0;
+
+	if (e->ns_mul)
+		d *= e->ns_mul;
+	else
+		d = d * 1000000000 / (__int128)e->freq;
+	if (d > INT64_MAX)
+		return INT64_MAX;
+	if (d < INT64_MIN)
+		return INT64_MIN;
+	return (int64_t)d;
+}
+
+static const char *const htype_names[0x16] = {
+	[0x01] = "SYSTEM32", [0x02] = "SYSTEM64", [0x03] = "COMPACT32",
+	[0x04] = "COMPACT64", [0x0A] = "FULL_HEADER32",
+	[0x0B] = "INSTANCE32", [0x0C] = "TIMED", [0x0D] = "ERROR",
+	[0x0E] = "WNODE", [0x0F] = "MESSAGE", [0x10] = "PERFINFO32",
+	[0x11] = "PERFINFO64", [0x12] = "EVENT_HEADER32",
+	[0x13] = "EVENT_HEADER64", [0x14] = "FULL_HEADER64",
+	[0x15] = "INSTANCE64",
+};
+
+const char *etl_htype_name(int ht)
+{
+	if (ht >= 0 && ht < 0x16 && htype_names[ht])
+		return htype_names[ht];
+	return "UNKNOWN";
+}
+
+/* Group names as NTWMI EVENT_TRACE_GROUP_* (and the reference counts). */
+static const char *const group_names[0x1F] = {
+	"Header", "DiskIo", "PageFault", "Process", "FileIo", "Thread",
+	"TcpIp", "Job", "UdpIp", "Registry", "DbgPrint", "Config", "Spare1",
+	"Wnf", "Pool", "PerfInfo", "Heap", "Object", "Power", "ModBound",
+	"Image", "Dpc", "CC", "CritSec", "StackWalk", "Ums", "ALPC",
+	"SplitIo", "ThreadPool", "Hypervisor", "HypervisorX",
+};
+
+const char *etl_group_name(int g)
+{
+	return g >= 0 && g < 0x1F ? group_names[g] : NULL;
+}
+
+void etl_guid_str(const uint8_t *g, char out[37])
+{
+	snprintf(out, 37,
+		 "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 rd32(g), rd16(g + 4), rd16(g + 6), g[8], g[9], g[10], g[11],
+		 g[12], g[13], g[14], g[15]);
+}
+
+/* {222962ab-6180-4b88-a825-346b75f2a24a} as stored on disk. */
+static const uint8_t heap_guid[16] = {
+	0xab, 0x62, 0x29, 0x22, 0x80, 0x61, 0x88, 0x4b,
+	0xa8, 0x25, 0x34, 0x6b, 0x75, 0xf2, 0xa2, 0x4a,
+};
+
+/*
+ * Decodes the event at b[pos] (valid data ends at b[end]).  Returns the
+ * number of bytes to advance (8-aligned, > 0), 0 at the end of the data,
+ * or -1 with e->err set (offset filled in by the caller).
+ */
+static int decode(struct etl *e, const uint8_t *b, uint32_t pos,
+		  uint32_t end, struct etl_event *ev)
+{
+	const uint8_t *p = b + pos;
+	uint32_t avail, m, size = 0, hl, fl, ht;
+
+	if (pos >= end || end - pos < 4)
+		return 0;
+	avail = end - pos;
+	m = rd32(p);
+	if (m == 0xFFFFFFFFu)
+		return 0;
+	fl = m >> 24;
+	ht = (m >> 16) & 0xFF;
+	ev->hdr = p;
+	ev->off = pos;
+	ev->ext = NULL;
+	ev->ext_len = 0;
+	ev->guid = NULL;
+	ev->id = 0;
+	ev->flags = 0;
+	ev->group = 0;
+	ev->type = 0;
+	ev->opcode = 0;
+	ev->version = 0;
+	ev->has_ts = 1;
+	ev->ts = 0;
+	ev->pid = ev->tid = ETL_NOID;
+	if ((fl & 0xC0) == 0xC0) {
+		ev->htype = (uint8_t)ht;
+		switch (ht) {
+		case ETL_HT_SYSTEM32:
+		case ETL_HT_SYSTEM64:
+		case ETL_HT_COMPACT32:
+		case ETL_HT_COMPACT64:
+		case ETL_HT_PERFINFO32:
+		case ETL_HT_PERFINFO64:
+			hl = ht <= 2 ? 0x20 : ht <= 4 ? 0x18 : 0x10;
+			if (avail < hl)
+				goto short_hdr;
+			size = rd16(p + 4);
+			ev->version = (uint8_t)m;
+			ev->type = ev->opcode = p[6];
+			ev->group = p[7];
+			ev->psize = (ht == 1 || ht == 3 || ht == 0x10) ? 4 : 8;
+			if (ht >= 0x10) {
+				ev->ts = rd64(p + 8);
+			} else {
+				ev->tid = rd32(p + 8);
+				ev->pid = rd32(p + 12);
+				ev->ts = rd64(p + 16);
+			}
+			/* PEBS index and PMC counters follow the header */
+			hl += (m & 0x8000 ? 8 : 0) + 8 * ((m >> 8) & 7);
+			break;
+		case ETL_HT_FULL32:
+		case ETL_HT_FULL64:
+		case ETL_HT_INSTANCE32:
+		case ETL_HT_INSTANCE64:
+			hl = (ht == ETL_HT_FULL32 || ht == ETL_HT_FULL64) ?
+				0x30 : 0x48;
+			if (avail < hl)
+				goto short_hdr;
+			size = rd16(p);
+			ev->type = ev->opcode = p[4];
+			ev->version = (uint8_t)rd16(p + 6);
+			ev->tid = rd32(p + 8);
+			ev->pid = rd32(p + 12);
+			ev->ts = rd64(p + 16);
+			ev->guid = p + 0x18;
+			ev->psize = (ht == ETL_HT_FULL32 ||
+				     ht == ETL_HT_INSTANCE32) ? 4 : 8;
+			break;
+		case ETL_HT_EVENT32:
+		case ETL_HT_EVENT64:
+			hl = 0x50;
+			if (avail < hl)
+				goto short_hdr;
+			size = rd16(p);
+			ev->flags = rd16(p + 4);
+			ev->tid = rd32(p + 8);
+			ev->pid = rd32(p + 12);
+			ev->ts = rd64(p + 16);
+			ev->guid = p + 0x18;
+			ev->id = rd16(p + 0x28);
+			ev->version = p[0x2A];
+			ev->opcode = ev->type = p[0x2D];
+			ev->psize = ht == ETL_HT_EVENT32 ? 4 : 8;
+			if (size < hl || size > avail)
+				goto bad_size;
+			if (ev->flags & 1) {
+				/* extended items: u16 size, u16 type,
+				 * u16 linkage (bit 0: more), u16 data size */
+				uint32_t q = hl;
+				for (;;) {
+					uint32_t isz;
+					if (size - q < 8) {
+						seterr(e, 0, "extended item past "
+						       "the event at buffer "
+						       "offset 0x%x", pos);
+						return -1;
+					}
+					isz = rd16(p + q);
+					if (isz < 8 || isz > size - q ||
+					    rd16(p + q + 6) > isz - 8) {
+						seterr(e, 0, "bad extended item "
+						       "size %u at buffer "
+						       "offset 0x%x", isz,
+						       pos + q);
+						return -1;
+					}
+					q += isz;
+					if (!(rd16(p + q - isz + 4) & 1))
+						break;
+				}
+				ev->ext = p + hl;
+				ev->ext_len = q - hl;
+				hl = q;
+			}
+			break;
+		case ETL_HT_TIMED:
+		case ETL_HT_ERROR:
+		case ETL_HT_WNODE:
+			hl = 8;
+			size = rd16(p);
+			ev->has_ts = 0;
+			ev->psize = 8;
+			break;
+		default:
+			seterr(e, 0, "unknown event header type 0x%02x at "
+			       "buffer offset 0x%x", ht, pos);
+			return -1;
+		}
+	} else if ((fl & 0x90) == 0x90) {
+		/* WPP message: MESSAGE_TRACE_HEADER + optional fields in
+		 * the order sequence, guid|component, time, tid+pid */
+		uint32_t q = 8, of;
+		ev->htype = ETL_HT_MESSAGE;
+		if (avail < 8)
+			goto short_hdr;
+		size = rd16(p);
+		hl = 8;
+		if (size < hl || size > avail)
+			goto bad_size;
+		ev->id = rd16(p + 4);
+		of = ev->flags = rd16(p + 6);
+		ev->psize = (of & 0x40) ? 4 : 8;
+		ev->has_ts = 0;
+		if (of & 0x1)
+			q += 4;
+		if (of & 0x2) {
+			if (q + 16 > size)
+				goto bad_size;
+			ev->guid = p + q;
+			q += 16;
+		} else if (of & 0x4) {
+			q += 4;
+		}
+		if (of & 0x8) {
+			if (q + 8 > size)
+				goto bad_size;
+			ev->ts = rd64(p + q);
+			ev->has_ts = 1;
+			q += 8;
+		}
+		if (of & 0x20) {
+			if (q + 8 > size)
+				goto bad_size;
+			ev->tid = rd32(p + q);
+			ev->pid = rd32(p + q + 4);
+			q += 8;
+		}
+		if (q > size)
+			goto bad_size;
+		hl = q;
+	} else {
+		seterr(e, 0, "bad event marker 0x%08x at buffer offset 0x%x",
+		       m, pos);
+		return -1;
+	}
+	if (size < hl || size > avail)
+		goto bad_size;
+	ev->size = size;
+	ev->data = p + hl;
+	ev->len = size - hl;
+	return (int)((size + 7) & ~7u);
+short_hdr:
+	seterr(e, 0, "event header past the end of the data at buffer "
+	       "offset 0x%x", pos);
+	return -1;
+bad_size:
+	seterr(e, 0, "bad event size %u at buffer offset 0x%x (%u bytes "
+	       "left)", size, pos, avail);
+	return -1;
+}
+
+/* Data of buffer i, decompressed into *own if needed.  Returns 0 with
+ * *data and *end set, or -1 with e->err set. */
+static int load(struct etl *e, size_t i, uint8_t **own, size_t *own_cap,
+		const uint8_t **data, uint32_t *end)
+{
+	const struct etl_buffer *bf = &e->bufs[i];
+	const uint8_t *b = e->map + bf->off;
+	libfwnt_error_t *ferr = NULL;
+	size_t outlen;
+	int r;
+
+	if (!(bf->flags & ETL_BF_COMPRESSED)) {
+		*data = b;
+		*end = bf->filled;
+		return 0;
+	}
+	if (*own_cap < bf->filled) {
+		uint8_t *n;
+		if (e->inflight - *own_cap + bf->filled > MAX_INFLIGHT) {
+			seterr(e, bf->off, "too much decompressed data at "
+			       "once (%u bytes more)", bf->filled);
+			return -1;
+		}
+		n = realloc(*own, bf->filled);
+		if (!n) {
+			seterr(e, bf->off, "out of memory");
+			return -1;
+		}
+		e->inflight += bf->filled - *own_cap;
+		*own = n;
+		*own_cap = bf->filled;
+	}
+	memcpy(*own, b, BUF_HDR);
+	outlen = bf->filled - BUF_HDR;
+	switch (e->compress_fmt) {
+	case 2:
+		r = libfwnt_lznt1_decompress(b + BUF_HDR, bf->size - BUF_HDR,
+					     *own + BUF_HDR, &outlen, &ferr);
+		break;
+	case 4:
+		r = libfwnt_lzxpress_huffman_decompress(b + BUF_HDR,
+			bf->size - BUF_HDR, *own + BUF_HDR, &outlen, &ferr);
+		break;
+	default:
+		r = libfwnt_lzxpress_decompress(b + BUF_HDR, bf->size - BUF_HDR,
+						*own + BUF_HDR, &outlen, &ferr);
+		break;
+	}
+	if (ferr)
+		libfwnt_error_free(&ferr);
+	if (r != 1) {
+		seterr(e, bf->off, "compressed buffer does not decompress");
+		return -1;
+	}
+	if (outlen != bf->filled - BUF_HDR) {
+		seterr(e, bf->off, "compressed buffer decompresses to %zu "
+		       "bytes, FilledBytes says %u", outlen,
+		       bf->filled - BUF_HDR);
+		return -1;
+	}
+	*data = *own;
+	*end = bf->filled;
+	return 0;
+}
+
+static void bad_buffer(struct etl *e, uint64_t off, uint64_t bytes)
+{
+	if (!e->cnt.bad_buffers)
+		e->cnt.first_bad_off = off;
+	e->cnt.bad_buffers++;
+	e->cnt.bad_bytes += bytes;
+}
+
+/* UTF-16LE, NUL-terminated, at most n code units, to UTF-8. */
+static size_t wstr(const uint8_t *p, size_t n, char *out, size_t outsz)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		uint32_t c = rd16(p + 2 * i);
+		if (!c) {
+			i++;
+			break;
+		}
+		if (c >= 0xD800 && c < 0xDC00 && i + 1 < n &&
+		    rd16(p + 2 * i + 2) >= 0xDC00 &&
+		    rd16(p + 2 * i + 2) < 0xE000) {
+			c = 0x10000 + ((c - 0xD800) << 10) +
+			    (rd16(p + 2 * i + 2) - 0xDC00);
+			i++;
+		}
+		if (o + 5 >= outsz)
+			continue;
+		if (c < 0x80) {
+			out[o++] = (char)c;
+		} else if (c < 0x800) {
+			out[o++] = (char)(0xC0 | c >> 6);
+			out[o++] = (char)(0x80 | (c & 0x3F));
+		} else if (c < 0x10000) {
+			out[o++] = (char)(0xE0 | c >> 12);
+			out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
+			out[o++] = (char)(0x80 | (c & 0x3F));
+		} else {
+			out[o++] = (char)(0xF0 | c >> 18);
+			out[o++] = (char)(0x80 | ((c >> 12) & 0x3F));
+			out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
+			out[o++] = (char)(0x80 | (c & 0x3F));
+		}
+	}
+	if (outsz)
+		out[o < outsz ? o : outsz - 1] = 0;
+	return i;
+}
+
+/* The first event of the first buffer: EventTrace header (group 0,
+ * type 0) with TRACE_LOGFILE_HEADER (ETL.md 2). */
+static int read_header(struct etl *e)
+{
+	struct etl_logfile *lf = &e->lf;
+	struct etl_event ev;
+	const uint8_t *b, *d;
+	uint8_t *own = NULL;
+	size_t own_cap = 0;
+	uint32_t end, P, need;
+	int r;
+
+	if (!e->nbufs) {
+		seterr(e, 0, "no buffers");
+		return -1;
+	}
+	e->compress_fmt = rd32(e->map + e->bufs[0].off + 0x2C) & 0xFFFF;
+	if (e->compress_fmt != 2 && e->compress_fmt != 4)
+		e->compress_fmt = 3;
+	if (load(e, 0, &own, &own_cap, &b, &end))
+		goto fail;
+	r = decode(e, b, BUF_HDR, end, &ev);
+	if (r <= 0 || (ev.htype != ETL_HT_SYSTEM32 &&
+		       ev.htype != ETL_HT_SYSTEM64) ||
+	    ev.group != 0 || ev.type != 0) {
+		seterr(e, 0, "no log-file header event in the first buffer");
+		goto fail;
+	}
+	P = ev.psize;
+	need = P == 8 ? 0x118 : 0x110;
+	if (ev.len < need) {
+		seterr(e, 0, "log-file header too short (%u bytes)", ev.len);
+		goto fail;
+	}
+	d = ev.data;
+	lf->buffer_size = rd32(d);
+	memcpy(lf->version, d + 4, 4);
+	lf->provider_version = rd32(d + 8);
+	lf->nproc = rd32(d + 0xC);
+	lf->end_time = rd64(d + 0x10);
+	lf->timer_resolution = rd32(d + 0x18);
+	lf->max_file_size = rd32(d + 0x1C);
+	lf->log_file_mode = rd32(d + 0x20);
+	lf->buffers_written = rd32(d + 0x24);
+	lf->pointer_size = rd32(d + 0x2C);
+	lf->events_lost = rd32(d + 0x30);
+	lf->cpu_mhz = rd32(d + 0x34);
+	lf->boot_time = rd64(d + (P == 8 ? 0xF8 : 0xF0));
+	lf->perf_freq = rd64(d + (P == 8 ? 0x100 : 0xF8));
+	lf->start_time = rd64(d + (P == 8 ? 0x108 : 0x100));
+	lf->clock_type = rd32(d + (P == 8 ? 0x110 : 0x108));
+	lf->buffers_lost = rd32(d + (P == 8 ? 0x114 : 0x10C));
+	lf->header_pid = ev.pid;
+	lf->header_tid = ev.tid;
+	{
+		size_t nw = (ev.len - need) / 2, used;
+		used = wstr(d + need, nw, lf->logger_name,
+			    sizeof(lf->logger_name));
+		wstr(d + need + 2 * used, nw - used, lf->log_file_name,
+		     sizeof(lf->log_file_name));
+	}
+	e->t0 = ev.ts;
+	switch (lf->clock_type) {
+	case 2:
+		e->freq = 10000000;
+		break;
+	case 3:
+		e->freq = (uint64_t)lf->cpu_mhz * 1000000;
+		break;
+	default:
+		e->freq = lf->perf_freq;
+		break;
+	}
+	if (!e->freq) {
+		seterr(e, 0, "log-file header has no clock frequency "
+		       "(clock type %u)", lf->clock_type);
+		goto fail;
+	}
+	e->ns_mul = 1000000000 % e->freq ? 0 : 1000000000 / e->freq;
+	if (e->ns_mul == 0 && e->freq > 1000000000)
+		e->ns_mul = 0;
+	free(own);
+	e->inflight -= own_cap;
+	return 0;
+fail:
+	free(own);
+	e->inflight -= own_cap;
+	e->err_off = e->bufs[0].off;
+	return -1;
+}
+
+static int add_buffer(struct etl *e, const struct etl_buffer *bf)
+{
+	if (e->nbufs == e->cap) {
+		size_t nc = e->cap ? e->cap * 2 : 64;
+		struct etl_buffer *n = realloc(e->bufs, nc * sizeof(*n));
+		if (!n) {
+			seterr(e, bf->off, "out of memory");
+			return -1;
+		}
+		e->bufs = n;
+		e->cap = nc;
+	}
+	e->bufs[e->nbufs++] = *bf;
+	return 0;
+}
+
+/* Walks the buffer headers.  In salvage mode a bad header is skipped by
+ * the size of the first good buffer (uncompressed files have one buffer
+ * size), else the rest of the file is given up. */
+static int scan(struct etl *e)
+{
+	uint64_t off = 0, step = 0;
+
+	while (off < e->len) {
+		const uint8_t *b = e->map + off;
+		struct etl_buffer bf;
+		uint64_t left = e->len - off;
+
+		if (left < BUF_HDR) {
+			seterr(e, off, "truncated buffer header (%llu bytes "
+			       "left)", (unsigned long long)left);
+			goto bad;
+		}
+		memset(&bf, 0, sizeof(bf));
+		bf.off = off;
+		bf.size = rd32(b);
+		bf.seq = rd64(b + 0x18);
+		bf.filled = rd32(b + 0x30);
+		bf.flags = rd16(b + 0x34);
+		bf.type = rd16(b + 0x36);
+		bf.cpu = (bf.flags & ETL_BF_PROC_INDEX) ?
+			(rd16(b + 0x28) & 0x07FF) : b[0x28];
+		if (bf.size < BUF_HDR) {
+			seterr(e, off, "bad buffer size %u", bf.size);
+			goto bad;
+		}
+		if (bf.size > left) {
+			seterr(e, off, "truncated buffer (size %u, %llu bytes "
+			       "left)", bf.size, (unsigned long long)left);
+			goto bad;
+		}
+		if (bf.filled < BUF_HDR ||
+		    (bf.flags & ETL_BF_COMPRESSED ? bf.filled > MAX_BUF :
+		     bf.filled > bf.size)) {
+			seterr(e, off, "bad FilledBytes %u (buffer size %u)",
+			       bf.filled, bf.size);
+			if (!(e->flags & ETL_SALVAGE))
+				return -1;
+			bad_buffer(e, off, bf.size);
+			off += bf.size;
+			continue;
+		}
+		if (bf.flags & ETL_BF_COMPRESSED)
+			e->cnt.compressed++;
+		if (bf.flags & ETL_BF_EVENTS_LOST)
+			e->cnt.flag_events_lost++;
+		if (bf.flags & ETL_BF_BUFFER_LOST)
+			e->cnt.flag_buffer_lost++;
+		if (add_buffer(e, &bf))
+			return -1;
+		if (!step && !(bf.flags & ETL_BF_COMPRESSED))
+			step = bf.size;
+		off += bf.size;
+		continue;
+bad:
+		if (!(e->flags & ETL_SALVAGE) || !e->nbufs)
+			return -1;
+		if (step && left >= step + BUF_HDR) {
+			bad_buffer(e, off, step);
+			off += step;
+			continue;
+		}
+		bad_buffer(e, off, left);
+		break;
+	}
+	e->cnt.buffers = e->nbufs;
+	return 0;
+}
+
+static int setup(struct etl *e)
+{
+	if (e->len < BUF_HDR) {
+		seterr(e, 0, "file too short for an etl buffer (%zu bytes)",
+		       e->len);
+		return -1;
+	}
+	if (scan(e))
+		return -1;
+	if (read_header(e))
+		return -1;
+	return 0;
+}
+
+int etl_open_mem(struct etl **ep, const void *buf, size_t len, int flags)
+{
+	struct etl *e = calloc(1, sizeof(*e));
+
+	*ep = e;
+	if (!e)
+		return -1;
+	e->map = buf;
+	e->len = len;
+	e->flags = flags;
+	e->pending = -1;
+	if (setup(e)) {
+		e->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int etl_open(struct etl **ep, const char *path, int flags)
+{
+	struct etl *e;
+	struct stat st;
+	void *m = NULL;
+	int fd, r;
+
+	*ep = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -2;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return -2;
+	}
+	if (st.st_size > 0) {
+		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
+			 fd, 0);
+		if (m == MAP_FAILED) {
+			close(fd);
+			return -2;
+		}
+		madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+	}
+	close(fd);
+	r = etl_open_mem(ep, m ? m : "", m ? (size_t)st.st_size : 0, flags);
+	e = *ep;
+	if (!e) {
+		if (m)
+			munmap(m, (size_t)st.st_size);
+		errno = ENOMEM;
+		return -2;
+	}
+	e->mapped = m != NULL;
+	return r;
+}
+
+void etl_close(struct etl *e)
+{
+	size_t i;
+
+	if (!e)
+		return;
+	for (i = 0; i < e->nst; i++)
+		free(e->st[i].own);
+	free(e->st);
+	free(e->heap);
+	free(e->order);
+	free(e->bufs);
+	if (e->mapped)
+		munmap((void *)e->map, e->len);
+	free(e);
+}
+
+/*
+ * Iteration.
+ */
+static struct etl *cmp_e;
+
+static int cmp_order(const void *a, const void *b)
+{
+	const struct etl_buffer *x = &cmp_e->bufs[*(const uint32_t *)a];
+	const struct etl_buffer *y = &cmp_e->bufs[*(const uint32_t *)b];
+
+	if (x->cpu != y->cpu)
+		return x->cpu < y->cpu ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Moves stream s to its next event.  Returns 1 if it has one, 0 if it
+ * is exhausted, -1 on error (strict mode). */
+static int advance(struct etl *e, struct stream *s)
+{
+	for (;;) {
+		int r;
+		if (!s->b) {
+			size_t bi;
+			if (s->cur == s->n) {
+				e->inflight -= s->own_cap;
+				free(s->own);
+				s->own = NULL;
+				s->own_cap = 0;
+				return 0;
+			}
+			bi = s->idx[s->cur++];
+			if (load(e, bi, &s->own, &s->own_cap, &s->b, &s->end)) {
+				s->b = NULL;
+				if (!(e->flags & ETL_SALVAGE))
+					return -1;
+				bad_buffer(e, e->bufs[bi].off,
+					   e->bufs[bi].size);
+				continue;
+			}
+			s->pos = BUF_HDR;
+			s->boff = e->bufs[bi].off;
+			s->cpu = e->bufs[bi].cpu;
+		}
+		r = decode(e, s->b, s->pos, s->end, &s->head);
+		if (r > 0) {
+			s->pos += (uint32_t)r;
+			s->head.buf_off = s->boff;
+			s->head.cpu = s->cpu;
+			if (!s->head.has_ts)
+				s->head.ts = s->last_ts;
+			s->last_ts = s->head.ts;
+			return 1;
+		}
+		if (r < 0) {
+			e->err_off = s->boff;
+			if (!(e->flags & ETL_SALVAGE)) {
+				s->b = NULL;
+				return -1;
+			}
+			bad_buffer(e, s->boff, s->end - s->pos);
+		}
+		s->b = NULL;
+	}
+}
+
+static inline int less(const struct etl *e, uint32_t a, uint32_t b)
+{
+	uint64_t ta = e->st[a].head.ts, tb = e->st[b].head.ts;
+	return ta < tb || (ta == tb && a < b);
+}
+
+static void sift_down(struct etl *e, size_t i)
+{
+	uint32_t *h = e->heap;
+	size_t n = e->nheap;
+
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		uint32_t t;
+		if (l < n && less(e, h[l], h[m]))
+			m = l;
+		if (l + 1 < n && less(e, h[l + 1], h[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static int start(struct etl *e)
+{
+	size_t i, j;
+
+	e->started = 1;
+	e->order = malloc((e->nbufs ? e->nbufs : 1) * sizeof(*e->order));
+	e->st = calloc(e->nbufs ? e->nbufs : 1, sizeof(*e->st));
+	e->heap = malloc((e->nbufs ? e->nbufs : 1) * sizeof(*e->heap));
+	if (!e->order || !e->st || !e->heap) {
+		seterr(e, 0, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < e->nbufs; i++)
+		e->order[i] = (uint32_t)i;
+	if (e->flags & ETL_FILE_ORDER) {
+		if (e->nbufs) {
+			e->st[0].idx = e->order;
+			e->st[0].n = e->nbufs;
+			e->nst = 1;
+		}
+	} else {
+		cmp_e = e;
+		qsort(e->order, e->nbufs, sizeof(*e->order), cmp_order);
+		for (i = 0; i < e->nbufs; i = j) {
+			uint16_t cpu = e->bufs[e->order[i]].cpu;
+			for (j = i; j < e->nbufs &&
+			     e->bufs[e->order[j]].cpu == cpu; j++)
+				;
+			e->st[e->nst].idx = e->order + i;
+			e->st[e->nst].n = j - i;
+			e->nst++;
+		}
+	}
+	for (i = 0; i < e->nst; i++) {
+		int r = advance(e, &e->st[i]);
+		if (r < 0)
+			return -1;
+		if (r)
+			e->heap[e->nheap++] = (uint32_t)i;
+	}
+	for (i = e->nheap / 2; i-- > 0;)
+		sift_down(e, i);
+	return 0;
+}
+
+int etl_next(struct etl *e, struct etl_event *ev)
+{
+	if (e->failed)
+		return -1;
+	if (!e->started) {
+		if (start(e)) {
+			e->failed = 1;
+			return -1;
+		}
+	} else if (e->pending >= 0) {
+		int r = advance(e, &e->st[e->pending]);
+		e->pending = -1;
+		if (r < 0) {
+			e->failed = 1;
+			return -1;
+		}
+		if (!r)
+			e->heap[0] = e->heap[--e->nheap];
+		if (e->nheap)
+			sift_down(e, 0);
+	}
+	if (!e->nheap)
+		return 0;
+	e->pending = (int)e->heap[0];
+	*ev = e->st[e->heap[0]].head;
+	return 1;
+}
+
+/*
+ * Payload decoders.
+ */
+static int kernel_header(int ht)
+{
+	return (ht >= ETL_HT_SYSTEM32 && ht <= ETL_HT_COMPACT64) ||
+	       ht == ETL_HT_PERFINFO32 || ht == ETL_HT_PERFINFO64;
+}
+
+int etl_is_heap_provider(const struct etl_event *ev)
+{
+	if (kernel_header(ev->htype))
+		return ev->group == ETL_GROUP_HEAP;
+	if (ev->htype == ETL_HT_FULL32 || ev->htype == ETL_HT_FULL64 ||
+	    ev->htype == ETL_HT_INSTANCE32 || ev->htype == ETL_HT_INSTANCE64)
+		return !memcmp(ev->guid, heap_guid, 16);
+	return 0;
+}
+
+int etl_heap_decode(const struct etl_event *ev, struct etl_heap *h)
+{
+	const uint8_t *d = ev->data;
+	int P = ev->psize;
+	uint32_t need;
+
+	if (!etl_is_heap_provider(ev))
+		return 0;
+	switch (ev->type) {
+	case ETL_HEAP_CREATE:
+		need = P + 4;
+		break;
+	case ETL_HEAP_ALLOC:
+		need = 3 * P + 4;
+		break;
+	case ETL_HEAP_REALLOC:
+		need = 5 * P + 4;
+		break;
+	case ETL_HEAP_DESTROY:
+		need = P;
+		break;
+	case ETL_HEAP_FREE:
+		need = 2 * P + 4;
+		break;
+	default:
+		return 0;
+	}
+	if (ev->len < need)
+		return -1;
+	memset(h, 0, sizeof(*h));
+	h->op = ev->type;
+	h->heap = rdp(d, P);
+	switch (ev->type) {
+	case ETL_HEAP_CREATE:
+		h->source = rd32(d + P);
+		break;
+	case ETL_HEAP_ALLOC:
+		h->size = rdp(d + P, P);
+		h->addr = rdp(d + 2 * P, P);
+		h->source = rd32(d + 3 * P);
+		break;
+	case ETL_HEAP_REALLOC:
+		h->addr = rdp(d + P, P);
+		h->old_addr = rdp(d + 2 * P, P);
+		h->size = rdp(d + 3 * P, P);
+		h->old_size = rdp(d + 4 * P, P);
+		h->source = rd32(d + 5 * P);
+		break;
+	case ETL_HEAP_FREE:
+		h->addr = rdp(d + P, P);
+		h->source = rd32(d + 2 * P);
+		break;
+	}
+	return 1;
+}
+
+int etl_stack_decode(const struct etl_event *ev, struct etl_stack *s)
+{
+	const uint8_t *d = ev->data;
+	int P = ev->psize;
+
+	if (!kernel_header(ev->htype) || ev->group != ETL_GROUP_STACKWALK)
+		return 0;
+	if (ev->type != 32 && ev->type != 37 && ev->type != 38)
+		return 0;
+	if (ev->len < 16u + (ev->type == 32 ? 0u : (uint32_t)P))
+		return 0;
+	memset(s, 0, sizeof(*s));
+	s->type = ev->type;
+	s->ts = rd64(d);
+	s->pid = rd32(d + 8);
+	s->tid = rd32(d + 12);
+	if (ev->type == 32) {
+		s->nframes = (ev->len - 16) / (uint32_t)P;
+		s->frames = d + 16;
+	} else {
+		s->key = rdp(d + 16, P);
+	}
+	return 1;
+}
+
+/* Process Start/End/DCStart/DCEnd/Defunct (TE ProcessTraceData):
+ * UniqueProcessKey P, ProcessId, ParentId, SessionId, ExitStatus,
+ * DirectoryTableBase P, [v4: Flags], UserSID, ImageFileName (ANSI). */
+int etl_process_decode(const struct etl_event *ev, uint32_t *pid,
+		       char *name, size_t n)
+{
+	const uint8_t *d = ev->data;
+	uint32_t P = ev->psize, at, L = ev->len, k;
+
+	if (!kernel_header(ev->htype) || ev->group != ETL_GROUP_PROCESS)
+		return 0;
+	if (!((ev->type >= 1 && ev->type <= 4) || ev->type == 39))
+		return 0;
+	if (ev->version < 2 || L < P + 4)
+		return 0;
+	*pid = rd32(d + P);
+	if (n)
+		name[0] = 0;
+	at = (ev->version >= 4 ? 28 : 24) + 2 * (P - 4);
+	if (at + 4 > L)
+		return 1;
+	if (rd32(d + at)) {
+		uint32_t tok = 2 * P;
+		if (at + tok + 2 > L)
+			return 1;
+		at += tok + 8 + 4 * (uint32_t)d[at + tok + 1];
+	} else {
+		at += 4;
+	}
+	if (at >= L)
+		return 1;
+	for (k = 0; at + k < L && d[at + k] && k + 1 < n; k++)
+		name[k] = (char)d[at + k];
+	if (n)
+		name[k] = 0;
+	return 1;
+}
