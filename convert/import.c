@@ -1,0 +1,267 @@
+/*
+ * import.c - the driver of the text importers: opens the input (textin),
+ * runs the format's parser, applies the convert filters, writes the
+ * events with ht_writer_put() (threads are interleaved in these formats)
+ * and finishes with the metadata that only the whole input can tell:
+ * pointer width, line and event counts, skipped lines.
+ *
+ * The writer is opened at the first event, after the parser has seen
+ * whether the lines carry timestamps (newer Android traces do).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "import.h"
+
+struct ctx {
+	const struct convert_opts *o;
+	const struct import_format *f;
+	struct import_stats *st;
+	struct textin *in;
+	struct cli_out out;
+	int out_open;
+	struct ht_writer *w;
+	struct cli_progress prog;
+	uint64_t kept, ops[256];
+	uint32_t *tids;          /* open-addressing set of tid + 1 */
+	size_t ntids, captids;
+};
+
+const char *import_hex(const char *p, const char *e, uint64_t *v)
+{
+	uint64_t x = 0;
+	const char *s;
+
+	if (e - p >= 2 && p[0] == '0' && (p[1] | 0x20) == 'x')
+		p += 2;
+	for (s = p; p < e; p++) {
+		unsigned c = (unsigned char)*p, d;
+		if (c - '0' < 10)
+			d = c - '0';
+		else if ((c | 0x20) - 'a' < 6)
+			d = (c | 0x20) - 'a' + 10;
+		else
+			break;
+		if (x >> 60)
+			return NULL;
+		x = x << 4 | d;
+	}
+	if (p == s)
+		return NULL;
+	*v = x;
+	return p;
+}
+
+const char *import_dec(const char *p, const char *e, uint64_t *v)
+{
+	uint64_t x = 0;
+	const char *s = p;
+
+	if (e - p > 2 && p[0] == '0' && (p[1] | 0x20) == 'x')
+		return import_hex(p, e, v);
+	for (; p < e && (unsigned)(*p - '0') < 10; p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			return NULL;
+		x = x * 10 + d;
+	}
+	if (p == s)
+		return NULL;
+	*v = x;
+	return p;
+}
+
+static int add_tid(struct ctx *c, uint32_t tid)
+{
+	uint32_t key = tid + 1, *t;
+	size_t i, mask;
+
+	if (!key) /* tid UINT32_MAX: count it once, outside the set */
+		key = 1u << 31 | 1;
+	if ((c->ntids + 1) * 2 > c->captids) {
+		size_t ncap = c->captids ? c->captids * 2 : 1024, j;
+		uint32_t *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return HT_ENOMEM;
+		for (j = 0; j < c->captids; j++) {
+			if (!c->tids[j])
+				continue;
+			for (i = c->tids[j] * 2654435761u & (ncap - 1); n[i];
+			     i = (i + 1) & (ncap - 1))
+				;
+			n[i] = c->tids[j];
+		}
+		free(c->tids);
+		c->tids = n;
+		c->captids = ncap;
+	}
+	mask = c->captids - 1;
+	for (i = key * 2654435761u & mask; (t = &c->tids[i])[0];
+	     i = (i + 1) & mask)
+		if (*t == key)
+			return 0;
+	*t = key;
+	c->ntids++;
+	return 0;
+}
+
+static int open_writer(struct ctx *c)
+{
+	struct ht_writer_opts wo;
+	int err;
+
+	memset(&wo, 0, sizeof(wo));
+	wo.level = c->o->level;
+	wo.flags = c->f->flags | (c->st->timed ? 0 : HT_TRACE_NO_TIME);
+	err = ht_writer_open(&c->w, c->out.fd, &wo);
+	if (err)
+		c->w = NULL;
+	return err;
+}
+
+static int put(void *vc, const struct ht_event *ev)
+{
+	struct ctx *c = vc;
+	int err;
+
+	if (!c->w && (err = open_writer(c)))
+		return err;
+	if ((c->st->events & 0xffff) == 0)
+		cli_progress_update(&c->prog, textin_pos(c->in));
+	if (!convert_keep(c->o, ev, 0))
+		return 0;
+	if (c->o->limit && c->kept >= c->o->limit)
+		return 0;
+	if ((err = add_tid(c, ev->tid)))
+		return err;
+	c->kept++;
+	c->ops[ev->op]++;
+	return ht_writer_put(c->w, ev);
+}
+
+static void u64s(char *buf, size_t n, uint64_t v)
+{
+	snprintf(buf, n, "%llu", (unsigned long long)v);
+}
+
+static int write_meta(struct ctx *c)
+{
+	static const uint8_t show[] = {HT_OP_MALLOC, HT_OP_CALLOC,
+		HT_OP_MEMALIGN, HT_OP_REALLOC, HT_OP_FREE, HT_OP_THREAD_EXIT};
+	char v[8][24], opbuf[256];
+	struct ht_kv kv[20];
+	size_t n = 0, i, len = 0;
+	const char *member = textin_member(c->in);
+
+	u64s(v[0], sizeof(v[0]), c->st->lines);
+	u64s(v[1], sizeof(v[1]), c->kept);
+	u64s(v[2], sizeof(v[2]), c->st->bad);
+	u64s(v[3], sizeof(v[3]), c->ntids);
+	snprintf(v[4], sizeof(v[4]), "%d",
+		 c->st->max_addr > UINT32_MAX ? 64 : 32);
+	opbuf[0] = 0;
+	for (i = 0; i < sizeof(show); i++) {
+		if (!c->ops[show[i]])
+			continue;
+		len += (size_t)snprintf(opbuf + len, sizeof(opbuf) - len,
+					"%s%s=%llu", len ? "," : "",
+					ht_op_name(show[i]),
+					(unsigned long long)c->ops[show[i]]);
+	}
+	kv[n++] = (struct ht_kv){"trace.source", c->f->source};
+	kv[n++] = (struct ht_kv){"trace.source_file", c->o->in};
+	kv[n++] = (struct ht_kv){"trace.source_compression",
+				 textin_kind_name(textin_kind(c->in))};
+	if (member)
+		kv[n++] = (struct ht_kv){"trace.source_member", member};
+	kv[n++] = (struct ht_kv){"recorder.name", c->f->recorder};
+	kv[n++] = (struct ht_kv){"trace.notes", c->f->notes};
+	kv[n++] = (struct ht_kv){"clock.source", c->st->timed ?
+		"recorded (start_ns; file order kept)" : "ordinal (line number)"};
+	kv[n++] = (struct ht_kv){"trace.has_time", c->st->timed ? "1" : "0"};
+	kv[n++] = (struct ht_kv){"trace.has_tid",
+		(c->f->flags & HT_TRACE_NO_TID) ? "0" : "1"};
+	kv[n++] = (struct ht_kv){"process.pointer_bits", v[4]};
+	kv[n++] = (struct ht_kv){"import.lines", v[0]};
+	kv[n++] = (struct ht_kv){"import.events", v[1]};
+	kv[n++] = (struct ht_kv){"import.events_by_op", opbuf};
+	kv[n++] = (struct ht_kv){"import.bad_lines", v[2]};
+	kv[n++] = (struct ht_kv){"import.threads", v[3]};
+	return ht_writer_meta(c->w, kv, n);
+}
+
+int import_convert(const struct convert_opts *o,
+		   const struct import_format *f)
+{
+	struct import_stats *st = calloc(1, sizeof(*st));
+	struct ctx c;
+	char err[300];
+	int rc, e;
+
+	memset(&c, 0, sizeof(c));
+	c.o = o;
+	c.f = f;
+	c.st = st;
+	if (!st)
+		return cli_error("out of memory");
+	if (textin_open(&c.in, o->in, err, sizeof(err))) {
+		free(st);
+		return cli_error("cannot read '%s': %s", o->in, err);
+	}
+	if (cli_out_open(&c.out, o->out)) {
+		rc = 1;
+		goto done;
+	}
+	c.out_open = 1;
+	cli_progress_start(&c.prog, "convert", textin_size(c.in));
+	rc = f->import(c.in, o->salvage, put, &c, st);
+	cli_progress_end(&c.prog);
+	if (rc == 1) {
+		rc = cli_error("'%s':%llu: %s", o->in,
+			       (unsigned long long)st->err_line, st->why);
+		goto done;
+	}
+	if (rc == -1) {
+		rc = cli_error("'%s':%llu: %s", o->in,
+			       (unsigned long long)textin_lineno(c.in) + 1,
+			       textin_error(c.in));
+		goto done;
+	}
+	if (rc < 0) {
+		rc = cli_error("cannot write '%s': %s", o->out,
+			       ht_strerror(rc));
+		goto done;
+	}
+	if (!c.w && (e = open_writer(&c))) {
+		rc = cli_error("cannot write '%s': %s", o->out,
+			       ht_strerror(e));
+		goto done;
+	}
+	if ((e = write_meta(&c)))
+		ht_writer_abandon(c.w);
+	else
+		e = ht_writer_close(c.w);
+	c.w = NULL;
+	if (e) {
+		rc = cli_error("cannot write '%s': %s", o->out,
+			       ht_strerror(e));
+		goto done;
+	}
+	if (st->bad)
+		cli_warn("'%s': skipped %llu malformed line%s (the first, "
+			 "line %llu: %s)", o->in, (unsigned long long)st->bad,
+			 st->bad == 1 ? "" : "s",
+			 (unsigned long long)st->err_line, st->why);
+	rc = cli_out_commit(&c.out);
+	c.out_open = 0;
+done:
+	if (c.w)
+		ht_writer_abandon(c.w);
+	if (c.out_open)
+		cli_out_abort(&c.out);
+	textin_close(c.in);
+	free(c.tids);
+	free(st);
+	return rc;
+}

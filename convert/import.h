@@ -1,0 +1,62 @@
+/*
+ * import.h - the text importers (Android record_allocs in android.c, glibc
+ * mtrace in mtrace.c) and the driver they share (import.c): input through
+ * textin, events to an htape writer through cli_out.
+ *
+ * The parsers are plain functions over a struct textin and a callback, so
+ * that the fuzz targets run them on memory without any file or writer.
+ */
+#ifndef HT_IMPORT_H
+#define HT_IMPORT_H
+
+#include <stdint.h>
+
+#include "convert.h"
+#include "textin.h"
+
+struct import_stats {
+	uint64_t lines;          /* lines read, blank ones included */
+	uint64_t events;         /* events handed to put */
+	uint64_t bad;            /* malformed lines skipped (salvage) */
+	uint64_t ops[256];       /* events per op */
+	uint64_t failed;         /* events with HT_EV_FAILED */
+	uint64_t max_addr;       /* largest address seen: pointer width */
+	uint64_t markers;        /* mtrace "= Start" / "= End" lines */
+	uint64_t err_line;       /* the first malformed line, 0 if none */
+	char why[160];           /* what was wrong with it */
+	int timed;               /* android: lines carry start/end ns */
+};
+
+/* Receives each event in file order; a negative return (HT_E*) stops
+ * the import and is returned. */
+typedef int (*import_put_fn)(void *ctx, const struct ht_event *ev);
+
+/* Parse every line of in.  Without salvage the first malformed line stops
+ * with 1 (st->err_line, st->why); with salvage it is counted in st->bad
+ * and skipped.  Returns 0 when done, 1 malformed, -1 on a read error
+ * (textin_error()), or put's negative code. */
+int android_import(struct textin *in, int salvage, import_put_fn put,
+		   void *ctx, struct import_stats *st);
+int mtrace_import(struct textin *in, int salvage, import_put_fn put,
+		  void *ctx, struct import_stats *st);
+
+/* What the driver needs to know about a format. */
+struct import_format {
+	const char *source;     /* trace.source: "android", "mtrace" */
+	const char *recorder;   /* recorder.name */
+	const char *notes;      /* trace.notes */
+	uint32_t flags;         /* HT_TRACE_* (NO_TIME added when untimed) */
+	int (*import)(struct textin *, int, import_put_fn, void *,
+		      struct import_stats *);
+};
+
+/* `heaptape convert IN OUT.htape` for a text format.  Returns 0 or 1. */
+int import_convert(const struct convert_opts *o,
+		   const struct import_format *f);
+
+/* Number scanners shared by the parsers: each returns the end of the
+ * number, or NULL if there is none or it overflows 64 bits. */
+const char *import_hex(const char *p, const char *e, uint64_t *v);
+const char *import_dec(const char *p, const char *e, uint64_t *v);
+
+#endif

@@ -1,0 +1,505 @@
+/*
+ * textin.c - the line reader of the text importers: plain, zstd or zip
+ * input, one large buffer, lines handed out in place.
+ *
+ * Plain and zstd input are read with read(2) in 1 MiB chunks (zstd is
+ * decompressed as a stream, so a file of any size needs ~5 MiB); zip goes
+ * through libzip, which needs a seekable file or memory.  The format is
+ * told by the first bytes, never by the name.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zip.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "textin.h"
+
+#define LINEBUF (4u << 20) /* also the longest line accepted */
+#define RAWBUF (1u << 20)
+
+struct textin {
+	enum textin_kind kind;
+	int fd, own;              /* own: close fd at the end */
+	const unsigned char *mem; /* memory input instead of fd */
+	size_t memlen, mempos;
+	unsigned char *raw;       /* undecoded input: zstd frames, or the
+				     first chunk of plain input */
+	ZSTD_inBuffer zin;
+	int raw_eof;
+	ZSTD_DCtx *zd;
+	size_t zlast;             /* last ZSTD_decompressStream() hint */
+	zip_t *za;
+	zip_file_t *zf;
+	char *buf;                /* lines */
+	size_t pos, end;
+	int eof;
+	uint64_t lineno, rawpos, size, zipdone;
+	char member[256];
+	char err[256];
+};
+
+static const unsigned char zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+static const unsigned char zip_magic[4] = {'P', 'K', 3, 4};
+
+const char *textin_kind_name(enum textin_kind k)
+{
+	return k == TEXTIN_ZSTD ? "zstd" : k == TEXTIN_ZIP ? "zip" : "none";
+}
+
+enum textin_kind textin_kind(const struct textin *t)
+{
+	return t->kind;
+}
+
+const char *textin_member(const struct textin *t)
+{
+	return t->member[0] ? t->member : NULL;
+}
+
+const char *textin_error(const struct textin *t)
+{
+	return t->err;
+}
+
+uint64_t textin_lineno(const struct textin *t)
+{
+	return t->lineno;
+}
+
+uint64_t textin_pos(const struct textin *t)
+{
+	return t->kind == TEXTIN_ZIP ? t->zipdone : t->rawpos;
+}
+
+uint64_t textin_size(const struct textin *t)
+{
+	return t->size;
+}
+
+/* Undecoded bytes from fd or memory; 0 at the end, -1 on error. */
+static ssize_t raw_read(struct textin *t, void *dst, size_t n)
+{
+	ssize_t k;
+
+	if (t->mem) {
+		size_t left = t->memlen - t->mempos;
+		if (n > left)
+			n = left;
+		memcpy(dst, t->mem + t->mempos, n);
+		t->mempos += n;
+		t->rawpos += n;
+		return (ssize_t)n;
+	}
+	do
+		k = read(t->fd, dst, n);
+	while (k < 0 && errno == EINTR);
+	if (k < 0) {
+		snprintf(t->err, sizeof(t->err), "read error: %s",
+			 strerror(errno));
+		return -1;
+	}
+	t->rawpos += (uint64_t)k;
+	return k;
+}
+
+static int pick_member(struct textin *t)
+{
+	zip_int64_t n = zip_get_num_entries(t->za, 0), i, pick = -1, txt = -1;
+	int files = 0, txts = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *name = zip_get_name(t->za, (zip_uint64_t)i, 0);
+		size_t len;
+		if (!name || !(len = strlen(name)) || name[len - 1] == '/')
+			continue;
+		if (pick < 0)
+			pick = i;
+		files++;
+		if (len > 4 && !strcmp(name + len - 4, ".txt")) {
+			txt = i;
+			txts++;
+		}
+	}
+	if (pick < 0) {
+		snprintf(t->err, sizeof(t->err), "zip archive has no file");
+		return -1;
+	}
+	if (files > 1 && txts == 1)
+		pick = txt;
+	snprintf(t->member, sizeof(t->member), "%s",
+		 zip_get_name(t->za, (zip_uint64_t)pick, 0));
+	{
+		zip_stat_t st;
+		if (!zip_stat_index(t->za, (zip_uint64_t)pick, 0, &st) &&
+		    (st.valid & ZIP_STAT_SIZE))
+			t->size = st.size;
+	}
+	t->zf = zip_fopen_index(t->za, (zip_uint64_t)pick, 0);
+	if (!t->zf) {
+		snprintf(t->err, sizeof(t->err), "zip member '%.100s': %s",
+			 t->member, zip_strerror(t->za));
+		return -1;
+	}
+	return 0;
+}
+
+static int open_zip(struct textin *t)
+{
+	zip_error_t ze;
+	int code = 0;
+
+	t->kind = TEXTIN_ZIP;
+	if (t->mem) {
+		zip_source_t *src;
+		zip_error_init(&ze);
+		src = zip_source_buffer_create(t->mem, t->memlen, 0, &ze);
+		if (src && !(t->za = zip_open_from_source(src, ZIP_RDONLY,
+							  &ze)))
+			zip_source_free(src);
+	} else {
+		if (lseek(t->fd, 0, SEEK_SET) != 0) {
+			snprintf(t->err, sizeof(t->err),
+				 "zip input must be a seekable file");
+			return -1;
+		}
+		t->za = zip_fdopen(t->fd, 0, &code);
+		if (t->za)
+			t->own = 0; /* libzip owns it now */
+		zip_error_init_with_code(&ze, code);
+	}
+	if (!t->za) {
+		snprintf(t->err, sizeof(t->err), "bad zip archive: %s",
+			 zip_error_strerror(&ze));
+		zip_error_fini(&ze);
+		return -1;
+	}
+	zip_error_fini(&ze);
+	return pick_member(t);
+}
+
+static int start(struct textin *t)
+{
+	ssize_t k;
+	size_t have = 0;
+
+	t->buf = malloc(LINEBUF);
+	t->raw = malloc(RAWBUF);
+	if (!t->buf || !t->raw) {
+		snprintf(t->err, sizeof(t->err), "out of memory");
+		return -1;
+	}
+	/* Enough of the start to see a magic number, even from a pipe. */
+	while (have < 4) {
+		k = raw_read(t, t->raw + have, RAWBUF - have);
+		if (k < 0)
+			return -1;
+		if (k == 0) {
+			t->raw_eof = 1;
+			break;
+		}
+		have += (size_t)k;
+	}
+	t->zin.src = t->raw;
+	t->zin.size = have;
+	t->zin.pos = 0;
+	if (have >= 4 && !memcmp(t->raw, zip_magic, 4))
+		return open_zip(t);
+	if (have >= 4 && !memcmp(t->raw, zstd_magic, 4)) {
+		t->kind = TEXTIN_ZSTD;
+		t->zd = ZSTD_createDCtx();
+		if (!t->zd) {
+			snprintf(t->err, sizeof(t->err), "out of memory");
+			return -1;
+		}
+		/* Refuse windows over 512 MiB rather than allocate them. */
+		ZSTD_DCtx_setParameter(t->zd, ZSTD_d_windowLogMax, 29);
+	}
+	return 0;
+}
+
+int textin_open(struct textin **tp, const char *path, char *err,
+		size_t errlen)
+{
+	struct textin *t = calloc(1, sizeof(*t));
+	struct stat st;
+
+	*tp = NULL;
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (!strcmp(path, "-")) {
+		t->fd = STDIN_FILENO;
+	} else if ((t->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		free(t);
+		return -1;
+	} else {
+		t->own = 1;
+	}
+	if (!fstat(t->fd, &st) && S_ISREG(st.st_mode))
+		t->size = (uint64_t)st.st_size;
+	if (start(t)) {
+		snprintf(err, errlen, "%s", t->err);
+		textin_close(t);
+		return -1;
+	}
+	*tp = t;
+	return 0;
+}
+
+int textin_open_mem(struct textin **tp, const void *buf, size_t n,
+		    char *err, size_t errlen)
+{
+	struct textin *t = calloc(1, sizeof(*t));
+
+	*tp = NULL;
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	t->fd = -1;
+	t->mem = buf ? buf : (const void *)"";
+	t->memlen = n;
+	t->size = n;
+	if (start(t)) {
+		snprintf(err, errlen, "%s", t->err);
+		textin_close(t);
+		return -1;
+	}
+	*tp = t;
+	return 0;
+}
+
+void textin_close(struct textin *t)
+{
+	if (!t)
+		return;
+	if (t->zf)
+		zip_fclose(t->zf);
+	if (t->za)
+		zip_discard(t->za);
+	ZSTD_freeDCtx(t->zd);
+	if (t->own)
+		close(t->fd);
+	free(t->buf);
+	free(t->raw);
+	free(t);
+}
+
+/* Appends decoded text to buf[end..LINEBUF).  Returns the number of
+ * bytes added, 0 at the end of the text, -1 on error. */
+static ssize_t fill(struct textin *t)
+{
+	char *dst = t->buf + t->end;
+	size_t room = LINEBUF - t->end;
+
+	if (t->kind == TEXTIN_ZIP) {
+		zip_int64_t k = zip_fread(t->zf, dst, room);
+		if (k < 0) {
+			snprintf(t->err, sizeof(t->err), "zip member '%.100s': %s",
+				 t->member, zip_file_strerror(t->zf));
+			return -1;
+		}
+		t->zipdone += (uint64_t)k;
+		return (ssize_t)k;
+	}
+	if (t->kind == TEXTIN_PLAIN) {
+		if (t->zin.pos < t->zin.size) { /* the first chunk */
+			size_t k = t->zin.size - t->zin.pos;
+			if (k > room)
+				k = room;
+			memcpy(dst, t->raw + t->zin.pos, k);
+			t->zin.pos += k;
+			return (ssize_t)k;
+		}
+		if (t->raw_eof)
+			return 0;
+		return raw_read(t, dst, room);
+	}
+	for (;;) {
+		ZSTD_outBuffer out = {dst, room, 0};
+		size_t r;
+
+		if (t->zin.pos == t->zin.size && !t->raw_eof) {
+			ssize_t k = raw_read(t, t->raw, RAWBUF);
+			if (k < 0)
+				return -1;
+			t->zin.size = (size_t)k;
+			t->zin.pos = 0;
+			if (k == 0)
+				t->raw_eof = 1;
+		}
+		r = ZSTD_decompressStream(t->zd, &out, &t->zin);
+		if (ZSTD_isError(r)) {
+			snprintf(t->err, sizeof(t->err),
+				 "zstd input at byte %llu: %s",
+				 (unsigned long long)(t->rawpos -
+					(t->zin.size - t->zin.pos)),
+				 ZSTD_getErrorName(r));
+			return -1;
+		}
+		t->zlast = r;
+		if (out.pos)
+			return (ssize_t)out.pos;
+		if (t->raw_eof && t->zin.pos == t->zin.size) {
+			if (t->zlast) {
+				snprintf(t->err, sizeof(t->err),
+					 "zstd input is truncated");
+				return -1;
+			}
+			return 0;
+		}
+	}
+}
+
+int textin_line(struct textin *t, const char **line, size_t *len)
+{
+	for (;;) {
+		char *s = t->buf + t->pos, *nl;
+		size_t avail = t->end - t->pos, n;
+		ssize_t k;
+
+		if ((nl = memchr(s, '\n', avail)) || (t->eof && avail)) {
+			n = nl ? (size_t)(nl - s) : avail;
+			t->pos += nl ? n + 1 : n;
+			if (n && s[n - 1] == '\r')
+				n--;
+			t->lineno++;
+			*line = s;
+			*len = n;
+			return 1;
+		}
+		if (t->eof)
+			return 0;
+		if (t->pos) {
+			memmove(t->buf, s, avail);
+			t->pos = 0;
+			t->end = avail;
+		}
+		if (t->end == LINEBUF) {
+			snprintf(t->err, sizeof(t->err),
+				 "line %llu is longer than %u bytes",
+				 (unsigned long long)t->lineno + 1, LINEBUF);
+			return -1;
+		}
+		k = fill(t);
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			t->eof = 1;
+		t->end += (size_t)k;
+	}
+}
+
+static size_t peek_zip(const unsigned char *b, size_t n, unsigned char *out,
+		       size_t cap)
+{
+	unsigned flags, method, nlen, xlen;
+	size_t data;
+
+	if (n < 30)
+		return 0;
+	flags = b[6] | (unsigned)b[7] << 8;
+	method = b[8] | (unsigned)b[9] << 8;
+	nlen = b[26] | (unsigned)b[27] << 8;
+	xlen = b[28] | (unsigned)b[29] << 8;
+	data = 30 + (size_t)nlen + xlen;
+	if (data >= n || (flags & 1))
+		return 0;
+	if (method == 0) {
+		size_t k = n - data < cap ? n - data : cap;
+		memcpy(out, b + data, k);
+		return k;
+	}
+	if (method == 8) {
+		z_stream zs;
+		size_t k;
+		memset(&zs, 0, sizeof(zs));
+		if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
+			return 0;
+		zs.next_in = (unsigned char *)(uintptr_t)(b + data);
+		zs.avail_in = (uInt)(n - data);
+		zs.next_out = out;
+		zs.avail_out = (uInt)cap;
+		inflate(&zs, Z_SYNC_FLUSH); /* what it gives is enough */
+		k = cap - zs.avail_out;
+		inflateEnd(&zs);
+		return k;
+	}
+	return 0;
+}
+
+static size_t peek_zstd(const unsigned char *b, size_t n, unsigned char *out,
+			size_t cap)
+{
+	ZSTD_DCtx *d = ZSTD_createDCtx();
+	ZSTD_inBuffer in = {b, n, 0};
+	ZSTD_outBuffer o = {out, cap, 0};
+
+	if (!d)
+		return 0;
+	ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, 29);
+	while (o.pos < o.size && in.pos < in.size) {
+		size_t before = in.pos + o.pos;
+		if (ZSTD_isError(ZSTD_decompressStream(d, &o, &in)))
+			break;
+		if (in.pos + o.pos == before)
+			break;
+	}
+	/* Flush what the decoder still holds for the bytes it has. */
+	while (o.pos < o.size) {
+		size_t before = o.pos;
+		if (ZSTD_isError(ZSTD_decompressStream(d, &o, &in)) ||
+		    o.pos == before)
+			break;
+	}
+	ZSTD_freeDCtx(d);
+	return o.pos;
+}
+
+size_t textin_peek(const unsigned char *buf, size_t n, unsigned char *out,
+		   size_t cap, const unsigned char **text)
+{
+	if (n >= 4 && !memcmp(buf, zstd_magic, 4)) {
+		*text = out;
+		return peek_zstd(buf, n, out, cap);
+	}
+	if (n >= 4 && !memcmp(buf, zip_magic, 4)) {
+		*text = out;
+		return peek_zip(buf, n, out, cap);
+	}
+	*text = buf;
+	return n;
+}
+
+int textin_probe_lines(const unsigned char *text, size_t n, int whole,
+		       int max, int (*fn)(const char *s, size_t len))
+{
+	const char *s = (const char *)text, *e = s + n;
+	int ok = 0;
+
+	while (s < e && ok < max) {
+		const char *nl = memchr(s, '\n', (size_t)(e - s));
+		size_t len;
+		if (!nl && !whole)
+			break;
+		len = nl ? (size_t)(nl - s) : (size_t)(e - s);
+		if (len && s[len - 1] == '\r')
+			len--;
+		if (len) {
+			if (!fn(s, len))
+				return -1;
+			ok++;
+		}
+		s = nl ? nl + 1 : e;
+	}
+	return ok;
+}
