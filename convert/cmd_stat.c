@@ -1,14 +1,810 @@
-/* cmd_stat.c - placeholder until the command lands. */
-#include "cli.h"
+/*
+ * cmd_stat.c - `heaptape stat TRACE`: what a trace holds, as a table or
+ * as JSON (--json).
+ *
+ * One pass over the events in global time order feeds the live-block
+ * tracker (live.h: peak live bytes, unknown frees, lifetimes) and a few
+ * counters: events per op, per thread, a power-of-two size histogram, a
+ * power-of-ten lifetime histogram and the most frequent sizes.  Totals
+ * that the block headers already know (file bytes, blocks) come from
+ * ht_reader_info(); RSS samples, losses, thread names and metadata from
+ * the reader's metadata tables.  A Windows .etl file is handed to
+ * etl_stat().
+ *
+ * JSON keys (stable; README and tests/t_stat.sh rely on them): events,
+ * ops {name: count}, threads, processes, time_span_ns, peak_live_bytes,
+ * peak_live_blocks, peak_time_ns, lost_events, blocks, file_bytes,
+ * bytes_per_event, unknown_frees, failed_calls, reused_addresses,
+ * live_at_end_bytes, live_at_end_blocks, recorded_peak_rss_bytes (null
+ * without RSS samples), rss_samples, size_histogram [{min, max, count}],
+ * lifetime_histogram {unit, buckets [{min, max, count}], never_freed},
+ * top_sizes [{size, count}], per_thread [{pid, tid, name, events, allocs,
+ * frees, bytes_allocated}], meta {key: value}, problems [{offset, error,
+ * what, skipped_bytes}], complete, file, format_version.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 
-static int run(int argc, char **argv)
+#include "cli.h"
+#include "convert.h"
+#include "live.h"
+
+extern const struct ht_cmd cmd_stat_entry;
+
+#define NSIZEB 65 /* bucket 0: size 0; bucket k: [2^(k-1), 2^k) */
+#define NLIFEB 13 /* bucket 0: [0, 10); bucket k: [10^k, 10^(k+1)) */
+#define NTOP 10
+
+struct thr {
+	uint32_t pid, tid;
+	uint64_t events, allocs, frees, failed, bytes;
+	const char *name;
+};
+
+struct sizecount {
+	uint64_t size, count; /* count 0: empty slot */
+};
+
+struct acc {
+	uint64_t ops[256];
+	uint64_t events, failed, ts_min, ts_max;
+	uint64_t size_hist[NSIZEB];
+	uint64_t life_hist[NLIFEB], never_freed;
+	struct sizecount *sizes;
+	uint64_t scap, sn;
+	struct thr *thr;      /* open addressing on (pid, tid) */
+	struct thr *last;
+	uint64_t tcap, tn;
+	struct live *live;
+	int oom;
+};
+
+static inline uint64_t hash64(uint64_t x)
 {
-	(void)argc;
-	(void)argv;
-	return cli_error("not implemented yet");
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static int size_bucket(uint64_t s)
+{
+	return s ? 64 - __builtin_clzll(s) : 0;
+}
+
+static int life_bucket(uint64_t ns)
+{
+	int b = 0;
+
+	while (ns >= 10 && b < NLIFEB - 1) {
+		ns /= 10;
+		b++;
+	}
+	return b;
+}
+
+static int sizes_grow(struct acc *a)
+{
+	uint64_t ncap = a->scap ? a->scap * 2 : 1024;
+	struct sizecount *ns = calloc(ncap, sizeof(*ns));
+
+	if (!ns)
+		return -1;
+	for (uint64_t i = 0; i < a->scap; i++) {
+		uint64_t j;
+		if (!a->sizes[i].count)
+			continue;
+		j = hash64(a->sizes[i].size) & (ncap - 1);
+		while (ns[j].count)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = a->sizes[i];
+	}
+	free(a->sizes);
+	a->sizes = ns;
+	a->scap = ncap;
+	return 0;
+}
+
+static void count_size(struct acc *a, uint64_t size)
+{
+	uint64_t i;
+
+	a->size_hist[size_bucket(size)]++;
+	if ((a->sn + 1) * 2 > a->scap && sizes_grow(a)) {
+		a->oom = 1;
+		return;
+	}
+	i = hash64(size) & (a->scap - 1);
+	while (a->sizes[i].count && a->sizes[i].size != size)
+		i = (i + 1) & (a->scap - 1);
+	if (!a->sizes[i].count) {
+		a->sizes[i].size = size;
+		a->sn++;
+	}
+	a->sizes[i].count++;
+}
+
+static int thr_grow(struct acc *a)
+{
+	uint64_t ncap = a->tcap ? a->tcap * 2 : 64;
+	struct thr *nt = calloc(ncap, sizeof(*nt));
+
+	if (!nt)
+		return -1;
+	for (uint64_t i = 0; i < a->tcap; i++) {
+		uint64_t j;
+		if (!a->thr[i].events)
+			continue;
+		j = hash64((uint64_t)a->thr[i].pid << 32 | a->thr[i].tid) &
+		    (ncap - 1);
+		while (nt[j].events)
+			j = (j + 1) & (ncap - 1);
+		nt[j] = a->thr[i];
+	}
+	free(a->thr);
+	a->thr = nt;
+	a->tcap = ncap;
+	return 0;
+}
+
+/* The thread's counters; a slot is in use once events > 0. */
+static struct thr *thread_of(struct acc *a, uint32_t pid, uint32_t tid)
+{
+	uint64_t i;
+
+	if ((a->tn + 1) * 2 > a->tcap && thr_grow(a))
+		return NULL;
+	i = hash64((uint64_t)pid << 32 | tid) & (a->tcap - 1);
+	while (a->thr[i].events &&
+	       (a->thr[i].pid != pid || a->thr[i].tid != tid))
+		i = (i + 1) & (a->tcap - 1);
+	if (!a->thr[i].events) {
+		a->thr[i].pid = pid;
+		a->thr[i].tid = tid;
+		a->tn++;
+	}
+	return &a->thr[i];
+}
+
+static void end_life(struct acc *a, const struct live_block *b, uint64_t ts)
+{
+	a->life_hist[life_bucket(ts >= b->ts ? ts - b->ts : 0)]++;
+}
+
+static void on_destroy(void *ctx, const struct live_block *b,
+		       const struct ht_event *by)
+{
+	end_life(ctx, b, by->ts);
+}
+
+static void on_still_live(void *ctx, const struct live_block *b)
+{
+	(void)b;
+	((struct acc *)ctx)->never_freed++;
+}
+
+static void account(struct acc *a, const struct ht_event *ev)
+{
+	struct live_result res;
+	struct thr *t;
+
+	a->events++;
+	a->ops[ev->op]++;
+	if (ev->ts < a->ts_min)
+		a->ts_min = ev->ts;
+	if (ev->ts > a->ts_max)
+		a->ts_max = ev->ts;
+	/* Events come in runs of one thread: cache the last one.  The
+	 * table only grows inside thread_of(), which returns the new slot. */
+	t = a->last;
+	if (!t || t->pid != ev->pid || t->tid != ev->tid) {
+		t = thread_of(a, ev->pid, ev->tid);
+		if (!t) {
+			a->oom = 1;
+			return;
+		}
+		a->last = t;
+	}
+	t->events++;
+	if (ev->flags & HT_EV_FAILED) {
+		a->failed++;
+		t->failed++;
+	}
+	if (live_apply(a->live, ev, &res)) {
+		a->oom = 1;
+		return;
+	}
+	if (res.added) {
+		t->allocs++;
+		t->bytes += res.block.size;
+		count_size(a, res.block.size);
+	}
+	if (ev->op == HT_OP_HEAP_DESTROY) {
+		t->frees += res.nfreed;
+		return; /* on_destroy saw every block */
+	}
+	for (uint64_t i = 0; i < res.nfreed && i < LIVE_MAX_FREED; i++) {
+		const struct live_block *b = &res.freed[i];
+		/* A block dropped by a reuse was never freed: no lifetime. */
+		if (res.reused && b->addr == ev->addr && b->heap == ev->heap &&
+		    b->pid == ev->pid)
+			continue;
+		t->frees++;
+		end_life(a, b, ev->ts);
+	}
+}
+
+static int cmp_thr(const void *x, const void *y)
+{
+	const struct thr *a = x, *b = y;
+
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+static int cmp_top(const void *x, const void *y)
+{
+	const struct sizecount *a = x, *b = y;
+
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	return a->size < b->size ? -1 : a->size > b->size;
+}
+
+/* Everything the reports need, collected after the pass. */
+struct report {
+	const char *path;
+	struct ht_trace_info info;
+	struct live_stats ls;
+	struct thr *threads;   /* sorted by (pid, tid) */
+	size_t nthreads, nprocs;
+	struct sizecount top[NTOP];
+	size_t ntop;
+	uint64_t lost, rss_peak, start;
+	size_t nrss;
+	int has_rss, complete, no_time;
+	const struct ht_kv *meta;
+	size_t nmeta;
+	const struct ht_problem *prob;
+	size_t nprob;
+};
+
+static void collect(struct acc *a, struct ht_reader *r, struct report *rp)
+{
+	const struct ht_thread *names;
+	const struct ht_rss_sample *rss;
+	const struct ht_loss *loss;
+	size_t nnames, nloss, k = 0;
+
+	ht_reader_info(r, &rp->info);
+	live_stats(a->live, &rp->ls);
+	live_foreach(a->live, on_still_live, a);
+	rp->threads = calloc(a->tn ? a->tn : 1, sizeof(*rp->threads));
+	if (!rp->threads) {
+		a->oom = 1;
+		return;
+	}
+	for (uint64_t i = 0; i < a->tcap; i++)
+		if (a->thr[i].events)
+			rp->threads[k++] = a->thr[i];
+	rp->nthreads = k;
+	qsort(rp->threads, k, sizeof(*rp->threads), cmp_thr);
+	for (size_t i = 0; i < k; i++)
+		if (!i || rp->threads[i].pid != rp->threads[i - 1].pid)
+			rp->nprocs++;
+	/* Names: the last name a thread was given wins. */
+	nnames = ht_reader_threads(r, &names);
+	for (size_t i = 0; i < nnames; i++) {
+		struct thr key = {.pid = names[i].pid, .tid = names[i].tid};
+		struct thr *t = bsearch(&key, rp->threads, k,
+					sizeof(*rp->threads), cmp_thr);
+		if (t && names[i].name && names[i].name[0])
+			t->name = names[i].name;
+	}
+	/* Top sizes: sort the table's used slots in place. */
+	k = 0;
+	for (uint64_t i = 0; i < a->scap; i++)
+		if (a->sizes[i].count)
+			a->sizes[k++] = a->sizes[i];
+	qsort(a->sizes, k, sizeof(*a->sizes), cmp_top);
+	rp->ntop = k < NTOP ? k : NTOP;
+	if (rp->ntop)
+		memcpy(rp->top, a->sizes, rp->ntop * sizeof(*rp->top));
+	nloss = ht_reader_losses(r, &loss);
+	for (size_t i = 0; i < nloss; i++)
+		rp->lost += loss[i].events;
+	rp->nrss = ht_reader_rss(r, &rss);
+	for (size_t i = 0; i < rp->nrss; i++) {
+		rp->has_rss = 1;
+		if (rss[i].rss_bytes > rp->rss_peak)
+			rp->rss_peak = rss[i].rss_bytes;
+	}
+	rp->complete = ht_reader_complete(r);
+	rp->no_time = !!(ht_reader_flags(r) & HT_TRACE_NO_TIME);
+	rp->start = ht_reader_start_ns(r);
+	rp->nmeta = ht_reader_meta_all(r, &rp->meta);
+	rp->nprob = ht_reader_problems(r, &rp->prob);
+}
+
+static uint64_t span(const struct acc *a)
+{
+	return a->events ? a->ts_max - a->ts_min : 0;
+}
+
+/* 1 if meta[i] is overridden by a later pair with the same key. */
+static int meta_shadowed(const struct report *rp, size_t i)
+{
+	for (size_t j = i + 1; j < rp->nmeta; j++)
+		if (!strcmp(rp->meta[j].key, rp->meta[i].key))
+			return 1;
+	return 0;
+}
+
+static void size_range(int b, uint64_t *lo, uint64_t *hi)
+{
+	if (!b) {
+		*lo = *hi = 0;
+		return;
+	}
+	*lo = (uint64_t)1 << (b - 1);
+	*hi = b == 64 ? UINT64_MAX : ((uint64_t)1 << b) - 1;
+}
+
+static void life_range(int b, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t p = 1;
+
+	for (int i = 0; i < b; i++)
+		p *= 10;
+	*lo = b ? p : 0;
+	*hi = b == NLIFEB - 1 ? UINT64_MAX : p * 10 - 1;
+}
+
+static void json_u64_or_null(FILE *f, int have, uint64_t v)
+{
+	if (have)
+		fprintf(f, "%" PRIu64, v);
+	else
+		fputs("null", f);
+}
+
+static void print_json(FILE *f, const struct acc *a, const struct report *rp)
+{
+	const struct live_stats *ls = &rp->ls;
+	int first, lo, hi;
+
+	fputs("{\n  \"file\": ", f);
+	cli_json_str(f, rp->path);
+	fprintf(f, ",\n  \"format_version\": \"%u.%u\",\n",
+		rp->info.format_major, rp->info.format_minor);
+	fprintf(f, "  \"complete\": %s,\n", rp->complete ? "true" : "false");
+	fprintf(f, "  \"events\": %" PRIu64 ",\n  \"ops\": {", a->events);
+	first = 1;
+	for (int op = 0; op < 256; op++) {
+		const char *name;
+		char num[16];
+		if (!a->ops[op])
+			continue;
+		if (!(name = ht_op_name(op))) {
+			snprintf(num, sizeof(num), "%d", op);
+			name = num;
+		}
+		fputs(first ? "" : ", ", f);
+		cli_json_str(f, name);
+		fprintf(f, ": %" PRIu64, a->ops[op]);
+		first = 0;
+	}
+	fprintf(f, "},\n  \"threads\": %zu,\n  \"processes\": %zu,\n",
+		rp->nthreads, rp->nprocs);
+	fprintf(f, "  \"time_span_ns\": %" PRIu64 ",\n", span(a));
+	fprintf(f, "  \"peak_live_bytes\": %" PRIu64 ",\n", ls->peak_bytes);
+	fprintf(f, "  \"peak_live_blocks\": %" PRIu64 ",\n", ls->peak_blocks);
+	fprintf(f, "  \"peak_time_ns\": ");
+	json_u64_or_null(f, ls->peak_bytes > 0,
+			 ls->peak_ts >= rp->start ? ls->peak_ts - rp->start
+						  : 0);
+	fprintf(f, ",\n  \"lost_events\": %" PRIu64 ",\n", rp->lost);
+	fprintf(f, "  \"blocks\": %" PRIu64 ",\n", rp->info.blocks);
+	fprintf(f, "  \"event_blocks\": %" PRIu64 ",\n",
+		rp->info.event_blocks);
+	fprintf(f, "  \"file_bytes\": %" PRIu64 ",\n", rp->info.file_bytes);
+	fprintf(f, "  \"bytes_per_event\": %.4f,\n",
+		a->events ? (double)rp->info.file_bytes / (double)a->events
+			  : 0.0);
+	fprintf(f, "  \"unknown_frees\": %" PRIu64 ",\n", ls->unknown_frees);
+	fprintf(f, "  \"failed_calls\": %" PRIu64 ",\n", a->failed);
+	fprintf(f, "  \"reused_addresses\": %" PRIu64 ",\n", ls->reused);
+	fprintf(f, "  \"live_at_end_bytes\": %" PRIu64 ",\n", ls->bytes);
+	fprintf(f, "  \"live_at_end_blocks\": %" PRIu64 ",\n", ls->blocks);
+	fprintf(f, "  \"recorded_peak_rss_bytes\": ");
+	json_u64_or_null(f, rp->has_rss, rp->rss_peak);
+	fprintf(f, ",\n  \"rss_samples\": %zu,\n", rp->nrss);
+
+	fputs("  \"size_histogram\": [", f);
+	for (lo = 0; lo < NSIZEB && !a->size_hist[lo]; lo++)
+		;
+	for (hi = NSIZEB - 1; hi >= 0 && !a->size_hist[hi]; hi--)
+		;
+	for (int b = lo; b <= hi; b++) {
+		uint64_t mn, mx;
+		size_range(b, &mn, &mx);
+		fprintf(f, "%s\n    {\"min\": %" PRIu64 ", \"max\": %" PRIu64
+			", \"count\": %" PRIu64 "}", b == lo ? "" : ",", mn, mx,
+			a->size_hist[b]);
+	}
+	fputs(hi >= lo ? "\n  ],\n" : "],\n", f);
+
+	fprintf(f, "  \"lifetime_histogram\": {\"unit\": \"%s\", "
+		   "\"buckets\": [", rp->no_time ? "events" : "ns");
+	for (lo = 0; lo < NLIFEB && !a->life_hist[lo]; lo++)
+		;
+	for (hi = NLIFEB - 1; hi >= 0 && !a->life_hist[hi]; hi--)
+		;
+	for (int b = lo; b <= hi; b++) {
+		uint64_t mn, mx;
+		life_range(b, &mn, &mx);
+		fprintf(f, "%s\n    {\"min\": %" PRIu64 ", \"max\": %" PRIu64
+			", \"count\": %" PRIu64 "}", b == lo ? "" : ",", mn, mx,
+			a->life_hist[b]);
+	}
+	fprintf(f, "%s], \"never_freed\": %" PRIu64 "},\n",
+		hi >= lo ? "\n  " : "", a->never_freed);
+
+	fputs("  \"top_sizes\": [", f);
+	for (size_t i = 0; i < rp->ntop; i++)
+		fprintf(f, "%s{\"size\": %" PRIu64 ", \"count\": %" PRIu64 "}",
+			i ? ", " : "", rp->top[i].size, rp->top[i].count);
+	fputs("],\n  \"per_thread\": [", f);
+	for (size_t i = 0; i < rp->nthreads; i++) {
+		const struct thr *t = &rp->threads[i];
+		fprintf(f, "%s\n    {\"pid\": %u, \"tid\": %u, \"name\": ",
+			i ? "," : "", t->pid, t->tid);
+		if (t->name)
+			cli_json_str(f, t->name);
+		else
+			fputs("null", f);
+		fprintf(f, ", \"events\": %" PRIu64 ", \"allocs\": %" PRIu64
+			", \"frees\": %" PRIu64 ", \"failed\": %" PRIu64
+			", \"bytes_allocated\": %" PRIu64 "}",
+			t->events, t->allocs, t->frees, t->failed, t->bytes);
+	}
+	fputs(rp->nthreads ? "\n  ],\n" : "],\n", f);
+
+	fputs("  \"meta\": {", f);
+	first = 1;
+	for (size_t i = 0; i < rp->nmeta; i++) {
+		if (meta_shadowed(rp, i))
+			continue;
+		fputs(first ? "\n    " : ",\n    ", f);
+		cli_json_str(f, rp->meta[i].key);
+		fputs(": ", f);
+		cli_json_str(f, rp->meta[i].value);
+		first = 0;
+	}
+	fputs(first ? "},\n" : "\n  },\n", f);
+
+	fputs("  \"problems\": [", f);
+	for (size_t i = 0; i < rp->nprob; i++) {
+		const struct ht_problem *p = &rp->prob[i];
+		fprintf(f, "%s\n    {\"offset\": %" PRIu64 ", \"error\": ",
+			i ? "," : "", p->offset);
+		cli_json_str(f, ht_strerror(p->code));
+		fputs(", \"what\": ", f);
+		cli_json_str(f, p->what);
+		fprintf(f, ", \"skipped_bytes\": %" PRIu64 "}", p->skipped);
+	}
+	fputs(rp->nprob ? "\n  ]\n}\n" : "]\n}\n", f);
+}
+
+/* "12.3 MiB" */
+static const char *human_bytes(char *buf, size_t n, uint64_t v)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB",
+					   "PiB", "EiB"};
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1024 && u < 6) {
+		d /= 1024;
+		u++;
+	}
+	if (!u)
+		snprintf(buf, n, "%" PRIu64 " B", v);
+	else
+		snprintf(buf, n, "%.1f %s", d, unit[u]);
+	return buf;
+}
+
+static const char *human_ns(char *buf, size_t n, uint64_t ns)
+{
+	if (ns < 1000)
+		snprintf(buf, n, "%" PRIu64 " ns", ns);
+	else if (ns < 1000000)
+		snprintf(buf, n, "%.1f us", (double)ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, n, "%.1f ms", (double)ns / 1e6);
+	else
+		snprintf(buf, n, "%.3f s", (double)ns / 1e9);
+	return buf;
+}
+
+static const char *const life_labels[NLIFEB] = {
+	"< 10 ns",      "10-100 ns",  "0.1-1 us",   "1-10 us",  "10-100 us",
+	"0.1-1 ms",     "1-10 ms",    "10-100 ms",  "0.1-1 s",  "1-10 s",
+	"10-100 s",     "100-1000 s", ">= 1000 s",
+};
+
+static void bar(FILE *f, uint64_t v, uint64_t max)
+{
+	int w = max ? (int)((double)v * 30.0 / (double)max + 0.5) : 0;
+
+	if (v && !w)
+		w = 1;
+	fprintf(f, " %.*s", w, "##############################");
+}
+
+static void print_human(FILE *f, const struct acc *a, const struct report *rp)
+{
+	const struct live_stats *ls = &rp->ls;
+	static const char *const hl[] = {"process.exe", "process.cmdline",
+					 "source", "source.format",
+					 "source.file", "host.name"};
+	char b1[32], b2[32];
+	uint64_t max;
+	int lo, hi;
+
+	fprintf(f, "trace          %s\n", rp->path);
+	fprintf(f, "format         %u.%u, %s\n", rp->info.format_major,
+		rp->info.format_minor,
+		rp->complete ? "complete" : "no END block (writer did not "
+					    "close it)");
+	for (size_t k = 0; k < sizeof(hl) / sizeof(hl[0]); k++) {
+		const char *v = NULL;
+		for (size_t i = 0; i < rp->nmeta; i++)
+			if (!strcmp(rp->meta[i].key, hl[k]))
+				v = rp->meta[i].value;
+		if (v)
+			fprintf(f, "%-14s %.200s\n", hl[k], v);
+	}
+	fprintf(f, "file           %" PRIu64 " bytes (%s), %" PRIu64
+		" blocks, %" PRIu64 " with events\n", rp->info.file_bytes,
+		human_bytes(b1, sizeof(b1), rp->info.file_bytes),
+		rp->info.blocks, rp->info.event_blocks);
+	fprintf(f, "events         %" PRIu64 " (%.3f bytes/event)\n",
+		a->events, a->events ? (double)rp->info.file_bytes /
+				       (double)a->events : 0.0);
+	fprintf(f, "time span      %s%s\n",
+		rp->no_time ? "" : human_ns(b1, sizeof(b1), span(a)),
+		rp->no_time ? "(no timestamps)" : "");
+	fprintf(f, "processes      %zu\nthreads        %zu\n", rp->nprocs,
+		rp->nthreads);
+	fprintf(f, "peak live      %" PRIu64 " bytes (%s) in %" PRIu64
+		" blocks", ls->peak_bytes,
+		human_bytes(b1, sizeof(b1), ls->peak_bytes), ls->peak_blocks);
+	if (ls->peak_bytes && !rp->no_time)
+		fprintf(f, ", at %s",
+			human_ns(b2, sizeof(b2), ls->peak_ts >= rp->start ?
+				 ls->peak_ts - rp->start : 0));
+	fprintf(f, "\nlive at end    %" PRIu64 " bytes in %" PRIu64
+		" blocks\n", ls->bytes, ls->blocks);
+	fprintf(f, "unknown frees  %" PRIu64 "\n", ls->unknown_frees);
+	if (ls->reused)
+		fprintf(f, "reused addr    %" PRIu64 " (allocated again "
+			   "without a free)\n", ls->reused);
+	fprintf(f, "failed calls   %" PRIu64 "\n", a->failed);
+	fprintf(f, "lost events    %" PRIu64 "\n", rp->lost);
+	if (rp->has_rss)
+		fprintf(f, "recorded peak RSS %" PRIu64 " bytes (%s), %zu "
+			   "samples\n", rp->rss_peak,
+			human_bytes(b1, sizeof(b1), rp->rss_peak), rp->nrss);
+	if (rp->nprob)
+		fprintf(f, "problems       %zu (damaged parts skipped)\n",
+			rp->nprob);
+
+	fputs("\nevents per op\n", f);
+	for (int op = 0; op < 256; op++) {
+		const char *name = ht_op_name(op);
+		if (!a->ops[op])
+			continue;
+		if (name)
+			fprintf(f, "  %-20s", name);
+		else
+			fprintf(f, "  op %-17d", op);
+		fprintf(f, " %12" PRIu64 "  %5.1f%%\n", a->ops[op],
+			100.0 * (double)a->ops[op] / (double)a->events);
+	}
+
+	for (lo = 0; lo < NSIZEB && !a->size_hist[lo]; lo++)
+		;
+	for (hi = NSIZEB - 1; hi >= 0 && !a->size_hist[hi]; hi--)
+		;
+	max = 0;
+	for (int b = lo; b <= hi; b++)
+		if (a->size_hist[b] > max)
+			max = a->size_hist[b];
+	if (hi >= lo)
+		fputs("\nallocation sizes (requested bytes)\n", f);
+	for (int b = lo; b <= hi; b++) {
+		uint64_t mn, mx;
+		char r[48];
+		size_range(b, &mn, &mx);
+		if (mn == mx)
+			snprintf(r, sizeof(r), "%" PRIu64, mn);
+		else
+			snprintf(r, sizeof(r), "%" PRIu64 "-%" PRIu64, mn, mx);
+		fprintf(f, "  %-22s %12" PRIu64, r, a->size_hist[b]);
+		bar(f, a->size_hist[b], max);
+		fputc('\n', f);
+	}
+
+	for (lo = 0; lo < NLIFEB && !a->life_hist[lo]; lo++)
+		;
+	for (hi = NLIFEB - 1; hi >= 0 && !a->life_hist[hi]; hi--)
+		;
+	max = a->never_freed;
+	for (int b = lo; b <= hi; b++)
+		if (a->life_hist[b] > max)
+			max = a->life_hist[b];
+	if (hi >= lo || a->never_freed)
+		fprintf(f, "\nlifetimes (allocation to free%s)\n",
+			rp->no_time ? ", in events" : "");
+	for (int b = lo; b <= hi; b++) {
+		fprintf(f, "  %-22s %12" PRIu64,
+			rp->no_time ? "" : life_labels[b], a->life_hist[b]);
+		if (rp->no_time) {
+			uint64_t mn, mx;
+			life_range(b, &mn, &mx);
+			fprintf(f, " (%" PRIu64 "..)", mn);
+		}
+		bar(f, a->life_hist[b], max);
+		fputc('\n', f);
+	}
+	if (hi >= lo || a->never_freed) {
+		fprintf(f, "  %-22s %12" PRIu64, "never freed", a->never_freed);
+		bar(f, a->never_freed, max);
+		fputc('\n', f);
+	}
+
+	if (rp->ntop) {
+		fputs("\ntop sizes\n", f);
+		for (size_t i = 0; i < rp->ntop; i++)
+			fprintf(f, "  %-22" PRIu64 " %12" PRIu64 "  %5.1f%%\n",
+				rp->top[i].size, rp->top[i].count,
+				100.0 * (double)rp->top[i].count /
+					(double)(a->events ? a->events : 1));
+	}
+
+	if (rp->nthreads) {
+		size_t shown = rp->nthreads > 32 ? 32 : rp->nthreads;
+		fprintf(f, "\nper thread %8s %8s %12s %12s %12s  %s\n", "pid",
+			"tid", "events", "allocs", "frees", "name");
+		for (size_t i = 0; i < shown; i++) {
+			const struct thr *t = &rp->threads[i];
+			fprintf(f, "           %8u %8u %12" PRIu64 " %12" PRIu64
+				" %12" PRIu64 "  %s\n", t->pid, t->tid,
+				t->events, t->allocs, t->frees,
+				t->name ? t->name : "");
+		}
+		if (shown < rp->nthreads)
+			fprintf(f, "           ... %zu more threads (see "
+				   "--json)\n", rp->nthreads - shown);
+	}
+	for (size_t i = 0; i < rp->nprob; i++)
+		fprintf(f, "%sproblem at offset %" PRIu64 ": %s%s%s%s\n",
+			i ? "" : "\n", rp->prob[i].offset,
+			ht_strerror(rp->prob[i].code),
+			rp->prob[i].what[0] ? " (" : "", rp->prob[i].what,
+			rp->prob[i].what[0] ? ")" : "");
+}
+
+static int cmd_stat(int argc, char **argv)
+{
+	enum { O_SALVAGE = 256, O_STRICT };
+	static const struct option longopts[] = {
+		{"json", no_argument, 0, 'j'},
+		{"salvage", no_argument, 0, O_SALVAGE},
+		{"strict", no_argument, 0, O_STRICT},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}};
+	const struct ht_cmd *c = &cmd_stat_entry;
+	struct ht_reader *r;
+	struct ht_event ev;
+	struct acc a;
+	struct report rp;
+	struct cli_progress prog;
+	const char *path;
+	int ch, err, json = 0, mode = HT_READ_STOP, rc = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":hj", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			return cli_usage(c, 0, NULL);
+		case 'j':
+			json = 1;
+			break;
+		case O_SALVAGE:
+			mode = HT_READ_SALVAGE;
+			break;
+		case O_STRICT:
+			mode = HT_READ_STRICT;
+			break;
+		default:
+			return cli_usage(c, 2, "unknown option");
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage(c, 2, "need one trace");
+	path = argv[optind];
+	if (cli_file_kind(path) == CLI_KIND_ETL)
+		return etl_stat(path, json, mode == HT_READ_SALVAGE);
+	if (cli_open_trace(&r, path, mode))
+		return 1;
+
+	memset(&a, 0, sizeof(a));
+	memset(&rp, 0, sizeof(rp));
+	a.ts_min = UINT64_MAX;
+	a.live = live_new();
+	if (!a.live) {
+		ht_reader_close(r);
+		return cli_error("out of memory");
+	}
+	live_on_release(a.live, on_destroy, &a);
+	ht_reader_info(r, &rp.info);
+	cli_progress_start(&prog, "stat", rp.info.events);
+	while ((err = ht_reader_next(r, &ev)) == 1) {
+		account(&a, &ev);
+		if (a.oom)
+			break;
+		if (!(a.events & 0xfffff))
+			cli_progress_update(&prog, a.events);
+	}
+	cli_progress_end(&prog);
+	if (a.oom) {
+		rc = cli_error("'%s': out of memory", path);
+	} else if (err < 0) {
+		rc = cli_trace_error(r, path, err);
+	} else {
+		rp.path = path;
+		collect(&a, r, &rp);
+		if (a.oom)
+			rc = cli_error("'%s': out of memory", path);
+		else if (json)
+			print_json(stdout, &a, &rp);
+		else
+			print_human(stdout, &a, &rp);
+	}
+	free(rp.threads);
+	free(a.sizes);
+	free(a.thr);
+	live_free(a.live);
+	ht_reader_close(r);
+	return rc;
 }
 
 const struct ht_cmd cmd_stat_entry = {
-	.name = "stat", .usage = "stat", .summary = "(not implemented yet)",
-	.run = run,
+	.name = "stat",
+	.usage = "stat [--json] [--salvage|--strict] TRACE",
+	.summary = "summarize a trace: ops, threads, peak live bytes, "
+		   "histograms",
+	.help =
+	"options:\n"
+	"  -j, --json     machine-readable output (keys: events, ops,\n"
+	"                 threads, processes, time_span_ns, peak_live_bytes,\n"
+	"                 lost_events, blocks, file_bytes, bytes_per_event,\n"
+	"                 unknown_frees, recorded_peak_rss_bytes,\n"
+	"                 size_histogram, lifetime_histogram, top_sizes,\n"
+	"                 per_thread, meta, problems, ...)\n"
+	"  --salvage      skip damaged blocks and list them as problems\n"
+	"  --strict       fail on a trace without its END block\n"
+	"TRACE may also be a Windows .etl file (heap events per process).\n"
+	"Peak live bytes counts requested bytes (nmemb*size for calloc);\n"
+	"a realloc releases its old block before adding the new one.\n",
+	.run = cmd_stat,
 };

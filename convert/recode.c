@@ -1,8 +1,154 @@
-/* recode.c - placeholder until the converter lands. */
+/*
+ * recode.c - htape -> htape: re-encode a trace, e.g. at a higher zstd
+ * level for storage (`heaptape convert in.htape out.htape --level 19`),
+ * or keep only some of it (--pid, --tid, --op, --from/--to, --limit).
+ *
+ * The output keeps the trace's UUID and flags, every metadata value, the
+ * thread names, RSS samples and loss records; events go through
+ * ht_writer_put() in global time order, which regroups them per thread.
+ * Reader timestamps are ns, so the output clock is ns (1/1) and the
+ * input's clock.unit_* keys are not copied.  The file appears under its
+ * name only when complete (cli_out).
+ */
+#include <stdlib.h>
+#include <string.h>
+
 #include "convert.h"
+
+static int copy_meta(struct ht_reader *r, struct ht_writer *w)
+{
+	const struct ht_kv *kv;
+	size_t n = ht_reader_meta_all(r, &kv), k = 0;
+	struct ht_kv *keep;
+	int rc;
+
+	if (!n)
+		return 0;
+	keep = calloc(n, sizeof(*keep));
+	if (!keep)
+		return HT_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(kv[i].key, "clock.unit_", 11))
+			keep[k++] = kv[i];
+	rc = k ? ht_writer_meta(w, keep, k) : 0;
+	free(keep);
+	return rc;
+}
+
+static int copy_tables(const struct convert_opts *o, struct ht_reader *r,
+		       struct ht_writer *w)
+{
+	const struct ht_thread *t;
+	const struct ht_rss_sample *s;
+	const struct ht_loss *l;
+	size_t n;
+	int rc = 0;
+
+	n = ht_reader_threads(r, &t);
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (o->pid_set && t[i].pid != o->pid)
+			continue;
+		rc = ht_writer_thread(w, t[i].ts, t[i].pid, t[i].tid,
+				      t[i].name ? t[i].name : "");
+	}
+	n = ht_reader_rss(r, &s);
+	if (!rc && n) {
+		if (o->pid_set) {
+			for (size_t i = 0; i < n && !rc; i++)
+				if (s[i].pid == o->pid)
+					rc = ht_writer_rss(w, &s[i], 1);
+		} else {
+			rc = ht_writer_rss(w, s, n);
+		}
+	}
+	n = ht_reader_losses(r, &l);
+	for (size_t i = 0; i < n && !rc; i++)
+		if (!o->pid_set || l[i].pid == o->pid)
+			rc = ht_writer_loss(w, &l[i]);
+	return rc;
+}
 
 int convert_htape_to_htape(const struct convert_opts *o)
 {
-	return cli_error("%s: not implemented yet", o->in);
-}
+	struct ht_writer_opts wo;
+	struct ht_writer *w = NULL;
+	struct ht_reader *r;
+	struct ht_event ev;
+	struct cli_out out;
+	struct cli_progress prog;
+	struct ht_trace_info info;
+	uint64_t start, kept = 0, seen = 0;
+	int err, filter;
 
+	if (!strcmp(o->in, "-"))
+		return cli_error("reading an htape trace from standard input "
+				 "is not supported; name the file");
+	if (!strcmp(o->out, "-"))
+		return cli_error("an htape output needs a file name");
+	if (cli_open_trace(&r, o->in, o->mode))
+		return 1;
+	if (cli_out_open(&out, o->out)) {
+		ht_reader_close(r);
+		return 1;
+	}
+	memset(&wo, 0, sizeof(wo));
+	wo.level = o->level;
+	wo.uuid = ht_reader_uuid(r);
+	wo.flags = ht_reader_flags(r);
+	err = ht_writer_open(&w, out.fd, &wo);
+	if (!err)
+		err = copy_meta(r, w);
+	if (!err)
+		err = copy_tables(o, r, w);
+	if (err) {
+		cli_error("'%s': %s", o->out, ht_strerror(err));
+		goto fail;
+	}
+	filter = o->pid_set || o->ntids || o->ops_set || o->from_set ||
+		 o->to_set;
+	start = ht_reader_start_ns(r);
+	ht_reader_info(r, &info);
+	cli_progress_start(&prog, "convert", info.events);
+	if (!o->progress)
+		prog.active = 0;
+	while ((err = ht_reader_next(r, &ev)) == 1) {
+		if (!(++seen & 0xfffff))
+			cli_progress_update(&prog, seen);
+		if (filter && !convert_keep(o, &ev, start))
+			continue;
+		if ((err = ht_writer_put(w, &ev))) {
+			cli_progress_end(&prog);
+			cli_error("'%s': %s", o->out, ht_strerror(err));
+			goto fail;
+		}
+		if (o->limit && ++kept == o->limit)
+			break;
+	}
+	cli_progress_end(&prog);
+	if (err < 0) {
+		cli_trace_error(r, o->in, err);
+		goto fail;
+	}
+	err = ht_writer_close(w);
+	w = NULL;
+	if (err) {
+		cli_error("'%s': %s", o->out, ht_strerror(err));
+		goto fail;
+	}
+	if (o->mode == HT_READ_SALVAGE) {
+		const struct ht_problem *p;
+		size_t n = ht_reader_problems(r, &p);
+		for (size_t i = 0; i < n; i++)
+			cli_warn("'%s': offset %llu: %s, skipped", o->in,
+				 (unsigned long long)p[i].offset,
+				 ht_strerror(p[i].code));
+	}
+	ht_reader_close(r);
+	return cli_out_commit(&out);
+fail:
+	if (w)
+		ht_writer_abandon(w);
+	cli_out_abort(&out);
+	ht_reader_close(r);
+	return 1;
+}
