@@ -21,10 +21,10 @@ SAN     ?=
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wno-format-nonliteral
 DEPS     = libzstd libxxhash
-CONVDEPS = libzip libfwnt zlib
+CONVDEPS = libzip libfwnt zlib jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS) $(CONVDEPS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(DEPS) 2>/dev/null || echo -lzstd -lxxhash)
-CONV_LIBS  := $(shell pkg-config --libs $(CONVDEPS) 2>/dev/null || echo -lzip -lfwnt -lz)
+CONV_LIBS  := $(shell pkg-config --libs $(CONVDEPS) 2>/dev/null || echo -lzip -lfwnt -lz -ljansson)
 
 VERSION := $(shell sed -n 's/^\#define HT_VERSION_STRING "\(.*\)"/\1/p' format/heaptape.h)
 

@@ -3,7 +3,7 @@
 # usage: deps.sh check|bench|fuzz
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -u
-BUILD="gcc make pkg-config libzstd-dev libxxhash-dev libzip-dev libfwnt-dev"
+BUILD="gcc make pkg-config libzstd-dev libxxhash-dev libzip-dev libfwnt-dev libjansson-dev"
 TEST="zstd python3 sqlite3 libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 procps"
 case "${1:-check}" in
 check) want="$BUILD $TEST" ;;
