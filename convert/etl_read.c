@@ -39,7 +39,7 @@ struct stream {
 	const uint8_t *b;       /* current buffer data, NULL if none */
 	uint32_t pos, end;
 	uint64_t boff;
-	uint16_t cpu;
+	uint16_t cpu, bflags;
 	uint8_t *own;           /* decompression target */
 	size_t own_cap;
 	uint64_t last_ts;
@@ -832,12 +832,14 @@ static int advance(struct etl *e, struct stream *s)
 			s->pos = BUF_HDR;
 			s->boff = e->bufs[bi].off;
 			s->cpu = e->bufs[bi].cpu;
+			s->bflags = e->bufs[bi].flags;
 		}
 		r = decode(e, s->b, s->pos, s->end, &s->head);
 		if (r > 0) {
 			s->pos += (uint32_t)r;
 			s->head.buf_off = s->boff;
 			s->head.cpu = s->cpu;
+			s->head.bflags = s->bflags;
 			if (!s->head.has_ts)
 				s->head.ts = s->last_ts;
 			s->last_ts = s->head.ts;

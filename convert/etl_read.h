@@ -65,6 +65,7 @@ struct etl_event {
 	uint32_t ext_len;
 	uint32_t pid, tid;      /* ETL_NOID when the header has none */
 	uint16_t cpu;           /* ProcessorIndex of the buffer */
+	uint16_t bflags;        /* BufferFlag of the buffer */
 	uint16_t id;            /* EVENT_HEADER Id; WPP MessageNumber */
 	uint16_t flags;         /* EVENT_HEADER Flags; WPP OptionFlags */
 	uint8_t htype;          /* ETL_HT_* */
