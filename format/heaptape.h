@@ -185,8 +185,12 @@ struct ht_writer_opts {
 	const struct ht_allocator *allocator; /* NULL = malloc/free */
 	const uint8_t *uuid;    /* 16 bytes, or NULL for a random one */
 	uint32_t flags;         /* HT_TRACE_* */
+	int compression;        /* HT_COMPRESS_*; 0 = zstd */
 };
 #define HT_DEFAULT_LEVEL 1
+#define HT_COMPRESS_ZSTD 0      /* zstd per column where it helps */
+#define HT_COMPRESS_NONE 1      /* no zstd: hand-checkable blocks */
+#define HT_MAX_BLOCK_EVENTS (1u << 20) /* largest block_events */
 #define HT_TRACE_NO_TIME 0x1u   /* ts is an ordinal, not a clock (android) */
 #define HT_TRACE_NO_TID 0x2u    /* source had no thread ids (mtrace) */
 

@@ -1,0 +1,264 @@
+/*
+ * internal.h - ht__ internals shared by the files of format/ only: the
+ * on-disk constants of spec/FORMAT.md, little-endian and varint helpers,
+ * the block header codec and the EVENTS block codec.
+ */
+#ifndef HT_INTERNAL_H
+#define HT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "heaptape.h"
+
+/* File header (spec/FORMAT.md "File header"). */
+#define HT__FILE_HDR 64
+extern const uint8_t ht__file_magic[8];
+
+/* Block header (spec/FORMAT.md "Block header"). */
+#define HT__BLK_HDR 48
+#define HT__BLK_MAGIC 0xF9E7C3B1u
+#define HT__SEED_HDR 0x9E3779B97F4A7C15ull /* header hash seed = lo ^ this */
+#define HT__SAFE_TO_SKIP 0x80
+
+/* Block types.  Never reuse a value. */
+#define HT__B_EVENTS 0x01
+#define HT__B_PROCESS 0x05
+#define HT__B_THREADS 0x86
+#define HT__B_LOSS 0x87
+#define HT__B_INDEX 0x89
+#define HT__B_PADDING 0x8A
+#define HT__B_RSS 0x8B
+#define HT__B_END 0x8F
+
+/* END block: fixed payload, so the END block is the last 80 bytes. */
+#define HT__END_PAYLOAD 32
+#define HT__END_TOTAL (HT__BLK_HDR + HT__END_PAYLOAD)
+extern const uint8_t ht__end_magic[8];
+
+/* Metadata payload prefix: codec u8, 3 reserved, raw_len u32. */
+#define HT__META_PREFIX 8
+/* INDEX entry (after the 8-byte prev_index_offset). */
+#define HT__IDX_ENTRY 48
+
+/* EVENTS payload. */
+#define HT__EV_PREFIX 32
+#define HT__DIR_ENTRY 24
+#define HT__OPMAP_ENTRY 4
+
+/* Column ids.  Never reuse a value. */
+enum {
+	HT__C_OP = 1,
+	HT__C_TS = 2,
+	HT__C_ADDR = 3,
+	HT__C_SIZE = 4,
+	HT__C_OLD_ADDR = 5,
+	HT__C_OLD_SIZE = 6,
+	HT__C_ALIGN = 7,
+	HT__C_NMEMB = 8,
+	HT__C_HEAP = 9,
+	HT__C_AUX = 10,
+	HT__C_FLAGS = 11,
+	HT__C_RESULT = 12,
+	HT__NCOLS = 12
+};
+#define HT__COLBIT(c) (1u << ((c) - 1))
+#define HT__MASK_ALWAYS (HT__COLBIT(HT__C_OP) | HT__COLBIT(HT__C_TS))
+#define HT__MASK_ALL ((1u << HT__NCOLS) - 1)
+
+/* Column encodings.  Never reuse a value. */
+enum {
+	HT__E_PLAIN = 0,
+	HT__E_CONST = 1,
+	HT__E_VARINT = 2,
+	HT__E_DELTA_VARINT = 3,
+	HT__E_DELTA_BSS = 4,
+	HT__E_BSS = 5,
+	HT__E_XOR_BSS = 6, /* unused id kept free on purpose */
+	HT__E_MAX = 6
+};
+/* Codecs. */
+#define HT__CODEC_NONE 0
+#define HT__CODEC_ZSTD 1
+
+/* Conditional-column mask of an op (which columns its rows carry). */
+uint16_t ht__op_mask(int op);
+/* Plain width in bytes of a column. */
+unsigned ht__col_width(int col);
+
+static inline uint16_t ht__rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t ht__rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v; /* little-endian hosts only, checked in block.c */
+}
+
+static inline uint64_t ht__rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline void ht__wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void ht__wr32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static inline void ht__wr64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+static inline uint64_t ht__zz(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t ht__unzz(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static inline size_t ht__put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+static inline unsigned ht__varint_len(uint64_t v)
+{
+	unsigned bits = 64 - (unsigned)__builtin_clzll(v | 1);
+
+	return (bits + 6) / 7;
+}
+
+/* Reads a varint from [*pp, end); 0 on success, -1 if malformed. */
+static inline int ht__get_varint(const uint8_t **pp, const uint8_t *end,
+				 uint64_t *v)
+{
+	const uint8_t *p = *pp;
+	uint64_t r = 0;
+	unsigned shift = 0;
+
+	for (;;) {
+		if (p >= end || shift > 63)
+			return -1;
+		uint8_t b = *p++;
+		if (shift == 63 && b > 1)
+			return -1;
+		r |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			break;
+		shift += 7;
+	}
+	*pp = p;
+	*v = r;
+	return 0;
+}
+
+static inline size_t ht__align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+/* Bytes needed to hold v (0 for v == 0). */
+static inline unsigned ht__bytes_of(uint64_t v)
+{
+	return v ? (71 - (unsigned)__builtin_clzll(v)) / 8 : 0;
+}
+
+/* ticks -> ns with a 128-bit intermediate, saturating. */
+static inline uint64_t ht__to_ns(uint64_t t, uint64_t num, uint64_t den)
+{
+	unsigned __int128 x;
+
+	if (num == den)
+		return t;
+	x = (unsigned __int128)t * num / den;
+	return x > UINT64_MAX ? UINT64_MAX : (uint64_t)x;
+}
+
+/* Block header, decoded. */
+struct ht__bhdr {
+	uint8_t type, hdr_ver;
+	uint16_t flags;
+	uint32_t payload_len;
+	uint32_t count;
+	uint64_t seq;
+	uint32_t stream_id;
+	uint32_t reserved;
+	uint64_t payload_hash;
+};
+
+void ht__bhdr_pack(uint8_t *p, const struct ht__bhdr *h, uint64_t seed);
+/* 0 if p holds a valid block header (magic, reserved, header hash). */
+int ht__bhdr_check(const uint8_t *p, uint64_t seed, struct ht__bhdr *h);
+uint64_t ht__hash(const void *p, size_t n, uint64_t seed);
+
+/*
+ * EVENTS block encoder: all buffers sized at creation for max_events.
+ */
+struct ht__enc;
+struct ht__enc_mem {
+	void *(*alloc)(void *ctx, size_t n);
+	void (*free)(void *ctx, void *p);
+	void *ctx;
+};
+int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
+		const struct ht__enc_mem *mem);
+void ht__enc_free(struct ht__enc *e);
+/* Bytes the payload of a max_events block can take at most. */
+size_t ht__enc_payload_max(uint32_t max_events);
+/* Encodes ev[0..n) (one pid/tid, n <= max_events) into out (capacity from
+ * ht__enc_payload_max()); returns the payload length (multiple of 8 not
+ * required).  force_raw: no zstd (hand-checkable output). */
+size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
+		     uint8_t *out, int force_raw);
+/* Compresses src into dst[0..cap) with the encoder's context; 0 if it did
+ * not fit. */
+size_t ht__enc_zstd(struct ht__enc *e, void *dst, size_t cap,
+		    const void *src, size_t n);
+
+/* EVENTS prefix, as read from the payload. */
+struct ht__evprefix {
+	uint64_t ts_min, ts_max;
+	uint32_t pid, tid;
+	uint16_t n_cols;
+	uint16_t n_ops;
+};
+int ht__ev_prefix(const uint8_t *p, size_t len, uint32_t count,
+		  struct ht__evprefix *pf);
+
+/* EVENTS block decoder scratch (one per thread). */
+struct ht_decoder {
+	void *dctx;        /* ZSTD_DCtx */
+	uint8_t *buf;
+	size_t cap;
+};
+/* Decodes a verified payload of count events into out (ts still in
+ * ticks).  Returns count or HT_E*; *what names the problem. */
+int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
+		  uint32_t count, struct ht_event *out, const char **what);
+
+#endif /* HT_INTERNAL_H */
