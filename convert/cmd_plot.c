@@ -1,14 +1,560 @@
-/* cmd_plot.c - placeholder until the command lands. */
-#include "cli.h"
+/*
+ * cmd_plot.c - `heaptape plot INPUT -o OUT.svg`: a picture of a trace or
+ * of a replay report, as a self-contained SVG (svg.h).
+ *
+ *  - a trace (.htape): live bytes (top panel, with the recorded RSS of
+ *    each process when the trace has RSS samples) and live blocks (bottom
+ *    panel) over time, from the live-block tracker (live.h);
+ *  - a replay report (`heaptape replay --json FILE`): RSS over time of
+ *    every allocator, read from
+ *      {"allocators": [{"name": "glibc", ..., "rss_series": [[t_s, bytes],
+ *       ...]}, ...]}
+ *    (an "ideal_series" of the same shape, if present, is drawn dashed as
+ *    the live requested bytes).
+ *
+ * Time is cut into about 2000 columns; each column keeps the value at its
+ * start, its minimum, its maximum and its last value, so that every peak
+ * survives however long the trace is.
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
 
-static int run(int argc, char **argv)
+#include "cli.h"
+#include "live.h"
+#include "svg.h"
+
+extern const struct ht_cmd cmd_plot_entry;
+
+#define COLUMNS 2000
+
+/* A downsampled series: up to 4 points per column. */
+struct line {
+	double *x, *y;
+	size_t n, cap;
+};
+
+static int line_add(struct line *l, double x, double y)
 {
-	(void)argc;
-	(void)argv;
-	return cli_error("not implemented yet");
+	if (l->n && l->x[l->n - 1] == x && l->y[l->n - 1] == y)
+		return 0;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 1024;
+		double *nx = realloc(l->x, nc * sizeof(*nx));
+		double *ny;
+		if (!nx)
+			return -1;
+		l->x = nx;
+		ny = realloc(l->y, nc * sizeof(*ny));
+		if (!ny)
+			return -1;
+		l->y = ny;
+		l->cap = nc;
+	}
+	l->x[l->n] = x;
+	l->y[l->n] = y;
+	l->n++;
+	return 0;
+}
+
+static void line_free(struct line *l)
+{
+	free(l->x);
+	free(l->y);
+}
+
+/* Per column: the value when it starts, min, max, last. */
+struct col {
+	double start, min, max, last;
+	int used;
+};
+
+struct sampler {
+	struct col *c;
+	double cur;      /* the value now */
+	double t0, span; /* seconds */
+};
+
+static int sampler_init(struct sampler *s, double t0, double span)
+{
+	s->c = calloc(COLUMNS, sizeof(*s->c));
+	s->cur = 0;
+	s->t0 = t0;
+	s->span = span > 0 ? span : 1e-9;
+	return s->c ? 0 : -1;
+}
+
+static void sampler_put(struct sampler *s, double t, double v)
+{
+	long i = (long)((t - s->t0) / s->span * COLUMNS);
+	struct col *c;
+
+	if (i < 0)
+		i = 0;
+	if (i >= COLUMNS)
+		i = COLUMNS - 1;
+	c = &s->c[i];
+	if (!c->used) {
+		c->used = 1;
+		c->start = c->min = c->max = s->cur;
+	}
+	if (v < c->min)
+		c->min = v;
+	if (v > c->max)
+		c->max = v;
+	c->last = v;
+	s->cur = v;
+}
+
+/* Columns to points, x in seconds from t0; a step shape between
+ * columns. */
+static int sampler_line(const struct sampler *s, struct line *l,
+			double x_end, int from_zero)
+{
+	double prev = 0;
+	int any = 0, rc = 0;
+
+	if (from_zero)
+		rc |= line_add(l, 0, 0);
+	for (long i = 0; i < COLUMNS; i++) {
+		const struct col *c = &s->c[i];
+		double x = (double)i / COLUMNS * s->span;
+		if (!c->used)
+			continue;
+		if (any || from_zero)
+			rc |= line_add(l, x, prev);
+		rc |= line_add(l, x, c->start);
+		/* Order min and max so the line does not zigzag. */
+		if (c->last >= c->start) {
+			rc |= line_add(l, x, c->min);
+			rc |= line_add(l, x, c->max);
+		} else {
+			rc |= line_add(l, x, c->max);
+			rc |= line_add(l, x, c->min);
+		}
+		rc |= line_add(l, x, c->last);
+		prev = c->last;
+		any = 1;
+	}
+	if (any)
+		rc |= line_add(l, x_end, prev);
+	return rc;
+}
+
+static int write_svg(const char *path, const struct svg_chart *c)
+{
+	struct cli_out out;
+
+	if (cli_out_open(&out, path))
+		return 1;
+	if (svg_write(out.fp, c)) {
+		cli_out_abort(&out);
+		return cli_error("cannot write '%s'", path);
+	}
+	return cli_out_commit(&out);
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+static void human_bytes(char *buf, size_t n, double v)
+{
+	static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	int k = 0;
+
+	while (v >= 1024 && k < 4) {
+		v /= 1024;
+		k++;
+	}
+	snprintf(buf, n, k ? "%.1f %s" : "%.0f %s", v, u[k]);
+}
+
+#define MAXRSS 8 /* RSS lines drawn (one per process) */
+
+static int plot_trace(const char *in, const char *outp, const char *title,
+		      int mode, int width)
+{
+	struct ht_reader *r;
+	struct ht_trace_info info;
+	struct live *lv = NULL;
+	struct sampler sb = {0}, sk = {0};
+	struct line lb = {0}, lk = {0}, lr[MAXRSS];
+	struct svg_series sbytes[1 + MAXRSS], sblocks[1];
+	struct svg_panel panels[2];
+	struct svg_chart chart;
+	const struct ht_rss_sample *rss;
+	struct live_stats ls;
+	struct ht_event ev;
+	uint32_t rpid[MAXRSS];
+	char titlebuf[512], sub[256], lbl[MAXRSS][48], pk[32], pr[32];
+	size_t nrss, nr = 0;
+	uint64_t t0, t1, rss_peak = 0;
+	double span;
+	int err, rc = 1;
+
+	memset(lr, 0, sizeof(lr));
+	if (cli_open_trace(&r, in, mode))
+		return 1;
+	ht_reader_info(r, &info);
+	nrss = ht_reader_rss(r, &rss);
+	t0 = ht_reader_start_ns(r);
+	t1 = info.events ? info.ts_max : t0;
+	if (info.events && info.ts_min < t0)
+		t0 = info.ts_min;
+	for (size_t i = 0; i < nrss; i++) {
+		if (rss[i].ts < t0)
+			t0 = rss[i].ts;
+		if (rss[i].ts > t1)
+			t1 = rss[i].ts;
+	}
+	span = (double)(t1 - t0) / 1e9;
+	if (!(lv = live_new()) || sampler_init(&sb, 0, span) ||
+	    sampler_init(&sk, 0, span)) {
+		cli_error("out of memory");
+		goto out;
+	}
+	while ((err = ht_reader_next(r, &ev)) == 1) {
+		double t = (double)(ev.ts - t0) / 1e9;
+		if (live_apply(lv, &ev, NULL)) {
+			cli_error("out of memory");
+			goto out;
+		}
+		live_stats(lv, &ls);
+		sampler_put(&sb, t, (double)ls.bytes);
+		sampler_put(&sk, t, (double)ls.blocks);
+	}
+	if (err < 0) {
+		cli_trace_error(r, in, err);
+		goto out;
+	}
+	live_stats(lv, &ls);
+	if (sampler_line(&sb, &lb, span, 1) || sampler_line(&sk, &lk, span,
+							     1)) {
+		cli_error("out of memory");
+		goto out;
+	}
+	/* RSS: one line per process, downsampled the same way. */
+	for (size_t i = 0; i < nrss; i++) {
+		size_t k;
+		for (k = 0; k < nr && rpid[k] != rss[i].pid; k++)
+			;
+		if (k == nr && nr < MAXRSS)
+			rpid[nr++] = rss[i].pid;
+		if (rss[i].rss_bytes > rss_peak)
+			rss_peak = rss[i].rss_bytes;
+	}
+	for (size_t k = 0; k < nr; k++) {
+		struct sampler s = {0};
+		if (sampler_init(&s, 0, span)) {
+			cli_error("out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < nrss; i++)
+			if (rss[i].pid == rpid[k])
+				sampler_put(&s, (double)(rss[i].ts - t0) / 1e9,
+					    (double)rss[i].rss_bytes);
+		err = sampler_line(&s, &lr[k], span, 0);
+		free(s.c);
+		if (err) {
+			cli_error("out of memory");
+			goto out;
+		}
+	}
+
+	memset(sbytes, 0, sizeof(sbytes));
+	sbytes[0] = (struct svg_series){"live bytes (requested)", lb.x, lb.y,
+					lb.n, 0};
+	for (size_t k = 0; k < nr; k++) {
+		if (nr == 1)
+			snprintf(lbl[k], sizeof(lbl[k]), "recorded RSS");
+		else
+			snprintf(lbl[k], sizeof(lbl[k]), "recorded RSS, pid %u",
+				 rpid[k]);
+		sbytes[1 + k] = (struct svg_series){lbl[k], lr[k].x, lr[k].y,
+						    lr[k].n, 1};
+	}
+	sblocks[0] = (struct svg_series){"live blocks", lk.x, lk.y, lk.n, 0};
+	panels[0] = (struct svg_panel){"live bytes", SVG_Y_BYTES, sbytes,
+				       1 + nr};
+	panels[1] = (struct svg_panel){"live blocks", SVG_Y_COUNT, sblocks,
+				       1};
+	if (!title) {
+		const char *exe = ht_reader_meta(r, "process.exe");
+		snprintf(titlebuf, sizeof(titlebuf), "heap of %s",
+			 exe ? base_name(exe) : base_name(in));
+		title = titlebuf;
+	}
+	human_bytes(pk, sizeof(pk), (double)ls.peak_bytes);
+	human_bytes(pr, sizeof(pr), (double)rss_peak);
+	snprintf(sub, sizeof(sub), "%s: %" PRIu64 " events, peak live %s "
+		 "in %" PRIu64 " blocks%s%s", base_name(in), info.events, pk,
+		 ls.peak_blocks, nrss ? ", peak recorded RSS " : "",
+		 nrss ? pr : "");
+	memset(&chart, 0, sizeof(chart));
+	chart.title = title;
+	chart.subtitle = sub;
+	chart.xlabel = "time since trace start";
+	chart.xmax = span;
+	chart.width = width;
+	chart.panels = panels;
+	chart.npanels = 2;
+	rc = write_svg(outp, &chart);
+out:
+	free(sb.c);
+	free(sk.c);
+	line_free(&lb);
+	line_free(&lk);
+	for (size_t k = 0; k < MAXRSS; k++)
+		line_free(&lr[k]);
+	live_free(lv);
+	ht_reader_close(r);
+	return rc;
+}
+
+#define MAXALLOC 16
+
+/* [[t, v], ...] into a downsampled line.  0 ok, -1 malformed. */
+static int json_series(json_t *arr, struct line *l, double *tmax,
+		       double *vmax)
+{
+	struct sampler s = {0};
+	size_t i, n;
+	json_t *p;
+	double t0 = 0, t1 = 0;
+	int rc;
+
+	if (!json_is_array(arr))
+		return -1;
+	n = json_array_size(arr);
+	json_array_foreach(arr, i, p) {
+		json_t *t = json_array_get(p, 0), *v = json_array_get(p, 1);
+		if (!json_is_array(p) || json_array_size(p) < 2 ||
+		    !json_is_number(t) || !json_is_number(v) ||
+		    json_number_value(t) < 0)
+			return -1;
+		if (json_number_value(t) > t1)
+			t1 = json_number_value(t);
+		if (json_number_value(v) > *vmax)
+			*vmax = json_number_value(v);
+	}
+	if (t1 > *tmax)
+		*tmax = t1;
+	if (!n)
+		return 0;
+	if (sampler_init(&s, t0, t1))
+		return -2;
+	json_array_foreach(arr, i, p)
+		sampler_put(&s, json_number_value(json_array_get(p, 0)),
+			    json_number_value(json_array_get(p, 1)));
+	rc = sampler_line(&s, l, t1, 0);
+	free(s.c);
+	return rc ? -2 : 0;
+}
+
+static int plot_replay(const char *in, const char *outp, const char *title,
+		       int width)
+{
+	struct line rl[MAXALLOC], il[MAXALLOC];
+	struct svg_series ser[2 * MAXALLOC];
+	char names[2 * MAXALLOC][80], titlebuf[512], sub[512];
+	struct svg_panel panel;
+	struct svg_chart chart;
+	json_error_t jerr;
+	json_t *root, *allocs, *a;
+	size_t i, ns = 0, na = 0;
+	double tmax = 0, vmax = 0;
+	int rc = 1;
+
+	memset(rl, 0, sizeof(rl));
+	memset(il, 0, sizeof(il));
+	root = json_load_file(in, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return cli_error("'%s':%d: %s", in, jerr.line, jerr.text);
+	allocs = json_object_get(root, "allocators");
+	if (!json_is_array(allocs)) {
+		cli_error("'%s': not a replay report: no \"allocators\" "
+			  "array", in);
+		goto out;
+	}
+	json_array_foreach(allocs, i, a) {
+		const char *name = json_string_value(json_object_get(a,
+								      "name"));
+		json_t *rs = json_object_get(a, "rss_series");
+		json_t *is = json_object_get(a, "ideal_series");
+		int e;
+		if (!json_is_object(a)) {
+			cli_error("'%s': allocators[%zu] is not an object", in,
+				  i);
+			goto out;
+		}
+		if (na == MAXALLOC) {
+			cli_warn("'%s': only the first %d allocators are "
+				 "drawn", in, MAXALLOC);
+			break;
+		}
+		if (!rs) {
+			cli_error("'%s': allocators[%zu] has no "
+				  "\"rss_series\"", in, i);
+			goto out;
+		}
+		e = json_series(rs, &rl[na], &tmax, &vmax);
+		if (!e && is)
+			e = json_series(is, &il[na], &tmax, &vmax);
+		if (e == -2) {
+			cli_error("out of memory");
+			goto out;
+		}
+		if (e) {
+			cli_error("'%s': allocators[%zu]: a series must be "
+				  "[[seconds, bytes], ...]", in, i);
+			goto out;
+		}
+		snprintf(names[ns], sizeof(names[ns]), "%s RSS",
+			 name ? name : "?");
+		ser[ns] = (struct svg_series){names[ns], rl[na].x, rl[na].y,
+					      rl[na].n, 0};
+		ns++;
+		if (il[na].n) {
+			snprintf(names[ns], sizeof(names[ns]),
+				 "%s live requested bytes", name ? name : "?");
+			ser[ns] = (struct svg_series){names[ns], il[na].x,
+						      il[na].y, il[na].n, 1};
+			ns++;
+		}
+		na++;
+	}
+	if (!na) {
+		cli_error("'%s': the report has no allocators", in);
+		goto out;
+	}
+	panel = (struct svg_panel){"resident set size", SVG_Y_BYTES, ser, ns};
+	if (!title) {
+		const char *tr = json_string_value(json_object_get(root,
+								    "trace"));
+		snprintf(titlebuf, sizeof(titlebuf), "replay of %s: RSS per "
+			 "allocator", tr ? base_name(tr) : base_name(in));
+		title = titlebuf;
+	}
+	{
+		char pk[32];
+		human_bytes(pk, sizeof(pk), vmax);
+		snprintf(sub, sizeof(sub), "%zu allocator%s, highest RSS %s",
+			 na, na == 1 ? "" : "s", pk);
+	}
+	memset(&chart, 0, sizeof(chart));
+	chart.title = title;
+	chart.subtitle = sub;
+	chart.xlabel = "time since replay start";
+	chart.xmax = tmax;
+	chart.width = width;
+	chart.panels = &panel;
+	chart.npanels = 1;
+	rc = write_svg(outp, &chart);
+out:
+	for (i = 0; i < MAXALLOC; i++) {
+		line_free(&rl[i]);
+		line_free(&il[i]);
+	}
+	json_decref(root);
+	return rc;
+}
+
+/* 1 if the file's first non-blank byte is '{'. */
+static int looks_json(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	int ch;
+
+	if (!f)
+		return 0;
+	while ((ch = getc(f)) != EOF && isspace(ch))
+		;
+	fclose(f);
+	return ch == '{';
+}
+
+static int cmd_plot(int argc, char **argv)
+{
+	enum { O_SALVAGE = 256, O_TITLE, O_WIDTH };
+	static const struct option longopts[] = {
+		{"output", required_argument, 0, 'o'},
+		{"title", required_argument, 0, O_TITLE},
+		{"width", required_argument, 0, O_WIDTH},
+		{"salvage", no_argument, 0, O_SALVAGE},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}};
+	const struct ht_cmd *c = &cmd_plot_entry;
+	const char *outp = NULL, *title = NULL, *in;
+	int ch, mode = HT_READ_STOP, width = 0;
+	uint64_t v;
+	FILE *f;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			return cli_usage(c, 0, NULL);
+		case 'o':
+			outp = optarg;
+			break;
+		case O_TITLE:
+			title = optarg;
+			break;
+		case O_WIDTH:
+			if (cli_parse_u64(optarg, &v) || v < 400 || v > 10000)
+				return cli_usage(c, 2, "--width takes 400..10000");
+			width = (int)v;
+			break;
+		case O_SALVAGE:
+			mode = HT_READ_SALVAGE;
+			break;
+		case ':':
+			return cli_usage(c, 2, "option needs a value");
+		default:
+			return cli_usage(c, 2, "unknown option");
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage(c, 2, "need one input");
+	if (!outp)
+		return cli_usage(c, 2, "name the output with -o OUT.svg");
+	in = argv[optind];
+	if (!(f = fopen(in, "rb")))
+		return cli_error("cannot open '%s': %m", in);
+	fclose(f);
+	if (cli_file_kind(in) == CLI_KIND_HTAPE)
+		return plot_trace(in, outp, title, mode, width);
+	if (looks_json(in))
+		return plot_replay(in, outp, title, width);
+	return cli_error("'%s': neither a heaptape trace nor a replay JSON "
+			 "report", in);
 }
 
 const struct ht_cmd cmd_plot_entry = {
-	.name = "plot", .usage = "plot", .summary = "(not implemented yet)",
-	.run = run,
+	.name = "plot",
+	.usage = "plot [--title T] [--width PX] [--salvage] INPUT -o OUT.svg",
+	.summary = "draw live heap (and RSS) over time, or a replay's RSS "
+		   "per allocator, as SVG",
+	.help =
+	"INPUT is a trace (.htape): live requested bytes with the recorded\n"
+	"RSS when the trace has samples, and live blocks, over time; or a\n"
+	"replay report (heaptape replay --json FILE): RSS over time of each\n"
+	"allocator, from allocators[].rss_series [[seconds, bytes], ...]\n"
+	"(and ideal_series, drawn dashed, when present).\n"
+	"options:\n"
+	"  -o, --output F   the SVG to write (- for standard output)\n"
+	"  --title T        the chart title\n"
+	"  --width PX       image width (default 1000)\n"
+	"  --salvage        skip damaged blocks of a trace\n"
+	"The SVG is self-contained (no scripts, fonts or links); peaks\n"
+	"survive downsampling (min and max of each of 2000 columns).\n",
+	.run = cmd_plot,
 };

@@ -1,0 +1,297 @@
+/*
+ * svg.c - self-contained SVG line charts for `heaptape plot` (svg.h).
+ *
+ * Layout: title and subtitle on top, then the panels stacked, each with
+ * a y axis on the left (ticks at 1-2-5 steps of a readable unit), a light
+ * grid, its series as polylines and a legend box in its top-left corner;
+ * the time axis (s, ms or us, whatever suits the span) under the last
+ * panel.  Colours come from a palette that stays distinct in grey print.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "svg.h"
+
+#define PANEL_H 280
+#define TOP 70
+#define GAP 40
+#define LEFT 95
+#define RIGHT 25
+#define BOTTOM 60
+
+static const char *const palette[] = {
+	"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+	"#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22",
+};
+#define NPAL (sizeof(palette) / sizeof(palette[0]))
+
+void svg_text(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		switch (ch) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default:
+			/* XML 1.0 forbids most control characters. */
+			if (ch < 0x20 && ch != '\t' && ch != '\n')
+				fputc('?', f);
+			else
+				fputc(ch, f);
+		}
+	}
+}
+
+/* The smallest 1-2-5 step that cuts span into at most n intervals. */
+static double nice_step(double span, int n)
+{
+	double raw = span / n, p, m;
+
+	if (!(raw > 0))
+		return 1;
+	p = pow(10, floor(log10(raw)));
+	m = raw / p;
+	if (m <= 1)
+		m = 1;
+	else if (m <= 2)
+		m = 2;
+	else if (m <= 2.5)
+		m = 2.5;
+	else if (m <= 5)
+		m = 5;
+	else
+		m = 10;
+	return m * p;
+}
+
+static int decimals(double step)
+{
+	int d = 0;
+
+	while (d < 6 && fabs(step - round(step)) > 1e-9 * (fabs(step) + 1)) {
+		step *= 10;
+		d++;
+	}
+	return d;
+}
+
+struct axis {
+	double max;       /* data value at the top/right end */
+	double div;       /* data / div = shown number */
+	const char *unit; /* shown after the numbers, may be "" */
+	double step;      /* in data units */
+};
+
+static void y_axis(struct axis *a, double vmax, enum svg_yunit u)
+{
+	static const char *const bunits[] = {"B", "KiB", "MiB", "GiB", "TiB",
+					     "PiB"};
+	static const char *const cunits[] = {"", "k", "M", "G", "T", "P"};
+	double base = u == SVG_Y_BYTES ? 1024 : 1000;
+	int k = 0;
+
+	if (!(vmax > 0))
+		vmax = 1;
+	a->div = 1;
+	while (vmax / a->div >= base && k < 5) {
+		a->div *= base;
+		k++;
+	}
+	a->unit = u == SVG_Y_BYTES ? bunits[k] : cunits[k];
+	a->step = nice_step(vmax / a->div, 5) * a->div;
+	if (u == SVG_Y_COUNT && k == 0 && a->step < 1)
+		a->step = 1;
+	a->max = ceil(vmax / a->step - 1e-9) * a->step;
+	if (a->max <= 0)
+		a->max = a->step;
+}
+
+static void x_axis(struct axis *a, double smax)
+{
+	if (!(smax > 0))
+		smax = 1e-6;
+	if (smax >= 2) {
+		a->div = 1;
+		a->unit = "s";
+	} else if (smax >= 2e-3) {
+		a->div = 1e-3;
+		a->unit = "ms";
+	} else {
+		a->div = 1e-6;
+		a->unit = "us";
+	}
+	a->step = nice_step(smax / a->div, 8) * a->div;
+	a->max = smax;
+}
+
+static void label(FILE *f, const struct axis *a, double v)
+{
+	int d = decimals(a->step / a->div);
+
+	fprintf(f, "%.*f", d, v / a->div);
+	if (a->unit[0] && strcmp(a->unit, "s") && strcmp(a->unit, "ms") &&
+	    strcmp(a->unit, "us"))
+		fprintf(f, "%s%s", a->unit[1] || a->unit[0] == 'B' ? " " : "",
+			a->unit);
+}
+
+int svg_write(FILE *f, const struct svg_chart *c)
+{
+	int w = c->width > 0 ? c->width : 1000;
+	int plot_w = w - LEFT - RIGHT;
+	int h = TOP + (int)c->npanels * (PANEL_H + GAP) - GAP + BOTTOM;
+	struct axis xa;
+	double xmax = c->xmax;
+	size_t color = 0;
+
+	if (!(xmax > 0))
+		for (size_t p = 0; p < c->npanels; p++)
+			for (size_t s = 0; s < c->panels[p].nseries; s++) {
+				const struct svg_series *se =
+					&c->panels[p].series[s];
+				for (size_t i = 0; i < se->n; i++)
+					if (se->x[i] > xmax)
+						xmax = se->x[i];
+			}
+	x_axis(&xa, xmax);
+
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+		   "height=\"%d\" viewBox=\"0 0 %d %d\" "
+		   "font-family=\"sans-serif\" font-size=\"12\">\n",
+		w, h, w, h);
+	fputs("<title>", f);
+	svg_text(f, c->title);
+	fputs("</title>\n", f);
+	fprintf(f, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", w,
+		h);
+	fprintf(f, "<text x=\"%d\" y=\"28\" text-anchor=\"middle\" "
+		   "font-size=\"18\" font-weight=\"bold\">", w / 2);
+	svg_text(f, c->title);
+	fputs("</text>\n", f);
+	if (c->subtitle) {
+		fprintf(f, "<text x=\"%d\" y=\"50\" text-anchor=\"middle\" "
+			   "font-size=\"13\" fill=\"#444\">", w / 2);
+		svg_text(f, c->subtitle);
+		fputs("</text>\n", f);
+	}
+
+	for (size_t p = 0; p < c->npanels; p++) {
+		const struct svg_panel *pn = &c->panels[p];
+		int y0 = TOP + (int)p * (PANEL_H + GAP);
+		int last = p + 1 == c->npanels;
+		struct axis ya;
+		double vmax = 0;
+		size_t drawn = 0;
+
+		for (size_t s = 0; s < pn->nseries; s++)
+			for (size_t i = 0; i < pn->series[s].n; i++)
+				if (pn->series[s].y[i] > vmax)
+					vmax = pn->series[s].y[i];
+		y_axis(&ya, vmax * 1.04, pn->yunit);
+
+		fprintf(f, "<g>\n<rect x=\"%d\" y=\"%d\" width=\"%d\" "
+			   "height=\"%d\" fill=\"#fbfbfb\" stroke=\"#999\"/>\n",
+			LEFT, y0, plot_w, PANEL_H);
+		/* y ticks and grid */
+		for (double v = 0; v <= ya.max * (1 + 1e-9); v += ya.step) {
+			double py = y0 + PANEL_H - v / ya.max * PANEL_H;
+			fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
+				   "y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n",
+				LEFT, py, LEFT + plot_w, py);
+			fprintf(f, "<text x=\"%d\" y=\"%.1f\" "
+				   "text-anchor=\"end\">", LEFT - 6, py + 4);
+			label(f, &ya, v);
+			fputs("</text>\n", f);
+		}
+		/* x ticks and grid */
+		for (double v = 0; v <= xa.max * (1 + 1e-9); v += xa.step) {
+			double px = LEFT + v / xa.max * plot_w;
+			fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
+				   "y2=\"%d\" stroke=\"#e4e4e4\"/>\n",
+				px, y0, px, y0 + PANEL_H);
+			if (!last)
+				continue;
+			fprintf(f, "<text x=\"%.1f\" y=\"%d\" "
+				   "text-anchor=\"middle\">", px,
+				y0 + PANEL_H + 16);
+			label(f, &xa, v);
+			fputs("</text>\n", f);
+		}
+		/* y label, rotated */
+		fprintf(f, "<text transform=\"translate(18,%d) rotate(-90)\" "
+			   "text-anchor=\"middle\" font-size=\"13\">",
+			y0 + PANEL_H / 2);
+		svg_text(f, pn->ylabel);
+		if (ya.unit[0])
+			fprintf(f, " (%s)", ya.unit);
+		fputs("</text>\n", f);
+		if (last) {
+			fprintf(f, "<text x=\"%d\" y=\"%d\" "
+				   "text-anchor=\"middle\" font-size=\"13\">",
+				LEFT + plot_w / 2, y0 + PANEL_H + 40);
+			svg_text(f, c->xlabel ? c->xlabel : "time");
+			fprintf(f, " (%s)</text>\n", xa.unit);
+		}
+		/* series */
+		for (size_t s = 0; s < pn->nseries; s++) {
+			const struct svg_series *se = &pn->series[s];
+			const char *col = palette[(color + s) % NPAL];
+			if (!se->n)
+				continue;
+			drawn++;
+			fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" "
+				   "stroke-width=\"1.6\" "
+				   "stroke-linejoin=\"round\"%s points=\"",
+				col, se->dashed ?
+				" stroke-dasharray=\"6,3\"" : "");
+			for (size_t i = 0; i < se->n; i++) {
+				double px = LEFT + se->x[i] / xa.max * plot_w;
+				double py = y0 + PANEL_H -
+					    se->y[i] / ya.max * PANEL_H;
+				fprintf(f, "%.1f,%.1f%s", px, py,
+					i + 1 < se->n ? " " : "");
+			}
+			fputs("\"/>\n", f);
+		}
+		if (!drawn)
+			fprintf(f, "<text x=\"%d\" y=\"%d\" "
+				   "text-anchor=\"middle\" fill=\"#888\">"
+				   "no data</text>\n",
+				LEFT + plot_w / 2, y0 + PANEL_H / 2);
+		/* legend */
+		if (pn->nseries) {
+			size_t longest = 0;
+			for (size_t s = 0; s < pn->nseries; s++) {
+				size_t l = strlen(pn->series[s].label);
+				if (l > longest)
+					longest = l;
+			}
+			fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%zu\" "
+				   "height=\"%zu\" fill=\"white\" "
+				   "fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n",
+				LEFT + 10, y0 + 10, 44 + longest * 7,
+				8 + pn->nseries * 18);
+			for (size_t s = 0; s < pn->nseries; s++) {
+				int ly = y0 + 24 + (int)s * 18;
+				fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" "
+					   "y2=\"%d\" stroke=\"%s\" "
+					   "stroke-width=\"3\"%s/>\n",
+					LEFT + 18, ly - 4, LEFT + 42, ly - 4,
+					palette[(color + s) % NPAL],
+					pn->series[s].dashed ?
+					" stroke-dasharray=\"6,3\"" : "");
+				fprintf(f, "<text x=\"%d\" y=\"%d\">",
+					LEFT + 48, ly);
+				svg_text(f, pn->series[s].label);
+				fputs("</text>\n", f);
+			}
+		}
+		fputs("</g>\n", f);
+		color += pn->nseries;
+	}
+	fputs("</svg>\n", f);
+	return ferror(f) ? -1 : 0;
+}

@@ -1,0 +1,52 @@
+/*
+ * svg.h - line charts as self-contained SVG for `heaptape plot`: one or
+ * more panels stacked over a shared time axis, each with its own y axis,
+ * ticks in readable units (KiB/MiB/GiB for bytes), grid, legend, title.
+ * No scripts, no external fonts or links: the file opens anywhere.
+ *
+ * The caller downsamples (about 2000 columns keeping min and max); this
+ * draws what it is given.
+ */
+#ifndef HT_SVG_H
+#define HT_SVG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct svg_series {
+	const char *label;   /* legend text */
+	const double *x;     /* seconds from the start */
+	const double *y;
+	size_t n;
+	int dashed;
+};
+
+enum svg_yunit {
+	SVG_Y_COUNT = 0, /* plain numbers: 1.5k, 2M */
+	SVG_Y_BYTES = 1  /* bytes: KiB, MiB, GiB */
+};
+
+struct svg_panel {
+	const char *ylabel;  /* e.g. "live bytes" (the unit is added) */
+	enum svg_yunit yunit;
+	const struct svg_series *series;
+	size_t nseries;
+};
+
+struct svg_chart {
+	const char *title;
+	const char *subtitle;   /* may be NULL */
+	const char *xlabel;     /* e.g. "time since trace start" */
+	double xmax;            /* seconds; 0 = from the data */
+	int width;              /* 0 = 1000 px */
+	const struct svg_panel *panels;
+	size_t npanels;
+};
+
+/* Writes the whole SVG document to f.  Returns 0, or -1 if f failed. */
+int svg_write(FILE *f, const struct svg_chart *c);
+
+/* Writes s with XML special characters escaped. */
+void svg_text(FILE *f, const char *s);
+
+#endif
