@@ -326,7 +326,7 @@ static ssize_t fill(struct textin *t)
 	}
 	for (;;) {
 		ZSTD_outBuffer out = {dst, room, 0};
-		size_t r;
+		size_t r, inpos;
 
 		if (t->zin.pos == t->zin.size && !t->raw_eof) {
 			ssize_t k = raw_read(t, t->raw, RAWBUF);
@@ -337,6 +337,7 @@ static ssize_t fill(struct textin *t)
 			if (k == 0)
 				t->raw_eof = 1;
 		}
+		inpos = t->zin.pos;
 		r = ZSTD_decompressStream(t->zd, &out, &t->zin);
 		if (ZSTD_isError(r)) {
 			snprintf(t->err, sizeof(t->err),
@@ -346,7 +347,10 @@ static ssize_t fill(struct textin *t)
 				 ZSTD_getErrorName(r));
 			return -1;
 		}
-		t->zlast = r;
+		/* A call that did nothing would report the next frame's
+		 * header as still missing: keep the last real hint. */
+		if (out.pos || t->zin.pos != inpos)
+			t->zlast = r;
 		if (out.pos)
 			return (ssize_t)out.pos;
 		if (t->raw_eof && t->zin.pos == t->zin.size) {

@@ -1,0 +1,252 @@
+#!/bin/sh
+# t_import.sh - the text importers (convert/android.c, convert/mtrace.c):
+# the real systemui record_allocs trace ($SHARED/data/android), plain, zstd
+# and zip, detected by content; an mtrace log of real programs (sqlite3,
+# python3) recorded here under libc_malloc_debug.so; malformed input
+# rejected with file:line; --salvage; and replay of the imported traces.
+# Expected values are computed from the text itself (awk, python3), and
+# build/tests/import_dump prints the imported trace back in the source
+# format so that whole files can be compared.
+set -u
+T=$HT_TMP/import
+mkdir -p "$T"
+DUMP=$HT_BUILD/tests/import_dump
+SUI=$SHARED/data/android/systemui.txt.zst
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+check() { # what command...
+	w=$1; shift
+	if "$@"; then ok "$w"; else nok "$w"; fi
+}
+# meta KEY FILE: the value of a metadata key of an imported trace.
+meta() { "$DUMP" meta "$2" | sed -n "s/^$1=//p"; }
+
+# --- systemui: the real Android trace ------------------------------------
+zstd -dc "$SUI" >"$T/sui.txt"
+"$HEAPTAPE" convert "$SUI" "$T/sui.htape" 2>"$T/err"
+check "systemui.txt.zst converts without --from (content detection)" \
+	[ $? = 0 -a -s "$T/sui.htape" ]
+"$DUMP" android "$T/sui.htape" >"$T/sui.back" 2>>"$T/err"
+check "systemui: reader order gives back the text byte for byte" \
+	cmp -s "$T/sui.txt" "$T/sui.back"
+# Per-op counts, independently of the dump: the text vs the trace.
+awk '{c[$2]++} END {for (k in c) print k, c[k]}' "$T/sui.txt" |
+	sort >"$T/want.ops"
+awk '{c[$2]++} END {for (k in c) print k, c[k]}' "$T/sui.back" |
+	sort >"$T/got.ops"
+check "systemui: per-op counts (malloc calloc memalign realloc free thread_done) = the text's" \
+	sh -c "grep -q '^malloc 383154\$' '$T/want.ops' && cmp -s '$T/want.ops' '$T/got.ops'"
+check "systemui: 393 threads" \
+	[ "$(cut -d: -f1 "$T/sui.back" | sort -u | wc -l)" = 393 -a \
+	  "$(cut -d: -f1 "$T/sui.txt" | sort -u | wc -l)" = 393 -a \
+	  "$(meta import.threads "$T/sui.htape")" = 393 ]
+check "systemui: metadata (source android, 32-bit pointers, no time, 786454 lines)" \
+	[ "$(meta trace.source "$T/sui.htape")" = android -a \
+	  "$(meta process.pointer_bits "$T/sui.htape")" = 32 -a \
+	  "$(meta import.lines "$T/sui.htape")" = 786454 -a \
+	  "$(meta trace.has_time "$T/sui.htape")" = 0 ]
+check "systemui: the trace is flagged HT_TRACE_NO_TIME" \
+	sh -c "'$DUMP' meta '$T/sui.htape' | grep -q '^flags 0x[0-9a-f]*[13579bdf]\$'"
+sz=$(wc -c <"$T/sui.htape")
+zsz=$(wc -c <"$SUI")
+if [ "$sz" -lt "$zsz" ]; then
+	ok "systemui: trace ($sz B) smaller than zstd -19 of the text ($zsz B)"
+else
+	nok "systemui: trace ($sz B) smaller than zstd -19 of the text ($zsz B)"
+fi
+
+# peak live bytes, computed from the text alone.
+python3 - "$T/sui.txt" >"$T/peak.want" <<'EOF'
+import sys
+live, cur, peak = {}, 0, 0
+def add(p, s):
+    global cur, peak
+    if p == 0:
+        return
+    cur -= live.get(p, 0)
+    live[p] = s
+    cur += s
+    peak = max(peak, cur)
+def rel(p):
+    global cur
+    cur -= live.pop(p, 0)
+for line in open(sys.argv[1]):
+    f = line.split()
+    op = f[1]
+    if op == 'malloc':
+        add(int(f[2], 16), int(f[3]))
+    elif op == 'calloc':
+        add(int(f[2], 16), int(f[3]) * int(f[4]))
+    elif op == 'memalign':
+        add(int(f[2], 16), int(f[4]))
+    elif op == 'realloc':
+        new, old, size = int(f[2], 16), int(f[3], 16), int(f[4])
+        if new == 0 and size != 0:
+            continue            # failed: nothing changes
+        if old:
+            rel(old)
+        add(new, size)
+    elif op == 'free':
+        rel(int(f[2], 16))
+print(peak)
+EOF
+"$HEAPTAPE" stat --json "$T/sui.htape" >"$T/stat.json" 2>"$T/stat.err"
+python3 - "$T/stat.json" >"$T/peak.got" 2>>"$T/stat.err" <<'EOF'
+import json, sys
+def find(o):
+    if isinstance(o, dict):
+        if 'peak_live_bytes' in o:
+            return o['peak_live_bytes']
+        o = list(o.values())
+    if isinstance(o, list):
+        for v in o:
+            r = find(v)
+            if r is not None:
+                return r
+    return None
+print(find(json.load(open(sys.argv[1]))))
+EOF
+check "systemui: stat peak_live_bytes ($(cat "$T/peak.got")) = python over the text ($(cat "$T/peak.want"))" \
+	sh -c "[ -s '$T/peak.want' ] && cmp -s '$T/peak.want' '$T/peak.got'"
+
+# The same trace as plain text and as zip, with and without --from.
+"$HEAPTAPE" convert --from android "$T/sui.txt" "$T/plain.htape" 2>>"$T/err"
+"$DUMP" android "$T/plain.htape" >"$T/plain.back" 2>>"$T/err"
+check "systemui plain text with --from android: same events" \
+	cmp -s "$T/sui.txt" "$T/plain.back"
+python3 -c 'import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED)
+z.writestr("README", "the trace is systemui.txt\n")
+z.write(sys.argv[2], "systemui.txt")
+z.close()' "$T/sui.zip" "$T/sui.txt"
+"$HEAPTAPE" convert "$T/sui.zip" "$T/zip.htape" 2>>"$T/err"
+"$DUMP" android "$T/zip.htape" >"$T/zip.back" 2>>"$T/err"
+check "systemui as zip (deflated, two members, detected by content): same events" \
+	cmp -s "$T/sui.txt" "$T/zip.back"
+check "zip: the member is recorded in the metadata" \
+	[ "$(meta trace.source_member "$T/zip.htape")" = systemui.txt ]
+
+# --- malformed input -----------------------------------------------------
+printf '1: malloc 0x10 16\n1: free 0x10\n1: mallok 0x20 16\n1: free 0x20\n' \
+	>"$T/bad.txt"
+"$HEAPTAPE" convert --from android "$T/bad.txt" "$T/bad.htape" 2>"$T/bad.err"
+rc=$?
+check "android: malformed line -> exit 1, 'FILE':3 and the reason, no output" \
+	sh -c "[ $rc = 1 ] && grep -q \"'$T/bad.txt':3: unknown operation 'mallok'\" '$T/bad.err' && ! [ -e '$T/bad.htape' ] && ! ls '$T'/bad.htape.* >/dev/null 2>&1"
+"$HEAPTAPE" convert --from android --salvage "$T/bad.txt" "$T/salv.htape" \
+	2>"$T/salv.err"
+rc=$?
+check "android --salvage: skips and counts the bad line (stderr and metadata)" \
+	sh -c "[ $rc = 0 ] && grep -q 'skipped 1 malformed line' '$T/salv.err' && [ \"\$('$DUMP' meta '$T/salv.htape' | sed -n 's/^import.bad_lines=//p')\" = 1 ] && [ \"\$('$DUMP' android '$T/salv.htape' | wc -l)\" = 3 ]"
+head -c 400000 "$SUI" >"$T/trunc.zst"
+"$HEAPTAPE" convert --from android "$T/trunc.zst" "$T/trunc.htape" \
+	2>"$T/trunc.err"
+rc=$?
+check "android: truncated .zst -> exit 1, 'truncated', no output" \
+	sh -c "[ $rc = 1 ] && grep -q 'truncated' '$T/trunc.err' && ! [ -e '$T/trunc.htape' ]"
+printf '1: malloc 0x10 16\n1: realloc 0x20 0x10 18446744073709551616\n' \
+	>"$T/big.txt"
+"$HEAPTAPE" convert --from android "$T/big.txt" "$T/big.htape" 2>"$T/big.err"
+check "android: a number over 64 bits is rejected at its line" \
+	sh -c "[ $? = 1 ] && grep -q \"big.txt':2: \" '$T/big.err'"
+printf '= Start\n+ 0x10 0x5\n> 0x20 0x8\n- 0x20\n' >"$T/bad.mtrace"
+"$HEAPTAPE" convert --from mtrace "$T/bad.mtrace" "$T/badm.htape" \
+	2>"$T/badm.err"
+rc=$?
+check "mtrace: '>' without '<' -> exit 1 with 'FILE':3, no output" \
+	sh -c "[ $rc = 1 ] && grep -q \"bad.mtrace':3: \" '$T/badm.err' && ! [ -e '$T/badm.htape' ]"
+printf 'hello\nworld\n' >"$T/junk.txt"
+"$HEAPTAPE" convert "$T/junk.txt" "$T/junk.htape" 2>"$T/junk.err"
+check "unknown text is not taken for android or mtrace" \
+	sh -c "[ $? = 1 ] && grep -q 'unknown input format' '$T/junk.err'"
+
+# --- newer Android traces: timestamps, 64-bit pointers -------------------
+printf '%s\n' '7: malloc 0x7f0012345000 100 1000 1100' \
+	'8: malloc 0x7f0012346000 50 1050 1200' \
+	'7: free 0x7f0012346000 1300 1310' '8: thread_done 0x0 1400' \
+	>"$T/ts.txt"
+cut -d' ' -f1-3 "$T/ts.txt" >"$T/ts.want"
+"$HEAPTAPE" convert "$T/ts.txt" "$T/ts.htape" 2>>"$T/err"
+"$DUMP" android "$T/ts.htape" 2>>"$T/err" | cut -d' ' -f1-3 >"$T/ts.got"
+check "android with timestamps: 64-bit pointers, timed, order kept" \
+	[ "$(meta process.pointer_bits "$T/ts.htape")" = 64 -a \
+	  "$(meta trace.has_time "$T/ts.htape")" = 1 -a \
+	  "$(cat "$T/ts.want")" = "$(cat "$T/ts.got")" ]
+
+# --- mtrace of real programs ---------------------------------------------
+DBG=/lib/x86_64-linux-gnu/libc_malloc_debug.so
+[ -e "$DBG" ] || DBG=$(ls /lib/*/libc_malloc_debug.so /usr/lib/*/libc_malloc_debug.so 2>/dev/null | head -1)
+printf '#include <mcheck.h>\n__attribute__((constructor)) static void on(void) { mtrace(); }\n' \
+	>"$T/shim.c"
+if [ -z "$DBG" ] || ! cc -shared -fPIC -o "$T/shim.so" "$T/shim.c"; then
+	skip "mtrace import of sqlite3 and python3" "no libc_malloc_debug.so or cc"
+else
+	# The real interpreter, not a wrapper script that would fork.
+	PY=$(python3 -c 'import sys; print(sys.executable)')
+	MALLOC_TRACE=$T/sq.mtrace LD_PRELOAD=$DBG:$T/shim.so sqlite3 :memory: \
+		"create table t(a, b); with recursive c(x) as (select 1 union all select x + 1 from c where x < 3000) insert into t select x, printf('%0200d', x) from c; create index i on t(b); update t set b = b || b where a % 3 = 0; select count(*), sum(length(b)) from t;" >/dev/null
+	MALLOC_TRACE=$T/py.mtrace LD_PRELOAD=$DBG:$T/shim.so "$PY" -c '
+import json, threading
+d = [{"k": i, "v": "x" * (i % 300)} for i in range(20000)]
+s = json.dumps(d)
+def work():
+    b = bytearray()
+    for i in range(3000):
+        b += b"y" * (i % 50)
+    return len(b)
+ts = [threading.Thread(target=work) for _ in range(3)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print(len(json.loads(s)))' >/dev/null
+	for p in sq py; do
+		f=$T/$p.mtrace
+		"$HEAPTAPE" convert "$f" "$T/$p.htape" 2>>"$T/err"
+		rc=$?
+		# Lines per kind in the log vs events per kind in the trace.
+		awk '{o = ($1 == "@") ? $3 : $1; c[o]++}
+		     END {printf "malloc %d free %d realloc %d\n",
+			  c["+"], c["-"], c[">"] + c["!"]}' "$f" >"$T/$p.want"
+		"$DUMP" android "$T/$p.htape" 2>/dev/null | awk '
+		     {c[$2]++} END {printf "malloc %d free %d realloc %d\n",
+			  c["malloc"], c["free"], c["realloc"]}' >"$T/$p.got"
+		check "mtrace $p ($(wc -l <"$f") lines, detected by content): events per kind = lines per kind ($(cat "$T/$p.want"))" \
+			sh -c "[ $rc = 0 ] && [ \$(wc -l <'$f') -gt 1000 ] && cmp -s '$T/$p.want' '$T/$p.got'"
+		sed -e 's/^@ .*\] //' -e '/^= /d' "$f" >"$T/$p.plain"
+		"$DUMP" mtrace "$T/$p.htape" >"$T/$p.back" 2>>"$T/err"
+		check "mtrace $p: the trace prints back as the log without callers" \
+			cmp -s "$T/$p.plain" "$T/$p.back"
+	done
+	check "mtrace: metadata says one thread, no tids, no time" \
+		[ "$(meta trace.source "$T/sq.htape")" = mtrace -a \
+		  "$(meta trace.has_tid "$T/sq.htape")" = 0 -a \
+		  "$(meta import.threads "$T/sq.htape")" = 1 -a \
+		  "$(meta process.pointer_bits "$T/sq.htape")" = 64 ]
+	zstd -q -c "$T/sq.mtrace" >"$T/sq.mtrace.zst"
+	"$HEAPTAPE" convert "$T/sq.mtrace.zst" "$T/sqz.htape" 2>>"$T/err"
+	"$DUMP" mtrace "$T/sqz.htape" >"$T/sqz.back" 2>>"$T/err"
+	check "mtrace as .zst, detected by content: same events" \
+		cmp -s "$T/sq.plain" "$T/sqz.back"
+fi
+
+# --- replay (the replay command's own tests cover the allocators) --------
+if "$HEAPTAPE" help 2>&1 | grep -q replay &&
+   ! "$HEAPTAPE" replay --help 2>&1 | grep -q 'not implemented'; then
+	"$HEAPTAPE" replay "$T/sui.htape" >"$T/replay.out" 2>&1
+	check "systemui import replays" [ $? = 0 ]
+	if [ -e "$T/py.htape" ]; then
+		"$HEAPTAPE" replay "$T/py.htape" >"$T/replay2.out" 2>&1
+		check "python3 mtrace import replays" [ $? = 0 ]
+	fi
+	"$HEAPTAPE" replay --timing=recorded "$T/sui.htape" \
+		>"$T/replay3.out" 2>&1
+	rc=$?
+	check "replay --timing=recorded refuses a trace without time" \
+		sh -c "[ $rc = 1 ] && grep -qi 'time' '$T/replay3.out'"
+else
+	"$HEAPTAPE" replay "$T/sui.htape" >"$T/replay.out" 2>&1
+	check "systemui import replays (replay not there yet: expected to fail until it lands)" \
+		[ $? = 0 ]
+fi
+echo "# stderr of the conversions:"
+sed 's/^/# /' "$T/err" | head -20
