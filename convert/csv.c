@@ -1,20 +1,687 @@
-/* csv.c - placeholder until the converter lands. */
+/*
+ * csv.c - htape -> CSV: every event as one row (csv.h), --lifetimes (one
+ * row per allocation) and --interval DUR (one row per time bucket).  The
+ * other direction is csv_read.c.
+ *
+ * Event rows are formatted in parallel without changing their order: the
+ * main thread reads events in global time order (ht_reader_next) into a
+ * ring of chunks; worker threads each format a whole chunk into its own
+ * buffer; the main thread writes the buffers in ring order, formatting a
+ * chunk itself when no worker has taken it yet.  Memory is the ring, so
+ * it does not grow with the trace.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "convert.h"
+#include "csv.h"
+#include "live.h"
 
-int convert_htape_to_csv(const struct convert_opts *o)
+#define CHUNK_EVENTS 32768
+#define SHEET_ROWS 1048576 /* rows a spreadsheet opens, header included */
+
+enum { C_FREE, C_FILLED, C_CLAIMED, C_DONE };
+
+struct chunk {
+	struct ht_event *ev;
+	size_t n;
+	char *out;
+	size_t len;
+	int state;
+};
+
+struct ring {
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct chunk *c;
+	size_t n;
+	uint64_t next_claim, next_fill;
+	uint64_t start;
+	int quit;
+};
+
+static void format_chunk(struct chunk *c, uint64_t start)
 {
-	return cli_error("%s: not implemented yet", o->in);
+	char *p = c->out;
+
+	for (size_t i = 0; i < c->n; i++)
+		p = csv_format_event(p, &c->ev[i], start);
+	c->len = (size_t)(p - c->out);
 }
 
-int convert_csv_to_htape(const struct convert_opts *o)
+static void *worker(void *arg)
 {
-	return cli_error("%s: not implemented yet", o->in);
+	struct ring *g = arg;
+
+	pthread_mutex_lock(&g->mu);
+	for (;;) {
+		struct chunk *c;
+		while (!g->quit && g->next_claim >= g->next_fill)
+			pthread_cond_wait(&g->work, &g->mu);
+		if (g->next_claim >= g->next_fill)
+			break;
+		c = &g->c[g->next_claim++ % g->n];
+		c->state = C_CLAIMED;
+		pthread_mutex_unlock(&g->mu);
+		format_chunk(c, g->start);
+		pthread_mutex_lock(&g->mu);
+		c->state = C_DONE;
+		pthread_cond_broadcast(&g->done);
+	}
+	pthread_mutex_unlock(&g->mu);
+	return NULL;
 }
 
-int csv_probe(const unsigned char *buf, size_t n)
+/* Waits until chunk seq is formatted, formatting it here if no worker
+ * has taken it. */
+static struct chunk *finish(struct ring *g, uint64_t seq)
 {
-	(void)buf;
-	(void)n;
+	struct chunk *c = &g->c[seq % g->n];
+
+	pthread_mutex_lock(&g->mu);
+	if (g->next_claim == seq && c->state == C_FILLED) {
+		g->next_claim++;
+		c->state = C_CLAIMED;
+		pthread_mutex_unlock(&g->mu);
+		format_chunk(c, g->start);
+		pthread_mutex_lock(&g->mu);
+		c->state = C_DONE;
+	}
+	while (c->state != C_DONE)
+		pthread_cond_wait(&g->done, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	return c;
+}
+
+static int jobs_of(const struct convert_opts *o)
+{
+	long n;
+
+	if (o->jobs > 0)
+		return o->jobs;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+/* A round bucket length giving at most about 10000 rows. */
+static const char *suggest_interval(uint64_t span)
+{
+	static const struct {
+		uint64_t ns;
+		const char *s;
+	} iv[] = {
+		{1000ull, "1us"}, {10000ull, "10us"}, {100000ull, "100us"},
+		{1000000ull, "1ms"}, {10000000ull, "10ms"},
+		{100000000ull, "100ms"}, {1000000000ull, "1s"},
+		{10000000000ull, "10s"}, {60000000000ull, "1m"},
+		{600000000000ull, "10m"}, {3600000000000ull, "1h"},
+	};
+	size_t i;
+
+	for (i = 0; i + 1 < sizeof(iv) / sizeof(iv[0]); i++)
+		if (span / iv[i].ns <= 10000)
+			break;
+	return iv[i].s;
+}
+
+struct out {
+	FILE *f;
+	const char *path;
+	int err;
+};
+
+static int put(struct out *w, const void *p, size_t n)
+{
+	if (n && fwrite(p, 1, n, w->f) != n) {
+		w->err = errno ? errno : EIO;
+		return -1;
+	}
 	return 0;
 }
 
+static int write_error(struct out *w)
+{
+	return cli_error("cannot write '%s': %s", w->path, strerror(w->err));
+}
+
+/* Every event as a row. */
+static int events_csv(const struct convert_opts *o, struct ht_reader *r,
+		      struct out *w, uint64_t *rows_out)
+{
+	struct ht_trace_info info;
+	struct cli_progress prog;
+	struct ring g;
+	pthread_t th[64];
+	int nth = 0, jobs = jobs_of(o), rc = 0, end = 0;
+	uint64_t seq = 0, wseq = 0, rows = 0, seen = 0;
+	uint64_t start = ht_reader_start_ns(r);
+
+	memset(&g, 0, sizeof(g));
+	pthread_mutex_init(&g.mu, NULL);
+	pthread_cond_init(&g.work, NULL);
+	pthread_cond_init(&g.done, NULL);
+	g.start = start;
+	g.n = (size_t)jobs * 2 + 1;
+	g.c = calloc(g.n, sizeof(*g.c));
+	if (!g.c)
+		return cli_error("out of memory");
+	for (size_t i = 0; i < g.n; i++) {
+		g.c[i].ev = malloc(CHUNK_EVENTS * sizeof(struct ht_event));
+		g.c[i].out = malloc((size_t)CHUNK_EVENTS * CSV_ROW_MAX);
+		if (!g.c[i].ev || !g.c[i].out) {
+			rc = cli_error("out of memory");
+			goto out;
+		}
+	}
+	/* Build the shared tables before any thread formats. */
+	{
+		struct ht_event e0;
+		char tmp[CSV_ROW_MAX];
+		memset(&e0, 0, sizeof(e0));
+		csv_format_event(tmp, &e0, 0);
+	}
+	for (int i = 1; i < jobs && nth < 64; i++) {
+		if (pthread_create(&th[nth], NULL, worker, &g))
+			break;
+		nth++;
+	}
+	ht_reader_info(r, &info);
+	cli_progress_start(&prog, "convert", info.events);
+	if (!o->progress)
+		prog.active = 0;
+	if (put(w, csv_event_header, strlen(csv_event_header))) {
+		rc = write_error(w);
+		goto out;
+	}
+	while (!end) {
+		struct chunk *c;
+		if (seq - wseq == g.n) {
+			c = finish(&g, wseq++);
+			if (put(w, c->out, c->len)) {
+				rc = write_error(w);
+				break;
+			}
+		}
+		c = &g.c[seq % g.n];
+		c->n = 0;
+		while (c->n < CHUNK_EVENTS) {
+			int k;
+			if (o->limit && rows == o->limit) {
+				end = 1;
+				break;
+			}
+			k = ht_reader_next(r, &c->ev[c->n]);
+			if (k <= 0) {
+				if (k < 0)
+					rc = cli_trace_error(r, o->in, k);
+				end = 1;
+				break;
+			}
+			seen++;
+			if (convert_keep(o, &c->ev[c->n], start)) {
+				c->n++;
+				rows++;
+			}
+		}
+		cli_progress_update(&prog, seen);
+		if (rc)
+			break;
+		if (!c->n)
+			continue;
+		pthread_mutex_lock(&g.mu);
+		c->state = C_FILLED;
+		g.next_fill = ++seq;
+		pthread_cond_signal(&g.work);
+		pthread_mutex_unlock(&g.mu);
+	}
+	while (wseq < seq) {
+		struct chunk *c = finish(&g, wseq++);
+		if (!rc && put(w, c->out, c->len))
+			rc = write_error(w);
+	}
+	cli_progress_end(&prog);
+out:
+	pthread_mutex_lock(&g.mu);
+	g.quit = 1;
+	pthread_cond_broadcast(&g.work);
+	pthread_mutex_unlock(&g.mu);
+	for (int i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	for (size_t i = 0; i < g.n; i++) {
+		free(g.c[i].ev);
+		free(g.c[i].out);
+	}
+	free(g.c);
+	pthread_mutex_destroy(&g.mu);
+	pthread_cond_destroy(&g.work);
+	pthread_cond_destroy(&g.done);
+	*rows_out = rows;
+	return rc;
+}
+
+/*
+ * --lifetimes: a row when a block ends (free, realloc, HeapDestroy, or its
+ * address allocated again: a lost free), in the order of those events;
+ * then the blocks never freed, by allocation number.
+ */
+static const char lifetime_header[] =
+	"address,size,op,alloc_time_ns,free_time_ns,lifetime_ns,alloc_tid,"
+	"free_tid,chain_id,id,free_op,pid,heap\r\n";
+
+struct rowbuf {
+	struct out *w;
+	char buf[1 << 16];
+	size_t len;
+	uint64_t rows;
+	int err;
+};
+
+static void rowbuf_flush(struct rowbuf *b)
+{
+	if (!b->err && put(b->w, b->buf, b->len))
+		b->err = 1;
+	b->len = 0;
+}
+
+static char *rowbuf_reserve(struct rowbuf *b)
+{
+	if (b->len > sizeof(b->buf) - 512)
+		rowbuf_flush(b);
+	return b->buf + b->len;
+}
+
+struct lt {
+	const struct convert_opts *o;
+	struct rowbuf rb;
+	uint64_t start;
+};
+
+static int block_kept(const struct lt *t, const struct live_block *b)
+{
+	struct ht_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.ts = b->ts;
+	e.pid = b->pid;
+	e.tid = b->tid;
+	e.op = b->op;
+	return convert_keep(t->o, &e, t->start);
+}
+
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static char *put_op(char *p, int op)
+{
+	const char *n = ht_op_name(op);
+
+	return n ? put_str(p, n) : csv_put_u64(p, (uint64_t)op);
+}
+
+/* by: the event that ended the block (NULL: never freed); lost: ended by
+ * a new allocation at its address. */
+static void lifetime_row(struct lt *t, const struct live_block *b,
+			 const struct ht_event *by, int lost)
+{
+	char *p;
+
+	if ((t->o->limit && t->rb.rows >= t->o->limit) || !block_kept(t, b))
+		return;
+	p = rowbuf_reserve(&t->rb);
+	p = csv_put_hex(p, b->addr);
+	*p++ = ',';
+	p = csv_put_u64(p, b->size);
+	*p++ = ',';
+	p = put_op(p, b->op);
+	*p++ = ',';
+	p = csv_put_i64(p, (int64_t)(b->ts - t->start));
+	*p++ = ',';
+	if (by)
+		p = csv_put_i64(p, (int64_t)(by->ts - t->start));
+	*p++ = ',';
+	if (by)
+		p = csv_put_i64(p, (int64_t)(by->ts - b->ts));
+	*p++ = ',';
+	p = csv_put_u64(p, b->tid);
+	*p++ = ',';
+	if (by)
+		p = csv_put_u64(p, by->tid);
+	*p++ = ',';
+	p = csv_put_u64(p, b->chain);
+	*p++ = ',';
+	p = csv_put_u64(p, b->id);
+	*p++ = ',';
+	if (lost)
+		p = put_str(p, "lost");
+	else if (by)
+		p = put_op(p, by->op);
+	*p++ = ',';
+	p = csv_put_u64(p, b->pid);
+	*p++ = ',';
+	if (b->heap)
+		p = csv_put_hex(p, b->heap);
+	*p++ = '\r';
+	*p++ = '\n';
+	t->rb.len = (size_t)(p - t->rb.buf);
+	t->rb.rows++;
+}
+
+static void on_destroy(void *ctx, const struct live_block *b,
+		       const struct ht_event *by)
+{
+	lifetime_row(ctx, b, by, 0);
+}
+
+struct collect {
+	struct live_block *b;
+	size_t n, cap;
+};
+
+static void collect_one(void *ctx, const struct live_block *b)
+{
+	struct collect *c = ctx;
+
+	if (c->n < c->cap)
+		c->b[c->n++] = *b;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct live_block *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int lifetimes_csv(const struct convert_opts *o, struct ht_reader *r,
+			 struct out *w, uint64_t *rows_out)
+{
+	struct lt *t = calloc(1, sizeof(*t));
+	struct live *l = live_new();
+	struct ht_trace_info info;
+	struct cli_progress prog;
+	struct live_result res;
+	struct ht_event ev;
+	struct live_stats st;
+	struct collect col = {0};
+	uint64_t seen = 0;
+	int k, rc = 0;
+
+	if (!t || !l) {
+		free(t);
+		live_free(l);
+		return cli_error("out of memory");
+	}
+	t->o = o;
+	t->start = ht_reader_start_ns(r);
+	t->rb.w = w;
+	live_on_release(l, on_destroy, t);
+	ht_reader_info(r, &info);
+	cli_progress_start(&prog, "convert", info.events);
+	if (!o->progress)
+		prog.active = 0;
+	if (put(w, lifetime_header, sizeof(lifetime_header) - 1)) {
+		rc = write_error(w);
+		goto out;
+	}
+	while ((k = ht_reader_next(r, &ev)) > 0) {
+		if (o->limit && t->rb.rows >= o->limit)
+			break;
+		if (live_apply(l, &ev, &res)) {
+			rc = cli_error("out of memory");
+			goto out;
+		}
+		/* HeapDestroy rows come from on_destroy(). */
+		if (ev.op != HT_OP_HEAP_DESTROY) {
+			for (uint64_t i = 0; i < res.nfreed &&
+			     i < LIVE_MAX_FREED; i++) {
+				const struct live_block *b = &res.freed[i];
+				int lost = res.reused && b->addr == ev.addr &&
+					   !(ht_op_is_realloc(ev.op) &&
+					     b->addr == ev.old_addr);
+				lifetime_row(t, b, &ev, lost);
+			}
+		}
+		if (t->rb.err)
+			break;
+		if (!(++seen & 0xffff))
+			cli_progress_update(&prog, seen);
+	}
+	if (k < 0) {
+		rc = cli_trace_error(r, o->in, k);
+		goto out;
+	}
+	live_stats(l, &st);
+	col.cap = st.blocks;
+	col.b = malloc((col.cap ? col.cap : 1) * sizeof(*col.b));
+	if (!col.b) {
+		rc = cli_error("out of memory");
+		goto out;
+	}
+	live_foreach(l, collect_one, &col);
+	qsort(col.b, col.n, sizeof(*col.b), by_id);
+	for (size_t i = 0; i < col.n && !t->rb.err; i++)
+		lifetime_row(t, &col.b[i], NULL, 0);
+	rowbuf_flush(&t->rb);
+	if (t->rb.err)
+		rc = write_error(w);
+out:
+	cli_progress_end(&prog);
+	*rows_out = t->rb.rows;
+	free(col.b);
+	live_free(l);
+	free(t);
+	return rc;
+}
+
+/*
+ * --interval DUR: buckets [k*DUR, (k+1)*DUR) from the trace start, from
+ * the first to the one of the last kept event, empty ones included.
+ */
+static const char interval_header[] =
+	"start_ns,allocs,frees,reallocs,bytes_allocated,bytes_freed,"
+	"live_bytes,live_blocks,peak_live_bytes\r\n";
+
+struct bucket {
+	uint64_t allocs, frees, reallocs, bytes_alloc, bytes_freed, peak;
+};
+
+static void interval_row(struct rowbuf *rb, uint64_t k, uint64_t dur,
+			 const struct bucket *b, const struct live_stats *st)
+{
+	char *p = rowbuf_reserve(rb);
+
+	p = csv_put_u64(p, k * dur);
+	*p++ = ',';
+	p = csv_put_u64(p, b->allocs);
+	*p++ = ',';
+	p = csv_put_u64(p, b->frees);
+	*p++ = ',';
+	p = csv_put_u64(p, b->reallocs);
+	*p++ = ',';
+	p = csv_put_u64(p, b->bytes_alloc);
+	*p++ = ',';
+	p = csv_put_u64(p, b->bytes_freed);
+	*p++ = ',';
+	p = csv_put_u64(p, st->bytes);
+	*p++ = ',';
+	p = csv_put_u64(p, st->blocks);
+	*p++ = ',';
+	p = csv_put_u64(p, b->peak);
+	*p++ = '\r';
+	*p++ = '\n';
+	rb->len = (size_t)(p - rb->buf);
+	rb->rows++;
+}
+
+static int interval_csv(const struct convert_opts *o, struct ht_reader *r,
+			struct out *w, uint64_t *rows_out)
+{
+	struct rowbuf *rb = calloc(1, sizeof(*rb));
+	struct live *l = live_new();
+	struct convert_opts notime = *o;
+	struct ht_trace_info info;
+	struct cli_progress prog;
+	struct live_result res;
+	struct live_stats st, before;
+	struct ht_event ev;
+	struct bucket b;
+	uint64_t start = ht_reader_start_ns(r), dur = o->interval_ns;
+	uint64_t cur = 0, seen = 0, first = 1;
+	int k, rc = 0, done = 0;
+
+	if (!rb || !l) {
+		free(rb);
+		live_free(l);
+		return cli_error("out of memory");
+	}
+	rb->w = w;
+	/* The window picks buckets; live bytes need all earlier events. */
+	notime.from_set = notime.to_set = 0;
+	memset(&b, 0, sizeof(b));
+	memset(&st, 0, sizeof(st));
+	ht_reader_info(r, &info);
+	cli_progress_start(&prog, "convert", info.events);
+	if (!o->progress)
+		prog.active = 0;
+	if (put(w, interval_header, sizeof(interval_header) - 1)) {
+		rc = write_error(w);
+		goto out;
+	}
+#define EMIT()                                                              \
+	do {                                                                \
+		uint64_t s_ = cur * dur;                                    \
+		if ((!o->from_set || s_ + dur > o->from_ns) &&              \
+		    (!o->to_set || s_ < o->to_ns))                          \
+			interval_row(rb, cur, dur, &b, &st);                \
+		if (o->limit && rb->rows >= o->limit)                       \
+			done = 1;                                           \
+	} while (0)
+	while (!done && (k = ht_reader_next(r, &ev)) > 0) {
+		uint64_t t = ev.ts > start ? ev.ts - start : 0, kb = t / dur;
+		uint64_t added = 0, nadded = 0, released, nreleased;
+
+		if (!(++seen & 0xffff))
+			cli_progress_update(&prog, seen);
+		if (!convert_keep(&notime, &ev, start))
+			continue;
+		if (o->to_set && t >= o->to_ns && kb * dur >= o->to_ns)
+			break;
+		if (first) {
+			cur = kb;
+			b.peak = st.bytes;
+			first = 0;
+		}
+		while (cur < kb && !done) {
+			EMIT();
+			memset(&b, 0, sizeof(b));
+			b.peak = st.bytes;
+			cur++;
+		}
+		if (done)
+			break;
+		before = st;
+		if (live_apply(l, &ev, &res)) {
+			rc = cli_error("out of memory");
+			goto out;
+		}
+		live_stats(l, &st);
+		if (res.added) {
+			added = res.block.size;
+			nadded = 1;
+		}
+		released = before.bytes + added - st.bytes;
+		nreleased = before.blocks + nadded - st.blocks;
+		if (ht_op_is_realloc(ev.op))
+			b.reallocs++;
+		else if (nadded)
+			b.allocs++;
+		if (ht_op_frees(ev.op) || ev.op == HT_OP_HEAP_DESTROY)
+			b.frees += nreleased;
+		b.bytes_alloc += added;
+		b.bytes_freed += released;
+		if (st.bytes > b.peak)
+			b.peak = st.bytes;
+		if (rb->err)
+			break;
+	}
+	if (!done && k < 0) {
+		rc = cli_trace_error(r, o->in, k);
+		goto out;
+	}
+	if (!first && !done)
+		EMIT();
+#undef EMIT
+	rowbuf_flush(rb);
+	if (rb->err)
+		rc = write_error(w);
+out:
+	cli_progress_end(&prog);
+	*rows_out = rb->rows;
+	live_free(l);
+	free(rb);
+	return rc;
+}
+
+int convert_htape_to_csv(const struct convert_opts *o)
+{
+	struct ht_reader *r = NULL;
+	struct cli_out co;
+	struct out w;
+	uint64_t rows = 0;
+	int rc;
+
+	if (cli_open_trace(&r, o->in, o->mode))
+		return 1;
+	if (cli_out_open(&co, o->out)) {
+		ht_reader_close(r);
+		return 1;
+	}
+	w.f = co.fp;
+	w.path = strcmp(o->out, "-") ? o->out : "standard output";
+	w.err = 0;
+	if (o->lifetimes)
+		rc = lifetimes_csv(o, r, &w, &rows);
+	else if (o->interval_ns)
+		rc = interval_csv(o, r, &w, &rows);
+	else
+		rc = events_csv(o, r, &w, &rows);
+	if (!rc && o->mode == HT_READ_SALVAGE) {
+		const struct ht_problem *pr;
+		size_t np = ht_reader_problems(r, &pr);
+		if (np)
+			cli_warn("'%s': %zu damaged part%s skipped (first at "
+				 "offset %llu: %s)", o->in, np,
+				 np == 1 ? "" : "s",
+				 (unsigned long long)pr[0].offset,
+				 ht_strerror(pr[0].code));
+	}
+	if (rc) {
+		cli_out_abort(&co);
+		ht_reader_close(r);
+		return 1;
+	}
+	if (cli_out_commit(&co)) {
+		ht_reader_close(r);
+		return 1;
+	}
+	if (!o->lifetimes && !o->interval_ns && rows + 1 > SHEET_ROWS) {
+		struct ht_trace_info info;
+		const char *iv;
+		ht_reader_info(r, &info);
+		iv = suggest_interval(info.ts_max - info.ts_min);
+		fprintf(stderr, "%s: note: '%s' has %llu rows, more than a "
+			"spreadsheet opens (%d); try --interval %s for one "
+			"summary row per %s\n", cli_prog, w.path,
+			(unsigned long long)rows + 1, SHEET_ROWS, iv, iv);
+	}
+	ht_reader_close(r);
+	return 0;
+}
