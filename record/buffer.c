@@ -1,0 +1,1598 @@
+/*
+ * buffer.c - the recorder's machinery behind the hooks: options, the
+ * clock, per-thread event buffers, the encoder thread and the trace file.
+ *
+ * Buffers come from a pool of mmap'd memory, never from the program's
+ * heap.  A thread starts with a small buffer (many short-lived threads
+ * must not cost a large buffer each) and then takes big ones.  Each
+ * buffer has one producer (its thread) and one consumer (the encoder),
+ * which reads up to the buffer's published pointer: so the encoder flushes
+ * every thread's partial buffer on its timer without stopping the thread,
+ * and a SIGKILL loses at most one flush interval.  When no buffer is free
+ * a thread waits a bounded time for the encoder, then drops events and
+ * counts them; they become LOSS records.
+ *
+ * The encoder thread is the only user of the ht_writer (it writes every
+ * block), has every signal blocked (so RLIMIT_FSIZE gives EFBIG instead
+ * of killing the program with SIGXFSZ), and samples the RSS every 10 ms.
+ * The trace file is created on the first flush that has something to
+ * write; its fd lives at a high number and is re-opened if the program
+ * closes it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "record.h"
+
+__thread struct ht__tls ht__t __attribute__((tls_model("initial-exec")));
+_Atomic(int) ht__on;
+_Atomic(uint64_t) ht__paused_events;
+int ht__use_tsc;
+
+void ht__resolve(void); /* preload.c */
+
+/* Sizes.  A record is 40 bytes. */
+#define SMALL_BYTES (8u << 10)
+#define BIG_BYTES (64u << 10)
+#define MAX_THREADS 8192u
+#define MAX_BUFS (1u << 18)
+#define CHUNK_BYTES (1u << 20)
+#define RSS_MAX 256
+#define FD_MIN 1000
+
+static struct {
+	char out[PATH_MAX];      /* HEAPTAPE_OUT pattern */
+	unsigned flush_ms;
+	uint64_t pool_bytes;
+	int level;
+	uint64_t max_size;
+	int paused;
+	int toggle_sig;
+	int no_follow;
+	char desc[256];          /* recorder.options */
+} opt;
+
+/* Process and trace state (per process: reset in a fork child). */
+static uint32_t g_pid;
+static int g_root;               /* first process of a recording */
+static uint8_t g_uuid[16], g_parent_uuid[16];
+static int g_have_parent;
+static int g_segment;            /* files written by this process so far */
+static char g_path[PATH_MAX + 32];    /* the current trace file */
+static int g_fd = -1;
+static dev_t g_dev;
+static ino_t g_ino;
+static struct ht_writer *g_w;
+static int g_failed;             /* writing stopped (I/O, limit) */
+static uint32_t g_stop_reason;
+static uint64_t g_discarded;     /* events drained but not written */
+static uint64_t g_discard_ts0, g_discard_ts1;
+static uint64_t g_start_real_ns, g_start_mono_ns;
+static int g_statm = -1;
+static long g_page;
+
+/* Clock calibration: ns = mono0 + (tsc - tsc0) * mult >> 32. */
+static uint64_t g_tsc0, g_mono0;
+static uint64_t g_mult;
+static int g_calibrated;
+
+/* Pool. */
+static struct ht__buf *g_bufs;
+static _Atomic(uint32_t) g_nbufs;
+static _Atomic(uint64_t) g_free_small, g_free_big; /* tag << 32 | idx+1 */
+static _Atomic(uint32_t) g_big_total, g_big_free;
+static uint32_t g_big_base;
+static pthread_mutex_t g_grow_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(uint32_t) g_buf_seq;   /* futex: buffers returned */
+static _Atomic(uint32_t) g_buf_waiters;
+
+/* Threads. */
+static struct ht__thr *g_thrs;
+static _Atomic(uint32_t) g_thr_hi;
+static _Atomic(uint32_t) g_live;
+static _Atomic(uint64_t) g_lost_nothr;
+static pthread_key_t g_key;
+static int g_key_ok;
+static _Atomic(uint32_t) g_names_gen;
+
+/* Encoder. */
+static pthread_t g_enc;
+static _Atomic(int) g_enc_running;
+static _Atomic(uint32_t) g_enc_seq;    /* futex: wake the encoder */
+static _Atomic(int) g_enc_sleeping;
+enum { CMD_NONE, CMD_CLOSE, CMD_CLOSE_KEEP };
+static _Atomic(int) g_cmd;
+static _Atomic(uint32_t) g_ack;        /* futex: command done */
+static pthread_mutex_t g_wlock = PTHREAD_MUTEX_INITIALIZER;
+static struct ht_event *g_scratch;
+static size_t g_scratch_cap;
+static struct ht_rss_sample g_rss[RSS_MAX];
+static size_t g_nrss;
+static uint64_t g_pause_from;
+static uint64_t g_paused_seen;
+
+/*
+ * Small helpers that never allocate.
+ */
+static long futex(_Atomic(uint32_t) *a, int op, uint32_t val,
+		  const struct timespec *ts)
+{
+	return syscall(SYS_futex, (void *)a, op, val, ts, NULL, 0);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ht__clock_slow(void)
+{
+	return mono_ns();
+}
+
+static void *map(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static ssize_t read_file(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t got = 0, r;
+
+	if (fd < 0)
+		return -1;
+	while ((size_t)got < n - 1 &&
+	       (r = read(fd, buf + got, n - 1 - (size_t)got)) > 0)
+		got += r;
+	close(fd);
+	buf[got] = 0;
+	return got;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	}
+	if (*end == 'i' || *end == 'I')
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_signal(const char *s)
+{
+	static const struct { const char *n; int v; } sigs[] = {
+		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP },
+		{ "INT", SIGINT },   { "QUIT", SIGQUIT }, { "TERM", SIGTERM },
+		{ "WINCH", SIGWINCH }, { "URG", SIGURG },
+	};
+	char *end;
+	long v;
+
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (!strcmp(s, sigs[i].n))
+			return sigs[i].v;
+	if (!strncmp(s, "RTMIN+", 6)) {
+		v = strtol(s + 6, &end, 10);
+		return *end ? -1 : SIGRTMIN + (int)v;
+	}
+	v = strtol(s, &end, 10);
+	return (*end || v <= 0 || v >= NSIG) ? -1 : (int)v;
+}
+
+static void options(void)
+{
+	const char *s;
+	uint64_t v;
+
+	s = getenv("HEAPTAPE_OUT");
+	snprintf(opt.out, sizeof(opt.out), "%s",
+		 s && *s ? s : "heaptape.%p.htape");
+	opt.flush_ms = 100;
+	if ((s = getenv("HEAPTAPE_FLUSH_MS")) && !parse_size(s, &v) && v > 0)
+		opt.flush_ms = v > 60000 ? 60000 : (unsigned)v;
+	opt.pool_bytes = 8u << 20;
+	if ((s = getenv("HEAPTAPE_BUFFER")) && !parse_size(s, &v))
+		opt.pool_bytes = v < (1u << 20) ? (1u << 20) : v;
+	opt.level = HT_DEFAULT_LEVEL;
+	if ((s = getenv("HEAPTAPE_LEVEL")) && *s)
+		opt.level = atoi(s);
+	if ((s = getenv("HEAPTAPE_MAX_SIZE")) && !parse_size(s, &v))
+		opt.max_size = v;
+	s = getenv("HEAPTAPE_PAUSED");
+	opt.paused = s && *s && strcmp(s, "0");
+	if ((s = getenv("HEAPTAPE_TOGGLE_SIGNAL")) && *s)
+		opt.toggle_sig = parse_signal(s);
+	s = getenv("HEAPTAPE_NO_FOLLOW");
+	opt.no_follow = s && *s && strcmp(s, "0");
+	snprintf(opt.desc, sizeof(opt.desc),
+		 "flush_ms=%u buffer=%llu level=%d max_size=%llu paused=%d "
+		 "toggle_signal=%d follow=%d",
+		 opt.flush_ms, (unsigned long long)opt.pool_bytes, opt.level,
+		 (unsigned long long)opt.max_size, opt.paused,
+		 opt.toggle_sig > 0 ? opt.toggle_sig : 0, !opt.no_follow);
+}
+
+/* --no-follow: children must not inherit the preload. */
+static void unfollow(void)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	char buf[4096], *w = buf;
+	const char *p, *e;
+
+	if (!pre)
+		return;
+	buf[0] = 0;
+	for (p = pre; *p; p = e) {
+		size_t n;
+
+		while (*p == ':' || *p == ' ')
+			p++;
+		for (e = p; *e && *e != ':' && *e != ' '; e++)
+			;
+		n = (size_t)(e - p);
+		if (!n)
+			break;
+		if (n >= 23 && !memcmp(e - 23, "libheaptape-record.so", 21))
+			continue;
+		if (n >= 21 && !memcmp(e - 21, "libheaptape-record.so", 21))
+			continue;
+		if ((size_t)(w - buf) + n + 2 >= sizeof(buf))
+			return;
+		if (w != buf)
+			*w++ = ':';
+		memcpy(w, p, n);
+		w += n;
+		*w = 0;
+	}
+	if (buf[0])
+		setenv("LD_PRELOAD", buf, 1);
+	else
+		unsetenv("LD_PRELOAD");
+}
+
+/*
+ * Clock.  rdtsc is used when the TSC is invariant; it is calibrated
+ * against CLOCK_MONOTONIC over the process's first flush interval, and
+ * the encoder converts ticks to CLOCK_MONOTONIC ns.
+ */
+static void clock_init(void)
+{
+	static char info[1 << 16];
+	const char *flags;
+
+	ht__use_tsc = 0;
+#if defined(__x86_64__)
+	if (read_file("/proc/cpuinfo", info, sizeof(info)) > 0 &&
+	    (flags = strstr(info, "\nflags")) &&
+	    strstr(flags, " constant_tsc") && strstr(flags, " nonstop_tsc")) {
+		char *nl = strchr(flags + 1, '\n');
+		if (nl)
+			*nl = 0;
+		if (strstr(flags, " constant_tsc") &&
+		    strstr(flags, " nonstop_tsc"))
+			ht__use_tsc = 1;
+	}
+#endif
+	g_mono0 = mono_ns();
+	g_tsc0 = ht__clock();
+	g_mono0 = (g_mono0 + mono_ns()) / 2;
+	g_calibrated = !ht__use_tsc;
+}
+
+static void calibrate(void)
+{
+	uint64_t m1, t1, dt, dm;
+
+	if (g_calibrated)
+		return;
+	for (;;) {
+		m1 = mono_ns();
+		t1 = ht__clock();
+		m1 = (m1 + mono_ns()) / 2;
+		if (m1 - g_mono0 >= 2000000)
+			break;
+		/* A process younger than 2 ms: wait for a usable ratio. */
+		struct timespec d = { 0, 200000 };
+		nanosleep(&d, NULL);
+	}
+	dt = t1 - g_tsc0;
+	dm = m1 - g_mono0;
+	g_mult = (uint64_t)(((unsigned __int128)dm << 32) / dt);
+	g_calibrated = 1;
+}
+
+static uint64_t to_ns(uint64_t raw)
+{
+	if (!ht__use_tsc)
+		return raw;
+	if (raw < g_tsc0) /* another CPU's TSC a hair behind */
+		return g_mono0;
+	return g_mono0 +
+	       (uint64_t)(((unsigned __int128)(raw - g_tsc0) * g_mult) >> 32);
+}
+
+/*
+ * The pool.  Free lists are Treiber stacks of buffer indexes with an ABA
+ * tag; buffers are never unmapped, only recycled.
+ */
+static void push(_Atomic(uint64_t) *head, struct ht__buf *b)
+{
+	uint64_t old = atomic_load(head), nw;
+
+	do {
+		b->free_next = (uint32_t)old;
+		nw = ((old >> 32) + 1) << 32 | (b->idx + 1);
+	} while (!atomic_compare_exchange_weak(head, &old, nw));
+}
+
+static struct ht__buf *pop(_Atomic(uint64_t) *head)
+{
+	uint64_t old = atomic_load(head), nw;
+	struct ht__buf *b;
+
+	do {
+		if (!(uint32_t)old)
+			return NULL;
+		b = &g_bufs[(uint32_t)old - 1];
+		nw = ((old >> 32) + 1) << 32 | b->free_next;
+	} while (!atomic_compare_exchange_weak(head, &old, nw));
+	return b;
+}
+
+static void buf_reset(struct ht__buf *b)
+{
+	b->done = 0;
+	atomic_store_explicit(&b->next, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->pub, b->recs, memory_order_relaxed);
+}
+
+/* Maps one more chunk of buffers (caller holds g_grow_lock). */
+static int grow(int big)
+{
+	uint32_t bytes = big ? BIG_BYTES : SMALL_BYTES;
+	uint32_t n = CHUNK_BYTES / bytes, first;
+	char *mem;
+
+	first = atomic_load(&g_nbufs);
+	if (first + n > MAX_BUFS || !(mem = map(CHUNK_BYTES)))
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		struct ht__buf *b = &g_bufs[first + i];
+
+		b->idx = first + i;
+		b->recs = (struct ht__rec *)(void *)(mem + (size_t)i * bytes);
+		b->cap = bytes / sizeof(struct ht__rec);
+		b->big = (uint8_t)big;
+		buf_reset(b);
+	}
+	atomic_store(&g_nbufs, first + n);
+	for (uint32_t i = 0; i < n; i++)
+		push(big ? &g_free_big : &g_free_small, &g_bufs[first + i]);
+	if (big) {
+		atomic_fetch_add(&g_big_total, n);
+		atomic_fetch_add(&g_big_free, n);
+	}
+	return 0;
+}
+
+static void wake_encoder(void)
+{
+	if (atomic_load_explicit(&g_enc_sleeping, memory_order_relaxed)) {
+		atomic_fetch_add(&g_enc_seq, 1);
+		futex(&g_enc_seq, FUTEX_WAKE_PRIVATE, 1, NULL);
+	}
+}
+
+static struct ht__buf *take_small(void)
+{
+	struct ht__buf *b;
+
+	while (!(b = pop(&g_free_small))) {
+		int rc;
+
+		pthread_mutex_lock(&g_grow_lock);
+		rc = (b = pop(&g_free_small)) ? 0 : grow(0);
+		pthread_mutex_unlock(&g_grow_lock);
+		if (b)
+			break;
+		if (rc)
+			return NULL;
+	}
+	buf_reset(b);
+	return b;
+}
+
+/* A big buffer: from the free list, else grow within the budget
+ * (pool size + one big buffer per live thread), else wait for the
+ * encoder a bounded time.  NULL: drop. */
+static struct ht__buf *take_big(int may_wait)
+{
+	struct ht__buf *b;
+	uint64_t deadline = 0;
+
+	for (;;) {
+		if ((b = pop(&g_free_big))) {
+			uint32_t f = atomic_fetch_sub(&g_big_free, 1) - 1;
+
+			if (f < atomic_load(&g_big_total) / 2)
+				wake_encoder();
+			buf_reset(b);
+			return b;
+		}
+		pthread_mutex_lock(&g_grow_lock);
+		if (atomic_load(&g_free_big) & 0xffffffffu) {
+			pthread_mutex_unlock(&g_grow_lock);
+			continue;
+		}
+		if (atomic_load(&g_big_total) + CHUNK_BYTES / BIG_BYTES <=
+			    g_big_base + atomic_load(&g_live) &&
+		    !grow(1)) {
+			pthread_mutex_unlock(&g_grow_lock);
+			continue;
+		}
+		pthread_mutex_unlock(&g_grow_lock);
+		if (!may_wait || !atomic_load(&g_enc_running))
+			return NULL;
+		{
+			uint64_t now = mono_ns();
+			uint32_t seq;
+			struct timespec ts = { 0, 20000000 };
+
+			if (!deadline)
+				deadline = now + 500000000u;
+			else if (now >= deadline)
+				return NULL;
+			atomic_fetch_add(&g_buf_waiters, 1);
+			seq = atomic_load(&g_buf_seq);
+			if (!(atomic_load(&g_free_big) & 0xffffffffu)) {
+				atomic_fetch_add(&g_enc_seq, 1);
+				futex(&g_enc_seq, FUTEX_WAKE_PRIVATE, 1, NULL);
+				futex(&g_buf_seq, FUTEX_WAIT_PRIVATE, seq,
+				      &ts);
+			}
+			atomic_fetch_sub(&g_buf_waiters, 1);
+		}
+	}
+}
+
+static void give_back(struct ht__buf *b)
+{
+	if (b->big) {
+		push(&g_free_big, b);
+		atomic_fetch_add(&g_big_free, 1);
+	} else {
+		push(&g_free_small, b);
+	}
+}
+
+/*
+ * Threads.
+ */
+static void key_dtor(void *arg);
+
+static struct ht__thr *register_thread(struct ht__tls *t)
+{
+	uint32_t hi = atomic_load(&g_thr_hi);
+
+	if (!t->tid)
+		t->tid = (uint32_t)syscall(SYS_gettid);
+	for (uint32_t i = 0; i < MAX_THREADS; i++) {
+		struct ht__thr *th = &g_thrs[i];
+		uint32_t st = HT__THR_FREE;
+
+		if (i >= hi) {
+			/* extend the high-water mark */
+			while (hi <= i &&
+			       !atomic_compare_exchange_weak(&g_thr_hi, &hi,
+							     i + 1))
+				;
+		}
+		if (atomic_load_explicit(&th->state, memory_order_relaxed) !=
+			    HT__THR_FREE ||
+		    !atomic_compare_exchange_strong(&th->state, &st,
+						    HT__THR_CLAIM))
+			continue;
+		th->tid = t->tid;
+		atomic_store(&th->head, 0);
+		atomic_store(&th->dropped, 0);
+		atomic_store(&th->drop_ts0, 0);
+		th->dropped_seen = 0;
+		th->last_ts = 0;
+		th->gen = 0;
+		th->idle = 0;
+		th->name[0] = 0;
+		atomic_fetch_add(&g_live, 1);
+		atomic_store_explicit(&th->state, HT__THR_LIVE,
+				      memory_order_release);
+		if (g_key_ok)
+			pthread_setspecific(g_key, (void *)1);
+		return th;
+	}
+	return NULL;
+}
+
+static void drop(struct ht__tls *t, unsigned n)
+{
+	if (t->thr) {
+		if (!atomic_load_explicit(&t->thr->drop_ts0,
+					  memory_order_relaxed))
+			atomic_store_explicit(&t->thr->drop_ts0, ht__clock(),
+					      memory_order_relaxed);
+		atomic_fetch_add_explicit(&t->thr->dropped, n,
+					  memory_order_relaxed);
+	} else {
+		atomic_fetch_add_explicit(&g_lost_nothr, n,
+					  memory_order_relaxed);
+	}
+}
+
+struct ht__rec *ht__reserve_slow(struct ht__tls *t, unsigned n)
+{
+	struct ht__rec *r = NULL, *oldpos = t->pos;
+	struct ht__buf *old, *nb;
+	int e = errno;
+
+	if (t->pos && t->pos + n <= t->end)
+		return t->pos;
+	if (t->guard || !g_bufs ||
+	    atomic_load_explicit(&ht__on, memory_order_relaxed) != 1)
+		return NULL;
+	if (t->nest > 1) { /* a signal handler inside a hook: no switching */
+		drop(t, n);
+		return NULL;
+	}
+	t->guard++;
+	old = t->cur;
+	/* Signal handlers that allocate from here on come to this function
+	 * with nest > 1 and drop. */
+	t->pos = t->end = NULL;
+	if (!t->thr && !(t->thr = register_thread(t))) {
+		drop(t, n);
+		goto out;
+	}
+	nb = NULL;
+	if (t->fills == 0)
+		nb = take_small();
+	if (!nb)
+		nb = take_big(!t->starved);
+	if (!nb || n > nb->cap) {
+		if (nb)
+			give_back(nb);
+		t->starved = 1;
+		drop(t, n);
+		/* keep the old buffer; full, so the next event retries */
+		t->pos = t->end = oldpos;
+		goto out;
+	}
+	t->starved = 0;
+	if (old) {
+		atomic_store_explicit(&old->pub, oldpos, memory_order_release);
+		atomic_store_explicit(&old->next, nb->idx + 1,
+				      memory_order_release);
+	} else {
+		atomic_store_explicit(&t->thr->head, nb->idx + 1,
+				      memory_order_release);
+	}
+	t->fills++;
+	t->cur = nb;
+	t->end = nb->recs + nb->cap;
+	t->pos = nb->recs;
+	r = t->pos;
+out:
+	t->guard--;
+	errno = e;
+	return r;
+}
+
+/* The calling thread exits (pthread key destructor, or TLS teardown). */
+void ht__thread_exit(void)
+{
+	struct ht__tls *t = &ht__t;
+	struct ht__thr *th = t->thr;
+
+	if (!th)
+		return;
+	if (t->cur && t->pos)
+		atomic_store_explicit(&t->cur->pub, t->pos,
+				      memory_order_release);
+	t->pos = t->end = NULL;
+	t->cur = NULL;
+	t->thr = NULL;
+	t->dead = 1;
+	t->fills = 0;
+	atomic_store_explicit(&th->state, HT__THR_EXITED,
+			      memory_order_release);
+}
+
+static void key_dtor(void *arg)
+{
+	(void)arg;
+	ht__thread_exit();
+}
+
+void ht__names_changed(void)
+{
+	atomic_fetch_add(&g_names_gen, 1);
+}
+
+uint32_t ht__pid(void)
+{
+	return g_pid;
+}
+
+/*
+ * The trace file.
+ */
+struct arena {
+	char *base;
+	size_t used, cap;
+};
+static struct arena g_arena;
+
+static void *arena_alloc(void *ctx, size_t n)
+{
+	struct arena *a = ctx;
+	size_t off = (a->used + 63) & ~(size_t)63;
+
+	if (!a->base) {
+		a->cap = (size_t)1 << 30;
+		if (!(a->base = map(a->cap))) {
+			a->cap = (size_t)256 << 20;
+			if (!(a->base = map(a->cap)))
+				return NULL;
+		}
+	}
+	if (off + n > a->cap)
+		return NULL;
+	a->used = off + n;
+	return a->base + off;
+}
+
+static void arena_free(void *ctx, void *p)
+{
+	(void)ctx;
+	(void)p;
+}
+
+static void arena_reset(struct arena *a)
+{
+	if (a->base)
+		munmap(a->base, a->cap);
+	a->base = NULL;
+	a->used = 0;
+}
+
+static const struct ht_allocator g_alloc = { arena_alloc, arena_free,
+					     &g_arena };
+
+/* Expands %p (pid), %t (start time, seconds), %h (host name), %%. */
+static void expand(const char *pat, char *out, size_t n)
+{
+	size_t o = 0;
+	char tmp[256];
+
+	for (const char *p = pat; *p && o + 1 < n; p++) {
+		const char *ins = NULL;
+
+		if (*p == '%' && p[1]) {
+			p++;
+			if (*p == 'p') {
+				snprintf(tmp, sizeof(tmp), "%u", g_pid);
+				ins = tmp;
+			} else if (*p == 't') {
+				snprintf(tmp, sizeof(tmp), "%llu",
+					 (unsigned long long)(g_start_real_ns /
+							      1000000000u));
+				ins = tmp;
+			} else if (*p == 'h') {
+				if (gethostname(tmp, sizeof(tmp)))
+					snprintf(tmp, sizeof(tmp), "host");
+				tmp[sizeof(tmp) - 1] = 0;
+				ins = tmp;
+			} else if (*p == '%') {
+				ins = "%";
+			} else {
+				tmp[0] = '%';
+				tmp[1] = *p;
+				tmp[2] = 0;
+				ins = tmp;
+			}
+			o += (size_t)snprintf(out + o, n - o, "%s", ins);
+			if (o >= n)
+				o = n - 1;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = 0;
+}
+
+/* Moves fd to a high number, close-on-exec, out of the program's way. */
+static int high_fd(int fd)
+{
+	struct rlimit rl;
+	int min = FD_MIN, nfd;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur <= FD_MIN + 16)
+		min = rl.rlim_cur > 64 ? (int)rl.rlim_cur - 16 : 3;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, min);
+	if (nfd < 0)
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd < 0)
+		return fd;
+	close(fd);
+	return nfd;
+}
+
+/*
+ * Creates the next trace file of this process.  Never overwrites: the
+ * first process of a recording takes the expanded pattern; other
+ * processes (fork and exec children) and later segments add ".PID" (when
+ * the pattern has no %p) and then ".N" until the name is free.
+ */
+static int create_file(void)
+{
+	char base[PATH_MAX], name[PATH_MAX + 32], cwd[PATH_MAX],
+		tmp[2 * PATH_MAX + 2];
+	int fd = -1;
+
+	expand(opt.out, base, sizeof(base));
+	if (base[0] != '/' && getcwd(cwd, sizeof(cwd))) {
+		snprintf(tmp, sizeof(tmp), "%s/%s", cwd, base);
+		if (strlen(tmp) < sizeof(base))
+			memcpy(base, tmp, strlen(tmp) + 1);
+	}
+	for (int i = 0; i < 1000 && fd < 0; i++) {
+		int first = g_root && g_segment == 0;
+
+		if (strstr(opt.out, "%p")) {
+			if (i == 0)
+				snprintf(name, sizeof(name), "%s", base);
+			else
+				snprintf(name, sizeof(name), "%s.%d", base, i);
+		} else if (first && i == 0) {
+			snprintf(name, sizeof(name), "%s", base);
+		} else {
+			int k = i - first;
+
+			if (k == 0)
+				snprintf(name, sizeof(name), "%s.%u", base,
+					 g_pid);
+			else
+				snprintf(name, sizeof(name), "%s.%u.%d", base,
+					 g_pid, k);
+		}
+		fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		char msg[PATH_MAX + 128];
+		int n = snprintf(msg, sizeof(msg),
+				 "heaptape: cannot create '%s': %s\n", name,
+				 strerror(errno));
+		if (write(2, msg, (size_t)n) < 0)
+			n = 0;
+		return -1;
+	}
+	snprintf(g_path, sizeof(g_path), "%s", name);
+	return high_fd(fd);
+}
+
+static void hex(const uint8_t *u, char *out)
+{
+	static const char d[] = "0123456789abcdef";
+
+	for (int i = 0; i < 16; i++) {
+		out[2 * i] = d[u[i] >> 4];
+		out[2 * i + 1] = d[u[i] & 15];
+	}
+	out[32] = 0;
+}
+
+static void write_meta(void)
+{
+	static char cmdline[8192], exe[PATH_MAX], num[12][32], uuid[33];
+	static struct utsname un;
+	struct ht_kv kv[32];
+	size_t n = 0;
+	ssize_t len, r;
+
+	len = read_file("/proc/self/cmdline", cmdline, sizeof(cmdline));
+	/* argv as one string: arguments separated by spaces, each one with
+	 * spaces or quotes in it quoted shell-style */
+	if (len > 0) {
+		static char q[16384];
+		size_t o = 0;
+
+		for (ssize_t i = 0; i < len && o + 8 < sizeof(q);) {
+			const char *a = cmdline + i;
+			size_t al = strlen(a);
+			int quote = !al || strpbrk(a, " \t\n'\"\\$`") != NULL;
+
+			if (o)
+				q[o++] = ' ';
+			if (quote)
+				q[o++] = '\'';
+			for (size_t j = 0; j < al && o + 6 < sizeof(q); j++) {
+				if (quote && a[j] == '\'') {
+					memcpy(q + o, "'\\''", 4);
+					o += 4;
+				} else {
+					q[o++] = a[j];
+				}
+			}
+			if (quote)
+				q[o++] = '\'';
+			i += (ssize_t)al + 1;
+		}
+		q[o] = 0;
+		kv[n++] = (struct ht_kv){ "process.cmdline", q };
+	}
+	r = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[r > 0 ? r : 0] = 0;
+	uname(&un);
+	snprintf(num[0], sizeof(num[0]), "%u", g_pid);
+	snprintf(num[1], sizeof(num[1]), "%d", (int)getppid());
+	snprintf(num[2], sizeof(num[2]), "%llu",
+		 (unsigned long long)g_start_real_ns);
+	snprintf(num[3], sizeof(num[3]), "%ld", g_page);
+	snprintf(num[4], sizeof(num[4]), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+	snprintf(num[5], sizeof(num[5]), "%lld",
+		 (long long)(g_start_real_ns - g_start_mono_ns));
+	snprintf(num[6], sizeof(num[6]), "%llu",
+		 ht__use_tsc && g_mult ?
+			 (unsigned long long)(((unsigned __int128)1000000000u
+					       << 32) /
+					      g_mult) :
+			 0ull);
+	kv[n++] = (struct ht_kv){ "process.pid", num[0] };
+	kv[n++] = (struct ht_kv){ "process.ppid", num[1] };
+	kv[n++] = (struct ht_kv){ "process.exe", exe };
+	kv[n++] = (struct ht_kv){ "process.start_realtime_ns", num[2] };
+	if (g_have_parent) {
+		hex(g_parent_uuid, uuid);
+		kv[n++] = (struct ht_kv){ "process.parent_trace_uuid", uuid };
+	}
+	kv[n++] = (struct ht_kv){ "clock.source",
+				  ht__use_tsc ? "tsc" : "monotonic" };
+	kv[n++] = (struct ht_kv){ "clock.domain", "monotonic" };
+	kv[n++] = (struct ht_kv){ "clock.unit_num", "1" };
+	kv[n++] = (struct ht_kv){ "clock.unit_den", "1" };
+	kv[n++] = (struct ht_kv){ "clock.realtime_offset_ns", num[5] };
+	if (ht__use_tsc)
+		kv[n++] = (struct ht_kv){ "clock.tsc_hz", num[6] };
+	kv[n++] = (struct ht_kv){ "host.name", un.nodename };
+	kv[n++] = (struct ht_kv){ "host.kernel", un.release };
+	kv[n++] = (struct ht_kv){ "host.arch", un.machine };
+	kv[n++] = (struct ht_kv){ "host.page_size", num[3] };
+	kv[n++] = (struct ht_kv){ "host.ncpu", num[4] };
+	kv[n++] = (struct ht_kv){ "allocator.name", "glibc" };
+	kv[n++] = (struct ht_kv){ "allocator.version",
+				  gnu_get_libc_version() };
+	kv[n++] = (struct ht_kv){ "libc.version", gnu_get_libc_version() };
+	kv[n++] = (struct ht_kv){ "recorder.name", "heaptape" };
+	kv[n++] = (struct ht_kv){ "recorder.version", HT_VERSION_STRING };
+	kv[n++] = (struct ht_kv){ "recorder.options", opt.desc };
+	if (getenv("MALLOC_ARENA_MAX"))
+		kv[n++] = (struct ht_kv){ "allocator.MALLOC_ARENA_MAX",
+					  getenv("MALLOC_ARENA_MAX") };
+	if (getenv("GLIBC_TUNABLES"))
+		kv[n++] = (struct ht_kv){ "allocator.GLIBC_TUNABLES",
+					  getenv("GLIBC_TUNABLES") };
+	ht_writer_meta(g_w, kv, n);
+}
+
+static void stop_writing(uint32_t reason)
+{
+	if (!g_failed) {
+		g_failed = 1;
+		g_stop_reason = reason;
+	}
+}
+
+/* Opens the writer if needed.  0 ok, -1 recording to a file failed. */
+static int ensure_writer(void)
+{
+	struct ht_writer_opts wo;
+	struct stat st;
+	int fd, rc;
+
+	if (g_w)
+		return 0;
+	if (g_failed)
+		return -1;
+	calibrate();
+	if ((fd = create_file()) < 0) {
+		stop_writing(HT_LOSS_IO);
+		return -1;
+	}
+	memset(&wo, 0, sizeof(wo));
+	wo.level = opt.level;
+	wo.allocator = &g_alloc;
+	wo.uuid = g_uuid;
+	rc = ht_writer_open(&g_w, fd, &wo);
+	if (rc < 0) {
+		g_w = NULL;
+		close(fd);
+		stop_writing(HT_LOSS_IO);
+		return -1;
+	}
+	g_fd = fd;
+	if (!fstat(fd, &st)) {
+		g_dev = st.st_dev;
+		g_ino = st.st_ino;
+	}
+	g_segment++;
+	write_meta();
+	return 0;
+}
+
+/* The program may have closed our fd (daemons close everything): put the
+ * file back under the same number.  If something else now sits on that
+ * number, stop: it is the program's. */
+static int check_fd(void)
+{
+	struct stat st;
+
+	if (fcntl(g_fd, F_GETFD) < 0 && errno == EBADF) {
+		int fd = open(g_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+		if (fd < 0)
+			return -1;
+		if (fd != g_fd) {
+			if (dup3(fd, g_fd, O_CLOEXEC) < 0) {
+				close(fd);
+				return -1;
+			}
+			close(fd);
+		}
+	}
+	if (fstat(g_fd, &st) || st.st_dev != g_dev || st.st_ino != g_ino)
+		return -1;
+	return 0;
+}
+
+/* Room left before a limit: --max-size, RLIMIT_FSIZE, the disk. */
+static int room_for(uint64_t want)
+{
+	uint64_t have = ht_writer_bytes(g_w), lim = UINT64_MAX;
+	struct rlimit rl;
+	struct statfs sf;
+
+	want += 128u << 10; /* the final LOSS, INDEX and END blocks */
+	if (opt.max_size && have + want > opt.max_size) {
+		stop_writing(HT_LOSS_LIMIT);
+		return 0;
+	}
+	if (!getrlimit(RLIMIT_FSIZE, &rl) && rl.rlim_cur != RLIM_INFINITY)
+		lim = rl.rlim_cur;
+	if (have + want > lim) {
+		stop_writing(HT_LOSS_LIMIT);
+		return 0;
+	}
+	if (!fstatfs(g_fd, &sf) &&
+	    (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize < want + (1u << 20)) {
+		stop_writing(HT_LOSS_IO);
+		return 0;
+	}
+	return 1;
+}
+
+static void discard(size_t n, uint64_t ts0, uint64_t ts1)
+{
+	if (!n)
+		return;
+	if (!g_discarded || ts0 < g_discard_ts0)
+		g_discard_ts0 = ts0;
+	if (ts1 > g_discard_ts1)
+		g_discard_ts1 = ts1;
+	g_discarded += n;
+}
+
+/* Writes scratch[0..n) (one thread's events). */
+static void write_batch(size_t n)
+{
+	int rc;
+
+	if (!n)
+		return;
+	if (g_failed || ensure_writer() || check_fd() ||
+	    !room_for((uint64_t)n * 24)) {
+		stop_writing(HT_LOSS_IO);
+		discard(n, g_scratch[0].ts, g_scratch[n - 1].ts);
+		return;
+	}
+	rc = ht_writer_write(g_w, g_scratch, n);
+	if (rc < 0) {
+		stop_writing(HT_LOSS_IO);
+		discard(n, g_scratch[0].ts, g_scratch[n - 1].ts);
+	}
+}
+
+static void convert(const struct ht__rec *r, const struct ht__rec *end,
+		    uint32_t tid, size_t *np)
+{
+	size_t n = *np;
+
+	for (; r < end; r++) {
+		struct ht_event *ev;
+
+		if (n == g_scratch_cap) {
+			write_batch(n);
+			n = 0;
+		}
+		ev = &g_scratch[n++];
+		memset(ev, 0, sizeof(*ev));
+		ev->ts = to_ns(r->ts);
+		ev->op = r->op;
+		ev->pid = g_pid;
+		ev->tid = tid;
+		ev->flags = r->flags & (HT_EV_FAILED | HT_EV_INPLACE);
+		ev->result = r->err;
+		ev->addr = r->addr;
+		switch (r->op) {
+		case HT_OP_FREE:
+			break;
+		case HT_OP_CALLOC:
+			ev->size = r->size;
+			ev->nmemb = r->aux;
+			break;
+		case HT_OP_REALLOC:
+			ev->size = r->size;
+			ev->old_addr = r->aux;
+			break;
+		case HT_OP_REALLOCARRAY:
+			ev->size = r->size;
+			ev->old_addr = r->aux;
+			ev->nmemb = r->nm32;
+			if ((r->flags & HT__REC_EXT) && r + 1 < end) {
+				r++;
+				ev->nmemb = r->aux;
+			}
+			break;
+		case HT_OP_POSIX_MEMALIGN:
+		case HT_OP_ALIGNED_ALLOC:
+		case HT_OP_MEMALIGN:
+		case HT_OP_FREE_ALIGNED_SIZED:
+			ev->size = r->size;
+			ev->align = r->aux;
+			break;
+		default:
+			ev->size = r->size;
+			break;
+		}
+	}
+	*np = n;
+}
+
+static void thread_name(struct ht__thr *th, uint64_t ts)
+{
+	char path[64], name[32];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%u/comm", th->tid);
+	n = read_file(path, name, sizeof(name));
+	if (n <= 0)
+		return;
+	if (name[n - 1] == '\n')
+		name[n - 1] = 0;
+	if (!strncmp(name, th->name, sizeof(th->name)))
+		return;
+	name[sizeof(th->name) - 1] = 0;
+	memcpy(th->name, name, sizeof(th->name));
+	if (g_w && !g_failed)
+		ht_writer_thread(g_w, ts, g_pid, th->tid, th->name);
+}
+
+/* Encodes what thread th has published.  Returns the number of events. */
+static size_t drain(struct ht__thr *th, uint32_t names_gen)
+{
+	uint32_t hi = atomic_load_explicit(&th->head, memory_order_acquire);
+	size_t n = 0, total = 0;
+	uint64_t first_ts = 0;
+
+	while (hi) {
+		struct ht__buf *b = &g_bufs[hi - 1];
+		uint32_t nx = atomic_load_explicit(&b->next,
+						   memory_order_acquire);
+		struct ht__rec *end = atomic_load_explicit(
+			&b->pub, memory_order_acquire);
+		struct ht__rec *from = b->recs + b->done;
+
+		if (end > from) {
+			if (!first_ts)
+				first_ts = from->ts;
+			convert(from, end, th->tid, &n);
+			th->last_ts = end[-1].ts;
+			total += (size_t)(end - from);
+			b->done = (uint32_t)(end - b->recs);
+		}
+		if (!nx)
+			break;
+		/* the producer moved on: b is finished */
+		atomic_store_explicit(&th->head, nx, memory_order_release);
+		give_back(b);
+		if (atomic_load(&g_buf_waiters)) {
+			atomic_fetch_add(&g_buf_seq, 1);
+			futex(&g_buf_seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+		}
+		hi = nx;
+	}
+	if (total && th->gen != names_gen + 1) {
+		/* name: on the first events of a thread, and after renames */
+		if (!g_failed && !ensure_writer())
+			thread_name(th, to_ns(first_ts));
+		th->gen = names_gen + 1;
+	}
+	write_batch(n);
+	{
+		uint64_t d = atomic_load_explicit(&th->dropped,
+						  memory_order_relaxed);
+
+		if (d != th->dropped_seen && !g_failed && !ensure_writer()) {
+			struct ht_loss l = {
+				.ts_from = to_ns(atomic_load(&th->drop_ts0)),
+				.ts_to = to_ns(ht__clock()),
+				.pid = g_pid,
+				.tid = th->tid,
+				.events = d - th->dropped_seen,
+				.reason = HT_LOSS_BUFFERS,
+			};
+			if (ht_writer_loss(g_w, &l) >= 0) {
+				th->dropped_seen = d;
+				atomic_store(&th->drop_ts0, 0);
+			}
+		}
+	}
+	return total;
+}
+
+/* Returns a finished thread's buffers and its slot. */
+static void release_thread(struct ht__thr *th)
+{
+	uint32_t hi = atomic_load(&th->head);
+
+	while (hi) {
+		struct ht__buf *b = &g_bufs[hi - 1];
+
+		hi = atomic_load(&b->next);
+		give_back(b);
+	}
+	atomic_store(&th->head, 0);
+	atomic_fetch_sub(&g_live, 1);
+	atomic_store_explicit(&th->state, HT__THR_FREE, memory_order_release);
+}
+
+static void sample_rss(void)
+{
+	char buf[128];
+	ssize_t n;
+	unsigned long size, res;
+
+	if (g_statm < 0 || (n = pread(g_statm, buf, sizeof(buf) - 1, 0)) <= 0) {
+		if (g_statm >= 0)
+			close(g_statm);
+		g_statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+		if (g_statm < 0)
+			return;
+		g_statm = high_fd(g_statm);
+		if ((n = pread(g_statm, buf, sizeof(buf) - 1, 0)) <= 0)
+			return;
+	}
+	buf[n] = 0;
+	if (sscanf(buf, "%lu %lu", &size, &res) != 2)
+		return;
+	if (g_nrss == RSS_MAX)
+		return;
+	g_rss[g_nrss++] = (struct ht_rss_sample){ ht__clock(), g_pid,
+						  (uint64_t)res *
+							  (uint64_t)g_page };
+}
+
+/* One pass over every thread.  Caller holds g_wlock. */
+static void flush_all(int final)
+{
+	uint32_t hi = atomic_load(&g_thr_hi);
+	uint32_t gen = atomic_load(&g_names_gen);
+	int state = atomic_load(&ht__on);
+
+	calibrate(); /* waits 2 ms at most, once */
+	for (uint32_t i = 0; i < hi; i++) {
+		struct ht__thr *th = &g_thrs[i];
+		uint32_t st = atomic_load_explicit(&th->state,
+						   memory_order_acquire);
+		size_t got;
+
+		if (st != HT__THR_LIVE && st != HT__THR_EXITED)
+			continue;
+		got = drain(th, gen);
+		if (st == HT__THR_EXITED) {
+			release_thread(th);
+		} else if (got) {
+			th->idle = 0;
+		} else if (++th->idle % 8 == 0 &&
+			   syscall(SYS_tgkill, g_pid, th->tid, 0) < 0 &&
+			   errno == ESRCH) {
+			/* died after its key destructor ran, or without it */
+			drain(th, gen);
+			release_thread(th);
+		}
+	}
+	/* paused intervals and events nobody could take */
+	if (state == 2 && !g_pause_from)
+		g_pause_from = ht__clock();
+	if ((state != 2 || final) && g_pause_from && g_w && !g_failed) {
+		uint64_t p = atomic_load(&ht__paused_events);
+		struct ht_loss l = { to_ns(g_pause_from), to_ns(ht__clock()),
+				     g_pid, 0, p - g_paused_seen,
+				     HT_LOSS_PAUSED };
+
+		ht_writer_loss(g_w, &l);
+		g_paused_seen = p;
+		g_pause_from = 0;
+	}
+	if (g_nrss && g_w && !g_failed) {
+		for (size_t i = 0; i < g_nrss; i++)
+			g_rss[i].ts = to_ns(g_rss[i].ts);
+		ht_writer_rss(g_w, g_rss, g_nrss);
+		g_nrss = 0;
+	} else if (g_nrss == RSS_MAX) {
+		g_nrss = 0;
+	}
+}
+
+/* Final LOSS records, END, close.  Caller holds g_wlock. */
+static void close_trace(void)
+{
+	uint64_t lost = atomic_exchange(&g_lost_nothr, 0);
+
+	if (g_w && check_fd() == 0) {
+		if (g_discarded || lost) {
+			uint64_t now = to_ns(ht__clock());
+			struct ht_loss l = {
+				g_discarded ? g_discard_ts0 : now,
+				g_discarded ? g_discard_ts1 : now, g_pid, 0,
+				g_discarded + lost,
+				g_discarded ? g_stop_reason : HT_LOSS_BUFFERS
+			};
+			ht_writer_loss(g_w, &l);
+		}
+		ht_writer_close(g_w);
+	} else if (g_w) {
+		/* the fd is gone or is the program's now: write nothing */
+		ht_writer_abandon(g_w);
+	}
+	if (g_w)
+		close(g_fd);
+	g_w = NULL;
+	g_fd = -1;
+	arena_reset(&g_arena);
+	g_discarded = 0;
+	g_failed = 0;
+}
+
+static void *encoder(void *arg)
+{
+	uint64_t next_flush, next_rss, now;
+
+	(void)arg;
+	ht__t.guard = 1; /* our own allocations are not the program's */
+	prctl(PR_SET_NAME, "heaptape", 0, 0, 0);
+	now = mono_ns();
+	next_flush = now + (uint64_t)opt.flush_ms * 1000000u;
+	next_rss = now;
+	for (;;) {
+		uint32_t seq = atomic_load(&g_enc_seq);
+		int cmd;
+		uint64_t wake;
+
+		now = mono_ns();
+		if (now >= next_rss) {
+			sample_rss();
+			next_rss = now + 10000000u;
+		}
+		cmd = atomic_load(&g_cmd);
+		wake = next_rss < next_flush ? next_rss : next_flush;
+		if (cmd == CMD_NONE && now < wake &&
+		    atomic_load(&g_big_free) >= atomic_load(&g_big_total) / 2 &&
+		    !atomic_load(&g_buf_waiters)) {
+			struct timespec ts = { 0, (long)(wake - now) };
+
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec = ts.tv_nsec / 1000000000;
+				ts.tv_nsec %= 1000000000;
+			}
+			atomic_store(&g_enc_sleeping, 1);
+			futex(&g_enc_seq, FUTEX_WAIT_PRIVATE, seq, &ts);
+			atomic_store(&g_enc_sleeping, 0);
+			continue;
+		}
+		pthread_mutex_lock(&g_wlock);
+		flush_all(cmd != CMD_NONE);
+		if (cmd != CMD_NONE) {
+			close_trace();
+			if (cmd == CMD_CLOSE)
+				atomic_store(&ht__on, 0);
+			atomic_store(&g_cmd, CMD_NONE);
+			atomic_fetch_add(&g_ack, 1);
+			futex(&g_ack, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+		}
+		pthread_mutex_unlock(&g_wlock);
+		now = mono_ns();
+		if (now >= next_flush || cmd != CMD_NONE)
+			next_flush = now + (uint64_t)opt.flush_ms * 1000000u;
+	}
+	return NULL;
+}
+
+static void start_encoder(void)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	atomic_store(&g_enc_running,
+		     pthread_create(&g_enc, NULL, encoder, NULL) == 0);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (atomic_load(&g_enc_running))
+		pthread_detach(g_enc);
+}
+
+/* Runs a close in the encoder and waits for it (bounded); without an
+ * encoder, does it here. */
+static void request_close(int cmd)
+{
+	int expect = CMD_NONE;
+
+	if (!g_bufs)
+		return;
+	if (atomic_load(&g_enc_running) &&
+	    !pthread_equal(pthread_self(), g_enc)) {
+		uint32_t ack = atomic_load(&g_ack);
+		uint64_t deadline = mono_ns() + 5000000000ull;
+
+		if (!atomic_compare_exchange_strong(&g_cmd, &expect, cmd) &&
+		    expect != cmd)
+			return;
+		atomic_fetch_add(&g_enc_seq, 1);
+		futex(&g_enc_seq, FUTEX_WAKE_PRIVATE, 1, NULL);
+		while (atomic_load(&g_ack) == ack) {
+			uint64_t now = mono_ns();
+			struct timespec ts = { 0, 50000000 };
+
+			if (now >= deadline)
+				return;
+			futex(&g_ack, FUTEX_WAIT_PRIVATE, ack, &ts);
+		}
+		return;
+	}
+	if (pthread_mutex_trylock(&g_wlock) == 0) {
+		ht__t.guard++;
+		flush_all(1);
+		close_trace();
+		ht__t.guard--;
+		if (cmd == CMD_CLOSE)
+			atomic_store(&ht__on, 0);
+		pthread_mutex_unlock(&g_wlock);
+	}
+}
+
+void ht__close_now(int keep)
+{
+	int e = errno;
+
+	request_close(keep ? CMD_CLOSE_KEEP : CMD_CLOSE);
+	errno = e;
+}
+
+void ht__fini(void)
+{
+	int e = errno;
+
+	request_close(CMD_CLOSE);
+	errno = e;
+}
+
+static void toggle(int sig)
+{
+	int on = atomic_load(&ht__on);
+
+	(void)sig;
+	if (on == 1)
+		atomic_store(&ht__on, 2);
+	else if (on == 2)
+		atomic_store(&ht__on, 1);
+}
+
+/* Pool, threads and scratch: mapped once per process. */
+static int pool_init(void)
+{
+	g_bufs = map(sizeof(struct ht__buf) * MAX_BUFS);
+	g_thrs = map(sizeof(struct ht__thr) * MAX_THREADS);
+	g_scratch_cap = 65536;
+	g_scratch = map(sizeof(struct ht_event) * g_scratch_cap);
+	if (!g_bufs || !g_thrs || !g_scratch) {
+		g_bufs = NULL;
+		return -1;
+	}
+	g_big_base = (uint32_t)(opt.pool_bytes / BIG_BYTES);
+	return 0;
+}
+
+void ht__init(void)
+{
+	struct timespec rt;
+
+	ht__t.guard++;
+	ht__resolve();
+	options();
+	g_pid = (uint32_t)getpid();
+	g_page = sysconf(_SC_PAGESIZE);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	g_start_mono_ns = mono_ns();
+	g_start_real_ns = (uint64_t)rt.tv_sec * 1000000000u +
+			  (uint64_t)rt.tv_nsec;
+	clock_init();
+	if (getrandom(g_uuid, sizeof(g_uuid), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(g_uuid)) {
+		uint64_t x = g_start_real_ns ^ ((uint64_t)g_pid << 32);
+
+		memcpy(g_uuid, &x, 8);
+		x = ht__clock();
+		memcpy(g_uuid + 8, &x, 8);
+	}
+	g_uuid[6] = (g_uuid[6] & 0x0f) | 0x40;
+	g_uuid[8] = (g_uuid[8] & 0x3f) | 0x80;
+	g_root = 1;
+	if (opt.no_follow)
+		unfollow();
+	if (pool_init()) {
+		ht__t.guard--;
+		return;
+	}
+	g_key_ok = pthread_key_create(&g_key, key_dtor) == 0;
+	pthread_atfork(ht__fork_prepare, ht__fork_parent, ht__fork_child);
+	if (opt.toggle_sig > 0) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = toggle;
+		sa.sa_flags = SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		sigaction(opt.toggle_sig, &sa, NULL);
+	}
+	atomic_store(&ht__on, opt.paused ? 2 : 1);
+	if (opt.paused)
+		g_pause_from = ht__clock();
+	start_encoder();
+	ht__t.guard--;
+}
+
+/*
+ * fork: the child is a new process with one thread and no encoder.  It
+ * drops what it inherited (buffers hold the parent's events, the writer
+ * belongs to the parent's file) and starts its own trace, linked to the
+ * parent's by UUID.
+ */
+void ht__fork_prepare(void)
+{
+	/* keep the encoder out of the writer while the address space is
+	 * copied, so that the child's copy of g_wlock is free */
+	if (g_bufs)
+		pthread_mutex_lock(&g_wlock);
+}
+
+void ht__fork_parent(void)
+{
+	if (g_bufs)
+		pthread_mutex_unlock(&g_wlock);
+}
+
+void ht__fork_child(void)
+{
+	struct ht__tls *t = &ht__t;
+	uint32_t nb;
+
+	if (!g_bufs)
+		return;
+	pthread_mutex_init(&g_wlock, NULL);
+	pthread_mutex_init(&g_grow_lock, NULL);
+	t->guard++;
+	memcpy(g_parent_uuid, g_uuid, 16);
+	g_have_parent = 1;
+	if (getrandom(g_uuid, sizeof(g_uuid), GRND_NONBLOCK) != 16)
+		g_uuid[0] ^= 0x5a, g_uuid[15] ^= (uint8_t)getpid();
+	g_uuid[6] = (g_uuid[6] & 0x0f) | 0x40;
+	g_uuid[8] = (g_uuid[8] & 0x3f) | 0x80;
+	g_pid = (uint32_t)getpid();
+	g_root = 0;
+	g_segment = 0;
+	g_w = NULL; /* the parent's: its memory goes with the arena */
+	arena_reset(&g_arena);
+	g_fd = -1; /* inherited with close-on-exec; the parent's file */
+	g_failed = 0;
+	g_discarded = 0;
+	g_nrss = 0;
+	g_pause_from = atomic_load(&ht__on) == 2 ? ht__clock() : 0;
+	atomic_store(&ht__paused_events, 0);
+	g_paused_seen = 0;
+	atomic_store(&g_lost_nothr, 0);
+	/* every buffer free, every thread gone */
+	atomic_store(&g_free_small, 0);
+	atomic_store(&g_free_big, 0);
+	atomic_store(&g_big_free, 0);
+	nb = atomic_load(&g_nbufs);
+	for (uint32_t i = nb; i-- > 0;) {
+		buf_reset(&g_bufs[i]);
+		give_back(&g_bufs[i]);
+	}
+	memset(g_thrs, 0, sizeof(struct ht__thr) * atomic_load(&g_thr_hi));
+	atomic_store(&g_thr_hi, 0);
+	atomic_store(&g_live, 0);
+	atomic_store(&g_cmd, CMD_NONE);
+	atomic_store(&g_buf_waiters, 0);
+	atomic_store(&g_enc_sleeping, 0);
+	t->pos = t->end = NULL;
+	t->cur = NULL;
+	t->thr = NULL;
+	t->tid = 0;
+	t->fills = 0;
+	t->dead = 0;
+	start_encoder();
+	t->guard--;
+}
+
+__attribute__((constructor)) static void ht_ctor(void)
+{
+	ht__init();
+}
+
+__attribute__((destructor)) static void ht_dtor(void)
+{
+	ht__fini();
+}

@@ -1,0 +1,458 @@
+/*
+ * preload.c - the functions libheaptape-record.so interposes: the malloc
+ * family (each call becomes one event, ht__emit() in record.h), and the
+ * process-lifecycle calls after which the trace must be flushed (exec*,
+ * _exit, abort) or relabelled (pthread_setname_np).
+ *
+ * Order (DESIGN.md "Recorder"): a free is recorded before the real free,
+ * an allocation after the real call, so that no address is ever seen
+ * reused before its free.
+ *
+ * The real functions come from dlsym(RTLD_NEXT, ...).  dlsym itself may
+ * call calloc/malloc before they are known: those calls are served from a
+ * small static buffer (lttng-ust static_calloc, heaptrack DummyPool), and
+ * free() recognises and ignores that buffer.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <alloca.h>
+#include <malloc.h>
+
+#include "record.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* C23, not declared by glibc 2.36 */
+void free_sized(void *p, size_t n);
+void free_aligned_sized(void *p, size_t align, size_t n);
+
+struct ht__real ht__real;
+
+/*
+ * Bootstrap allocator.  Each block is preceded by its size so that a
+ * later realloc() can copy it out.
+ */
+static _Alignas(64) char boot_buf[64 * 1024];
+static _Atomic(size_t) boot_used;
+static _Atomic(int) resolving;
+
+static int is_boot(const void *p)
+{
+	return (const char *)p >= boot_buf &&
+	       (const char *)p < boot_buf + sizeof(boot_buf);
+}
+
+static void *boot_alloc(size_t n, size_t align)
+{
+	size_t off, start, total;
+
+	if (align < 16)
+		align = 16;
+	if (n > sizeof(boot_buf))
+		return NULL;
+	for (;;) {
+		off = atomic_load(&boot_used);
+		start = (off + 16 + align - 1) & ~(align - 1);
+		total = start + n;
+		if (total > sizeof(boot_buf))
+			return NULL;
+		if (atomic_compare_exchange_weak(&boot_used, &off, total))
+			break;
+	}
+	memcpy(boot_buf + start - sizeof(size_t), &n, sizeof(n));
+	return boot_buf + start; /* static memory: already zero */
+}
+
+static size_t boot_size(const void *p)
+{
+	size_t n;
+
+	memcpy(&n, (const char *)p - sizeof(size_t), sizeof(n));
+	return n;
+}
+
+#define SYM(name) ((void)(*(void **)&ht__real.name = dlsym(RTLD_NEXT, #name)))
+
+static void resolve(void)
+{
+	int zero = 0;
+
+	if (!atomic_compare_exchange_strong(&resolving, &zero, 1))
+		return; /* another thread resolves; it uses boot meanwhile */
+	ht__t.guard++;
+	SYM(calloc);
+	SYM(realloc);
+	SYM(reallocarray);
+	SYM(free);
+	SYM(posix_memalign);
+	SYM(aligned_alloc);
+	SYM(memalign);
+	SYM(valloc);
+	SYM(pvalloc);
+	SYM(free_sized);
+	SYM(free_aligned_sized);
+	/* malloc last: it is what the hooks test to know we are ready. */
+	{
+		void *m = dlsym(RTLD_NEXT, "malloc");
+		atomic_store((_Atomic(void *) *)(void *)&ht__real.malloc, m);
+	}
+	ht__t.guard--;
+}
+
+static inline int ready(void)
+{
+	if (__builtin_expect(ht__real.malloc != NULL, 1))
+		return 1;
+	resolve();
+	return ht__real.malloc != NULL;
+}
+
+/* Constructor helper: resolve early, before any thread exists. */
+void ht__resolve(void);
+void ht__resolve(void)
+{
+	(void)ready();
+}
+
+static inline int rec_on(void)
+{
+	return !ht__t.guard;
+}
+
+EXPORT void *malloc(size_t n)
+{
+	void *p;
+
+	if (!ready())
+		return boot_alloc(n, 16);
+	p = ht__real.malloc(n);
+	if (rec_on())
+		ht__emit(HT_OP_MALLOC, (uintptr_t)p, n, 0, 0,
+			 p ? 0 : HT_EV_FAILED, p ? 0 : errno);
+	return p;
+}
+
+EXPORT void *calloc(size_t nmemb, size_t size)
+{
+	void *p;
+
+	if (!ready() || !ht__real.calloc) {
+		size_t total;
+
+		if (__builtin_mul_overflow(nmemb, size, &total))
+			return NULL;
+		return boot_alloc(total, 16);
+	}
+	p = ht__real.calloc(nmemb, size);
+	if (rec_on())
+		ht__emit(HT_OP_CALLOC, (uintptr_t)p, size, nmemb, 0,
+			 p ? 0 : HT_EV_FAILED, p ? 0 : errno);
+	return p;
+}
+
+EXPORT void free(void *p)
+{
+	if (__builtin_expect(is_boot(p), 0))
+		return;
+	if (!ready())
+		return; /* cannot happen: p came from somewhere */
+	if (rec_on())
+		ht__emit(HT_OP_FREE, (uintptr_t)p, 0, 0, 0, 0, 0);
+	ht__real.free(p);
+}
+
+static void *boot_realloc(void *p, size_t n)
+{
+	size_t old = boot_size(p);
+	void *q = ht__real.malloc ? ht__real.malloc(n) : boot_alloc(n, 16);
+
+	if (q)
+		memcpy(q, p, old < n ? old : n);
+	return q;
+}
+
+EXPORT void *realloc(void *p, size_t n)
+{
+	void *q;
+	unsigned fl;
+
+	if (!ready() || is_boot(p)) {
+		if (!p)
+			return ready() ? malloc(n) : boot_alloc(n, 16);
+		return boot_realloc(p, n);
+	}
+	q = ht__real.realloc(p, n);
+	if (rec_on()) {
+		/* realloc(p, 0) frees p and may return NULL: not a failure */
+		int failed = !q && (n != 0 || !p);
+
+		fl = failed ? HT_EV_FAILED : (q && q == p ? HT_EV_INPLACE : 0);
+		ht__emit(HT_OP_REALLOC, (uintptr_t)q, n, (uintptr_t)p, 0, fl,
+			 failed ? errno : 0);
+	}
+	return q;
+}
+
+EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
+{
+	void *q;
+	unsigned fl;
+	int failed;
+
+	if (!ready() || is_boot(p) || !ht__real.reallocarray) {
+		size_t total;
+
+		if (__builtin_mul_overflow(nmemb, size, &total)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return realloc(p, total);
+	}
+	q = ht__real.reallocarray(p, nmemb, size);
+	if (!rec_on())
+		return q;
+	failed = !q && (nmemb != 0 && size != 0);
+	fl = failed ? HT_EV_FAILED : (q && q == p ? HT_EV_INPLACE : 0);
+	if (nmemb <= UINT32_MAX) {
+		ht__emit(HT_OP_REALLOCARRAY, (uintptr_t)q, size, (uintptr_t)p,
+			 (uint32_t)nmemb, fl, failed ? errno : 0);
+	} else {
+		/* Rare: nmemb needs a second record, reserved together. */
+		int e = errno;
+		struct ht__tls *t = &ht__t;
+		struct ht__rec *r;
+
+		if (atomic_load_explicit(&ht__on, memory_order_relaxed) != 1)
+			return q;
+		t->nest++;
+		r = ht__reserve_slow(t, 2);
+		if (r) {
+			t->pos = r + 2;
+			r[0] = (struct ht__rec){ ht__clock(), (uintptr_t)q,
+						 size, (uintptr_t)p,
+						 HT_OP_REALLOCARRAY,
+						 (uint8_t)(fl | HT__REC_EXT),
+						 (uint16_t)(failed ? e : 0), 0 };
+			r[1] = (struct ht__rec){ 0, 0, 0, nmemb, 0, 0, 0, 0 };
+		}
+		if (--t->nest == 0 && t->cur)
+			atomic_store_explicit(&t->cur->pub, t->pos,
+					      memory_order_release);
+		errno = e;
+	}
+	return q;
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+	int rc;
+
+	if (!ready()) {
+		void *p = boot_alloc(n, align);
+
+		if (!p)
+			return ENOMEM;
+		*out = p;
+		return 0;
+	}
+	rc = ht__real.posix_memalign(out, align, n);
+	if (rec_on())
+		ht__emit(HT_OP_POSIX_MEMALIGN, rc ? 0 : (uintptr_t)*out, n,
+			 align, 0, rc ? HT_EV_FAILED : 0, rc);
+	return rc;
+}
+
+#define ALIGNED_HOOK(name, OP)                                             \
+	EXPORT void *name(size_t align, size_t n)                          \
+	{                                                                  \
+		void *p;                                                   \
+		if (!ready())                                              \
+			return boot_alloc(n, align);                       \
+		p = ht__real.name(align, n);                               \
+		if (rec_on())                                              \
+			ht__emit(OP, (uintptr_t)p, n, align, 0,            \
+				 p ? 0 : HT_EV_FAILED, p ? 0 : errno);     \
+		return p;                                                  \
+	}
+ALIGNED_HOOK(aligned_alloc, HT_OP_ALIGNED_ALLOC)
+ALIGNED_HOOK(memalign, HT_OP_MEMALIGN)
+
+#define PAGE_HOOK(name, OP)                                                \
+	EXPORT void *name(size_t n)                                        \
+	{                                                                  \
+		void *p;                                                   \
+		if (!ready())                                              \
+			return boot_alloc(n, 4096);                        \
+		p = ht__real.name(n);                                      \
+		if (rec_on())                                              \
+			ht__emit(OP, (uintptr_t)p, n, 0, 0,                \
+				 p ? 0 : HT_EV_FAILED, p ? 0 : errno);     \
+		return p;                                                  \
+	}
+PAGE_HOOK(valloc, HT_OP_VALLOC)
+PAGE_HOOK(pvalloc, HT_OP_PVALLOC)
+
+/* C23; glibc 2.36 lacks them, then they are plain free(). */
+EXPORT void free_sized(void *p, size_t n)
+{
+	if (is_boot(p) || !ready())
+		return;
+	if (rec_on())
+		ht__emit(HT_OP_FREE_SIZED, (uintptr_t)p, n, 0, 0, 0, 0);
+	if (ht__real.free_sized)
+		ht__real.free_sized(p, n);
+	else
+		ht__real.free(p);
+}
+
+EXPORT void free_aligned_sized(void *p, size_t align, size_t n)
+{
+	if (is_boot(p) || !ready())
+		return;
+	if (rec_on())
+		ht__emit(HT_OP_FREE_ALIGNED_SIZED, (uintptr_t)p, n, align, 0,
+			 0, 0);
+	if (ht__real.free_aligned_sized)
+		ht__real.free_aligned_sized(p, align, n);
+	else
+		ht__real.free(p);
+}
+
+/*
+ * Lifecycle.  A vfork child shares our memory and must not touch the
+ * parent's trace: it is recognised by its pid.
+ */
+static int in_vfork_child(void)
+{
+	return (uint32_t)syscall(SYS_getpid) != ht__pid();
+}
+
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+
+static void before_exec(void)
+{
+	if (!in_vfork_child())
+		ht__close_now(1);
+}
+
+#define NEXT(type, name) ((type)dlsym(RTLD_NEXT, name))
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	before_exec();
+	return NEXT(execve_fn, "execve")(path, argv, envp);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	before_exec();
+	return NEXT(int (*)(const char *, char *const[]), "execv")(path, argv);
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	before_exec();
+	return NEXT(int (*)(const char *, char *const[]), "execvp")(file,
+								    argv);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	before_exec();
+	return NEXT(execve_fn, "execvpe")(file, argv, envp);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	before_exec();
+	return NEXT(int (*)(int, char *const[], char *const[]),
+		    "fexecve")(fd, argv, envp);
+}
+
+/* execl, execlp, execle: collect the arguments, then the v-form. */
+#define COLLECT_ARGS(arg0, ap, argv)                                       \
+	do {                                                               \
+		size_t n_ = 1;                                             \
+		va_list c_;                                                \
+		va_copy(c_, ap);                                           \
+		while (va_arg(c_, char *))                                 \
+			n_++;                                              \
+		va_end(c_);                                                \
+		argv = alloca((n_ + 1) * sizeof(char *));                  \
+		argv[0] = (char *)(arg0);                                  \
+		for (size_t i_ = 1; i_ <= n_; i_++)                        \
+			argv[i_] = va_arg(ap, char *);                     \
+	} while (0)
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+	char **argv;
+	va_list ap;
+
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, ap, argv);
+	va_end(ap);
+	return execv(path, argv);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	char **argv;
+	va_list ap;
+
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, ap, argv);
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char **argv, **envp;
+	va_list ap;
+
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, ap, argv);
+	envp = va_arg(ap, char **);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+EXPORT void _exit(int status)
+{
+	if (!in_vfork_child())
+		ht__close_now(0);
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+EXPORT void _Exit(int status)
+{
+	_exit(status);
+}
+
+EXPORT void abort(void)
+{
+	if (!in_vfork_child())
+		ht__close_now(1);
+	NEXT(void (*)(void), "abort")();
+	__builtin_unreachable();
+}
+
+EXPORT int pthread_setname_np(pthread_t th, const char *name)
+{
+	int rc = NEXT(int (*)(pthread_t, const char *),
+		      "pthread_setname_np")(th, name);
+
+	if (rc == 0)
+		ht__names_changed();
+	return rc;
+}

@@ -1,0 +1,184 @@
+/*
+ * record.h - internals shared by the preload library's two halves:
+ * preload.c (the interposed functions, running on the program's threads)
+ * and buffer.c (per-thread event buffers, the encoder thread and the
+ * trace writer).
+ *
+ * Data flow:  hook -> ht__emit() -> this thread's buffer (a linear array
+ * of struct ht__rec, published by an atomic pointer) -> encoder thread
+ * reads up to the published pointer, converts to struct ht_event and
+ * calls ht_writer_write().  One producer and one consumer per buffer, so
+ * the hot path has no lock, no atomic read-modify-write and no syscall.
+ */
+#ifndef HT_RECORD_H
+#define HT_RECORD_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heaptape.h"
+
+/* A fixed 40-byte record: what the hot path writes. */
+struct ht__rec {
+	uint64_t ts;   /* raw clock: TSC ticks or CLOCK_MONOTONIC ns */
+	uint64_t addr;
+	uint64_t size;
+	uint64_t aux;  /* old_addr (realloc*), align, or nmemb (calloc) */
+	uint8_t op;
+	uint8_t flags; /* HT_EV_* | HT__REC_* */
+	uint16_t err;  /* errno of a failed call */
+	uint32_t nm32; /* reallocarray nmemb (see HT__REC_EXT) */
+};
+/* reallocarray with nmemb > UINT32_MAX: the next record (same buffer)
+ * carries nmemb in its aux field. */
+#define HT__REC_EXT 0x80u
+
+/* A buffer: one producer thread appends, the encoder consumes. */
+struct ht__buf {
+	_Atomic(struct ht__rec *) pub; /* end of the published records */
+	_Atomic(uint32_t) next;        /* index+1 of the following buffer */
+	uint32_t done;                 /* records the encoder has consumed */
+	struct ht__rec *recs;
+	uint32_t cap;
+	uint32_t idx;
+	uint32_t free_next;            /* free-list link (index+1) */
+	uint8_t big;
+};
+
+/* A recorded thread, as the encoder sees it. */
+enum { HT__THR_FREE = 0, HT__THR_LIVE, HT__THR_EXITED, HT__THR_CLAIM };
+struct ht__thr {
+	_Atomic(uint32_t) state;
+	uint32_t tid;
+	_Atomic(uint32_t) head;     /* index+1 of the oldest unconsumed buffer */
+	_Atomic(uint64_t) dropped;  /* events dropped (no buffer), producer */
+	_Atomic(uint64_t) drop_ts0; /* raw clock of the first drop */
+	uint64_t dropped_seen;      /* encoder: already written as LOSS */
+	uint64_t last_ts;           /* encoder: last raw ts seen */
+	uint32_t gen;               /* encoder: name generation written */
+	uint32_t idle;              /* encoder: flushes without progress */
+	char name[16];              /* encoder: last name written */
+};
+
+/* Per-thread state of the hooks, in initial-exec TLS. */
+struct ht__tls {
+	struct ht__rec *pos, *end; /* free space in the current buffer */
+	struct ht__buf *cur;
+	struct ht__thr *thr;
+	uint32_t tid;
+	uint32_t nest;   /* hooks active on this thread (signals nest) */
+	uint32_t guard;  /* the recorder itself is running: do not record */
+	uint32_t dead;   /* the pthread key destructor ran */
+	uint32_t fills;  /* buffers filled: small first, then big ones */
+	uint32_t starved; /* no buffer last time: drop without waiting */
+};
+
+/*
+ * Lttng-ust: "Use initial-exec TLS model for the nesting counter to
+ * ensure dlopen'd libraries don't end up allocating memory upon first
+ * access."  The same holds for every TLS variable the hooks touch: a
+ * general-dynamic access may call malloc (through __tls_get_addr) the
+ * first time a thread touches the variable, which would re-enter the
+ * hooks before the guard is set.
+ */
+extern __thread struct ht__tls ht__t __attribute__((tls_model("initial-exec")));
+
+/* Recording state (ht__on): hooks record only when it is 1. */
+extern _Atomic(int) ht__on;
+extern _Atomic(uint64_t) ht__paused_events;
+extern int ht__use_tsc;
+
+static inline uint64_t ht__clock(void)
+{
+	if (__builtin_expect(ht__use_tsc, 1)) {
+		uint32_t lo, hi;
+		__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+		return ((uint64_t)hi << 32) | lo;
+	}
+	extern uint64_t ht__clock_slow(void);
+	return ht__clock_slow();
+}
+
+/* Slow path of ht__emit(): returns room for n records (and sets up the
+ * thread, a new buffer, ...) or NULL if the event must be dropped. */
+struct ht__rec *ht__reserve_slow(struct ht__tls *t, unsigned n);
+uint64_t ht__clock_slow(void);
+
+/*
+ * Records one event.  The slot is taken before it is filled and the
+ * buffer published only by the outermost hook of a thread, so a signal
+ * handler that allocates in the middle of a hook nests correctly.
+ */
+static inline void ht__emit(int op, uint64_t addr,
+			    uint64_t size, uint64_t aux, uint32_t nm32,
+			    unsigned flags, int err)
+{
+	struct ht__tls *t = &ht__t;
+	struct ht__rec *r;
+
+	if (__builtin_expect(
+		    atomic_load_explicit(&ht__on, memory_order_relaxed) != 1,
+		    0)) {
+		if (atomic_load_explicit(&ht__on, memory_order_relaxed) == 2)
+			atomic_fetch_add_explicit(&ht__paused_events, 1,
+						  memory_order_relaxed);
+		return;
+	}
+	t->nest++;
+	__asm__ __volatile__("" ::: "memory");
+	r = t->pos;
+	if (__builtin_expect(r >= t->end, 0)) {
+		r = ht__reserve_slow(t, 1);
+		if (!r) {
+			t->nest--;
+			return;
+		}
+	}
+	t->pos = r + 1;
+	__asm__ __volatile__("" ::: "memory");
+	r->ts = ht__clock();
+	r->addr = addr;
+	r->size = size;
+	r->aux = aux;
+	r->op = (uint8_t)op;
+	r->flags = (uint8_t)flags;
+	r->err = (uint16_t)err;
+	r->nm32 = nm32;
+	__asm__ __volatile__("" ::: "memory");
+	if (--t->nest == 0)
+		atomic_store_explicit(&t->cur->pub, t->pos,
+				      memory_order_release);
+}
+
+/* buffer.c */
+struct ht__real {
+	void *(*malloc)(size_t);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void *(*reallocarray)(void *, size_t, size_t);
+	void (*free)(void *);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*memalign)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	void (*free_sized)(void *, size_t);
+	void (*free_aligned_sized)(void *, size_t, size_t);
+};
+extern struct ht__real ht__real;
+
+void ht__init(void);          /* constructor: options, pool, encoder */
+void ht__fini(void);          /* destructor/exit: final flush and close */
+/* Flush and close the trace now (exec, abort, _exit): the process image
+ * is about to go away.  keep: a continuation file is opened if the
+ * process records more events afterwards (failed exec). */
+void ht__close_now(int keep);
+void ht__thread_exit(void);   /* the calling thread is exiting */
+void ht__names_changed(void); /* a thread was renamed */
+void ht__fork_prepare(void);
+void ht__fork_parent(void);
+void ht__fork_child(void);
+uint32_t ht__pid(void);       /* the pid recorded for this process */
+
+#endif
