@@ -1,0 +1,541 @@
+/*
+ * test_format.c - libheaptape round trips: seeded random events with edge
+ * values, field by field, every op, empty and one-event traces, many
+ * threads, blocks of 1 and of 1M events, metadata, seek, parallel
+ * decode_block, and the allocator hook (ht_writer_write never allocates
+ * after open).  Truncation and bit flips live in test_format_damage.c.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "heaptape.h"
+#include "tap.h"
+#include "gen.h"
+
+/* A trace in memory: memfd-backed writer output read back as a buffer. */
+struct mem {
+	uint8_t *buf;
+	size_t len;
+};
+
+static int memfd(void)
+{
+	char path[] = "/tmp/ht-test-XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+static void slurp(int fd, struct mem *m)
+{
+	off_t n = lseek(fd, 0, SEEK_END);
+
+	m->len = (size_t)n;
+	m->buf = malloc(m->len ? m->len : 1);
+	if (pread(fd, m->buf, m->len, 0) != (ssize_t)m->len)
+		m->len = 0;
+	close(fd);
+}
+
+/* Fields an op does not carry read back as 0 (spec "Op table"). */
+static int ev_equal(const struct ht_event *a, const struct ht_event *b)
+{
+	return a->ts == b->ts && a->addr == b->addr && a->size == b->size &&
+	       a->old_addr == b->old_addr && a->old_size == b->old_size &&
+	       a->align == b->align && a->nmemb == b->nmemb &&
+	       a->heap == b->heap && a->pid == b->pid && a->tid == b->tid &&
+	       a->flags == b->flags && a->result == b->result &&
+	       a->aux == b->aux && a->op == b->op;
+}
+
+static void show(const char *what, size_t i, const struct ht_event *e)
+{
+	char buf[256];
+
+	ht_event_format(e, buf, sizeof(buf));
+	printf("# %s[%zu]: %s\n", what, i, buf);
+}
+
+/*
+ * Writes nthreads x per events with seed (ht_writer_write in batches of
+ * batch, or ht_writer_put when batch == 0), then reads them back with
+ * ht_reader_next and compares stream by stream and the global order.
+ */
+static void roundtrip(uint64_t seed, int nthreads, size_t per,
+		      uint32_t block_events, size_t batch, int edge,
+		      int compression)
+{
+	struct ht_writer_opts o;
+	struct ht_writer *w;
+	struct ht_reader *r;
+	struct ht_event *ev, e, prev;
+	size_t total = (size_t)nthreads * per, *pos, got = 0;
+	struct gen g = { seed };
+	struct mem m;
+	int fd = memfd(), rc, bad = 0;
+
+	ev = malloc((total ? total : 1) * sizeof(*ev));
+	pos = calloc((size_t)nthreads + 1, sizeof(*pos));
+	for (int t = 0; t < nthreads; t++) {
+		uint64_t ts = 1000;
+
+		for (size_t i = 0; i < per; i++)
+			gen_event(&g, &ev[(size_t)t * per + i], &ts, 4242,
+				  (uint32_t)(100 + t), edge);
+	}
+	memset(&o, 0, sizeof(o));
+	o.block_events = block_events;
+	o.compression = compression;
+	CHECK_EQ(ht_writer_open(&w, fd, &o), 0);
+	if (batch) {
+		for (int t = 0; t < nthreads; t++) {
+			for (size_t i = 0; i < per; i += batch) {
+				size_t k = per - i < batch ? per - i : batch;
+
+				CHECK_EQ(ht_writer_write(w, &ev[(size_t)t * per
+							       + i], k), 0);
+			}
+		}
+	} else {
+		/* interleaved, as an importer sees them */
+		for (size_t i = 0; i < per; i++)
+			for (int t = 0; t < nthreads; t++)
+				CHECK_EQ(ht_writer_put(w, &ev[(size_t)t * per
+							     + i]), 0);
+	}
+	CHECK_EQ(ht_writer_close(w), 0);
+	slurp(fd, &m);
+
+	rc = ht_reader_open_mem(&r, m.buf, m.len, HT_READ_STRICT);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(ht_reader_complete(r), 1);
+	struct ht_trace_info info;
+	ht_reader_info(r, &info);
+	CHECK_EQ(info.events, total);
+	CHECK_EQ(info.file_bytes, m.len);
+	memset(&prev, 0, sizeof(prev));
+	while ((rc = ht_reader_next(r, &e)) == 1) {
+		size_t t = e.tid - 100, i;
+
+		if (e.pid != 4242 || t >= (size_t)nthreads || pos[t] >= per) {
+			if (!bad++)
+				show("unexpected", got, &e);
+			break;
+		}
+		i = t * per + pos[t]++;
+		if (!ev_equal(&e, &ev[i]) && bad++ < 3) {
+			show("got", i, &e);
+			show("want", i, &ev[i]);
+		}
+		/* global order: (ts, pid, tid) non-decreasing */
+		if (got && (e.ts < prev.ts || (e.ts == prev.ts &&
+					       e.tid < prev.tid)))
+			bad++;
+		prev = e;
+		got++;
+	}
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(got, total);
+	CHECK_EQ(bad, 0);
+	ht_reader_close(r);
+	free(m.buf);
+	free(ev);
+	free(pos);
+}
+
+static void test_random(void)
+{
+	roundtrip(1, 4, 20000, 0, 5000, 0, 0);
+}
+
+static void test_edges(void)
+{
+	roundtrip(2, 3, 3000, 512, 777, 1, 0);
+	roundtrip(3, 2, 1000, 100, 1000, 1, HT_COMPRESS_NONE);
+}
+
+static void test_put(void)
+{
+	roundtrip(4, 7, 3000, 1000, 0, 1, 0);
+}
+
+static void test_empty(void)
+{
+	roundtrip(5, 0, 0, 0, 1, 0, 0);
+	roundtrip(5, 1, 0, 0, 1, 0, 0);
+}
+
+static void test_one(void)
+{
+	roundtrip(6, 1, 1, 0, 1, 1, 0);
+}
+
+static void test_many_threads(void)
+{
+	roundtrip(7, 1000, 20, 0, 0, 0, 0);
+}
+
+static void test_block_of_1(void)
+{
+	roundtrip(8, 3, 300, 1, 300, 1, 0);
+}
+
+static void test_block_of_1m(void)
+{
+	roundtrip(9, 1, 1u << 20, 1u << 20, 1u << 20, 0, 0);
+}
+
+/* Metadata, threads, RSS and losses come back as written. */
+static void test_metadata(void)
+{
+	struct ht_writer_opts o;
+	struct ht_writer *w;
+	struct ht_reader *r;
+	struct mem m;
+	int fd = memfd();
+	uint8_t uuid[16];
+	struct ht_kv kv[] = { { "process.pid", "4242" },
+			      { "process.cmdline", "a.out -x 'y z'" },
+			      { "host.name", "box" } };
+	struct ht_kv kv2[] = { { "host.name", "other" } };
+	struct ht_rss_sample rs[3] = { { 10, 1, 4096 }, { 20, 1, 8192 },
+				       { 30, 2, UINT64_MAX } };
+	struct ht_loss l = { 5, 9, 1, 2, 77, HT_LOSS_BUFFERS };
+	const struct ht_thread *th;
+	const struct ht_rss_sample *rso;
+	const struct ht_loss *lo;
+	const struct ht_kv *all;
+
+	for (int i = 0; i < 16; i++)
+		uuid[i] = (uint8_t)(i * 17);
+	memset(&o, 0, sizeof(o));
+	o.uuid = uuid;
+	o.clock_num = 3;
+	o.clock_den = 2;      /* ticks are 1.5 ns */
+	o.flags = HT_TRACE_NO_TID;
+	CHECK_EQ(ht_writer_open(&w, fd, &o), 0);
+	CHECK(!memcmp(ht_writer_uuid(w), uuid, 16));
+	CHECK_EQ(ht_writer_meta(w, kv, 3), 0);
+	CHECK_EQ(ht_writer_thread(w, 4, 1, 2, "worker-1"), 0);
+	CHECK_EQ(ht_writer_thread(w, 8, 1, 2, "renamed"), 0);
+	CHECK_EQ(ht_writer_rss(w, rs, 3), 0);
+	CHECK_EQ(ht_writer_loss(w, &l), 0);
+	CHECK_EQ(ht_writer_meta(w, kv2, 1), 0);
+	struct ht_event e = { .ts = 1000, .pid = 1, .tid = 2,
+			      .op = HT_OP_MALLOC, .size = 1, .addr = 16 };
+	CHECK_EQ(ht_writer_write(w, &e, 1), 0);
+	CHECK_EQ(ht_writer_sync(w), 0);
+	uint64_t before = ht_writer_bytes(w);
+	CHECK(before > 64);
+	CHECK_EQ(ht_writer_close(w), 0);
+	slurp(fd, &m);
+	CHECK(m.len > before);
+
+	CHECK_EQ(ht_reader_open_mem(&r, m.buf, m.len, HT_READ_STRICT), 0);
+	CHECK(!memcmp(ht_reader_uuid(r), uuid, 16));
+	CHECK_EQ(ht_reader_flags(r), HT_TRACE_NO_TID);
+	CHECK_STR(ht_reader_meta(r, "process.pid"), "4242");
+	CHECK_STR(ht_reader_meta(r, "process.cmdline"), "a.out -x 'y z'");
+	CHECK_STR(ht_reader_meta(r, "host.name"), "other");
+	CHECK(ht_reader_meta(r, "nope") == NULL);
+	size_t nkv = ht_reader_meta_all(r, &all);
+	CHECK_EQ(nkv, 2 + 3 + 1); /* clock.unit_num/den, then ours */
+	CHECK_STR(all[nkv - 2].value, "box");
+	CHECK_EQ(ht_reader_threads(r, &th), 2);
+	CHECK_EQ(th[0].ts, 6);
+	CHECK_EQ(th[0].pid, 1);
+	CHECK_EQ(th[0].tid, 2);
+	CHECK_STR(th[0].name, "worker-1");
+	CHECK_STR(th[1].name, "renamed");
+	CHECK_EQ(ht_reader_rss(r, &rso), 3);
+	CHECK_EQ(rso[1].ts, 30);
+	CHECK_EQ(rso[1].rss_bytes, 8192);
+	CHECK_EQ(rso[2].pid, 2);
+	CHECK_EQ(rso[2].rss_bytes, UINT64_MAX);
+	CHECK_EQ(ht_reader_losses(r, &lo), 1);
+	CHECK_EQ(lo[0].ts_from, 7);
+	CHECK_EQ(lo[0].ts_to, 13);
+	CHECK_EQ(lo[0].events, 77);
+	CHECK_EQ(lo[0].tid, 2);
+	CHECK_EQ(lo[0].reason, HT_LOSS_BUFFERS);
+	CHECK_EQ(ht_reader_start_ns(r), 1500);
+	struct ht_event o2;
+	CHECK_EQ(ht_reader_next(r, &o2), 1);
+	CHECK_EQ(o2.ts, 1500);
+	CHECK_EQ(ht_reader_next(r, &o2), 0);
+	ht_reader_close(r);
+	free(m.buf);
+}
+
+/* Writes a 4-thread trace with small blocks, for seek and decode. */
+static void small_trace(struct mem *m, struct ht_event **evp, size_t *np)
+{
+	struct ht_writer_opts o;
+	struct ht_writer *w;
+	struct gen g = { 11 };
+	size_t per = 5000, n = 4 * per;
+	struct ht_event *ev = malloc(n * sizeof(*ev));
+	int fd = memfd();
+
+	for (int t = 0; t < 4; t++) {
+		uint64_t ts = 0;
+
+		for (size_t i = 0; i < per; i++)
+			gen_event(&g, &ev[t * per + i], &ts, 9, (uint32_t)t,
+				  0);
+	}
+	memset(&o, 0, sizeof(o));
+	o.block_events = 700;
+	o.index_every = 5;
+	ht_writer_open(&w, fd, &o);
+	for (int t = 0; t < 4; t++)
+		ht_writer_write(w, &ev[t * per], per);
+	CHECK_EQ(ht_writer_close(w), 0);
+	slurp(fd, m);
+	*evp = ev;
+	*np = n;
+}
+
+static void test_seek(void)
+{
+	struct mem m;
+	struct ht_event *ev, e;
+	size_t n;
+	struct ht_reader *r;
+
+	small_trace(&m, &ev, &n);
+	CHECK_EQ(ht_reader_open_mem(&r, m.buf, m.len, HT_READ_STOP), 0);
+	for (int k = 0; k < 6; k++) {
+		uint64_t target = (uint64_t)k * 500000 + 1234;
+		size_t want = 0, got = 0;
+		int rc;
+
+		for (size_t i = 0; i < n; i++)
+			want += ev[i].ts >= target;
+		CHECK_EQ(ht_reader_seek(r, target), 0);
+		while ((rc = ht_reader_next(r, &e)) == 1) {
+			if (e.ts < target)
+				break;
+			got++;
+		}
+		CHECK_EQ(rc, 0);
+		CHECK_EQ(got, want);
+	}
+	/* back to the start */
+	size_t all = 0;
+	CHECK_EQ(ht_reader_seek(r, 0), 0);
+	while (ht_reader_next(r, &e) == 1)
+		all++;
+	CHECK_EQ(all, n);
+	ht_reader_close(r);
+	free(m.buf);
+	free(ev);
+}
+
+struct par {
+	struct ht_reader *r;
+	uint64_t sum;
+	int err;
+};
+
+static void *decode_all(void *arg)
+{
+	struct par *p = arg;
+	const struct ht_block_info *bi;
+	size_t nb = ht_reader_blocks(p->r, &bi);
+	struct ht_decoder *d;
+	struct ht_event *out = malloc(700 * sizeof(*out));
+
+	ht_decoder_new(&d);
+	for (int rep = 0; rep < 5; rep++) {
+		for (size_t i = 0; i < nb; i++) {
+			int n = ht_reader_decode_block(p->r, d, i, out, 700);
+
+			if (n != (int)bi[i].count)
+				p->err++;
+			for (int k = 0; k < n; k++)
+				p->sum += out[k].addr * 31 + out[k].ts +
+					  out[k].size + out[k].op;
+		}
+	}
+	ht_decoder_free(d);
+	free(out);
+	return NULL;
+}
+
+static void test_parallel_decode(void)
+{
+	struct mem m;
+	struct ht_event *ev;
+	size_t n;
+	struct par a, b;
+	pthread_t ta, tb;
+	uint64_t want = 0;
+
+	small_trace(&m, &ev, &n);
+	for (size_t i = 0; i < n; i++)
+		want += ev[i].addr * 31 + ev[i].ts + ev[i].size + ev[i].op;
+	want *= 5;
+	memset(&a, 0, sizeof(a));
+	CHECK_EQ(ht_reader_open_mem(&a.r, m.buf, m.len, HT_READ_STOP), 0);
+	b = a;
+	pthread_create(&ta, NULL, decode_all, &a);
+	pthread_create(&tb, NULL, decode_all, &b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	CHECK_EQ(a.err, 0);
+	CHECK_EQ(b.err, 0);
+	CHECK_EQ(a.sum, want);
+	CHECK_EQ(b.sum, want);
+	/* too small an output buffer is refused, not overrun */
+	struct ht_decoder *d;
+	struct ht_event one;
+	ht_decoder_new(&d);
+	CHECK_EQ(ht_reader_decode_block(a.r, d, 0, &one, 1), HT_ERANGE);
+	CHECK_EQ(ht_reader_decode_block(a.r, d, 1u << 30, &one, 1),
+		 HT_ERANGE);
+	ht_decoder_free(d);
+	ht_reader_close(a.r);
+	free(m.buf);
+	free(ev);
+}
+
+/* The allocator hook: counts calls, backed by malloc. */
+struct counting {
+	size_t allocs, frees;
+};
+
+static void *c_alloc(void *ctx, size_t n)
+{
+	((struct counting *)ctx)->allocs++;
+	return malloc(n);
+}
+
+static void c_free(void *ctx, void *p)
+{
+	if (p)
+		((struct counting *)ctx)->frees++;
+	free(p);
+}
+
+static void test_allocator(void)
+{
+	struct counting c = { 0, 0 };
+	struct ht_allocator a = { c_alloc, c_free, &c };
+	struct ht_writer_opts o;
+	struct ht_writer *w;
+	struct gen g = { 12 };
+	struct ht_event ev[3000];
+	uint64_t ts = 0;
+	size_t after_open;
+	int fd = memfd();
+
+	for (int i = 0; i < 3000; i++)
+		gen_event(&g, &ev[i], &ts, 1, 1, 1);
+	memset(&o, 0, sizeof(o));
+	o.allocator = &a;
+	o.block_events = 1024;
+	o.index_every = 2;
+	CHECK_EQ(ht_writer_open(&w, fd, &o), 0);
+	after_open = c.allocs;
+	CHECK(after_open > 0);
+	for (int rep = 0; rep < 5; rep++)
+		CHECK_EQ(ht_writer_write(w, ev, 3000), 0);
+	struct ht_kv kv = { "allocator.name", "glibc" };
+	struct ht_rss_sample s = { 1, 1, 2 };
+	struct ht_loss l = { 1, 2, 1, 0, 3, HT_LOSS_IO };
+	CHECK_EQ(ht_writer_meta(w, &kv, 1), 0);
+	CHECK_EQ(ht_writer_thread(w, 1, 1, 1, "t"), 0);
+	CHECK_EQ(ht_writer_rss(w, &s, 1), 0);
+	CHECK_EQ(ht_writer_loss(w, &l), 0);
+	CHECK_EQ(ht_writer_sync(w), 0);
+	CHECK_EQ(c.allocs, after_open);   /* nothing after open */
+	CHECK_EQ(ht_writer_close(w), 0);
+	CHECK_EQ(c.allocs, after_open);
+	CHECK_EQ(c.frees, c.allocs);      /* and everything given back */
+	close(fd);
+}
+
+/* Argument checks, errors, names. */
+static void test_api(void)
+{
+	struct ht_writer *w;
+	struct ht_reader *r;
+	struct ht_writer_opts o;
+	struct ht_event a = { .pid = 1, .tid = 1, .op = 1 }, b = a;
+	int fd = memfd();
+
+	CHECK_STR(ht_strerror(HT_ECHECKSUM), "checksum mismatch");
+	CHECK_STR(ht_strerror(12345), "unknown error");
+	CHECK_STR(ht_op_name(HT_OP_HEAP_REALLOC), "HeapReAlloc");
+	CHECK(ht_op_name(99) == NULL);
+	CHECK_EQ(ht_op_from_name("free_sized"), HT_OP_FREE_SIZED);
+	CHECK_EQ(ht_op_from_name("17"), 17);
+	CHECK_EQ(ht_op_from_name("256"), -1);
+	CHECK_EQ(ht_op_from_name("mallocx"), -1);
+	CHECK(ht_op_allocates(HT_OP_CALLOC) && !ht_op_allocates(HT_OP_FREE));
+	CHECK(ht_op_frees(HT_OP_HEAP_FREE) && !ht_op_frees(HT_OP_REALLOC));
+	CHECK(ht_op_is_realloc(HT_OP_REALLOCARRAY));
+	struct ht_event c = { .op = HT_OP_CALLOC, .nmemb = 1ull << 40,
+			      .size = 1ull << 40 };
+	CHECK_EQ(ht_event_bytes(&c), UINT64_MAX);
+	c.nmemb = 3;
+	c.size = 5;
+	CHECK_EQ(ht_event_bytes(&c), 15);
+	char buf[128];
+	struct ht_event f = { .ts = 12345678901ull, .pid = 1234, .tid = 1235,
+			      .op = HT_OP_MALLOC, .size = 64,
+			      .addr = 0x5555deadbeefull };
+	ht_event_format(&f, buf, sizeof(buf));
+	CHECK_STR(buf, "12.345678901 1234/1235 malloc size=64 -> "
+		  "0x5555deadbeef");
+	CHECK_EQ(ht_event_format(&f, buf, 5), 55);
+	CHECK_STR(buf, "12.3");
+
+	memset(&o, 0, sizeof(o));
+	o.clock_num = 1;
+	CHECK_EQ(ht_writer_open(&w, fd, &o), HT_EINVAL);
+	o.clock_num = 0;
+	o.block_events = HT_MAX_BLOCK_EVENTS + 1;
+	CHECK_EQ(ht_writer_open(&w, fd, &o), HT_ERANGE);
+	CHECK_EQ(ht_writer_open(&w, -1, NULL), HT_EINVAL);
+	CHECK_EQ(ht_writer_open(&w, fd, NULL), 0);
+	b.tid = 2;
+	struct ht_event two[2] = { a, b };
+	CHECK_EQ(ht_writer_write(w, two, 2), HT_EINVAL); /* two threads */
+	CHECK_EQ(ht_writer_write(w, NULL, 0), 0);
+	ht_writer_abandon(w);
+	CHECK_EQ(ht_writer_close(NULL), 0);
+
+	CHECK_EQ(ht_reader_open_mem(&r, "nope", 4, 0), HT_ENOTTRACE);
+	CHECK(r != NULL);
+	CHECK_EQ(ht_reader_next(r, &a), HT_ENOTTRACE); /* sticky */
+	ht_reader_close(r);
+	CHECK_EQ(ht_reader_open(&r, "/nonexistent/x.htape", 0), HT_EIO);
+	CHECK(r == NULL);
+	ht_reader_close(NULL);
+	close(fd);
+}
+
+int main(void)
+{
+	TEST(test_api);
+	TEST(test_random);
+	TEST(test_edges);
+	TEST(test_put);
+	TEST(test_empty);
+	TEST(test_one);
+	TEST(test_many_threads);
+	TEST(test_block_of_1);
+	TEST(test_block_of_1m);
+	TEST(test_metadata);
+	TEST(test_seek);
+	TEST(test_parallel_decode);
+	TEST(test_allocator);
+	return TAP_DONE();
+}
