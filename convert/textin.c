@@ -403,24 +403,13 @@ int textin_line(struct textin *t, const char **line, size_t *len)
 	}
 }
 
-static size_t peek_zip(const unsigned char *b, size_t n, unsigned char *out,
-		       size_t cap)
+/* Inflates (or copies) the start of one member's data. */
+static size_t peek_member(const unsigned char *b, size_t n, unsigned method,
+			  unsigned char *out, size_t cap)
 {
-	unsigned flags, method, nlen, xlen;
-	size_t data;
-
-	if (n < 30)
-		return 0;
-	flags = b[6] | (unsigned)b[7] << 8;
-	method = b[8] | (unsigned)b[9] << 8;
-	nlen = b[26] | (unsigned)b[27] << 8;
-	xlen = b[28] | (unsigned)b[29] << 8;
-	data = 30 + (size_t)nlen + xlen;
-	if (data >= n || (flags & 1))
-		return 0;
 	if (method == 0) {
-		size_t k = n - data < cap ? n - data : cap;
-		memcpy(out, b + data, k);
+		size_t k = n < cap ? n : cap;
+		memcpy(out, b, k);
 		return k;
 	}
 	if (method == 8) {
@@ -429,8 +418,8 @@ static size_t peek_zip(const unsigned char *b, size_t n, unsigned char *out,
 		memset(&zs, 0, sizeof(zs));
 		if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
 			return 0;
-		zs.next_in = (unsigned char *)(uintptr_t)(b + data);
-		zs.avail_in = (uInt)(n - data);
+		zs.next_in = (unsigned char *)(uintptr_t)b;
+		zs.avail_in = (uInt)n;
 		zs.next_out = out;
 		zs.avail_out = (uInt)cap;
 		inflate(&zs, Z_SYNC_FLUSH); /* what it gives is enough */
@@ -439,6 +428,55 @@ static size_t peek_zip(const unsigned char *b, size_t n, unsigned char *out,
 		return k;
 	}
 	return 0;
+}
+
+/* Walks the local file headers in the first bytes of a zip and peeks into
+ * the member textin would read: the first .txt one, else the first file.
+ * A member written with a data descriptor hides its size, so the walk
+ * stops there. */
+static size_t peek_zip(const unsigned char *b, size_t n, unsigned char *out,
+		       size_t cap)
+{
+	size_t off = 0, first = SIZE_MAX, pick = SIZE_MAX;
+	unsigned first_m = 0, pick_m = 0;
+	int i;
+
+	for (i = 0; i < 64 && off + 30 <= n &&
+		    !memcmp(b + off, zip_magic, 4); i++) {
+		const unsigned char *h = b + off;
+		unsigned flags = h[6] | (unsigned)h[7] << 8;
+		unsigned method = h[8] | (unsigned)h[9] << 8;
+		uint32_t csize = h[18] | (uint32_t)h[19] << 8 |
+				 (uint32_t)h[20] << 16 | (uint32_t)h[21] << 24;
+		unsigned nlen = h[26] | (unsigned)h[27] << 8;
+		unsigned xlen = h[28] | (unsigned)h[29] << 8;
+		size_t data = off + 30 + nlen + xlen;
+		const char *name = (const char *)h + 30;
+
+		if (data > n)
+			break;
+		if (!(flags & 1) && nlen && name[nlen - 1] != '/') {
+			if (first == SIZE_MAX) {
+				first = data;
+				first_m = method;
+			}
+			if (nlen > 4 && !memcmp(name + nlen - 4, ".txt", 4)) {
+				pick = data;
+				pick_m = method;
+				break;
+			}
+		}
+		if (flags & 8)
+			break;
+		off = data + csize;
+	}
+	if (pick == SIZE_MAX) {
+		pick = first;
+		pick_m = first_m;
+	}
+	if (pick == SIZE_MAX || pick >= n)
+		return 0;
+	return peek_member(b + pick, n - pick, pick_m, out, cap);
 }
 
 static size_t peek_zstd(const unsigned char *b, size_t n, unsigned char *out,
