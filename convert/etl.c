@@ -637,6 +637,7 @@ struct pout {
 	struct ht_writer *w;
 	char path[4096];
 	uint64_t events;
+	int psize;            /* pointer size of its first heap event */
 };
 
 struct thr {
@@ -648,6 +649,7 @@ struct thr {
 	int x_left, x_want_new, x_want_old;
 	uint64_t last_heap_raw_ts;    /* for stack matching */
 	int last_heap_stacked;
+	int psize;
 	struct pout *po;
 };
 
@@ -733,18 +735,21 @@ static struct pout *get_out(struct conv *cv, uint32_t pid)
 	{
 		const struct etl_logfile *lf = etl_logfile(cv->e);
 		char pidv[16], build[16], freq[32], ps[8], st[32], cpus[16];
+		char rt[32];
 		const char *base = strrchr(o->in, '/');
 		struct ht_kv kv[] = {
 			{"trace.source", "etl"},
+			{"trace.source_file", base ? base + 1 : o->in},
 			{"process.pid", pidv},
+			{"process.start_realtime_ns", rt},
 			{"clock.source", clock_name(lf->clock_type)},
-			{"etl.file", base ? base + 1 : o->in},
+			{"clock.origin_ticks", "0"},
+			{"host.ncpu", cpus},
 			{"etl.os_build", build},
 			{"etl.clock_freq", freq},
 			{"etl.pointer_size", ps},
 			{"etl.start_filetime", st},
 			{"etl.logger", lf->logger_name},
-			{"host.cpus", cpus},
 		};
 		snprintf(pidv, sizeof(pidv), "%u", pid);
 		snprintf(build, sizeof(build), "%u", lf->provider_version);
@@ -754,6 +759,10 @@ static struct pout *get_out(struct conv *cv, uint32_t pid)
 		snprintf(st, sizeof(st), "%llu",
 			 (unsigned long long)lf->start_time);
 		snprintf(cpus, sizeof(cpus), "%u", lf->nproc);
+		/* FILETIME (100 ns since 1601) -> ns since 1970 */
+		snprintf(rt, sizeof(rt), "%llu", lf->start_time >
+			 116444736000000000ULL ? (unsigned long long)
+			 (lf->start_time - 116444736000000000ULL) * 100 : 0ULL);
 		r = ht_writer_meta(po->w, kv, sizeof(kv) / sizeof(kv[0]));
 		if (r) {
 			cli_error("'%s': %s", po->path, ht_strerror(r));
@@ -803,6 +812,8 @@ static int emit(struct conv *cv, struct thr *t, const struct ht_event *ev)
 		return 0;
 	if (!t->po && !(t->po = get_out(cv, ev->pid)))
 		return -1;
+	if (!t->po->psize)
+		t->po->psize = t->psize;
 	r = ht_writer_put(t->po->w, ev);
 	if (r) {
 		cli_error("'%s': %s", t->po->path, ht_strerror(r));
@@ -888,6 +899,7 @@ static int heap_event(struct conv *cv, const struct etl_event *ev,
 	}
 	t->last_heap_raw_ts = ev->ts;
 	t->last_heap_stacked = 0;
+	t->psize = ev->psize;
 	/* duplicates of a moving ReAlloc after it */
 	if (t->x_left > 0) {
 		t->x_left--;
@@ -1028,6 +1040,10 @@ static int finish(struct conv *cv)
 
 		if (pn && pn->name[0])
 			kv[n++] = (struct ht_kv){"process.exe", pn->name};
+		if (po->psize) {
+			snprintf(v[6], 32, "%d", po->psize * 8);
+			kv[n++] = (struct ht_kv){"process.pointer_bits", v[6]};
+		}
 		snprintf(v[0], 32, "%llu", (unsigned long long)cv->dropped_dup);
 		kv[n++] = (struct ht_kv){"etl.realloc_duplicates_dropped", v[0]};
 		snprintf(v[1], 32, "%llu", (unsigned long long)cv->stacks);
