@@ -1,14 +1,366 @@
-/* cmd_replay.c - placeholder until the command lands. */
-#include "../convert/cli.h"
+/*
+ * cmd_replay.c - `heaptape replay TRACE [-a ALLOC]...`: build a replay plan
+ * from the trace once (plan.c), run it under each allocator in its own
+ * worker process (run.c, worker/worker.c) and compare (report.c).
+ *
+ * Several processes in one trace are replayed together, each recorded
+ * thread as one replay thread and each process's addresses apart, unless
+ * --pid picks one.  Damaged traces replay what is readable: a truncated
+ * tail is a warning, a corrupt block an error unless --salvage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-static int run(int argc, char **argv)
+#include "../convert/cli.h"
+#include "run.h"
+
+#define MAX_ALLOCS 16
+
+extern const struct ht_cmd cmd_replay_entry;
+
+static int rm_tree(const char *dir, const char *plan)
 {
-	(void)argc;
-	(void)argv;
-	return cli_error("not implemented yet");
+	if (plan[0])
+		unlink(plan);
+	return rmdir(dir);
+}
+
+static int set_options(const char *plan, uint32_t options, uint32_t sample,
+		       double speed)
+{
+	FILE *f = fopen(plan, "r+b");
+	struct rp_header h;
+	int rc = -1;
+
+	if (!f)
+		return -1;
+	if (fread(&h, sizeof(h), 1, f) == 1) {
+		h.options = options;
+		h.sample = sample;
+		h.speed = speed;
+		if (!fseek(f, 0, SEEK_SET) && fwrite(&h, sizeof(h), 1, f) == 1)
+			rc = 0;
+	}
+	if (fclose(f))
+		rc = -1;
+	return rc;
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+	enum { O_THREADS = 256, O_TIMING, O_SPEED, O_NO_TOUCH, O_CHECK,
+	       O_JSON, O_CSV, O_REPEAT, O_PID, O_SALVAGE, O_SAMPLE };
+	static const struct option longopts[] = {
+		{"allocator", required_argument, 0, 'a'},
+		{"threads", required_argument, 0, O_THREADS},
+		{"timing", required_argument, 0, O_TIMING},
+		{"speed", required_argument, 0, O_SPEED},
+		{"no-touch", no_argument, 0, O_NO_TOUCH},
+		{"check-contents", no_argument, 0, O_CHECK},
+		{"json", required_argument, 0, O_JSON},
+		{"csv", no_argument, 0, O_CSV},
+		{"repeat", required_argument, 0, O_REPEAT},
+		{"pid", required_argument, 0, O_PID},
+		{"salvage", no_argument, 0, O_SALVAGE},
+		{"sample", required_argument, 0, O_SAMPLE},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}};
+	const struct ht_cmd *c = &cmd_replay_entry;
+	struct alloc_spec *allocs;
+	struct alloc_sum *sums = NULL;
+	struct rp_result *res = NULL;
+	struct plan_opts po = { 0 };
+	struct plan_info info;
+	struct ht_reader *r = NULL;
+	struct report_ctx rc_ = { 0 };
+	const char *path, *json = NULL, *tmpbase;
+	char worker[PATH_MAX], dir[PATH_MAX], plan[PATH_MAX + 16] = "";
+	size_t nalloc = 0;
+	uint64_t u;
+	double speed = 1.0;
+	int ch, err, csv = 0, touch = 1, check = 0, recorded = 0;
+	int repeat = 1, salvage = 0, rc = 0, fd;
+	uint32_t sample = 1;
+
+	allocs = calloc(MAX_ALLOCS, sizeof(*allocs));
+	if (!allocs)
+		return cli_error("out of memory");
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":ha:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			free(allocs);
+			return cli_usage(c, 0, NULL);
+		case 'a':
+			if ((err = alloc_resolve(optarg, allocs, &nalloc,
+						 MAX_ALLOCS))) {
+				free(allocs);
+				return err;
+			}
+			break;
+		case O_THREADS:
+			if (!strcmp(optarg, "1"))
+				po.one_thread = 1;
+			else if (strcmp(optarg, "recorded"))
+				goto usage_threads;
+			break;
+		case O_TIMING:
+			if (!strcmp(optarg, "recorded"))
+				recorded = 1;
+			else if (!strcmp(optarg, "asap"))
+				recorded = 0;
+			else {
+				free(allocs);
+				return cli_usage(c, 2, "--timing is asap or "
+						       "recorded");
+			}
+			break;
+		case O_SPEED: {
+			char *end;
+			errno = 0;
+			speed = strtod(optarg, &end);
+			if (errno || *end || !(speed > 0) || speed > 1e9) {
+				free(allocs);
+				return cli_usage(c, 2, "--speed needs a "
+						       "positive number");
+			}
+			break;
+		}
+		case O_NO_TOUCH:
+			touch = 0;
+			break;
+		case O_CHECK:
+			check = 1;
+			break;
+		case O_JSON:
+			json = optarg;
+			break;
+		case O_CSV:
+			csv = 1;
+			break;
+		case O_REPEAT:
+			if (cli_parse_u64(optarg, &u) || !u || u > 64) {
+				free(allocs);
+				return cli_usage(c, 2, "--repeat is 1 to 64");
+			}
+			repeat = (int)u;
+			break;
+		case O_PID:
+			if (cli_parse_u64(optarg, &u) || u > UINT32_MAX) {
+				free(allocs);
+				return cli_usage(c, 2, "bad --pid");
+			}
+			po.have_pid = 1;
+			po.pid = (uint32_t)u;
+			break;
+		case O_SALVAGE:
+			salvage = 1;
+			break;
+		case O_SAMPLE:
+			if (cli_parse_u64(optarg, &u) || !u || u > 1000000) {
+				free(allocs);
+				return cli_usage(c, 2, "--sample is 1 to "
+						       "1000000");
+			}
+			sample = (uint32_t)u;
+			break;
+		case ':':
+			free(allocs);
+			return cli_usage(c, 2, "option needs a value");
+		default:
+			free(allocs);
+			return cli_usage(c, 2, "unknown option");
+		}
+	}
+	if (argc - optind != 1) {
+		free(allocs);
+		return cli_usage(c, 2, "need one trace");
+	}
+	path = argv[optind];
+	if (!nalloc)
+		alloc_resolve("glibc", allocs, &nalloc, MAX_ALLOCS);
+	if (worker_find(worker, sizeof(worker))) {
+		free(allocs);
+		return cli_error("cannot find heaptape-replay-worker next to "
+				 "heaptape or in ../lib/heaptape (set "
+				 "HEAPTAPE_REPLAY_WORKER)");
+	}
+
+	err = ht_reader_open(&r, path, salvage ? HT_READ_SALVAGE
+					       : HT_READ_STOP);
+	if (err && r && err == HT_ETRUNC && !salvage) {
+		/* A cut tail: replay every whole block before it. */
+		cli_warn("'%s': trace ends inside a block at offset %llu; "
+			 "replaying the blocks before it", path,
+			 (unsigned long long)ht_reader_error_offset(r));
+		ht_reader_close(r);
+		r = NULL;
+		err = ht_reader_open(&r, path, HT_READ_SALVAGE);
+	}
+	if (err) {
+		if (!r) {
+			free(allocs);
+			return cli_error("cannot open '%s': %s", path,
+					 err == HT_EIO ? strerror(errno)
+						       : ht_strerror(err));
+		}
+		cli_trace_error(r, path, err);
+		ht_reader_close(r);
+		free(allocs);
+		return 1;
+	}
+	if (recorded && (ht_reader_flags(r) & HT_TRACE_NO_TIME)) {
+		const char *src = ht_reader_meta(r, "trace.source");
+		ht_reader_close(r);
+		free(allocs);
+		return cli_error("'%s': the trace has no real time stamps "
+				 "(source: %s); use --timing=asap", path,
+				 src ? src : "unknown");
+	}
+
+	tmpbase = getenv("TMPDIR");
+	snprintf(dir, sizeof(dir), "%s/heaptape-replay.XXXXXX",
+		 tmpbase && *tmpbase ? tmpbase : "/tmp");
+	if (!mkdtemp(dir)) {
+		ht_reader_close(r);
+		free(allocs);
+		return cli_error("cannot create a directory in '%s': %s",
+				 tmpbase && *tmpbase ? tmpbase : "/tmp",
+				 strerror(errno));
+	}
+	snprintf(plan, sizeof(plan), "%s/plan", dir);
+	fd = open(plan, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = cli_error("cannot create '%s': %s", plan, strerror(errno));
+		goto out;
+	}
+	if (plan_build(r, fd, &po, &info)) {
+		rc = cli_error("cannot write the replay plan '%s': %s", plan,
+			       strerror(errno));
+		close(fd);
+		goto out;
+	}
+	close(fd);
+	if (info.read_err) {
+		const struct ht_problem *pr;
+		size_t np = ht_reader_problems(r, &pr);
+		cli_warn("'%s': %s at offset %llu; replaying the %llu events "
+			 "before it", path, ht_strerror(info.read_err),
+			 (unsigned long long)info.read_err_offset,
+			 (unsigned long long)info.events_read);
+		(void)np;
+		if (info.read_err != HT_ETRUNC && !salvage)
+			rc = 1;
+	} else if (salvage) {
+		const struct ht_problem *pr;
+		size_t np = ht_reader_problems(r, &pr);
+		for (size_t i = 0; i < np; i++)
+			cli_warn("'%s': %s at offset %llu (skipped)", path,
+				 ht_strerror(pr[i].code),
+				 (unsigned long long)pr[i].offset);
+	}
+	if (po.have_pid && !info.events_read)
+		cli_warn("'%s': no events of pid %u", path, po.pid);
+	if (set_options(plan, (touch ? RP_OPT_TOUCH : 0) |
+				      (check ? RP_OPT_CHECK : 0) |
+				      (recorded ? RP_OPT_RECORDED : 0),
+			sample, speed)) {
+		rc = cli_error("cannot update '%s': %s", plan, strerror(errno));
+		goto out;
+	}
+
+	sums = calloc(nalloc, sizeof(*sums));
+	res = calloc(nalloc * (size_t)repeat, sizeof(*res));
+	if (!sums || !res) {
+		rc = cli_error("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nalloc; i++) {
+		struct rp_result *ri = &res[i * (size_t)repeat];
+		int ok = 1;
+
+		sums[i].spec = &allocs[i];
+		for (int k = 0; k < repeat && ok; k++)
+			if (run_worker(worker, plan, dir, &allocs[i], &ri[k],
+				       sums[i].error, sizeof(sums[i].error)))
+				ok = 0;
+		sums[i].ok = ok;
+		if (ok) {
+			summarise(ri, repeat, &sums[i]);
+		} else {
+			cli_warn("%s", sums[i].error);
+			rc = 1;
+		}
+	}
+	rc_.trace = path;
+	rc_.info = &info;
+	rc_.sums = sums;
+	rc_.n = nalloc;
+	rc_.timing_recorded = recorded;
+	rc_.speed = speed;
+	rc_.touch = touch;
+	rc_.check = check;
+	if (json) {
+		struct cli_out o;
+		if (cli_out_open(&o, json)) {
+			rc = 1;
+		} else {
+			report_json(o.fp, &rc_);
+			if (cli_out_commit(&o))
+				rc = 1;
+		}
+	}
+	if (csv)
+		report_csv(stdout, &rc_);
+	else if (!json || strcmp(json, "-"))
+		report_table(stdout, &rc_);
+out:
+	rm_tree(dir, plan);
+	ht_reader_close(r);
+	free(res);
+	free(sums);
+	free(allocs);
+	return rc;
+usage_threads:
+	free(allocs);
+	return cli_usage(c, 2, "--threads is 1 (serialise) or recorded");
 }
 
 const struct ht_cmd cmd_replay_entry = {
-	.name = "replay", .usage = "replay", .summary = "(not implemented yet)",
-	.run = run,
+	.name = "replay",
+	.usage = "replay [options] TRACE",
+	.summary = "replay a trace against allocators and compare them",
+	.help =
+	"options:\n"
+	"  -a, --allocator A    glibc, jemalloc, mimalloc, tcmalloc, all (every\n"
+	"                       installed one) or a path to a malloc .so;\n"
+	"                       repeat for a side-by-side comparison\n"
+	"                       (default glibc)\n"
+	"  --threads=1          serialise every event on one thread in global\n"
+	"                       order (default: one thread per recorded one)\n"
+	"  --timing=asap|recorded  as fast as possible (default) or keep the\n"
+	"                       recorded gaps between events\n"
+	"  --speed X            with --timing=recorded: X times faster\n"
+	"  --no-touch           do not write to allocated pages\n"
+	"  --check-contents     fill blocks with a pattern, verify at free and\n"
+	"                       across realloc; a mismatch fails the replay\n"
+	"  --json FILE          results as JSON (\"-\" for stdout)\n"
+	"  --csv                results as CSV, one row per allocator\n"
+	"  --repeat N           run each allocator N times, report medians\n"
+	"  --pid N              replay only process N (default: every process\n"
+	"                       of the trace, side by side)\n"
+	"  --salvage            skip damaged blocks instead of stopping\n"
+	"  --sample N           time one allocator call in N (default 1)\n"
+	"reports per allocator: wall/user/sys time, ns per call (p50, p99,\n"
+	"p99.9, max) per call kind, peak RSS above the harness baseline, ideal\n"
+	"peak (peak live requested bytes), fragmentation = peak RSS / ideal\n"
+	"peak, page faults, events replayed and skipped (unknown_free,\n"
+	"double_free, failed_call, unsupported_op, too_large, loss_gap).\n",
+	.run = cmd_replay,
 };

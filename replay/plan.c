@@ -1,0 +1,752 @@
+/*
+ * plan.c - turn a trace into a replay plan (worker/plan.h): one pass over
+ * the events in global order, writing one op stream per recorded thread to
+ * a file.  Memory grows with live blocks and threads, not with the trace:
+ * each stream keeps only its current chunk (<= 160 KiB) in memory.
+ *
+ * Blocks: every (pid, heap, address) has an entry holding a FIFO of the
+ * slots allocated at that address and not yet released.  Normally it
+ * holds one slot.  A second allocation at a live address is a reuse
+ * inversion (thread C's malloc recorded before thread B's free of the same
+ * address, FORMAT-NOTES §7.11): the new block gets a new slot at the FIFO
+ * tail and the next release of the address takes the oldest block, which
+ * restores alloc < free < next alloc per address.  A genuinely lost free
+ * then just leaves one block live, as it did in the recorded run.
+ *
+ * Slots freed by a stream go to that stream's free list, so a slot is
+ * only ever reused by the thread that last released it: reuse never needs
+ * an edge.  A release in stream B of a slot created in stream A is a wait
+ * edge: B's op waits for A's creating op (RF_WAIT), which is patched in
+ * place to publish (RF_PUBLISH).
+ *
+ * Deadlock freedom.  Let E be the order in which ops are appended here.
+ * (1) Each stream's ops are appended in its program order, so program
+ * order is a sub-order of E.  (2) A wait edge goes from the op that
+ * created the slot to the op that releases it, and the creating op was
+ * appended first.  (3) A stream's first op runs only after the RK_SPAWN
+ * that starts it, which is appended (to the stream of the previous event)
+ * just before it.  So every dependency points backwards in E, and E is a
+ * topological order of the dependency graph.  In a run, take the first op
+ * of E that has not completed: everything before it in E has completed,
+ * its stream has been started and has reached it, and its wait (if any) is
+ * satisfied, so it can complete.  By induction every op completes: no
+ * deadlock, whatever the threads' speeds.  tests/t_replay.sh runs
+ * producer/consumer and 393-thread traces in a loop under `timeout`.
+ *
+ * The ideal peak comes from convert/live.c on the same events, so it is
+ * by construction the peak_live_bytes of `heaptape stat`.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../convert/live.h"
+#include "replay.h"
+
+const char *const rp_skip_names[RS_N] = {
+#define RP__SKIPNAME(name, str) str,
+	RP_SKIPS(RP__SKIPNAME)
+#undef RP__SKIPNAME
+};
+
+#define CHUNK_FIRST 64u    /* ops in a stream's first chunk */
+#define CHUNK_MAX 4096u    /* ... doubling up to this */
+#define TOO_LARGE (1ull << 40)
+
+struct entry {
+	uint64_t addr, heap;
+	uint32_t pid;
+	uint32_t used;
+	uint32_t head, tail; /* FIFO of live slots (RP_NONE: none) */
+};
+
+struct pstream {
+	uint32_t pid, tid;
+	uint32_t spawner;
+	int exited;
+	uint64_t first;      /* file offset of the first chunk */
+	uint64_t chunk;      /* file offset of the current chunk */
+	uint32_t cap, n;     /* ops in the chunk: capacity, used */
+	uint32_t wr_from;    /* ops [0, wr_from) of the chunk are on disk */
+	struct rp_op *buf;   /* the current chunk, or NULL */
+	uint64_t ops;
+	uint32_t free_head;  /* released slots, linked by slot_next */
+};
+
+struct tkey {
+	uint32_t pid, tid;
+	uint32_t stream;     /* RP_NONE: empty */
+};
+
+struct plan {
+	int fd;
+	uint64_t file_end;
+	const struct plan_opts *o;
+	struct plan_info *info;
+	uint64_t t0;
+	int have_t0;
+
+	struct entry *ent;
+	uint64_t ecap, en;
+
+	uint32_t *slot_stream, *slot_pub, *slot_next;
+	uint64_t *slot_pos;
+	uint64_t scap, nslots;
+
+	struct pstream *st;
+	uint32_t stcap, nst;
+	struct tkey *tk;
+	uint32_t tkcap, tkn;
+	uint32_t last;       /* stream of the previous op, RP_NONE */
+
+	uint32_t pids[64];
+	uint32_t npids;
+};
+
+static uint64_t mix(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t h = a ^ (b * 0x9e3779b97f4a7c15ull) ^
+		     (c * 0xc2b2ae3d27d4eb4full);
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
+{
+	const char *p = buf;
+
+	while (n) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+/* Entry table: open addressing, never deleted (an entry whose FIFO is
+ * empty remembers that the address was freed: double-free detection). */
+static struct entry *entry_find(struct plan *p, uint32_t pid, uint64_t heap,
+				uint64_t addr, int create)
+{
+	uint64_t i, mask;
+
+	if (create && (p->en + 1) * 10 > p->ecap * 7) {
+		uint64_t ncap = p->ecap ? p->ecap * 2 : 4096;
+		struct entry *ne = calloc(ncap, sizeof(*ne));
+		if (!ne)
+			return NULL;
+		for (uint64_t k = 0; k < p->ecap; k++) {
+			struct entry *e = &p->ent[k];
+			if (!e->used)
+				continue;
+			i = mix(e->addr, e->heap, e->pid) & (ncap - 1);
+			while (ne[i].used)
+				i = (i + 1) & (ncap - 1);
+			ne[i] = *e;
+		}
+		free(p->ent);
+		p->ent = ne;
+		p->ecap = ncap;
+	}
+	if (!p->ecap)
+		return NULL;
+	mask = p->ecap - 1;
+	i = mix(addr, heap, pid) & mask;
+	for (;;) {
+		struct entry *e = &p->ent[i];
+		if (!e->used) {
+			if (!create)
+				return NULL;
+			e->used = 1;
+			e->addr = addr;
+			e->heap = heap;
+			e->pid = pid;
+			e->head = e->tail = RP_NONE;
+			p->en++;
+			return e;
+		}
+		if (e->addr == addr && e->heap == heap && e->pid == pid)
+			return e;
+		i = (i + 1) & mask;
+	}
+}
+
+static int flush(struct plan *p, struct pstream *s)
+{
+	if (!s->buf || s->wr_from == s->n)
+		return 0;
+	if (pwrite_all(p->fd, s->buf + s->wr_from,
+		       (size_t)(s->n - s->wr_from) * sizeof(struct rp_op),
+		       s->chunk + (uint64_t)s->wr_from * sizeof(struct rp_op)))
+		return -1;
+	s->wr_from = s->n;
+	return 0;
+}
+
+/* Appends op to stream si; *pos gets its file offset.  One op of every
+ * chunk stays free for the RK_NEXT or RK_END that ends it. */
+static int append(struct plan *p, uint32_t si, const struct rp_op *op,
+		  uint64_t *pos)
+{
+	struct pstream *s = &p->st[si];
+
+	if (!s->buf) {
+		s->buf = malloc((size_t)s->cap * sizeof(struct rp_op));
+		if (!s->buf)
+			return -1;
+	}
+	if (s->n + 1 >= s->cap) {
+		uint32_t ncap = s->cap < CHUNK_MAX ? s->cap * 2 : CHUNK_MAX;
+		struct rp_op next = { .kind = RK_NEXT, .size = p->file_end };
+		struct rp_op *nb;
+
+		s->buf[s->n++] = next;
+		if (flush(p, s))
+			return -1;
+		if (ncap != s->cap) {
+			nb = realloc(s->buf, (size_t)ncap * sizeof(*nb));
+			if (!nb)
+				return -1;
+			s->buf = nb;
+		}
+		s->chunk = p->file_end;
+		s->cap = ncap;
+		s->n = s->wr_from = 0;
+		p->file_end += (uint64_t)ncap * sizeof(struct rp_op);
+	}
+	if (pos)
+		*pos = s->chunk + (uint64_t)s->n * sizeof(struct rp_op);
+	s->buf[s->n++] = *op;
+	s->ops++;
+	if (op->kind < RK_NCALLS)
+		p->info->nops++;
+	if (s->exited) {
+		/* Only an RK_SPAWN comes after thread_exit: keep no buffer. */
+		if (flush(p, s))
+			return -1;
+		free(s->buf);
+		s->buf = NULL;
+	}
+	return 0;
+}
+
+static uint32_t new_stream(struct plan *p, uint32_t pid, uint32_t tid)
+{
+	struct pstream *s;
+
+	if (p->nst == p->stcap) {
+		uint32_t ncap = p->stcap ? p->stcap * 2 : 64;
+		struct pstream *ns = realloc(p->st, ncap * sizeof(*ns));
+		if (!ns)
+			return RP_NONE;
+		p->st = ns;
+		p->stcap = ncap;
+	}
+	s = &p->st[p->nst];
+	memset(s, 0, sizeof(*s));
+	s->pid = pid;
+	s->tid = tid;
+	s->spawner = RP_NONE;
+	s->cap = CHUNK_FIRST;
+	s->first = s->chunk = p->file_end;
+	s->free_head = RP_NONE;
+	p->file_end += (uint64_t)s->cap * sizeof(struct rp_op);
+	return p->nst++;
+}
+
+static struct tkey *tkey_find(struct plan *p, uint32_t pid, uint32_t tid)
+{
+	uint32_t i, mask;
+
+	if ((p->tkn + 1) * 2 > p->tkcap) {
+		uint32_t ncap = p->tkcap ? p->tkcap * 2 : 256;
+		struct tkey *nt = malloc(ncap * sizeof(*nt));
+		if (!nt)
+			return NULL;
+		for (i = 0; i < ncap; i++)
+			nt[i].stream = RP_NONE;
+		for (uint32_t k = 0; k < p->tkcap; k++) {
+			if (p->tk[k].stream == RP_NONE)
+				continue;
+			i = (uint32_t)mix(p->tk[k].pid, p->tk[k].tid, 1) &
+			    (ncap - 1);
+			while (nt[i].stream != RP_NONE)
+				i = (i + 1) & (ncap - 1);
+			nt[i] = p->tk[k];
+		}
+		free(p->tk);
+		p->tk = nt;
+		p->tkcap = ncap;
+	}
+	mask = p->tkcap - 1;
+	i = (uint32_t)mix(pid, tid, 1) & mask;
+	while (p->tk[i].stream != RP_NONE) {
+		if (p->tk[i].pid == pid && p->tk[i].tid == tid)
+			return &p->tk[i];
+		i = (i + 1) & mask;
+	}
+	p->tk[i].pid = pid;
+	p->tk[i].tid = tid;
+	return &p->tk[i]; /* stream still RP_NONE: the caller fills it */
+}
+
+/* The stream that replays thread (pid, tid), started if new: the stream of
+ * the previous op spawns it, as the thread was created by some running
+ * thread shortly before its first event. */
+static int stream_of(struct plan *p, const struct ht_event *ev, uint32_t *out)
+{
+	struct tkey *k;
+	uint32_t si;
+
+	if (p->o->one_thread) {
+		if (!p->nst && new_stream(p, ev->pid, ev->tid) == RP_NONE)
+			return -1;
+		*out = 0;
+		return 0;
+	}
+	if (!(k = tkey_find(p, ev->pid, ev->tid)))
+		return -1;
+	if (k->stream != RP_NONE && !p->st[k->stream].exited) {
+		*out = k->stream;
+		return 0;
+	}
+	if (k->stream == RP_NONE)
+		p->tkn++;
+	si = new_stream(p, ev->pid, ev->tid);
+	if (si == RP_NONE)
+		return -1;
+	k->stream = si;
+	if (p->last != RP_NONE) {
+		struct rp_op op = { .kind = RK_SPAWN, .slot = RP_NONE,
+				    .slot2 = si, .ts = ev->ts - p->t0 };
+		p->st[si].spawner = p->last;
+		if (append(p, p->last, &op, NULL))
+			return -1;
+	}
+	*out = si;
+	return 0;
+}
+
+static uint32_t slot_new(struct plan *p, uint32_t si)
+{
+	struct pstream *s = &p->st[si];
+	uint32_t slot;
+
+	if (s->free_head != RP_NONE) {
+		slot = s->free_head;
+		s->free_head = p->slot_next[slot];
+	} else {
+		if (p->nslots == p->scap) {
+			uint64_t ncap = p->scap ? p->scap * 2 : 4096;
+			uint32_t *a = realloc(p->slot_stream, ncap * 4);
+			uint32_t *b, *c;
+			uint64_t *d;
+
+			if (a)
+				p->slot_stream = a;
+			b = a ? realloc(p->slot_pub, ncap * 4) : NULL;
+			if (b)
+				p->slot_pub = b;
+			c = b ? realloc(p->slot_next, ncap * 4) : NULL;
+			if (c)
+				p->slot_next = c;
+			d = c ? realloc(p->slot_pos, ncap * 8) : NULL;
+			if (!d)
+				return RP_NONE;
+			p->slot_pos = d;
+			p->scap = ncap;
+		}
+		if (p->nslots >= RP_NONE - 1)
+			return RP_NONE;
+		slot = (uint32_t)p->nslots++;
+		p->slot_pub[slot] = 0;
+	}
+	p->slot_stream[slot] = si;
+	p->slot_next[slot] = RP_NONE;
+	return slot;
+}
+
+/* Marks the op at file offset pos (in stream si) RF_PUBLISH. */
+static int patch_publish(struct plan *p, uint32_t si, uint64_t pos)
+{
+	struct pstream *s = &p->st[si];
+	uint8_t flags;
+	uint64_t lo = s->chunk + (uint64_t)s->wr_from * sizeof(struct rp_op);
+	uint64_t hi = s->chunk + (uint64_t)s->n * sizeof(struct rp_op);
+
+	if (s->buf && pos >= lo && pos < hi) {
+		s->buf[(pos - s->chunk) / sizeof(struct rp_op)].flags |=
+			RF_PUBLISH;
+		return 0;
+	}
+	if (pread(p->fd, &flags, 1, (off_t)pos + 1) != 1)
+		return -1;
+	flags |= RF_PUBLISH;
+	return pwrite_all(p->fd, &flags, 1, pos + 1);
+}
+
+/* Sets up op to release slot in stream si (a wait edge if another stream
+ * created it), and returns the slot to si's free list. */
+static int release(struct plan *p, uint32_t si, uint32_t slot,
+		   struct rp_op *op)
+{
+	uint32_t owner = p->slot_stream[slot];
+
+	op->slot2 = slot;
+	if (owner != si) {
+		if (patch_publish(p, owner, p->slot_pos[slot]))
+			return -1;
+		op->flags |= RF_WAIT;
+		op->wseq = ++p->slot_pub[slot];
+		p->info->edges++;
+	}
+	p->slot_stream[slot] = si;
+	p->slot_next[slot] = p->st[si].free_head;
+	p->st[si].free_head = slot;
+	return 0;
+}
+
+/* Oldest live slot at (pid, heap, addr), removed from the entry; RP_NONE
+ * with the skip reason if none. */
+static uint32_t take(struct plan *p, uint32_t pid, uint64_t heap,
+		     uint64_t addr, int *reason)
+{
+	struct entry *e = entry_find(p, pid, heap, addr, 0);
+	uint32_t slot;
+
+	if (!e || e->head == RP_NONE) {
+		*reason = e ? RS_DOUBLE_FREE : RS_UNKNOWN_FREE;
+		return RP_NONE;
+	}
+	slot = e->head;
+	e->head = p->slot_next[slot];
+	if (e->head == RP_NONE)
+		e->tail = RP_NONE;
+	return slot;
+}
+
+static int put(struct plan *p, uint32_t pid, uint64_t heap, uint64_t addr,
+	       uint32_t slot)
+{
+	struct entry *e = entry_find(p, pid, heap, addr, 1);
+
+	if (!e)
+		return -1;
+	p->slot_next[slot] = RP_NONE;
+	if (e->tail == RP_NONE) {
+		e->head = e->tail = slot;
+	} else {
+		p->info->inversions++;
+		p->slot_next[e->tail] = slot;
+		e->tail = slot;
+	}
+	return 0;
+}
+
+/* Emits op in stream si creating a block at (pid, heap, addr). */
+static int create(struct plan *p, uint32_t si, struct rp_op *op,
+		  const struct ht_event *ev)
+{
+	uint64_t pos;
+	uint32_t slot;
+
+	if (!ev->addr) {
+		op->slot = RP_NONE;
+		return append(p, si, op, NULL);
+	}
+	slot = slot_new(p, si);
+	if (slot == RP_NONE)
+		return -1;
+	op->slot = slot;
+	if (append(p, si, op, &pos))
+		return -1;
+	p->slot_pos[slot] = pos;
+	return put(p, ev->pid, ev->heap, ev->addr, slot);
+}
+
+static int heap_destroy(struct plan *p, uint32_t si, const struct ht_event *ev)
+{
+	for (uint64_t i = 0; i < p->ecap; i++) {
+		struct entry *e = &p->ent[i];
+		if (!e->used || e->pid != ev->pid || e->heap != ev->heap)
+			continue;
+		while (e->head != RP_NONE) {
+			uint32_t slot = e->head;
+			struct rp_op op = { .kind = RK_FREE, .slot = RP_NONE,
+					    .ts = ev->ts - p->t0 };
+			e->head = p->slot_next[slot];
+			if (release(p, si, slot, &op) ||
+			    append(p, si, &op, NULL))
+				return -1;
+		}
+		e->tail = RP_NONE;
+	}
+	return 0;
+}
+
+static int call_kind(int op)
+{
+	switch (op) {
+	case HT_OP_MALLOC:
+	case HT_OP_HEAP_ALLOC:
+		return RK_MALLOC;
+	case HT_OP_CALLOC:
+		return RK_CALLOC;
+	case HT_OP_REALLOC:
+	case HT_OP_HEAP_REALLOC:
+		return RK_REALLOC;
+	case HT_OP_REALLOCARRAY:
+		return RK_REALLOCARRAY;
+	case HT_OP_FREE:
+	case HT_OP_HEAP_FREE:
+		return RK_FREE;
+	case HT_OP_POSIX_MEMALIGN:
+		return RK_POSIX_MEMALIGN;
+	case HT_OP_ALIGNED_ALLOC:
+		return RK_ALIGNED_ALLOC;
+	case HT_OP_MEMALIGN:
+		return RK_MEMALIGN;
+	case HT_OP_VALLOC:
+		return RK_VALLOC;
+	case HT_OP_PVALLOC:
+		return RK_PVALLOC;
+	case HT_OP_FREE_SIZED:
+		return RK_FREE_SIZED;
+	case HT_OP_FREE_ALIGNED_SIZED:
+		return RK_FREE_ALIGNED_SIZED;
+	}
+	return 0;
+}
+
+static void note_pid(struct plan *p, uint32_t pid)
+{
+	for (uint32_t i = 0; i < p->npids; i++)
+		if (p->pids[i] == pid)
+			return;
+	if (p->npids < sizeof(p->pids) / sizeof(p->pids[0]))
+		p->pids[p->npids++] = pid;
+}
+
+static int one_event(struct plan *p, const struct ht_event *ev)
+{
+	struct plan_info *in = p->info;
+	struct rp_op op = { 0 };
+	uint32_t si, slot;
+	int kind, reason;
+
+	if (ev->op == HT_OP_THREAD_EXIT) {
+		struct tkey *k;
+		in->events++;
+		if (p->o->one_thread)
+			return 0;
+		if (!(k = tkey_find(p, ev->pid, ev->tid)))
+			return -1;
+		if (k->stream != RP_NONE && !p->st[k->stream].exited) {
+			struct pstream *s = &p->st[k->stream];
+			s->exited = 1;
+			if (flush(p, s))
+				return -1;
+			free(s->buf);
+			s->buf = NULL;
+		}
+		return 0;
+	}
+	if (ev->op == HT_OP_HEAP_CREATE) {
+		in->events++;
+		return 0;
+	}
+	if (ev->op == HT_OP_HEAP_DESTROY) {
+		in->events++;
+		if (stream_of(p, ev, &si))
+			return -1;
+		p->last = si;
+		return heap_destroy(p, si, ev);
+	}
+	kind = call_kind(ev->op);
+	if (!kind) {
+		in->skipped[RS_UNSUPPORTED]++;
+		return 0;
+	}
+	if (ev->flags & HT_EV_FAILED) {
+		in->skipped[RS_FAILED_CALL]++;
+		return 0;
+	}
+	if (kind != RK_FREE && kind != RK_FREE_SIZED &&
+	    kind != RK_FREE_ALIGNED_SIZED && ht_event_bytes(ev) > TOO_LARGE) {
+		in->skipped[RS_TOO_LARGE]++;
+		return 0;
+	}
+	op.kind = (uint8_t)kind;
+	op.size = ev->size;
+	op.ts = ev->ts >= p->t0 ? ev->ts - p->t0 : 0;
+	op.slot = op.slot2 = RP_NONE;
+	switch (kind) {
+	case RK_CALLOC:
+	case RK_REALLOCARRAY:
+		op.arg = ev->nmemb;
+		break;
+	case RK_POSIX_MEMALIGN:
+	case RK_ALIGNED_ALLOC:
+	case RK_MEMALIGN:
+	case RK_FREE_ALIGNED_SIZED:
+		op.arg = ev->align;
+		break;
+	}
+	if (stream_of(p, ev, &si))
+		return -1;
+	p->last = si;
+
+	if (kind == RK_FREE || kind == RK_FREE_SIZED ||
+	    kind == RK_FREE_ALIGNED_SIZED) {
+		if (ev->addr) {
+			slot = take(p, ev->pid, ev->heap, ev->addr, &reason);
+			if (slot == RP_NONE) {
+				in->skipped[reason]++;
+				return 0;
+			}
+			if (release(p, si, slot, &op))
+				return -1;
+		}
+		in->events++;
+		return append(p, si, &op, NULL);
+	}
+	if (kind == RK_REALLOC || kind == RK_REALLOCARRAY) {
+		if (ev->old_addr) {
+			slot = take(p, ev->pid, ev->heap, ev->old_addr,
+				    &reason);
+			if (slot == RP_NONE) {
+				/* Replayed as an allocation. */
+				in->skipped[reason]++;
+				if (!ev->addr)
+					return 0;
+			} else if (release(p, si, slot, &op)) {
+				return -1;
+			}
+		}
+	}
+	in->events++;
+	return create(p, si, &op, ev);
+}
+
+static void plan_free(struct plan *p)
+{
+	for (uint32_t i = 0; i < p->nst; i++)
+		free(p->st[i].buf);
+	free(p->st);
+	free(p->tk);
+	free(p->ent);
+	free(p->slot_stream);
+	free(p->slot_pub);
+	free(p->slot_next);
+	free(p->slot_pos);
+}
+
+static int finish(struct plan *p)
+{
+	struct rp_header h = { 0 };
+	struct rp_stream *tab;
+	size_t tabsz = (size_t)p->nst * sizeof(*tab);
+
+	for (uint32_t i = 0; i < p->nst; i++) {
+		struct rp_op end = { .kind = RK_END };
+		struct pstream *s = &p->st[i];
+		s->exited = 0; /* keep the buffer for this last append */
+		if (append(p, i, &end, NULL) || flush(p, s))
+			return -1;
+		s->ops--; /* RK_END is not an op of the thread */
+	}
+	tab = calloc(p->nst ? p->nst : 1, sizeof(*tab));
+	if (!tab)
+		return -1;
+	for (uint32_t i = 0; i < p->nst; i++) {
+		tab[i].first = p->st[i].first;
+		tab[i].ops = p->st[i].ops;
+		tab[i].pid = p->st[i].pid;
+		tab[i].tid = p->st[i].tid;
+		tab[i].spawner = p->st[i].spawner;
+	}
+	if (tabsz && pwrite_all(p->fd, tab, tabsz, p->file_end)) {
+		free(tab);
+		return -1;
+	}
+	free(tab);
+	h.magic = RP_PLAN_MAGIC;
+	h.op_size = sizeof(struct rp_op);
+	h.nstreams = p->nst;
+	h.nslots = p->nslots;
+	h.nops = p->info->nops;
+	h.streams_off = p->file_end;
+	h.file_size = p->file_end + tabsz;
+	if (ftruncate(p->fd, (off_t)h.file_size))
+		return -1;
+	return pwrite_all(p->fd, &h, sizeof(h), 0);
+}
+
+int plan_build(struct ht_reader *r, int fd, const struct plan_opts *o,
+	       struct plan_info *info)
+{
+	struct plan p = { 0 };
+	struct live *live = live_new();
+	struct live_stats ls;
+	const struct ht_loss *loss;
+	struct ht_event ev;
+	size_t nloss;
+	int rc = -1, err;
+
+	memset(info, 0, sizeof(*info));
+	if (!live) {
+		errno = ENOMEM;
+		return -1;
+	}
+	p.fd = fd;
+	p.o = o;
+	p.info = info;
+	p.file_end = RP_HEADER_BYTES;
+	p.last = RP_NONE;
+	while ((err = ht_reader_next(r, &ev)) == 1) {
+		if (o->have_pid && ev.pid != o->pid)
+			continue;
+		if (!p.have_t0) {
+			p.t0 = ev.ts;
+			p.have_t0 = 1;
+		}
+		info->events_read++;
+		note_pid(&p, ev.pid);
+		if (live_apply(live, &ev, NULL) || one_event(&p, &ev)) {
+			if (!errno)
+				errno = ENOMEM;
+			goto out;
+		}
+	}
+	if (err < 0) {
+		info->read_err = err;
+		info->read_err_offset = ht_reader_error_offset(r);
+	}
+	nloss = ht_reader_losses(r, &loss);
+	for (size_t i = 0; i < nloss; i++)
+		if (!o->have_pid || loss[i].pid == o->pid)
+			info->skipped[RS_LOSS_GAP] +=
+				loss[i].events ? loss[i].events : 1;
+	live_stats(live, &ls);
+	info->ideal_peak = ls.peak_bytes;
+	info->npids = p.npids;
+	if (finish(&p))
+		goto out;
+	info->nstreams = p.nst;
+	info->nslots = p.nslots;
+	rc = 0;
+out:
+	plan_free(&p);
+	live_free(live);
+	return rc;
+}

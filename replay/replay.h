@@ -1,0 +1,57 @@
+/*
+ * replay.h - the parent side of `heaptape replay`: building the plan from
+ * a trace (plan.c), running it in a worker process under one allocator
+ * (run.c), and the reports (report.c).
+ */
+#ifndef HT_REPLAY_H
+#define HT_REPLAY_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../format/heaptape.h"
+#include "worker/plan.h"
+
+/* Why an event was not replayed (or only partly: a realloc of an unknown
+ * pointer is replayed as an allocation and counted as an unknown free). */
+#define RP_SKIPS(X)                                                        \
+	X(RS_UNKNOWN_FREE, "unknown_free")                                 \
+	X(RS_DOUBLE_FREE, "double_free")                                   \
+	X(RS_FAILED_CALL, "failed_call")                                   \
+	X(RS_UNSUPPORTED, "unsupported_op")                                \
+	X(RS_TOO_LARGE, "too_large")                                       \
+	X(RS_LOSS_GAP, "loss_gap")
+
+enum rp_skip {
+#define RP__SKIPENUM(name, str) name,
+	RP_SKIPS(RP__SKIPENUM)
+#undef RP__SKIPENUM
+	RS_N
+};
+extern const char *const rp_skip_names[RS_N];
+
+struct plan_opts {
+	int one_thread;     /* --threads=1: one stream in global order */
+	int have_pid;       /* --pid */
+	uint32_t pid;
+};
+
+struct plan_info {
+	uint64_t events_read;    /* events of the selected process(es) */
+	uint64_t events;         /* replayed */
+	uint64_t skipped[RS_N];
+	uint64_t ideal_peak;     /* peak live requested bytes (live.c) */
+	uint64_t inversions;     /* reuse inversions fixed */
+	uint64_t edges;          /* cross-thread wait edges */
+	uint64_t nstreams, nslots, nops;
+	uint32_t npids;          /* distinct pids replayed */
+	int read_err;            /* HT_E* that ended reading, or 0 */
+	uint64_t read_err_offset;
+};
+
+/* Reads every event of r (global order) and writes the plan to fd (an
+ * empty, seekable file).  Returns 0, or -1 with errno (I/O, memory). */
+int plan_build(struct ht_reader *r, int fd, const struct plan_opts *o,
+	       struct plan_info *info);
+
+#endif

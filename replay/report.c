@@ -1,0 +1,375 @@
+/*
+ * report.c - what `heaptape replay` prints: the side-by-side table, CSV
+ * (one row per allocator) and JSON (--json; `heaptape plot` reads its
+ * rss_series).  With --repeat, every figure is the median over the runs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../convert/cli.h"
+#include "run.h"
+
+static const char *const kind_names[] = RP_KIND_NAMES;
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	if (n <= 0)
+		return 0;
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Value at quantile q of a histogram, in ns (bucket midpoint). */
+static double quantile(const struct rp_kind_stats *k, double q, double tick)
+{
+	uint64_t want, seen = 0;
+
+	if (!k->timed)
+		return 0;
+	want = (uint64_t)(q * (double)k->timed);
+	if (want < 1)
+		want = 1;
+	if (want > k->timed)
+		want = k->timed;
+	for (unsigned i = 0; i < RP_HIST_BUCKETS; i++) {
+		seen += k->hist[i];
+		if (seen >= want) {
+			double lo = (double)rp_hist_low(i);
+			double hi = i + 1 < RP_HIST_BUCKETS
+					    ? (double)rp_hist_low(i + 1)
+					    : lo;
+			double v = i < 32 ? lo : (lo + hi) / 2;
+			double mx = (double)k->max;
+			return (v > mx ? mx : v) * tick;
+		}
+	}
+	return (double)k->max * tick;
+}
+
+#define MED(field, expr)                                                   \
+	do {                                                               \
+		for (int i = 0; i < nres; i++)                             \
+			v[i] = (expr);                                     \
+		field = median(v, nres);                                   \
+	} while (0)
+
+void summarise(const struct rp_result *res, int nres, struct alloc_sum *s)
+{
+	double v[64];
+	double best = -1;
+
+	if (nres > 64)
+		nres = 64;
+	s->runs = nres;
+	MED(s->wall_s, res[i].wall_s);
+	MED(s->user_s, res[i].user_s);
+	MED(s->sys_s, res[i].sys_s);
+	{
+		double d;
+		MED(d, (double)res[i].peak_rss);
+		s->peak_rss = (uint64_t)d;
+		MED(d, (double)res[i].page_faults);
+		s->page_faults = (uint64_t)d;
+	}
+	for (int k = 1; k < RK_NCALLS; k++) {
+		struct kind_sum *ks = &s->kinds[k];
+		ks->count = nres ? res[0].kinds[k].count : 0;
+		MED(ks->p50, quantile(&res[i].kinds[k], 0.50, res[i].tick_ns));
+		MED(ks->p99, quantile(&res[i].kinds[k], 0.99, res[i].tick_ns));
+		MED(ks->p999,
+		    quantile(&res[i].kinds[k], 0.999, res[i].tick_ns));
+		MED(ks->max, (double)res[i].kinds[k].max * res[i].tick_ns);
+	}
+	for (int i = 0; i < nres; i++) {
+		/* The series of the run closest to the median wall time. */
+		double d = res[i].wall_s - s->wall_s;
+		if (d < 0)
+			d = -d;
+		if (best < 0 || d < best) {
+			best = d;
+			s->series = &res[i];
+		}
+		if (res[i].content_errors > s->content_errors)
+			s->content_errors = res[i].content_errors;
+	}
+	if (nres) {
+		s->calls = res[0].calls;
+		s->null_results = res[0].null_results;
+		s->fallbacks = res[0].fallbacks;
+		s->threads = res[0].threads;
+		snprintf(s->allocator, sizeof(s->allocator), "%s",
+			 res[0].allocator);
+	}
+}
+
+static double frag(const struct alloc_sum *s, const struct plan_info *in)
+{
+	return in->ideal_peak ? (double)s->peak_rss / (double)in->ideal_peak
+			      : 0;
+}
+
+static void human(char *buf, size_t n, uint64_t b)
+{
+	if (b >= (1ull << 30))
+		snprintf(buf, n, "%.2f GiB", (double)b / (1ull << 30));
+	else if (b >= (1ull << 20))
+		snprintf(buf, n, "%.1f MiB", (double)b / (1ull << 20));
+	else if (b >= 1024)
+		snprintf(buf, n, "%.1f KiB", (double)b / 1024);
+	else
+		snprintf(buf, n, "%llu B", (unsigned long long)b);
+}
+
+static int kind_used(const struct report_ctx *c, int k)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->sums[i].ok && c->sums[i].kinds[k].count)
+			return 1;
+	return 0;
+}
+
+void report_table(FILE *f, const struct report_ctx *c)
+{
+	const struct plan_info *in = c->info;
+	int w = 14;
+	char buf[64];
+
+	for (size_t i = 0; i < c->n; i++) {
+		int l = (int)strlen(c->sums[i].spec->name) + 2;
+		if (l > w)
+			w = l > 40 ? 40 : l;
+	}
+	fprintf(f, "replay of %s: %llu events, %llu threads, %u process%s, "
+		   "%s timing%s\n",
+		c->trace, (unsigned long long)in->events,
+		(unsigned long long)in->nstreams, in->npids,
+		in->npids == 1 ? "" : "es",
+		c->timing_recorded ? "recorded" : "asap",
+		c->check ? ", contents checked" : "");
+	fprintf(f, "%-22s", "");
+	for (size_t i = 0; i < c->n; i++)
+		fprintf(f, "%*.*s", w, w - 2, c->sums[i].spec->name);
+	fputc('\n', f);
+#define ROW(label, ...)                                                    \
+	do {                                                               \
+		fprintf(f, "%-22s", label);                                \
+		for (size_t i = 0; i < c->n; i++) {                        \
+			const struct alloc_sum *s = &c->sums[i];           \
+			if (!s->ok) {                                      \
+				fprintf(f, "%*s", w, "failed");            \
+				continue;                                  \
+			}                                                  \
+			__VA_ARGS__;                                       \
+			fprintf(f, "%*s", w, buf);                         \
+		}                                                          \
+		fputc('\n', f);                                            \
+	} while (0)
+	ROW("wall s", snprintf(buf, sizeof(buf), "%.3f", s->wall_s));
+	ROW("user s", snprintf(buf, sizeof(buf), "%.3f", s->user_s));
+	ROW("sys s", snprintf(buf, sizeof(buf), "%.3f", s->sys_s));
+	ROW("peak RSS", human(buf, sizeof(buf), s->peak_rss));
+	ROW("ideal peak", human(buf, sizeof(buf), in->ideal_peak));
+	ROW("fragmentation", snprintf(buf, sizeof(buf), "%.2f", frag(s, in)));
+	ROW("page faults", snprintf(buf, sizeof(buf), "%llu",
+				    (unsigned long long)s->page_faults));
+	ROW("calls", snprintf(buf, sizeof(buf), "%llu",
+			      (unsigned long long)s->calls));
+	for (int k = 1; k < RK_NCALLS; k++) {
+		char label[64];
+		if (!kind_used(c, k))
+			continue;
+		snprintf(label, sizeof(label), "%s ns p50", kind_names[k]);
+		ROW(label, snprintf(buf, sizeof(buf), "%.0f",
+				    s->kinds[k].p50));
+		snprintf(label, sizeof(label), "%s ns p99", kind_names[k]);
+		ROW(label, snprintf(buf, sizeof(buf), "%.0f",
+				    s->kinds[k].p99));
+		snprintf(label, sizeof(label), "%s ns p99.9", kind_names[k]);
+		ROW(label, snprintf(buf, sizeof(buf), "%.0f",
+				    s->kinds[k].p999));
+		snprintf(label, sizeof(label), "%s ns max", kind_names[k]);
+		ROW(label, snprintf(buf, sizeof(buf), "%.0f",
+				    s->kinds[k].max));
+	}
+	ROW("NULL results", snprintf(buf, sizeof(buf), "%llu",
+				     (unsigned long long)s->null_results));
+	if (c->check)
+		ROW("content errors",
+		    snprintf(buf, sizeof(buf), "%llu",
+			     (unsigned long long)s->content_errors));
+#undef ROW
+	fprintf(f, "ideal peak = peak of live requested bytes; peak RSS = "
+		   "anonymous RSS above the harness baseline%s\n",
+		c->n && c->sums[0].runs > 1 ? "; medians of the runs" : "");
+	{
+		int any = 0;
+		for (int r = 0; r < RS_N; r++) {
+			if (!in->skipped[r])
+				continue;
+			fprintf(f, "%s %s %llu", any ? "," : "skipped:",
+				rp_skip_names[r],
+				(unsigned long long)in->skipped[r]);
+			any = 1;
+		}
+		if (in->inversions)
+			fprintf(f, "%sreuse inversions fixed %llu",
+				any ? "; " : "",
+				(unsigned long long)in->inversions), any = 1;
+		if (any)
+			fputc('\n', f);
+	}
+	for (size_t i = 0; i < c->n; i++)
+		if (!c->sums[i].ok)
+			fprintf(f, "%s failed: %s\n", c->sums[i].spec->name,
+				c->sums[i].error);
+}
+
+static void csv_field(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void report_csv(FILE *f, const struct report_ctx *c)
+{
+	const struct plan_info *in = c->info;
+
+	fputs("allocator,status,wall_s,user_s,sys_s,peak_rss_bytes,"
+	      "ideal_peak_bytes,fragmentation,page_faults,events,calls", f);
+	for (int k = 1; k < RK_NCALLS; k++)
+		if (kind_used(c, k))
+			fprintf(f, ",%s_count,%s_p50_ns,%s_p99_ns,%s_p999_ns,"
+				   "%s_max_ns", kind_names[k], kind_names[k],
+				kind_names[k], kind_names[k], kind_names[k]);
+	fputs("\r\n", f);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct alloc_sum *s = &c->sums[i];
+		csv_field(f, s->spec->name);
+		fprintf(f, ",%s,%.6f,%.6f,%.6f,%llu,%llu,%.4f,%llu,%llu,%llu",
+			s->ok ? "ok" : "failed", s->wall_s, s->user_s,
+			s->sys_s, (unsigned long long)s->peak_rss,
+			(unsigned long long)in->ideal_peak, frag(s, in),
+			(unsigned long long)s->page_faults,
+			(unsigned long long)in->events,
+			(unsigned long long)s->calls);
+		for (int k = 1; k < RK_NCALLS; k++)
+			if (kind_used(c, k))
+				fprintf(f, ",%llu,%.0f,%.0f,%.0f,%.0f",
+					(unsigned long long)s->kinds[k].count,
+					s->kinds[k].p50, s->kinds[k].p99,
+					s->kinds[k].p999, s->kinds[k].max);
+		fputs("\r\n", f);
+	}
+}
+
+static void json_skipped(FILE *f, const struct plan_info *in)
+{
+	int first = 1;
+
+	fputc('{', f);
+	for (int r = 0; r < RS_N; r++) {
+		if (!in->skipped[r])
+			continue;
+		fprintf(f, "%s\"%s\": %llu", first ? "" : ", ",
+			rp_skip_names[r], (unsigned long long)in->skipped[r]);
+		first = 0;
+	}
+	fputc('}', f);
+}
+
+void report_json(FILE *f, const struct report_ctx *c)
+{
+	const struct plan_info *in = c->info;
+
+	fputs("{\n  \"trace\": ", f);
+	cli_json_str(f, c->trace);
+	fprintf(f, ",\n  \"events_read\": %llu,\n  \"events\": %llu,\n"
+		   "  \"threads\": %llu,\n  \"processes\": %u,\n"
+		   "  \"ideal_peak_bytes\": %llu,\n  \"inversions\": %llu,\n"
+		   "  \"edges\": %llu,\n  \"timing\": \"%s\",\n"
+		   "  \"speed\": %g,\n  \"touch\": %s,\n"
+		   "  \"check_contents\": %s,\n  \"skipped\": ",
+		(unsigned long long)in->events_read,
+		(unsigned long long)in->events,
+		(unsigned long long)in->nstreams, in->npids,
+		(unsigned long long)in->ideal_peak,
+		(unsigned long long)in->inversions,
+		(unsigned long long)in->edges,
+		c->timing_recorded ? "recorded" : "asap", c->speed,
+		c->touch ? "true" : "false", c->check ? "true" : "false");
+	json_skipped(f, in);
+	fputs(",\n  \"allocators\": [", f);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct alloc_sum *s = &c->sums[i];
+		int first = 1;
+
+		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+		cli_json_str(f, s->spec->name);
+		fputs(", \"path\": ", f);
+		cli_json_str(f, s->spec->path[0] ? s->spec->path : s->allocator);
+		fprintf(f, ", \"status\": \"%s\"", s->ok ? "ok" : "failed");
+		if (!s->ok) {
+			fputs(", \"error\": ", f);
+			cli_json_str(f, s->error);
+		}
+		fprintf(f, ", \"runs\": %d,\n     \"wall_s\": %.6f, "
+			   "\"user_s\": %.6f, \"sys_s\": %.6f, "
+			   "\"peak_rss_bytes\": %llu, "
+			   "\"ideal_peak_bytes\": %llu, "
+			   "\"fragmentation\": %.4f, \"page_faults\": %llu, "
+			   "\"events\": %llu, \"calls\": %llu, "
+			   "\"threads\": %llu, \"null_results\": %llu, "
+			   "\"fallback_calls\": %llu, "
+			   "\"content_errors\": %llu,\n     \"ops\": {",
+			s->runs, s->wall_s, s->user_s, s->sys_s,
+			(unsigned long long)s->peak_rss,
+			(unsigned long long)in->ideal_peak, frag(s, in),
+			(unsigned long long)s->page_faults,
+			(unsigned long long)in->events,
+			(unsigned long long)s->calls,
+			(unsigned long long)s->threads,
+			(unsigned long long)s->null_results,
+			(unsigned long long)s->fallbacks,
+			(unsigned long long)s->content_errors);
+		for (int k = 1; k < RK_NCALLS; k++) {
+			const struct kind_sum *ks = &s->kinds[k];
+			if (!ks->count)
+				continue;
+			fprintf(f, "%s\"%s\": {\"count\": %llu, "
+				   "\"p50_ns\": %.0f, \"p99_ns\": %.0f, "
+				   "\"p999_ns\": %.0f, \"max_ns\": %.0f}",
+				first ? "" : ", ", kind_names[k],
+				(unsigned long long)ks->count, ks->p50,
+				ks->p99, ks->p999, ks->max);
+			first = 0;
+		}
+		fputs("},\n     \"skipped\": ", f);
+		json_skipped(f, in);
+		fputs(",\n     \"rss_series\": [", f);
+		if (s->series)
+			for (uint32_t j = 0; j < s->series->nseries &&
+					     j < RP_SERIES_MAX; j++)
+				fprintf(f, "%s[%.4f, %llu]", j ? ", " : "",
+					s->series->series_t[j],
+					(unsigned long long)
+						s->series->series_bytes[j]);
+		fputs("]}", f);
+	}
+	fputs("\n  ]\n}\n", f);
+}
