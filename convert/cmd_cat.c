@@ -4,7 +4,9 @@
  *
  * In the default (stop) mode a damaged trace prints every event read
  * before the damage, then one error line naming the file and the offset,
- * and exits 1.  --salvage skips damaged blocks, prints one warning per
+ * and exits 1.  A trace whose writer died (no END block, maybe a cut
+ * last block) prints all its whole blocks and a warning saying where it
+ * ends, and exits 0.  --salvage skips damaged blocks, prints one warning per
  * problem and exits 1 if there was any; --strict also fails on a trace
  * without its END block.
  */
@@ -54,11 +56,17 @@ static size_t report_problems(const struct ht_reader *r, const char *path)
 	const struct ht_problem *p;
 	size_t n = ht_reader_problems(r, &p);
 
-	for (size_t i = 0; i < n; i++)
-		cli_warn("'%s': offset %llu: %s%s%s%s", path,
-			 (unsigned long long)p[i].offset,
-			 ht_strerror(p[i].code), p[i].what[0] ? " (" : "",
-			 p[i].what, p[i].what[0] ? ")" : "");
+	for (size_t i = 0; i < n; i++) {
+		unsigned long long off = p[i].offset;
+		if (p[i].code == HT_ETRUNC && !p[i].skipped)
+			cli_warn("'%s': offset %llu: trace has no END block "
+				 "(the writer did not close it)", path, off);
+		else
+			cli_warn("'%s': offset %llu: %s%s%s%s", path, off,
+				 ht_strerror(p[i].code),
+				 p[i].what[0] ? " (" : "", p[i].what,
+				 p[i].what[0] ? ")" : "");
+	}
 	return n;
 }
 
@@ -167,6 +175,8 @@ static int cmd_cat(int argc, char **argv)
 		ht_reader_close(r);
 		return 1;
 	}
+	if (!ht_reader_complete(r) && !(o.limit && shown == o.limit))
+		report_problems(r, path);
 	ht_reader_close(r);
 	return 0;
 }

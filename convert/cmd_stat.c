@@ -551,9 +551,12 @@ static void bar(FILE *f, uint64_t v, uint64_t max)
 static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 {
 	const struct live_stats *ls = &rp->ls;
-	static const char *const hl[] = {"process.exe", "process.cmdline",
-					 "source", "source.format",
-					 "source.file", "host.name"};
+	static const char *const hl[][2] = {
+		{"process.exe", "exe"},        {"process.cmdline", "cmdline"},
+		{"process.pid", "pid"},        {"source", "source"},
+		{"source.format", "source"},   {"source.file", "source file"},
+		{"host.name", "host"},         {"clock.source", "clock"},
+	};
 	char b1[32], b2[32];
 	uint64_t max;
 	int lo, hi;
@@ -566,10 +569,10 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 	for (size_t k = 0; k < sizeof(hl) / sizeof(hl[0]); k++) {
 		const char *v = NULL;
 		for (size_t i = 0; i < rp->nmeta; i++)
-			if (!strcmp(rp->meta[i].key, hl[k]))
+			if (!strcmp(rp->meta[i].key, hl[k][0]))
 				v = rp->meta[i].value;
 		if (v)
-			fprintf(f, "%-14s %.200s\n", hl[k], v);
+			fprintf(f, "%-14s %.200s\n", hl[k][1], v);
 	}
 	fprintf(f, "file           %" PRIu64 " bytes (%s), %" PRIu64
 		" blocks, %" PRIu64 " with events\n", rp->info.file_bytes,
@@ -671,12 +674,12 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 	}
 
 	if (rp->ntop) {
-		fputs("\ntop sizes\n", f);
+		fputs("\ntop sizes (share of allocations)\n", f);
 		for (size_t i = 0; i < rp->ntop; i++)
 			fprintf(f, "  %-22" PRIu64 " %12" PRIu64 "  %5.1f%%\n",
 				rp->top[i].size, rp->top[i].count,
 				100.0 * (double)rp->top[i].count /
-					(double)(a->events ? a->events : 1));
+					(double)(ls->allocs ? ls->allocs : 1));
 	}
 
 	if (rp->nthreads) {

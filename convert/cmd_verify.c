@@ -72,13 +72,23 @@ static size_t verify_one(const char *path, int quiet)
 				 sizeof(what) - strlen(what),
 				 "%s%" PRIu64 " bytes skipped",
 				 p[i].what[0] ? "; " : "", p[i].skipped);
-		if (p[i].seq_to > p[i].seq_from)
+		/* seq_from..seq_to: the block numbers lost, inclusive. */
+		if (p[i].code != HT_ETRUNC && p[i].seq_to >= p[i].seq_from &&
+		    (p[i].skipped || p[i].code == HT_ESEQ))
 			snprintf(what + strlen(what),
 				 sizeof(what) - strlen(what),
-				 "%sblocks %" PRIu64 "-%" PRIu64 " lost",
-				 what[0] ? "; " : "", p[i].seq_from,
-				 p[i].seq_to - 1);
-		problem(path, p[i].offset, ht_strerror(p[i].code), what);
+				 "%sblock%s %" PRIu64 "%s%.0" PRIu64 " lost",
+				 what[0] ? "; " : "",
+				 p[i].seq_to > p[i].seq_from ? "s" : "",
+				 p[i].seq_from,
+				 p[i].seq_to > p[i].seq_from ? "-" : "",
+				 p[i].seq_to > p[i].seq_from ? p[i].seq_to : 0);
+		if (p[i].code == HT_ETRUNC && !p[i].skipped)
+			problem(path, p[i].offset, "trace has no END block",
+				"the writer did not close it");
+		else
+			problem(path, p[i].offset, ht_strerror(p[i].code),
+				what);
 		bad++;
 	}
 
@@ -104,6 +114,7 @@ static size_t verify_one(const char *path, int quiet)
 		n = ht_reader_decode_block(r, d, i, buf, cap);
 		if (n < 0) {
 			problem(path, blk[i].offset, ht_strerror(n),
+				n == HT_ECHECKSUM ? "payload hash" :
 				"events block does not decode");
 			bad++;
 		} else if ((uint32_t)n != blk[i].count) {

@@ -6,10 +6,12 @@
  * The output keeps the trace's UUID and flags, every metadata value, the
  * thread names, RSS samples and loss records; events go through
  * ht_writer_put() in global time order, which regroups them per thread.
- * Reader timestamps are ns, so the output clock is ns (1/1) and the
- * input's clock.unit_* keys are not copied.  The file appears under its
+ * Reader timestamps are ns, so the output clock is ns (1/1): the
+ * input's clock.unit_* keys are not copied and clock.origin_ticks is
+ * rewritten in ns.  The file appears under its
  * name only when complete (cli_out).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,10 +30,19 @@ static int copy_meta(struct ht_reader *r, struct ht_writer *w)
 	if (!keep)
 		return HT_ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(kv[i].key, "clock.unit_", 11))
+		if (strncmp(kv[i].key, "clock.unit_", 11) &&
+		    strcmp(kv[i].key, "clock.origin_ticks"))
 			keep[k++] = kv[i];
 	rc = k ? ht_writer_meta(w, keep, k) : 0;
 	free(keep);
+	/* The origin is in the input's ticks; the output's ticks are ns. */
+	if (!rc && ht_reader_meta(r, "clock.origin_ticks")) {
+		char v[24];
+		struct ht_kv o = {"clock.origin_ticks", v};
+		snprintf(v, sizeof(v), "%llu",
+			 (unsigned long long)ht_reader_start_ns(r));
+		rc = ht_writer_meta(w, &o, 1);
+	}
 	return rc;
 }
 
