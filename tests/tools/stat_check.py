@@ -25,7 +25,7 @@ FAILED = 1
 
 def expected(dump_path):
     ev = []
-    rss, lost = [], 0
+    rss, lost, names, meta = [], 0, {}, {}
     for line in open(dump_path):
         f = line.split()
         if not f:
@@ -38,6 +38,10 @@ def expected(dump_path):
             rss.append(int(f[3]))
         elif f[0] == "loss":
             lost += int(f[1])
+        elif f[0] == "thread":
+            names[(int(f[1]), int(f[2]))] = line.split(None, 3)[3].strip()
+        elif f[0] == "meta":
+            meta[f[1]] = line.split(None, 2)[2].rstrip("\n")
     live = {}
     cur = peak = blocks = peak_blocks = 0
     unknown = reused = failed = 0
@@ -124,6 +128,8 @@ def expected(dump_path):
         "never_freed": len(live),
         "top_sizes": top,
         "per_thread": thr,
+        "names": names,
+        "meta": meta,
     }, ev
 
 
@@ -169,9 +175,11 @@ def main():
                                  "allocs": t["allocs"], "frees": t["frees"]}
           for t in got["per_thread"]}
     check("per_thread", pt, exp["per_thread"])
-    names = {(t["pid"], t["tid"]): t["name"] for t in got["per_thread"]}
-    check("thread name", names.get((100, 1000)), "main")
-    check("meta exe", got["meta"].get("process.exe"), "/usr/bin/stat-test")
+    names = {(t["pid"], t["tid"]): t["name"] for t in got["per_thread"]
+             if t["name"] is not None}
+    check("thread names", names,
+          {k: v for k, v in exp["names"].items() if k in pt})
+    check("meta", {k: got["meta"].get(k) for k in exp["meta"]}, exp["meta"])
     check("bytes_per_event",
           abs(got["bytes_per_event"] -
               got["file_bytes"] / max(1, got["events"])) < 0.001, True)

@@ -1,0 +1,140 @@
+#!/bin/sh
+# t_stat.sh - `heaptape stat`: every number of --json checked against an
+# independent computation (tests/tools/stat_check.py over the events that
+# tests/tools/mktrace_stat wrote), a hand-made sequence with known peaks,
+# the human table, damaged and empty traces, errors.
+set -u
+H=$HEAPTAPE
+MK=$HT_BUILD/tests/mktrace_stat
+CHK=$HT_TOP/tests/tools/stat_check.py
+d=$HT_TMP/stat
+mkdir -p "$d"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+no() { n=$((n + 1)); echo "not ok $n - $1"; }
+t() { # what command...
+	what=$1; shift
+	if "$@" >"$d/out" 2>&1; then ok "$what"; else no "$what"; sed 's/^/# /' "$d/out" | head -20; fi
+}
+json_ok() { python3 -m json.tool "$1" >/dev/null 2>&1; }
+
+# Random traces: several seeds, thread counts and block sizes.
+for args in "-n 20000 -t 4 -s 1" "-n 30000 -t 9 -s 2 -b 777 --windows" \
+	    "-n 5000 -t 1 -s 3 -b 1" "-n 40000 -t 3 -s 4 --windows"; do
+	# shellcheck disable=SC2086
+	"$MK" $args "$d/r.htape" "$d/r.txt" || no "mktrace_stat $args"
+	"$H" stat --json "$d/r.htape" >"$d/r.json"
+	rc=$?
+	[ $rc = 0 ] && json_ok "$d/r.json" && ok "stat --json is valid JSON ($args)" ||
+		no "stat --json is valid JSON ($args), exit $rc"
+	"$H" cat "$d/r.htape" >"$d/r.cat"
+	t "stat --json equals an independent computation ($args)" \
+		python3 "$CHK" "$d/r.txt" "$d/r.json" "$d/r.cat"
+done
+
+# The hand-made sequence (mktrace_stat.c case_peak): realloc, calloc,
+# failed calls, realloc(p, 0), free(NULL), HeapDestroy, unknown free.
+"$MK" --case peak "$d/p.htape" "$d/p.txt"
+"$H" stat --json "$d/p.htape" >"$d/p.json"
+t "hand-made case: peak 1600 bytes in 4 blocks, 1 unknown free, 2 failed" \
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+want = {"peak_live_bytes": 1600, "peak_live_blocks": 4, "unknown_frees": 1,
+        "failed_calls": 2, "live_at_end_bytes": 0, "live_at_end_blocks": 0,
+        "events": 16, "threads": 3, "processes": 1, "lost_events": 0,
+        "recorded_peak_rss_bytes": None, "reused_addresses": 0}
+bad = {k: (d.get(k), v) for k, v in want.items() if d.get(k) != v}
+assert not bad, bad
+assert d["ops"] == {"malloc": 2, "calloc": 1, "realloc": 4, "free": 3,
+    "free_sized": 1, "HeapCreate": 1, "HeapAlloc": 3, "HeapDestroy": 1}, d["ops"]
+assert d["lifetime_histogram"]["never_freed"] == 0
+' "$d/p.json"
+t "hand-made case: independent computation agrees" \
+	python3 "$CHK" "$d/p.txt" "$d/p.json"
+
+# Human table.
+"$H" stat "$d/r.htape" >"$d/h.txt" 2>&1
+rc=$?
+for want in "^events " "^peak live " "^unknown frees " "^lost events " \
+	    "^events per op" "^allocation sizes" "^lifetimes" "^top sizes" \
+	    "^per thread" "recorded peak RSS" "HeapDestroy" "worker-1"; do
+	if [ $rc = 0 ] && grep -q "$want" "$d/h.txt"; then
+		ok "stat table has '$want'"
+	else
+		no "stat table has '$want' (exit $rc)"
+	fi
+done
+
+# Empty trace.
+"$MK" -n 0 "$d/e.htape" "$d/e.txt"
+"$H" stat --json "$d/e.htape" >"$d/e.json" && json_ok "$d/e.json" &&
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["events"] == 0 and d["peak_live_bytes"] == 0 and d["time_span_ns"] == 0' "$d/e.json" &&
+	ok "empty trace: valid JSON, zeros" || no "empty trace"
+
+# A trace whose writer died: stat reads its whole blocks and says so.
+"$MK" -n 20000 -s 5 -b 500 "$d/c.htape" "$d/c.txt"
+size=$(wc -c <"$d/c.htape")
+head -c $((size * 2 / 3)) "$d/c.htape" >"$d/cut.htape"
+"$H" stat --json "$d/cut.htape" >"$d/cut.json" 2>"$d/cut.err"
+rc=$?
+readable=$("$H" cat "$d/cut.htape" 2>/dev/null | wc -l)
+if [ $rc = 0 ] && json_ok "$d/cut.json" && python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["complete"] is False, d["complete"]
+assert d["events"] == int(sys.argv[2]) and 0 < d["events"] < 20000, d["events"]
+' "$d/cut.json" "$readable"; then
+	ok "truncated trace: stat counts the $readable readable events, complete=false"
+else
+	no "truncated trace (exit $rc)"; sed 's/^/# /' "$d/cut.err"
+fi
+# A damaged block: stop mode fails with the offset, salvage lists it.
+python3 -c '
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[len(b) // 2] ^= 0x10
+open(sys.argv[2], "wb").write(b)' "$d/c.htape" "$d/flip.htape"
+"$H" stat "$d/flip.htape" >/dev/null 2>"$d/flip.err"
+rc=$?
+[ $rc = 1 ] && grep -q "'.*flip.htape'.*offset [0-9]" "$d/flip.err" &&
+	ok "damaged trace: exit 1, one line with file and offset" ||
+	{ no "damaged trace: exit $rc"; sed 's/^/# /' "$d/flip.err"; }
+"$H" stat --salvage --json "$d/flip.htape" >"$d/flip.json" 2>/dev/null
+rc=$?
+[ $rc = 0 ] && json_ok "$d/flip.json" && python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert len(d["problems"]) >= 1 and d["problems"][0]["offset"] > 0, d["problems"]
+assert 0 < d["events"] < 20000
+' "$d/flip.json" && ok "--salvage: problems listed with offsets, the rest counted" ||
+	no "--salvage on a damaged trace (exit $rc)"
+
+# Errors and usage.
+"$H" stat "$d/nonexistent.htape" >/dev/null 2>"$d/err"
+rc=$?
+[ $rc = 1 ] && grep -q "cannot open '.*nonexistent.htape'" "$d/err" &&
+	ok "missing file: exit 1, clear message" || no "missing file: exit $rc"
+"$H" stat >/dev/null 2>&1
+[ $? = 2 ] && ok "no argument: exit 2" || no "no argument: exit 2"
+"$H" stat --bogus "$d/r.htape" >/dev/null 2>&1
+[ $? = 2 ] && ok "unknown option: exit 2" || no "unknown option: exit 2"
+"$H" stat --help >"$d/help" 2>&1 && grep -q "usage: heaptape stat" "$d/help" &&
+	ok "--help: usage on stdout, exit 0" || no "--help"
+printf 'not a trace at all\n' >"$d/junk.htape"
+"$H" stat "$d/junk.htape" >/dev/null 2>"$d/err"
+rc=$?
+[ $rc = 1 ] && grep -q "junk.htape" "$d/err" && ok "not a trace: exit 1" ||
+	no "not a trace: exit $rc"
+
+# An ETL file goes to etl_stat (convert/etl.c).
+etl=$SHARED/data/etl/microsoft_perfview__primitive-types.etl
+if [ -f "$etl" ]; then
+	"$H" stat --json "$etl" >"$d/etl.json" 2>"$d/etl.err"
+	rc=$?
+	[ $rc = 0 ] && json_ok "$d/etl.json" && ok "stat --json of an .etl is valid JSON" ||
+		{ no "stat --json of an .etl (exit $rc)"; sed 's/^/# /' "$d/etl.err" | head -5; }
+else
+	ok "stat of an .etl # SKIP no shared ETL data"
+fi
+echo "1..$n"
