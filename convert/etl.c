@@ -35,12 +35,12 @@ int etl_probe(const unsigned char *buf, size_t n)
 {
 	uint32_t size, filled, m;
 
-	if (n < BUF_HDR + 0x20)
+	if (n < BUF_HDR + 8)
 		return 0;
 	memcpy(&size, buf, 4);
 	memcpy(&filled, buf + 0x30, 4);
 	memcpy(&m, buf + BUF_HDR, 4);
-	if (size < BUF_HDR + 0x20 || filled < BUF_HDR + 0x20)
+	if (size < BUF_HDR + 8 || filled < BUF_HDR + 8)
 		return 0;
 	/* header event: SYSTEM32/64 trace header, HookId 0x0000 */
 	return (m >> 24 & 0xC0) == 0xC0 &&

@@ -713,6 +713,19 @@ static int setup(struct etl *e)
 		return -1;
 	if (read_header(e))
 		return -1;
+	/* a file cut at a buffer boundary: BuffersWritten is exact in every
+	 * sample (ETL.md 1); circular logs may have wrapped */
+	if (!(e->lf.log_file_mode & 0x2) &&
+	    e->lf.buffers_written > e->nbufs + e->cnt.bad_buffers) {
+		uint64_t miss = e->lf.buffers_written - e->nbufs -
+				e->cnt.bad_buffers;
+		seterr(e, e->len, "file ends after %zu of %u buffers "
+		       "(truncated)", e->nbufs, e->lf.buffers_written);
+		if (!(e->flags & ETL_SALVAGE))
+			return -1;
+		bad_buffer(e, e->len, 0);
+		e->cnt.bad_buffers += miss - 1;
+	}
 	return 0;
 }
 

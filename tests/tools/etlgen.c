@@ -525,6 +525,12 @@ int main(int argc, char **argv)
 		flush_cpu(&cpus[a]);
 		free(cpus[a].b);
 	}
+	{
+		/* BuffersWritten in the log-file header */
+		uint32_t nb = (uint32_t)nbuf_flushed + 1;
+		fseek(out, BUF_HDR + 0x20 + 0x24, SEEK_SET);
+		fwrite(&nb, 4, 1, out);
+	}
 	if (fclose(out) || (expfp && fclose(expfp))) {
 		perror("etlgen");
 		return 1;
