@@ -25,27 +25,30 @@ struct ctx {
 	struct cli_progress prog;
 	uint64_t kept, ops[256];
 	uint32_t *tids;          /* open-addressing set of tid + 1 */
+	uint32_t last_tid;       /* the tid added last (most lines repeat it) */
+	int have_last;
 	size_t ntids, captids;
+};
+
+/* Hex digit value + 1; 0 for anything else. */
+static const uint8_t hexval[256] = {
+	['0'] = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+	['a'] = 11, 12, 13, 14, 15, 16,
+	['A'] = 11, 12, 13, 14, 15, 16,
 };
 
 const char *import_hex(const char *p, const char *e, uint64_t *v)
 {
 	uint64_t x = 0;
 	const char *s;
+	unsigned d;
 
 	if (e - p >= 2 && p[0] == '0' && (p[1] | 0x20) == 'x')
 		p += 2;
-	for (s = p; p < e; p++) {
-		unsigned c = (unsigned char)*p, d;
-		if (c - '0' < 10)
-			d = c - '0';
-		else if ((c | 0x20) - 'a' < 6)
-			d = (c | 0x20) - 'a' + 10;
-		else
-			break;
+	for (s = p; p < e && (d = hexval[(unsigned char)*p]); p++) {
 		if (x >> 60)
 			return NULL;
-		x = x << 4 | d;
+		x = x << 4 | (d - 1);
 	}
 	if (p == s)
 		return NULL;
@@ -133,8 +136,12 @@ static int put(void *vc, const struct ht_event *ev)
 		return 0;
 	if (c->o->limit && c->kept >= c->o->limit)
 		return 0;
-	if ((err = add_tid(c, ev->tid)))
-		return err;
+	if (!c->have_last || ev->tid != c->last_tid) {
+		if ((err = add_tid(c, ev->tid)))
+			return err;
+		c->last_tid = ev->tid;
+		c->have_last = 1;
+	}
 	c->kept++;
 	c->ops[ev->op]++;
 	return ht_writer_put(c->w, ev);
