@@ -1,0 +1,208 @@
+#!/bin/sh
+# t_cli.sh - `heaptape cat`, `verify`, `convert in.htape out.htape` and the
+# command-line conventions: cat prints exactly the events written, filters
+# work, damage is reported with file and offset, verify catches cuts and
+# bit flips, recode keeps the events, usage errors exit 2.
+set -u
+H=$HEAPTAPE
+MK=$HT_BUILD/tests/mktrace_stat
+d=$HT_TMP/cli
+mkdir -p "$d"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+no() { n=$((n + 1)); echo "not ok $n - $1"; }
+# expect STATUS what command...: exit status must be STATUS
+expect() {
+	want=$1 what=$2; shift 2
+	"$@" >"$d/out" 2>"$d/err"
+	rc=$?
+	if [ "$rc" = "$want" ]; then ok "$what"; else
+		no "$what (exit $rc, wanted $want)"; sed 's/^/# /' "$d/err" | head -5
+	fi
+}
+
+"$MK" -n 30000 -t 5 -s 11 -b 1000 --windows -c "$d/a.want" "$d/a.htape" "$d/a.txt"
+
+# cat prints the events written, in order, formatted by ht_event_format.
+expect 0 "cat exits 0" "$H" cat "$d/a.htape"
+cmp -s "$d/out" "$d/a.want" && ok "cat output equals the events written" ||
+	no "cat output equals the events written"
+[ "$(wc -l <"$d/out")" = 30000 ] && ok "cat prints one line per event" ||
+	no "cat prints one line per event"
+"$MK" -n 1 -c "$d/one.want" "$d/one.htape" "$d/one.txt"
+"$H" cat "$d/one.htape" | cmp -s - "$d/one.want" && ok "cat of a one-event trace" ||
+	no "cat of a one-event trace"
+"$MK" -n 0 -c "$d/zero.want" "$d/zero.htape" "$d/zero.txt"
+expect 0 "cat of an empty trace exits 0" "$H" cat "$d/zero.htape"
+[ ! -s "$d/out" ] && ok "cat of an empty trace prints nothing" ||
+	no "cat of an empty trace prints nothing"
+
+# Filters.
+"$H" cat --pid 200 "$d/a.htape" >"$d/f1"
+grep -v '^[0-9.]* 200/' "$d/f1" >/dev/null && no "--pid keeps only that process" ||
+	{ [ -s "$d/f1" ] && ok "--pid keeps only that process" || no "--pid: nothing printed"; }
+[ "$(wc -l <"$d/f1")" = "$(grep -c '^[0-9.]* 200/' "$d/a.want")" ] &&
+	ok "--pid keeps every event of that process" || no "--pid keeps every event"
+"$H" cat --tid 1001,1003 "$d/a.htape" >"$d/f2"
+[ "$(wc -l <"$d/f2")" = "$(grep -c '^[0-9.]* 100/100[13] ' "$d/a.want")" ] &&
+	ok "--tid with a list" || no "--tid with a list"
+"$H" cat --op free,HeapFree "$d/a.htape" >"$d/f3"
+[ "$(wc -l <"$d/f3")" = "$(grep -c '^[0-9.]* [0-9]*/[0-9]* \(free\|HeapFree\) ' "$d/a.want")" ] &&
+	ok "--op with names" || no "--op with names"
+"$H" cat -n 7 "$d/a.htape" >"$d/f4"
+head -n 7 "$d/a.want" | cmp -s - "$d/f4" && ok "-n 7 prints the first 7 events" ||
+	no "-n 7 prints the first 7 events"
+expect 2 "--op with an unknown name: exit 2" "$H" cat --op nosuchop "$d/a.htape"
+expect 2 "--pid without a number: exit 2" "$H" cat --pid x "$d/a.htape"
+
+# Damage.  A cut file: the whole blocks, a warning, exit 0 (writer died).
+size=$(wc -c <"$d/a.htape")
+head -c $((size / 2)) "$d/a.htape" >"$d/cut.htape"
+expect 0 "cat of a cut trace exits 0" "$H" cat "$d/cut.htape"
+lines=$(wc -l <"$d/out")
+cp "$d/out" "$d/cut.out"
+# Each thread's blocks were cut at a different point: the lines are a
+# subsequence of the events written, not a prefix.
+subseq() {
+	python3 -c '
+import sys
+want = open(sys.argv[1]).read().splitlines()
+got = open(sys.argv[2]).read().splitlines()
+it = iter(want)
+assert all(any(g == w for w in it) for g in got)' "$1" "$2"
+}
+subseq "$d/a.want" "$d/cut.out" && [ "$lines" -gt 0 ] &&
+	[ "$lines" -lt 30000 ] && ok "cut trace: the events of its whole blocks ($lines)" ||
+	no "cut trace: events of whole blocks ($lines)"
+grep -q "cut.htape': offset [0-9]" "$d/err" && ok "cut trace: a warning with the offset" ||
+	no "cut trace: a warning with the offset"
+expect 1 "cat --strict of a cut trace exits 1" "$H" cat --strict "$d/cut.htape"
+# A flipped bit inside the file: stop mode prints what it read, the error
+# with the offset, exit 1; salvage skips the block.
+python3 -c '
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[int(sys.argv[3])] ^= 0x08
+open(sys.argv[2], "wb").write(b)' "$d/a.htape" "$d/flip.htape" $((size / 2))
+expect 1 "cat of a damaged trace exits 1" "$H" cat "$d/flip.htape"
+stop_lines=$(wc -l <"$d/out")
+grep -q "^heaptape cat: '.*flip.htape': .* offset [0-9]" "$d/err" &&
+	[ "$(wc -l <"$d/err")" = 1 ] && ok "damaged trace: one error line with file and offset" ||
+	{ no "damaged trace: one error line"; sed 's/^/# /' "$d/err"; }
+expect 1 "cat --salvage of a damaged trace exits 1" "$H" cat --salvage "$d/flip.htape"
+salv_lines=$(wc -l <"$d/out")
+[ "$salv_lines" -gt "$stop_lines" ] && [ "$salv_lines" -lt 30000 ] &&
+	ok "--salvage prints more events ($salv_lines) than stop mode ($stop_lines)" ||
+	no "--salvage prints more events ($salv_lines vs $stop_lines)"
+grep -q "warning: '.*flip.htape': offset [0-9]" "$d/err" &&
+	ok "--salvage warns with the offset" || no "--salvage warns with the offset"
+# Every line salvage printed is one the writer wrote, in order.
+subseq "$d/a.want" "$d/out" &&
+	ok "--salvage prints a subsequence of the events written" ||
+	no "--salvage prints a subsequence of the events written"
+
+# verify.
+expect 0 "verify of a good trace exits 0" "$H" verify "$d/a.htape"
+grep -q "a.htape: ok, 30000 events, [0-9]* blocks, complete" "$d/out" &&
+	ok "verify summary of a good trace" || no "verify summary: $(cat "$d/out")"
+expect 0 "verify --quiet of a good trace prints nothing" "$H" verify -q "$d/a.htape"
+[ ! -s "$d/out" ] && ok "verify --quiet is quiet" || no "verify --quiet is quiet"
+expect 1 "verify of a cut trace exits 1" "$H" verify "$d/cut.htape"
+grep -q "cut.htape: 1 problem, $lines events readable, [0-9]* blocks, truncated at offset [0-9]" "$d/out" &&
+	ok "verify of a cut trace: readable events and where it ends" ||
+	no "verify of a cut trace: $(cat "$d/out")"
+grep -q "^heaptape verify: '.*cut.htape': offset [0-9]*: " "$d/err" &&
+	ok "verify of a cut trace: the problem with its offset" || no "verify cut: problem line"
+head -c $((size - 80)) "$d/a.htape" >"$d/noend.htape"
+expect 1 "verify of a trace without END block exits 1" "$H" verify "$d/noend.htape"
+grep -q "30000 events readable.*truncated at offset $((size - 80))" "$d/out" &&
+	grep -q "offset $((size - 80)): trace has no END block" "$d/err" &&
+	ok "no END block: all events readable, truncation offset" ||
+	no "no END block: $(cat "$d/out" "$d/err")"
+expect 1 "verify of a bit-flipped trace exits 1" "$H" verify "$d/flip.htape"
+grep -q "^heaptape verify: '.*flip.htape': offset [0-9]*: checksum mismatch" "$d/err" &&
+	ok "verify names the checksum mismatch and its offset" ||
+	{ no "verify of a flipped trace"; sed 's/^/# /' "$d/err"; }
+expect 1 "verify of several traces exits 1 if one is bad" \
+	"$H" verify "$d/a.htape" "$d/flip.htape" "$d/one.htape"
+[ "$(grep -c ': ok, ' "$d/out")" = 2 ] && ok "verify reports each trace" ||
+	no "verify reports each trace"
+expect 1 "verify of a missing file exits 1" "$H" verify "$d/none.htape"
+grep -q "cannot open '.*none.htape': No such file" "$d/err" &&
+	ok "missing file: clear message" || no "missing file: clear message"
+# Bit flips all over a small trace: verify must catch every one.
+"$MK" -n 300 -t 2 -s 12 -b 100 "$d/s.htape" "$d/s.txt"
+missed=$(python3 - "$d/s.htape" "$d/sflip.htape" "$H" <<'EOF'
+import random, subprocess, sys
+src = open(sys.argv[1], "rb").read()
+random.seed(7)
+missed = 0
+positions = random.sample(range(len(src) * 8), min(250, len(src) * 8))
+for bit in positions:
+    b = bytearray(src)
+    b[bit // 8] ^= 1 << (bit % 8)
+    open(sys.argv[2], "wb").write(b)
+    r = subprocess.run([sys.argv[3], "verify", "-q", sys.argv[2]],
+                       capture_output=True)
+    if r.returncode != 1 or b"offset" not in r.stderr:
+        missed += 1
+        print("# missed bit %d: exit %d" % (bit, r.returncode), file=sys.stderr)
+print(missed)
+EOF
+)
+[ "$missed" = 0 ] && ok "verify detects 250 of 250 random single-bit flips" ||
+	no "verify missed $missed of 250 single-bit flips"
+
+# convert in.htape out.htape --level 19: same events, no bigger file,
+# metadata, thread names, RSS and losses kept.
+expect 0 "convert --level 19 exits 0" "$H" convert "$d/a.htape" "$d/z.htape" --level 19
+"$H" cat "$d/z.htape" | cmp -s - "$d/a.want" && ok "recoded trace: same cat output" ||
+	no "recoded trace: same cat output"
+[ "$(wc -c <"$d/z.htape")" -le "$size" ] &&
+	ok "recoded trace is not bigger ($(wc -c <"$d/z.htape") <= $size bytes)" ||
+	no "recoded trace is bigger ($(wc -c <"$d/z.htape") > $size)"
+"$H" verify -q "$d/z.htape" && ok "recoded trace verifies" || no "recoded trace verifies"
+"$H" stat --json "$d/a.htape" >"$d/sa.json"
+"$H" stat --json "$d/z.htape" >"$d/sz.json"
+python3 -c '
+import json, sys
+a, z = (json.load(open(p)) for p in sys.argv[1:3])
+for k in ("events", "ops", "peak_live_bytes", "unknown_frees", "lost_events",
+          "recorded_peak_rss_bytes", "rss_samples", "time_span_ns",
+          "per_thread", "size_histogram", "lifetime_histogram"):
+    assert a[k] == z[k], (k, a[k], z[k])
+for k, v in a["meta"].items():
+    if not k.startswith("clock."):
+        assert z["meta"].get(k) == v, (k, v, z["meta"].get(k))
+' "$d/sa.json" "$d/sz.json" && ok "recoded trace: same stats, metadata, names, RSS, losses" ||
+	no "recoded trace: same stats, metadata, names, RSS, losses"
+expect 0 "convert with --pid" "$H" convert --pid 200 "$d/a.htape" "$d/p.htape"
+"$H" cat --pid 200 "$d/a.htape" >"$d/p.want"
+"$H" cat "$d/p.htape" | cmp -s - "$d/p.want" && ok "convert --pid keeps that process" ||
+	no "convert --pid keeps that process"
+expect 1 "convert of a damaged trace exits 1" "$H" convert "$d/flip.htape" "$d/bad.htape"
+[ ! -e "$d/bad.htape" ] && ! ls "$d"/bad.htape.tmp.* >/dev/null 2>&1 &&
+	ok "failed convert leaves no output" || no "failed convert leaves no output"
+
+# Usage conventions.
+for c in cat stat verify plot; do
+	expect 0 "$c --help exits 0" "$H" "$c" --help
+	grep -q "^usage: heaptape $c" "$d/out" && ok "$c --help prints usage on stdout" ||
+		no "$c --help prints usage on stdout"
+	expect 2 "$c --no-such-option exits 2" "$H" "$c" --no-such-option "$d/a.htape"
+done
+expect 2 "cat without a trace exits 2" "$H" cat
+expect 2 "verify without a trace exits 2" "$H" verify
+expect 2 "cat with two traces exits 2" "$H" cat "$d/a.htape" "$d/a.htape"
+expect 1 "cat of a missing file exits 1" "$H" cat "$d/none.htape"
+grep -q "^heaptape cat: cannot open '.*none.htape': No such file or directory$" "$d/err" &&
+	ok "cat of a missing file: one clear line" || no "cat of a missing file: message"
+expect 0 "heaptape help cat exits 0" "$H" help cat
+grep -q "^usage: heaptape cat" "$d/out" && ok "heaptape help cat shows the usage" ||
+	no "heaptape help cat shows the usage"
+expect 0 "heaptape help lists the commands" "$H" help
+for c in cat stat verify plot; do
+	grep -q "^  $c  *[a-z]" "$d/out" && ok "help lists $c with a summary" ||
+		no "help lists $c with a summary"
+done
+echo "1..$n"
