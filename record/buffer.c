@@ -228,8 +228,16 @@ static void options(void)
 	uint64_t v;
 
 	s = getenv("HEAPTAPE_OUT");
-	snprintf(opt.out, sizeof(opt.out), "%s",
-		 s && *s ? s : "heaptape.%p.htape");
+	if (!s || !*s)
+		s = "heaptape.%p.htape";
+	/* absolute now: the program may chdir before the file is made */
+	if (s[0] != '/' && getcwd(opt.out, sizeof(opt.out)) &&
+	    strlen(opt.out) + strlen(s) + 2 < sizeof(opt.out)) {
+		strcat(opt.out, "/");
+		strcat(opt.out, s);
+	} else {
+		snprintf(opt.out, sizeof(opt.out), "%s", s);
+	}
 	opt.flush_ms = 100;
 	if ((s = getenv("HEAPTAPE_FLUSH_MS")) && !parse_size(s, &v) && v > 0)
 		opt.flush_ms = v > 60000 ? 60000 : (unsigned)v;
@@ -544,6 +552,7 @@ static struct ht__thr *register_thread(struct ht__tls *t)
 		th->gen = 0;
 		th->idle = 0;
 		th->name[0] = 0;
+		atomic_store(&th->pname_set, 0);
 		atomic_fetch_add(&g_live, 1);
 		atomic_store_explicit(&th->state, HT__THR_LIVE,
 				      memory_order_release);
@@ -635,6 +644,24 @@ void ht__thread_exit(void)
 
 	if (!th)
 		return;
+	/* the name, while /proc still has it */
+	{
+		char path[64], name[32];
+		ssize_t n;
+
+		t->guard++;
+		snprintf(path, sizeof(path), "/proc/self/task/%u/comm", t->tid);
+		n = read_file(path, name, sizeof(name));
+		if (n > 0) {
+			if (name[n - 1] == '\n')
+				name[n - 1] = 0;
+			name[sizeof(th->pname) - 1] = 0;
+			memcpy(th->pname, name, sizeof(th->pname));
+			atomic_store_explicit(&th->pname_set, 1,
+					      memory_order_release);
+		}
+		t->guard--;
+	}
 	if (t->cur && t->pos)
 		atomic_store_explicit(&t->cur->pub, t->pos,
 				      memory_order_release);
@@ -1115,8 +1142,14 @@ static void thread_name(struct ht__thr *th, uint64_t ts)
 	char path[64], name[32];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%u/comm", th->tid);
-	n = read_file(path, name, sizeof(name));
+	if (atomic_load_explicit(&th->pname_set, memory_order_acquire)) {
+		memcpy(name, th->pname, sizeof(th->pname));
+		n = (ssize_t)strlen(name);
+	} else {
+		snprintf(path, sizeof(path), "/proc/self/task/%u/comm",
+			 th->tid);
+		n = read_file(path, name, sizeof(name));
+	}
 	if (n <= 0)
 		return;
 	if (name[n - 1] == '\n')
@@ -1163,10 +1196,11 @@ static size_t drain(struct ht__thr *th, uint32_t names_gen)
 		}
 		hi = nx;
 	}
-	if (total && th->gen != names_gen + 1) {
+	if ((total || atomic_load(&th->pname_set)) &&
+	    th->gen != names_gen + 1) {
 		/* name: on the first events of a thread, and after renames */
 		if (!g_failed && !ensure_writer())
-			thread_name(th, to_ns(first_ts));
+			thread_name(th, to_ns(first_ts ? first_ts : ht__clock()));
 		th->gen = names_gen + 1;
 	}
 	write_batch(n);
@@ -1250,6 +1284,8 @@ static void flush_all(int final)
 
 		if (st != HT__THR_LIVE && st != HT__THR_EXITED)
 			continue;
+		if (st == HT__THR_EXITED && th->gen)
+			th->gen = 0; /* the exit name may be new */
 		got = drain(th, gen);
 		if (st == HT__THR_EXITED) {
 			release_thread(th);

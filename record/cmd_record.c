@@ -1,14 +1,341 @@
-/* cmd_record.c - placeholder until the command lands. */
+/*
+ * cmd_record.c - `heaptape record [options] -- PROG ARGS`: run PROG with
+ * libheaptape-record.so preloaded and return PROG's exit status.
+ *
+ * The options become HEAPTAPE_* variables (the library reads only its
+ * environment, so LD_PRELOAD=... HEAPTAPE_OUT=... PROG is the same thing).
+ * Exit status as env(1)/timeout(1): PROG's own status, 128+N if PROG died
+ * from signal N, 125 if heaptape failed, 126 if PROG cannot be executed,
+ * 127 if it is not found.  A trace is never overwritten silently.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <glob.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "../convert/cli.h"
+
+extern const struct ht_cmd cmd_record_entry;
+
+#define PRELOAD_NAME "libheaptape-record.so"
+
+static pid_t child;
+
+static void forward(int sig)
+{
+	if (child > 0)
+		kill(child, sig);
+}
+
+static int exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* $HEAPTAPE_PRELOAD, next to this binary (build dir), then
+ * <bindir>/../lib/heaptape/. */
+static int find_preload(char *out, size_t n)
+{
+	const char *env = getenv("HEAPTAPE_PRELOAD");
+	char exe[PATH_MAX], *slash;
+	ssize_t len;
+
+	if (env && *env) {
+		if (!realpath(env, out) || !exists(out))
+			return cli_error("HEAPTAPE_PRELOAD '%s': %s", env,
+					 strerror(errno ? errno : ENOENT));
+		return 0;
+	}
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len <= 0)
+		return cli_error("cannot find myself: %s", strerror(errno));
+	exe[len] = 0;
+	if ((slash = strrchr(exe, '/')))
+		*slash = 0;
+	snprintf(out, n, "%s/%s", exe, PRELOAD_NAME);
+	if (exists(out))
+		return 0;
+	snprintf(out, n, "%s/../lib/heaptape/%s", exe, PRELOAD_NAME);
+	if (exists(out)) {
+		char real[PATH_MAX];
+
+		if (realpath(out, real))
+			snprintf(out, n, "%s", real);
+		return 0;
+	}
+	return cli_error("cannot find %s next to '%s' or in '%s/../lib/"
+			 "heaptape' (set HEAPTAPE_PRELOAD)",
+			 PRELOAD_NAME, exe, exe);
+}
+
+static int setenv_u64(const char *k, uint64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	return setenv(k, buf, 1);
+}
 
 static int run(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_error("not implemented yet");
+	static const struct option longopts[] = {
+		{ "output", required_argument, 0, 'o' },
+		{ "flush-interval", required_argument, 0, 'f' },
+		{ "buffer-size", required_argument, 0, 'b' },
+		{ "level", required_argument, 0, 'l' },
+		{ "max-size", required_argument, 0, 'm' },
+		{ "paused", no_argument, 0, 'P' },
+		{ "toggle-signal", required_argument, 0, 's' },
+		{ "no-follow", no_argument, 0, 'n' },
+		{ "force", no_argument, 0, 'F' },
+		{ "quiet", no_argument, 0, 'q' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *out = NULL, *toggle = NULL;
+	char preload[PATH_MAX], path[PATH_MAX + 64], cwd[PATH_MAX];
+	char *ld, *pre;
+	uint64_t v;
+	int c, force = 0, quiet = 0, pfd[2], status, err = 0;
+	ssize_t got;
+	struct sigaction sa, old_int, old_quit;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+o:f:b:l:m:Ps:nFqh", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'f': {
+			uint64_t ns;
+
+			if (cli_parse_duration(optarg, &ns) == 0 &&
+			    strpbrk(optarg, "munsh"))
+				v = ns / 1000000u;
+			else if (cli_parse_u64(optarg, &v))
+				return cli_usage(&cmd_record_entry, 2,
+						 "bad --flush-interval");
+			if (v == 0)
+				v = 1;
+			setenv_u64("HEAPTAPE_FLUSH_MS", v);
+			break;
+		}
+		case 'b':
+			if (cli_parse_size(optarg, &v))
+				return cli_usage(&cmd_record_entry, 2,
+						 "bad --buffer-size");
+			setenv_u64("HEAPTAPE_BUFFER", v);
+			break;
+		case 'l': {
+			char *end;
+			long l = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || l < -7 || l > 22)
+				return cli_usage(&cmd_record_entry, 2,
+						 "bad --level (-7..22)");
+			setenv("HEAPTAPE_LEVEL", optarg, 1);
+			break;
+		}
+		case 'm':
+			if (cli_parse_size(optarg, &v))
+				return cli_usage(&cmd_record_entry, 2,
+						 "bad --max-size");
+			setenv_u64("HEAPTAPE_MAX_SIZE", v);
+			break;
+		case 'P':
+			setenv("HEAPTAPE_PAUSED", "1", 1);
+			break;
+		case 's':
+			toggle = optarg;
+			setenv("HEAPTAPE_TOGGLE_SIGNAL", optarg, 1);
+			break;
+		case 'n':
+			setenv("HEAPTAPE_NO_FOLLOW", "1", 1);
+			break;
+		case 'F':
+			force = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			return cli_usage(&cmd_record_entry, 0, NULL);
+		default:
+			return cli_usage(&cmd_record_entry, 2, NULL);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage(&cmd_record_entry, 2, "no program given");
+	(void)toggle;
+	if (find_preload(preload, sizeof(preload)))
+		return 125;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return cli_error("getcwd: %s", strerror(errno)), 125;
+
+	/* LD_PRELOAD: ours first, then whatever was there */
+	ld = getenv("LD_PRELOAD");
+	if (ld && *ld) {
+		size_t n = strlen(preload) + strlen(ld) + 2;
+
+		pre = malloc(n);
+		if (!pre)
+			return cli_error("out of memory"), 125;
+		snprintf(pre, n, "%s:%s", preload, ld);
+	} else {
+		pre = strdup(preload);
+	}
+	if (!pre || setenv("LD_PRELOAD", pre, 1))
+		return cli_error("out of memory"), 125;
+	free(pre);
+
+	/* The pattern, absolute.  Without -o: heaptape.<pid>.htape, with
+	 * the pid of PROG, and its children beside it as .<their pid>. */
+	if (out) {
+		if (out[0] == '/')
+			snprintf(path, sizeof(path), "%s", out);
+		else
+			snprintf(path, sizeof(path), "%s/%s", cwd, out);
+		if (!strchr(out, '%') && exists(path)) {
+			if (!force)
+				return cli_error("'%s' exists; use --force to "
+						 "overwrite it", out), 125;
+			if (unlink(path))
+				return cli_error("cannot remove '%s': %s", out,
+						 strerror(errno)), 125;
+		}
+		setenv("HEAPTAPE_OUT", path, 1);
+	}
+	unsetenv("HEAPTAPE_ROOT_PID");
+	if (pipe2(pfd, O_CLOEXEC))
+		return cli_error("pipe: %s", strerror(errno)), 125;
+	fflush(NULL);
+
+	child = fork();
+	if (child < 0)
+		return cli_error("fork: %s", strerror(errno)), 125;
+	if (child == 0) {
+		close(pfd[0]);
+		if (!out) {
+			snprintf(path, sizeof(path), "%s/heaptape.%d.htape",
+				 cwd, (int)getpid());
+			if (exists(path)) {
+				if (!force) {
+					err = -EEXIST;
+					goto fail;
+				}
+				unlink(path);
+			}
+			setenv("HEAPTAPE_OUT", path, 1);
+		}
+		execvp(argv[optind], argv + optind);
+		err = errno;
+	fail:
+		if (write(pfd[1], &err, sizeof(err)) < 0)
+			_exit(125);
+		_exit(err == ENOENT ? 127 : err < 0 ? 125 : 126);
+	}
+	close(pfd[1]);
+
+	/* like system(): the terminal's ^C goes to PROG; we wait for it */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGQUIT, &sa, &old_quit);
+	sa.sa_handler = forward;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+
+	got = read(pfd[0], &err, sizeof(err));
+	close(pfd[0]);
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR)
+			return cli_error("waitpid: %s", strerror(errno)), 125;
+	}
+	if (got == (ssize_t)sizeof(err)) {
+		if (err == -EEXIST) {
+			cli_error("'heaptape.%d.htape' exists; use --force to "
+				  "overwrite it", (int)child);
+			return 125;
+		}
+		cli_error("cannot %s '%s': %s",
+			  err == ENOENT ? "find" : "execute", argv[optind],
+			  strerror(err));
+		return err == ENOENT ? 127 : 126;
+	}
+	if (!quiet) {
+		glob_t g;
+		size_t more = 0;
+		char pat[PATH_MAX + 80];
+
+		if (!out)
+			snprintf(path, sizeof(path), "heaptape.%d.htape",
+				 (int)child);
+		else
+			snprintf(path, sizeof(path), "%s", out);
+		if (!strchr(path, '%')) {
+			snprintf(pat, sizeof(pat), "%s.*", path);
+			if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+				more = g.gl_pathc;
+				globfree(&g);
+			}
+			if (!exists(path))
+				fprintf(stderr, "%s: no trace written to "
+						"'%s'\n", cli_prog, path);
+			else if (more)
+				fprintf(stderr, "%s: trace '%s' (and %zu more "
+						"'%s.*')\n", cli_prog, path,
+					more, path);
+			else
+				fprintf(stderr, "%s: trace '%s'\n", cli_prog,
+					path);
+		} else {
+			fprintf(stderr, "%s: traces '%s'\n", cli_prog, path);
+		}
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
 }
 
 const struct ht_cmd cmd_record_entry = {
-	.name = "record", .usage = "record", .summary = "(not implemented yet)",
+	.name = "record",
+	.usage = "record [options] [--] PROG [ARGS...]",
+	.summary = "run a program and record its heap events",
+	.help =
+	"  -o, --output PATTERN    trace file (default heaptape.<pid>.htape);\n"
+	"                          %p pid, %t start time, %h host name;\n"
+	"                          child processes add .<pid>\n"
+	"  -f, --flush-interval MS write buffered events at least this often\n"
+	"                          (default 100; bounds what a SIGKILL loses)\n"
+	"  -b, --buffer-size SIZE  event buffer pool (default 8M)\n"
+	"  -l, --level N           zstd level (default 1; recompress later\n"
+	"                          with `heaptape convert --level`)\n"
+	"  -m, --max-size SIZE     stop recording (with a loss record) when\n"
+	"                          the trace reaches SIZE\n"
+	"  -P, --paused            start with recording paused\n"
+	"  -s, --toggle-signal SIG pause/resume recording on signal SIG\n"
+	"                          (e.g. USR2; heaptape forwards USR1/USR2)\n"
+	"  -n, --no-follow         do not trace programs PROG executes\n"
+	"  -F, --force             overwrite an existing trace\n"
+	"  -q, --quiet             do not print the trace name at the end\n"
+	"environment for LD_PRELOAD use: HEAPTAPE_OUT, HEAPTAPE_FLUSH_MS,\n"
+	"HEAPTAPE_BUFFER, HEAPTAPE_LEVEL, HEAPTAPE_MAX_SIZE, HEAPTAPE_PAUSED,\n"
+	"HEAPTAPE_TOGGLE_SIGNAL, HEAPTAPE_NO_FOLLOW; HEAPTAPE_PRELOAD: the\n"
+	"library to use\n"
+	"exit status: PROG's (128+N for signal N), 125 heaptape failed,\n"
+	"126 PROG cannot be executed, 127 PROG not found\n",
 	.run = run,
 };

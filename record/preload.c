@@ -216,9 +216,12 @@ EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 		}
 		return realloc(p, total);
 	}
-	q = ht__real.reallocarray(p, nmemb, size);
 	if (!rec_on())
-		return q;
+		return ht__real.reallocarray(p, nmemb, size);
+	/* glibc's reallocarray calls realloc: one event, not two */
+	ht__t.guard++;
+	q = ht__real.reallocarray(p, nmemb, size);
+	ht__t.guard--;
 	failed = !q && (nmemb != 0 && size != 0);
 	fl = failed ? HT_EV_FAILED : (q && q == p ? HT_EV_INPLACE : 0);
 	if (nmemb <= UINT32_MAX) {

@@ -59,6 +59,8 @@ struct ht__thr {
 	uint32_t gen;               /* encoder: name generation written */
 	uint32_t idle;              /* encoder: flushes without progress */
 	char name[16];              /* encoder: last name written */
+	char pname[16];             /* producer: name read at thread exit */
+	_Atomic(uint32_t) pname_set;
 };
 
 /* Per-thread state of the hooks, in initial-exec TLS. */

@@ -1,0 +1,46 @@
+/* threads: N short-lived threads (default 1000), a few at a time, each
+ * allocating and freeing some blocks.  usage: threads [N] [PER] */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int per = 50;
+
+static void *work(void *arg)
+{
+	long sum = 0;
+	void *keep[64];
+
+	for (int i = 0; i < per; i++) {
+		keep[i % 64] = malloc((size_t)(((long)arg + i) % 400) + 1);
+		sum += ((char *)keep[i % 64] != NULL);
+		if (i % 64 == 63)
+			for (int j = 0; j < 64; j++)
+				free(keep[j]);
+	}
+	for (int j = 0; j < per % 64; j++)
+		free(keep[j]);
+	return (void *)sum;
+}
+
+int main(int argc, char **argv)
+{
+	int n = argc > 1 ? atoi(argv[1]) : 1000, batch = 8;
+	long total = 0;
+	pthread_t th[8];
+
+	if (argc > 2)
+		per = atoi(argv[2]);
+	for (int i = 0; i < n; i += batch) {
+		int k = n - i < batch ? n - i : batch;
+		for (int j = 0; j < k; j++)
+			pthread_create(&th[j], NULL, work, (void *)(long)(i + j));
+		for (int j = 0; j < k; j++) {
+			void *r;
+			pthread_join(th[j], &r);
+			total += (long)r;
+		}
+	}
+	printf("threads: %d threads, %ld allocations\n", n, total);
+	return 0;
+}
