@@ -31,7 +31,7 @@ static int rm_tree(const char *dir, const char *plan)
 }
 
 static int set_options(const char *plan, uint32_t options, uint32_t sample,
-		       double speed)
+		       double speed, uint32_t window)
 {
 	FILE *f = fopen(plan, "r+b");
 	struct rp_header h;
@@ -43,6 +43,7 @@ static int set_options(const char *plan, uint32_t options, uint32_t sample,
 		h.options = options;
 		h.sample = sample;
 		h.speed = speed;
+		h.window = window;
 		if (!fseek(f, 0, SEEK_SET) && fwrite(&h, sizeof(h), 1, f) == 1)
 			rc = 0;
 	}
@@ -54,7 +55,8 @@ static int set_options(const char *plan, uint32_t options, uint32_t sample,
 static int cmd_replay(int argc, char **argv)
 {
 	enum { O_THREADS = 256, O_TIMING, O_SPEED, O_NO_TOUCH, O_CHECK,
-	       O_JSON, O_CSV, O_REPEAT, O_PID, O_SALVAGE, O_SAMPLE };
+	       O_JSON, O_CSV, O_REPEAT, O_PID, O_SALVAGE, O_SAMPLE,
+	       O_WINDOW };
 	static const struct option longopts[] = {
 		{"allocator", required_argument, 0, 'a'},
 		{"threads", required_argument, 0, O_THREADS},
@@ -68,6 +70,7 @@ static int cmd_replay(int argc, char **argv)
 		{"pid", required_argument, 0, O_PID},
 		{"salvage", no_argument, 0, O_SALVAGE},
 		{"sample", required_argument, 0, O_SAMPLE},
+		{"window", required_argument, 0, O_WINDOW},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
 	const struct ht_cmd *c = &cmd_replay_entry;
@@ -86,6 +89,7 @@ static int cmd_replay(int argc, char **argv)
 	int ch, err, csv = 0, touch = 1, check = 0, recorded = 0;
 	int repeat = 1, salvage = 0, rc = 0, fd;
 	uint32_t sample = 1;
+	uint64_t window = 1024;
 
 	allocs = calloc(MAX_ALLOCS, sizeof(*allocs));
 	if (!allocs)
@@ -169,6 +173,13 @@ static int cmd_replay(int argc, char **argv)
 						       "1000000");
 			}
 			sample = (uint32_t)u;
+			break;
+		case O_WINDOW:
+			if (cli_parse_u64(optarg, &window) ||
+			    window > (1ull << 40)) {
+				free(allocs);
+				return cli_usage(c, 2, "bad --window");
+			}
 			break;
 		case ':':
 			free(allocs);
@@ -270,7 +281,9 @@ static int cmd_replay(int argc, char **argv)
 	if (set_options(plan, (touch ? RP_OPT_TOUCH : 0) |
 				      (check ? RP_OPT_CHECK : 0) |
 				      (recorded ? RP_OPT_RECORDED : 0),
-			sample, speed)) {
+			sample, speed,
+			window ? (uint32_t)((window + RP_EPOCH_OPS - 1) /
+					    RP_EPOCH_OPS) : 0)) {
 		rc = cli_error("cannot update '%s': %s", plan, strerror(errno));
 		goto out;
 	}
@@ -357,6 +370,10 @@ const struct ht_cmd cmd_replay_entry = {
 	"                       of the trace, side by side)\n"
 	"  --salvage            skip damaged blocks instead of stopping\n"
 	"  --sample N           time one allocator call in N (default 1)\n"
+	"  --window N           no thread runs more than about N events (in\n"
+	"                       recorded order) ahead of another; 0 = no\n"
+	"                       limit, only hand-offs are ordered (default\n"
+	"                       1024)\n"
 	"reports per allocator: wall/user/sys time, ns per call (p50, p99,\n"
 	"p99.9, max) per call kind, peak RSS above the harness baseline, ideal\n"
 	"peak (peak live requested bytes), fragmentation = peak RSS / ideal\n"

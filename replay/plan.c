@@ -25,7 +25,9 @@
  * created the slot to the op that releases it, and the creating op was
  * appended first.  (3) A stream's first op runs only after the RK_SPAWN
  * that starts it, which is appended (to the stream of the previous event)
- * just before it.  So every dependency points backwards in E, and E is a
+ * just before it.  (4) A stream's first op of epoch e waits for every op of
+ * the epochs below e - window, all of which come before it in E.  So
+ * every dependency points backwards in E, and E is a
  * topological order of the dependency graph.  In a run, take the first op
  * of E that has not completed: everything before it in E has completed,
  * its stream has been started and has reached it, and its wait (if any) is
@@ -72,6 +74,7 @@ struct pstream {
 	struct rp_op *buf;   /* the current chunk, or NULL */
 	uint64_t ops;
 	uint32_t free_head;  /* released slots, linked by slot_next */
+	uint64_t epoch;      /* epoch of its last op, RP_NO_EPOCH */
 };
 
 struct tkey {
@@ -99,6 +102,10 @@ struct plan {
 	struct tkey *tk;
 	uint32_t tkcap, tkn;
 	uint32_t last;       /* stream of the previous op, RP_NONE */
+
+	uint64_t gidx;       /* ops so far in global order */
+	uint32_t *nep;       /* streams with ops in each epoch */
+	uint64_t nepochs, epcap;
 
 	uint32_t pids[64];
 	uint32_t npids;
@@ -195,7 +202,7 @@ static int flush(struct plan *p, struct pstream *s)
 
 /* Appends op to stream si; *pos gets its file offset.  One op of every
  * chunk stays free for the RK_NEXT or RK_END that ends it. */
-static int append(struct plan *p, uint32_t si, const struct rp_op *op,
+static int raw_append(struct plan *p, uint32_t si, const struct rp_op *op,
 		  uint64_t *pos)
 {
 	struct pstream *s = &p->st[si];
@@ -240,6 +247,49 @@ static int append(struct plan *p, uint32_t si, const struct rp_op *op,
 	return 0;
 }
 
+/* Stream si finished its ops of epoch e. */
+static int epoch_done(struct plan *p, uint64_t e)
+{
+	if (e >= p->epcap) {
+		uint64_t ncap = p->epcap ? p->epcap * 2 : 1024;
+		uint32_t *n;
+		while (ncap <= e)
+			ncap *= 2;
+		n = realloc(p->nep, ncap * sizeof(*n));
+		if (!n)
+			return -1;
+		memset(n + p->epcap, 0, (ncap - p->epcap) * sizeof(*n));
+		p->nep = n;
+		p->epcap = ncap;
+	}
+	p->nep[e]++;
+	if (e + 1 > p->nepochs)
+		p->nepochs = e + 1;
+	return 0;
+}
+
+/* Appends an op that counts in the global order: with an RK_EPOCH marker
+ * first when it is the stream's first op of a new epoch. */
+static int append(struct plan *p, uint32_t si, const struct rp_op *op,
+		  uint64_t *pos)
+{
+	struct pstream *s = &p->st[si];
+	uint64_t e = p->gidx / RP_EPOCH_OPS;
+
+	if (!p->o->one_thread && s->epoch != e) {
+		struct rp_op m = { .kind = RK_EPOCH, .slot = RP_NONE,
+				   .slot2 = RP_NONE, .size = s->epoch,
+				   .arg = e, .ts = op->ts };
+		if (s->epoch != RP_NO_EPOCH && epoch_done(p, s->epoch))
+			return -1;
+		s->epoch = e;
+		if (raw_append(p, si, &m, NULL))
+			return -1;
+	}
+	p->gidx++;
+	return raw_append(p, si, op, pos);
+}
+
 static uint32_t new_stream(struct plan *p, uint32_t pid, uint32_t tid)
 {
 	struct pstream *s;
@@ -260,6 +310,7 @@ static uint32_t new_stream(struct plan *p, uint32_t pid, uint32_t tid)
 	s->cap = CHUNK_FIRST;
 	s->first = s->chunk = p->file_end;
 	s->free_head = RP_NONE;
+	s->epoch = RP_NO_EPOCH;
 	p->file_end += (uint64_t)s->cap * sizeof(struct rp_op);
 	return p->nst++;
 }
@@ -649,6 +700,7 @@ static void plan_free(struct plan *p)
 	free(p->slot_pub);
 	free(p->slot_next);
 	free(p->slot_pos);
+	free(p->nep);
 }
 
 static int finish(struct plan *p)
@@ -660,10 +712,17 @@ static int finish(struct plan *p)
 	for (uint32_t i = 0; i < p->nst; i++) {
 		struct rp_op end = { .kind = RK_END };
 		struct pstream *s = &p->st[i];
-		s->exited = 0; /* keep the buffer for this last append */
-		if (append(p, i, &end, NULL) || flush(p, s))
+		s->exited = 0; /* keep the buffer for these last appends */
+		if (s->epoch != RP_NO_EPOCH) {
+			struct rp_op m = { .kind = RK_EPOCH, .slot = RP_NONE,
+					   .slot2 = RP_NONE, .size = s->epoch,
+					   .arg = RP_NO_EPOCH };
+			if (epoch_done(p, s->epoch) ||
+			    raw_append(p, i, &m, NULL))
+				return -1;
+		}
+		if (raw_append(p, i, &end, NULL) || flush(p, s))
 			return -1;
-		s->ops--; /* RK_END is not an op of the thread */
 	}
 	tab = calloc(p->nst ? p->nst : 1, sizeof(*tab));
 	if (!tab)
@@ -680,6 +739,12 @@ static int finish(struct plan *p)
 		return -1;
 	}
 	free(tab);
+	h.nepochs = p->nepochs;
+	h.epochs_off = p->file_end + tabsz;
+	if (p->nepochs && pwrite_all(p->fd, p->nep, p->nepochs * 4,
+				     h.epochs_off))
+		return -1;
+	tabsz += p->nepochs * 4;
 	h.magic = RP_PLAN_MAGIC;
 	h.op_size = sizeof(struct rp_op);
 	h.nstreams = p->nst;

@@ -17,6 +17,14 @@
  * block is usable, and B's releasing op carries RF_WAIT with the sequence
  * number to wait for.  Nothing else is ordered across threads.
  *
+ * Skew window: the ops in global order are cut into epochs of
+ * RP_EPOCH_OPS ops.  A stream marks (RK_EPOCH) that it has finished its ops
+ * of an epoch, and before its first op of epoch e waits until every epoch
+ * below e - window is finished.  So no thread runs ahead of the others by
+ * more than the window, as the recorded threads did not (a producer would
+ * otherwise allocate its whole run before its consumers free anything).
+ * The plan stores, per epoch, how many streams have ops in it.
+ *
  * Result file: written by the worker into a MAP_SHARED mapping that the
  * parent created, read by the parent after the worker exits.
  */
@@ -29,6 +37,7 @@
 #define RP_RESULT_MAGIC 0x3154534552505248ull /* "HRPREST1" */
 #define RP_HEADER_BYTES 4096
 #define RP_NONE 0xffffffffu                   /* no slot / no stream */
+#define RP_EPOCH_OPS 256
 
 /* Op kinds: the allocator call to make (not the recorded op). */
 enum rp_kind {
@@ -48,8 +57,12 @@ enum rp_kind {
 	RK_NCALLS,        /* kinds below are harness ops, not timed */
 	RK_SPAWN = 20,    /* start stream slot2 */
 	RK_NEXT,          /* continue at file offset size */
-	RK_END
+	RK_END,
+	RK_EPOCH          /* size: epoch finished by this stream (or
+			     RP_NO_EPOCH); arg: epoch of its next op (or
+			     RP_NO_EPOCH): wait for the window */
 };
+#define RP_NO_EPOCH UINT64_MAX
 
 /* Names of the call kinds for reports (index by enum rp_kind). */
 #define RP_KIND_NAMES                                                      \
@@ -93,10 +106,13 @@ struct rp_header {
 	uint64_t nops;          /* call ops over all streams */
 	uint64_t streams_off;   /* file offset of the stream table */
 	uint64_t file_size;
+	uint64_t nepochs;       /* 0: no epoch markers (--threads=1) */
+	uint64_t epochs_off;    /* uint32_t streams per epoch */
 	/* Set by the parent per run (the worker reads them from here). */
 	uint32_t options;       /* RP_OPT_* */
 	uint32_t sample;        /* time one call in every `sample` */
 	double speed;           /* recorded timing: > 1 is faster */
+	uint32_t window;        /* epochs of skew allowed; 0 = unlimited */
 };
 
 /* Latency histogram: log-linear, 16 sub-buckets per power of two (error

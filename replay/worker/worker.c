@@ -63,6 +63,11 @@ static pthread_attr_t tattr;
 static _Atomic uint32_t started, done, aborted;
 static _Atomic uint64_t content_errors, null_results, fallbacks;
 static _Atomic int error_set;
+static const uint32_t *ep_need;      /* streams per epoch (plan) */
+static _Atomic uint32_t *ep_done;   /* streams that finished it */
+static _Atomic uint32_t ep_mark;    /* epochs [0, ep_mark) all finished */
+static _Atomic uint32_t ep_waiters;
+static uint32_t window;
 
 /* The allocator's functions; NULL when it lacks one (then a fallback that
  * stays inside the allocator is used). */
@@ -447,6 +452,55 @@ static void sleep_until(uint64_t ts)
 		;
 }
 
+static void epoch_advance(void)
+{
+	int moved = 0;
+
+	for (;;) {
+		uint32_t w = atomic_load(&ep_mark);
+		if (w >= H->nepochs || atomic_load(&ep_done[w]) != ep_need[w])
+			break;
+		if (atomic_compare_exchange_weak(&ep_mark, &w, w + 1))
+			moved = 1;
+	}
+	if (moved && atomic_load(&ep_waiters))
+		futex(&ep_mark, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
+/* RK_EPOCH: this stream is done with epoch op->size; wait until it may
+ * run epoch op->arg. */
+static void epoch_op(const struct rp_op *op)
+{
+	static const struct timespec to = { 0, 20 * 1000 * 1000 };
+	uint64_t need;
+
+	if (op->size < H->nepochs) {
+		atomic_fetch_add(&ep_done[op->size], 1);
+		epoch_advance();
+	}
+	if (!window || op->arg == RP_NO_EPOCH || op->arg <= window)
+		return;
+	need = op->arg - window;
+	for (int i = 0; i < 256; i++) {
+		if (atomic_load_explicit(&ep_mark, memory_order_acquire) >= need)
+			return;
+#if defined(__x86_64__) || defined(__i386__)
+		_mm_pause();
+#endif
+	}
+	for (;;) {
+		uint32_t w;
+		atomic_fetch_add(&ep_waiters, 1);
+		w = atomic_load(&ep_mark);
+		if (w >= need || atomic_load(&aborted)) {
+			atomic_fetch_sub(&ep_waiters, 1);
+			return;
+		}
+		futex(&ep_mark, FUTEX_WAIT_PRIVATE, w, &to);
+		atomic_fetch_sub(&ep_waiters, 1);
+	}
+}
+
 static void *stream_main(void *arg);
 
 static void spawn(uint32_t si)
@@ -485,7 +539,7 @@ static void *stream_main(void *arg)
 	for (;;) {
 		if (atomic_load_explicit(&aborted, memory_order_relaxed))
 			break;
-		if (recorded && op->kind != RK_NEXT && op->kind != RK_END)
+		if (recorded && op->kind < RK_NCALLS)
 			sleep_until(op->ts);
 		if (op->kind == RK_NEXT) {
 			if (op->size >= H->file_size)
@@ -495,7 +549,9 @@ static void *stream_main(void *arg)
 		}
 		if (op->kind == RK_END)
 			break;
-		if (op->kind == RK_SPAWN)
+		if (op->kind == RK_EPOCH)
+			epoch_op(op);
+		else if (op->kind == RK_SPAWN)
 			spawn(op->slot2);
 		else if (op->kind > 0 && op->kind < RK_NCALLS)
 			run_op(op, ks, &countdown);
@@ -651,7 +707,12 @@ int main(int argc, char **argv)
 	    H->op_size != sizeof(struct rp_op) || H->file_size != plen ||
 	    H->streams_off + (uint64_t)H->nstreams * sizeof(*streams) > plen)
 		return fail("'%s' is not a replay plan of this build", argv[1]);
+	if (H->nepochs && (H->nepochs > UINT32_MAX ||
+			   H->epochs_off + H->nepochs * 4 > plen))
+		return fail("'%s' is not a replay plan of this build", argv[1]);
 	streams = (const struct rp_stream *)(plan_base + H->streams_off);
+	ep_need = (const uint32_t *)(plan_base + H->epochs_off);
+	window = H->window;
 	opts = H->options;
 	sample = H->sample ? H->sample : 1;
 	speed = H->speed > 0 ? H->speed : 1.0;
@@ -685,7 +746,8 @@ int main(int argc, char **argv)
 
 	slots = map_anon(H->nslots * sizeof(*slots));
 	kstats = map_anon((size_t)H->nstreams * RK_NCALLS * sizeof(*kstats));
-	if (!slots || !kstats)
+	ep_done = map_anon(H->nepochs * sizeof(*ep_done));
+	if (!slots || !kstats || !ep_done)
 		return fail("out of memory for %s", "the replay tables");
 	statm_fd = open("/proc/self/statm", O_RDONLY);
 	pthread_attr_init(&tattr);
@@ -721,6 +783,19 @@ int main(int argc, char **argv)
 			peak_anon = rss - R->baseline_rss;
 		series_add((double)(t1 - start_ns) / 1e9,
 			   rss > R->baseline_rss ? rss - R->baseline_rss : 0);
+	}
+	if (getenv("HEAPTAPE_REPLAY_DEBUG")) {
+		static char buf[1 << 20];
+		int fd = open(getenv("HEAPTAPE_REPLAY_DEBUG"), O_RDONLY);
+		ssize_t n;
+		while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+			if (write(2, buf, (size_t)n) != n)
+				break;
+		if (fd >= 0)
+			close(fd);
+		fprintf(stderr, "baseline %llu peak %llu\n",
+			(unsigned long long)R->baseline_rss,
+			(unsigned long long)peak_anon);
 	}
 	R->wall_s = (double)(t1 - t0) / 1e9;
 	R->user_s = tv_s(ru1.ru_utime) - tv_s(ru0.ru_utime);

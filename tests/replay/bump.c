@@ -1,0 +1,158 @@
+/*
+ * bump.c - a trivial bump allocator as a preloadable .so, to measure what
+ * `heaptape replay` itself costs per event (bench/replay.sh) and to test
+ * `-a ./path.so` (tests/t_replay.sh).  Not built by the Makefile (it is
+ * not a program): cc -shared -fPIC -O2 -o libbump.so tests/replay/bump.c
+ *
+ * Each thread carves blocks out of 1 MiB chunks taken from one reserved
+ * region; free does nothing; realloc copies.  A 16-byte header before each
+ * block holds its size.  Memory is never reused, so calloc needs no
+ * memset (fresh anonymous pages are zero).
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define RESERVE (1ull << 40)
+#define CHUNK (1u << 20)
+
+static char *base;
+static _Atomic uint64_t used;
+static __thread char *cur, *end;
+
+static void *take(size_t n, size_t align)
+{
+	uintptr_t p;
+
+	if (align < 16)
+		align = 16;
+	if (n > RESERVE / 4 || align > CHUNK)
+		return NULL;
+	for (;;) {
+		p = ((uintptr_t)cur + 16 + align - 1) & ~(uintptr_t)(align - 1);
+		if (cur && p + n <= (uintptr_t)end)
+			break;
+		if (!base) {
+			void *m = mmap(NULL, RESERVE, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS |
+					       MAP_NORESERVE, -1, 0);
+			char *expect = NULL;
+			if (m == MAP_FAILED)
+				return NULL;
+			if (!atomic_compare_exchange_strong(
+				    (_Atomic(char *) *)&base, &expect, m))
+				munmap(m, RESERVE);
+		}
+		{
+			uint64_t want = n + align + 16 > CHUNK
+						? (n + align + 16 + CHUNK - 1) &
+							  ~(uint64_t)(CHUNK - 1)
+						: CHUNK;
+			uint64_t off = atomic_fetch_add(&used, want);
+			if (off + want > RESERVE)
+				return NULL;
+			cur = base + off;
+			end = cur + want;
+		}
+	}
+	((uint64_t *)p)[-1] = n;
+	cur = (char *)(p + n);
+	return (void *)p;
+}
+
+void *malloc(size_t n)
+{
+	void *p = take(n, 16);
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
+void free(void *p)
+{
+	(void)p;
+}
+
+void *calloc(size_t a, size_t b)
+{
+	size_t n;
+
+	if (__builtin_mul_overflow(a, b, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return malloc(n);
+}
+
+void *realloc(void *old, size_t n)
+{
+	void *p;
+	uint64_t on;
+
+	if (!old)
+		return malloc(n);
+	if (!n)
+		return NULL;
+	on = ((uint64_t *)old)[-1];
+	if (n <= on) {
+		((uint64_t *)old)[-1] = n;
+		return old;
+	}
+	if ((p = malloc(n)))
+		memcpy(p, old, on);
+	return p;
+}
+
+void *reallocarray(void *old, size_t a, size_t b)
+{
+	size_t n;
+
+	if (__builtin_mul_overflow(a, b, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(old, n);
+}
+
+int posix_memalign(void **out, size_t align, size_t n)
+{
+	void *p;
+
+	if (!align || (align & (align - 1)) || align % sizeof(void *))
+		return EINVAL;
+	if (!(p = take(n, align)))
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+void *aligned_alloc(size_t align, size_t n)
+{
+	if (!align || (align & (align - 1)))
+		return NULL;
+	return take(n, align);
+}
+
+void *memalign(size_t align, size_t n)
+{
+	return aligned_alloc(align, n);
+}
+
+void *valloc(size_t n)
+{
+	return take(n, 4096);
+}
+
+void *pvalloc(size_t n)
+{
+	return take((n + 4095) & ~(size_t)4095, 4096);
+}
+
+size_t malloc_usable_size(void *p)
+{
+	return p ? ((uint64_t *)p)[-1] : 0;
+}
