@@ -126,41 +126,6 @@ unsigned ht__col_width(int col)
 	}
 }
 
-static uint64_t col_get(const struct ht_event *ev, int col)
-{
-	switch (col) {
-	case HT__C_OP: return ev->op;
-	case HT__C_TS: return ev->ts;
-	case HT__C_ADDR: return ev->addr;
-	case HT__C_SIZE: return ev->size;
-	case HT__C_OLD_ADDR: return ev->old_addr;
-	case HT__C_OLD_SIZE: return ev->old_size;
-	case HT__C_ALIGN: return ev->align;
-	case HT__C_NMEMB: return ev->nmemb;
-	case HT__C_HEAP: return ev->heap;
-	case HT__C_AUX: return ev->aux;
-	case HT__C_FLAGS: return ev->flags;
-	default: return (uint32_t)ev->result;
-	}
-}
-
-static void col_set(struct ht_event *ev, int col, uint64_t v)
-{
-	switch (col) {
-	case HT__C_OP: ev->op = (uint8_t)v; break;
-	case HT__C_TS: ev->ts = v; break;
-	case HT__C_ADDR: ev->addr = v; break;
-	case HT__C_SIZE: ev->size = v; break;
-	case HT__C_OLD_ADDR: ev->old_addr = v; break;
-	case HT__C_OLD_SIZE: ev->old_size = v; break;
-	case HT__C_ALIGN: ev->align = v; break;
-	case HT__C_NMEMB: ev->nmemb = v; break;
-	case HT__C_HEAP: ev->heap = v; break;
-	case HT__C_AUX: ev->aux = (uint32_t)v; break;
-	case HT__C_FLAGS: ev->flags = (uint32_t)v; break;
-	default: ev->result = (int32_t)(uint32_t)v; break;
-	}
-}
 
 /*
  * Encoder.
@@ -172,7 +137,10 @@ struct ht__enc {
 	ZSTD_CCtx *cctx;
 	void *cwork;
 	uint64_t *vals;  /* one column's values */
+	uint64_t *base;  /* addr of the rows of the old_addr column */
 	uint8_t *raw;    /* one column encoded, before zstd */
+	uint8_t *raw2;   /* a second candidate */
+	uint8_t *tmp;    /* the second candidate compressed */
 	uint16_t mask[256];
 };
 
@@ -205,7 +173,7 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 		const struct ht__enc_mem *mem)
 {
 	struct ht__enc *e;
-	size_t wsize;
+	size_t wsize, colmax = (size_t)max_events * 8 + 16;
 
 	*ep = NULL;
 	e = mem_alloc(mem, sizeof(*e));
@@ -219,9 +187,13 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 		e->mask[op] = ht__op_mask(op);
 	wsize = ZSTD_estimateCCtxSize(level);
 	e->cwork = mem_alloc(mem, wsize);
-	e->vals = mem_alloc(mem, (size_t)max_events * 8 + 8);
-	e->raw = mem_alloc(mem, (size_t)max_events * 8 + 16);
-	if (!e->cwork || !e->vals || !e->raw) {
+	e->vals = mem_alloc(mem, colmax);
+	e->base = mem_alloc(mem, colmax);
+	e->raw = mem_alloc(mem, colmax);
+	e->raw2 = mem_alloc(mem, colmax);
+	e->tmp = mem_alloc(mem, colmax);
+	if (!e->cwork || !e->vals || !e->base || !e->raw || !e->raw2 ||
+	    !e->tmp) {
 		ht__enc_free(e);
 		return HT_ENOMEM;
 	}
@@ -243,7 +215,10 @@ void ht__enc_free(struct ht__enc *e)
 	m = e->mem;
 	mem_free(&m, e->cwork);
 	mem_free(&m, e->vals);
+	mem_free(&m, e->base);
 	mem_free(&m, e->raw);
+	mem_free(&m, e->raw2);
+	mem_free(&m, e->tmp);
 	mem_free(&m, e);
 }
 
@@ -267,110 +242,240 @@ static void bss_put(uint8_t *out, const uint64_t *v, size_t m, unsigned w)
 	}
 }
 
-/*
- * Chooses the smallest encoding of v[0..m) and writes its raw bytes into
- * e->raw.  Returns raw_len; sets *enc, *width, *param.
- */
-static size_t choose(struct ht__enc *e, uint64_t *v, size_t m, unsigned cw,
-		     uint8_t *enc, uint8_t *width, uint64_t *param)
+static size_t put_plain(uint8_t *out, const uint64_t *v, size_t m,
+			unsigned w)
 {
-	uint64_t first = v[0], prev = v[0], maxv = 0, maxz = 0, or_v = 0;
-	size_t vlen = 0, dlen = 0, best;
-	unsigned wv, wz;
-	int same = 1;
+	switch (w) {
+	case 8:
+		memcpy(out, v, m * 8);
+		break;
+	case 1:
+		for (size_t i = 0; i < m; i++)
+			out[i] = (uint8_t)v[i];
+		break;
+	default:
+		/* 8-byte stores, each overwriting the previous tail; out
+		 * has 8 bytes of slack */
+		for (size_t i = 0; i < m; i++)
+			memcpy(out + i * w, &v[i], 8);
+		break;
+	}
+	return m * w;
+}
 
-	for (size_t i = 0; i < m; i++) {
-		uint64_t x = v[i], z = ht__zz((int64_t)(x - prev));
+/* A column encoding choice. */
+struct pick {
+	uint8_t enc, width;
+	uint64_t param;
+	size_t len;
+};
 
-		same &= x == first;
-		or_v |= x;
-		maxz |= z;
-		vlen += ht__varint_len(x);
-		dlen += ht__varint_len(z);
-		prev = x;
-	}
-	maxv = or_v;
-	if (same) {
-		*enc = HT__E_CONST;
-		*width = (uint8_t)cw;
-		*param = first;
-		return 0;
-	}
-	wv = ht__bytes_of(maxv);
-	wz = ht__bytes_of(maxz);
-	if (wv == 0)
-		wv = 1;
-	if (wz == 0)
-		wz = 1;
-	/* Candidates, smallest raw size wins; PLAIN bounds them all. */
-	best = m * cw;
-	*enc = HT__E_PLAIN;
-	*width = (uint8_t)cw;
-	*param = 0;
-	if (m * wv < best || (m * wv == best && cw > 1)) {
-		best = m * wv;
-		*enc = HT__E_BSS;
-		*width = (uint8_t)wv;
-	}
-	if (m * wz < best) {
-		best = m * wz;
-		*enc = HT__E_DELTA_BSS;
-		*width = (uint8_t)wz;
-		*param = first;
-	}
-	if (vlen < best) {
-		best = vlen;
-		*enc = HT__E_VARINT;
-		*width = 0;
-		*param = 0;
-	}
-	if (dlen < best) {
-		best = dlen;
-		*enc = HT__E_DELTA_VARINT;
-		*width = 0;
-		*param = first;
-	}
-	switch (*enc) {
+/* Writes v[0..m) encoded as p into out; v may be overwritten. */
+static void put(uint8_t *out, uint64_t *v, const uint64_t *base, size_t m,
+		const struct pick *p)
+{
+	uint64_t prev = p->param;
+	uint8_t *o = out;
+
+	switch (p->enc) {
 	case HT__E_PLAIN:
-		if (cw == 8) {
-			memcpy(e->raw, v, m * 8);
-		} else {
-			for (size_t i = 0; i < m; i++)
-				memcpy(e->raw + i * cw, &v[i], cw);
-		}
+		put_plain(out, v, m, p->width);
 		break;
 	case HT__E_BSS:
-		bss_put(e->raw, v, m, *width);
+		bss_put(out, v, m, p->width);
 		break;
 	case HT__E_DELTA_BSS:
-		prev = first;
 		for (size_t i = 0; i < m; i++) {
 			uint64_t x = v[i];
 
 			v[i] = ht__zz((int64_t)(x - prev));
 			prev = x;
 		}
-		bss_put(e->raw, v, m, *width);
+		bss_put(out, v, m, p->width);
 		break;
-	case HT__E_VARINT: {
-		uint8_t *o = e->raw;
-
+	case HT__E_VARINT:
 		for (size_t i = 0; i < m; i++)
 			o += ht__put_varint(o, v[i]);
 		break;
-	}
-	case HT__E_DELTA_VARINT: {
-		uint8_t *o = e->raw;
-
-		prev = first;
+	case HT__E_DELTA_VARINT:
 		for (size_t i = 0; i < m; i++) {
 			o += ht__put_varint(o, ht__zz((int64_t)(v[i] - prev)));
 			prev = v[i];
 		}
 		break;
+	case HT__E_REL_ADDR:
+		for (size_t i = 0; i < m; i++)
+			o += ht__put_varint(o, ht__zz((int64_t)(v[i] -
+							       base[i])));
+		break;
 	}
+}
+
+/*
+ * Chooses the encoding of column c (values v[0..m), base[] the rows'
+ * addr for old_addr) by raw size, except: ts prefers DELTA_BSS, and addr
+ * tries PLAIN and DELTA_BSS through zstd and keeps the smaller (sequential
+ * allocations favour deltas, reused addresses favour raw values).
+ * Writes the stored bytes at out; returns their length.
+ */
+static size_t encode_col(struct ht__enc *e, int c, uint64_t *v, size_t m,
+			 uint8_t *out, int force_raw, struct pick *pk,
+			 uint8_t *codec)
+{
+	uint64_t first = v[0], prev = v[0], or_v = 0, or_z = 0, or_r = 0;
+	size_t vlen = 0, dlen = 0, rlen = 0, stored;
+	unsigned cw = ht__col_width(c), wv, wz;
+	int same = 1, rel = c == HT__C_OLD_ADDR;
+	struct pick a, b;
+
+	for (size_t i = 0; i < m; i++) {
+		uint64_t x = v[i], z = ht__zz((int64_t)(x - prev));
+
+		same &= x == first;
+		or_v |= x;
+		or_z |= z;
+		vlen += ht__varint_len(x);
+		dlen += ht__varint_len(z);
+		prev = x;
 	}
-	return best;
+	if (rel) {
+		for (size_t i = 0; i < m; i++) {
+			uint64_t z = ht__zz((int64_t)(v[i] - e->base[i]));
+
+			or_r |= z;
+			rlen += ht__varint_len(z);
+		}
+	}
+	*codec = HT__CODEC_NONE;
+	if (same) {
+		pk->enc = HT__E_CONST;
+		pk->width = 0;
+		pk->param = first;
+		pk->len = 0;
+		return 0;
+	}
+	wv = ht__bytes_of(or_v);
+	wz = ht__bytes_of(or_z);
+	wv = wv ? wv : 1;
+	wz = wz ? wz : 1;
+	if (wv > cw)
+		wv = cw;
+
+	a.enc = HT__E_PLAIN;
+	a.width = (uint8_t)wv;
+	a.param = 0;
+	a.len = m * wv;
+	b.enc = HT__E_DELTA_BSS;
+	b.width = (uint8_t)wz;
+	b.param = first;
+	b.len = m * wz;
+	if (c == HT__C_TS) {
+		if (b.len <= a.len)
+			a = b;
+	} else if (c == HT__C_ADDR) {
+		if (b.len < a.len && b.len < 64)
+			a = b;
+	} else {
+		if (vlen < a.len) {
+			a.enc = HT__E_VARINT;
+			a.width = 0;
+			a.len = vlen;
+		}
+		if (dlen < a.len) {
+			a.enc = HT__E_DELTA_VARINT;
+			a.width = 0;
+			a.param = first;
+			a.len = dlen;
+		}
+		if (rel && rlen < a.len) {
+			a.enc = HT__E_REL_ADDR;
+			a.width = 0;
+			a.param = 0;
+			a.len = rlen;
+		}
+	}
+	*pk = a;
+	if (c == HT__C_ADDR && a.enc == HT__E_PLAIN && a.len >= 64 &&
+	    !force_raw) {
+		/* Both through zstd; v is kept for the second. */
+		size_t sa, sb;
+
+		put_plain(e->raw, v, m, a.width);
+		sa = ht__enc_zstd(e, out, a.len - 1, e->raw, a.len);
+		put(e->raw2, v, NULL, m, &b);
+		sb = ht__enc_zstd(e, e->tmp, (sa ? sa : a.len) - 1, e->raw2,
+				  b.len);
+		if (sb && (!sa || sb < sa)) {
+			memcpy(out, e->tmp, sb);
+			*pk = b;
+			*codec = HT__CODEC_ZSTD;
+			return sb;
+		}
+		if (sa) {
+			*codec = HT__CODEC_ZSTD;
+			return sa;
+		}
+		if (b.len < a.len) {
+			*pk = b;
+			memcpy(out, e->raw2, b.len);
+			return b.len;
+		}
+		memcpy(out, e->raw, a.len);
+		return a.len;
+	}
+	put(e->raw, v, e->base, m, &a);
+	stored = 0;
+	if (!force_raw && a.len >= 64)
+		stored = ht__enc_zstd(e, out, a.len - 1, e->raw, a.len);
+	if (stored) {
+		*codec = HT__CODEC_ZSTD;
+		return stored;
+	}
+	memcpy(out, e->raw, a.len);
+	return a.len;
+}
+
+/* Gathers column c of the rows whose op carries it. */
+static size_t gather(const struct ht__enc *e, const struct ht_event *ev,
+		     size_t n, int c, uint64_t *v, uint64_t *base)
+{
+	uint16_t bit = (uint16_t)HT__COLBIT(c);
+	size_t m = 0;
+
+#define GATHER(expr)                                               \
+	for (size_t i = 0; i < n; i++) {                           \
+		v[m] = (expr);                                     \
+		m += (e->mask[ev[i].op] & bit) != 0;               \
+	}                                                          \
+	break
+	switch (c) {
+	case HT__C_OP:
+		for (size_t i = 0; i < n; i++)
+			v[i] = ev[i].op;
+		return n;
+	case HT__C_TS:
+		for (size_t i = 0; i < n; i++)
+			v[i] = ev[i].ts;
+		return n;
+	case HT__C_ADDR: GATHER(ev[i].addr);
+	case HT__C_SIZE: GATHER(ev[i].size);
+	case HT__C_OLD_ADDR:
+		for (size_t i = 0; i < n; i++) {
+			v[m] = ev[i].old_addr;
+			base[m] = ev[i].addr;
+			m += (e->mask[ev[i].op] & bit) != 0;
+		}
+		break;
+	case HT__C_OLD_SIZE: GATHER(ev[i].old_size);
+	case HT__C_ALIGN: GATHER(ev[i].align);
+	case HT__C_NMEMB: GATHER(ev[i].nmemb);
+	case HT__C_HEAP: GATHER(ev[i].heap);
+	case HT__C_AUX: GATHER(ev[i].aux);
+	case HT__C_FLAGS: GATHER(ev[i].flags);
+	default: GATHER((uint32_t)ev[i].result);
+	}
+#undef GATHER
+	return m;
 }
 
 size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
@@ -379,20 +484,21 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 	uint8_t seen[256], ops[256];
 	unsigned n_ops = 0, n_cols = 0;
 	uint64_t ts_min = UINT64_MAX, ts_max = 0;
+	uint16_t any = 0;
 	size_t pos, dir;
 
 	memset(seen, 0, sizeof(seen));
 	for (size_t i = 0; i < n; i++) {
 		uint8_t op = ev[i].op;
+		uint64_t ts = ev[i].ts;
 
 		if (!seen[op]) {
 			seen[op] = 1;
 			ops[n_ops++] = op;
+			any |= e->mask[op];
 		}
-		if (ev[i].ts < ts_min)
-			ts_min = ev[i].ts;
-		if (ev[i].ts > ts_max)
-			ts_max = ev[i].ts;
+		ts_min = ts < ts_min ? ts : ts_min;
+		ts_max = ts > ts_max ? ts : ts_max;
 	}
 	if (n == 0)
 		ts_min = 0;
@@ -412,51 +518,31 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 	while (pos & 7)
 		out[pos++] = 0;
 	dir = pos;
-	/* Reserve the largest directory; columns with no rows are left out. */
-	pos += HT__NCOLS * HT__DIR_ENTRY;
+	for (int c = 1; c <= HT__NCOLS; c++)
+		n_cols += (any >> (c - 1)) & 1;
+	pos += (size_t)n_cols * HT__DIR_ENTRY;
+	n_cols = 0;
 	for (int c = 1; c <= HT__NCOLS; c++) {
-		uint16_t bit = (uint16_t)HT__COLBIT(c);
-		unsigned cw = ht__col_width(c);
-		size_t m = 0, raw_len, stored;
-		uint8_t enc, width, codec = HT__CODEC_NONE, *d;
-		uint64_t param;
+		struct pick pk;
+		uint8_t codec, *d;
+		size_t m, stored;
 
-		for (size_t i = 0; i < n; i++) {
-			if (e->mask[ev[i].op] & bit)
-				e->vals[m++] = col_get(&ev[i], c);
-		}
-		if (m == 0)
+		if (!((any >> (c - 1)) & 1))
 			continue;
-		raw_len = choose(e, e->vals, m, cw, &enc, &width, &param);
-		stored = 0;
-		if (!force_raw && raw_len >= 64)
-			stored = ht__enc_zstd(e, out + pos, raw_len - 1, e->raw,
-					      raw_len);
-		if (stored) {
-			codec = HT__CODEC_ZSTD;
-		} else {
-			memcpy(out + pos, e->raw, raw_len);
-			stored = raw_len;
-		}
+		m = gather(e, ev, n, c, e->vals, e->base);
+		stored = encode_col(e, c, e->vals, m, out + pos, force_raw,
+				    &pk, &codec);
 		d = out + dir + (size_t)n_cols * HT__DIR_ENTRY;
 		d[0] = (uint8_t)c;
-		d[1] = enc;
+		d[1] = pk.enc;
 		d[2] = codec;
-		d[3] = width;
+		d[3] = pk.width;
 		ht__wr32(d + 4, (uint32_t)m);
-		ht__wr32(d + 8, (uint32_t)raw_len);
+		ht__wr32(d + 8, (uint32_t)pk.len);
 		ht__wr32(d + 12, (uint32_t)stored);
-		ht__wr64(d + 16, param);
+		ht__wr64(d + 16, pk.param);
 		n_cols++;
 		pos += stored;
-	}
-	/* Close the gap left by columns that had no rows. */
-	if (n_cols < HT__NCOLS) {
-		size_t gap = (size_t)(HT__NCOLS - n_cols) * HT__DIR_ENTRY;
-		size_t body = dir + HT__NCOLS * HT__DIR_ENTRY;
-
-		memmove(out + body - gap, out + body, pos - body);
-		pos -= gap;
 	}
 	ht__wr16(out + 24, (uint16_t)n_cols);
 	return pos;
@@ -482,19 +568,128 @@ int ht__ev_prefix(const uint8_t *p, size_t len, uint32_t count,
 		return -1;
 	if ((count == 0) != (pf->n_ops == 0))
 		return -1;
+	if (count == 0 && (pf->n_cols || pf->ts_min || pf->ts_max))
+		return -1;
 	return 0;
 }
 
-static int dec_grow(struct ht_decoder *d, size_t n)
+void ht__dec_release(struct ht_decoder *d)
 {
-	if (d->cap >= n)
+	ZSTD_freeDCtx(d->dctx);
+	free(d->buf);
+	for (int c = 0; c <= HT__NCOLS; c++)
+		free(d->col[c]);
+	memset(d, 0, sizeof(*d));
+}
+
+static int grow_buf(void **p, size_t *cap, size_t n)
+{
+	void *b;
+
+	if (*cap >= n)
 		return 0;
-	uint8_t *b = realloc(d->buf, n);
+	if (n < 4096)
+		n = 4096;
+	b = realloc(*p, n);
 	if (!b)
 		return HT_ENOMEM;
-	d->buf = b;
-	d->cap = n;
+	*p = b;
+	*cap = n;
 	return 0;
+}
+
+/* Plain values of width w; s holds m*w bytes. */
+static void get_plain(uint64_t *v, const uint8_t *s, size_t m, unsigned w)
+{
+	size_t i = 0;
+
+	switch (w) {
+	case 8:
+		memcpy(v, s, m * 8);
+		return;
+	case 1:
+		for (; i < m; i++)
+			v[i] = s[i];
+		return;
+	default: {
+		uint64_t mask = (1ull << (8 * w)) - 1;
+
+		/* 8-byte loads while 8 bytes remain, then bytewise */
+		for (; i * w + 8 <= m * w; i++) {
+			uint64_t x;
+
+			memcpy(&x, s + i * w, 8);
+			v[i] = x & mask;
+		}
+		for (; i < m; i++) {
+			uint64_t x = 0;
+
+			memcpy(&x, s + i * w, w);
+			v[i] = x;
+		}
+		return;
+	}
+	}
+}
+
+static void get_bss(uint64_t *v, const uint8_t *s, size_t m, unsigned w)
+{
+	for (size_t i = 0; i < m; i++)
+		v[i] = s[i];
+	for (unsigned t = 1; t < w; t++) {
+		const uint8_t *p = s + (size_t)t * m;
+		unsigned sh = 8 * t;
+
+		for (size_t i = 0; i < m; i++)
+			v[i] |= (uint64_t)p[i] << sh;
+	}
+}
+
+/* m varints from [s, se) that must end exactly at se. */
+static int get_varints(uint64_t *v, const uint8_t *s, const uint8_t *se,
+		       size_t m)
+{
+	size_t i = 0;
+
+	/* fast path: a whole 10-byte varint is readable */
+	while (i < m && se - s >= 10) {
+		uint64_t x = s[0];
+
+		if (x < 0x80) {
+			v[i++] = x;
+			s++;
+			continue;
+		}
+		x &= 0x7f;
+		unsigned k = 1;
+		for (;;) {
+			uint64_t b = s[k];
+
+			x |= (b & 0x7f) << (7 * k);
+			k++;
+			if (!(b & 0x80))
+				break;
+			if (k == 10)
+				return -1;
+		}
+		if (k == 10 && s[9] > 1)
+			return -1;
+		v[i++] = x;
+		s += k;
+	}
+	for (; i < m; i++) {
+		if (ht__get_varint(&s, se, &v[i]))
+			return -1;
+	}
+	return s == se ? 0 : -1;
+}
+
+static void undelta(uint64_t *v, size_t m, uint64_t prev)
+{
+	for (size_t i = 0; i < m; i++) {
+		prev += (uint64_t)ht__unzz(v[i]);
+		v[i] = prev;
+	}
 }
 
 #define BAD(msg)                                                           \
@@ -509,14 +704,17 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 	struct ht__evprefix pf;
 	uint16_t opmask[256];
 	uint8_t opseen[256];
-	const uint8_t *dirp, *body, *end = p + len;
+	const uint8_t *dirp, *body, *end = p + len, *b;
 	uint32_t need[HT__NCOLS + 1];
-	int done[HT__NCOLS + 1];
+	int enc_of[HT__NCOLS + 1];
+	uint64_t cval[HT__NCOLS + 1];
+	uint16_t any = 0;
 
 	*what = "";
 	if (ht__ev_prefix(p, len, count, &pf))
 		BAD("events prefix");
 	memset(opseen, 0, sizeof(opseen));
+	memset(opmask, 0, sizeof(opmask));
 	size_t pos = HT__EV_PREFIX;
 	if ((size_t)pf.n_ops * HT__OPMAP_ENTRY > len - pos)
 		BAD("op map");
@@ -525,7 +723,8 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		uint16_t mask = ht__rd16(q + 2);
 
 		if (opseen[q[0]] || q[1] != 0 ||
-		    (mask & HT__MASK_ALWAYS) != HT__MASK_ALWAYS)
+		    (mask & HT__MASK_ALWAYS) != HT__MASK_ALWAYS ||
+		    (mask & ~HT__MASK_ALL))
 			BAD("op map");
 		opseen[q[0]] = 1;
 		opmask[q[0]] = mask;
@@ -540,15 +739,33 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		BAD("column directory");
 	dirp = p + pos;
 	body = dirp + (size_t)pf.n_cols * HT__DIR_ENTRY;
-	memset(out, 0, (size_t)count * sizeof(*out));
-	memset(done, 0, sizeof(done));
-	memset(need, 0, sizeof(need));
+	for (int c = 0; c <= HT__NCOLS; c++) {
+		enc_of[c] = -1;
+		cval[c] = 0;
+		need[c] = 0;
+	}
 
-	/* Two passes: the op column first, then the rest (presence needs
-	 * op).  Bodies are located by summing stored lengths. */
+	/* Pass 1: the directory; decode the op column. */
+	b = body;
+	for (unsigned k = 0; k < pf.n_cols; k++) {
+		const uint8_t *de = dirp + (size_t)k * HT__DIR_ENTRY;
+		uint32_t stored = ht__rd32(de + 12);
+
+		if (stored > (size_t)(end - b))
+			BAD("column length");
+		b += stored;
+		if (de[0] == 0)
+			BAD("column id");
+		if (de[0] <= HT__NCOLS && enc_of[de[0]] != -2) {
+			if (enc_of[de[0]] == -3)
+				BAD("duplicate column");
+		}
+	}
+	if (b != end)
+		BAD("payload length");
+
 	for (int pass = 0; pass < 2; pass++) {
-		const uint8_t *b = body;
-
+		b = body;
 		for (unsigned k = 0; k < pf.n_cols; k++) {
 			const uint8_t *de = dirp + (size_t)k * HT__DIR_ENTRY;
 			unsigned c = de[0], enc = de[1], codec = de[2];
@@ -557,32 +774,20 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 			uint32_t raw_len = ht__rd32(de + 8);
 			uint32_t stored = ht__rd32(de + 12);
 			uint64_t param = ht__rd64(de + 16);
-			const uint8_t *src = b, *s, *se;
-			uint16_t bit;
+			const uint8_t *s = b;
 			unsigned cw;
 
-			if (stored > (size_t)(end - b))
-				BAD("column length");
 			b += stored;
-			if (pass == 0 && k + 1 == pf.n_cols && b != end)
-				BAD("payload length");
-			if (c == 0 || c > HT__NCOLS) {
-				if (c == 0)
-					BAD("column id");
+			if (c > HT__NCOLS)
 				continue; /* a newer, optional column */
-			}
 			if ((pass == 0) != (c == HT__C_OP))
 				continue;
-			if (done[c])
+			if (enc_of[c] != -1)
 				BAD("duplicate column");
-			done[c] = 1;
 			cw = ht__col_width((int)c);
-			if (c != HT__C_OP && m != need[c])
+			if (m != (c == HT__C_OP ? count : need[c]))
 				BAD("column row count");
-			if (c == HT__C_OP && m != count)
-				BAD("op column row count");
-			if (codec > HT__CODEC_ZSTD || enc > HT__E_BSS ||
-			    enc == HT__E_XOR_BSS) {
+			if (codec > HT__CODEC_ZSTD || enc > HT__E_MAX) {
 				*what = "unknown encoding or codec";
 				return HT_EUNSUPPORTED;
 			}
@@ -590,32 +795,34 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 			 * bounds: that bounds the decompressed size. */
 			switch (enc) {
 			case HT__E_PLAIN:
-				if (w != cw || raw_len != (uint64_t)m * cw)
-					BAD("column raw length");
-				break;
-			case HT__E_CONST:
-				if (raw_len || stored || codec)
-					BAD("const column");
-				break;
 			case HT__E_BSS:
 			case HT__E_DELTA_BSS:
 				if (w < 1 || w > cw ||
 				    raw_len != (uint64_t)m * w)
-					BAD("column raw length");
+					BAD("column width");
 				break;
+			case HT__E_CONST:
+				if (raw_len || stored || codec || w)
+					BAD("const column");
+				break;
+			case HT__E_REL_ADDR:
+				if (c != HT__C_OLD_ADDR)
+					BAD("encoding not allowed here");
+				/* fall through */
 			default:
-				if (raw_len < m || raw_len > (uint64_t)m * 10)
+				if (w || raw_len < m ||
+				    raw_len > (uint64_t)m * 10)
 					BAD("column raw length");
 				break;
 			}
 			if (codec == HT__CODEC_NONE) {
 				if (stored != raw_len)
 					BAD("column stored length");
-				s = src;
 			} else {
 				size_t r;
 
-				if (dec_grow(d, raw_len ? raw_len : 1))
+				if (grow_buf((void **)&d->buf, &d->cap,
+					     (size_t)raw_len + 16))
 					return HT_ENOMEM;
 				if (!d->dctx) {
 					d->dctx = ZSTD_createDCtx();
@@ -623,86 +830,148 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 						return HT_ENOMEM;
 				}
 				r = ZSTD_decompressDCtx(d->dctx, d->buf,
-							raw_len, src, stored);
+							raw_len, s, stored);
 				if (ZSTD_isError(r) || r != raw_len) {
 					*what = "column zstd frame";
 					return HT_EZSTD;
 				}
 				s = d->buf;
 			}
-			se = s + raw_len;
-			bit = (uint16_t)HT__COLBIT(c);
-			uint64_t prev = param, maxv = cw == 8 ? UINT64_MAX :
-				(1ull << (8 * cw)) - 1;
-			uint32_t j = 0;
-			for (uint32_t i = 0; i < count; i++) {
-				uint64_t v = 0;
-
-				if (c != HT__C_OP && !(opmask[out[i].op] & bit))
-					continue;
-				switch (enc) {
-				case HT__E_PLAIN:
-					memcpy(&v, s + (size_t)j * cw, cw);
-					break;
-				case HT__E_CONST:
-					v = param;
-					break;
-				case HT__E_BSS:
-				case HT__E_DELTA_BSS:
-					for (unsigned t = 0; t < w; t++)
-						v |= (uint64_t)s[(size_t)t * m + j]
-						     << (8 * t);
-					if (enc == HT__E_DELTA_BSS) {
-						prev += (uint64_t)ht__unzz(v);
-						v = prev;
-					}
-					break;
-				case HT__E_VARINT:
-					if (ht__get_varint(&s, se, &v))
-						BAD("varint");
-					break;
-				default:
-					if (ht__get_varint(&s, se, &v))
-						BAD("varint");
-					prev += (uint64_t)ht__unzz(v);
-					v = prev;
-					break;
-				}
-				if (v > maxv)
+			enc_of[c] = (int)enc;
+			if (enc == HT__E_CONST) {
+				cval[c] = param;
+				if (cw < 8 && param >> (8 * cw))
 					BAD("value too wide for its column");
-				col_set(&out[i], (int)c, v);
-				j++;
+				continue;
 			}
-			if (j != m)
-				BAD("column row count");
-			if ((enc == HT__E_VARINT || enc == HT__E_DELTA_VARINT)
-			    && s != se)
-				BAD("varint column length");
-			if (c == HT__C_OP) {
-				for (uint32_t i = 0; i < count; i++) {
-					if (!opseen[out[i].op])
-						BAD("op not in op map");
-				}
-				for (uint32_t i = 0; i < count; i++) {
-					uint16_t mk = opmask[out[i].op];
+			if (param && enc != HT__E_DELTA_BSS &&
+			    enc != HT__E_DELTA_VARINT)
+				BAD("column parameter");
+			size_t bytes = (size_t)m * 8 + 8;
+			if (grow_buf((void **)&d->col[c], &d->ccap[c], bytes))
+				return HT_ENOMEM;
+			uint64_t *v = d->col[c];
+			switch (enc) {
+			case HT__E_PLAIN:
+				get_plain(v, s, m, w);
+				break;
+			case HT__E_BSS:
+				get_bss(v, s, m, w);
+				break;
+			case HT__E_DELTA_BSS:
+				get_bss(v, s, m, w);
+				undelta(v, m, param);
+				break;
+			default:
+				if (get_varints(v, s, s + raw_len, m))
+					BAD("varint");
+				if (enc == HT__E_DELTA_VARINT)
+					undelta(v, m, param);
+				break;
+			}
+			if (cw < 8 && enc != HT__E_REL_ADDR) {
+				uint64_t or = 0;
 
-					for (int cc = 1; cc <= HT__NCOLS; cc++)
-						need[cc] += (mk >> (cc - 1)) & 1;
-				}
+				for (size_t i = 0; i < m; i++)
+					or |= v[i];
+				if (or >> (8 * cw))
+					BAD("value too wide for its column");
 			}
 		}
-		if (pass == 0 && pf.n_cols == 0 && body != end)
-			BAD("payload length");
-		if (pass == 0 && count > 0 && !done[HT__C_OP])
+		if (pass == 0 && count > 0 && enc_of[HT__C_OP] < 0)
 			BAD("missing op column");
+		if (pass == 0 && count > 0) {
+			const uint64_t *v = d->col[HT__C_OP];
+			int cst = enc_of[HT__C_OP] == HT__E_CONST;
+
+			for (uint32_t i = 0; i < count; i++) {
+				uint64_t op = cst ? cval[HT__C_OP] : v[i];
+
+				if (!opseen[op])
+					BAD("op not in op map");
+				uint16_t mk = opmask[op];
+
+				any |= mk;
+				for (int cc = 1; cc <= HT__NCOLS; cc++)
+					need[cc] += (mk >> (cc - 1)) & 1;
+			}
+		}
 	}
 	for (int c = 2; c <= HT__NCOLS; c++) {
-		if (need[c] && !done[c])
+		if (need[c] && enc_of[c] < 0)
 			BAD("missing column");
 	}
-	for (uint32_t i = 0; i < count; i++) {
-		out[i].pid = pf.pid;
-		out[i].tid = pf.tid;
+	if (enc_of[HT__C_OLD_ADDR] == HT__E_REL_ADDR) {
+		for (int op = 0; op < 256; op++) {
+			uint16_t mk = opmask[op];
+
+			if (opseen[op] && (mk & HT__COLBIT(HT__C_OLD_ADDR)) &&
+			    !(mk & HT__COLBIT(HT__C_ADDR)))
+				BAD("old_addr relative to a missing addr");
+		}
 	}
+
+	/*
+	 * Assemble: one pass writing every field of every event.  A
+	 * column's cursor advances on the rows whose op carries it; a CONST
+	 * column reads its one value (stride 0).
+	 */
+	const uint64_t *col[HT__NCOLS + 1];
+	size_t stride[HT__NCOLS + 1];
+	uint64_t zero = 0;
+	for (int c = 1; c <= HT__NCOLS; c++) {
+		if (enc_of[c] == HT__E_CONST || enc_of[c] < 0) {
+			col[c] = &cval[c];
+			stride[c] = 0;
+		} else {
+			col[c] = d->col[c];
+			stride[c] = 1;
+		}
+	}
+	(void)zero;
+	const uint64_t *ops = col[HT__C_OP], *ts = col[HT__C_TS];
+	size_t sop = stride[HT__C_OP], sts = stride[HT__C_TS];
+	int rel = enc_of[HT__C_OLD_ADDR] == HT__E_REL_ADDR;
+
+#define FIELD(c, mk, dst)                                                  \
+	do {                                                               \
+		uint64_t on_ = ((mk) >> ((c) - 1)) & 1;                    \
+		dst = *col[c] & (0 - on_);                                 \
+		col[c] += stride[c] & on_;                                 \
+	} while (0)
+
+	/* Reads one past the end of a column: each column buffer has 8
+	 * bytes of slack and the value read is masked off. */
+	for (uint32_t i = 0; i < count; i++) {
+		struct ht_event *e = &out[i];
+		uint8_t op = (uint8_t)*ops;
+		uint16_t mk = opmask[op];
+		uint64_t addr;
+
+		ops += sop;
+		e->ts = *ts;
+		ts += sts;
+		e->op = op;
+		e->pid = pf.pid;
+		e->tid = pf.tid;
+		FIELD(HT__C_ADDR, mk, addr);
+		e->addr = addr;
+		FIELD(HT__C_SIZE, mk, e->size);
+		FIELD(HT__C_OLD_ADDR, mk, e->old_addr);
+		if (rel && ((mk >> (HT__C_OLD_ADDR - 1)) & 1))
+			e->old_addr = addr + (uint64_t)ht__unzz(e->old_addr);
+		FIELD(HT__C_OLD_SIZE, mk, e->old_size);
+		FIELD(HT__C_ALIGN, mk, e->align);
+		FIELD(HT__C_NMEMB, mk, e->nmemb);
+		FIELD(HT__C_HEAP, mk, e->heap);
+		uint64_t t;
+		FIELD(HT__C_AUX, mk, t);
+		e->aux = (uint32_t)t;
+		FIELD(HT__C_FLAGS, mk, t);
+		e->flags = (uint32_t)t;
+		FIELD(HT__C_RESULT, mk, t);
+		e->result = (int32_t)(uint32_t)t;
+	}
+#undef FIELD
 	return (int)count;
 }

@@ -75,7 +75,7 @@ enum {
 	HT__E_DELTA_VARINT = 3,
 	HT__E_DELTA_BSS = 4,
 	HT__E_BSS = 5,
-	HT__E_XOR_BSS = 6, /* unused id kept free on purpose */
+	HT__E_REL_ADDR = 6,  /* old_addr: zigzag(v - addr of the row) varint */
 	HT__E_MAX = 6
 };
 /* Codecs. */
@@ -252,10 +252,13 @@ int ht__ev_prefix(const uint8_t *p, size_t len, uint32_t count,
 
 /* EVENTS block decoder scratch (one per thread). */
 struct ht_decoder {
-	void *dctx;        /* ZSTD_DCtx */
-	uint8_t *buf;
+	void *dctx;                    /* ZSTD_DCtx */
+	uint8_t *buf;                  /* one decompressed column */
 	size_t cap;
+	uint64_t *col[HT__NCOLS + 1];  /* decoded values of each column */
+	size_t ccap[HT__NCOLS + 1];
 };
+void ht__dec_release(struct ht_decoder *d); /* frees the scratch */
 /* Decodes a verified payload of count events into out (ts still in
  * ticks).  Returns count or HT_E*; *what names the problem. */
 int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,

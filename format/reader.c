@@ -1008,8 +1008,7 @@ HT_API void ht_reader_close(struct ht_reader *r)
 	free(r->ebk);
 	free(r->blocks);
 	free(r->prob);
-	free(r->dec.buf);
-	ZSTD_freeDCtx(r->dec.dctx);
+	ht__dec_release(&r->dec);
 	if (r->map)
 		munmap(r->map, r->len);
 	free(r->owned);
@@ -1129,8 +1128,7 @@ HT_API void ht_decoder_free(struct ht_decoder *d)
 {
 	if (!d)
 		return;
-	ZSTD_freeDCtx(d->dctx);
-	free(d->buf);
+	ht__dec_release(d);
 	free(d);
 }
 
