@@ -75,6 +75,7 @@ struct col {
 struct sampler {
 	struct col *c;
 	double cur;      /* the value now */
+	int has;         /* cur is a value seen (else 0 by default) */
 	double t0, span; /* seconds */
 };
 
@@ -82,6 +83,7 @@ static int sampler_init(struct sampler *s, double t0, double span)
 {
 	s->c = calloc(COLUMNS, sizeof(*s->c));
 	s->cur = 0;
+	s->has = 0;
 	s->t0 = t0;
 	s->span = span > 0 ? span : 1e-9;
 	return s->c ? 0 : -1;
@@ -97,6 +99,11 @@ static void sampler_put(struct sampler *s, double t, double v)
 	if (i >= COLUMNS)
 		i = COLUMNS - 1;
 	c = &s->c[i];
+	if (!s->has) {
+		/* A series that starts later starts at its first value. */
+		s->has = 1;
+		s->cur = v;
+	}
 	if (!c->used) {
 		c->used = 1;
 		c->start = c->min = c->max = s->cur;
@@ -116,7 +123,12 @@ static int sampler_line(const struct sampler *s, struct line *l,
 {
 	double prev = 0;
 	int any = 0, rc = 0;
+	long used = 0;
 
+	for (long i = 0; i < COLUMNS; i++)
+		used += s->c[i].used;
+	if (!used)
+		return 0; /* no data: no line, the panel says so */
 	if (from_zero)
 		rc |= line_add(l, 0, 0);
 	for (long i = 0; i < COLUMNS; i++) {

@@ -130,6 +130,10 @@ static void label(FILE *f, const struct axis *a, double v)
 {
 	int d = decimals(a->step / a->div);
 
+	if (v == 0) {
+		fputc('0', f);
+		return;
+	}
 	fprintf(f, "%.*f", d, v / a->div);
 	if (a->unit[0] && strcmp(a->unit, "s") && strcmp(a->unit, "ms") &&
 	    strcmp(a->unit, "us"))
@@ -224,9 +228,8 @@ int svg_write(FILE *f, const struct svg_chart *c)
 		fprintf(f, "<text transform=\"translate(18,%d) rotate(-90)\" "
 			   "text-anchor=\"middle\" font-size=\"13\">",
 			y0 + PANEL_H / 2);
+		/* The ticks carry the unit (KiB, MiB, k, M). */
 		svg_text(f, pn->ylabel);
-		if (ya.unit[0])
-			fprintf(f, " (%s)", ya.unit);
 		fputs("</text>\n", f);
 		if (last) {
 			fprintf(f, "<text x=\"%d\" y=\"%d\" "

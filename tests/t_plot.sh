@@ -1,0 +1,174 @@
+#!/bin/sh
+# t_plot.sh - `heaptape plot`: well-formed, self-contained SVG with axis
+# labels, units and a legend, for a trace (live bytes/blocks, recorded
+# RSS) and for a replay report (RSS per allocator); the drawn peak is the
+# trace's peak; errors; a recorded python3 run that grows and shrinks.
+set -u
+H=$HEAPTAPE
+MK=$HT_BUILD/tests/mktrace_stat
+d=$HT_TMP/plot
+mkdir -p "$d"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+no() { n=$((n + 1)); echo "not ok $n - $1"; }
+expect() {
+	want=$1 what=$2; shift 2
+	"$@" >"$d/out" 2>"$d/err"
+	rc=$?
+	if [ "$rc" = "$want" ]; then ok "$what"; else
+		no "$what (exit $rc, wanted $want)"; sed 's/^/# /' "$d/err" | head -5
+	fi
+}
+# svgcheck FILE TEXT...: parses as XML, no script, no external reference,
+# every TEXT appears in a <text> element.
+svgcheck() {
+	python3 - "$@" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+path, want = sys.argv[1], sys.argv[2:]
+root = ET.parse(path).getroot()
+ns = "{http://www.w3.org/2000/svg}"
+assert root.tag == ns + "svg", root.tag
+texts = " | ".join("".join(t.itertext()) for t in root.iter(ns + "text"))
+for w in want:
+    assert w in texts, "missing text %r in %s" % (w, texts[:300])
+raw = open(path).read()
+assert "<script" not in raw and "href" not in raw and "@import" not in raw
+assert raw.count("http") == 1, "only the xmlns may name a URL"
+lines = list(root.iter(ns + "polyline"))
+assert lines, "no polyline"
+for pl in lines:
+    pts = pl.get("points").split()
+    assert 2 <= len(pts) <= 4 * 2000 + 8, len(pts)
+EOF
+}
+
+"$MK" -n 30000 -t 3 -s 21 --windows "$d/a.htape" "$d/a.txt"
+expect 0 "plot of a trace exits 0" "$H" plot "$d/a.htape" -o "$d/a.svg"
+svgcheck "$d/a.svg" "live bytes" "live blocks" "recorded RSS" \
+	"time since trace start (ms)" "MiB" "heap of stat-test" >"$d/chk" 2>&1 &&
+	ok "trace SVG: valid XML, self-contained, axis labels, units, legend" ||
+	{ no "trace SVG"; sed 's/^/# /' "$d/chk" | tail -3; }
+
+# The top of the live-bytes line is the peak stat reports.
+"$H" stat --json "$d/a.htape" >"$d/a.json"
+python3 - "$d/a.svg" "$d/a.json" <<'EOF' >"$d/chk" 2>&1 &&
+import json, re, sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+peak = json.load(open(sys.argv[2]))["peak_live_bytes"]
+# Panel 1: the first grid labels give the y scale (value at a pixel row).
+ticks = []
+for t in root.iter(ns + "text"):
+    m = re.fullmatch(r"([0-9.]+) MiB", "".join(t.itertext()))
+    if m:
+        ticks.append((float(m.group(1)) * 2**20, float(t.get("y")) - 4))
+ticks.sort()
+(v0, y0), (v1, y1) = ticks[0], ticks[-1]
+line = next(root.iter(ns + "polyline"))
+ys = [float(p.split(",")[1]) for p in line.get("points").split()]
+top = min(ys)
+drawn = v0 + (y0 - top) * (v1 - v0) / (y0 - y1)
+assert abs(drawn - peak) <= 0.01 * peak, (drawn, peak)
+print("drawn peak %.0f, stat %d" % (drawn, peak))
+EOF
+	ok "the drawn peak is stat's peak_live_bytes (within 1%)" ||
+	{ no "drawn peak"; sed 's/^/# /' "$d/chk" | tail -3; }
+
+# A trace without RSS samples: no RSS line; an empty trace still draws.
+"$MK" --case peak "$d/p.htape" "$d/p.txt"
+expect 0 "plot of a small trace" "$H" plot "$d/p.htape" -o "$d/p.svg"
+svgcheck "$d/p.svg" "live bytes" "live blocks" >/dev/null 2>&1 &&
+	! grep -q "recorded RSS" "$d/p.svg" && ok "no RSS samples: no RSS line" ||
+	no "no RSS samples: no RSS line"
+"$MK" -n 0 "$d/e.htape" "$d/e.txt"
+expect 0 "plot of an empty trace" "$H" plot "$d/e.htape" -o "$d/e.svg"
+python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$d/e.svg" &&
+	grep -q "no data" "$d/e.svg" && ok "empty trace: valid SVG saying no data" ||
+	no "empty trace: valid SVG saying no data"
+
+# A replay report: allocators[].rss_series [[seconds, bytes], ...].
+python3 - "$d/rep.json" <<'EOF'
+import json, math, sys
+al = []
+for k, name in enumerate(("glibc", "jemalloc", "my & <alloc>")):
+    rs = [[i * 0.004, int((30 + 20 * math.sin(i / 40.0) + 5 * k) * 2**20)]
+          for i in range(3000)]
+    al.append({"name": name, "wall_s": 12.0, "rss_series": rs})
+al[0]["ideal_series"] = [[i * 0.004, 2**20 * (20 + 20 * math.sin(i / 40.0))]
+                         for i in range(3000)]
+json.dump({"trace": "/x/python3.htape", "allocators": al}, open(sys.argv[1], "w"))
+EOF
+expect 0 "plot of a replay report exits 0" "$H" plot "$d/rep.json" -o "$d/rep.svg"
+svgcheck "$d/rep.svg" "glibc RSS" "jemalloc RSS" "my & <alloc> RSS" \
+	"glibc live requested bytes" "resident set size" \
+	"time since replay start (s)" "MiB" "replay of python3.htape" >"$d/chk" 2>&1 &&
+	ok "replay SVG: one line per allocator, legend, labels, escaped names" ||
+	{ no "replay SVG"; sed 's/^/# /' "$d/chk" | tail -3; }
+printf '{"allocators": [{"name": "x", "rss_series": [[0, 1], [1, "a"]]}]}' >"$d/bad1.json"
+expect 1 "replay report with a malformed series: exit 1" "$H" plot "$d/bad1.json" -o "$d/b.svg"
+grep -q "bad1.json'.*rss_series\|bad1.json'.*series" "$d/err" &&
+	ok "malformed series: the message names the file and the series" ||
+	no "malformed series message: $(cat "$d/err")"
+printf '{"allocators": [\n{"name": "x",,}]}' >"$d/bad2.json"
+expect 1 "broken JSON: exit 1" "$H" plot "$d/bad2.json" -o "$d/b.svg"
+grep -q "bad2.json':2:" "$d/err" && ok "broken JSON: file:line in the message" ||
+	no "broken JSON: file:line: $(cat "$d/err")"
+printf '{"something": 1}' >"$d/bad3.json"
+expect 1 "JSON that is not a replay report: exit 1" "$H" plot "$d/bad3.json" -o "$d/b.svg"
+[ ! -e "$d/b.svg" ] && ok "failed plots leave no output" || no "failed plots leave no output"
+
+# Errors and usage.
+expect 2 "plot without -o: exit 2" "$H" plot "$d/a.htape"
+expect 1 "plot of a missing file: exit 1" "$H" plot "$d/none.htape" -o "$d/n.svg"
+grep -q "cannot open '.*none.htape'" "$d/err" && ok "missing file: clear message" ||
+	no "missing file: clear message"
+printf 'hello\n' >"$d/junk.txt"
+expect 1 "plot of something else: exit 1" "$H" plot "$d/junk.txt" -o "$d/n.svg"
+
+# PNG rendering, when a renderer is installed (a check that real SVG
+# software accepts the file, not only the XML parser).
+if command -v rsvg-convert >/dev/null 2>&1; then
+	rsvg-convert "$d/a.svg" -o "$d/a.png" 2>"$d/err" && [ -s "$d/a.png" ] &&
+		ok "rsvg-convert renders the trace SVG" || no "rsvg-convert renders the trace SVG"
+else
+	ok "rsvg-convert renders the SVG # SKIP rsvg-convert not installed"
+fi
+
+# A real program: python3 builds up lists, then drops them.
+if [ -f "$HT_PRELOAD" ] && command -v python3 >/dev/null 2>&1; then
+	cat >"$d/grow.py" <<'EOF'
+data = []
+for i in range(10):
+    data.append([str(j) * 10 for j in range(20000)])
+for i in range(10):
+    data.pop()
+EOF
+	rm -f "$d"/py.htape*
+	PYTHONMALLOC=malloc "$H" record -o "$d/py.htape" -- python3 "$d/grow.py" \
+		>"$d/rec.out" 2>&1
+	rc=$?
+	tr=$(ls -S "$d"/py.htape* 2>/dev/null | head -n 1)
+	if [ $rc = 0 ] && [ -n "$tr" ]; then
+		"$H" stat --json "$tr" >"$d/py.json" 2>/dev/null
+		expect 0 "plot of a recorded python3 run" "$H" plot "$tr" -o "$d/py.svg"
+		python3 - "$d/py.json" "$d/py.svg" <<'EOF' >"$d/chk" 2>&1 &&
+import json, sys, xml.etree.ElementTree as ET
+s = json.load(open(sys.argv[1]))
+assert s["peak_live_bytes"] > 4 * 2**20, s["peak_live_bytes"]
+assert s["live_at_end_bytes"] < s["peak_live_bytes"] / 2
+ns = "{http://www.w3.org/2000/svg}"
+line = next(ET.parse(sys.argv[2]).getroot().iter(ns + "polyline"))
+ys = [float(p.split(",")[1]) for p in line.get("points").split()]
+top = ys.index(min(ys))
+# grows (the top is well after the start), then shrinks (ends lower)
+assert ys[0] - ys[top] > 100 and ys[-1] - ys[top] > 100, (ys[0], ys[top], ys[-1])
+EOF
+			ok "python3 run: the heap line grows, then shrinks" ||
+			{ no "python3 run: grows, then shrinks"; sed 's/^/# /' "$d/chk" | tail -3; }
+	else
+		ok "plot of a recorded python3 run # SKIP heaptape record failed (exit $rc)"
+	fi
+else
+	ok "plot of a recorded python3 run # SKIP no recorder library"
+fi
+echo "1..$n"
