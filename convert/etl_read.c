@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libfwnt.h>
@@ -408,6 +409,51 @@ bad_size:
 	return -1;
 }
 
+/*
+ * LZNT1 (2) and XPRESS Huffman (4) never occur in the samples (ETL.md
+ * 1.2), and libfwnt's Huffman decoder smashes its stack on some corrupt
+ * input (found by fuzz_etl).  They run in a child process writing into
+ * shared memory, so a crash there is only a bad buffer.  Returns 1 with
+ * *outlen set, or 0.
+ */
+static int decompress_child(int fmt, const uint8_t *in, size_t inlen,
+			    uint8_t *out, size_t *outlen)
+{
+	size_t cap = *outlen, n;
+	uint8_t *shm = mmap(NULL, cap + 16, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
+	int st = 0, ok = 0;
+
+	if (shm == MAP_FAILED)
+		return 0;
+	pid = fork();
+	if (pid == 0) {
+		libfwnt_error_t *ferr = NULL;
+		int r;
+		n = cap;
+		if (fmt == 2)
+			r = libfwnt_lznt1_decompress(in, inlen, shm + 16, &n,
+						     &ferr);
+		else
+			r = libfwnt_lzxpress_huffman_decompress(in, inlen,
+				shm + 16, &n, &ferr);
+		memcpy(shm, &n, sizeof(n));
+		_exit(r == 1 ? 0 : 1);
+	}
+	if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0) {
+		memcpy(&n, shm, sizeof(n));
+		if (n <= cap) {
+			memcpy(out, shm + 16, n);
+			*outlen = n;
+			ok = 1;
+		}
+	}
+	munmap(shm, cap + 16);
+	return ok;
+}
+
 /* Data of buffer i, decompressed into *own if needed.  Returns 0 with
  * *data and *end set, or -1 with e->err set. */
 static int load(struct etl *e, size_t i, uint8_t **own, size_t *own_cap,
@@ -444,12 +490,10 @@ static int load(struct etl *e, size_t i, uint8_t **own, size_t *own_cap,
 	outlen = bf->filled - BUF_HDR;
 	switch (e->compress_fmt) {
 	case 2:
-		r = libfwnt_lznt1_decompress(b + BUF_HDR, bf->size - BUF_HDR,
-					     *own + BUF_HDR, &outlen, &ferr);
-		break;
 	case 4:
-		r = libfwnt_lzxpress_huffman_decompress(b + BUF_HDR,
-			bf->size - BUF_HDR, *own + BUF_HDR, &outlen, &ferr);
+		r = decompress_child(e->compress_fmt, b + BUF_HDR,
+				     bf->size - BUF_HDR, *own + BUF_HDR,
+				     &outlen);
 		break;
 	default:
 		r = libfwnt_lzxpress_decompress(b + BUF_HDR, bf->size - BUF_HDR,

@@ -1,0 +1,60 @@
+#!/bin/sh
+# etl.sh - .etl throughput (issue 6: goal >= 10 M heap events/s on one
+# core): a generated heap trace of ETL_BENCH_EVENTS heap events (default
+# 10 M; etlgen, 2 CPUs, 64 KiB buffers) read by the reader alone
+# (bench_etl: merge + heap decode, no writer), by `heaptape stat`, and
+# converted by `heaptape convert` (reader + htape writer); then the time
+# to read each real file in $SHARED/data/etl.  Single-threaded throughout.
+# No peer ETL parser runs on Linux here (TraceEvent needs Windows; the
+# Python parsers are not installed), so only absolute numbers are given.
+set -u
+N=${ETL_BENCH_EVENTS:-10000000}
+W=$HT_TMP/etl
+mkdir -p "$W"
+GEN=$HT_BUILD/tests/etlgen
+B=$HT_BUILD/bench/bench_etl
+
+ms() { date +%s%N; }
+rate() { # events ns
+	awk -v n="$1" -v t="$2" 'BEGIN { printf "%.2f M/s", n / (t / 1e9) / 1e6 }'
+}
+secs() { awk -v t="$1" 'BEGIN { printf "%.3f s", t / 1e9 }'; }
+
+if [ ! -x "$GEN" ] || [ ! -x "$B" ]; then
+	echo "etl: build first (make tests; build/bench/bench_etl)"
+	exit 1
+fi
+t=$(ms)
+"$GEN" --heap-events "$N" --stack-every 0 "$W/big.etl" >"$W/gen.txt" ||
+	exit 1
+t=$(($(ms) - t))
+heap=$(sed -n 's/^heap_events //p' "$W/gen.txt")
+echo "generated $heap heap events, $(($(wc -c <"$W/big.etl") / 1048576)) MiB, in $(secs $t)"
+
+line=$("$B" --runs 3 "$W/big.etl")
+echo "reader only (merge + heap decode), best of 3: $line" |
+	sed 's/ check=.*//'
+line=$("$B" --runs 3 --file-order "$W/big.etl")
+echo "reader only, file order, best of 3:           $line" |
+	sed 's/ check=.*//'
+
+t=$(ms)
+"$HEAPTAPE" stat "$W/big.etl" >/dev/null || exit 1
+t=$(($(ms) - t))
+echo "heaptape stat:    $(secs $t), $(rate "$heap" "$t") heap events"
+
+t=$(ms)
+"$HEAPTAPE" convert "$W/big.etl" "$W/big.htape" >/dev/null 2>&1 || exit 1
+t=$(($(ms) - t))
+echo "heaptape convert: $(secs $t), $(rate "$heap" "$t") heap events" \
+     "(goal >= 10 M/s), output $(($(cat "$W"/big.*.htape | wc -c) / 1024)) KiB"
+rm -f "$W"/big.*
+
+echo "real files (heaptape stat, wall; reader-only rate):"
+for f in "$SHARED"/data/etl/*.etl; do
+	t=$(ms)
+	"$HEAPTAPE" stat "$f" >/dev/null 2>&1 || echo "  stat failed: $f"
+	t=$(($(ms) - t))
+	r=$("$B" --runs 3 "$f" | sed 's/.*events=\([0-9]*\) .*seconds=\([0-9.]*\) events_per_s=\([0-9]*\).*/\1 events, reader \2 s, \3 ev\/s/')
+	printf '  %-72s %8s  %s\n' "$(basename "$f")" "$(secs $t)" "$r"
+done
