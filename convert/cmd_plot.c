@@ -10,7 +10,8 @@
  *      {"allocators": [{"name": "glibc", ..., "rss_series": [[t_s, bytes],
  *       ...]}, ...]}
  *    (an "ideal_series" of the same shape, if present, is drawn dashed as
- *    the live requested bytes).
+ *    the live requested bytes; a top-level "ideal_peak_bytes" as a dashed
+ *    level line).
  *
  * Time is cut into about 2000 columns; each column keeps the value at its
  * start, its minimum, its maximum and its last value, so that every peak
@@ -374,14 +375,15 @@ static int plot_replay(const char *in, const char *outp, const char *title,
 		       int width)
 {
 	struct line rl[MAXALLOC], il[MAXALLOC];
-	struct svg_series ser[2 * MAXALLOC];
+	struct svg_series ser[2 * MAXALLOC + 1];
 	char names[2 * MAXALLOC][80], titlebuf[512], sub[512];
 	struct svg_panel panel;
 	struct svg_chart chart;
 	json_error_t jerr;
-	json_t *root, *allocs, *a;
+	json_t *root, *allocs, *a, *ideal;
+	double ix[2] = {0, 0}, iy[2];
 	size_t i, ns = 0, na = 0;
-	double tmax = 0, vmax = 0;
+	double tmax = 0, vmax = 0, rss_max;
 	int rc = 1;
 
 	memset(rl, 0, sizeof(rl));
@@ -428,8 +430,11 @@ static int plot_replay(const char *in, const char *outp, const char *title,
 				  "[[seconds, bytes], ...]", in, i);
 			goto out;
 		}
-		snprintf(names[ns], sizeof(names[ns]), "%s RSS",
-			 name ? name : "?");
+		snprintf(names[ns], sizeof(names[ns]), "%s RSS%s",
+			 name ? name : "?",
+			 json_is_string(json_object_get(a, "status")) &&
+			 strcmp(json_string_value(json_object_get(a, "status")),
+				"ok") ? " (failed)" : "");
 		ser[ns] = (struct svg_series){names[ns], rl[na].x, rl[na].y,
 					      rl[na].n, 0};
 		ns++;
@@ -446,6 +451,20 @@ static int plot_replay(const char *in, const char *outp, const char *title,
 		cli_error("'%s': the report has no allocators", in);
 		goto out;
 	}
+	/* The replayed trace's peak of live requested bytes: what a perfect
+	 * allocator would need at most. */
+	rss_max = vmax;
+	ideal = json_object_get(root, "ideal_peak_bytes");
+	if (json_is_number(ideal) && json_number_value(ideal) > 0 &&
+	    ns <= 2 * MAXALLOC) {
+		iy[0] = iy[1] = json_number_value(ideal);
+		ix[1] = tmax;
+		if (iy[0] > vmax)
+			vmax = iy[0];
+		ser[ns++] = (struct svg_series){"ideal peak (peak live "
+						"requested bytes)", ix, iy, 2,
+						1};
+	}
 	panel = (struct svg_panel){"resident set size", SVG_Y_BYTES, ser, ns};
 	if (!title) {
 		const char *tr = json_string_value(json_object_get(root,
@@ -456,7 +475,7 @@ static int plot_replay(const char *in, const char *outp, const char *title,
 	}
 	{
 		char pk[32];
-		human_bytes(pk, sizeof(pk), vmax);
+		human_bytes(pk, sizeof(pk), rss_max);
 		snprintf(sub, sizeof(sub), "%zu allocator%s, highest RSS %s",
 			 na, na == 1 ? "" : "s", pk);
 	}

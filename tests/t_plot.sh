@@ -96,11 +96,14 @@ for k, name in enumerate(("glibc", "jemalloc", "my & <alloc>")):
     al.append({"name": name, "wall_s": 12.0, "rss_series": rs})
 al[0]["ideal_series"] = [[i * 0.004, 2**20 * (20 + 20 * math.sin(i / 40.0))]
                          for i in range(3000)]
-json.dump({"trace": "/x/python3.htape", "allocators": al}, open(sys.argv[1], "w"))
+al.append({"name": "broken", "status": "failed", "error": "x", "rss_series": []})
+json.dump({"trace": "/x/python3.htape", "ideal_peak_bytes": 40 * 2**20,
+           "allocators": al}, open(sys.argv[1], "w"))
 EOF
 expect 0 "plot of a replay report exits 0" "$H" plot "$d/rep.json" -o "$d/rep.svg"
 svgcheck "$d/rep.svg" "glibc RSS" "jemalloc RSS" "my & <alloc> RSS" \
-	"glibc live requested bytes" "resident set size" \
+	"glibc live requested bytes" "resident set size" "broken RSS (failed)" \
+	"ideal peak (peak live requested bytes)" \
 	"time since replay start (s)" "MiB" "replay of python3.htape" >"$d/chk" 2>&1 &&
 	ok "replay SVG: one line per allocator, legend, labels, escaped names" ||
 	{ no "replay SVG"; sed 's/^/# /' "$d/chk" | tail -3; }
@@ -165,6 +168,15 @@ assert ys[0] - ys[top] > 100 and ys[-1] - ys[top] > 100, (ys[0], ys[top], ys[-1]
 EOF
 			ok "python3 run: the heap line grows, then shrinks" ||
 			{ no "python3 run: grows, then shrinks"; sed 's/^/# /' "$d/chk" | tail -3; }
+		# The replay engine's own JSON report of that trace.
+		if "$H" replay -a glibc --json "$d/rr.json" "$tr" >/dev/null 2>&1; then
+			expect 0 "plot of a real replay report" "$H" plot "$d/rr.json" -o "$d/rr.svg"
+			svgcheck "$d/rr.svg" "glibc RSS" "resident set size" >"$d/chk" 2>&1 &&
+				ok "real replay report: RSS line and labels" ||
+				{ no "real replay report"; sed 's/^/# /' "$d/chk" | tail -3; }
+		else
+			ok "plot of a real replay report # SKIP heaptape replay failed"
+		fi
 	else
 		ok "plot of a recorded python3 run # SKIP heaptape record failed (exit $rc)"
 	fi
