@@ -119,7 +119,9 @@ static pthread_t g_enc;
 static _Atomic(int) g_enc_running;
 static _Atomic(uint32_t) g_enc_seq;    /* futex: wake the encoder */
 static _Atomic(int) g_enc_sleeping;
-enum { CMD_NONE, CMD_CLOSE, CMD_CLOSE_KEEP };
+/* Close commands: the process ends (exit, _exit), or its image may end
+ * (exec, abort: if it goes on, a continuation file is started). */
+enum { CMD_NONE, CMD_EXIT, CMD_EXEC, CMD_ABORT };
 static _Atomic(int) g_cmd;
 static _Atomic(uint32_t) g_ack;        /* futex: command done */
 static pthread_mutex_t g_wlock = PTHREAD_MUTEX_INITIALIZER;
@@ -578,28 +580,34 @@ static void drop(struct ht__tls *t, unsigned n)
 	}
 }
 
-struct ht__rec *ht__reserve_slow(struct ht__tls *t, unsigned n)
+struct ht__rec *ht__reserve_slow(struct ht__tls *t, struct ht__rec *r,
+				 unsigned n)
 {
-	struct ht__rec *r = NULL, *oldpos = t->pos;
+	struct ht__rec *oldend = NULL, *got = NULL;
 	struct ht__buf *old, *nb;
-	int e = errno;
+	sigset_t all, mask;
+	int e;
 
-	if (t->pos && t->pos + n <= t->end)
-		return t->pos;
 	if (t->guard || !g_bufs ||
 	    atomic_load_explicit(&ht__on, memory_order_relaxed) != 1)
 		return NULL;
-	if (t->nest > 1) { /* a signal handler inside a hook: no switching */
+	if (t->nest > 1) {
+		/* a signal handler inside a hook: no switching here; the
+		 * outer hook publishes at most up to the end */
 		drop(t, n);
 		return NULL;
 	}
+	e = errno;
+	/* the switch must not be interleaved with a handler's events */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &mask);
 	t->guard++;
 	old = t->cur;
-	/* Signal handlers that allocate from here on come to this function
-	 * with nest > 1 and drop. */
-	t->pos = t->end = NULL;
+	if (old)
+		oldend = r < t->end ? r : t->end;
 	if (!t->thr && !(t->thr = register_thread(t))) {
 		drop(t, n);
+		t->pos = t->end = oldend;
 		goto out;
 	}
 	nb = NULL;
@@ -612,13 +620,13 @@ struct ht__rec *ht__reserve_slow(struct ht__tls *t, unsigned n)
 			give_back(nb);
 		t->starved = 1;
 		drop(t, n);
-		/* keep the old buffer; full, so the next event retries */
-		t->pos = t->end = oldpos;
+		/* keep the old buffer, full: the next event comes back */
+		t->pos = t->end = oldend;
 		goto out;
 	}
 	t->starved = 0;
 	if (old) {
-		atomic_store_explicit(&old->pub, oldpos, memory_order_release);
+		atomic_store_explicit(&old->pub, oldend, memory_order_release);
 		atomic_store_explicit(&old->next, nb->idx + 1,
 				      memory_order_release);
 	} else {
@@ -627,13 +635,14 @@ struct ht__rec *ht__reserve_slow(struct ht__tls *t, unsigned n)
 	}
 	t->fills++;
 	t->cur = nb;
+	t->pos = nb->recs + n;
 	t->end = nb->recs + nb->cap;
-	t->pos = nb->recs;
-	r = t->pos;
+	got = nb->recs;
 out:
 	t->guard--;
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	errno = e;
-	return r;
+	return got;
 }
 
 /* The calling thread exits (pthread key destructor, or TLS teardown). */
@@ -663,8 +672,7 @@ void ht__thread_exit(void)
 		t->guard--;
 	}
 	if (t->cur && t->pos)
-		atomic_store_explicit(&t->cur->pub, t->pos,
-				      memory_order_release);
+		ht__publish(t);
 	t->pos = t->end = NULL;
 	t->cur = NULL;
 	t->thr = NULL;
@@ -683,6 +691,27 @@ static void key_dtor(void *arg)
 void ht__names_changed(void)
 {
 	atomic_fetch_add(&g_names_gen, 1);
+}
+
+int ht__own_fd(int fd)
+{
+	return fd >= 0 && (fd == g_fd || fd == g_statm);
+}
+
+int ht__own_fds(int out[2])
+{
+	int n = 0, a = g_fd, b = g_statm;
+
+	if (a > b) {
+		int x = a;
+		a = b;
+		b = x;
+	}
+	if (a >= 0)
+		out[n++] = a;
+	if (b >= 0 && b != a)
+		out[n++] = b;
+	return n;
 }
 
 uint32_t ht__pid(void)
@@ -1024,30 +1053,40 @@ static int check_fd(void)
 	return 0;
 }
 
-/* Room left before a limit: --max-size, RLIMIT_FSIZE, the disk. */
-static int room_for(uint64_t want)
+/* How many of n events can be written before a limit (--max-size,
+ * RLIMIT_FSIZE, a full disk); 0 stops writing. */
+#define EV_BOUND 48u
+#define TAIL_RESERVE (64u << 10) /* the final LOSS, INDEX and END blocks */
+static size_t room_for(size_t n)
 {
-	uint64_t have = ht_writer_bytes(g_w), lim = UINT64_MAX;
+	uint64_t have = ht_writer_bytes(g_w), lim = UINT64_MAX, left;
+	uint32_t why = HT_LOSS_LIMIT;
 	struct rlimit rl;
 	struct statfs sf;
 
-	want += 128u << 10; /* the final LOSS, INDEX and END blocks */
-	if (opt.max_size && have + want > opt.max_size) {
-		stop_writing(HT_LOSS_LIMIT);
-		return 0;
-	}
-	if (!getrlimit(RLIMIT_FSIZE, &rl) && rl.rlim_cur != RLIM_INFINITY)
+	if (opt.max_size)
+		lim = opt.max_size;
+	if (!getrlimit(RLIMIT_FSIZE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < lim)
 		lim = rl.rlim_cur;
-	if (have + want > lim) {
-		stop_writing(HT_LOSS_LIMIT);
+	if (!fstatfs(g_fd, &sf)) {
+		uint64_t disk = (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize;
+
+		disk = disk > (1u << 20) ? disk - (1u << 20) : 0;
+		if (have + disk < lim) {
+			lim = have + disk;
+			why = HT_LOSS_IO;
+		}
+	}
+	if (lim == UINT64_MAX)
+		return n;
+	left = lim > have + TAIL_RESERVE + 4096 ? lim - have - TAIL_RESERVE -
+							  4096 : 0;
+	if (left / EV_BOUND < 64 && left / EV_BOUND < n) {
+		stop_writing(why);
 		return 0;
 	}
-	if (!fstatfs(g_fd, &sf) &&
-	    (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize < want + (1u << 20)) {
-		stop_writing(HT_LOSS_IO);
-		return 0;
-	}
-	return 1;
+	return left / EV_BOUND < n ? (size_t)(left / EV_BOUND) : n;
 }
 
 static void discard(size_t n, uint64_t ts0, uint64_t ts1)
@@ -1061,23 +1100,31 @@ static void discard(size_t n, uint64_t ts0, uint64_t ts1)
 	g_discarded += n;
 }
 
-/* Writes scratch[0..n) (one thread's events). */
+/* Writes scratch[0..n) (one thread's events).  Near a size limit the
+ * batch goes in smaller pieces, each sure to fit (48 bytes an event is
+ * more than any block needs), until not even a small one does. */
 static void write_batch(size_t n)
 {
-	int rc;
+	size_t off = 0;
 
 	if (!n)
 		return;
-	if (g_failed || ensure_writer() || check_fd() ||
-	    !room_for((uint64_t)n * 24)) {
+	if (g_failed || ensure_writer() || check_fd()) {
 		stop_writing(HT_LOSS_IO);
 		discard(n, g_scratch[0].ts, g_scratch[n - 1].ts);
 		return;
 	}
-	rc = ht_writer_write(g_w, g_scratch, n);
-	if (rc < 0) {
-		stop_writing(HT_LOSS_IO);
-		discard(n, g_scratch[0].ts, g_scratch[n - 1].ts);
+	while (off < n) {
+		size_t k = room_for(n - off);
+
+		if (k == 0 || ht_writer_write(g_w, g_scratch + off, k) < 0) {
+			if (!g_failed)
+				stop_writing(HT_LOSS_IO);
+			discard(n - off, g_scratch[off].ts,
+				g_scratch[n - 1].ts);
+			return;
+		}
+		off += k;
 	}
 }
 
@@ -1352,6 +1399,17 @@ static void close_trace(void)
 	g_failed = 0;
 }
 
+/* After the last flush of a close command.  Caller holds g_wlock. */
+static void finish(int cmd)
+{
+	/* a process always leaves a trace, even without events */
+	if (cmd != CMD_EXEC && !g_w && g_segment == 0)
+		ensure_writer();
+	close_trace();
+	if (cmd == CMD_EXIT)
+		atomic_store(&ht__on, 0);
+}
+
 static void *encoder(void *arg)
 {
 	uint64_t next_flush, next_rss, now;
@@ -1391,9 +1449,7 @@ static void *encoder(void *arg)
 		pthread_mutex_lock(&g_wlock);
 		flush_all(cmd != CMD_NONE);
 		if (cmd != CMD_NONE) {
-			close_trace();
-			if (cmd == CMD_CLOSE)
-				atomic_store(&ht__on, 0);
+			finish(cmd);
 			atomic_store(&g_cmd, CMD_NONE);
 			atomic_fetch_add(&g_ack, 1);
 			futex(&g_ack, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
@@ -1450,19 +1506,18 @@ static void request_close(int cmd)
 	if (pthread_mutex_trylock(&g_wlock) == 0) {
 		ht__t.guard++;
 		flush_all(1);
-		close_trace();
+		finish(cmd);
 		ht__t.guard--;
-		if (cmd == CMD_CLOSE)
-			atomic_store(&ht__on, 0);
 		pthread_mutex_unlock(&g_wlock);
 	}
 }
 
-void ht__close_now(int keep)
+void ht__close_now(int why)
 {
 	int e = errno;
 
-	request_close(keep ? CMD_CLOSE_KEEP : CMD_CLOSE);
+	request_close(why == HT__CLOSE_EXEC ? CMD_EXEC :
+		      why == HT__CLOSE_ABORT ? CMD_ABORT : CMD_EXIT);
 	errno = e;
 }
 
@@ -1470,7 +1525,7 @@ void ht__fini(void)
 {
 	int e = errno;
 
-	request_close(CMD_CLOSE);
+	request_close(CMD_EXIT);
 	errno = e;
 }
 

@@ -236,9 +236,11 @@ EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 		if (atomic_load_explicit(&ht__on, memory_order_relaxed) != 1)
 			return q;
 		t->nest++;
-		r = ht__reserve_slow(t, 2);
+		__asm__ __volatile__("" ::: "memory");
+		r = ht__bump(t, 2);
+		if (r + 2 > t->end)
+			r = ht__reserve_slow(t, r, 2);
 		if (r) {
-			t->pos = r + 2;
 			r[0] = (struct ht__rec){ ht__clock(), (uintptr_t)q,
 						 size, (uintptr_t)p,
 						 HT_OP_REALLOCARRAY,
@@ -246,9 +248,9 @@ EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 						 (uint16_t)(failed ? e : 0), 0 };
 			r[1] = (struct ht__rec){ 0, 0, 0, nmemb, 0, 0, 0, 0 };
 		}
-		if (--t->nest == 0 && t->cur)
-			atomic_store_explicit(&t->cur->pub, t->pos,
-					      memory_order_release);
+		__asm__ __volatile__("" ::: "memory");
+		if (--t->nest == 0 && r)
+			ht__publish(t);
 		errno = e;
 	}
 	return q;
@@ -343,7 +345,7 @@ typedef int (*execve_fn)(const char *, char *const[], char *const[]);
 static void before_exec(void)
 {
 	if (!in_vfork_child())
-		ht__close_now(1);
+		ht__close_now(HT__CLOSE_EXEC);
 }
 
 #define NEXT(type, name) ((type)dlsym(RTLD_NEXT, name))
@@ -432,7 +434,7 @@ EXPORT int execle(const char *path, const char *arg, ...)
 EXPORT void _exit(int status)
 {
 	if (!in_vfork_child())
-		ht__close_now(0);
+		ht__close_now(HT__CLOSE_EXIT);
 	syscall(SYS_exit_group, status);
 	__builtin_unreachable();
 }
@@ -445,9 +447,74 @@ EXPORT void _Exit(int status)
 EXPORT void abort(void)
 {
 	if (!in_vfork_child())
-		ht__close_now(1);
+		ht__close_now(HT__CLOSE_ABORT);
 	NEXT(void (*)(void), "abort")();
 	__builtin_unreachable();
+}
+
+/*
+ * Daemons close every fd.  The trace file and /proc/self/statm stay
+ * open: close() on them succeeds without closing (it would have
+ * succeeded: they were open), and ranges skip them.
+ */
+static int (*real_close)(int);
+static int (*real_close_range)(unsigned, unsigned, int);
+
+EXPORT int close(int fd)
+{
+	if (__builtin_expect(ht__own_fd(fd), 0))
+		return 0;
+	if (!real_close)
+		real_close = NEXT(int (*)(int), "close");
+	return real_close(fd);
+}
+
+static int range(unsigned lo, unsigned hi, int flags)
+{
+	if (!real_close_range)
+		real_close_range = NEXT(int (*)(unsigned, unsigned, int),
+					"close_range");
+	if (!real_close_range) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real_close_range(lo, hi, flags);
+}
+
+EXPORT int close_range(unsigned lo, unsigned hi, int flags)
+{
+	int own[2], n = ht__own_fds(own), rc = 0;
+
+	if (lo > hi) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (int i = 0; i < n && rc == 0; i++) {
+		unsigned f = (unsigned)own[i];
+
+		if (f < lo || f > hi)
+			continue;
+		if (f > lo)
+			rc = range(lo, f - 1, flags);
+		lo = f + 1;
+		if (lo == 0 || lo > hi)
+			return rc;
+	}
+	return rc ? rc : range(lo, hi, flags);
+}
+
+EXPORT void closefrom(int lo)
+{
+	int e = errno;
+
+	if (lo < 0)
+		lo = 0;
+	if (close_range((unsigned)lo, ~0u, 0) < 0) {
+		/* old kernels: one by one, as glibc falls back */
+		for (int fd = lo; fd < 65536; fd++)
+			close(fd);
+	}
+	errno = e;
 }
 
 EXPORT int pthread_setname_np(pthread_t th, const char *name)

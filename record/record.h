@@ -102,19 +102,47 @@ static inline uint64_t ht__clock(void)
 	return ht__clock_slow();
 }
 
-/* Slow path of ht__emit(): returns room for n records (and sets up the
- * thread, a new buffer, ...) or NULL if the event must be dropped. */
-struct ht__rec *ht__reserve_slow(struct ht__tls *t, unsigned n);
+/* Slow path of ht__emit(): r is what ht__bump() returned, past the end
+ * of the buffer.  Returns n reserved records (setting up the thread or
+ * a new buffer), or NULL if the event must be dropped. */
+struct ht__rec *ht__reserve_slow(struct ht__tls *t, struct ht__rec *r,
+				 unsigned n);
 uint64_t ht__clock_slow(void);
 
+/* Takes n record slots: one instruction, so a signal handler that
+ * allocates cannot take the same slot. */
+static inline struct ht__rec *ht__bump(struct ht__tls *t, unsigned n)
+{
+#if defined(__x86_64__)
+	uintptr_t d = (uintptr_t)n * sizeof(struct ht__rec);
+
+	__asm__ __volatile__("xaddq %0, %1" : "+r"(d), "+m"(t->pos)::"memory");
+	return (struct ht__rec *)d;
+#else
+	return (struct ht__rec *)__atomic_fetch_add(
+		(uintptr_t *)&t->pos, n * sizeof(struct ht__rec),
+		__ATOMIC_RELAXED);
+#endif
+}
+
+/* Publishes the records written so far (outermost hook only). */
+static inline void ht__publish(struct ht__tls *t)
+{
+	struct ht__rec *p = t->pos;
+
+	if (p > t->end) /* nested hooks that dropped went past the end */
+		p = t->end;
+	atomic_store_explicit(&t->cur->pub, p, memory_order_release);
+}
+
 /*
- * Records one event.  The slot is taken before it is filled and the
- * buffer published only by the outermost hook of a thread, so a signal
- * handler that allocates in the middle of a hook nests correctly.
+ * Records one event.  A signal handler that allocates in the middle of a
+ * hook nests: it takes the next slot, and only the outermost hook
+ * publishes, once every slot before its end is filled.
  */
-static inline void ht__emit(int op, uint64_t addr,
-			    uint64_t size, uint64_t aux, uint32_t nm32,
-			    unsigned flags, int err)
+static inline void ht__emit(int op, uint64_t addr, uint64_t size,
+			    uint64_t aux, uint32_t nm32, unsigned flags,
+			    int err)
 {
 	struct ht__tls *t = &ht__t;
 	struct ht__rec *r;
@@ -129,16 +157,14 @@ static inline void ht__emit(int op, uint64_t addr,
 	}
 	t->nest++;
 	__asm__ __volatile__("" ::: "memory");
-	r = t->pos;
+	r = ht__bump(t, 1);
 	if (__builtin_expect(r >= t->end, 0)) {
-		r = ht__reserve_slow(t, 1);
+		r = ht__reserve_slow(t, r, 1);
 		if (!r) {
 			t->nest--;
 			return;
 		}
 	}
-	t->pos = r + 1;
-	__asm__ __volatile__("" ::: "memory");
 	r->ts = ht__clock();
 	r->addr = addr;
 	r->size = size;
@@ -149,8 +175,7 @@ static inline void ht__emit(int op, uint64_t addr,
 	r->nm32 = nm32;
 	__asm__ __volatile__("" ::: "memory");
 	if (--t->nest == 0)
-		atomic_store_explicit(&t->cur->pub, t->pos,
-				      memory_order_release);
+		ht__publish(t);
 }
 
 /* buffer.c */
@@ -172,15 +197,18 @@ extern struct ht__real ht__real;
 
 void ht__init(void);          /* constructor: options, pool, encoder */
 void ht__fini(void);          /* destructor/exit: final flush and close */
-/* Flush and close the trace now (exec, abort, _exit): the process image
- * is about to go away.  keep: a continuation file is opened if the
- * process records more events afterwards (failed exec). */
-void ht__close_now(int keep);
+/* Flush and close the trace now: the process image is about to go
+ * away.  After EXEC and ABORT the recording goes on into a new file if
+ * the process does (a failed exec, a handler that longjmps). */
+enum { HT__CLOSE_EXIT, HT__CLOSE_EXEC, HT__CLOSE_ABORT };
+void ht__close_now(int why);
 void ht__thread_exit(void);   /* the calling thread is exiting */
 void ht__names_changed(void); /* a thread was renamed */
 void ht__fork_prepare(void);
 void ht__fork_parent(void);
 void ht__fork_child(void);
 uint32_t ht__pid(void);       /* the pid recorded for this process */
+int ht__own_fd(int fd);       /* one of the recorder's fds */
+int ht__own_fds(int out[2]);  /* them, ascending; returns how many */
 
 #endif

@@ -2,10 +2,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+void *volatile sink; /* keeps the compiler from dropping the calls */
+
 int main(void)
 {
-	for (int i = 0; i < 3000; i++)
-		free(malloc((size_t)i + 1));
+	for (int i = 0; i < 3000; i++) {
+		sink = malloc((size_t)i + 1);
+		free(sink);
+	}
 	fprintf(stderr, "aborter: about to abort\n");
 	abort();
 }

@@ -16,6 +16,8 @@ static double now(void)
 	return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+void *volatile sink; /* keeps the compiler from dropping the calls */
+
 int main(int argc, char **argv)
 {
 	int ms = argc > 1 ? atoi(argv[1]) : 400;
@@ -37,7 +39,8 @@ int main(int argc, char **argv)
 		dup2(fd, i);
 	end = now() + ms / 1000.0;
 	while (done < n || now() < end) {
-		free(malloc((size_t)(done % 300) + 8));
+		sink = malloc((size_t)(done % 300) + 8);
+		free(sink);
 		done++;
 		if (done >= n) {
 			struct timespec d = { 0, 5000000 };

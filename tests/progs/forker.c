@@ -9,12 +9,16 @@
 #include <unistd.h>
 
 static volatile int stop;
+void *volatile sink; /* keeps the compiler from dropping the calls */
 
 static void *spin(void *arg)
 {
 	(void)arg;
 	while (!stop)
-		free(malloc(64));
+	{
+		sink = malloc(64);
+		free(sink);
+	}
 	return NULL;
 }
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+void *volatile sink; /* keeps the compiler from dropping the calls */
+
 int main(int argc, char **argv)
 {
 	long lim = argc > 1 ? atol(argv[1]) : 256 * 1024;
@@ -15,9 +17,9 @@ int main(int argc, char **argv)
 	if (setrlimit(RLIMIT_FSIZE, &rl))
 		return perror("setrlimit"), 1;
 	for (long i = 0; i < n; i++) {
-		char *p = malloc((size_t)((i * 7919) % 4000) + 1);
-		sum += (unsigned long)(p != NULL);
-		free(p);
+		sink = malloc((size_t)((i * 7919) % 4000) + 1);
+		sum += (unsigned long)(sink != NULL);
+		free(sink);
 	}
 	printf("fsize: %lu allocations\n", sum);
 	return 0;

@@ -15,6 +15,7 @@ struct queue {
 	void *slot[QCAP];
 	size_t head, tail;
 	int done;
+	uint64_t seed;
 };
 
 static long nblocks = 20000;
@@ -22,7 +23,7 @@ static long nblocks = 20000;
 static void *producer(void *arg)
 {
 	struct queue *q = arg;
-	uint64_t s = (uintptr_t)arg | 1;
+	uint64_t s = ((struct queue *)arg)->seed;
 
 	for (long i = 0; i < nblocks; i++) {
 		size_t n = 16 + (s = s * 6364136223846793005u + 1) % 2000;
@@ -85,6 +86,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < pairs; i++) {
 		pthread_mutex_init(&q[i].lock, NULL);
 		pthread_cond_init(&q[i].cond, NULL);
+		q[i].seed = 2 * (uint64_t)i + 1;
 		pthread_create(&th[2 * i], NULL, producer, &q[i]);
 		pthread_create(&th[2 * i + 1], NULL, consumer, &q[i]);
 	}

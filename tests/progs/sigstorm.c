@@ -13,10 +13,14 @@ static volatile sig_atomic_t handled;
 static volatile int stop;
 static pid_t main_tid;
 
+void *volatile sink; /* keeps the compiler from dropping the calls */
+void *volatile hsink;
+
 static void handler(int sig)
 {
 	(void)sig;
-	free(malloc(48));
+	hsink = malloc(48);
+	free(hsink);
 	handled++;
 }
 
@@ -40,7 +44,10 @@ int main(int argc, char **argv)
 	main_tid = (pid_t)syscall(SYS_gettid);
 	pthread_create(&th, NULL, storm, NULL);
 	for (long i = 0; i < n; i++)
-		free(malloc((size_t)(i % 1000) + 1));
+	{
+		sink = malloc((size_t)(i % 1000) + 1);
+		free(sink);
+	}
 	stop = 1;
 	pthread_join(th, NULL);
 	/* the count varies from run to run: stderr only, not compared */
