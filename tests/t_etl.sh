@@ -103,8 +103,12 @@ check "generated 64-bit logger, 2 CPUs: converted events = generated" \
 check "generated 32-bit logger, 3 CPUs, 4 KiB buffers, QPC 3.579545 MHz" \
 	gen_compare g2 --logger32 --cpus 3 --bufsize 4096 \
 	--freq 3579545 --seed 7 --heap-events 5000
-check "generated 8 CPUs, 1 KiB buffers, stack after every heap event" \
-	gen_compare g3 --cpus 8 --bufsize 1024 --stack-every 1 --seed 3
+check "generated 8 CPUs, 1 KiB buffers, stack key after every heap event" \
+	gen_compare g3 --cpus 8 --bufsize 1024 --stack-every 1 --stack-keys \
+	--seed 3
+check "stack keys (types 37/38) matched to every heap event" \
+	grep -q "^# meta etl.heap_events_with_stack=$(sed -n 's/^stacks //p' \
+	"$W/g3.sum")\$" "$W/g3.got"
 
 sumv() { sed -n "s/^$2 //p" "$W/$1.sum"; }
 check "metadata: names, pointer bits, dropped duplicates, stacks, losses" \

@@ -15,15 +15,16 @@
  *   HeapFree, in-place and moving HeapReAlloc (the moving ones also
  *   logged as Alloc(new) + Free(old), before or after the ReAlloc, as
  *   ETL.md 7.4 expects), HeapDestroy of the second heap;
- * - a StackWalk (PERFINFO64 group 0x18 type 32) event after every K-th
- *   heap event;
+ * - a StackWalk (PERFINFO64 group 0x18 type 32, or with --stack-keys
+ *   the key types 37/38) event after every K-th heap event;
  * - noise: EVENT_HEADER64 events with an extended item, FULL_HEADER32
  *   events, WPP messages;
  * - one buffer flagged EVENTS_LOST and EventsLost = 3 in the header
  *   (unless --no-lost).
  *
  * usage: etlgen [--heap-events N] [--seed S] [--freq HZ] [--bufsize B]
- *               [--cpus N] [--stack-every K] [--logger32] [--no-lost]
+ *               [--cpus N] [--stack-every K] [--stack-keys] [--logger32]
+ *               [--no-lost]
  *               [--expect FILE] OUT.etl
  * --expect writes the converted events, one per line:
  *   pid tid op ts_ns heap addr size old_addr old_size aux flags
@@ -174,7 +175,7 @@ struct proc {
 };
 
 static uint64_t n_heap, n_dup, n_stack, n_expect, n_noise;
-static int stack_every = 3;
+static int stack_every = 3, stack_keys;
 
 static struct cpu *pick_cpu(void)
 {
@@ -187,6 +188,17 @@ static void stack(struct cpu *c, struct proc *pr, uint32_t tid, uint64_t ts)
 	uint8_t *d;
 
 	now += 1;
+	if (stack_keys) {
+		/* StackKeyKernel (37) / StackKeyUser (38): ts, pid, tid, key */
+		d = kevent(c, 0x11, 0x18, 37 + (int)(n_stack & 1), 2, 0, 0,
+			   now, 24);
+		w64(d, ts);
+		w32(d + 8, pr->pid);
+		w32(d + 12, tid);
+		w64(d + 16, 0xffffe00000000000ULL + n_stack);
+		n_stack++;
+		return;
+	}
 	d = kevent(c, 0x11, 0x18, 32, 2, 0, 0, now, 16 + 8 * nf);
 	w64(d, ts);
 	w32(d + 8, pr->pid);
@@ -387,6 +399,8 @@ int main(int argc, char **argv)
 			stack_every = atoi(v), a++;
 		else if (!strcmp(argv[a], "--expect"))
 			epath = v, a++;
+		else if (!strcmp(argv[a], "--stack-keys"))
+			stack_keys = 1;
 		else if (!strcmp(argv[a], "--logger32"))
 			logger32 = 1;
 		else if (!strcmp(argv[a], "--no-lost"))
@@ -401,7 +415,8 @@ int main(int argc, char **argv)
 	    bufsize > (1u << 20) || !freq) {
 		fprintf(stderr, "usage: etlgen [--heap-events N] [--seed S] "
 			"[--freq HZ] [--bufsize B] [--cpus N] "
-			"[--stack-every K] [--logger32] [--no-lost] "
+			"[--stack-every K] [--stack-keys] [--logger32] "
+			"[--no-lost] "
 			"[--expect FILE] OUT.etl\n");
 		return 2;
 	}
