@@ -1,17 +1,10 @@
 /*
- * csv.c - htape -> CSV: every event as one row (csv.h), --lifetimes (one
- * row per allocation) and --interval DUR (one row per time bucket).  The
- * other direction is csv_read.c.
- *
- * Event rows are formatted in parallel without changing their order: the
- * main thread reads events in global time order (ht_reader_next) into a
- * ring of chunks; worker threads each format a whole chunk into its own
- * buffer; the main thread writes the buffers in ring order, formatting a
- * chunk itself when no worker has taken it yet.  Memory is the ring, so
- * it does not grow with the trace.
+ * csv.c - htape -> CSV: `heaptape convert TRACE OUT.csv` picks one of
+ * every event as a row (csv_pipe.c), --lifetimes (one row per allocation)
+ * or --interval DUR (one row per time bucket), both from the live-block
+ * tracker (live.h).  The other direction is csv_read.c.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,91 +13,7 @@
 #include "csv.h"
 #include "live.h"
 
-#define CHUNK_EVENTS 32768
 #define SHEET_ROWS 1048576 /* rows a spreadsheet opens, header included */
-
-enum { C_FREE, C_FILLED, C_CLAIMED, C_DONE };
-
-struct chunk {
-	struct ht_event *ev;
-	size_t n;
-	char *out;
-	size_t len;
-	int state;
-};
-
-struct ring {
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
-	struct chunk *c;
-	size_t n;
-	uint64_t next_claim, next_fill;
-	uint64_t start;
-	int quit;
-};
-
-static void format_chunk(struct chunk *c, uint64_t start)
-{
-	char *p = c->out;
-
-	for (size_t i = 0; i < c->n; i++)
-		p = csv_format_event(p, &c->ev[i], start);
-	c->len = (size_t)(p - c->out);
-}
-
-static void *worker(void *arg)
-{
-	struct ring *g = arg;
-
-	pthread_mutex_lock(&g->mu);
-	for (;;) {
-		struct chunk *c;
-		while (!g->quit && g->next_claim >= g->next_fill)
-			pthread_cond_wait(&g->work, &g->mu);
-		if (g->next_claim >= g->next_fill)
-			break;
-		c = &g->c[g->next_claim++ % g->n];
-		c->state = C_CLAIMED;
-		pthread_mutex_unlock(&g->mu);
-		format_chunk(c, g->start);
-		pthread_mutex_lock(&g->mu);
-		c->state = C_DONE;
-		pthread_cond_broadcast(&g->done);
-	}
-	pthread_mutex_unlock(&g->mu);
-	return NULL;
-}
-
-/* Waits until chunk seq is formatted, formatting it here if no worker
- * has taken it. */
-static struct chunk *finish(struct ring *g, uint64_t seq)
-{
-	struct chunk *c = &g->c[seq % g->n];
-
-	pthread_mutex_lock(&g->mu);
-	if (g->next_claim == seq && c->state == C_FILLED) {
-		g->next_claim++;
-		c->state = C_CLAIMED;
-		pthread_mutex_unlock(&g->mu);
-		format_chunk(c, g->start);
-		pthread_mutex_lock(&g->mu);
-		c->state = C_DONE;
-	}
-	while (c->state != C_DONE)
-		pthread_cond_wait(&g->done, &g->mu);
-	pthread_mutex_unlock(&g->mu);
-	return c;
-}
-
-static int jobs_of(const struct convert_opts *o)
-{
-	long n;
-
-	if (o->jobs > 0)
-		return o->jobs;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
-}
 
 /* A round bucket length giving at most about 10000 rows. */
 static const char *suggest_interval(uint64_t span)
@@ -145,121 +54,6 @@ static int put(struct out *w, const void *p, size_t n)
 static int write_error(struct out *w)
 {
 	return cli_error("cannot write '%s': %s", w->path, strerror(w->err));
-}
-
-/* Every event as a row. */
-static int events_csv(const struct convert_opts *o, struct ht_reader *r,
-		      struct out *w, uint64_t *rows_out)
-{
-	struct ht_trace_info info;
-	struct cli_progress prog;
-	struct ring g;
-	pthread_t th[64];
-	int nth = 0, jobs = jobs_of(o), rc = 0, end = 0;
-	uint64_t seq = 0, wseq = 0, rows = 0, seen = 0;
-	uint64_t start = ht_reader_start_ns(r);
-
-	memset(&g, 0, sizeof(g));
-	pthread_mutex_init(&g.mu, NULL);
-	pthread_cond_init(&g.work, NULL);
-	pthread_cond_init(&g.done, NULL);
-	g.start = start;
-	g.n = (size_t)jobs * 2 + 1;
-	g.c = calloc(g.n, sizeof(*g.c));
-	if (!g.c)
-		return cli_error("out of memory");
-	for (size_t i = 0; i < g.n; i++) {
-		g.c[i].ev = malloc(CHUNK_EVENTS * sizeof(struct ht_event));
-		g.c[i].out = malloc((size_t)CHUNK_EVENTS * CSV_ROW_MAX);
-		if (!g.c[i].ev || !g.c[i].out) {
-			rc = cli_error("out of memory");
-			goto out;
-		}
-	}
-	/* Build the shared tables before any thread formats. */
-	{
-		struct ht_event e0;
-		char tmp[CSV_ROW_MAX];
-		memset(&e0, 0, sizeof(e0));
-		csv_format_event(tmp, &e0, 0);
-	}
-	for (int i = 1; i < jobs && nth < 64; i++) {
-		if (pthread_create(&th[nth], NULL, worker, &g))
-			break;
-		nth++;
-	}
-	ht_reader_info(r, &info);
-	cli_progress_start(&prog, "convert", info.events);
-	if (!o->progress)
-		prog.active = 0;
-	if (put(w, csv_event_header, strlen(csv_event_header))) {
-		rc = write_error(w);
-		goto out;
-	}
-	while (!end) {
-		struct chunk *c;
-		if (seq - wseq == g.n) {
-			c = finish(&g, wseq++);
-			if (put(w, c->out, c->len)) {
-				rc = write_error(w);
-				break;
-			}
-		}
-		c = &g.c[seq % g.n];
-		c->n = 0;
-		while (c->n < CHUNK_EVENTS) {
-			int k;
-			if (o->limit && rows == o->limit) {
-				end = 1;
-				break;
-			}
-			k = ht_reader_next(r, &c->ev[c->n]);
-			if (k <= 0) {
-				if (k < 0)
-					rc = cli_trace_error(r, o->in, k);
-				end = 1;
-				break;
-			}
-			seen++;
-			if (convert_keep(o, &c->ev[c->n], start)) {
-				c->n++;
-				rows++;
-			}
-		}
-		cli_progress_update(&prog, seen);
-		if (rc)
-			break;
-		if (!c->n)
-			continue;
-		pthread_mutex_lock(&g.mu);
-		c->state = C_FILLED;
-		g.next_fill = ++seq;
-		pthread_cond_signal(&g.work);
-		pthread_mutex_unlock(&g.mu);
-	}
-	while (wseq < seq) {
-		struct chunk *c = finish(&g, wseq++);
-		if (!rc && put(w, c->out, c->len))
-			rc = write_error(w);
-	}
-	cli_progress_end(&prog);
-out:
-	pthread_mutex_lock(&g.mu);
-	g.quit = 1;
-	pthread_cond_broadcast(&g.work);
-	pthread_mutex_unlock(&g.mu);
-	for (int i = 0; i < nth; i++)
-		pthread_join(th[i], NULL);
-	for (size_t i = 0; i < g.n; i++) {
-		free(g.c[i].ev);
-		free(g.c[i].out);
-	}
-	free(g.c);
-	pthread_mutex_destroy(&g.mu);
-	pthread_cond_destroy(&g.work);
-	pthread_cond_destroy(&g.done);
-	*rows_out = rows;
-	return rc;
 }
 
 /*
@@ -647,12 +441,13 @@ int convert_htape_to_csv(const struct convert_opts *o)
 	w.f = co.fp;
 	w.path = strcmp(o->out, "-") ? o->out : "standard output";
 	w.err = 0;
+	csv_fmt_init();
 	if (o->lifetimes)
 		rc = lifetimes_csv(o, r, &w, &rows);
 	else if (o->interval_ns)
 		rc = interval_csv(o, r, &w, &rows);
 	else
-		rc = events_csv(o, r, &w, &rows);
+		rc = csv_write_events(o, r, w.f, w.path, &rows);
 	if (!rc && o->mode == HT_READ_SALVAGE) {
 		const struct ht_problem *pr;
 		size_t np = ht_reader_problems(r, &pr);

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../format/heaptape.h"
 
@@ -39,6 +40,9 @@ char *csv_put_hex(char *p, uint64_t v); /* "0x1f" */
 /* The header row (with CRLF) of event rows. */
 extern const char csv_event_header[];
 
+/* Builds the formatting tables; call once before csv_format_event(). */
+void csv_fmt_init(void);
+
 /* One event row, CRLF included, at most CSV_ROW_MAX bytes.  time is
  * ev->ts minus the trace's start, taken as signed. */
 char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start);
@@ -46,6 +50,13 @@ char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start);
 /* The result cell: "ok", "failed" (errno unknown), an errno name such as
  * "ENOMEM", or a decimal number for an errno without a name. */
 char *csv_put_result(char *p, const struct ht_event *ev);
+
+/* Writes the header and every event of r that passes o's filters to f,
+ * in global time order, using o->jobs threads (csv_pipe.c).  Returns 0,
+ * or 1 after printing an error; *rows is the number of event rows. */
+struct convert_opts;
+int csv_write_events(const struct convert_opts *o, struct ht_reader *r,
+		     FILE *f, const char *name, uint64_t *rows);
 
 /*
  * Reader: RFC 4180 records from a file descriptor or memory, mapped back

@@ -69,46 +69,70 @@ static const char dig2[201] =
 	"68697071727374757677787980818283848586878889909192939495969798"
 	"99";
 
-static const uint64_t pow10tab[20] = {
-	1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
-	10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
-	100000000000ull, 1000000000000ull, 10000000000000ull,
-	100000000000000ull, 1000000000000000ull, 10000000000000000ull,
-	100000000000000000ull, 1000000000000000000ull,
-	10000000000000000000ull,
-};
-
-static inline int ndigits(uint64_t v)
+static inline void put2(char *p, unsigned d)
 {
-	/* floor(log10) from the bit length, corrected by one compare. */
-	int t = ((64 - __builtin_clzll(v | 1)) * 1233) >> 12;
-
-	return t + (v >= pow10tab[t]);
+	memcpy(p, dig2 + 2 * d, 2);
 }
 
+static inline void put4(char *p, unsigned v)
+{
+	put2(p, v / 100);
+	put2(p + 2, v % 100);
+}
+
+/* Exactly 8 digits, leading zeros included. */
+static inline void put8(char *p, uint32_t v)
+{
+	put4(p, v / 10000);
+	put4(p + 4, v % 10000);
+}
+
+/* 1..4 digits of v < 10000. */
+static inline char *put_lt1e4(char *p, unsigned v)
+{
+	if (v < 100) {
+		if (v < 10) {
+			*p = (char)('0' + v);
+			return p + 1;
+		}
+		put2(p, v);
+		return p + 2;
+	}
+	if (v < 1000) {
+		*p = (char)('0' + v / 100);
+		put2(p + 1, v % 100);
+		return p + 3;
+	}
+	put4(p, v);
+	return p + 4;
+}
+
+/* v < 10^8, without leading zeros. */
+static inline char *put_lt1e8(char *p, uint32_t v)
+{
+	if (v < 10000)
+		return put_lt1e4(p, v);
+	p = put_lt1e4(p, v / 10000);
+	put4(p, v % 10000);
+	return p + 4;
+}
+
+/* 32-bit arithmetic where it fits: its divisions by constants are
+ * cheaper, and the halves do not depend on each other. */
 char *csv_put_u64(char *p, uint64_t v)
 {
-	char *e;
-
-	if (v < 10) {
-		*p = (char)('0' + v);
-		return p + 1;
+	if (v < 100000000)
+		return put_lt1e8(p, (uint32_t)v);
+	if (v < 10000000000000000ull) {
+		p = put_lt1e8(p, (uint32_t)(v / 100000000));
+		put8(p, (uint32_t)(v % 100000000));
+		return p + 8;
 	}
-	e = p + ndigits(v);
-	p = e;
-	while (v >= 100) {
-		unsigned d = (unsigned)(v % 100);
-		v /= 100;
-		p -= 2;
-		memcpy(p, dig2 + 2 * d, 2);
-	}
-	if (v >= 10) {
-		p -= 2;
-		memcpy(p, dig2 + 2 * v, 2);
-	} else {
-		*--p = (char)('0' + v);
-	}
-	return e;
+	p = put_lt1e4(p, (unsigned)(v / 10000000000000000ull));
+	v %= 10000000000000000ull;
+	put8(p, (uint32_t)(v / 100000000));
+	put8(p + 8, (uint32_t)(v % 100000000));
+	return p + 16;
 }
 
 char *csv_put_i64(char *p, int64_t v)
@@ -120,34 +144,36 @@ char *csv_put_i64(char *p, int64_t v)
 	return csv_put_u64(p, (uint64_t)v);
 }
 
-static const char hex2[513] =
-	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
-	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
-	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
-	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
-	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
-	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+/* Eight hex digits of x, most significant first, as 8 bytes in memory
+ * order: nibbles spread to bytes, then '0'..'9' / 'a'..'f' by adding 0x30
+ * and 0x27 more where the nibble is above 9. */
+static inline uint64_t hex8(uint32_t x)
+{
+	uint64_t v = x;
+
+	v = (v | v << 16) & 0x0000ffff0000ffffull;
+	v = (v | v << 8) & 0x00ff00ff00ff00ffull;
+	v = (v | v << 4) & 0x0f0f0f0f0f0f0f0full;
+	v += 0x3030303030303030ull +
+	     (((v + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull) *
+		     0x27;
+	return __builtin_bswap64(v);
+}
 
 char *csv_put_hex(char *p, uint64_t v)
 {
 	int n = (64 - __builtin_clzll(v | 1) + 3) >> 2;
-	char *e;
+	uint64_t w[4];
 
+	/* 16 bytes are stored whatever n is: the row buffer has room
+	 * (CSV_ROW_MAX counts them), and a fixed size is two moves. */
 	p[0] = '0';
 	p[1] = 'x';
-	e = p + 2 + n;
-	p = e;
-	while (n >= 2) {
-		p -= 2;
-		memcpy(p, hex2 + 2 * (v & 0xff), 2);
-		v >>= 8;
-		n -= 2;
-	}
-	if (n)
-		*--p = hex2[2 * (v & 0xf) + 1];
-	return e;
+	w[0] = hex8((uint32_t)(v >> 32));
+	w[1] = hex8((uint32_t)v);
+	w[2] = w[3] = 0;
+	memcpy(p + 2, (const char *)w + 16 - n, 16);
+	return p + 2 + n;
 }
 
 /* Per-op tables, built once: the op cell with its comma, and which
@@ -187,6 +213,11 @@ static inline void tables(void)
 	pthread_once(&tables_once, build_tables);
 }
 
+void csv_fmt_init(void)
+{
+	tables();
+}
+
 int csv_errno_from_name(const char *s)
 {
 	tables();
@@ -209,7 +240,6 @@ char *csv_put_result(char *p, const struct ht_event *ev)
 {
 	int32_t r = ev->result;
 
-	tables();
 	if (!r) {
 		if (ev->flags & HT_EV_FAILED) {
 			memcpy(p, "failed", 6);
@@ -231,7 +261,6 @@ char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start)
 	unsigned m;
 	const struct opcell *oc;
 
-	tables();
 	m = opmask[ev->op];
 	oc = &opcells[ev->op];
 	p = csv_put_i64(p, (int64_t)(ev->ts - start));
@@ -263,7 +292,12 @@ char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start)
 	if ((m & B(CSV_NMEMB)) || ev->nmemb)
 		p = csv_put_u64(p, ev->nmemb);
 	*p++ = ',';
-	p = csv_put_result(p, ev);
+	if (!ev->result && !(ev->flags & HT_EV_FAILED)) {
+		memcpy(p, "ok", 2);
+		p += 2;
+	} else {
+		p = csv_put_result(p, ev);
+	}
 	p[0] = '\r';
 	p[1] = '\n';
 	return p + 2;

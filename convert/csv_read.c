@@ -476,7 +476,7 @@ int csv_probe(const unsigned char *buf, size_t n)
 static int write_origin(struct ht_writer *w)
 {
 	static const struct ht_kv kv[] = {
-		{"clock.start_ns", "0"},
+		{"clock.origin_ticks", "0"},
 	};
 
 	return ht_writer_meta(w, kv, sizeof(kv) / sizeof(kv[0]));

@@ -49,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ht_event ev;
 	int k, rows = 0;
 
+	csv_fmt_init();
 	csv_probe(data, size < 65536 ? size : 65536);
 	if (csv_reader_init_mem(&c, data, size))
 		return 0;

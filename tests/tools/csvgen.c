@@ -48,10 +48,16 @@ static uint64_t size_pick(void)
 	return rnd() % 8 ? 1 << 20 : 0; /* big, or malloc(0) */
 }
 
-static uint64_t addr_pick(void)
+/* Recently freed addresses, handed out again as allocators do. */
+static uint64_t freed[256];
+static unsigned nfreed;
+
+static uint64_t addr_pick(void);
+
+static void freed_note(uint64_t a)
 {
-	next_addr += 16 * (1 + rnd() % 64);
-	return next_addr;
+	if (a)
+		freed[nfreed++ % 256] = a;
 }
 
 static void push(uint64_t addr, uint64_t heap, uint32_t pid)
@@ -68,6 +74,22 @@ static void push(uint64_t addr, uint64_t heap, uint32_t pid)
 	nlive++;
 }
 
+static uint64_t addr_pick(void)
+{
+	uint64_t r = rnd() % 1000;
+
+	if (r < 300 && nfreed) {
+		unsigned n = nfreed < 256 ? nfreed : 256;
+		uint64_t a = freed[rnd() % n];
+		if (a)
+			return a;
+	}
+	if (r == 999 && nlive)
+		return live[rnd() % nlive].addr; /* a lost free */
+	next_addr += 16 * (1 + rnd() % 64);
+	return next_addr;
+}
+
 /* Takes a random live block of pid (and heap-ness), or returns 0. */
 static int take(uint32_t pid, int heap, struct blk *out)
 {
@@ -77,6 +99,7 @@ static int take(uint32_t pid, int heap, struct blk *out)
 			continue;
 		*out = live[i];
 		live[i] = live[--nlive];
+		freed_note(out->addr);
 		return 1;
 	}
 	return 0;
@@ -135,6 +158,9 @@ int main(int argc, char **argv)
 
 		while (r >= (uint64_t)weights[k][1])
 			r -= (uint64_t)weights[k++][1];
+		/* Keep the live set bounded. */
+		if (nlive > 20000 && weights[k][0] == HT_OP_MALLOC)
+			k = 1;
 		memset(&ev, 0, sizeof(ev));
 		if (rnd() % 8)
 			ts += 1 + rnd() % 2000;
@@ -193,14 +219,10 @@ int main(int argc, char **argv)
 				ev.op = HT_OP_THREAD_EXIT;
 				break;
 			}
+			/* Its blocks stay in the pool: freeing one later
+			 * is an unknown free, as after a real destroy. */
 			ev.heap = t->heaps[h];
 			t->heaps[h] = 0;
-			for (size_t j = 0; j < nlive;)
-				if (live[j].pid == t->pid &&
-				    live[j].heap == ev.heap)
-					live[j] = live[--nlive];
-				else
-					j++;
 			break;
 		}
 		case HT_OP_HEAP_ALLOC:

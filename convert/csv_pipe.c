@@ -1,0 +1,573 @@
+/*
+ * csv_pipe.c - every event of a trace as a CSV row, on every core, in
+ * global time order.
+ *
+ *   workers:  decode blocks ahead of need  |  format chunks of rows
+ *   main:     merge streams into chunks    |  write chunks in order
+ *
+ * The merge is the one ht_reader_next() defines (heaptape.h): per-thread
+ * streams (pid, tid), each its blocks in file order, merged by (ts, pid,
+ * tid); a stream whose next block is not decoded yet is keyed by the
+ * block's ts_min, a lower bound, and decoded when it reaches the top.
+ * Any correct merge of the same streams gives the same sequence, so the
+ * rows do not depend on the number of threads.  Workers decode blocks in
+ * order of (ts_min, pid, tid), which is nearly the order the merge needs
+ * them, at most `window` blocks ahead; the main thread decodes a block
+ * itself when no worker has started it.  The main thread copies runs of
+ * events (no heap operation while one stream stays below the others)
+ * into chunks that workers format into text; chunks are written in
+ * order.  Memory: the decoded blocks of the live streams, the window and
+ * the ring of chunks, whatever the length of the trace.
+ *
+ * HEAPTAPE_CSV_MERGE=reader uses ht_reader_next() instead, which the
+ * tests compare against.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "convert.h"
+#include "csv.h"
+
+#define CHUNK_EVENTS 32768
+#define NONE UINT32_MAX
+
+enum { C_FREE, C_FILLED, C_CLAIMED, C_DONE };
+enum { B_IDLE, B_BUSY, B_READY, B_TAKEN };
+
+struct chunk {
+	struct ht_event *ev;
+	size_t n;
+	char *out;
+	size_t len;
+	int state;
+};
+
+struct dblock {
+	struct ht_event *ev; /* decoded events (malloc) */
+	int n;               /* events, or HT_E* */
+	int state;
+	int counted;         /* in the prefetch window */
+	uint32_t next;       /* next block of its stream */
+};
+
+struct stream {
+	uint32_t pid, tid;
+	uint32_t blk;        /* current block, NONE when finished */
+	const struct ht_event *ev;
+	uint32_t n, pos;
+	int loaded;
+};
+
+struct hent {
+	uint64_t ts;
+	uint32_t pid, tid, s;
+};
+
+struct pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	int quit;
+	uint64_t start;
+	/* chunks */
+	struct chunk *c;
+	size_t nc;
+	uint64_t next_claim, next_fill;
+	/* blocks */
+	const struct ht_reader *r;
+	const struct ht_block_info *bi;
+	size_t nb;
+	struct dblock *b;
+	uint32_t *order;
+	size_t next_pf;
+	unsigned inflight, window;
+	/* merge (main thread only) */
+	struct stream *st;
+	size_t nst;
+	struct hent *heap;
+	size_t nheap;
+	struct ht_decoder *dec;
+	int salvage;
+	uint64_t bad_blocks, bad_offset;
+};
+
+static void format_chunk(struct chunk *c, uint64_t start)
+{
+	char *p = c->out;
+
+	for (size_t i = 0; i < c->n; i++)
+		p = csv_format_event(p, &c->ev[i], start);
+	c->len = (size_t)(p - c->out);
+}
+
+/* Decodes block i into its own buffer; called without the lock. */
+static void decode_one(struct pipe *g, struct ht_decoder *d, uint32_t i)
+{
+	struct dblock *b = &g->b[i];
+	uint32_t n = g->bi[i].count;
+
+	b->ev = malloc((n ? n : 1) * sizeof(*b->ev));
+	if (!b->ev) {
+		b->n = HT_ENOMEM;
+		return;
+	}
+	b->n = ht_reader_decode_block(g->r, d, i, b->ev, n);
+	if (b->n < 0) {
+		free(b->ev);
+		b->ev = NULL;
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct pipe *g = arg;
+	struct ht_decoder *d = NULL;
+
+	if (g->nb && ht_decoder_new(&d))
+		d = NULL;
+	pthread_mutex_lock(&g->mu);
+	for (;;) {
+		if (g->next_claim < g->next_fill) {
+			struct chunk *c = &g->c[g->next_claim++ % g->nc];
+			c->state = C_CLAIMED;
+			pthread_mutex_unlock(&g->mu);
+			format_chunk(c, g->start);
+			pthread_mutex_lock(&g->mu);
+			c->state = C_DONE;
+			pthread_cond_broadcast(&g->done);
+			continue;
+		}
+		if (d && !g->quit && g->inflight < g->window &&
+		    g->next_pf < g->nb) {
+			uint32_t i = g->order[g->next_pf++];
+			if (g->b[i].state != B_IDLE)
+				continue;
+			g->b[i].state = B_BUSY;
+			g->b[i].counted = 1;
+			g->inflight++;
+			pthread_mutex_unlock(&g->mu);
+			decode_one(g, d, i);
+			pthread_mutex_lock(&g->mu);
+			g->b[i].state = B_READY;
+			pthread_cond_broadcast(&g->done);
+			continue;
+		}
+		if (g->quit)
+			break;
+		pthread_cond_wait(&g->work, &g->mu);
+	}
+	pthread_mutex_unlock(&g->mu);
+	ht_decoder_free(d);
+	return NULL;
+}
+
+/* The decoded block i for the merge, decoding it here if no worker has
+ * started it. */
+static struct dblock *claim_block(struct pipe *g, uint32_t i)
+{
+	struct dblock *b = &g->b[i];
+
+	pthread_mutex_lock(&g->mu);
+	if (b->state == B_IDLE) {
+		b->state = B_BUSY;
+		pthread_mutex_unlock(&g->mu);
+		decode_one(g, g->dec, i);
+		pthread_mutex_lock(&g->mu);
+		b->state = B_READY;
+	}
+	while (b->state != B_READY)
+		pthread_cond_wait(&g->done, &g->mu);
+	b->state = B_TAKEN;
+	if (b->counted) {
+		g->inflight--;
+		pthread_cond_signal(&g->work);
+	}
+	pthread_mutex_unlock(&g->mu);
+	return b;
+}
+
+/* Waits until chunk seq is formatted, formatting it here if no worker
+ * has taken it. */
+static struct chunk *finish(struct pipe *g, uint64_t seq)
+{
+	struct chunk *c = &g->c[seq % g->nc];
+
+	pthread_mutex_lock(&g->mu);
+	if (g->next_claim == seq && c->state == C_FILLED) {
+		g->next_claim++;
+		c->state = C_CLAIMED;
+		pthread_mutex_unlock(&g->mu);
+		format_chunk(c, g->start);
+		pthread_mutex_lock(&g->mu);
+		c->state = C_DONE;
+	}
+	while (c->state != C_DONE)
+		pthread_cond_wait(&g->done, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	return c;
+}
+
+static inline int hless(const struct hent *a, const struct hent *b)
+{
+	if (a->ts != b->ts)
+		return a->ts < b->ts;
+	if (a->pid != b->pid)
+		return a->pid < b->pid;
+	return a->tid < b->tid;
+}
+
+static void sift_down(struct pipe *g, size_t i)
+{
+	struct hent *h = g->heap;
+	size_t n = g->nheap;
+
+	for (;;) {
+		size_t l = 2 * i + 1, s = i;
+		struct hent t;
+		if (l < n && hless(&h[l], &h[s]))
+			s = l;
+		if (l + 1 < n && hless(&h[l + 1], &h[s]))
+			s = l + 1;
+		if (s == i)
+			return;
+		t = h[i];
+		h[i] = h[s];
+		h[s] = t;
+		i = s;
+	}
+}
+
+static int by_stream(const void *a, const void *b, void *arg)
+{
+	const struct ht_block_info *bi = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	if (bi[x].pid != bi[y].pid)
+		return bi[x].pid < bi[y].pid ? -1 : 1;
+	if (bi[x].tid != bi[y].tid)
+		return bi[x].tid < bi[y].tid ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static int by_need(const void *a, const void *b, void *arg)
+{
+	const struct ht_block_info *bi = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	if (bi[x].ts_min != bi[y].ts_min)
+		return bi[x].ts_min < bi[y].ts_min ? -1 : 1;
+	return by_stream(a, b, arg);
+}
+
+/* Streams, their block chains, the heap and the prefetch order. */
+static int merge_init(struct pipe *g)
+{
+	uint32_t *idx;
+
+	g->nb = ht_reader_blocks(g->r, &g->bi);
+	if (g->nb >= NONE)
+		return -1;
+	g->b = calloc(g->nb + 1, sizeof(*g->b));
+	g->order = malloc((g->nb + 1) * sizeof(*g->order));
+	idx = malloc((g->nb + 1) * sizeof(*idx));
+	g->st = calloc(g->nb + 1, sizeof(*g->st));
+	g->heap = malloc((g->nb + 1) * sizeof(*g->heap));
+	if (!g->b || !g->order || !idx || !g->st || !g->heap) {
+		free(idx);
+		return -1;
+	}
+	for (uint32_t i = 0; i < g->nb; i++)
+		idx[i] = g->order[i] = i;
+	qsort_r(idx, g->nb, sizeof(*idx), by_stream, (void *)g->bi);
+	qsort_r(g->order, g->nb, sizeof(*g->order), by_need,
+		(void *)g->bi);
+	for (size_t k = 0; k < g->nb; k++) {
+		uint32_t i = idx[k];
+		struct stream *s = g->nst ? &g->st[g->nst - 1] : NULL;
+		g->b[i].next = NONE;
+		if (s && s->pid == g->bi[i].pid && s->tid == g->bi[i].tid) {
+			g->b[idx[k - 1]].next = i;
+			continue;
+		}
+		s = &g->st[g->nst++];
+		s->pid = g->bi[i].pid;
+		s->tid = g->bi[i].tid;
+		s->blk = i;
+	}
+	free(idx);
+	for (size_t s = 0; s < g->nst; s++) {
+		struct hent *h = &g->heap[g->nheap++];
+		h->ts = g->bi[g->st[s].blk].ts_min;
+		h->pid = g->st[s].pid;
+		h->tid = g->st[s].tid;
+		h->s = (uint32_t)s;
+	}
+	for (size_t i = g->nheap / 2; i-- > 0;)
+		sift_down(g, i);
+	return 0;
+}
+
+/* Loads the current block of the stream on top.  0, or 1 after printing
+ * an error. */
+static int load_top(struct pipe *g, const char *path)
+{
+	struct stream *s = &g->st[g->heap[0].s];
+	struct dblock *b = claim_block(g, s->blk);
+
+	if (b->n > 0) {
+		s->ev = b->ev;
+		s->n = (uint32_t)b->n;
+		s->pos = 0;
+		s->loaded = 1;
+		g->heap[0].ts = s->ev[0].ts;
+		sift_down(g, 0);
+		return 0;
+	}
+	if (b->n < 0) {
+		if (!g->salvage)
+			return cli_error("'%s': %s at offset %llu", path,
+					 ht_strerror(b->n),
+					 (unsigned long long)
+					 g->bi[s->blk].offset);
+		if (!g->bad_blocks++)
+			g->bad_offset = g->bi[s->blk].offset;
+	}
+	/* Nothing to read in this block: on to the next. */
+	s->blk = b->next;
+	if (s->blk == NONE)
+		g->heap[0] = g->heap[--g->nheap];
+	else
+		g->heap[0].ts = g->bi[s->blk].ts_min;
+	sift_down(g, 0);
+	return 0;
+}
+
+/*
+ * Fills c with the next kept events in merge order.  Returns 0 (more may
+ * follow), 1 (the end), or -1 after printing an error.
+ */
+static int merge_fill(struct pipe *g, const struct convert_opts *o,
+		      struct chunk *c, uint64_t *rows, uint64_t *seen)
+{
+	while (c->n < CHUNK_EVENTS) {
+		struct hent *top, lim;
+		struct stream *s;
+		int has_lim, first = 1;
+
+		if (!g->nheap || (o->limit && *rows >= o->limit))
+			return 1;
+		top = &g->heap[0];
+		s = &g->st[top->s];
+		if (!s->loaded) {
+			if (load_top(g, o->in))
+				return -1;
+			continue;
+		}
+		/* The smallest other key bounds this stream's run. */
+		has_lim = g->nheap > 1;
+		if (has_lim) {
+			lim = g->heap[1];
+			if (g->nheap > 2 && hless(&g->heap[2], &lim))
+				lim = g->heap[2];
+		}
+		do {
+			const struct ht_event *e = &s->ev[s->pos];
+			if (!first && has_lim &&
+			    (e->ts > lim.ts ||
+			     (e->ts == lim.ts &&
+			      (s->pid > lim.pid ||
+			       (s->pid == lim.pid && s->tid > lim.tid)))))
+				break;
+			first = 0;
+			s->pos++;
+			(*seen)++;
+			if (!convert_keep(o, e, g->start))
+				continue;
+			c->ev[c->n++] = *e;
+			(*rows)++;
+			if (o->limit && *rows >= o->limit)
+				break;
+		} while (s->pos < s->n && c->n < CHUNK_EVENTS);
+		if (s->pos < s->n) {
+			top->ts = s->ev[s->pos].ts;
+			sift_down(g, 0);
+			continue;
+		}
+		/* Block used up. */
+		free(g->b[s->blk].ev);
+		g->b[s->blk].ev = NULL;
+		s->loaded = 0;
+		s->blk = g->b[s->blk].next;
+		if (s->blk == NONE) {
+			g->heap[0] = g->heap[--g->nheap];
+		} else {
+			top->ts = g->bi[s->blk].ts_min;
+		}
+		sift_down(g, 0);
+	}
+	return 0;
+}
+
+/* ht_reader_next() as the source: the reference order. */
+static int reader_fill(struct ht_reader *r, const struct convert_opts *o,
+		       uint64_t start, struct chunk *c, uint64_t *rows,
+		       uint64_t *seen)
+{
+	while (c->n < CHUNK_EVENTS) {
+		int k;
+		if (o->limit && *rows >= o->limit)
+			return 1;
+		k = ht_reader_next(r, &c->ev[c->n]);
+		if (k < 0)
+			return cli_trace_error(r, o->in, k), -1;
+		if (!k)
+			return 1;
+		(*seen)++;
+		if (convert_keep(o, &c->ev[c->n], start)) {
+			c->n++;
+			(*rows)++;
+		}
+	}
+	return 0;
+}
+
+static int jobs_of(const struct convert_opts *o)
+{
+	long n;
+
+	if (o->jobs > 0)
+		return o->jobs;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+int csv_write_events(const struct convert_opts *o, struct ht_reader *r,
+		     FILE *f, const char *name, uint64_t *rows_out)
+{
+	const char *m = getenv("HEAPTAPE_CSV_MERGE");
+	int use_reader = m && !strcmp(m, "reader");
+	struct ht_trace_info info;
+	struct cli_progress prog;
+	struct pipe g;
+	pthread_t th[64];
+	int nth = 0, jobs = jobs_of(o), rc = 0, end = 0, started = 0;
+	uint64_t seq = 0, wseq = 0, rows = 0, seen = 0;
+
+	memset(&g, 0, sizeof(g));
+	pthread_mutex_init(&g.mu, NULL);
+	pthread_cond_init(&g.work, NULL);
+	pthread_cond_init(&g.done, NULL);
+	g.r = r;
+	g.start = ht_reader_start_ns(r);
+	g.salvage = o->mode == HT_READ_SALVAGE;
+	g.window = (unsigned)jobs * 2;
+	g.nc = (size_t)jobs * 2 + 1;
+	g.c = calloc(g.nc, sizeof(*g.c));
+	if (!g.c || (!use_reader && (merge_init(&g) ||
+				     ht_decoder_new(&g.dec)))) {
+		rc = cli_error("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < g.nc; i++) {
+		g.c[i].ev = malloc(CHUNK_EVENTS * sizeof(struct ht_event));
+		g.c[i].out = malloc((size_t)CHUNK_EVENTS * CSV_ROW_MAX);
+		if (!g.c[i].ev || !g.c[i].out) {
+			rc = cli_error("out of memory");
+			goto out;
+		}
+	}
+	csv_fmt_init();
+	for (int i = 1; i < jobs && nth < 64; i++) {
+		if (pthread_create(&th[nth], NULL, worker, &g))
+			break;
+		nth++;
+	}
+	ht_reader_info(r, &info);
+	cli_progress_start(&prog, "convert", info.events);
+	if (!o->progress)
+		prog.active = 0;
+	started = 1;
+	if (fwrite(csv_event_header, 1, strlen(csv_event_header), f) !=
+	    strlen(csv_event_header)) {
+		rc = cli_error("cannot write '%s': %s", name, strerror(errno));
+		goto out;
+	}
+	if (nth) {
+		/* Let the workers start decoding. */
+		pthread_mutex_lock(&g.mu);
+		pthread_cond_broadcast(&g.work);
+		pthread_mutex_unlock(&g.mu);
+	}
+	while (!end) {
+		struct chunk *c;
+		int k;
+		if (seq - wseq == g.nc) {
+			c = finish(&g, wseq++);
+			if (fwrite(c->out, 1, c->len, f) != c->len) {
+				rc = cli_error("cannot write '%s': %s", name,
+					       strerror(errno));
+				break;
+			}
+		}
+		c = &g.c[seq % g.nc];
+		c->n = 0;
+		k = use_reader ? reader_fill(r, o, g.start, c, &rows, &seen)
+			       : merge_fill(&g, o, c, &rows, &seen);
+		cli_progress_update(&prog, seen);
+		if (k < 0) {
+			rc = 1;
+			break;
+		}
+		end = k;
+		if (!c->n)
+			continue;
+		pthread_mutex_lock(&g.mu);
+		c->state = C_FILLED;
+		g.next_fill = ++seq;
+		pthread_cond_signal(&g.work);
+		pthread_mutex_unlock(&g.mu);
+	}
+	while (wseq < seq) {
+		struct chunk *c = finish(&g, wseq++);
+		if (!rc && fwrite(c->out, 1, c->len, f) != c->len)
+			rc = cli_error("cannot write '%s': %s", name,
+				       strerror(errno));
+	}
+	if (!rc && g.bad_blocks)
+		cli_warn("'%s': %llu damaged block%s skipped (first at "
+			 "offset %llu)", o->in,
+			 (unsigned long long)g.bad_blocks,
+			 g.bad_blocks == 1 ? "" : "s",
+			 (unsigned long long)g.bad_offset);
+out:
+	if (started)
+		cli_progress_end(&prog);
+	pthread_mutex_lock(&g.mu);
+	g.quit = 1;
+	pthread_cond_broadcast(&g.work);
+	pthread_mutex_unlock(&g.mu);
+	for (int i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	if (g.c)
+		for (size_t i = 0; i < g.nc; i++) {
+			free(g.c[i].ev);
+			free(g.c[i].out);
+		}
+	if (g.b)
+		for (size_t i = 0; i < g.nb; i++)
+			free(g.b[i].ev);
+	free(g.c);
+	free(g.b);
+	free(g.order);
+	free(g.st);
+	free(g.heap);
+	ht_decoder_free(g.dec);
+	pthread_mutex_destroy(&g.mu);
+	pthread_cond_destroy(&g.work);
+	pthread_cond_destroy(&g.done);
+	*rows_out = rows;
+	return rc;
+}
