@@ -136,7 +136,8 @@ struct ht__enc {
 	int level;
 	ZSTD_CCtx *cctx;
 	void *cwork;
-	uint64_t *vals;  /* one column's values */
+	uint64_t *vals;  /* a rare column's values */
+	uint64_t *hot[HT__C_OLD_ADDR + 1]; /* op, ts, addr, size, old_addr */
 	uint64_t *base;  /* addr of the rows of the old_addr column */
 	uint8_t *raw;    /* one column encoded, before zstd */
 	uint8_t *raw2;   /* a second candidate */
@@ -189,6 +190,13 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	e->cwork = mem_alloc(mem, wsize);
 	e->vals = mem_alloc(mem, colmax);
 	e->base = mem_alloc(mem, colmax);
+	for (int c = 1; c <= HT__C_OLD_ADDR; c++) {
+		e->hot[c] = mem_alloc(mem, colmax);
+		if (!e->hot[c]) {
+			ht__enc_free(e);
+			return HT_ENOMEM;
+		}
+	}
 	e->raw = mem_alloc(mem, colmax);
 	e->raw2 = mem_alloc(mem, colmax);
 	e->tmp = mem_alloc(mem, colmax);
@@ -216,6 +224,8 @@ void ht__enc_free(struct ht__enc *e)
 	mem_free(&m, e->cwork);
 	mem_free(&m, e->vals);
 	mem_free(&m, e->base);
+	for (int c = 1; c <= HT__C_OLD_ADDR; c++)
+		mem_free(&m, e->hot[c]);
 	mem_free(&m, e->raw);
 	mem_free(&m, e->raw2);
 	mem_free(&m, e->tmp);
@@ -328,15 +338,26 @@ static size_t encode_col(struct ht__enc *e, int c, uint64_t *v, size_t m,
 	int same = 1, rel = c == HT__C_OLD_ADDR;
 	struct pick a, b;
 
-	for (size_t i = 0; i < m; i++) {
-		uint64_t x = v[i], z = ht__zz((int64_t)(x - prev));
+	if (c == HT__C_TS || c == HT__C_ADDR) {
+		for (size_t i = 0; i < m; i++) {
+			uint64_t x = v[i];
 
-		same &= x == first;
-		or_v |= x;
-		or_z |= z;
-		vlen += ht__varint_len(x);
-		dlen += ht__varint_len(z);
-		prev = x;
+			same &= x == first;
+			or_v |= x;
+			or_z |= ht__zz((int64_t)(x - prev));
+			prev = x;
+		}
+	} else {
+		for (size_t i = 0; i < m; i++) {
+			uint64_t x = v[i], z = ht__zz((int64_t)(x - prev));
+
+			same &= x == first;
+			or_v |= x;
+			or_z |= z;
+			vlen += ht__varint_len(x);
+			dlen += ht__varint_len(z);
+			prev = x;
+		}
 	}
 	if (rel) {
 		for (size_t i = 0; i < m; i++) {
@@ -397,9 +418,26 @@ static size_t encode_col(struct ht__enc *e, int c, uint64_t *v, size_t m,
 	*pk = a;
 	if (c == HT__C_ADDR && a.enc == HT__E_PLAIN && a.len >= 64 &&
 	    !force_raw) {
-		/* Both through zstd; v is kept for the second. */
-		size_t sa, sb;
+		/* Both through zstd, on a sample when the block is large;
+		 * v is kept for the second. */
+		size_t sa, sb, ms = m > 16384 ? 4096 : m;
 
+		if (ms < m) {
+			struct pick bs = b;
+
+			bs.len = ms * b.width;
+			put_plain(e->raw, v, ms, a.width);
+			sa = ht__enc_zstd(e, e->tmp, ms * a.width, e->raw,
+					  ms * a.width);
+			memcpy(e->vals, v, ms * 8);
+			put(e->raw2, e->vals, NULL, ms, &bs);
+			sb = ht__enc_zstd(e, e->tmp, ms * a.width, e->raw2,
+					  bs.len);
+			if (sa && sb && sb < sa)
+				a = b;
+			*pk = a;
+			goto single;
+		}
 		put_plain(e->raw, v, m, a.width);
 		sa = ht__enc_zstd(e, out, a.len - 1, e->raw, a.len);
 		put(e->raw2, v, NULL, m, &b);
@@ -423,6 +461,7 @@ static size_t encode_col(struct ht__enc *e, int c, uint64_t *v, size_t m,
 		memcpy(out, e->raw, a.len);
 		return a.len;
 	}
+single:
 	put(e->raw, v, e->base, m, &a);
 	stored = 0;
 	if (!force_raw && a.len >= 64)
@@ -435,9 +474,9 @@ static size_t encode_col(struct ht__enc *e, int c, uint64_t *v, size_t m,
 	return a.len;
 }
 
-/* Gathers column c of the rows whose op carries it. */
+/* Gathers rare column c of the rows whose op carries it. */
 static size_t gather(const struct ht__enc *e, const struct ht_event *ev,
-		     size_t n, int c, uint64_t *v, uint64_t *base)
+		     size_t n, int c, uint64_t *v)
 {
 	uint16_t bit = (uint16_t)HT__COLBIT(c);
 	size_t m = 0;
@@ -449,23 +488,6 @@ static size_t gather(const struct ht__enc *e, const struct ht_event *ev,
 	}                                                          \
 	break
 	switch (c) {
-	case HT__C_OP:
-		for (size_t i = 0; i < n; i++)
-			v[i] = ev[i].op;
-		return n;
-	case HT__C_TS:
-		for (size_t i = 0; i < n; i++)
-			v[i] = ev[i].ts;
-		return n;
-	case HT__C_ADDR: GATHER(ev[i].addr);
-	case HT__C_SIZE: GATHER(ev[i].size);
-	case HT__C_OLD_ADDR:
-		for (size_t i = 0; i < n; i++) {
-			v[m] = ev[i].old_addr;
-			base[m] = ev[i].addr;
-			m += (e->mask[ev[i].op] & bit) != 0;
-		}
-		break;
 	case HT__C_OLD_SIZE: GATHER(ev[i].old_size);
 	case HT__C_ALIGN: GATHER(ev[i].align);
 	case HT__C_NMEMB: GATHER(ev[i].nmemb);
@@ -478,6 +500,35 @@ static size_t gather(const struct ht__enc *e, const struct ht_event *ev,
 	return m;
 }
 
+/* One pass over the events for the hot columns; counts in m[]. */
+static void gather_hot(struct ht__enc *e, const struct ht_event *ev,
+		       size_t n, size_t *m)
+{
+	uint64_t *op = e->hot[HT__C_OP], *ts = e->hot[HT__C_TS];
+	uint64_t *ad = e->hot[HT__C_ADDR], *sz = e->hot[HT__C_SIZE];
+	uint64_t *oa = e->hot[HT__C_OLD_ADDR], *ba = e->base;
+	size_t ma = 0, ms = 0, mo = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ht_event *x = &ev[i];
+		unsigned mk = e->mask[x->op];
+
+		op[i] = x->op;
+		ts[i] = x->ts;
+		ad[ma] = x->addr;
+		ma += (mk >> (HT__C_ADDR - 1)) & 1;
+		sz[ms] = x->size;
+		ms += (mk >> (HT__C_SIZE - 1)) & 1;
+		oa[mo] = x->old_addr;
+		ba[mo] = x->addr;
+		mo += (mk >> (HT__C_OLD_ADDR - 1)) & 1;
+	}
+	m[HT__C_OP] = m[HT__C_TS] = n;
+	m[HT__C_ADDR] = ma;
+	m[HT__C_SIZE] = ms;
+	m[HT__C_OLD_ADDR] = mo;
+}
+
 size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		     uint8_t *out, int force_raw)
 {
@@ -487,19 +538,39 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 	uint16_t any = 0;
 	size_t pos, dir;
 
+	uint64_t orr[HT__NCOLS + 1];
+	size_t mhot[HT__C_OLD_ADDR + 1];
+
+	uint32_t opcnt[256], bad = 0;
+
 	memset(seen, 0, sizeof(seen));
+	memset(orr, 0, sizeof(orr));
+	memset(opcnt, 0, sizeof(opcnt));
 	for (size_t i = 0; i < n; i++) {
-		uint8_t op = ev[i].op;
-		uint64_t ts = ev[i].ts;
+		const struct ht_event *x = &ev[i];
+		uint8_t op = x->op;
+		uint64_t ts = x->ts;
 
 		if (!seen[op]) {
 			seen[op] = 1;
 			ops[n_ops++] = op;
 			any |= e->mask[op];
 		}
+		opcnt[op]++;
+		bad |= (x->pid ^ ev[0].pid) | (x->tid ^ ev[0].tid);
 		ts_min = ts < ts_min ? ts : ts_min;
 		ts_max = ts > ts_max ? ts : ts_max;
+		orr[HT__C_OLD_SIZE] |= x->old_size;
+		orr[HT__C_ALIGN] |= x->align;
+		orr[HT__C_NMEMB] |= x->nmemb;
+		orr[HT__C_HEAP] |= x->heap;
+		orr[HT__C_AUX] |= x->aux;
+		orr[HT__C_FLAGS] |= x->flags;
+		orr[HT__C_RESULT] |= (uint32_t)x->result;
 	}
+	if (bad)
+		return 0; /* not one thread */
+	gather_hot(e, ev, n, mhot);
 	if (n == 0)
 		ts_min = 0;
 	memset(out, 0, HT__EV_PREFIX);
@@ -529,9 +600,27 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 
 		if (!((any >> (c - 1)) & 1))
 			continue;
-		m = gather(e, ev, n, c, e->vals, e->base);
-		stored = encode_col(e, c, e->vals, m, out + pos, force_raw,
-				    &pk, &codec);
+		if (c <= HT__C_OLD_ADDR) {
+			m = mhot[c];
+			stored = encode_col(e, c, e->hot[c], m, out + pos,
+					    force_raw, &pk, &codec);
+		} else if (!orr[c]) {
+			/* all zero: no need to look at the rows */
+			m = 0;
+			for (unsigned k = 0; k < n_ops; k++)
+				if (e->mask[ops[k]] & HT__COLBIT(c))
+					m += opcnt[ops[k]];
+			pk.enc = HT__E_CONST;
+			pk.width = 0;
+			pk.param = 0;
+			pk.len = 0;
+			codec = HT__CODEC_NONE;
+			stored = 0;
+		} else {
+			m = gather(e, ev, n, c, e->vals);
+			stored = encode_col(e, c, e->vals, m, out + pos,
+					    force_raw, &pk, &codec);
+		}
 		d = out + dir + (size_t)n_cols * HT__DIR_ENTRY;
 		d[0] = (uint8_t)c;
 		d[1] = pk.enc;
@@ -699,7 +788,8 @@ static void undelta(uint64_t *v, size_t m, uint64_t prev)
 	} while (0)
 
 int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
-		  uint32_t count, struct ht_event *out, const char **what)
+		  uint32_t count, uint64_t num, uint64_t den,
+		  struct ht_event *out, const char **what)
 {
 	struct ht__evprefix pf;
 	uint16_t opmask[256];
@@ -869,6 +959,7 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 					undelta(v, m, param);
 				break;
 			}
+			v[m] = 0; /* the slack the assembly may read */
 			if (cw < 8 && enc != HT__E_REL_ADDR) {
 				uint64_t or = 0;
 
@@ -884,16 +975,25 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 			const uint64_t *v = d->col[HT__C_OP];
 			int cst = enc_of[HT__C_OP] == HT__E_CONST;
 
-			for (uint32_t i = 0; i < count; i++) {
-				uint64_t op = cst ? cval[HT__C_OP] : v[i];
+			uint32_t opcnt[256];
 
-				if (!opseen[op])
-					BAD("op not in op map");
+			memset(opcnt, 0, sizeof(opcnt));
+			if (cst)
+				opcnt[cval[HT__C_OP] & 0xff] = count;
+			else
+				for (uint32_t i = 0; i < count; i++)
+					opcnt[v[i] & 0xff]++;
+			for (int op = 0; op < 256; op++) {
 				uint16_t mk = opmask[op];
 
+				if (!opcnt[op])
+					continue;
+				if (!opseen[op])
+					BAD("op not in op map");
 				any |= mk;
 				for (int cc = 1; cc <= HT__NCOLS; cc++)
-					need[cc] += (mk >> (cc - 1)) & 1;
+					need[cc] += ((mk >> (cc - 1)) & 1) *
+						    opcnt[op];
 			}
 		}
 	}
@@ -929,6 +1029,27 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		}
 	}
 	(void)zero;
+	/* ts_min/ts_max must be the column's; then ticks -> ns */
+	if (count) {
+		const uint64_t *t = col[HT__C_TS];
+		uint64_t lo = UINT64_MAX, hi = 0;
+
+		if (stride[HT__C_TS]) {
+			for (uint32_t i = 0; i < count; i++) {
+				lo = t[i] < lo ? t[i] : lo;
+				hi = t[i] > hi ? t[i] : hi;
+			}
+			if (num != den)
+				for (uint32_t i = 0; i < count; i++)
+					d->col[HT__C_TS][i] =
+						ht__to_ns(t[i], num, den);
+		} else {
+			lo = hi = cval[HT__C_TS];
+			cval[HT__C_TS] = ht__to_ns(lo, num, den);
+		}
+		if (lo != pf.ts_min || hi != pf.ts_max)
+			BAD("ts_min/ts_max");
+	}
 	const uint64_t *ops = col[HT__C_OP], *ts = col[HT__C_TS];
 	size_t sop = stride[HT__C_OP], sts = stride[HT__C_TS];
 	int rel = enc_of[HT__C_OLD_ADDR] == HT__E_REL_ADDR;

@@ -201,8 +201,11 @@ HT_API int ht_writer_open(struct ht_writer **wp, int fd,
 			  const struct ht_writer_opts *opts);
 
 /* Writes n events of one thread (same pid and tid, in program order) as
- * one or more EVENTS blocks, each with a single write().  Never
- * allocates.  Safe to call with n == 0. */
+ * one or more EVENTS blocks of at most block_events, each with a single
+ * write().  Never allocates.  Safe to call with n == 0.  HT_EINVAL if a
+ * block's events are not all of one thread (blocks before it are
+ * written).  Fields an op does not carry (spec/FORMAT.md "Op table")
+ * are not stored and read back as 0. */
 HT_API int ht_writer_write(struct ht_writer *w, const struct ht_event *ev,
 			   size_t n);
 

@@ -231,8 +231,8 @@ void ht__enc_free(struct ht__enc *e);
 /* Bytes the payload of a max_events block can take at most. */
 size_t ht__enc_payload_max(uint32_t max_events);
 /* Encodes ev[0..n) (one pid/tid, n <= max_events) into out (capacity from
- * ht__enc_payload_max()); returns the payload length (multiple of 8 not
- * required).  force_raw: no zstd (hand-checkable output). */
+ * ht__enc_payload_max()); returns the payload length, or 0 if the events
+ * are not all of one (pid, tid).  force_raw: no zstd. */
 size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		     uint8_t *out, int force_raw);
 /* Compresses src into dst[0..cap) with the encoder's context; 0 if it did
@@ -259,9 +259,10 @@ struct ht_decoder {
 	size_t ccap[HT__NCOLS + 1];
 };
 void ht__dec_release(struct ht_decoder *d); /* frees the scratch */
-/* Decodes a verified payload of count events into out (ts still in
- * ticks).  Returns count or HT_E*; *what names the problem. */
+/* Decodes a verified payload of count events into out, ts converted
+ * with num/den to ns.  Returns count or HT_E*; *what names the problem. */
 int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
-		  uint32_t count, struct ht_event *out, const char **what);
+		  uint32_t count, uint64_t num, uint64_t den,
+		  struct ht_event *out, const char **what);
 
 #endif /* HT_INTERNAL_H */

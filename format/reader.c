@@ -1141,7 +1141,6 @@ static int decode(const struct ht_reader *r, struct ht_decoder *d, size_t i,
 	const uint8_t *p = h + HT__BLK_HDR;
 	uint32_t plen = r->ebk[i].plen;
 	struct ht__evprefix pf;
-	int n;
 
 	*what = "";
 	if (cap < bi->count) {
@@ -1163,22 +1162,8 @@ static int decode(const struct ht_reader *r, struct ht_decoder *d, size_t i,
 		*what = "events prefix";
 		return HT_ECORRUPT;
 	}
-	n = ht__dec_block(d, p, plen, bi->count, out, what);
-	if (n < 0)
-		return n;
-	uint64_t lo = UINT64_MAX, hi = 0;
-	for (int k = 0; k < n; k++) {
-		if (out[k].ts < lo)
-			lo = out[k].ts;
-		if (out[k].ts > hi)
-			hi = out[k].ts;
-		out[k].ts = ht__to_ns(out[k].ts, r->clk_num, r->clk_den);
-	}
-	if (n && (lo != pf.ts_min || hi != pf.ts_max)) {
-		*what = "ts_min/ts_max";
-		return HT_ECORRUPT;
-	}
-	return n;
+	return ht__dec_block(d, p, plen, bi->count, r->clk_num, r->clk_den,
+			     out, what);
 }
 
 HT_API int ht_reader_decode_block(const struct ht_reader *r,

@@ -363,6 +363,8 @@ static int write_events(struct ht_writer *w, const struct ht_event *ev,
 	int rc;
 
 	len = ht__enc_block(w->enc, ev, n, p, w->force_raw);
+	if (len == 0)
+		return HT_EINVAL;
 	rc = emit(w, HT__B_EVENTS, (uint32_t)n, ev[0].tid, len, ht__rd64(p),
 		  ht__rd64(p + 8), ev[0].pid);
 	if (rc == 0)
@@ -381,10 +383,6 @@ HT_API int ht_writer_write(struct ht_writer *w, const struct ht_event *ev,
 		return 0;
 	if (!ev)
 		return HT_EINVAL;
-	for (size_t i = 1; i < n; i++) {
-		if (ev[i].pid != ev[0].pid || ev[i].tid != ev[0].tid)
-			return HT_EINVAL;
-	}
 	while (n) {
 		size_t k = n < w->block_events ? n : w->block_events;
 		int rc = write_events(w, ev, k);
