@@ -26,6 +26,7 @@ struct ctx {
 	uint64_t kept, ops[256];
 	uint32_t *tids;          /* open-addressing set of tid + 1 */
 	uint32_t last_tid;       /* the tid added last (most lines repeat it) */
+	char cut[320];           /* salvage: where and why the input ended */
 	int have_last;
 	size_t ntids, captids;
 };
@@ -195,6 +196,8 @@ static int write_meta(struct ctx *c)
 	kv[n++] = (struct ht_kv){"import.events_by_op", opbuf};
 	kv[n++] = (struct ht_kv){"import.bad_lines", v[2]};
 	kv[n++] = (struct ht_kv){"import.threads", v[3]};
+	if (c->cut[0])
+		kv[n++] = (struct ht_kv){"import.input_cut", c->cut};
 	return ht_writer_meta(c->w, kv, n);
 }
 
@@ -228,6 +231,15 @@ int import_convert(const struct convert_opts *o,
 		rc = cli_error("'%s':%llu: %s", o->in,
 			       (unsigned long long)st->err_line, st->why);
 		goto done;
+	}
+	if (rc == -1 && o->salvage) {
+		/* A cut or damaged compressed input: keep what came before. */
+		snprintf(c.cut, sizeof(c.cut), "line %llu: %s",
+			 (unsigned long long)textin_lineno(c.in) + 1,
+			 textin_error(c.in));
+		cli_warn("'%s':%s; kept the %llu events before it", o->in,
+			 c.cut + 5, (unsigned long long)st->events);
+		rc = 0;
 	}
 	if (rc == -1) {
 		rc = cli_error("'%s':%llu: %s", o->in,

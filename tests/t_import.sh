@@ -146,6 +146,13 @@ head -c 400000 "$SUI" >"$T/trunc.zst"
 rc=$?
 check "android: truncated .zst -> exit 1, 'truncated', no output" \
 	sh -c "[ $rc = 1 ] && grep -q 'truncated' '$T/trunc.err' && ! [ -e '$T/trunc.htape' ]"
+"$HEAPTAPE" convert --from android --salvage "$T/trunc.zst" "$T/trunc2.htape" \
+	2>"$T/trunc2.err"
+rc=$?
+kept=$("$DUMP" android "$T/trunc2.htape" 2>/dev/null | wc -l)
+head -n "$kept" "$T/sui.txt" >"$T/trunc2.want"
+check "android --salvage on a truncated .zst keeps the $kept whole lines before the cut, says so" \
+	sh -c "[ $rc = 0 ] && [ $kept -gt 100000 ] && grep -q 'kept the $kept events' '$T/trunc2.err' && '$DUMP' android '$T/trunc2.htape' | cmp -s - '$T/trunc2.want' && '$DUMP' meta '$T/trunc2.htape' | grep -q '^import.input_cut=line'"
 printf '1: malloc 0x10 16\n1: realloc 0x20 0x10 18446744073709551616\n' \
 	>"$T/big.txt"
 "$HEAPTAPE" convert --from android "$T/big.txt" "$T/big.htape" 2>"$T/big.err"
