@@ -311,7 +311,8 @@ static void collect(struct acc *a, struct ht_reader *r, struct report *rp)
 	for (uint64_t i = 0; i < a->scap; i++)
 		if (a->sizes[i].count)
 			a->sizes[k++] = a->sizes[i];
-	qsort(a->sizes, k, sizeof(*a->sizes), cmp_top);
+	if (k)
+		qsort(a->sizes, k, sizeof(*a->sizes), cmp_top);
 	rp->ntop = k < NTOP ? k : NTOP;
 	if (rp->ntop)
 		memcpy(rp->top, a->sizes, rp->ntop * sizeof(*rp->top));
