@@ -1,0 +1,128 @@
+/*
+ * gentrace.c - writes a seeded random trace (tests/gen.h: the values for
+ * a seed never change), for the CLI tests, the fuzz corpus and anyone who
+ * needs a trace with every op, edge values and metadata.
+ *
+ * usage: gentrace [-s SEED] [-n EVENTS_PER_THREAD] [-t THREADS]
+ *                 [-b BLOCK_EVENTS] [-i INDEX_EVERY] [-u] [-e] [-m] [-p]
+ *                 [-k CUT_BYTES] OUT
+ *   -u  no zstd        -e  edge values     -m  metadata, threads, rss, loss
+ *   -p  ht_writer_put (interleaved) instead of per-thread batches
+ *   -k  keep only the first CUT_BYTES bytes (a writer that died)
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "heaptape.h"
+#include "gen.h"
+
+static int fail(const char *what, int rc)
+{
+	fprintf(stderr, "gentrace: %s: %s\n", what, ht_strerror(rc));
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t seed = 1;
+	size_t per = 1000, cut = 0;
+	int threads = 2, raw = 0, edge = 0, meta = 0, put = 0, c, rc, fd;
+	struct ht_writer_opts o;
+	struct ht_writer *w;
+	struct ht_event *ev;
+
+	memset(&o, 0, sizeof(o));
+	while ((c = getopt(argc, argv, "s:n:t:b:i:uempk:")) != -1) {
+		switch (c) {
+		case 's': seed = strtoull(optarg, NULL, 0); break;
+		case 'n': per = strtoul(optarg, NULL, 0); break;
+		case 't': threads = atoi(optarg); break;
+		case 'b': o.block_events = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'i': o.index_every = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'u': raw = 1; break;
+		case 'e': edge = 1; break;
+		case 'm': meta = 1; break;
+		case 'p': put = 1; break;
+		case 'k': cut = strtoul(optarg, NULL, 0); break;
+		default:
+			fprintf(stderr, "usage: gentrace [-s SEED] [-n N] "
+				"[-t THREADS] [-b BLOCK] [-i INDEX] [-u] [-e] "
+				"[-m] [-p] [-k CUT] OUT\n");
+			return 2;
+		}
+	}
+	if (optind != argc - 1 || threads < 0 || threads > 100000)
+		return 2;
+	if (raw)
+		o.compression = HT_COMPRESS_NONE;
+	uint8_t uuid[16];
+	struct gen g = { seed };
+	for (int i = 0; i < 16; i++)
+		uuid[i] = (uint8_t)gen_u64(&g);
+	o.uuid = uuid;
+
+	fd = open(argv[optind], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		perror(argv[optind]);
+		return 1;
+	}
+	rc = ht_writer_open(&w, fd, &o);
+	if (rc)
+		return fail("open", rc);
+	if (meta) {
+		struct ht_kv kv[] = {
+			{ "process.pid", "4242" },
+			{ "process.exe", "/usr/bin/gentrace" },
+			{ "process.cmdline", "gentrace -m out.htape" },
+			{ "host.name", "testhost" },
+			{ "recorder.name", "gentrace" },
+		};
+		struct ht_rss_sample rs[2] = { { 5, 4242, 1 << 20 },
+					       { 900, 4242, 3 << 20 } };
+		struct ht_loss l = { 10, 20, 4242, 100, 7, HT_LOSS_BUFFERS };
+
+		if ((rc = ht_writer_meta(w, kv, 5)) ||
+		    (rc = ht_writer_thread(w, 1, 4242, 100, "main")) ||
+		    (rc = ht_writer_rss(w, rs, 2)) ||
+		    (rc = ht_writer_loss(w, &l)))
+			return fail("metadata", rc);
+	}
+	ev = malloc((per ? per : 1) * (size_t)(threads ? threads : 1) *
+		    sizeof(*ev));
+	if (!ev)
+		return 1;
+	for (int t = 0; t < threads; t++) {
+		uint64_t ts = 1000;
+
+		for (size_t i = 0; i < per; i++)
+			gen_event(&g, &ev[(size_t)t * per + i], &ts, 4242,
+				  (uint32_t)(100 + t), edge);
+	}
+	for (size_t i = 0; i < per && put; i++) {
+		for (int t = 0; t < threads; t++) {
+			rc = ht_writer_put(w, &ev[(size_t)t * per + i]);
+			if (rc)
+				return fail("put", rc);
+		}
+	}
+	for (int t = 0; t < threads && !put; t++) {
+		rc = ht_writer_write(w, &ev[(size_t)t * per], per);
+		if (rc)
+			return fail("write", rc);
+	}
+	rc = ht_writer_close(w);
+	if (rc)
+		return fail("close", rc);
+	if (cut && ftruncate(fd, (off_t)cut)) {
+		perror("ftruncate");
+		return 1;
+	}
+	free(ev);
+	return close(fd) ? 1 : 0;
+}
