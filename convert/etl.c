@@ -404,8 +404,10 @@ int etl_stat(const char *path, int json, int salvage)
 	}
 	lf = etl_logfile(e);
 	etl_counts(e, &c);
-	qsort(ks.v, ks.n, sizeof(*ks.v), kind_cmp);
-	qsort(nm.v, nm.n, sizeof(*nm.v), pname_cmp);
+	if (ks.n)
+		qsort(ks.v, ks.n, sizeof(*ks.v), kind_cmp);
+	if (nm.n)
+		qsort(nm.v, nm.n, sizeof(*nm.v), pname_cmp);
 	filetime_str(lf->start_time, t1, sizeof(t1));
 	filetime_str(lf->end_time, t2, sizeof(t2));
 	if (json) {

@@ -430,7 +430,9 @@ static int decompress_child(int fmt, const uint8_t *in, size_t inlen,
 	pid = fork();
 	if (pid == 0) {
 		libfwnt_error_t *ferr = NULL;
-		int r;
+		int r, fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0)
+			dup2(fd, 2);  /* a crash message is not ours */
 		n = cap;
 		if (fmt == 2)
 			r = libfwnt_lznt1_decompress(in, inlen, shm + 16, &n,
