@@ -109,6 +109,7 @@ static _Atomic(uint32_t) g_buf_waiters;
 static struct ht__thr *g_thrs;
 static _Atomic(uint32_t) g_thr_hi;
 static _Atomic(uint32_t) g_live;
+static _Atomic(uint32_t) g_exiting;   /* threads past their destructor */
 static _Atomic(uint64_t) g_lost_nothr;
 static pthread_key_t g_key;
 static int g_key_ok;
@@ -671,15 +672,16 @@ void ht__thread_exit(void)
 		}
 		t->guard--;
 	}
+	/* The thread keeps its slot and buffers until it is gone: what it
+ * frees later in its exit (TLS, stacks) stays in the same stream, in
+ * order.  The encoder releases the slot once the tid no longer exists. */
 	if (t->cur && t->pos)
 		ht__publish(t);
-	t->pos = t->end = NULL;
-	t->cur = NULL;
-	t->thr = NULL;
 	t->dead = 1;
-	t->fills = 0;
 	atomic_store_explicit(&th->state, HT__THR_EXITED,
 			      memory_order_release);
+	if (atomic_fetch_add(&g_exiting, 1) > 64)
+		wake_encoder();
 }
 
 static void key_dtor(void *arg)
@@ -1331,11 +1333,20 @@ static void flush_all(int final)
 
 		if (st != HT__THR_LIVE && st != HT__THR_EXITED)
 			continue;
-		if (st == HT__THR_EXITED && th->gen)
+		if (st == HT__THR_EXITED && th->gen &&
+		    atomic_load(&th->pname_set) == 1) {
 			th->gen = 0; /* the exit name may be new */
+			atomic_store(&th->pname_set, 2);
+		}
 		got = drain(th, gen);
 		if (st == HT__THR_EXITED) {
-			release_thread(th);
+			if (syscall(SYS_tgkill, g_pid, th->tid, 0) < 0 &&
+			    errno == ESRCH) {
+				/* gone: nothing more can come */
+				drain(th, gen);
+				release_thread(th);
+				atomic_fetch_sub(&g_exiting, 1);
+			}
 		} else if (got) {
 			th->idle = 0;
 		} else if (++th->idle % 8 == 0 &&
@@ -1665,6 +1676,7 @@ void ht__fork_child(void)
 	memset(g_thrs, 0, sizeof(struct ht__thr) * atomic_load(&g_thr_hi));
 	atomic_store(&g_thr_hi, 0);
 	atomic_store(&g_live, 0);
+	atomic_store(&g_exiting, 0);
 	atomic_store(&g_cmd, CMD_NONE);
 	atomic_store(&g_buf_waiters, 0);
 	atomic_store(&g_enc_sleeping, 0);

@@ -1,0 +1,347 @@
+#!/bin/sh
+# t_record.sh - the recorder on real programs: each runs with and without
+# `heaptape record`, and stdout, stderr and exit status must be the same
+# byte for byte; every trace written must pass `heaptape verify` and hold
+# the events.  python3 and sqlite3 are also counted against glibc mtrace
+# on the same run (per kind of event).  Hostile programs: fork without
+# exec, _exit, abort, a daemon that closes every fd, 1000 threads, a
+# signal storm, dlopen/dlclose, RLIMIT_FSIZE, SIGKILL.
+set -u
+H=$HEAPTAPE
+P=$HT_BUILD/tests/progs
+T=$HT_TMP/record
+mkdir -p "$T"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+no() { n=$((n + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+check() { # what command...
+	w=$1; shift
+	if "$@"; then ok "$w"; else no "$w"; fi
+}
+
+# events in a trace (from verify's summary line), or -1
+events() {
+	"$H" verify "$1" 2>/dev/null |
+		sed -n 's/.*: ok, \([0-9]*\) events.*/\1/p' | head -1 | grep . ||
+		echo -1
+}
+# count of one op in a trace
+opcount() {
+	"$H" cat --op "$2" "$1" 2>/dev/null | wc -l | tr -d ' '
+}
+
+# same NAME [ENV=V...] -- COMMAND...: runs COMMAND in $T/NAME plain and
+# recorded (trace $T/NAME/trace.htape[.*]); checks output, status, verify.
+same() {
+	name=$1; shift
+	envs=
+	while [ "$1" != -- ]; do envs="$envs $1"; shift; done
+	shift
+	d=$T/$name
+	rm -rf "$d"
+	mkdir -p "$d"
+	# exec: a shell reports a signal death of its own child ("Aborted")
+	(cd "$d" && (exec env $envs "$@") >plain.out 2>plain.err
+	 echo $? >plain.rc) 2>/dev/null
+	(cd "$d" && env $envs "$H" record -q -o "$d/trace.htape" -- "$@" \
+		>rec.out 2>rec.err
+	 echo $? >rec.rc)
+	if cmp -s "$d/plain.out" "$d/rec.out" &&
+	   { [ -n "${NOERR:-}" ] || cmp -s "$d/plain.err" "$d/rec.err"; } &&
+	   cmp -s "$d/plain.rc" "$d/rec.rc"; then
+		ok "$name: same stdout, stderr, status ($(cat "$d/rec.rc")) with the recorder"
+	else
+		no "$name: same stdout, stderr, status with the recorder"
+		diff "$d/plain.out" "$d/rec.out" | head -5 | sed 's/^/# /'
+		diff "$d/plain.err" "$d/rec.err" | head -5 | sed 's/^/# /'
+		echo "# status $(cat "$d/plain.rc") vs $(cat "$d/rec.rc")"
+	fi
+	bad=0 nt=0
+	for f in "$d"/trace.htape*; do
+		[ -f "$f" ] || continue
+		nt=$((nt + 1))
+		if ! "$H" verify "$f" >/dev/null 2>"$d/verify.err"; then
+			bad=$((bad + 1))
+			sed 's/^/# /' "$d/verify.err" | head -3
+		fi
+	done
+	ev=$(events "$d/trace.htape")
+	if [ "$nt" -gt 0 ] && [ "$bad" = 0 ] && [ "$ev" -gt 0 ]; then
+		ok "$name: $nt trace(s) verify, $ev events in the first"
+	else
+		no "$name: traces verify and hold events ($nt traces, $bad bad, $ev events)"
+	fi
+}
+
+# mtrace per-kind counts (alloc +, free -, realloc < or !).  The trailing
+# run of frees from libc and ld.so is __libc_freeres, which mtrace alone
+# runs at exit: counted apart as "exitfree".
+cat >"$T/mt.awk" <<'EOF'
+$1 == "@" { k = $3; sys = ($2 ~ /libc\.so|ld-linux/) } $1 != "@" { k = $1; sys = 0 }
+k == "+" { a++; tail = 0 } k == "<" || k == "!" { r++; tail = 0 }
+k == "-" { f++; if (sys) tail++; else tail = 0 }
+END { printf "%d %d %d %d\n", a, f - tail, r, tail }
+EOF
+# the same kinds from `heaptape cat`: free(NULL) and failed posix_memalign
+# are not in mtrace's log; realloc(NULL, n) is an alloc there and
+# realloc(p, 0) a free.
+cat >"$T/ht.awk" <<'EOF'
+{
+	op = $3; failed = ($0 ~ /FAILED/); old = ""; size = ""
+	for (i = 4; i <= NF; i++) {
+		if ($i ~ /^size=/) size = substr($i, 6)
+		if ($i ~ /^0x/ && old == "") old = $i
+	}
+	if (op ~ /^free/) { if ($4 != "0x0") f++ }
+	else if (op == "realloc" || op == "reallocarray") {
+		if (old == "0x0" && !failed) a++
+		else if (old != "0x0" && size == "0" && !failed) f++
+		else r++
+	} else if (op == "posix_memalign") { if (!failed) a++ }
+	else if (op != "") a++
+}
+END { printf "%d %d %d\n", a, f, r }
+EOF
+cat >"$T/mtshim.c" <<'EOF'
+#include <mcheck.h>
+__attribute__((constructor)) static void on(void) { mtrace(); }
+EOF
+MTLIB=/lib/x86_64-linux-gnu/libc_malloc_debug.so
+have_mtrace=0
+if [ -f "$MTLIB" ] && cc -shared -fPIC -o "$T/mtshim.so" "$T/mtshim.c" 2>/dev/null; then
+	have_mtrace=1
+fi
+
+# exact NAME [ENV=V...] -- COMMAND...: per-kind counts of the recorded run
+# (in $T/NAME from `same`) against mtrace's on a run of its own.
+exact() {
+	name=$1; shift
+	envs=
+	while [ "$1" != -- ]; do envs="$envs $1"; shift; done
+	shift
+	d=$T/$name
+	if [ "$have_mtrace" = 0 ]; then
+		skip "$name: event counts equal mtrace's" "no libc_malloc_debug.so"
+		return
+	fi
+	(cd "$d" && env $envs MALLOC_TRACE="$d/mt.log" \
+		LD_PRELOAD="$MTLIB:$T/mtshim.so" "$@" >/dev/null 2>&1)
+	set -- $(awk -f "$T/mt.awk" "$d/mt.log")
+	ma=$1 mf=$2 mr=$3 mx=$4
+	set -- $("$H" cat "$d/trace.htape" | awk -f "$T/ht.awk")
+	ha=$1 hf=$2 hr=$3
+	if [ "$ha" = "$ma" ] && [ "$hr" = "$mr" ] && [ "$hf" -ge "$mf" ] &&
+	   [ "$hf" -le $((mf + mx)) ] && [ "$ha" -gt 100 ]; then
+		ok "$name: allocs $ha, reallocs $hr, frees $hf = mtrace's ($ma, $mr, $mf + <= $mx at exit)"
+	else
+		no "$name: per-kind counts: heaptape $ha/$hf/$hr, mtrace $ma/$mf/$mr (+$mx exit frees)"
+	fi
+}
+
+# --- real programs ---------------------------------------------------------
+PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+cat >"$T/work.py" <<'EOF'
+import json, re
+d = {str(i): [i, i * 2, {"k": "v" * (i % 7)}] for i in range(3000)}
+s = json.dumps(d, sort_keys=True)
+t = json.loads(s)
+print(len(s), len(re.findall(r'"k"', s)), sorted(t)[:3], hash("heaptape"))
+EOF
+if [ -n "$PY" ]; then
+	same python PYTHONHASHSEED=0 PYTHONMALLOC=malloc -- "$PY" "$T/work.py"
+	exact python PYTHONHASHSEED=0 PYTHONMALLOC=malloc -- "$PY" "$T/work.py"
+else
+	skip "python: same output" "no python3"
+fi
+
+cat >"$T/work.sql" <<'EOF'
+create table t(a integer primary key, b text);
+with recursive c(x) as (select 1 union all select x+1 from c where x<3000)
+  insert into t select x, printf('row %d', x) from c;
+create index tb on t(b);
+select count(*), sum(length(b)) from t where b like 'row 1%';
+update t set b = b || '!' where a % 3 = 0;
+delete from t where a % 5 = 0;
+select count(*), max(b) from t;
+EOF
+if command -v sqlite3 >/dev/null; then
+	same sqlite -- sqlite3 :memory: ".read $T/work.sql"
+	exact sqlite -- sqlite3 :memory: ".read $T/work.sql"
+else
+	skip "sqlite: same output" "no sqlite3"
+fi
+
+cat >"$T/small.c" <<'EOF'
+#include <stdio.h>
+struct p { int x, y; };
+static int sq(int v) { return v * v; }
+int main(void) { struct p a = { 3, 4 }; printf("%d\n", sq(a.x) + sq(a.y)); return 0; }
+EOF
+same gcc -- gcc -O2 -c "$T/small.c" -o small.o
+nt=$(ls "$T/gcc"/trace.htape* 2>/dev/null | wc -l)
+[ "$nt" -ge 3 ] && ok "gcc: driver, cc1 and as each traced ($nt traces)" ||
+	no "gcc: driver, cc1 and as each traced ($nt traces)"
+
+same pipeline -- sh -c 'seq 1 1000 | sort -r | head -3; echo done >&2'
+
+# --- test programs -----------------------------------------------------------
+same prodcons -- "$P/prodcons" 2 20000
+d=$T/prodcons
+set -- $("$H" stat --json "$d/trace.htape" | tr -d '",' |
+	awk '$1 == "unknown_frees:" { u = $2 } $1 == "threads:" { t = $2 }
+	     END { print u + 0, t + 0 }')
+[ "$1" = 0 ] && [ "$2" -ge 5 ] &&
+	[ "$(opcount "$d/trace.htape" malloc)" -ge 40000 ] &&
+	[ "$(opcount "$d/trace.htape" free)" -ge 40000 ] &&
+	ok "prodcons: 40000 cross-thread frees, no unknown frees, $2 threads" ||
+	no "prodcons: cross-thread frees all known (unknown $1, threads $2)"
+
+same forker -- "$P/forker" 10000
+d=$T/forker
+child=$(ls "$d"/trace.htape.* 2>/dev/null | head -1)
+if [ -n "$child" ]; then
+	puuid=$("$H" stat --json "$child" | sed -n 's/.*"process.parent_trace_uuid": "\([0-9a-f]*\)".*/\1/p')
+	hdr=$(od -An -tx1 -N64 "$d/trace.htape" | tr -d ' \n')
+	case $hdr in
+	*"$puuid"*) [ -n "$puuid" ] &&
+		ok "forker: child trace linked to the parent's UUID" ||
+		no "forker: child trace has a parent UUID" ;;
+	*) no "forker: child's parent_trace_uuid ($puuid) is the parent's" ;;
+	esac
+	[ "$(opcount "$child" realloc)" = 10000 ] &&
+		ok "forker: child trace has its 10000 reallocs" ||
+		no "forker: child trace has its 10000 reallocs ($(opcount "$child" realloc))"
+else
+	no "forker: a trace for the forked child"
+	no "forker: child trace has its events"
+fi
+
+same exiter -- "$P/exiter" 5000
+m=$(opcount "$T/exiter/trace.htape" malloc)
+[ "$m" -ge 5000 ] && ok "exiter: _exit keeps every event ($m mallocs)" ||
+	no "exiter: _exit keeps every event ($m mallocs)"
+
+same aborter -- "$P/aborter"
+m=$(opcount "$T/aborter/trace.htape" malloc)
+[ "$m" -ge 3000 ] && ok "aborter: abort keeps every event ($m mallocs)" ||
+	no "aborter: abort keeps every event ($m mallocs)"
+
+same closer -- "$P/closer" 400 100000
+m=$(opcount "$T/closer/trace.htape" malloc)
+[ "$m" -ge 100000 ] && ok "closer: events after the program closed every fd ($m mallocs)" ||
+	no "closer: events after the program closed every fd ($m mallocs)"
+
+same threads -- "$P/threads" 1000 50
+set -- $("$H" stat --json "$T/threads/trace.htape" | tr -d '",' |
+	awk '$1 == "threads:" { t = $2 } $1 == "lost_events:" { l = $2 }
+	     END { print t + 0, l + 0 }')
+m=$(opcount "$T/threads/trace.htape" malloc)
+[ "$1" -ge 1000 ] && [ "$2" = 0 ] && [ "$m" -ge 50000 ] &&
+	ok "threads: 1000 threads recorded, none lost ($1 threads, $m mallocs)" ||
+	no "threads: 1000 threads recorded ($1 threads, $2 lost, $m mallocs)"
+
+NOERR=1 same sigstorm -- "$P/sigstorm" 200000
+d=$T/sigstorm
+h=$(sed -n 's/sigstorm: \([0-9]*\) handler calls/\1/p' "$d/rec.err")
+m=$(opcount "$d/trace.htape" malloc)
+lost=$("$H" stat --json "$d/trace.htape" | tr -d '",' | awk '$1 == "lost_events:" { print $2 }')
+[ -n "$h" ] && [ "$m" -ge $((200000 + h - lost)) ] &&
+	ok "sigstorm: handler allocations recorded ($h handlers, $m mallocs, $lost lost)" ||
+	no "sigstorm: handler allocations recorded ($h handlers, $m mallocs, $lost lost)"
+
+same dlopener -- "$P/dlopener" 200
+
+same fsize -- "$P/fsize" 262144 2000000
+d=$T/fsize
+lost=$("$H" stat --json "$d/trace.htape" | tr -d '",' | awk '$1 == "lost_events:" { print $2 }')
+m=$(opcount "$d/trace.htape" malloc)
+[ "${lost:-0}" -gt 0 ] && [ $((m + lost)) -ge 2000000 ] &&
+	[ "$(wc -c <"$d/trace.htape")" -le 262144 ] &&
+	ok "fsize: stops at RLIMIT_FSIZE with a loss record ($m kept, $lost lost)" ||
+	no "fsize: stops at RLIMIT_FSIZE with a loss record ($m kept, ${lost:-0} lost)"
+
+same allkinds -- "$P/allkinds"
+d=$T/allkinds
+"$H" cat "$d/trace.htape" >"$d/cat"
+okk=1
+for op in calloc realloc reallocarray posix_memalign aligned_alloc memalign \
+	valloc pvalloc; do
+	grep -q " $op " "$d/cat" || { okk=0; echo "# no $op"; }
+done
+grep -q "posix_memalign align=64 size=100 " "$d/cat" || okk=0
+grep -q "reallocarray 0x[0-9a-f]* nmemb=50 size=8 " "$d/cat" || okk=0
+[ "$(grep -c FAILED "$d/cat")" = 5 ] || { okk=0; echo "# FAILED: $(grep -c FAILED "$d/cat")"; }
+"$H" stat "$d/trace.htape" | grep -q ht-worker || { okk=0; echo "# no thread name"; }
+[ "$okk" = 1 ] && ok "allkinds: every op, alignment, nmemb, 5 failed calls, thread name" ||
+	no "allkinds: every op, alignment, nmemb, 5 failed calls, thread name"
+
+# --- SIGKILL -----------------------------------------------------------------
+d=$T/kill
+mkdir -p "$d"
+rm -f "$d"/k.htape*
+"$H" record -q -o "$d/k.htape" -- "$P/killme" >"$d/k.out" 2>"$d/k.err" &
+rp=$!
+sleep 1.2
+kp=$(pgrep -P "$rp" | head -1)
+[ -n "$kp" ] && kill -KILL "$kp"
+wait "$rp"
+rc=$?
+[ "$rc" = 137 ] && ok "kill: record returns 128+9 for SIGKILL" ||
+	no "kill: record returns 128+9 for SIGKILL (got $rc)"
+"$H" verify "$d/k.htape" >"$d/v.out" 2>"$d/v.err"
+vrc=$?
+grep -q "truncated at offset" "$d/v.out" "$d/v.err" && [ "$vrc" = 1 ] &&
+	ok "kill: verify says where the trace was cut (exit 1)" ||
+	no "kill: verify says where the trace was cut (exit $vrc)"
+"$H" cat --op malloc "$d/k.htape" 2>/dev/null | wc -l >"$d/n"
+got=$(cat "$d/n")
+# the last progress line ~ kill time; every malloc older than the flush
+# interval (100 ms) plus 150 ms of slack must be in the trace
+want=$(awk '{ t[NR] = $1; c[NR] = $2; last = $1 }
+	END { w = 0; for (i = 1; i <= NR; i++) if (t[i] <= last - 250000000) w = c[i]
+	      print w }' "$d/k.out")
+[ "$want" -gt 0 ] && [ "$got" -ge "$want" ] &&
+	ok "kill: all events older than the flush interval kept ($got >= $want)" ||
+	no "kill: all events older than the flush interval kept ($got, want $want)"
+
+# --- command line ------------------------------------------------------------
+d=$T/cli
+rm -rf "$d"
+mkdir -p "$d"
+: >"$d/exists.htape"
+"$H" record -q -o "$d/exists.htape" -- true 2>"$d/err"
+[ $? = 125 ] && [ ! -s "$d/exists.htape" ] &&
+	ok "record refuses to overwrite a trace (125)" ||
+	no "record refuses to overwrite a trace (125)"
+"$H" record -q --force -o "$d/exists.htape" -- true 2>"$d/err"
+[ $? = 0 ] && [ -s "$d/exists.htape" ] && ok "record --force overwrites" ||
+	no "record --force overwrites"
+"$H" record -q -o "$d/nf.htape" -- /nonexistent/prog 2>/dev/null
+[ $? = 127 ] && ok "record: program not found is 127" ||
+	no "record: program not found is 127"
+"$H" record -q -o "$d/nx.htape" -- "$T/work.sql" 2>/dev/null
+[ $? = 126 ] && ok "record: program not executable is 126" ||
+	no "record: program not executable is 126"
+"$H" record -q -o "$d/st.htape" -- sh -c 'exit 42'
+[ $? = 42 ] && ok "record returns the program's status" ||
+	no "record returns the program's status"
+rm -f "$d"/nof.htape*
+"$H" record -q --no-follow -o "$d/nof.htape" -- sh -c 'sh -c "echo hi" >/dev/null; true'
+[ "$(ls "$d"/nof.htape* | wc -l)" = 1 ] &&
+	ok "record --no-follow: children are not traced" ||
+	no "record --no-follow: children are not traced ($(ls "$d"/nof.htape* | wc -l) traces)"
+(cd "$d" && "$H" record -- true 2>"$d/name.err")
+f=$(sed -n "s/.*trace '\(heaptape\.[0-9]*\.htape\)'.*/\1/p" "$d/name.err")
+[ -n "$f" ] && [ -f "$d/$f" ] && ok "record names the default trace on stderr ($f)" ||
+	no "record names the default trace on stderr"
+rm -f "$d"/env.htape*
+HEAPTAPE_OUT="$d/env.htape" LD_PRELOAD="$HT_PRELOAD" "$P/exiter" 100 >/dev/null
+[ "$(opcount "$d/env.htape" malloc)" -ge 100 ] &&
+	ok "LD_PRELOAD + HEAPTAPE_OUT alone records" ||
+	no "LD_PRELOAD + HEAPTAPE_OUT alone records"
+rm -f "$d"/p.htape*
+"$H" record -q --paused -o "$d/p.htape" -- "$P/exiter" 1000 >/dev/null
+[ "$(opcount "$d/p.htape" malloc)" = 0 ] && "$H" verify "$d/p.htape" >/dev/null &&
+	ok "record --paused records nothing until toggled" ||
+	no "record --paused records nothing until toggled"
