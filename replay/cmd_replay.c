@@ -268,6 +268,17 @@ static int cmd_replay(int argc, char **argv)
 		(void)np;
 		if (info.read_err != HT_ETRUNC && !salvage)
 			rc = 1;
+	} else if (!ht_reader_complete(r) && !salvage) {
+		const struct ht_problem *pr;
+		struct ht_trace_info ti;
+		size_t np = ht_reader_problems(r, &pr);
+		ht_reader_info(r, &ti);
+		cli_warn("'%s': trace ends without its END block at offset "
+			 "%llu (cut short?); replaying the %llu events of its "
+			 "whole blocks", path,
+			 (unsigned long long)(np ? pr[0].offset
+						 : ti.file_bytes),
+			 (unsigned long long)info.events_read);
 	} else if (salvage) {
 		const struct ht_problem *pr;
 		size_t np = ht_reader_problems(r, &pr);

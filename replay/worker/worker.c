@@ -784,19 +784,6 @@ int main(int argc, char **argv)
 		series_add((double)(t1 - start_ns) / 1e9,
 			   rss > R->baseline_rss ? rss - R->baseline_rss : 0);
 	}
-	if (getenv("HEAPTAPE_REPLAY_DEBUG")) {
-		static char buf[1 << 20];
-		int fd = open(getenv("HEAPTAPE_REPLAY_DEBUG"), O_RDONLY);
-		ssize_t n;
-		while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
-			if (write(2, buf, (size_t)n) != n)
-				break;
-		if (fd >= 0)
-			close(fd);
-		fprintf(stderr, "baseline %llu peak %llu\n",
-			(unsigned long long)R->baseline_rss,
-			(unsigned long long)peak_anon);
-	}
 	R->wall_s = (double)(t1 - t0) / 1e9;
 	R->user_s = tv_s(ru1.ru_utime) - tv_s(ru0.ru_utime);
 	R->sys_s = tv_s(ru1.ru_stime) - tv_s(ru0.ru_stime);

@@ -7,12 +7,15 @@
  * Each thread carves blocks out of 1 MiB chunks taken from one reserved
  * region; free does nothing; realloc copies.  A 16-byte header before each
  * block holds its size.  Memory is never reused, so calloc needs no
- * memset (fresh anonymous pages are zero).
+ * memset (fresh anonymous pages are zero).  BUMP_BREAK_REALLOC=1 makes
+ * realloc lose the old contents (tests/t_replay.sh: --check-contents must
+ * catch it).
  */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -23,6 +26,7 @@
 static char *base;
 static _Atomic uint64_t used;
 static __thread char *cur, *end;
+static int broken = -1;
 
 static void *take(size_t n, size_t align)
 {
@@ -98,6 +102,10 @@ void *realloc(void *old, size_t n)
 	if (!n)
 		return NULL;
 	on = ((uint64_t *)old)[-1];
+	if (broken < 0)
+		broken = getenv("BUMP_BREAK_REALLOC") != NULL;
+	if (broken) /* for the --check-contents test: loses the data */
+		return malloc(n);
 	if (n <= on) {
 		((uint64_t *)old)[-1] = n;
 		return old;

@@ -1,0 +1,276 @@
+#!/bin/sh
+# t_replay.sh - `heaptape replay`: real allocators, real programs, real
+# traces.  Every check compares replay with an independent figure:
+# `heaptape stat` (events, peak_live_bytes), a python3 pass over the
+# Android text, the program's own heap growth, or a broken allocator that
+# --check-contents must catch.
+set -u
+T=$HT_TMP/replay
+mkdir -p "$T"
+GEN=$HT_BUILD/tests/replay_gen
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+check() { # what command...
+	what=$1; shift
+	if "$@" >"$T/out" 2>&1; then ok "$what"; else
+		nok "$what"; sed 's/^/#   /' "$T/out" | head -20; fi
+}
+# jget FILE EXPR: a python3 expression over the JSON file (as d)
+printf '%s\n' 'import json, sys' 'd = json.load(open(sys.argv[1]))' \
+	'print(eval(sys.argv[2]))' >"$T/jget.py"
+jget() { python3 "$T/jget.py" "$1" "$2" 2>&1; }
+is() { # what actual expected
+	if [ "$2" = "$3" ]; then ok "$1"; else
+		nok "$1"; echo "#   got '$2', want '$3'"; fi
+}
+statget() { "$HEAPTAPE" stat --json "$1" | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+
+ALL="-a glibc"
+for so in jemalloc:libjemalloc.so.2 mimalloc:libmimalloc.so.2 \
+	  tcmalloc:libtcmalloc_minimal.so.4; do
+	for f in /usr/lib/*/"${so#*:}" /usr/lib/"${so#*:}"; do
+		if [ -e "$f" ]; then ALL="$ALL -a ${so%%:*}"; break; fi
+	done
+done
+nall=$(echo "$ALL" | wc -w); nall=$((nall / 2))
+[ "$nall" = 4 ] || echo "# only $nall allocators installed ($ALL)"
+
+BUMP=$T/libbump.so
+${CC:-cc} -shared -fPIC -O2 -o "$BUMP" "$HT_TOP/tests/replay/bump.c" 2>"$T/cc.err" || BUMP=
+
+# --- usage and allocator errors ---------------------------------------
+check "replay --help exits 0" "$HEAPTAPE" replay --help
+"$GEN" mix "$T/mix.htape" 8 20000 1
+"$HEAPTAPE" replay "$T/mix.htape" -a nosuchalloc >/dev/null 2>"$T/err"
+check "unknown allocator name: exit 2 with the choices" \
+	sh -c "[ $? = 2 ] && grep -q \"unknown allocator 'nosuchalloc'\" '$T/err'"
+HEAPTAPE_ALLOC_DIRS=/nonexistent "$HEAPTAPE" replay "$T/mix.htape" \
+	-a jemalloc >/dev/null 2>"$T/err"
+check "missing allocator: exit 1 naming the package" \
+	sh -c "[ $? = 1 ] && grep -q \"allocator 'jemalloc' not found; install it with: apt-get install libjemalloc2\" '$T/err'"
+"$HEAPTAPE" replay "$T/mix.htape" -a "$T/none.so" >/dev/null 2>"$T/err"
+check "allocator path that does not exist: exit 1" \
+	sh -c "[ $? = 1 ] && grep -q 'none.so' '$T/err'"
+"$HEAPTAPE" replay "$T/mix.htape" -a "$HT_BUILD/libheaptape.so" \
+	>/dev/null 2>"$T/err"
+check "a .so without malloc is refused (it did not become the malloc)" \
+	sh -c "[ $? = 1 ] && grep -q 'did not load' '$T/err'"
+
+# --- synthetic trace: every call kind, hand-offs, thread churn --------
+"$HEAPTAPE" replay "$T/mix.htape" $ALL --json "$T/mix.json" >"$T/mix.table"
+rc=$?
+check "mix: replays on $nall allocators, exit 0" sh -c "[ $rc = 0 ]"
+want_peak=$(statget "$T/mix.htape" peak_live_bytes)
+want_ev=$(statget "$T/mix.htape" events)
+check "mix: every allocator ok, ideal peak = stat peak_live_bytes ($want_peak)" \
+	sh -c "[ \"\$(python3 $T/jget.py '$T/mix.json' \"sorted(set((a['status'], a['ideal_peak_bytes']) for a in d['allocators']))\")\" = \"[('ok', $want_peak)]\" ]"
+check "mix: events replayed = stat events ($want_ev), none skipped" \
+	sh -c "[ \"\$(python3 $T/jget.py '$T/mix.json' \"(d['events'], d['skipped'])\")\" = \"($want_ev, {})\" ]"
+check "mix: same calls on every allocator; cross-thread edges present" \
+	sh -c "[ \"\$(python3 $T/jget.py '$T/mix.json' \"len(set(a['calls'] for a in d['allocators'])) == 1 and d['edges'] > 100\")\" = True ]"
+check "mix: JSON has the documented keys, ops with percentiles, rss_series" \
+	sh -c "[ \"\$(python3 $T/jget.py '$T/mix.json' \"all(set(['name','wall_s','user_s','sys_s','peak_rss_bytes','ideal_peak_bytes','fragmentation','page_faults','events','ops','skipped','rss_series']) <= set(a) and a['ops']['malloc']['count'] > 0 and a['ops']['malloc']['p50_ns'] <= a['ops']['malloc']['p99_ns'] <= a['ops']['malloc']['p999_ns'] <= a['ops']['malloc']['max_ns'] and len(a['rss_series']) > 0 and a['peak_rss_bytes'] > 0 for a in d['allocators'])\")\" = True ]"
+check "mix: table names every allocator" \
+	sh -c "for a in $ALL; do [ \$a = -a ] && continue; grep -q \"\$a\" '$T/mix.table' || exit 1; done"
+"$HEAPTAPE" replay "$T/mix.htape" --json "$T/mix2.json" >/dev/null
+check "mix: a second replay gives the same ideal peak and op counts" \
+	sh -c "[ \"\$(python3 $T/jget.py '$T/mix.json' \"(d['ideal_peak_bytes'], {k: v['count'] for k, v in d['allocators'][0]['ops'].items()})\")\" = \"\$(python3 $T/jget.py '$T/mix2.json' \"(d['ideal_peak_bytes'], {k: v['count'] for k, v in d['allocators'][0]['ops'].items()})\")\" ]"
+"$HEAPTAPE" replay "$T/mix.htape" --threads=1 --json "$T/mix1.json" >/dev/null
+check "mix --threads=1: one thread, same events, calls and ideal peak" \
+	sh -c "[ \"\$(python3 $T/jget.py '$T/mix1.json' \"(d['threads'], d['events'], d['allocators'][0]['calls'], d['ideal_peak_bytes'])\")\" = \"(1, \$(python3 $T/jget.py '$T/mix.json' \"(d['events'], d['allocators'][0]['calls'], d['ideal_peak_bytes'])\" | tr -d '()'))\" ]"
+"$HEAPTAPE" replay "$T/mix.htape" -a glibc -a glibc --csv >"$T/mix.csv"
+check "--csv: a header and one row per allocator" \
+	sh -c "[ \$(wc -l <'$T/mix.csv') = 3 ] && head -1 '$T/mix.csv' | grep -q '^allocator,status,wall_s,.*malloc_p999_ns' && grep -c '^glibc,ok,' '$T/mix.csv' | grep -qx 2"
+"$HEAPTAPE" replay "$T/mix.htape" --repeat 3 --no-touch --json "$T/rep.json" >/dev/null
+check "--repeat 3 reports 3 runs" \
+	sh -c "[ \"\$(python3 $T/jget.py '$T/rep.json' \"d['allocators'][0]['runs']\")\" = 3 ]"
+"$HEAPTAPE" replay "$T/mix.htape" --timing=recorded --speed 5 \
+	--json "$T/rec.json" >/dev/null
+check "--timing=recorded --speed 5 takes about the trace span / 5" \
+	sh -c "[ \"\$(python3 $T/jget.py '$T/rec.json' \"d['allocators'][0]['wall_s'] >= 0.8 * $(statget "$T/mix.htape" time_span_ns) / 5e9\")\" = True ]"
+"$HEAPTAPE" replay "$T/mix.htape" --pid 1 --json "$T/pid.json" >/dev/null 2>"$T/err"
+check "--pid of an absent process: warning, nothing replayed, exit 0" \
+	sh -c "[ $? = 0 ] && grep -q 'no events of pid 1' '$T/err' && [ \"\$(python3 $T/jget.py '$T/pid.json' \"d['events']\")\" = 0 ]"
+
+# --- producer/consumer: every block freed by another thread -----------
+"$GEN" prodcons "$T/pc.htape" 4 20000 2
+"$HEAPTAPE" replay "$T/pc.htape" $ALL --check-contents --json "$T/pc.json" \
+	>/dev/null 2>"$T/err"
+rc=$?
+check "prodcons --check-contents: clean on $nall allocators" \
+	sh -c "[ $rc = 0 ] && [ \"\$(python3 $T/jget.py '$T/pc.json' \"sorted(set((a['status'], a['content_errors']) for a in d['allocators'])) == [('ok', 0)] and d['edges'] > 5000\")\" = True ]"
+"$GEN" prodcons "$T/pcs.htape" 6 3000 3
+fails=0
+i=0
+while [ $i -lt 100 ]; do
+	case $((i % 4)) in 0) a=glibc ;; 1) a=jemalloc ;; 2) a=mimalloc ;; 3) a=tcmalloc ;; esac
+	echo "$ALL" | grep -q -- "$a" || a=glibc
+	timeout 20 "$HEAPTAPE" replay "$T/pcs.htape" -a $a --check-contents \
+		--window $(( (i % 3) * 300 )) >/dev/null 2>&1 || fails=$((fails + 1))
+	i=$((i + 1))
+done
+check "prodcons: 100 replays, no deadlock (20 s timeout each), no content error" \
+	sh -c "[ $fails = 0 ]"
+
+if [ -n "$BUMP" ]; then
+	"$HEAPTAPE" replay "$T/pc.htape" -a "$BUMP" --check-contents >/dev/null 2>&1
+	rc1=$?
+	BUMP_BREAK_REALLOC=1 "$HEAPTAPE" replay "$T/pc.htape" -a "$BUMP" \
+		--check-contents >/dev/null 2>"$T/err"
+	rc2=$?
+	check "--check-contents: a correct bump allocator passes, one whose realloc loses data fails" \
+		sh -c "[ $rc1 = 0 ] && [ $rc2 = 1 ] && grep -q 'realloc lost' '$T/err'"
+else
+	skip "--check-contents catches a broken realloc" "no C compiler"
+fi
+
+# --- recorded programs -------------------------------------------------
+if [ -x "$HT_BUILD/tests/progs/prodcons" ] && [ -f "$HT_PRELOAD" ]; then
+	rm -f "$T/pcr.htape"
+	"$HEAPTAPE" record -q -o "$T/pcr.htape" -- "$HT_BUILD/tests/progs/prodcons" 2 5000 >/dev/null 2>&1
+	"$HEAPTAPE" replay "$T/pcr.htape" $ALL --check-contents \
+		--json "$T/pcr.json" >/dev/null 2>"$T/err"
+	rc=$?
+	check "recorded prodcons program: --check-contents clean on $nall allocators, hand-offs replayed" \
+		sh -c "[ $rc = 0 ] && [ \"\$(python3 $T/jget.py '$T/pcr.json' \"all(a['status'] == 'ok' and a['content_errors'] == 0 for a in d['allocators']) and d['edges'] > 1000 and d['events'] == $(statget "$T/pcr.htape" events)\")\" = True ]"
+else
+	skip "recorded prodcons program" "no recorder or prodcons"
+fi
+
+# Heap growth of a program = its peak RSS minus the peak RSS of the same
+# program doing nothing (same binary, threads, libraries): what the heap
+# added.  Replay's peak_rss_bytes is the anonymous RSS above the worker's
+# baseline.  Both are medians of 3 runs.
+maxrss() { "$HT_BUILD/tests/replay_maxrss" "$@"; }
+med3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+recorded_case() { # name trace work-command... -- idle-command...
+	name=$1 tr=$2; shift 2
+	"$HEAPTAPE" replay "$tr" --repeat 3 --json "$T/$name.json" >/dev/null
+	ev=$(statget "$tr" events)
+	pk=$(statget "$tr" peak_live_bytes)
+	check "$name: events replayed = recorded ($ev), none skipped" \
+		sh -c "[ \"\$(python3 $T/jget.py '$T/$name.json' \"(d['events'], d['skipped'])\")\" = \"($ev, {})\" ]"
+	check "$name: ideal peak = stat peak_live_bytes ($pk)" \
+		sh -c "[ \"\$(python3 $T/jget.py '$T/$name.json' \"d['ideal_peak_bytes']\")\" = $pk ]"
+	rss=$(jget "$T/$name.json" "d['allocators'][0]['peak_rss_bytes']")
+	echo "# $name: replay peak RSS $rss, program heap growth $growth, recorded_peak_rss_bytes $(statget "$tr" recorded_peak_rss_bytes)"
+	check "$name: glibc replay peak RSS ($rss) within 10% of the program's heap growth ($growth)" \
+		python3 -c "import sys; r, g = $rss, $growth; sys.exit(not (abs(r - g) <= 0.10 * g))"
+}
+STORM=$HT_BUILD/tests/progs/replay_storm
+if [ -x "$STORM" ] && [ -f "$HT_PRELOAD" ]; then
+	rm -f "$T/storm1.htape"
+	"$HEAPTAPE" record -q -o "$T/storm1.htape" -- "$STORM" 1 400000 32768 >/dev/null
+	g1=$(med3 "$(maxrss "$STORM" 1 400000 32768)" "$(maxrss "$STORM" 1 400000 32768)" "$(maxrss "$STORM" 1 400000 32768)")
+	g0=$(med3 "$(maxrss "$STORM" 1 0 32768)" "$(maxrss "$STORM" 1 0 32768)" "$(maxrss "$STORM" 1 0 32768)")
+	growth=$((g1 - g0))
+	recorded_case storm1 "$T/storm1.htape"
+else
+	skip "storm1 recorded and replayed" "no recorder or replay_storm"
+fi
+if command -v sqlite3 >/dev/null && [ -f "$HT_PRELOAD" ]; then
+	cat >"$T/work.sql" <<'EOF'
+create table t(a integer primary key, b text, c blob);
+with recursive n(i) as (select 1 union all select i+1 from n where i < 60000)
+insert into t select i, printf('row %d %s', i, hex(randomblob(20))), randomblob(i % 300) from n;
+create index tb on t(b);
+select count(*), sum(length(c)) from t where b like 'row 1%';
+update t set b = b || 'x' where a % 3 = 0;
+delete from t where a % 5 = 0;
+select count(*) from t;
+EOF
+	echo "select 1;" >"$T/idle.sql"
+	rm -f "$T/sqlite.htape"
+	"$HEAPTAPE" record -q -o "$T/sqlite.htape" -- sqlite3 :memory: \
+		<"$T/work.sql" >/dev/null
+	sq() { maxrss -i "$1" sqlite3 :memory:; }
+	g1=$(med3 "$(sq "$T/work.sql")" "$(sq "$T/work.sql")" "$(sq "$T/work.sql")")
+	g0=$(med3 "$(sq "$T/idle.sql")" "$(sq "$T/idle.sql")" "$(sq "$T/idle.sql")")
+	growth=$((g1 - g0))
+	"$HEAPTAPE" stat --json "$T/sqlite.htape" >/dev/null 2>&1 &&
+		recorded_case sqlite "$T/sqlite.htape"
+else
+	skip "sqlite recorded and replayed" "no sqlite3 or recorder"
+fi
+
+# --- hostile traces ----------------------------------------------------
+"$GEN" hostile "$T/host.htape" 6 20000 4
+"$HEAPTAPE" replay "$T/host.htape" $ALL --json "$T/host.json" >"$T/host.table" 2>&1
+rc=$?
+check "hostile: exit 0 on $nall allocators, all ok" \
+	sh -c "[ $rc = 0 ] && [ \"\$(python3 $T/jget.py '$T/host.json' \"all(a['status'] == 'ok' for a in d['allocators'])\")\" = True ]"
+check "hostile: unknown and double frees, failed calls, loss gap, unsupported op counted; inversions fixed" \
+	sh -c "[ \"\$(python3 $T/jget.py '$T/host.json' \"all(d['skipped'].get(k, 0) > 0 for k in ('unknown_free', 'double_free', 'failed_call', 'loss_gap', 'unsupported_op')) and d['inversions'] > 0\")\" = True ]"
+is "hostile: events read = stat events; ideal peak = stat peak_live_bytes" \
+	"$(jget "$T/host.json" "(d['events_read'], d['ideal_peak_bytes'])")" \
+	"($(statget "$T/host.htape" events), $(statget "$T/host.htape" peak_live_bytes))"
+check "hostile: the table lists the skipped events" grep -q 'skipped: .*unknown_free' "$T/host.table"
+"$GEN" heap "$T/heap.htape" 3 20000 5
+"$HEAPTAPE" replay "$T/heap.htape" $ALL --check-contents --json "$T/heap.json" >/dev/null 2>&1
+rc=$?
+check "Windows heap ops (HeapDestroy with live blocks): clean on $nall allocators, ideal = stat" \
+	sh -c "[ $rc = 0 ] && [ \"\$(python3 $T/jget.py '$T/heap.json' \"(all(a['status'] == 'ok' for a in d['allocators']), d['ideal_peak_bytes'], d['events'])\")\" = \"(True, $(statget "$T/heap.htape" peak_live_bytes), $(statget "$T/heap.htape" events))\" ]"
+sz=$(wc -c <"$T/mix.htape")
+head -c $((sz * 2 / 3)) "$T/mix.htape" >"$T/cut.htape"
+"$HEAPTAPE" replay "$T/cut.htape" --json "$T/cut.json" >/dev/null 2>"$T/err"
+rc=$?
+check "truncated trace: replays what is readable, warns with the offset, exit 0" \
+	sh -c "[ $rc = 0 ] && grep -q 'offset [0-9]' '$T/err' && [ \"\$(python3 $T/jget.py '$T/cut.json' \"0 < d['events'] < $want_ev and d['allocators'][0]['status'] == 'ok'\")\" = True ]"
+cp "$T/mix.htape" "$T/flip.htape"
+printf '\377\377\377\377' | dd of="$T/flip.htape" bs=1 seek=$((sz / 2)) conv=notrunc 2>/dev/null
+"$HEAPTAPE" replay "$T/flip.htape" >/dev/null 2>"$T/err"
+rc1=$?
+"$HEAPTAPE" replay "$T/flip.htape" --salvage >/dev/null 2>&1
+rc2=$?
+check "corrupt block: exit 1 naming the offset; --salvage replays around it (exit 0)" \
+	sh -c "[ $rc1 = 1 ] && grep -q 'offset [0-9]' '$T/err' && [ $rc2 = 0 ]"
+
+# --- the real Android trace: 393 threads ------------------------------
+SUI=$SHARED/data/android/systemui.txt.zst
+if [ -f "$SUI" ] && "$HEAPTAPE" convert "$SUI" "$T/sui.htape" --from android >/dev/null 2>&1; then
+	timeout 300 "$HEAPTAPE" replay "$T/sui.htape" $ALL --json "$T/sui.json" \
+		>"$T/sui.table" 2>&1
+	rc=$?
+	check "systemui: replays on $nall allocators without deadlock (timeout 300 s)" \
+		sh -c "[ $rc = 0 ] && [ \"\$(python3 $T/jget.py '$T/sui.json' \"(d['threads'], all(a['status'] == 'ok' and a['calls'] > 700000 for a in d['allocators']))\")\" = '(393, True)' ]"
+	sed 's/^/# /' "$T/sui.table" | head -14
+	zstd -dc "$SUI" | python3 -c '
+import sys
+live, cur, peak = {}, 0, 0
+def add(p, n):
+    global cur, peak
+    if p == 0:
+        return
+    cur += n - live.get(p, 0)
+    live[p] = n
+    peak = max(peak, cur)
+for line in sys.stdin:
+    f = line.split()
+    op = f[1]
+    if op == "malloc":
+        add(int(f[2], 16), int(f[3]))
+    elif op == "calloc":
+        add(int(f[2], 16), int(f[3]) * int(f[4]))
+    elif op == "memalign":
+        add(int(f[2], 16), int(f[4]))
+    elif op == "realloc":
+        new, old, n = int(f[2], 16), int(f[3], 16), int(f[4])
+        if new == 0 and n != 0:
+            continue                      # failed: nothing changes
+        if old:
+            cur -= live.pop(old, 0)
+        add(new, n)
+    elif op == "free":
+        cur -= live.pop(int(f[2], 16), 0)
+print(peak)' >"$T/sui.peak"
+	check "systemui: ideal peak = python3 over the text ($(cat "$T/sui.peak"))" \
+		sh -c "[ \"\$(python3 $T/jget.py '$T/sui.json' \"d['ideal_peak_bytes']\")\" = \"$(cat "$T/sui.peak")\" ]"
+	"$HEAPTAPE" replay "$T/sui.htape" --timing=recorded >/dev/null 2>"$T/err"
+	check "systemui: --timing=recorded refused (no real time), exit 1" \
+		sh -c "[ $? = 1 ] && grep -q 'no real time' '$T/err'"
+else
+	skip "systemui replay" "no systemui trace or android import"
+fi
+echo "1..$n"
