@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,6 +432,10 @@ static int decompress_child(int fmt, const uint8_t *in, size_t inlen,
 	if (pid == 0) {
 		libfwnt_error_t *ferr = NULL;
 		int r, fd = open("/dev/null", O_WRONLY);
+		static const int sigs[] = {SIGABRT, SIGSEGV, SIGBUS, SIGILL,
+					   SIGFPE};
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			signal(sigs[i], SIG_DFL);   /* no sanitizer reports */
 		if (fd >= 0)
 			dup2(fd, 2);  /* a crash message is not ours */
 		n = cap;
