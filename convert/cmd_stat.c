@@ -47,7 +47,10 @@ struct sizecount {
 	uint64_t size, count; /* count 0: empty slot */
 };
 
+#define NSMALL 32768
+
 struct acc {
+	uint64_t *small;        /* counts of sizes < NSMALL */
 	uint64_t ops[256];
 	uint64_t events, failed, ts_min, ts_max;
 	uint64_t size_hist[NSIZEB];
@@ -114,6 +117,12 @@ static void count_size(struct acc *a, uint64_t size)
 	uint64_t i;
 
 	a->size_hist[size_bucket(size)]++;
+	/* Most sizes are small: count those in a flat array (fits in L2),
+	 * only the rest in the hash table. */
+	if (size < NSMALL) {
+		a->small[size]++;
+		return;
+	}
 	if ((a->sn + 1) * 2 > a->scap && sizes_grow(a)) {
 		a->oom = 1;
 		return;
@@ -306,7 +315,23 @@ static void collect(struct acc *a, struct ht_reader *r, struct report *rp)
 		if (t && names[i].name && names[i].name[0])
 			t->name = names[i].name;
 	}
-	/* Top sizes: sort the table's used slots in place. */
+	/* Top sizes: the small ones join the table (it has room: it only
+	 * ever held large sizes), then sort its used slots in place. */
+	for (uint64_t sz = 0; sz < NSMALL && !a->oom; sz++) {
+		uint64_t i;
+		if (!a->small[sz])
+			continue;
+		if ((a->sn + 1) * 2 > a->scap && sizes_grow(a)) {
+			a->oom = 1;
+			break;
+		}
+		i = hash64(sz) & (a->scap - 1);
+		while (a->sizes[i].count)
+			i = (i + 1) & (a->scap - 1);
+		a->sizes[i].size = sz;
+		a->sizes[i].count = a->small[sz];
+		a->sn++;
+	}
 	k = 0;
 	for (uint64_t i = 0; i < a->scap; i++)
 		if (a->sizes[i].count)
@@ -755,7 +780,10 @@ static int cmd_stat(int argc, char **argv)
 	memset(&rp, 0, sizeof(rp));
 	a.ts_min = UINT64_MAX;
 	a.live = live_new();
-	if (!a.live) {
+	a.small = calloc(NSMALL, sizeof(*a.small));
+	if (!a.live || !a.small) {
+		free(a.small);
+		live_free(a.live);
 		ht_reader_close(r);
 		return cli_error("out of memory");
 	}
@@ -786,6 +814,7 @@ static int cmd_stat(int argc, char **argv)
 	}
 	free(rp.threads);
 	free(a.sizes);
+	free(a.small);
 	free(a.thr);
 	live_free(a.live);
 	ht_reader_close(r);
