@@ -71,6 +71,7 @@ struct etl {
 	size_t nheap;
 	int started;
 	int pending;            /* stream whose head was returned last */
+	uint32_t runner_up;     /* the smaller child of the heap root */
 	size_t inflight;
 };
 
@@ -990,6 +991,9 @@ static int start(struct etl *e)
 	}
 	for (i = e->nheap / 2; i-- > 0;)
 		sift_down(e, i);
+	if (e->nheap >= 2)
+		e->runner_up = e->nheap >= 3 && less(e, e->heap[2], e->heap[1]) ?
+			       e->heap[2] : e->heap[1];
 	return 0;
 }
 
@@ -1003,16 +1007,28 @@ int etl_next(struct etl *e, struct etl_event *ev)
 			return -1;
 		}
 	} else if (e->pending >= 0) {
-		int r = advance(e, &e->st[e->pending]);
+		uint32_t top = (uint32_t)e->pending;
+		int r = advance(e, &e->st[top]);
 		e->pending = -1;
 		if (r < 0) {
 			e->failed = 1;
 			return -1;
 		}
+		/* streams run in long stretches: while the root stays ahead
+		 * of its children (untouched meanwhile), skip the sift */
+		if (r && (e->nheap < 2 || less(e, top, e->runner_up))) {
+			e->pending = (int)top;
+			*ev = e->st[top].head;
+			return 1;
+		}
 		if (!r)
 			e->heap[0] = e->heap[--e->nheap];
 		if (e->nheap)
 			sift_down(e, 0);
+		if (e->nheap >= 2)
+			e->runner_up = e->nheap >= 3 &&
+				less(e, e->heap[2], e->heap[1]) ?
+				e->heap[2] : e->heap[1];
 	}
 	if (!e->nheap)
 		return 0;
