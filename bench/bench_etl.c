@@ -68,7 +68,7 @@ int main(int argc, char **argv)
 		if (t < best)
 			best = t;
 	}
-	printf("events=%llu heap=%llu seconds=%.4f events_per_s=%.0f "
+	printf("events=%llu heap=%llu seconds=%.6f events_per_s=%.0f "
 	       "heap_per_s=%.0f check=%llu\n", n, heap, best, n / best,
 	       heap / best, sum & 0xff);
 	return 0;

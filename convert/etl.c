@@ -229,7 +229,7 @@ struct kinds {
 	struct imap map;   /* hash of the key -> index; collisions chained
 			      by probing on the full key below */
 	struct kind *v;
-	size_t n, cap;
+	size_t n, cap, last;
 };
 
 static uint64_t kind_hash(const struct kind *k)
@@ -245,7 +245,15 @@ static uint64_t kind_hash(const struct kind *k)
 
 static int kinds_add(struct kinds *ks, const struct kind *k)
 {
-	uint64_t h = kind_hash(k);
+	uint64_t h;
+
+	/* runs of one kind are common: check the last one first */
+	if (ks->last < ks->n &&
+	    !memcmp(&ks->v[ks->last], k, offsetof(struct kind, count))) {
+		ks->v[ks->last].count++;
+		return 0;
+	}
+	h = kind_hash(k);
 
 	/* open addressing on h, h+1, ... until the full key matches */
 	for (;;) {
@@ -257,6 +265,7 @@ static int kinds_add(struct kinds *ks, const struct kind *k)
 			struct kind *o = &ks->v[ks->map.vals[s]];
 			if (!memcmp(o, k, offsetof(struct kind, count))) {
 				o->count++;
+				ks->last = ks->map.vals[s];
 				return 0;
 			}
 			h++;
@@ -274,9 +283,9 @@ static int kinds_add(struct kinds *ks, const struct kind *k)
 		}
 		ks->map.vals[s] = (uint32_t)ks->n;
 		ks->map.n++;
-		ks->v[ks->n] = *k;
+		memcpy(&ks->v[ks->n], k, sizeof(*k));
 		ks->v[ks->n].count = 1;
-		ks->n++;
+		ks->last = ks->n++;
 		return 0;
 	}
 }
@@ -783,6 +792,12 @@ static struct thr *get_thr(struct conv *cv, uint32_t pid, uint32_t tid)
 
 	if (cv->last && cv->last->key == key)
 		return cv->last;
+	if (cv->nthr <= 16) {
+		size_t i;
+		for (i = 0; i < cv->nthr; i++)
+			if (cv->thr[i].key == key)
+				return cv->last = &cv->thr[i];
+	}
 	s = imap_slot(&cv->thr_map, key, &found);
 	if (s < 0)
 		return NULL;
