@@ -9,7 +9,9 @@
  * block holds its size.  Memory is never reused, so calloc needs no
  * memset (fresh anonymous pages are zero).  BUMP_BREAK_REALLOC=1 makes
  * realloc lose the old contents (tests/t_replay.sh: --check-contents must
- * catch it).
+ * catch it).  BUMP_RING_MB=N carves blocks from a pre-faulted ring of N
+ * MiB that wraps around (no page faults: bench/replay.sh measures the
+ * harness, not the kernel; contents are lost on wrap).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -27,6 +29,7 @@ static char *base;
 static _Atomic uint64_t used;
 static __thread char *cur, *end;
 static int broken = -1;
+static uint64_t ring; /* BUMP_RING_MB: reuse a pre-faulted ring */
 
 static void *take(size_t n, size_t align)
 {
@@ -41,15 +44,22 @@ static void *take(size_t n, size_t align)
 		if (cur && p + n <= (uintptr_t)end)
 			break;
 		if (!base) {
-			void *m = mmap(NULL, RESERVE, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS |
-					       MAP_NORESERVE, -1, 0);
+			const char *r = getenv("BUMP_RING_MB");
+			void *m;
+			ring = r ? strtoull(r, NULL, 10) << 20 : 0;
+			if (ring > RESERVE / 2)
+				ring = RESERVE / 2;
+			m = mmap(NULL, ring ? ring : RESERVE,
+				 PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS |
+					 (ring ? MAP_POPULATE : MAP_NORESERVE),
+				 -1, 0);
 			char *expect = NULL;
 			if (m == MAP_FAILED)
 				return NULL;
 			if (!atomic_compare_exchange_strong(
 				    (_Atomic(char *) *)&base, &expect, m))
-				munmap(m, RESERVE);
+				munmap(m, ring ? ring : RESERVE);
 		}
 		{
 			uint64_t want = n + align + 16 > CHUNK
@@ -57,8 +67,17 @@ static void *take(size_t n, size_t align)
 							  ~(uint64_t)(CHUNK - 1)
 						: CHUNK;
 			uint64_t off = atomic_fetch_add(&used, want);
-			if (off + want > RESERVE)
+			if (ring) {
+				/* contents are overwritten when the ring
+				 * wraps: only for harness-cost runs */
+				if (want > ring / 2)
+					return NULL;
+				off %= ring;
+				if (off + want > ring)
+					off = 0;
+			} else if (off + want > RESERVE) {
 				return NULL;
+			}
 			cur = base + off;
 			end = cur + want;
 		}
