@@ -813,8 +813,7 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		uint16_t mask = ht__rd16(q + 2);
 
 		if (opseen[q[0]] || q[1] != 0 ||
-		    (mask & HT__MASK_ALWAYS) != HT__MASK_ALWAYS ||
-		    (mask & ~HT__MASK_ALL))
+		    (mask & HT__MASK_ALWAYS) != HT__MASK_ALWAYS)
 			BAD("op map");
 		opseen[q[0]] = 1;
 		opmask[q[0]] = mask;

@@ -39,6 +39,7 @@ extern const uint8_t ht__end_magic[8];
 
 /* Metadata payload prefix: codec u8, 3 reserved, raw_len u32. */
 #define HT__META_PREFIX 8
+#define HT__META_MAX (1u << 26) /* largest Body_Length */
 /* INDEX entry (after the 8-byte prev_index_offset). */
 #define HT__IDX_ENTRY 48
 

@@ -157,9 +157,7 @@ static int meta_body(struct ht_reader *r, const uint8_t *p, size_t len,
 	}
 	if (p[0] != HT__CODEC_ZSTD)
 		return -1;
-	/* A metadata body never exceeds 64x its stored size plus 1 MiB
-	 * (bounds hostile sizes). */
-	if (raw_len > (len + (1u << 20)) * 64)
+	if (raw_len > HT__META_MAX)
 		return -1;
 	if (r->dec.cap < raw_len + 1) {
 		uint8_t *b = realloc(r->dec.buf, raw_len + 1);
@@ -501,9 +499,58 @@ static uint64_t resync(const struct ht_reader *r, uint64_t from)
 	return r->len;
 }
 
+/* An INDEX must list every block since the previous INDEX (blocks
+ * r->blocks[since..]) in order, and chain to that INDEX. */
+static const char *check_index(const struct ht_reader *r, uint64_t off,
+			       const struct ht__bhdr *h, uint64_t last_index,
+			       size_t since)
+{
+	const uint8_t *q = r->data + off + HT__BLK_HDR;
+	size_t k = since;
+
+	if (q[0] != HT__CODEC_NONE || q[1] || q[2] || q[3] ||
+	    ht__rd32(q + 4) != h->payload_len - HT__META_PREFIX)
+		return "INDEX prefix";
+	if (ht__rd64(q + 8) != last_index)
+		return "INDEX chain";
+	for (uint32_t i = 0; i < h->count; i++, k++) {
+		const uint8_t *e = q + 16 + (size_t)i * HT__IDX_ENTRY;
+
+		while (k < r->n_blk && (r->blocks[k].type == HT__B_INDEX ||
+					r->blocks[k].type == HT__B_END))
+			k++;
+		if (k >= r->n_blk)
+			return "INDEX entries";
+		const struct blk *b = &r->blocks[k];
+		if (ht__rd64(e) != b->off || ht__rd64(e + 8) != b->seq ||
+		    ht__rd32(e + 36) != b->stream ||
+		    ht__rd32(e + 40) != b->count || e[44] != b->type ||
+		    e[45] || e[46] || e[47])
+			return "INDEX entries";
+	}
+	return k == r->n_blk ? NULL : "INDEX entries";
+}
+
+static const char *check_end(const struct ht_reader *r, uint64_t off,
+			     uint64_t last_index)
+{
+	const uint8_t *q = r->data + off + HT__BLK_HDR;
+	uint64_t events = 0;
+
+	for (size_t i = 0; i < r->n_blk; i++)
+		if (r->blocks[i].type == HT__B_EVENTS)
+			events += r->blocks[i].count;
+	if (ht__rd64(q) != last_index)
+		return "END Last_Index_Offset";
+	if (ht__rd64(q + 8) != events)
+		return "END Total_Events";
+	return NULL;
+}
+
 static int scan(struct ht_reader *r)
 {
-	uint64_t off = HT__FILE_HDR, next_seq = 0;
+	uint64_t off = HT__FILE_HDR, next_seq = 0, last_index = 0;
+	size_t since = 0;
 	int salvage = r->mode == HT_READ_SALVAGE, seen_end = 0;
 
 	while (off < r->len) {
@@ -573,8 +620,25 @@ static int scan(struct ht_reader *r)
 			off = nx;
 			continue;
 		}
-		if (known_type(h.type) && add_block(r, off, &h))
+		if (h.type == HT__B_INDEX || h.type == HT__B_END) {
+			/* The index and the END totals must describe what
+			 * the scan found (when nothing was lost before). */
+			const char *bad = h.type == HT__B_INDEX ?
+				check_index(r, off, &h, last_index, since) :
+				check_end(r, off, last_index);
+
+			if (bad && !r->n_prob) {
+				if (!salvage)
+					return fail(r, off, HT_ECORRUPT, bad);
+				problem(r, off, HT_ECORRUPT, 0, 0, 0, bad);
+			}
+		}
+		if (add_block(r, off, &h))
 			return fail(r, off, HT_ENOMEM, "out of memory");
+		if (h.type == HT__B_INDEX) {
+			last_index = off;
+			since = r->n_blk;
+		}
 		if (h.type == HT__B_END)
 			seen_end = 1;
 		next_seq = h.seq + 1;

@@ -9,6 +9,7 @@
  *   -u  no zstd        -e  edge values     -m  metadata, threads, rss, loss
  *   -p  ht_writer_put (interleaved) instead of per-thread batches
  *   -k  keep only the first CUT_BYTES bytes (a writer that died)
+ *   -x  instead of random events, the four of spec/vectors/min.hex
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,12 +32,13 @@ int main(int argc, char **argv)
 	uint64_t seed = 1;
 	size_t per = 1000, cut = 0;
 	int threads = 2, raw = 0, edge = 0, meta = 0, put = 0, c, rc, fd;
+	int example = 0;
 	struct ht_writer_opts o;
 	struct ht_writer *w;
 	struct ht_event *ev;
 
 	memset(&o, 0, sizeof(o));
-	while ((c = getopt(argc, argv, "s:n:t:b:i:uempk:")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:t:b:i:uempk:x")) != -1) {
 		switch (c) {
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'n': per = strtoul(optarg, NULL, 0); break;
@@ -50,6 +52,7 @@ int main(int argc, char **argv)
 		case 'm': meta = 1; break;
 		case 'p': put = 1; break;
 		case 'k': cut = strtoul(optarg, NULL, 0); break;
+		case 'x': example = 1; break;
 		default:
 			fprintf(stderr, "usage: gentrace [-s SEED] [-n N] "
 				"[-t THREADS] [-b BLOCK] [-i INDEX] [-u] [-e] "
@@ -92,6 +95,23 @@ int main(int argc, char **argv)
 		    (rc = ht_writer_rss(w, rs, 2)) ||
 		    (rc = ht_writer_loss(w, &l)))
 			return fail("metadata", rc);
+	}
+	if (example) {
+		struct ht_event x[4] = {
+			{ .ts = 1000, .pid = 100, .tid = 101, .op = HT_OP_MALLOC,
+			  .size = 64, .addr = 0x1000 },
+			{ .ts = 1500, .pid = 100, .tid = 101, .op = HT_OP_CALLOC,
+			  .nmemb = 4, .size = 16, .addr = 0x1040 },
+			{ .ts = 2600, .pid = 100, .tid = 101,
+			  .op = HT_OP_REALLOC, .old_addr = 0x1000, .size = 128,
+			  .addr = 0x1080 },
+			{ .ts = 3000, .pid = 100, .tid = 101, .op = HT_OP_FREE,
+			  .addr = 0x1040 },
+		};
+
+		threads = 0;
+		if ((rc = ht_writer_write(w, x, 4)))
+			return fail("write", rc);
 	}
 	ev = malloc((per ? per : 1) * (size_t)(threads ? threads : 1) *
 		    sizeof(*ev));
