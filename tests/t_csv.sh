@@ -181,7 +181,7 @@ rm -f "$T/m.csv" "$T/m.htape"
 # (b) a real program: recorded by `heaptape record` when it works.
 P=$T/py.htape
 PY=$(python3 -c 'import sys; print(sys.executable)')
-if PYTHONMALLOC=malloc "$H" record -o "$P" -- "$PY" -c 'import json; d=[{"k": i, "v": [str(i)] * 8} for i in range(5000)]; s=json.dumps(d); json.loads(s)' >/dev/null 2>&1 &&
+if PYTHONMALLOC=malloc "$H" record -o "$P" -- "$PY" -c 'import json; d=[{"k": i, "v": [str(i)] * 8} for i in range(2000)]; s=json.dumps(d); json.loads(s)' >/dev/null 2>&1 &&
    [ -s "$P" ]; then
 	"$H" convert "$P" "$T/p.csv" && "$H" convert "$T/p.csv" "$T/p2.htape" &&
 		"$H" convert "$T/p2.htape" "$T/p2.csv"
