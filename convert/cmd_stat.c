@@ -2,7 +2,8 @@
  * cmd_stat.c - `heaptape stat TRACE`: what a trace holds, as a table or
  * as JSON (--json).
  *
- * One pass over the events in global time order feeds the live-block
+ * One pass over the events in global time order (evpipe.h: blocks are
+ * decoded on the other cores while this one counts) feeds the live-block
  * tracker (live.h: peak live bytes, unknown frees, lifetimes) and a few
  * counters: events per op, per thread, a power-of-two size histogram, a
  * power-of-ten lifetime histogram and the most frequent sizes.  Totals
@@ -29,6 +30,7 @@
 
 #include "cli.h"
 #include "convert.h"
+#include "evpipe.h"
 #include "live.h"
 
 extern const struct ht_cmd cmd_stat_entry;
@@ -279,12 +281,22 @@ struct report {
 	int has_rss, complete, no_time;
 	const struct ht_kv *meta;
 	size_t nmeta;
-	const struct ht_problem *prob;
+	struct ht_problem *prob; /* the reader's and evpipe's, by offset */
 	size_t nprob;
 };
 
-static void collect(struct acc *a, struct ht_reader *r, struct report *rp)
+static int cmp_prob(const void *x, const void *y)
 {
+	const struct ht_problem *a = x, *b = y;
+
+	return a->offset < b->offset ? -1 : a->offset > b->offset;
+}
+
+static void collect(struct acc *a, struct ht_reader *r,
+		    const struct evpipe *pipe, struct report *rp)
+{
+	const struct ht_problem *p1, *p2;
+	size_t n1, n2;
 	const struct ht_thread *names;
 	const struct ht_rss_sample *rss;
 	const struct ht_loss *loss;
@@ -354,7 +366,21 @@ static void collect(struct acc *a, struct ht_reader *r, struct report *rp)
 	rp->no_time = !!(ht_reader_flags(r) & HT_TRACE_NO_TIME);
 	rp->start = ht_reader_start_ns(r);
 	rp->nmeta = ht_reader_meta_all(r, &rp->meta);
-	rp->nprob = ht_reader_problems(r, &rp->prob);
+	n1 = ht_reader_problems(r, &p1);
+	n2 = evpipe_problems(pipe, &p2);
+	if (n1 + n2) {
+		rp->prob = calloc(n1 + n2, sizeof(*rp->prob));
+		if (!rp->prob) {
+			a->oom = 1;
+			return;
+		}
+		if (n1)
+			memcpy(rp->prob, p1, n1 * sizeof(*p1));
+		if (n2)
+			memcpy(rp->prob + n1, p2, n2 * sizeof(*p2));
+		rp->nprob = n1 + n2;
+		qsort(rp->prob, rp->nprob, sizeof(*rp->prob), cmp_prob);
+	}
 }
 
 static uint64_t span(const struct acc *a)
@@ -733,21 +759,25 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 
 static int cmd_stat(int argc, char **argv)
 {
-	enum { O_SALVAGE = 256, O_STRICT };
+	enum { O_SALVAGE = 256, O_STRICT, O_JOBS };
 	static const struct option longopts[] = {
 		{"json", no_argument, 0, 'j'},
+		{"jobs", required_argument, 0, O_JOBS},
 		{"salvage", no_argument, 0, O_SALVAGE},
 		{"strict", no_argument, 0, O_STRICT},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
 	const struct ht_cmd *c = &cmd_stat_entry;
 	struct ht_reader *r;
-	struct ht_event ev;
+	struct evpipe *pipe = NULL;
+	const struct ht_event *ev;
 	struct acc a;
 	struct report rp;
 	struct cli_progress prog;
 	const char *path;
-	int ch, err, json = 0, mode = HT_READ_STOP, rc = 0;
+	uint64_t v;
+	size_t n;
+	int ch, err, json = 0, mode = HT_READ_STOP, rc = 0, jobs = -1;
 
 	optind = 1;
 	opterr = 0;
@@ -763,6 +793,11 @@ static int cmd_stat(int argc, char **argv)
 			break;
 		case O_STRICT:
 			mode = HT_READ_STRICT;
+			break;
+		case O_JOBS:
+			if (cli_parse_u64(optarg, &v) || v > 256)
+				return cli_usage(c, 2, "--jobs takes 0..256");
+			jobs = (int)v;
 			break;
 		default:
 			return cli_usage(c, 2, "unknown option");
@@ -789,22 +824,31 @@ static int cmd_stat(int argc, char **argv)
 	}
 	live_on_release(a.live, on_destroy, &a);
 	ht_reader_info(r, &rp.info);
+	if ((err = evpipe_open(&pipe, r, mode, jobs))) {
+		free(a.small);
+		live_free(a.live);
+		ht_reader_close(r);
+		return cli_error("'%s': %s", path, ht_strerror(err));
+	}
 	cli_progress_start(&prog, "stat", rp.info.events);
-	while ((err = ht_reader_next(r, &ev)) == 1) {
-		account(&a, &ev);
+	while ((err = evpipe_next(pipe, &ev, &n)) == 1) {
+		for (size_t i = 0; i < n && !a.oom; i++)
+			account(&a, &ev[i]);
 		if (a.oom)
 			break;
-		if (!(a.events & 0xfffff))
+		if ((a.events >> 20) != (prog.done >> 20))
 			cli_progress_update(&prog, a.events);
 	}
 	cli_progress_end(&prog);
 	if (a.oom) {
 		rc = cli_error("'%s': out of memory", path);
 	} else if (err < 0) {
-		rc = cli_trace_error(r, path, err);
+		rc = cli_error("'%s': %s at offset %llu", path,
+			       ht_strerror(err),
+			       (unsigned long long)evpipe_error_offset(pipe));
 	} else {
 		rp.path = path;
-		collect(&a, r, &rp);
+		collect(&a, r, pipe, &rp);
 		if (a.oom)
 			rc = cli_error("'%s': out of memory", path);
 		else if (json)
@@ -812,6 +856,8 @@ static int cmd_stat(int argc, char **argv)
 		else
 			print_human(stdout, &a, &rp);
 	}
+	evpipe_close(pipe);
+	free(rp.prob);
 	free(rp.threads);
 	free(a.sizes);
 	free(a.small);
@@ -823,7 +869,7 @@ static int cmd_stat(int argc, char **argv)
 
 const struct ht_cmd cmd_stat_entry = {
 	.name = "stat",
-	.usage = "stat [--json] [--salvage|--strict] TRACE",
+	.usage = "stat [--json] [--salvage|--strict] [--jobs N] TRACE",
 	.summary = "summarize a trace: ops, threads, peak live bytes, "
 		   "histograms",
 	.help =
@@ -836,6 +882,8 @@ const struct ht_cmd cmd_stat_entry = {
 	"                 per_thread, meta, problems, ...)\n"
 	"  --salvage      skip damaged blocks and list them as problems\n"
 	"  --strict       fail on a trace without its END block\n"
+	"  --jobs N       threads decoding blocks besides the main one\n"
+	"                 (default: one per other core; 0: none)\n"
 	"TRACE may also be a Windows .etl file (heap events per process).\n"
 	"Peak live bytes counts requested bytes (nmemb*size for calloc);\n"
 	"a realloc releases its old block before adding the new one.\n",

@@ -32,6 +32,38 @@ for args in "-n 20000 -t 4 -s 1" "-n 30000 -t 9 -s 2 -b 777 --windows" \
 		python3 "$CHK" "$d/r.txt" "$d/r.json" "$d/r.cat"
 done
 
+# The parallel merge (evpipe.c) gives exactly ht_reader_next()'s order:
+# same JSON with worker threads, without, and through the reader.
+"$MK" -n 60000 -t 12 -s 6 -b 300 --windows "$d/m.htape" "$d/m.txt"
+"$H" stat --json --jobs 3 "$d/m.htape" >"$d/m3.json"
+"$H" stat --json --jobs 0 "$d/m.htape" >"$d/m0.json"
+HEAPTAPE_MERGE=reader "$H" stat --json "$d/m.htape" >"$d/mr.json"
+cmp -s "$d/m3.json" "$d/mr.json" && cmp -s "$d/m0.json" "$d/mr.json" &&
+	ok "stat: same JSON with 3 decoding threads, none, and ht_reader_next" ||
+	no "stat: same JSON with 3 decoding threads, none, and ht_reader_next"
+python3 -c '
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+for k in (1, 2, 3):
+    b[len(b) * k // 4] ^= 0x40
+open(sys.argv[2], "wb").write(b)' "$d/m.htape" "$d/m3flip.htape"
+"$H" stat --salvage --json --jobs 3 "$d/m3flip.htape" >"$d/f3.json" 2>/dev/null
+HEAPTAPE_MERGE=reader "$H" stat --salvage --json "$d/m3flip.htape" >"$d/fr.json" 2>/dev/null
+python3 -c '
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert a["events"] < 60000 and a["problems"], (a["events"], a["problems"])
+assert [p["offset"] for p in a["problems"]] == [p["offset"] for p in b["problems"]], (a["problems"], b["problems"])
+del a["problems"], b["problems"]
+assert a == b' "$d/f3.json" "$d/fr.json" &&
+	ok "stat --salvage: parallel and reader merges agree on a trace with 3 damaged blocks" ||
+	no "stat --salvage: parallel and reader merges agree"
+"$H" stat --json --jobs 2 "$d/m3flip.htape" >/dev/null 2>"$d/err"
+rc=$?
+[ $rc = 1 ] && grep -q "m3flip.htape'.* at offset [0-9]" "$d/err" &&
+	ok "stop mode with threads: exit 1 with the offset" ||
+	no "stop mode with threads: exit $rc $(cat "$d/err")"
+
 # The hand-made sequence (mktrace_stat.c case_peak): realloc, calloc,
 # failed calls, realloc(p, 0), free(NULL), HeapDestroy, unknown free.
 "$MK" --case peak "$d/p.htape" "$d/p.txt"

@@ -1,0 +1,454 @@
+/*
+ * evpipe.c - merged events of a trace with parallel block decoding (see
+ * evpipe.h).
+ *
+ *   workers: decode blocks in order of (ts_min, pid, tid), at most
+ *            `window` blocks ahead of what the merge has taken
+ *   caller:  merges the streams; takes a decoded block, waits for one a
+ *            worker is decoding, or decodes one nobody started itself
+ *
+ * The merge is a binary heap of streams keyed by (ts, pid, tid) of their
+ * next event.  A stream whose next block is not loaded yet is keyed by
+ * that block's ts_min, a lower bound of its next event, and loaded only
+ * when it reaches the top; so blocks are needed in about the order the
+ * workers decode them.  A run is the stretch of the top stream's current
+ * block whose events all come before the second stream's key: it goes
+ * out without touching the heap.  Since no two streams share (pid, tid),
+ * keys never tie and the sequence is the one ht_reader_next() gives.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evpipe.h"
+
+#define NONE UINT32_MAX
+
+enum { B_IDLE, B_BUSY, B_READY, B_TAKEN };
+
+struct dblock {
+	struct ht_event *ev;
+	int n;              /* events, or HT_E* */
+	int state;
+	uint32_t next;      /* next block of the same stream */
+};
+
+struct stream {
+	uint32_t pid, tid;
+	uint32_t blk;       /* current block or NONE */
+	struct ht_event *ev;/* its events when loaded */
+	uint32_t n, pos;
+	int loaded;
+};
+
+struct evpipe {
+	struct ht_reader *r;
+	int salvage, use_reader, err;
+	uint64_t err_off;
+	/* blocks, shared with the workers under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	const struct ht_block_info *bi;
+	size_t nb;
+	struct dblock *b;
+	uint32_t *order;    /* decode order */
+	size_t next_pf;
+	unsigned ahead, window;
+	int quit;
+	pthread_t *thr;
+	int nthr;
+	/* merge, caller only */
+	struct stream *st;
+	uint32_t *heap;     /* stream indices */
+	size_t nst, nheap;
+	struct ht_decoder *dec;
+	struct ht_event *prev; /* block to free at the next call */
+	struct ht_event one;   /* ht_reader_next() mode */
+	struct ht_problem *prob;
+	size_t nprob, capprob;
+};
+
+static void decode_one(struct evpipe *p, struct ht_decoder *d, uint32_t i)
+{
+	struct dblock *b = &p->b[i];
+	uint32_t n = p->bi[i].count;
+
+	b->ev = malloc((n ? n : 1) * sizeof(*b->ev));
+	if (!b->ev) {
+		b->n = HT_ENOMEM;
+		return;
+	}
+	b->n = ht_reader_decode_block(p->r, d, i, b->ev, n);
+	if (b->n < 0) {
+		free(b->ev);
+		b->ev = NULL;
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct evpipe *p = arg;
+	struct ht_decoder *d = NULL;
+
+	if (ht_decoder_new(&d))
+		return NULL; /* the caller decodes what is left */
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		uint32_t i;
+		while (p->next_pf < p->nb &&
+		       p->b[p->order[p->next_pf]].state != B_IDLE)
+			p->next_pf++;
+		if (p->quit || p->next_pf == p->nb)
+			break;
+		if (p->ahead >= p->window) {
+			pthread_cond_wait(&p->work, &p->mu);
+			continue;
+		}
+		i = p->order[p->next_pf++];
+		p->b[i].state = B_BUSY;
+		p->ahead++;
+		pthread_mutex_unlock(&p->mu);
+		decode_one(p, d, i);
+		pthread_mutex_lock(&p->mu);
+		p->b[i].state = B_READY;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	ht_decoder_free(d);
+	return NULL;
+}
+
+/* Takes block i for the merge: decoded by a worker or here. */
+static void take(struct evpipe *p, uint32_t i)
+{
+	struct dblock *b = &p->b[i];
+
+	pthread_mutex_lock(&p->mu);
+	while (b->state == B_BUSY)
+		pthread_cond_wait(&p->done, &p->mu);
+	if (b->state == B_IDLE) {
+		b->state = B_TAKEN;
+		pthread_mutex_unlock(&p->mu);
+		decode_one(p, p->dec, i);
+		return;
+	}
+	b->state = B_TAKEN;
+	p->ahead--;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int less(const struct evpipe *p, uint32_t a, uint32_t b)
+{
+	const struct stream *x = &p->st[a], *y = &p->st[b];
+	uint64_t tx = x->loaded ? x->ev[x->pos].ts : p->bi[x->blk].ts_min;
+	uint64_t ty = y->loaded ? y->ev[y->pos].ts : p->bi[y->blk].ts_min;
+
+	if (tx != ty)
+		return tx < ty;
+	if (x->pid != y->pid)
+		return x->pid < y->pid;
+	return x->tid < y->tid;
+}
+
+static void sift_down(struct evpipe *p, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		uint32_t t;
+		if (l < p->nheap && less(p, p->heap[l], p->heap[m]))
+			m = l;
+		if (l + 1 < p->nheap && less(p, p->heap[l + 1], p->heap[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		t = p->heap[i];
+		p->heap[i] = p->heap[m];
+		p->heap[m] = t;
+		i = m;
+	}
+}
+
+static int add_problem(struct evpipe *p, uint32_t i, int code)
+{
+	struct ht_problem *q;
+
+	if (p->nprob == p->capprob) {
+		size_t nc = p->capprob ? 2 * p->capprob : 8;
+		q = realloc(p->prob, nc * sizeof(*q));
+		if (!q)
+			return HT_ENOMEM;
+		p->prob = q;
+		p->capprob = nc;
+	}
+	q = &p->prob[p->nprob++];
+	memset(q, 0, sizeof(*q));
+	q->offset = p->bi[i].offset;
+	q->code = code;
+	q->seq_from = q->seq_to = p->bi[i].seq;
+	snprintf(q->what, sizeof(q->what), "%s",
+		 code == HT_ECHECKSUM ? "payload hash"
+				      : "events block does not decode");
+	return 0;
+}
+
+/* Makes the stream at the top of the heap loaded, or drops it when it
+ * has no block left.  Returns 0 or HT_E*. */
+static int load_top(struct evpipe *p)
+{
+	while (p->nheap) {
+		struct stream *s = &p->st[p->heap[0]];
+		struct dblock *b;
+		if (s->loaded && s->pos < s->n)
+			return 0;
+		if (s->loaded) {
+			/* Block used up: keep it until the caller is done
+			 * with the run, then move to the next one. */
+			free(p->prev);
+			p->prev = s->ev;
+			s->ev = NULL;
+			s->loaded = 0;
+			s->blk = p->b[s->blk].next;
+		} else {
+			take(p, s->blk);
+			b = &p->b[s->blk];
+			if (b->n < 0) {
+				if (!p->salvage) {
+					p->err_off = p->bi[s->blk].offset;
+					return b->n;
+				}
+				if (add_problem(p, s->blk, b->n))
+					return HT_ENOMEM;
+				s->blk = b->next;
+			} else {
+				s->ev = b->ev;
+				b->ev = NULL;
+				s->n = (uint32_t)b->n;
+				s->pos = 0;
+				s->loaded = 1;
+				if (!s->n) {
+					free(s->ev);
+					s->ev = NULL;
+					s->loaded = 0;
+					s->blk = b->next;
+				}
+			}
+		}
+		if (s->blk == NONE && !s->loaded) {
+			p->heap[0] = p->heap[--p->nheap];
+		}
+		sift_down(p, 0);
+	}
+	return 0;
+}
+
+int evpipe_next(struct evpipe *p, const struct ht_event **ev, size_t *n)
+{
+	struct stream *s;
+	uint32_t end;
+	int rc;
+
+	if (p->err)
+		return p->err;
+	if (p->use_reader) {
+		rc = ht_reader_next(p->r, &p->one);
+		if (rc < 0) {
+			p->err = rc;
+			p->err_off = ht_reader_error_offset(p->r);
+			return rc;
+		}
+		*ev = &p->one;
+		*n = 1;
+		return rc;
+	}
+	free(p->prev);
+	p->prev = NULL;
+	if ((rc = load_top(p))) {
+		p->err = rc;
+		return rc;
+	}
+	if (!p->nheap)
+		return 0;
+	s = &p->st[p->heap[0]];
+	end = s->n;
+	if (p->nheap > 1) {
+		/* Up to the first event not before the runner-up's key. */
+		uint32_t o = p->heap[1];
+		if (p->nheap > 2 && less(p, p->heap[2], o))
+			o = p->heap[2];
+		const struct stream *t = &p->st[o];
+		uint64_t k = t->loaded ? t->ev[t->pos].ts
+				       : p->bi[t->blk].ts_min;
+		uint32_t j = s->pos + 1;
+		while (j < end) {
+			uint64_t ts = s->ev[j].ts;
+			if (ts > k || (ts == k && (s->pid > t->pid ||
+				      (s->pid == t->pid && s->tid > t->tid))))
+				break;
+			j++;
+		}
+		end = j;
+	}
+	*ev = s->ev + s->pos;
+	*n = end - s->pos;
+	s->pos = end;
+	if (s->pos < s->n)
+		sift_down(p, 0);
+	/* else load_top() moves on at the next call, after the caller is
+	 * done with this run. */
+	return 1;
+}
+
+static const struct ht_block_info *sort_bi;
+static int cmp_order(const void *a, const void *b)
+{
+	const struct ht_block_info *x = &sort_bi[*(const uint32_t *)a];
+	const struct ht_block_info *y = &sort_bi[*(const uint32_t *)b];
+
+	if (x->ts_min != y->ts_min)
+		return x->ts_min < y->ts_min ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+static int cmp_stream(const void *a, const void *b)
+{
+	const struct ht_block_info *x = &sort_bi[*(const uint32_t *)a];
+	const struct ht_block_info *y = &sort_bi[*(const uint32_t *)b];
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int evpipe_open(struct evpipe **pp, struct ht_reader *r, int mode, int jobs)
+{
+	struct evpipe *p = calloc(1, sizeof(*p));
+	const char *env = getenv("HEAPTAPE_MERGE");
+	uint32_t *byst;
+	int rc;
+
+	*pp = NULL;
+	if (!p)
+		return HT_ENOMEM;
+	p->r = r;
+	p->salvage = mode == HT_READ_SALVAGE;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	*pp = p;
+	if (env && !strcmp(env, "reader")) {
+		p->use_reader = 1;
+		return 0;
+	}
+	p->nb = ht_reader_blocks(r, &p->bi);
+	if ((rc = ht_decoder_new(&p->dec)))
+		goto fail;
+	p->b = calloc(p->nb + 1, sizeof(*p->b));
+	p->order = calloc(p->nb + 1, sizeof(*p->order));
+	byst = calloc(p->nb + 1, sizeof(*byst));
+	p->st = calloc(p->nb + 1, sizeof(*p->st));
+	p->heap = calloc(p->nb + 1, sizeof(*p->heap));
+	if (!p->b || !p->order || !byst || !p->st || !p->heap) {
+		free(byst);
+		rc = HT_ENOMEM;
+		goto fail;
+	}
+	for (uint32_t i = 0; i < p->nb; i++)
+		p->order[i] = byst[i] = i;
+	pthread_mutex_lock(&sort_mu);
+	sort_bi = p->bi;
+	qsort(p->order, p->nb, sizeof(*p->order), cmp_order);
+	qsort(byst, p->nb, sizeof(*byst), cmp_stream);
+	pthread_mutex_unlock(&sort_mu);
+	/* Streams: runs of (pid, tid) in byst, blocks in file order. */
+	for (size_t k = 0; k < p->nb; k++) {
+		uint32_t i = byst[k];
+		p->b[i].next = NONE;
+		if (k && p->bi[byst[k - 1]].pid == p->bi[i].pid &&
+		    p->bi[byst[k - 1]].tid == p->bi[i].tid) {
+			p->b[byst[k - 1]].next = i;
+			continue;
+		}
+		p->st[p->nst].pid = p->bi[i].pid;
+		p->st[p->nst].tid = p->bi[i].tid;
+		p->st[p->nst].blk = i;
+		p->heap[p->nheap++] = (uint32_t)p->nst;
+		p->nst++;
+	}
+	free(byst);
+	for (size_t i = p->nheap; i-- > 0;)
+		sift_down(p, i);
+
+	if (jobs < 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		jobs = c > 1 ? (int)(c - 1) : 0;
+	}
+	if (jobs > 64)
+		jobs = 64;
+	if ((size_t)jobs > p->nb / 2)
+		jobs = (int)(p->nb / 2);
+	p->window = 2 * (unsigned)jobs + 2;
+	if (jobs > 0 && !(p->thr = calloc((size_t)jobs, sizeof(*p->thr)))) {
+		rc = HT_ENOMEM;
+		goto fail;
+	}
+	for (int i = 0; i < jobs; i++) {
+		if (pthread_create(&p->thr[i], NULL, worker, p))
+			break; /* fewer workers: still correct */
+		p->nthr++;
+	}
+	return 0;
+fail:
+	evpipe_close(p);
+	*pp = NULL;
+	return rc;
+}
+
+uint64_t evpipe_error_offset(const struct evpipe *p)
+{
+	return p->err_off;
+}
+
+size_t evpipe_problems(const struct evpipe *p, const struct ht_problem **out)
+{
+	*out = p->prob;
+	return p->nprob;
+}
+
+void evpipe_close(struct evpipe *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nthr; i++)
+		pthread_join(p->thr[i], NULL);
+	for (size_t i = 0; p->b && i < p->nb; i++)
+		free(p->b[i].ev);
+	for (size_t i = 0; p->st && i < p->nst; i++)
+		free(p->st[i].ev);
+	free(p->prev);
+	free(p->thr);
+	free(p->b);
+	free(p->order);
+	free(p->st);
+	free(p->heap);
+	free(p->prob);
+	ht_decoder_free(p->dec);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	free(p);
+}

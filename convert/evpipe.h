@@ -1,0 +1,42 @@
+/*
+ * evpipe.h - the events of a trace in global time order, like
+ * ht_reader_next(), but handed out in runs and with the blocks decoded
+ * ahead by worker threads (ht_reader_decode_block()), so that the caller
+ * (stat, plot) works on one core while the others decompress.
+ *
+ * The order is exactly ht_reader_next()'s: the per-thread streams merged
+ * by (ts, pid, tid), each stream in its own order.  HEAPTAPE_MERGE=reader
+ * in the environment makes evpipe use ht_reader_next() itself (the tests
+ * compare the two).
+ */
+#ifndef HT_EVPIPE_H
+#define HT_EVPIPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../format/heaptape.h"
+
+struct evpipe;
+
+/* jobs: decoding threads besides the caller's; < 0 = one per other core.
+ * mode: the reader's mode: in HT_READ_SALVAGE a block that does not
+ * decode is skipped and listed (evpipe_problems), otherwise it ends the
+ * iteration with its error.  Returns 0 or HT_E* (then *pp is NULL).
+ * The reader must stay open until evpipe_close(). */
+int evpipe_open(struct evpipe **pp, struct ht_reader *r, int mode, int jobs);
+
+/* The next run of events: *ev points to *n events, valid until the next
+ * call.  Returns 1, 0 at the end, or HT_E* (then evpipe_error_offset()
+ * says where). */
+int evpipe_next(struct evpipe *p, const struct ht_event **ev, size_t *n);
+
+uint64_t evpipe_error_offset(const struct evpipe *p);
+
+/* Blocks skipped in salvage mode because they did not decode. */
+size_t evpipe_problems(const struct evpipe *p,
+		       const struct ht_problem **out);
+
+void evpipe_close(struct evpipe *p); /* NULL ok */
+
+#endif
