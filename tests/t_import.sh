@@ -239,11 +239,18 @@ fi
 # --- replay (the replay command's own tests cover the allocators) --------
 if "$HEAPTAPE" help 2>&1 | grep -q replay &&
    ! "$HEAPTAPE" replay --help 2>&1 | grep -q 'not implemented'; then
-	"$HEAPTAPE" replay "$T/sui.htape" >"$T/replay.out" 2>&1
-	check "systemui import replays" [ $? = 0 ]
+	# Every call (all events but the 357 thread exits) on each allocator.
+	"$HEAPTAPE" replay -a glibc -a jemalloc -a mimalloc -a tcmalloc \
+		"$T/sui.htape" >"$T/replay.out" 2>&1
+	rc=$?
+	check "systemui import replays on glibc, jemalloc, mimalloc, tcmalloc: 786454 events, 786097 calls each" \
+		sh -c "[ $rc = 0 ] && grep -q '786454 events, 393 threads' '$T/replay.out' && grep -Eq '^calls +786097 +786097 +786097 +786097 *\$' '$T/replay.out'"
 	if [ -e "$T/py.htape" ]; then
 		"$HEAPTAPE" replay "$T/py.htape" >"$T/replay2.out" 2>&1
-		check "python3 mtrace import replays" [ $? = 0 ]
+		rc=$?
+		ev=$(meta import.events "$T/py.htape")
+		check "python3 mtrace import replays (all its $ev events)" \
+			sh -c "[ $rc = 0 ] && grep -q '^replay of .*: $ev events' '$T/replay2.out' && ! grep -q warning '$T/replay2.out'"
 	fi
 	"$HEAPTAPE" replay --timing=recorded "$T/sui.htape" \
 		>"$T/replay3.out" 2>&1
