@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "evpipe.h"
 #include "live.h"
 #include "svg.h"
 
@@ -204,7 +205,9 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 	struct svg_chart chart;
 	const struct ht_rss_sample *rss;
 	struct live_stats ls;
-	struct ht_event ev;
+	struct evpipe *pipe = NULL;
+	const struct ht_event *ev;
+	size_t nev;
 	uint32_t rpid[MAXRSS];
 	char titlebuf[512], sub[256], lbl[MAXRSS][48], pk[32], pr[32];
 	size_t nrss, nr = 0;
@@ -233,18 +236,25 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 		cli_error("out of memory");
 		goto out;
 	}
-	while ((err = ht_reader_next(r, &ev)) == 1) {
-		double t = (double)(ev.ts - t0) / 1e9;
-		if (live_apply(lv, &ev, NULL)) {
-			cli_error("out of memory");
-			goto out;
+	if ((err = evpipe_open(&pipe, r, mode, -1))) {
+		cli_error("'%s': %s", in, ht_strerror(err));
+		goto out;
+	}
+	while ((err = evpipe_next(pipe, &ev, &nev)) == 1) {
+		for (size_t i = 0; i < nev; i++) {
+			double t = (double)(ev[i].ts - t0) / 1e9;
+			if (live_apply(lv, &ev[i], NULL)) {
+				cli_error("out of memory");
+				goto out;
+			}
+			live_stats(lv, &ls);
+			sampler_put(&sb, t, (double)ls.bytes);
+			sampler_put(&sk, t, (double)ls.blocks);
 		}
-		live_stats(lv, &ls);
-		sampler_put(&sb, t, (double)ls.bytes);
-		sampler_put(&sk, t, (double)ls.blocks);
 	}
 	if (err < 0) {
-		cli_trace_error(r, in, err);
+		cli_error("'%s': %s at offset %llu", in, ht_strerror(err),
+			  (unsigned long long)evpipe_error_offset(pipe));
 		goto out;
 	}
 	live_stats(lv, &ls);
@@ -327,6 +337,7 @@ out:
 	for (size_t k = 0; k < MAXRSS; k++)
 		line_free(&lr[k]);
 	live_free(lv);
+	evpipe_close(pipe);
 	ht_reader_close(r);
 	return rc;
 }
