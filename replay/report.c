@@ -86,6 +86,11 @@ void summarise(const struct rp_result *res, int nres, struct alloc_sum *s)
 		MED(ks->p999,
 		    quantile(&res[i].kinds[k], 0.999, res[i].tick_ns));
 		MED(ks->max, (double)res[i].kinds[k].max * res[i].tick_ns);
+		MED(ks->mean, res[i].kinds[k].timed
+				      ? (double)res[i].kinds[k].sum *
+						res[i].tick_ns /
+						(double)res[i].kinds[k].timed
+				      : 0);
 	}
 	for (int i = 0; i < nres; i++) {
 		/* The series of the run closest to the median wall time. */
@@ -353,10 +358,11 @@ void report_json(FILE *f, const struct report_ctx *c)
 				continue;
 			fprintf(f, "%s\"%s\": {\"count\": %llu, "
 				   "\"p50_ns\": %.0f, \"p99_ns\": %.0f, "
-				   "\"p999_ns\": %.0f, \"max_ns\": %.0f}",
+				   "\"p999_ns\": %.0f, \"max_ns\": %.0f, "
+				   "\"mean_ns\": %.1f}",
 				first ? "" : ", ", kind_names[k],
 				(unsigned long long)ks->count, ks->p50,
-				ks->p99, ks->p999, ks->max);
+				ks->p99, ks->p999, ks->max, ks->mean);
 			first = 0;
 		}
 		fputs("},\n     \"skipped\": ", f);

@@ -35,7 +35,7 @@ int run_worker(const char *worker, const char *plan, const char *tmpdir,
 /* One allocator's summary (medians over --repeat runs). */
 struct kind_sum {
 	uint64_t count;
-	double p50, p99, p999, max; /* ns */
+	double p50, p99, p999, max, mean; /* ns */
 };
 
 struct alloc_sum {

@@ -147,6 +147,7 @@ struct rp_kind_stats {
 	uint64_t count;   /* calls made */
 	uint64_t timed;   /* calls timed (count / sample) */
 	uint64_t max;     /* ticks */
+	uint64_t sum;     /* ticks of the timed calls */
 	uint64_t hist[RP_HIST_BUCKETS];
 };
 

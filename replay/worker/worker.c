@@ -41,12 +41,18 @@
 
 #include "plan.h"
 
+/* A block: 16 bytes, the only table every op touches. */
 struct wslot {
 	void *ptr;
-	uint64_t size;      /* bytes requested */
+	uint64_t size;      /* bytes requested, | ALIGNED */
+};
+#define ALIGNED (1ull << 63) /* made by an aligned op: see aux.align */
+
+/* Touched only by hand-offs, --check-contents and aligned ops. */
+struct wslot_aux {
 	_Atomic uint32_t seq; /* publishes << 1 | waiter bit */
 	uint32_t gen;       /* --check-contents pattern generation */
-	uint64_t align;     /* alignment of an aligned op, else 0 */
+	uint64_t align;
 };
 
 static const struct rp_header *H;
@@ -54,6 +60,7 @@ static const char *plan_base;
 static const struct rp_stream *streams;
 static struct rp_result *R;
 static struct wslot *slots;
+static struct wslot_aux *aux;
 static struct rp_kind_stats *kstats; /* nstreams * RK_NCALLS */
 static uint32_t opts, sample;
 static double speed;
@@ -118,7 +125,7 @@ static inline int seq_ok(uint32_t v, uint32_t want)
 	return (int32_t)((v >> 1) - want) >= 0;
 }
 
-static void wait_seq(struct wslot *s, uint32_t want)
+static void wait_seq(struct wslot_aux *s, uint32_t want)
 {
 	static const struct timespec to = { 0, 50 * 1000 * 1000 };
 	uint32_t v;
@@ -144,7 +151,7 @@ static void wait_seq(struct wslot *s, uint32_t want)
 	}
 }
 
-static void publish(struct wslot *s)
+static void publish(struct wslot_aux *s)
 {
 	uint32_t old = atomic_fetch_add_explicit(&s->seq, 2,
 						 memory_order_release);
@@ -210,9 +217,9 @@ static void check_block(uint32_t slot, uint64_t n, const char *what)
 
 	if (!s->ptr)
 		return;
-	off = verify(s->ptr, n, pattern_key(slot, s->gen));
+	off = verify(s->ptr, n, pattern_key(slot, aux[slot].gen));
 	if (off < n)
-		content_error(what, slot, off, s->size);
+		content_error(what, slot, off, n);
 }
 
 static void touch(unsigned char *p, uint64_t from, uint64_t n)
@@ -357,9 +364,9 @@ static void run_op(const struct rp_op *op, struct rp_kind_stats *ks,
 	if (op->slot2 != RP_NONE) {
 		os = &slots[op->slot2];
 		if (op->flags & RF_WAIT)
-			wait_seq(os, op->wseq);
+			wait_seq(&aux[op->slot2], op->wseq);
 		old = os->ptr;
-		oldsize = os->size;
+		oldsize = os->size & ~ALIGNED;
 		if (check)
 			check_block(op->slot2, oldsize,
 				    frees ? "block changed before free"
@@ -370,8 +377,9 @@ static void run_op(const struct rp_op *op, struct rp_kind_stats *ks,
 		/* Sized frees only when the sizes agree: a trace that lost a
 		 * free can pair a free with another block. */
 		if (op->kind != RK_FREE && os &&
-		    (os->size != op->size ||
-		     os->align != (op->kind == RK_FREE_SIZED ? 0 : op->arg)))
+		    (oldsize != op->size ||
+		     (os->size & ALIGNED ? aux[op->slot2].align : 0) !=
+			     (op->kind == RK_FREE_SIZED ? 0 : op->arg)))
 			fop.kind = RK_FREE;
 		call(&fop, old, &dt);
 		p = NULL;
@@ -383,6 +391,7 @@ static void run_op(const struct rp_op *op, struct rp_kind_stats *ks,
 		*countdown = sample;
 		k->timed++;
 		k->hist[rp_hist_index(dt)]++;
+		k->sum += dt;
 		if (dt > k->max)
 			k->max = dt;
 	}
@@ -407,7 +416,8 @@ static void run_op(const struct rp_op *op, struct rp_kind_stats *ks,
 					  memory_order_relaxed);
 	if (check && reallocs && p && old) {
 		uint64_t keep = oldsize < n ? oldsize : n;
-		uint64_t off = verify(p, keep, pattern_key(op->slot2, os->gen));
+		uint64_t off = verify(p, keep, pattern_key(op->slot2,
+							    aux[op->slot2].gen));
 		if (off < keep)
 			content_error("realloc lost the block's contents",
 				      op->slot, off, keep);
@@ -422,20 +432,22 @@ static void run_op(const struct rp_op *op, struct rp_kind_stats *ks,
 	}
 	ns->ptr = p;
 	ns->size = p ? n : 0;
-	ns->align = (op->kind == RK_ALIGNED_ALLOC ||
-		     op->kind == RK_POSIX_MEMALIGN ||
-		     op->kind == RK_MEMALIGN) ? op->arg : 0;
+	if (op->kind == RK_ALIGNED_ALLOC || op->kind == RK_POSIX_MEMALIGN ||
+	    op->kind == RK_MEMALIGN) {
+		ns->size |= ALIGNED;
+		aux[op->slot].align = op->arg;
+	}
 	if (p) {
 		if (check) {
-			ns->gen++;
-			fill(p, n, pattern_key(op->slot, ns->gen));
+			aux[op->slot].gen++;
+			fill(p, n, pattern_key(op->slot, aux[op->slot].gen));
 		} else if (opts & RP_OPT_TOUCH) {
 			touch(p, reallocs && old && oldsize < n ? oldsize : 0,
 			      n);
 		}
 	}
 	if (op->flags & RF_PUBLISH)
-		publish(ns);
+		publish(&aux[op->slot]);
 }
 
 static void sleep_until(uint64_t ts)
@@ -754,10 +766,11 @@ int main(int argc, char **argv)
 	/* Slots are hit at random: fault them in before the baseline. */
 	slots = map_anon(H->nslots * sizeof(*slots),
 			 H->nslots * sizeof(*slots) <= (1u << 30));
+	aux = map_anon(H->nslots * sizeof(*aux), 0);
 	kstats = map_anon((size_t)H->nstreams * RK_NCALLS * sizeof(*kstats),
 			  0);
 	ep_done = map_anon(H->nepochs * sizeof(*ep_done), 1);
-	if (!slots || !kstats || !ep_done)
+	if (!slots || !aux || !kstats || !ep_done)
 		return fail("out of memory for %s", "the replay tables");
 	statm_fd = open("/proc/self/statm", O_RDONLY);
 	pthread_attr_init(&tattr);
@@ -811,6 +824,7 @@ int main(int argc, char **argv)
 				continue;
 			d->count += s->count;
 			d->timed += s->timed;
+			d->sum += s->sum;
 			if (s->max > d->max)
 				d->max = s->max;
 			for (int b = 0; b < RP_HIST_BUCKETS; b++)
