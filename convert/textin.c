@@ -390,8 +390,7 @@ int textin_line(struct textin *t, const char **line, size_t *len)
 		}
 		if (t->end == LINEBUF) {
 			snprintf(t->err, sizeof(t->err),
-				 "line %llu is longer than %u bytes",
-				 (unsigned long long)t->lineno + 1, LINEBUF);
+				 "line longer than %u bytes", LINEBUF);
 			return -1;
 		}
 		k = fill(t);
