@@ -244,7 +244,7 @@ static void options(void)
 	opt.flush_ms = 100;
 	if ((s = getenv("HEAPTAPE_FLUSH_MS")) && !parse_size(s, &v) && v > 0)
 		opt.flush_ms = v > 60000 ? 60000 : (unsigned)v;
-	opt.pool_bytes = 8u << 20;
+	opt.pool_bytes = 4u << 20;
 	if ((s = getenv("HEAPTAPE_BUFFER")) && !parse_size(s, &v))
 		opt.pool_bytes = v < (1u << 20) ? (1u << 20) : v;
 	opt.level = HT_DEFAULT_LEVEL;
@@ -1134,54 +1134,58 @@ static void convert(const struct ht__rec *r, const struct ht__rec *end,
 		    uint32_t tid, size_t *np)
 {
 	size_t n = *np;
+	uint32_t pid = g_pid;
 
 	for (; r < end; r++) {
 		struct ht_event *ev;
+		uint64_t size = r->size, aux = r->aux, old = 0, align = 0;
+		uint64_t nmemb = 0;
 
 		if (n == g_scratch_cap) {
 			write_batch(n);
 			n = 0;
 		}
 		ev = &g_scratch[n++];
-		memset(ev, 0, sizeof(*ev));
-		ev->ts = to_ns(r->ts);
-		ev->op = r->op;
-		ev->pid = g_pid;
-		ev->tid = tid;
-		ev->flags = r->flags & (HT_EV_FAILED | HT_EV_INPLACE);
-		ev->result = r->err;
-		ev->addr = r->addr;
 		switch (r->op) {
 		case HT_OP_FREE:
+			size = 0;
 			break;
 		case HT_OP_CALLOC:
-			ev->size = r->size;
-			ev->nmemb = r->aux;
+			nmemb = aux;
 			break;
 		case HT_OP_REALLOC:
-			ev->size = r->size;
-			ev->old_addr = r->aux;
+			old = aux;
 			break;
 		case HT_OP_REALLOCARRAY:
-			ev->size = r->size;
-			ev->old_addr = r->aux;
-			ev->nmemb = r->nm32;
-			if ((r->flags & HT__REC_EXT) && r + 1 < end) {
-				r++;
-				ev->nmemb = r->aux;
-			}
+			old = aux;
+			nmemb = r->nm32;
+			if ((r->flags & HT__REC_EXT) && r + 1 < end)
+				nmemb = r[1].aux;
 			break;
 		case HT_OP_POSIX_MEMALIGN:
 		case HT_OP_ALIGNED_ALLOC:
 		case HT_OP_MEMALIGN:
 		case HT_OP_FREE_ALIGNED_SIZED:
-			ev->size = r->size;
-			ev->align = r->aux;
-			break;
-		default:
-			ev->size = r->size;
+			align = aux;
 			break;
 		}
+		/* every field stored once: no memset of 88 bytes first */
+		ev->ts = to_ns(r->ts);
+		ev->addr = r->addr;
+		ev->size = size;
+		ev->old_addr = old;
+		ev->old_size = 0;
+		ev->align = align;
+		ev->nmemb = nmemb;
+		ev->heap = 0;
+		ev->pid = pid;
+		ev->tid = tid;
+		ev->flags = r->flags & (HT_EV_FAILED | HT_EV_INPLACE);
+		ev->result = r->err;
+		ev->aux = 0;
+		ev->op = r->op;
+		if (r->flags & HT__REC_EXT)
+			r++;
 	}
 	*np = n;
 }
@@ -1557,6 +1561,12 @@ static int pool_init(void)
 	g_bufs = map(sizeof(struct ht__buf) * MAX_BUFS);
 	g_thrs = map(sizeof(struct ht__thr) * MAX_THREADS);
 	g_scratch_cap = 65536;
+	{
+		const char *b = getenv("HEAPTAPE_BLOCK_EVENTS");
+
+		if (b && atoi(b) >= 1024 && atoi(b) <= 65536)
+			g_scratch_cap = (size_t)atoi(b);
+	}
 	g_scratch = map(sizeof(struct ht_event) * g_scratch_cap);
 	if (!g_bufs || !g_thrs || !g_scratch) {
 		g_bufs = NULL;

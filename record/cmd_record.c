@@ -320,7 +320,7 @@ const struct ht_cmd cmd_record_entry = {
 	"                          child processes add .<pid>\n"
 	"  -f, --flush-interval MS write buffered events at least this often\n"
 	"                          (default 100; bounds what a SIGKILL loses)\n"
-	"  -b, --buffer-size SIZE  event buffer pool (default 8M)\n"
+	"  -b, --buffer-size SIZE  event buffer pool (default 4M)\n"
 	"  -l, --level N           zstd level (default 1; recompress later\n"
 	"                          with `heaptape convert --level`)\n"
 	"  -m, --max-size SIZE     stop recording (with a loss record) when\n"

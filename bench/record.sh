@@ -1,0 +1,69 @@
+#!/bin/sh
+# record.sh - the recorder's cost beside its peers (heaptrack, the LTTng-UST
+# libc wrapper, glibc mtrace), measured in one run by ../shared/bench/peers.py:
+# wall time as a ratio to the unrecorded run and trace bytes per event, for
+# storm1, storm2, python, sqlite and gcc.  Then the issue's targets beside
+# our numbers, and peak RSS with and without the recorder (the recorder's
+# own footprint) for storm1 and for 1000 threads.
+# Environment (bench/run.sh): HEAPTAPE, HT_BUILD, HT_PRELOAD, SHARED, HT_TMP.
+# REPS=N (default 3) repetitions per cell; WORK=storm1,... to run fewer.
+set -u
+O=${O:-build}
+HT_BUILD=${HT_BUILD:-$(cd "$O" && pwd)}
+HEAPTAPE=${HEAPTAPE:-$HT_BUILD/heaptape}
+HT_PRELOAD=${HT_PRELOAD:-$HT_BUILD/libheaptape-record.so}
+SHARED=${SHARED:-$(cd .. && pwd)/shared}
+HT_TMP=${HT_TMP:-$(mktemp -d /tmp/heaptape-bench.XXXXXX)}
+REPS=${REPS:-3}
+d=$HT_TMP/record
+mkdir -p "$d"
+export PEERS_OUT="$d/peers"
+
+echo "peers.py --reps $REPS (wall ratio to the unrecorded run; B/event of the trace)"
+HEAPTAPE=$HEAPTAPE nice python3 "$SHARED/bench/peers.py" --reps "$REPS" \
+	${WORK:+--work "$WORK"} | tee "$d/peers.txt"
+
+echo
+echo "heaptape against the targets (issue 3) and the best peer:"
+awk '
+BEGIN {
+	tr["storm1"] = 1.3; tb["storm1"] = 4.5; tr["storm2"] = 1.5; tb["storm2"] = 4.5
+	tr["python"] = 1.5; tb["python"] = 1.0; tr["sqlite"] = 1.5; tr["gcc"] = 1.1
+}
+$2 == "heaptape" { r[$1] = $4; b[$1] = $6; w[++n] = $1 }
+$2 == "heaptrack" || $2 == "lttng" || $2 == "mtrace" {
+	if ($4 ~ /^[0-9.]+$/ && (!($1 in best) || $4 < best[$1])) { best[$1] = $4; who[$1] = $2 }
+}
+END {
+	for (i = 1; i <= n; i++) {
+		k = w[i]
+		s = sprintf("%-7s %5.2fx (target <= %.1fx: %s)", k, r[k], tr[k],
+			    r[k] <= tr[k] ? "met" : "NOT met")
+		if (k in tb)
+			s = s sprintf("  %s B/event (target <= %.1f: %s)", b[k], tb[k],
+				      b[k] + 0 <= tb[k] ? "met" : "NOT met")
+		if (k in best)
+			s = s sprintf("  best peer %s %.2fx", who[k], best[k])
+		print s
+	}
+}' "$d/peers.txt"
+
+# Peak RSS of one command (kB): bench/maxrss.c
+maxrss() {
+	"$HT_BUILD/bench/maxrss" "$@" 2>/dev/null | tail -1
+}
+
+echo
+echo "peak RSS (kB) without / with the recorder (LD_PRELOAD, default options):"
+storm=$PEERS_OUT/mallocstorm
+[ -x "$storm" ] || gcc -O2 -pthread -o "$storm" "$SHARED/bench/mallocstorm.c"
+threads=$HT_BUILD/tests/progs/threads
+for w in "storm1:$storm 1 4000000" "threads1000:$threads 1000 200"; do
+	name=${w%%:*}
+	cmd=${w#*:}
+	[ -x "${cmd%% *}" ] || { echo "$name: ${cmd%% *} not built"; continue; }
+	rm -f "$d/rss.htape"*
+	a=$(maxrss $cmd)
+	b=$(maxrss env HEAPTAPE_OUT="$d/rss.htape" LD_PRELOAD="$HT_PRELOAD" $cmd)
+	echo "$name: $a / $b  (recorder +$((b - a)) kB)"
+done
