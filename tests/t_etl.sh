@@ -98,6 +98,7 @@ gen_compare() { # name etlgen-options...
 	sort -k1,1n -k4,4n "$W/$name.exp" >"$W/$name.exp.s"
 	[ -s "$W/$name.exp.s" ] && cmp -s "$W/$name.exp.s" "$W/$name.got.s"
 }
+sumv() { sed -n "s/^$2 //p" "$W/$1.sum"; }
 check "generated 64-bit logger, 2 CPUs: converted events = generated" \
 	gen_compare g1
 check "generated 32-bit logger, 3 CPUs, 4 KiB buffers, QPC 3.579545 MHz" \
@@ -106,11 +107,25 @@ check "generated 32-bit logger, 3 CPUs, 4 KiB buffers, QPC 3.579545 MHz" \
 check "generated 8 CPUs, 1 KiB buffers, stack key after every heap event" \
 	gen_compare g3 --cpus 8 --bufsize 1024 --stack-every 1 --stack-keys \
 	--seed 3
+check "generated COMPACT64/COMPACT32 heap events with a PMC word, 4 CPUs" \
+	gen_compare g4 --compact --pmc --cpus 4 --bufsize 2048 --seed 11
+check "stat of the COMPACT/PMC file: every header type and the total" \
+	python3 -c "
+import json, subprocess
+d = json.loads(subprocess.check_output(['$HEAPTAPE', 'stat', '--json',
+                                        '$W/g4.etl']))
+assert d['events'] == $(sumv g4 events), (d['events'], $(sumv g4 events))
+ht = d['header_types']
+for h in ('COMPACT64', 'COMPACT32', 'PERFINFO64', 'PERFINFO32', 'MESSAGE',
+          'EVENT_HEADER64', 'EVENT_HEADER32', 'FULL_HEADER32', 'INSTANCE64',
+          'SYSTEM64'):
+    assert ht.get(h, 0) > 0, (h, ht)
+assert d['heap_events'] == $(sumv g4 heap_events)
+"
 check "stack keys (types 37/38) matched to every heap event" \
 	grep -q "^# meta etl.heap_events_with_stack=$(sed -n 's/^stacks //p' \
 	"$W/g3.sum")\$" "$W/g3.got"
 
-sumv() { sed -n "s/^$2 //p" "$W/$1.sum"; }
 check "metadata: names, pointer bits, dropped duplicates, stacks, losses" \
 	python3 -c "
 import sys

@@ -17,14 +17,16 @@
  *   ETL.md 7.4 expects), HeapDestroy of the second heap;
  * - a StackWalk (PERFINFO64 group 0x18 type 32, or with --stack-keys
  *   the key types 37/38) event after every K-th heap event;
- * - noise: EVENT_HEADER64 events with an extended item, FULL_HEADER32
- *   events, WPP messages;
+ * - noise: EVENT_HEADER64 events with an extended item, EVENT_HEADER32,
+ *   FULL_HEADER32, INSTANCE64 and PERFINFO32 events, WPP messages;
+ * - with --compact the heap events use COMPACT64/COMPACT32 headers, with
+ *   --pmc every kernel-style event carries one PMC counter word;
  * - one buffer flagged EVENTS_LOST and EventsLost = 3 in the header
  *   (unless --no-lost).
  *
  * usage: etlgen [--heap-events N] [--seed S] [--freq HZ] [--bufsize B]
  *               [--cpus N] [--stack-every K] [--stack-keys] [--logger32]
- *               [--no-lost]
+ *               [--compact] [--pmc] [--no-lost]
  *               [--expect FILE] OUT.etl
  * --expect writes the converted events, one per line:
  *   pid tid op ts_ns heap addr size old_addr old_size aux flags
@@ -40,6 +42,7 @@
 static FILE *out, *expfp;
 static uint32_t bufsize = 65536;
 static uint64_t seq = 1, nbuf_flushed;
+static int pmc;           /* --pmc: kernel events carry a PMC counter */
 static uint64_t lost_buffer_no = 3;   /* 0 = none */
 static uint64_t t0 = 123456789012ULL, now;
 static uint64_t freq = 10000000;
@@ -117,21 +120,25 @@ static uint8_t *room(struct cpu *c, uint32_t n)
 static uint8_t *kevent(struct cpu *c, int ht, int group, int type, int ver,
 		       uint32_t pid, uint32_t tid, uint64_t ts, uint32_t len)
 {
-	uint32_t hl = ht == 0x11 ? 0x10 : 0x20;
-	uint8_t *p = room(c, hl + len);
+	uint32_t hl = ht >= 0x10 ? 0x10 : ht >= 3 ? 0x18 : 0x20;
+	uint32_t ext = pmc ? 8 : 0;   /* one PMC counter after the header */
+	uint8_t *p = room(c, hl + ext + len);
 
-	w32(p, 0xC0000000u | (uint32_t)ht << 16 | (uint32_t)ver);
-	w16(p + 4, (uint16_t)(hl + len));
+	w32(p, 0xC0000000u | (uint32_t)ht << 16 | (uint32_t)ver |
+	    (pmc ? 0x100u : 0));
+	w16(p + 4, (uint16_t)(hl + ext + len));
 	p[6] = (uint8_t)type;
 	p[7] = (uint8_t)group;
-	if (ht == 0x11) {
+	if (ht >= 0x10) {
 		w64(p + 8, ts);
 	} else {
 		w32(p + 8, tid);
 		w32(p + 12, pid);
 		w64(p + 16, ts);
 	}
-	return p + hl;
+	if (pmc)
+		w64(p + hl, 0xdeadbeefcafeULL);
+	return p + hl + ext;
 }
 
 static uint64_t ns(uint64_t raw)
@@ -237,7 +244,30 @@ static void noise(struct cpu *c)
 				      9, 10, 11, 12, 13, 14, 15, 16};
 
 	now += 1;
-	switch (rnd() % 3) {
+	switch (rnd() % 6) {
+	case 3: /* INSTANCE64 */
+		p = room(c, 0x48 + 8);
+		w32(p, 0xC0150000u | (0x48 + 8));
+		p[4] = 34;
+		w32(p + 8, 77);
+		w32(p + 12, 7);
+		w64(p + 16, now);
+		memcpy(p + 0x18, g, 16);
+		w32(p + 0x30, 5);
+		break;
+	case 4: /* EVENT_HEADER32 without extended items */
+		p = room(c, 0x50 + 6);
+		w32(p, 0xC0120000u | (0x50 + 6));
+		w32(p + 8, 77);
+		w32(p + 12, 7);
+		w64(p + 16, now);
+		memcpy(p + 0x18, g, 16);
+		w16(p + 0x28, 43);
+		p[0x2D] = 2;
+		break;
+	case 5: /* PERFINFO32, a Config event */
+		p = kevent(c, 0x10, 0x0B, 17, 2, 0, 0, now, 12);
+		break;
 	case 0: /* EVENT_HEADER64 with one 16-byte extended item */
 		p = room(c, 0x50 + 16 + 12);
 		w32(p, 0xC0130000u | (0x50 + 16 + 12));
@@ -379,7 +409,7 @@ int main(int argc, char **argv)
 {
 	uint64_t nheap = 2000, i;
 	const char *path = NULL, *epath = NULL;
-	int logger32 = 0, lost = 1, a;
+	int logger32 = 0, lost = 1, compact = 0, a;
 	struct proc pr[2];
 
 	for (a = 1; a < argc; a++) {
@@ -399,6 +429,10 @@ int main(int argc, char **argv)
 			stack_every = atoi(v), a++;
 		else if (!strcmp(argv[a], "--expect"))
 			epath = v, a++;
+		else if (!strcmp(argv[a], "--compact"))
+			compact = 1;
+		else if (!strcmp(argv[a], "--pmc"))
+			pmc = 1;
 		else if (!strcmp(argv[a], "--stack-keys"))
 			stack_keys = 1;
 		else if (!strcmp(argv[a], "--logger32"))
@@ -416,7 +450,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: etlgen [--heap-events N] [--seed S] "
 			"[--freq HZ] [--bufsize B] [--cpus N] "
 			"[--stack-every K] [--stack-keys] [--logger32] "
-			"[--no-lost] "
+			"[--compact] [--pmc] [--no-lost] "
 			"[--expect FILE] OUT.etl\n");
 		return 2;
 	}
@@ -443,8 +477,11 @@ int main(int argc, char **argv)
 			      .ht = 2, .heap = {0x1f0000, 0x2a0000},
 			      .next_addr = 0x1f0000001000ULL,
 			      .name = "app64.exe"};
+	if (compact)
+		pr[0].ht = 4;
 	pr[1] = (struct proc){.pid = 2000, .tid = {2100, 2101}, .psize = 4,
-			      .ht = 1, .heap = {0x5b0000, 0x6c0000},
+			      .ht = compact ? 3 : 1,
+			      .heap = {0x5b0000, 0x6c0000},
 			      .next_addr = 0x00810000, .name = "app32.exe"};
 	process_rundown(&cpus[0], &pr[0], 1);
 	process_rundown(&cpus[0], &pr[1], 0);
@@ -463,7 +500,7 @@ int main(int argc, char **argv)
 		uint64_t r = rnd() % 100, ts;
 		uint32_t src = 1 + (uint32_t)(rnd() % 4);
 
-		if (nheap > 1000 && i % 997 == 0)
+		if (i % 97 == 0)
 			noise(c);
 		if (r < 45 || p->nlive < 4) {
 			int h = (int)(rnd() % 2);
@@ -550,8 +587,9 @@ int main(int argc, char **argv)
 		perror("etlgen");
 		return 1;
 	}
-	printf("heap_events %llu\nduplicates %llu\nstacks %llu\n"
-	       "noise %llu\nbuffers %llu\nevents_lost %d\n",
+	printf("events %llu\nheap_events %llu\nduplicates %llu\n"
+	       "stacks %llu\nnoise %llu\nbuffers %llu\nevents_lost %d\n",
+	       (unsigned long long)(n_heap + n_stack + n_noise + 3),
 	       (unsigned long long)n_heap, (unsigned long long)n_dup,
 	       (unsigned long long)n_stack, (unsigned long long)n_noise,
 	       (unsigned long long)nbuf_flushed + 1, lost ? 3 : 0);
