@@ -639,7 +639,7 @@ out:
 /*
  * convert
  */
-#define MAX_OUTPUTS 4096
+#define MAX_OUTPUTS 256      /* one writer (zstd contexts) and fd each */
 #define RING 2           /* heap events held back per thread (dedupe) */
 
 struct pout {
