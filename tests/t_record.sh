@@ -345,3 +345,27 @@ rm -f "$d"/p.htape*
 [ "$(opcount "$d/p.htape" malloc)" = 0 ] && "$H" verify "$d/p.htape" >/dev/null &&
 	ok "record --paused records nothing until toggled" ||
 	no "record --paused records nothing until toggled"
+rm -f "$d"/tg.htape*
+"$H" record -q --paused --toggle-signal USR2 -o "$d/tg.htape" -- \
+	"$P/killme" >/dev/null &
+rp=$!
+sleep 0.4
+kill -USR2 "$rp"
+sleep 0.3
+kill -USR2 "$rp"
+sleep 0.3
+kill -TERM "$rp"
+wait "$rp"
+set -- $("$H" stat --json "$d/tg.htape" 2>/dev/null | tr -d '",' |
+	awk '$1 == "events:" { e = $2 } $1 == "lost_events:" { l = $2 }
+	     END { print e + 0, l + 0 }')
+[ "$1" -gt 1000 ] && [ "$2" -gt "$1" ] &&
+	ok "record --toggle-signal USR2: records between two signals ($1 events, $2 paused)" ||
+	no "record --toggle-signal USR2: records between two signals ($1 events, $2 paused)"
+rm -f "$d"/max.htape*
+"$H" record -q --max-size 300K -o "$d/max.htape" -- "$P/fsize" 100000000 1000000 >/dev/null
+s=$(wc -c <"$d/max.htape")
+l=$("$H" stat --json "$d/max.htape" | tr -d '",' | awk '$1 == "lost_events:" { print $2 }')
+"$H" verify "$d/max.htape" >/dev/null && [ "$s" -le 307200 ] && [ "${l:-0}" -gt 0 ] &&
+	ok "record --max-size: stops at 300K with a loss record ($s bytes, $l lost)" ||
+	no "record --max-size: stops at 300K with a loss record ($s bytes, ${l:-0} lost)"
