@@ -19,6 +19,8 @@
  *   the key types 37/38) event after every K-th heap event;
  * - noise: EVENT_HEADER64 events with an extended item, EVENT_HEADER32,
  *   FULL_HEADER32, INSTANCE64 and PERFINFO32 events, WPP messages;
+ * - --clock 2 writes FILETIME timestamps (PerfFreq bogus, must be
+ *   ignored), --clock 3 CPU cycles at CpuSpeedInMHz 2400 (ETL.md 5);
  * - with --compact the heap events use COMPACT64/COMPACT32 headers, with
  *   --pmc every kernel-style event carries one PMC counter word;
  * - one buffer flagged EVENTS_LOST and EventsLost = 3 in the header
@@ -26,7 +28,7 @@
  *
  * usage: etlgen [--heap-events N] [--seed S] [--freq HZ] [--bufsize B]
  *               [--cpus N] [--stack-every K] [--stack-keys] [--logger32]
- *               [--compact] [--pmc] [--no-lost]
+ *               [--compact] [--pmc] [--clock 1|2|3] [--no-lost]
  *               [--expect FILE] OUT.etl
  * --expect writes the converted events, one per line:
  *   pid tid op ts_ns heap addr size old_addr old_size aux flags
@@ -45,7 +47,9 @@ static uint64_t seq = 1, nbuf_flushed;
 static int pmc;           /* --pmc: kernel events carry a PMC counter */
 static uint64_t lost_buffer_no = 3;   /* 0 = none */
 static uint64_t t0 = 123456789012ULL, now;
-static uint64_t freq = 10000000;
+static uint64_t freq = 10000000;   /* ticks per second of the clock */
+static uint64_t perf_freq_field;   /* PerfFreq in the header */
+static uint32_t clock_type = 1;    /* 1 QPC, 2 FILETIME, 3 CPU cycles */
 static uint64_t rng = 88172645463325252ULL;
 
 static uint64_t rnd(void)
@@ -390,9 +394,9 @@ static void header_buffer(int logger32, uint32_t events_lost)
 	wp(d + 0x38, (int)P, 0x1234);
 	wp(d + 0x38 + P, (int)P, 0x5678);
 	w64(d + (logger32 ? 0xF0 : 0xF8), 132990000000000000ULL);
-	w64(d + (logger32 ? 0xF8 : 0x100), freq);
+	w64(d + (logger32 ? 0xF8 : 0x100), perf_freq_field);
 	w64(d + (logger32 ? 0x100 : 0x108), 133000000000000000ULL);
-	w32(d + (logger32 ? 0x108 : 0x110), 1);
+	w32(d + (logger32 ? 0x108 : 0x110), clock_type);
 	w32(d + (logger32 ? 0x10C : 0x114), 0);
 	for (k = 0, d += lh; k < 2; k++) {
 		for (i = 0; names[k][i]; i++, d += 2)
@@ -429,6 +433,8 @@ int main(int argc, char **argv)
 			stack_every = atoi(v), a++;
 		else if (!strcmp(argv[a], "--expect"))
 			epath = v, a++;
+		else if (!strcmp(argv[a], "--clock"))
+			clock_type = (uint32_t)atoi(v), a++;
 		else if (!strcmp(argv[a], "--compact"))
 			compact = 1;
 		else if (!strcmp(argv[a], "--pmc"))
@@ -450,12 +456,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: etlgen [--heap-events N] [--seed S] "
 			"[--freq HZ] [--bufsize B] [--cpus N] "
 			"[--stack-every K] [--stack-keys] [--logger32] "
-			"[--compact] [--pmc] [--no-lost] "
+			"[--compact] [--pmc] [--clock 1|2|3] [--no-lost] "
 			"[--expect FILE] OUT.etl\n");
 		return 2;
 	}
 	if (!lost)
 		lost_buffer_no = 0;
+	perf_freq_field = freq;
+	if (clock_type == 2) {
+		/* raw timestamps are FILETIMEs; PerfFreq must be ignored */
+		freq = 10000000;
+		perf_freq_field = 3579545;
+		t0 = 133000000000000000ULL;
+	} else if (clock_type == 3) {
+		/* CPU cycles at CpuSpeedInMHz (2400) */
+		freq = 2400000000ULL;
+		perf_freq_field = 10000000;
+	}
 	if (!(out = fopen(path, "wb")) ||
 	    (epath && !(expfp = fopen(epath, "w")))) {
 		perror("etlgen");
