@@ -194,6 +194,15 @@ static int cmd_replay(int argc, char **argv)
 		return cli_usage(c, 2, "need one trace");
 	}
 	path = argv[optind];
+	{
+		/* A block bigger than the machine cannot be touched: skip
+		 * it rather than have the replay killed. */
+		long pages = sysconf(_SC_PHYS_PAGES);
+		long psz = sysconf(_SC_PAGESIZE);
+		po.max_block = pages > 0 && psz > 0
+				       ? (uint64_t)pages * (uint64_t)psz
+				       : (1ull << 40);
+	}
 	if (!nalloc)
 		alloc_resolve("glibc", allocs, &nalloc, MAX_ALLOCS);
 	if (worker_find(worker, sizeof(worker))) {
@@ -389,6 +398,7 @@ const struct ht_cmd cmd_replay_entry = {
 	"p99.9, max) per call kind, peak RSS above the harness baseline, ideal\n"
 	"peak (peak live requested bytes), fragmentation = peak RSS / ideal\n"
 	"peak, page faults, events replayed and skipped (unknown_free,\n"
-	"double_free, failed_call, unsupported_op, too_large, loss_gap).\n",
+	"double_free, failed_call, unsupported_op, loss_gap, too_large: a\n"
+	"block bigger than this machine's memory).\n",
 	.run = cmd_replay,
 };

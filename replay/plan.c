@@ -54,7 +54,6 @@ const char *const rp_skip_names[RS_N] = {
 
 #define CHUNK_FIRST 64u    /* ops in a stream's first chunk */
 #define CHUNK_MAX 4096u    /* ... doubling up to this */
-#define TOO_LARGE (1ull << 40)
 
 struct entry {
 	uint64_t addr, heap;
@@ -633,7 +632,8 @@ static int one_event(struct plan *p, const struct ht_event *ev)
 		return 0;
 	}
 	if (kind != RK_FREE && kind != RK_FREE_SIZED &&
-	    kind != RK_FREE_ALIGNED_SIZED && ht_event_bytes(ev) > TOO_LARGE) {
+	    kind != RK_FREE_ALIGNED_SIZED &&
+	    ht_event_bytes(ev) > p->o->max_block) {
 		in->skipped[RS_TOO_LARGE]++;
 		return 0;
 	}

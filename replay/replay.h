@@ -34,6 +34,7 @@ struct plan_opts {
 	int one_thread;     /* --threads=1: one stream in global order */
 	int have_pid;       /* --pid */
 	uint32_t pid;
+	uint64_t max_block;  /* larger allocations are skipped (too_large) */
 };
 
 struct plan_info {
