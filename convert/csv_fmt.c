@@ -160,19 +160,24 @@ static inline uint64_t hex8(uint32_t x)
 	return __builtin_bswap64(v);
 }
 
+/* Stores whole words and shifts instead of copying a variable length:
+ * up to 16 bytes past the digits may be written, which CSV_ROW_MAX and
+ * every caller's buffer allow for; the next cell overwrites them. */
 char *csv_put_hex(char *p, uint64_t v)
 {
 	int n = (64 - __builtin_clzll(v | 1) + 3) >> 2;
-	uint64_t w[4];
+	uint64_t lo = hex8((uint32_t)v);
 
-	/* 16 bytes are stored whatever n is: the row buffer has room
-	 * (CSV_ROW_MAX counts them), and a fixed size is two moves. */
 	p[0] = '0';
 	p[1] = 'x';
-	w[0] = hex8((uint32_t)(v >> 32));
-	w[1] = hex8((uint32_t)v);
-	w[2] = w[3] = 0;
-	memcpy(p + 2, (const char *)w + 16 - n, 16);
+	if (n <= 8) {
+		lo >>= 8 * (8 - n);
+		memcpy(p + 2, &lo, 8);
+	} else {
+		uint64_t hi = hex8((uint32_t)(v >> 32)) >> 8 * (16 - n);
+		memcpy(p + 2, &hi, 8);
+		memcpy(p + 2 + n - 8, &lo, 8);
+	}
 	return p + 2 + n;
 }
 

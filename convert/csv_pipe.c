@@ -47,7 +47,8 @@ struct chunk {
 };
 
 struct dblock {
-	struct ht_event *ev; /* decoded events (malloc) */
+	struct ht_event *ev; /* decoded events (from the pool) */
+	uint32_t cap;
 	int n;               /* events, or HT_E* */
 	int state;
 	int counted;         /* in the prefetch window */
@@ -92,6 +93,13 @@ struct pipe {
 	struct ht_decoder *dec;
 	int salvage;
 	uint64_t bad_blocks, bad_offset;
+	/* used event buffers, kept so that a block does not fault in fresh
+	 * pages: their number is bounded by the blocks in use at once */
+	struct pooled {
+		struct ht_event *ev;
+		uint32_t cap;
+	} *pool;
+	size_t npool;
 };
 
 static void format_chunk(struct chunk *c, uint64_t start)
@@ -103,22 +111,43 @@ static void format_chunk(struct chunk *c, uint64_t start)
 	c->len = (size_t)(p - c->out);
 }
 
-/* Decodes block i into its own buffer; called without the lock. */
+/* A buffer for n events.  Called with the lock held. */
+static void buf_get(struct pipe *g, struct dblock *b, uint32_t n)
+{
+	if (!n)
+		n = 1;
+	for (size_t k = g->npool; k-- > 0;) {
+		if (g->pool[k].cap >= n) {
+			b->ev = g->pool[k].ev;
+			b->cap = g->pool[k].cap;
+			g->pool[k] = g->pool[--g->npool];
+			return;
+		}
+	}
+	b->ev = NULL;
+	b->cap = n;
+}
+
+/* Gives block b's buffer back.  Called with the lock held. */
+static void buf_put(struct pipe *g, struct dblock *b)
+{
+	if (!b->ev)
+		return;
+	g->pool[g->npool].ev = b->ev;
+	g->pool[g->npool++].cap = b->cap;
+	b->ev = NULL;
+}
+
+/* Decodes block i; called without the lock, after buf_get(). */
 static void decode_one(struct pipe *g, struct ht_decoder *d, uint32_t i)
 {
 	struct dblock *b = &g->b[i];
-	uint32_t n = g->bi[i].count;
 
-	b->ev = malloc((n ? n : 1) * sizeof(*b->ev));
-	if (!b->ev) {
+	if (!b->ev && !(b->ev = malloc(b->cap * sizeof(*b->ev)))) {
 		b->n = HT_ENOMEM;
 		return;
 	}
-	b->n = ht_reader_decode_block(g->r, d, i, b->ev, n);
-	if (b->n < 0) {
-		free(b->ev);
-		b->ev = NULL;
-	}
+	b->n = ht_reader_decode_block(g->r, d, i, b->ev, b->cap);
 }
 
 static void *worker(void *arg)
@@ -148,6 +177,7 @@ static void *worker(void *arg)
 			g->b[i].state = B_BUSY;
 			g->b[i].counted = 1;
 			g->inflight++;
+			buf_get(g, &g->b[i], g->bi[i].count);
 			pthread_mutex_unlock(&g->mu);
 			decode_one(g, d, i);
 			pthread_mutex_lock(&g->mu);
@@ -173,6 +203,7 @@ static struct dblock *claim_block(struct pipe *g, uint32_t i)
 	pthread_mutex_lock(&g->mu);
 	if (b->state == B_IDLE) {
 		b->state = B_BUSY;
+		buf_get(g, b, g->bi[i].count);
 		pthread_mutex_unlock(&g->mu);
 		decode_one(g, g->dec, i);
 		pthread_mutex_lock(&g->mu);
@@ -275,7 +306,8 @@ static int merge_init(struct pipe *g)
 	idx = malloc((g->nb + 1) * sizeof(*idx));
 	g->st = calloc(g->nb + 1, sizeof(*g->st));
 	g->heap = malloc((g->nb + 1) * sizeof(*g->heap));
-	if (!g->b || !g->order || !idx || !g->st || !g->heap) {
+	g->pool = malloc((g->nb + 1) * sizeof(*g->pool));
+	if (!g->b || !g->order || !idx || !g->st || !g->heap || !g->pool) {
 		free(idx);
 		return -1;
 	}
@@ -327,6 +359,9 @@ static int load_top(struct pipe *g, const char *path)
 		return 0;
 	}
 	if (b->n < 0) {
+		pthread_mutex_lock(&g->mu);
+		buf_put(g, b);
+		pthread_mutex_unlock(&g->mu);
 		if (!g->salvage)
 			return cli_error("'%s': %s at offset %llu", path,
 					 ht_strerror(b->n),
@@ -353,7 +388,7 @@ static int merge_fill(struct pipe *g, const struct convert_opts *o,
 		      struct chunk *c, uint64_t *rows, uint64_t *seen)
 {
 	while (c->n < CHUNK_EVENTS) {
-		struct hent *top, lim;
+		struct hent *top, lim = {0, 0, 0, 0};
 		struct stream *s;
 		int has_lim, first = 1;
 
@@ -397,8 +432,9 @@ static int merge_fill(struct pipe *g, const struct convert_opts *o,
 			continue;
 		}
 		/* Block used up. */
-		free(g->b[s->blk].ev);
-		g->b[s->blk].ev = NULL;
+		pthread_mutex_lock(&g->mu);
+		buf_put(g, &g->b[s->blk]);
+		pthread_mutex_unlock(&g->mu);
 		s->loaded = 0;
 		s->blk = g->b[s->blk].next;
 		if (s->blk == NONE) {
@@ -559,6 +595,9 @@ out:
 	if (g.b)
 		for (size_t i = 0; i < g.nb; i++)
 			free(g.b[i].ev);
+	for (size_t i = 0; i < g.npool; i++)
+		free(g.pool[i].ev);
+	free(g.pool);
 	free(g.c);
 	free(g.b);
 	free(g.order);
