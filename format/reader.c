@@ -701,9 +701,11 @@ static int build(struct ht_reader *r, int via_index)
 			struct ht__evprefix pf;
 			struct ht_block_info *bi;
 
-			if (ht__ev_prefix(p, b->plen, b->count, &pf)) {
+			if (ht__ev_prefix(p, b->plen, b->count, &pf) ||
+			    pf.tid != b->stream ||
+			    b->count > HT_MAX_BLOCK_EVENTS) {
 				if (via_index)
-					return 1;
+					return 1; /* the scan will say */
 				break;
 			}
 			if (r->n_eb == r->cap_eb) {

@@ -148,6 +148,7 @@ static void roundtrip(uint64_t seed, int nthreads, size_t per,
 	free(pos);
 }
 
+/* R-RD-5: merged order (ts, pid, tid), each thread's order kept. */
 static void test_random(void)
 {
 	roundtrip(1, 4, 20000, 0, 5000, 0, 0);
@@ -185,12 +186,14 @@ static void test_block_of_1(void)
 	roundtrip(8, 3, 300, 1, 300, 1, 0);
 }
 
+/* R-EV-13: the largest block, 2^20 events. */
 static void test_block_of_1m(void)
 {
 	roundtrip(9, 1, 1u << 20, 1u << 20, 1u << 20, 0, 0);
 }
 
-/* Metadata, threads, RSS and losses come back as written. */
+/* Metadata, threads, RSS and losses come back as written; R-TS-1: ticks
+ * of 1.5 ns (3/2) come back as ns; R-META-3 the clock keys. */
 static void test_metadata(void)
 {
 	struct ht_writer_opts o;

@@ -181,6 +181,7 @@ static int read_expect(const struct trace *t, const uint8_t *buf, size_t len,
 	return bad;
 }
 
+/* R-RD-2, R-BLK-5, R-RD-3 (strict), R-HDR-7: a cut at every byte. */
 static void test_truncate_every_byte(void)
 {
 	struct trace t;
@@ -257,6 +258,8 @@ static int detected(const uint8_t *b, size_t len)
 	return found;
 }
 
+/* R-RD-1 (stop: detected), R-RD-4 (salvage: resync, only the hit block
+ * lost), R-BLK-3, R-BLK-6, R-BLK-7: every single-bit flip. */
 static void test_bit_flips(void)
 {
 	struct trace t;
@@ -299,7 +302,7 @@ static void test_bit_flips(void)
 	free(t.buf);
 }
 
-/* Hostile lengths, counts and garbage never crash or hang. */
+/* R-RD-6: hostile lengths, counts and garbage never crash or hang. */
 static void test_garbage(void)
 {
 	struct gen g = { 23 };

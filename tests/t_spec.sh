@@ -1,0 +1,91 @@
+#!/bin/sh
+# t_spec.sh - proves spec/vectors/ against the binary and keeps the spec in
+# step with the tests:
+#  - every vectors/NAME.hex converts (unhex), `heaptape cat --strict`
+#    prints exactly NAME.cat and `heaptape verify` finds it clean;
+#  - every vectors/bad/R-*.hex is rejected (exit 1) by `cat --strict` and
+#    by `verify`, and the error names an offset;
+#  - the hex block embedded in spec/FORMAT.md is byte for byte min.hex;
+#  - every rule id R-* of spec/FORMAT.md appears in a vector name or in a
+#    test (tests/unit/test_format*.c, tests/t_*.sh).
+set -u
+H=$HEAPTAPE
+UNHEX=$HT_BUILD/tests/unhex
+V=$HT_TOP/spec/vectors
+SPEC=$HT_TOP/spec/FORMAT.md
+d=$HT_TMP/spec
+mkdir -p "$d"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+no() { n=$((n + 1)); echo "not ok $n - $1"; }
+
+for f in "$V"/*.hex; do
+	name=$(basename "$f" .hex)
+	if ! "$UNHEX" "$f" "$d/$name.htape" 2>"$d/err"; then
+		no "$name.hex converts"; sed 's/^/# /' "$d/err"; continue
+	fi
+	if "$H" cat --strict "$d/$name.htape" >"$d/$name.out" 2>"$d/err" &&
+	    cmp -s "$d/$name.out" "$V/$name.cat"; then
+		ok "$name: cat prints $name.cat"
+	else
+		no "$name: cat prints $name.cat"
+		diff "$V/$name.cat" "$d/$name.out" | head -5 | sed 's/^/# /'
+		sed 's/^/# /' "$d/err" | head -3
+	fi
+	if "$H" verify "$d/$name.htape" >"$d/out" 2>&1; then
+		ok "$name: verify finds it clean"
+	else
+		no "$name: verify finds it clean"; sed 's/^/# /' "$d/out" | head -3
+	fi
+done
+
+for f in "$V"/bad/R-*.hex; do
+	name=$(basename "$f" .hex)
+	if ! "$UNHEX" "$f" "$d/$name.htape" 2>"$d/err"; then
+		no "bad/$name.hex converts"; sed 's/^/# /' "$d/err"; continue
+	fi
+	"$H" cat --strict "$d/$name.htape" >/dev/null 2>"$d/err"
+	rc=$?
+	if [ "$rc" = 1 ] && grep -q 'offset [0-9]' "$d/err"; then
+		ok "bad/$name rejected by cat --strict"
+	else
+		no "bad/$name rejected by cat --strict (exit $rc)"
+		sed 's/^/# /' "$d/err" | head -3
+	fi
+	"$H" verify "$d/$name.htape" >"$d/out" 2>&1
+	rc=$?
+	if [ "$rc" = 1 ]; then
+		ok "bad/$name rejected by verify"
+	else
+		no "bad/$name rejected by verify (exit $rc)"
+	fi
+done
+
+# The hex block of FORMAT.md appendix A is min.hex.
+sed -n '/^<!-- BEGIN min.hex/,/^<!-- END min.hex/p' "$SPEC" |
+	sed '1,2d;$d' | sed '$d' >"$d/embedded.hex"
+if cmp -s "$d/embedded.hex" "$V/min.hex"; then
+	ok "FORMAT.md embeds min.hex unchanged"
+else
+	no "FORMAT.md embeds min.hex unchanged"
+	diff "$V/min.hex" "$d/embedded.hex" | head -5 | sed 's/^/# /'
+fi
+
+# Every rule id of the spec is exercised by a vector or a test.
+ls "$V" "$V/bad" >"$d/names"
+cat "$HT_TOP"/tests/unit/test_format*.c "$HT_TOP"/tests/t_*.sh \
+	>>"$d/names"
+missing=
+for id in $(grep -o '\*\*\[R-[A-Z]*-[0-9]*\]\*\*' "$SPEC" |
+	    tr -d '*[]' | sort -u); do
+	grep -q -- "$id\\([^0-9]\\|\$\\)" "$d/names" || missing="$missing $id"
+done
+if [ -z "$missing" ]; then
+	ok "every rule id of FORMAT.md is exercised"
+else
+	no "every rule id of FORMAT.md is exercised (missing:$missing)"
+fi
+count=$(grep -o '\*\*\[R-[A-Z]*-[0-9]*\]\*\*' "$SPEC" | sort -u | wc -l)
+[ "$count" -ge 40 ] && ok "FORMAT.md defines $count rules" ||
+	no "FORMAT.md defines only $count rules"
+echo "1..$n"
