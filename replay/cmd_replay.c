@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +23,28 @@
 #define MAX_ALLOCS 16
 
 extern const struct ht_cmd cmd_replay_entry;
+
+/* Temporary files to remove if heaptape is interrupted. */
+static char tmp_dir[PATH_MAX], tmp_plan[PATH_MAX + 16];
+
+static void on_signal(int sig)
+{
+	if (tmp_plan[0])
+		unlink(tmp_plan);
+	run_cleanup();
+	if (tmp_dir[0])
+		rmdir(tmp_dir);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_signals(void (*fn)(int))
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], fn);
+}
 
 static int rm_tree(const char *dir, const char *plan)
 {
@@ -255,6 +278,9 @@ static int cmd_replay(int argc, char **argv)
 				 strerror(errno));
 	}
 	snprintf(plan, sizeof(plan), "%s/plan", dir);
+	snprintf(tmp_dir, sizeof(tmp_dir), "%s", dir);
+	snprintf(tmp_plan, sizeof(tmp_plan), "%s", plan);
+	catch_signals(on_signal);
 	fd = open(plan, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = cli_error("cannot create '%s': %s", plan, strerror(errno));
@@ -355,6 +381,8 @@ static int cmd_replay(int argc, char **argv)
 		report_table(stdout, &rc_);
 out:
 	rm_tree(dir, plan);
+	catch_signals(SIG_DFL);
+	tmp_dir[0] = tmp_plan[0] = 0;
 	ht_reader_close(r);
 	free(res);
 	free(sums);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -156,6 +157,14 @@ int worker_find(char *out, size_t n)
 	return -1;
 }
 
+static char cur_result[PATH_MAX];
+
+void run_cleanup(void)
+{
+	if (cur_result[0])
+		unlink(cur_result);
+}
+
 int run_worker(const char *worker, const char *plan, const char *tmpdir,
 	       const struct alloc_spec *a, struct rp_result *res, char *err,
 	       size_t errn)
@@ -167,11 +176,16 @@ int run_worker(const char *worker, const char *plan, const char *tmpdir,
 
 	snprintf(rpath, sizeof(rpath), "%s/result.XXXXXX", tmpdir);
 	fd = mkstemp(rpath);
+	if (fd >= 0)
+		memcpy(cur_result, rpath, sizeof(rpath));
 	if (fd < 0 || ftruncate(fd, sizeof(*res))) {
 		snprintf(err, errn, "cannot create a result file in '%s': %s",
 			 tmpdir, strerror(errno));
-		if (fd >= 0)
+		if (fd >= 0) {
 			close(fd);
+			unlink(rpath);
+		}
+		cur_result[0] = 0;
 		return -1;
 	}
 	map = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -181,6 +195,7 @@ int run_worker(const char *worker, const char *plan, const char *tmpdir,
 		snprintf(err, errn, "cannot map the result file: %s",
 			 strerror(errno));
 		unlink(rpath);
+		cur_result[0] = 0;
 		return -1;
 	}
 	fflush(NULL);
@@ -189,9 +204,13 @@ int run_worker(const char *worker, const char *plan, const char *tmpdir,
 		snprintf(err, errn, "fork: %s", strerror(errno));
 		munmap(map, sizeof(*res));
 		unlink(rpath);
+		cur_result[0] = 0;
 		return -1;
 	}
 	if (pid == 0) {
+		/* The worker dies with heaptape (kill, Ctrl-C). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		signal(SIGPIPE, SIG_DFL);
 		if (a->path[0])
 			setenv("LD_PRELOAD", a->path, 1);
 		else
@@ -207,6 +226,7 @@ int run_worker(const char *worker, const char *plan, const char *tmpdir,
 	memcpy(res, map, sizeof(*res));
 	munmap(map, sizeof(*res));
 	unlink(rpath);
+	cur_result[0] = 0;
 	if (st != -1 && WIFSIGNALED(st)) {
 		snprintf(err, errn, "the replay under '%s' died: signal %d (%s)",
 			 a->name, WTERMSIG(st), strsignal(WTERMSIG(st)));

@@ -32,6 +32,9 @@ int run_worker(const char *worker, const char *plan, const char *tmpdir,
 	       const struct alloc_spec *a, struct rp_result *res, char *err,
 	       size_t errn);
 
+/* Removes the result file of a run in progress (signal-safe). */
+void run_cleanup(void);
+
 /* One allocator's summary (medians over --repeat runs). */
 struct kind_sum {
 	uint64_t count;
