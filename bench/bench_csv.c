@@ -24,7 +24,7 @@ int main(int argc, char **argv)
 	struct ht_reader *r;
 	struct ht_trace_info info;
 	struct ht_event *ev;
-	static char buf[1 << 20];
+	static char buf[1 << 20]; /* > 1024 rows */
 	double best_rd = 1e9, best_fmt = 1e9;
 	uint64_t n = 0, bytes = 0, start;
 
@@ -64,12 +64,13 @@ int main(int argc, char **argv)
 		double t = now();
 		char *p = buf;
 		bytes = 0;
-		for (uint64_t i = 0; i < n; i++) {
-			if (p - buf > (long)sizeof(buf) - CSV_ROW_MAX) {
+		for (uint64_t i = 0; i < n; i += 1024) {
+			size_t k = n - i < 1024 ? n - i : 1024;
+			if (p - buf > (long)sizeof(buf) - 1024 * CSV_ROW_MAX) {
 				bytes += (uint64_t)(p - buf);
 				p = buf;
 			}
-			p = csv_format_event(p, &ev[i], start);
+			p = csv_format_events(p, &ev[i], k, start);
 		}
 		bytes += (uint64_t)(p - buf);
 		t = now() - t;

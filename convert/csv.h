@@ -32,7 +32,9 @@ unsigned csv_fields(int op);
 /* The longest event row csv_format_event() writes, CRLF included. */
 #define CSV_ROW_MAX 256
 
-/* Number formatting into p; each returns the end of what it wrote. */
+/* Number formatting into p; each returns the end of what it wrote.
+ * csv_put_hex() may store up to 16 bytes past its end (whole words):
+ * leave that much room after the last cell. */
 char *csv_put_u64(char *p, uint64_t v);
 char *csv_put_i64(char *p, int64_t v);
 char *csv_put_hex(char *p, uint64_t v); /* "0x1f" */
@@ -46,6 +48,9 @@ void csv_fmt_init(void);
 /* One event row, CRLF included, at most CSV_ROW_MAX bytes.  time is
  * ev->ts minus the trace's start, taken as signed. */
 char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start);
+/* n rows, the same bytes as n calls of csv_format_event(), faster. */
+char *csv_format_events(char *p, const struct ht_event *ev, size_t n,
+			uint64_t start);
 
 /* The result cell: "ok", "failed" (errno unknown), an errno name such as
  * "ENOMEM", or a decimal number for an errno without a name. */

@@ -261,19 +261,55 @@ char *csv_put_result(char *p, const struct ht_event *ev)
 	return csv_put_i64(p, r);
 }
 
-char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start)
+/*
+ * Neighbouring rows mostly share their thread and the high digits of
+ * their time, so csv_format_events() keeps those cells of the previous
+ * row: "pid,tid," whole, and the digits of time / 10^8.
+ */
+struct rowcache {
+	uint32_t pid, tid;
+	int have_pt;
+	uint8_t ptlen, thlen;
+	uint64_t thi;
+	char pt[24];
+	char th[16];
+};
+
+static inline char *format_row(char *p, const struct ht_event *ev,
+			       uint64_t start, struct rowcache *rc)
 {
 	unsigned m;
 	const struct opcell *oc;
+	int64_t t = (int64_t)(ev->ts - start);
 
 	m = opmask[ev->op];
 	oc = &opcells[ev->op];
-	p = csv_put_i64(p, (int64_t)(ev->ts - start));
+	if (t >= 100000000) {
+		uint64_t hi = (uint64_t)t / 100000000;
+		if (hi != rc->thi) {
+			rc->thi = hi;
+			rc->thlen = (uint8_t)(csv_put_u64(rc->th, hi) - rc->th);
+		}
+		memcpy(p, rc->th, sizeof(rc->th));
+		p += rc->thlen;
+		put8(p, (uint32_t)((uint64_t)t % 100000000));
+		p += 8;
+	} else {
+		p = csv_put_i64(p, t);
+	}
 	*p++ = ',';
-	p = csv_put_u64(p, ev->pid);
-	*p++ = ',';
-	p = csv_put_u64(p, ev->tid);
-	*p++ = ',';
+	if (!rc->have_pt || ev->pid != rc->pid || ev->tid != rc->tid) {
+		char *q = csv_put_u64(rc->pt, ev->pid);
+		*q++ = ',';
+		q = csv_put_u64(q, ev->tid);
+		*q++ = ',';
+		rc->ptlen = (uint8_t)(q - rc->pt);
+		rc->pid = ev->pid;
+		rc->tid = ev->tid;
+		rc->have_pt = 1;
+	}
+	memcpy(p, rc->pt, sizeof(rc->pt));
+	p += rc->ptlen;
 	memcpy(p, oc->s, sizeof(oc->s));
 	p += oc->len;
 	if ((m & B(CSV_HEAP)) || ev->heap)
@@ -306,4 +342,25 @@ char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start)
 	p[0] = '\r';
 	p[1] = '\n';
 	return p + 2;
+}
+
+char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start)
+{
+	struct rowcache rc;
+
+	rc.have_pt = 0;
+	rc.thi = 0;
+	return format_row(p, ev, start, &rc);
+}
+
+char *csv_format_events(char *p, const struct ht_event *ev, size_t n,
+			uint64_t start)
+{
+	struct rowcache rc;
+
+	rc.have_pt = 0;
+	rc.thi = 0;
+	for (size_t i = 0; i < n; i++)
+		p = format_row(p, &ev[i], start, &rc);
+	return p;
 }

@@ -104,11 +104,8 @@ struct pipe {
 
 static void format_chunk(struct chunk *c, uint64_t start)
 {
-	char *p = c->out;
-
-	for (size_t i = 0; i < c->n; i++)
-		p = csv_format_event(p, &c->ev[i], start);
-	c->len = (size_t)(p - c->out);
+	c->len = (size_t)(csv_format_events(c->out, c->ev, c->n, start) -
+			  c->out);
 }
 
 /* A buffer for n events.  Called with the lock held. */
