@@ -431,7 +431,8 @@ int etl_stat(const char *path, int json, int salvage)
 			"\"HeapAlloc\": %llu, \"HeapReAlloc\": %llu, "
 			"\"HeapFree\": %llu, \"HeapDestroy\": %llu}, "
 			"\"heap_other_events\": %llu, "
-			"\"heap_short_events\": %llu, \"stack_events\": %llu,\n",
+			"\"heap_short_events\": %llu, "
+			"\"stack_events\": %llu,\n",
 			(unsigned long long)hops[0],
 			(unsigned long long)hops[1],
 			(unsigned long long)hops[2],
@@ -513,22 +514,23 @@ int etl_stat(const char *path, int json, int salvage)
 			case K_EVENT:
 				etl_guid_str(k->guid, g);
 				fprintf(f, "\"class\": \"event\", \"header\": "
-					"\"EVENT_HEADER\", \"provider\": \"%s\", "
+					"\"EVENT_HEADER\", "
+					"\"provider\": \"%s\", "
 					"\"id\": %u, \"opcode\": %u, "
 					"\"ext\": %s", g, k->id, k->opcode,
 					k->ext ? "true" : "false");
 				break;
 			case K_CLASSIC:
 				etl_guid_str(k->guid, g);
-				fprintf(f, "\"class\": \"classic\", \"header\": "
-					"\"%s\", \"guid\": \"%s\", "
+				fprintf(f, "\"class\": \"classic\", "
+					"\"header\": \"%s\", \"guid\": \"%s\", "
 					"\"type\": %u",
 					etl_htype_name(k->htype), g, k->type);
 				break;
 			case K_MESSAGE:
 				etl_guid_str(k->guid, g);
-				fprintf(f, "\"class\": \"message\", \"header\": "
-					"\"MESSAGE\", \"guid\": \"%s\", "
+				fprintf(f, "\"class\": \"message\", "
+					"\"header\": \"MESSAGE\", \"guid\": \"%s\", "
 					"\"id\": %u", g, k->id);
 				break;
 			default:
@@ -588,7 +590,8 @@ int etl_stat(const char *path, int json, int salvage)
 			switch (k->cls) {
 			case K_KERNEL:
 				if (etl_group_name(k->group))
-					printf("%-10s", etl_group_name(k->group));
+					printf("%-10s",
+					       etl_group_name(k->group));
 				else
 					printf("0x%02x      ", k->group);
 				printf(" type %3u v%u %s\n", k->type,
@@ -1062,7 +1065,8 @@ static int finish(struct conv *cv)
 			kv[n++] = (struct ht_kv){"process.pointer_bits", v[6]};
 		}
 		snprintf(v[0], 32, "%llu", (unsigned long long)cv->dropped_dup);
-		kv[n++] = (struct ht_kv){"etl.realloc_duplicates_dropped", v[0]};
+		kv[n++] = (struct ht_kv){"etl.realloc_duplicates_dropped",
+					 v[0]};
 		snprintf(v[1], 32, "%llu", (unsigned long long)cv->stacks);
 		kv[n++] = (struct ht_kv){"etl.stack_events", v[1]};
 		snprintf(v[2], 32, "%llu",

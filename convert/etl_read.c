@@ -312,18 +312,19 @@ static int decode(struct etl *e, const uint8_t *b, uint32_t pos,
 				for (;;) {
 					uint32_t isz;
 					if (size - q < 8) {
-						seterr(e, 0, "extended item past "
-						       "the event at buffer "
-						       "offset 0x%x", pos);
+						seterr(e, 0, "extended item "
+						       "past the event at "
+						       "buffer offset 0x%x",
+						       pos);
 						return -1;
 					}
 					isz = rd16(p + q);
 					if (isz < 8 || isz > size - q ||
 					    rd16(p + q + 6) > isz - 8) {
-						seterr(e, 0, "bad extended item "
-						       "size %u at buffer "
-						       "offset 0x%x", isz,
-						       pos + q);
+						seterr(e, 0, "bad extended "
+						       "item size %u at "
+						       "buffer offset 0x%x",
+						       isz, pos + q);
 						return -1;
 					}
 					q += isz;
@@ -992,7 +993,8 @@ static int start(struct etl *e)
 	for (i = e->nheap / 2; i-- > 0;)
 		sift_down(e, i);
 	if (e->nheap >= 2)
-		e->runner_up = e->nheap >= 3 && less(e, e->heap[2], e->heap[1]) ?
+		e->runner_up = e->nheap >= 3 &&
+			       less(e, e->heap[2], e->heap[1]) ?
 			       e->heap[2] : e->heap[1];
 	return 0;
 }

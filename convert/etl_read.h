@@ -94,7 +94,8 @@ struct etl_logfile {
 	uint64_t boot_time;          /* FILETIME */
 	uint64_t perf_freq;
 	uint64_t start_time;         /* FILETIME */
-	uint32_t clock_type;         /* ReservedFlags: 1 QPC, 2 FILETIME, 3 CPU */
+	uint32_t clock_type;         /* ReservedFlags: 1 QPC, 2 FILETIME,
+					3 CPU cycles */
 	uint32_t buffers_lost;
 	uint32_t header_pid, header_tid;
 	char logger_name[128];       /* UTF-8, from the trailing strings */

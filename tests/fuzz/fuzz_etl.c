@@ -33,7 +33,8 @@ static void walk(const uint8_t *data, size_t size, int flags)
 		uint32_t pid;
 		char name[64], g[37];
 
-		sink += ev.ts + ev.len + ev.pid + (uint64_t)etl_rel_ns(e, ev.ts);
+		sink += ev.ts + ev.len + ev.pid;
+		sink += (uint64_t)etl_rel_ns(e, ev.ts);
 		if (ev.len)
 			sink += ev.data[ev.len - 1];
 		if (ev.ext_len)
