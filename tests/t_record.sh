@@ -271,10 +271,12 @@ for op in calloc realloc reallocarray posix_memalign aligned_alloc memalign \
 done
 grep -q "posix_memalign align=64 size=100 " "$d/cat" || okk=0
 grep -q "reallocarray 0x[0-9a-f]* nmemb=50 size=8 " "$d/cat" || okk=0
-[ "$(grep -c FAILED "$d/cat")" = 5 ] || { okk=0; echo "# FAILED: $(grep -c FAILED "$d/cat")"; }
+grep -q "reallocarray 0x0 nmemb=1099511627776 size=1073741824 .*FAILED" "$d/cat" ||
+	{ okk=0; echo "# no 64-bit nmemb"; }
+[ "$(grep -c FAILED "$d/cat")" = 6 ] || { okk=0; echo "# FAILED: $(grep -c FAILED "$d/cat")"; }
 "$H" stat "$d/trace.htape" | grep -q ht-worker || { okk=0; echo "# no thread name"; }
-[ "$okk" = 1 ] && ok "allkinds: every op, alignment, nmemb, 5 failed calls, thread name" ||
-	no "allkinds: every op, alignment, nmemb, 5 failed calls, thread name"
+[ "$okk" = 1 ] && ok "allkinds: every op, alignment, nmemb, 6 failed calls, thread name" ||
+	no "allkinds: every op, alignment, nmemb, 6 failed calls, thread name"
 
 # --- SIGKILL -----------------------------------------------------------------
 d=$T/kill

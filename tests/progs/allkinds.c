@@ -29,6 +29,7 @@ int main(void)
 	void *p, *q;
 	pthread_t th;
 	volatile size_t huge = SIZE_MAX / 2;
+	volatile size_t big_n = (size_t)1 << 40, big_s = (size_t)1 << 30;
 	int failed = 0;
 
 	p = malloc(10);
@@ -58,6 +59,7 @@ int main(void)
 	failed += vrealloc(q, huge) == NULL;
 	vfree(q);
 	vfree(vrealloc(vmalloc(3), 0));
+	failed += reallocarray(NULL, big_n, big_s) == NULL;
 	pthread_create(&th, NULL, named, NULL);
 	pthread_join(th, NULL);
 	printf("allkinds: %d failed calls\n", failed);
