@@ -51,6 +51,8 @@ char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start);
 /* n rows, the same bytes as n calls of csv_format_event(), faster. */
 char *csv_format_events(char *p, const struct ht_event *ev, size_t n,
 			uint64_t start);
+char *csv_format_eventp(char *p, const struct ht_event *const *ev,
+			size_t n, uint64_t start);
 
 /* The result cell: "ok", "failed" (errno unknown), an errno name such as
  * "ENOMEM", or a decimal number for an errno without a name. */

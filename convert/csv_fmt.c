@@ -353,6 +353,18 @@ char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start)
 	return format_row(p, ev, start, &rc);
 }
 
+char *csv_format_eventp(char *p, const struct ht_event *const *ev,
+			size_t n, uint64_t start)
+{
+	struct rowcache rc;
+
+	rc.have_pt = 0;
+	rc.thi = 0;
+	for (size_t i = 0; i < n; i++)
+		p = format_row(p, ev[i], start, &rc);
+	return p;
+}
+
 char *csv_format_events(char *p, const struct ht_event *ev, size_t n,
 			uint64_t start)
 {

@@ -13,11 +13,13 @@
  * rows do not depend on the number of threads.  Workers decode blocks in
  * order of (ts_min, pid, tid), which is nearly the order the merge needs
  * them, at most `window` blocks ahead; the main thread decodes a block
- * itself when no worker has started it.  The main thread copies runs of
- * events (no heap operation while one stream stays below the others)
- * into chunks that workers format into text; chunks are written in
- * order.  Memory: the decoded blocks of the live streams, the window and
- * the ring of chunks, whatever the length of the trace.
+ * itself when no worker has started it.  The main thread fills chunks
+ * with pointers to the events, a run at a time (no heap operation while
+ * one stream stays below the others); workers format chunks into text;
+ * chunks are written in order, and a used-up block goes back to the pool
+ * once the last chunk pointing into it is written.  Memory: the decoded
+ * blocks of the live streams, the window and the ring of chunks, whatever
+ * the length of the trace.
  *
  * HEAPTAPE_CSV_MERGE=reader uses ht_reader_next() instead, which the
  * tests compare against.
@@ -39,7 +41,8 @@ enum { C_FREE, C_FILLED, C_CLAIMED, C_DONE };
 enum { B_IDLE, B_BUSY, B_READY, B_TAKEN };
 
 struct chunk {
-	struct ht_event *ev;
+	const struct ht_event **evp; /* rows: events in decoded blocks */
+	struct ht_event *ev;         /* storage for the reader path */
 	size_t n;
 	char *out;
 	size_t len;
@@ -100,11 +103,19 @@ struct pipe {
 		uint32_t cap;
 	} *pool;
 	size_t npool;
+	/* used-up blocks whose events chunks still point to: released once
+	 * chunk seq is written (FIFO, seq never decreases) */
+	struct pending {
+		uint32_t blk;
+		uint64_t seq;
+	} *pend;
+	size_t pend_head, pend_tail;
+	int filtering;   /* any filter set: else convert_keep is skipped */
 };
 
 static void format_chunk(struct chunk *c, uint64_t start)
 {
-	c->len = (size_t)(csv_format_events(c->out, c->ev, c->n, start) -
+	c->len = (size_t)(csv_format_eventp(c->out, c->evp, c->n, start) -
 			  c->out);
 }
 
@@ -133,6 +144,18 @@ static void buf_put(struct pipe *g, struct dblock *b)
 	g->pool[g->npool].ev = b->ev;
 	g->pool[g->npool++].cap = b->cap;
 	b->ev = NULL;
+}
+
+/* Releases the blocks no chunk up to seq points into. */
+static void release_upto(struct pipe *g, uint64_t seq)
+{
+	if (g->pend_head == g->pend_tail || g->pend[g->pend_head].seq > seq)
+		return;
+	pthread_mutex_lock(&g->mu);
+	while (g->pend_head != g->pend_tail &&
+	       g->pend[g->pend_head].seq <= seq)
+		buf_put(g, &g->b[g->pend[g->pend_head++].blk]);
+	pthread_mutex_unlock(&g->mu);
 }
 
 /* Decodes block i; called without the lock, after buf_get(). */
@@ -304,7 +327,9 @@ static int merge_init(struct pipe *g)
 	g->st = calloc(g->nb + 1, sizeof(*g->st));
 	g->heap = malloc((g->nb + 1) * sizeof(*g->heap));
 	g->pool = malloc((g->nb + 1) * sizeof(*g->pool));
-	if (!g->b || !g->order || !idx || !g->st || !g->heap || !g->pool) {
+	g->pend = malloc((g->nb + 1) * sizeof(*g->pend));
+	if (!g->b || !g->order || !idx || !g->st || !g->heap || !g->pool ||
+	    !g->pend) {
 		free(idx);
 		return -1;
 	}
@@ -382,7 +407,8 @@ static int load_top(struct pipe *g, const char *path)
  * follow), 1 (the end), or -1 after printing an error.
  */
 static int merge_fill(struct pipe *g, const struct convert_opts *o,
-		      struct chunk *c, uint64_t *rows, uint64_t *seen)
+		      struct chunk *c, uint64_t seq, uint64_t *rows,
+		      uint64_t *seen)
 {
 	while (c->n < CHUNK_EVENTS) {
 		struct hent *top, lim = {0, 0, 0, 0};
@@ -416,9 +442,9 @@ static int merge_fill(struct pipe *g, const struct convert_opts *o,
 			first = 0;
 			s->pos++;
 			(*seen)++;
-			if (!convert_keep(o, e, g->start))
+			if (g->filtering && !convert_keep(o, e, g->start))
 				continue;
-			c->ev[c->n++] = *e;
+			c->evp[c->n++] = e;
 			(*rows)++;
 			if (o->limit && *rows >= o->limit)
 				break;
@@ -428,10 +454,9 @@ static int merge_fill(struct pipe *g, const struct convert_opts *o,
 			sift_down(g, 0);
 			continue;
 		}
-		/* Block used up. */
-		pthread_mutex_lock(&g->mu);
-		buf_put(g, &g->b[s->blk]);
-		pthread_mutex_unlock(&g->mu);
+		/* Block used up; chunk seq may point into it. */
+		g->pend[g->pend_tail].blk = s->blk;
+		g->pend[g->pend_tail++].seq = seq;
 		s->loaded = 0;
 		s->blk = g->b[s->blk].next;
 		if (s->blk == NONE) {
@@ -460,6 +485,7 @@ static int reader_fill(struct ht_reader *r, const struct convert_opts *o,
 			return 1;
 		(*seen)++;
 		if (convert_keep(o, &c->ev[c->n], start)) {
+			c->evp[c->n] = &c->ev[c->n];
 			c->n++;
 			(*rows)++;
 		}
@@ -496,6 +522,8 @@ int csv_write_events(const struct convert_opts *o, struct ht_reader *r,
 	g.r = r;
 	g.start = ht_reader_start_ns(r);
 	g.salvage = o->mode == HT_READ_SALVAGE;
+	g.filtering = o->pid_set || o->ntids || o->ops_set || o->from_set ||
+		      o->to_set;
 	g.window = (unsigned)jobs * 2;
 	g.nc = (size_t)jobs * 2 + 1;
 	g.c = calloc(g.nc, sizeof(*g.c));
@@ -505,9 +533,13 @@ int csv_write_events(const struct convert_opts *o, struct ht_reader *r,
 		goto out;
 	}
 	for (size_t i = 0; i < g.nc; i++) {
-		g.c[i].ev = malloc(CHUNK_EVENTS * sizeof(struct ht_event));
+		if (use_reader)
+			g.c[i].ev = malloc(CHUNK_EVENTS *
+					   sizeof(struct ht_event));
+		g.c[i].evp = malloc(CHUNK_EVENTS * sizeof(*g.c[i].evp));
 		g.c[i].out = malloc((size_t)CHUNK_EVENTS * CSV_ROW_MAX);
-		if (!g.c[i].ev || !g.c[i].out) {
+		if ((use_reader && !g.c[i].ev) || !g.c[i].evp ||
+		    !g.c[i].out) {
 			rc = cli_error("out of memory");
 			goto out;
 		}
@@ -538,7 +570,8 @@ int csv_write_events(const struct convert_opts *o, struct ht_reader *r,
 		struct chunk *c;
 		int k;
 		if (seq - wseq == g.nc) {
-			c = finish(&g, wseq++);
+			c = finish(&g, wseq);
+			release_upto(&g, wseq++);
 			if (fwrite(c->out, 1, c->len, f) != c->len) {
 				rc = cli_error("cannot write '%s': %s", name,
 					       strerror(errno));
@@ -548,7 +581,7 @@ int csv_write_events(const struct convert_opts *o, struct ht_reader *r,
 		c = &g.c[seq % g.nc];
 		c->n = 0;
 		k = use_reader ? reader_fill(r, o, g.start, c, &rows, &seen)
-			       : merge_fill(&g, o, c, &rows, &seen);
+			       : merge_fill(&g, o, c, seq, &rows, &seen);
 		cli_progress_update(&prog, seen);
 		if (k < 0) {
 			rc = 1;
@@ -587,6 +620,7 @@ out:
 	if (g.c)
 		for (size_t i = 0; i < g.nc; i++) {
 			free(g.c[i].ev);
+			free(g.c[i].evp);
 			free(g.c[i].out);
 		}
 	if (g.b)
@@ -595,6 +629,7 @@ out:
 	for (size_t i = 0; i < g.npool; i++)
 		free(g.pool[i].ev);
 	free(g.pool);
+	free(g.pend);
 	free(g.c);
 	free(g.b);
 	free(g.order);
