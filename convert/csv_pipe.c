@@ -602,12 +602,20 @@ int csv_write_events(const struct convert_opts *o, struct ht_reader *r,
 			rc = cli_error("cannot write '%s': %s", name,
 				       strerror(errno));
 	}
-	if (!rc && g.bad_blocks)
-		cli_warn("'%s': %llu damaged block%s skipped (first at "
-			 "offset %llu)", o->in,
-			 (unsigned long long)g.bad_blocks,
-			 g.bad_blocks == 1 ? "" : "s",
-			 (unsigned long long)g.bad_offset);
+	if (!rc && g.bad_blocks) {
+		/* Only what the reader has not reported already (csv.c
+		 * prints its problems). */
+		const struct ht_problem *pr;
+		size_t np = ht_reader_problems(r, &pr), k;
+		for (k = 0; k < np && pr[k].offset != g.bad_offset; k++)
+			;
+		if (k == np)
+			cli_warn("'%s': %llu damaged block%s skipped (first at "
+				 "offset %llu)", o->in,
+				 (unsigned long long)g.bad_blocks,
+				 g.bad_blocks == 1 ? "" : "s",
+				 (unsigned long long)g.bad_offset);
+	}
 out:
 	if (started)
 		cli_progress_end(&prog);

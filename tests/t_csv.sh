@@ -62,6 +62,25 @@ same "- writes the same CSV to standard output" "$T/a.csv" "$T/stdout.csv"
 	"$H" convert "$T/stdin.htape" "$T/stdin.csv"
 same "csv from standard input (--from csv -)" "$T/a.csv" "$T/stdin.csv"
 
+# A damaged trace: exit 1 naming the offset, no output; --salvage skips
+# the block, warns, and keeps the reader's order.
+cp "$T/a.htape" "$T/c.htape"
+python3 -c "
+import sys; f = open(sys.argv[1], 'r+b'); f.seek(700000); b = f.read(1)
+f.seek(700000); f.write(bytes([b[0] ^ 0x55]))" "$T/c.htape"
+"$H" convert "$T/c.htape" "$T/c.csv" 2>"$T/c.err"
+rc=$?
+[ $rc = 1 ] && [ ! -e "$T/c.csv" ] &&
+	grep -q "^heaptape convert: '$T/c.htape': .* at offset [0-9][0-9]*\$" "$T/c.err" &&
+	ok "damaged trace: exit 1 naming the offset, no output" ||
+	{ nok "damaged trace: exit 1 naming the offset, no output (exit $rc)"; sed 's/^/# /' "$T/c.err"; }
+"$H" convert --salvage "$T/c.htape" "$T/c.csv" 2>"$T/c.err" &&
+	HEAPTAPE_CSV_MERGE=reader "$H" convert --salvage "$T/c.htape" "$T/c2.csv" 2>/dev/null &&
+	[ "$(lines "$T/c.csv")" -lt "$(lines "$T/a.csv")" ] && cmp -s "$T/c.csv" "$T/c2.csv" &&
+	[ "$(grep -c 'warning: .*damaged' "$T/c.err")" = 1 ] &&
+	ok "--salvage: the damaged block skipped, one warning, reader order" ||
+	{ nok "--salvage: the damaged block skipped, one warning, reader order"; sed 's/^/# /' "$T/c.err"; }
+
 # Input dialect: BOM, reordered columns, quotes, LF line ends.
 t "BOM, reordered columns, quoted fields, LF" sh -c "
 	'$H' convert '$CORPUS/bom_reordered.csv' '$T/bom.htape' &&
