@@ -1,9 +1,9 @@
 /*
- * textin.c - the line reader of the text importers: plain, zstd or zip
- * input, one large buffer, lines handed out in place.
+ * textin.c - the line reader of the text importers: plain, zstd, gzip or
+ * zip input, one large buffer, lines handed out in place.
  *
- * Plain and zstd input are read with read(2) in 1 MiB chunks (zstd is
- * decompressed as a stream, so a file of any size needs ~5 MiB); zip goes
+ * Plain, zstd and gzip input are read with read(2) in 1 MiB chunks and
+ * decompressed as a stream, so a file of any size needs ~5 MiB; zip goes
  * through libzip, which needs a seekable file or memory.  The format is
  * told by the first bytes, never by the name.
  */
@@ -34,6 +34,8 @@ struct textin {
 	ZSTD_inBuffer zin;
 	int raw_eof;
 	ZSTD_DCtx *zd;
+	z_stream *gz;
+	int gz_end;               /* a gzip member ended */
 	size_t zlast;             /* last ZSTD_decompressStream() hint */
 	zip_t *za;
 	zip_file_t *zf;
@@ -47,10 +49,12 @@ struct textin {
 
 static const unsigned char zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
 static const unsigned char zip_magic[4] = {'P', 'K', 3, 4};
+static const unsigned char gzip_magic[3] = {0x1f, 0x8b, 8};
 
 const char *textin_kind_name(enum textin_kind k)
 {
-	return k == TEXTIN_ZSTD ? "zstd" : k == TEXTIN_ZIP ? "zip" : "none";
+	return k == TEXTIN_ZSTD ? "zstd" : k == TEXTIN_ZIP ? "zip" :
+	       k == TEXTIN_GZIP ? "gzip" : "none";
 }
 
 enum textin_kind textin_kind(const struct textin *t)
@@ -211,6 +215,17 @@ static int start(struct textin *t)
 	t->zin.pos = 0;
 	if (have >= 4 && !memcmp(t->raw, zip_magic, 4))
 		return open_zip(t);
+	if (have >= 3 && !memcmp(t->raw, gzip_magic, 3)) {
+		t->kind = TEXTIN_GZIP;
+		t->gz = calloc(1, sizeof(*t->gz));
+		if (!t->gz || inflateInit2(t->gz, 16 + MAX_WBITS) != Z_OK) {
+			free(t->gz);
+			t->gz = NULL;
+			snprintf(t->err, sizeof(t->err), "out of memory");
+			return -1;
+		}
+		return 0;
+	}
 	if (have >= 4 && !memcmp(t->raw, zstd_magic, 4)) {
 		t->kind = TEXTIN_ZSTD;
 		t->zd = ZSTD_createDCtx();
@@ -287,11 +302,70 @@ void textin_close(struct textin *t)
 	if (t->za)
 		zip_discard(t->za);
 	ZSTD_freeDCtx(t->zd);
+	if (t->gz) {
+		inflateEnd(t->gz);
+		free(t->gz);
+	}
 	if (t->own)
 		close(t->fd);
 	free(t->buf);
 	free(t->raw);
 	free(t);
+}
+
+/* Refills the undecoded input when it is used up.  0 or -1. */
+static int refill(struct textin *t)
+{
+	ssize_t k;
+
+	if (t->zin.pos < t->zin.size || t->raw_eof)
+		return 0;
+	k = raw_read(t, t->raw, RAWBUF);
+	if (k < 0)
+		return -1;
+	t->zin.size = (size_t)k;
+	t->zin.pos = 0;
+	if (k == 0)
+		t->raw_eof = 1;
+	return 0;
+}
+
+static ssize_t fill_gzip(struct textin *t, char *dst, size_t room)
+{
+	for (;;) {
+		size_t k;
+		int zr;
+
+		if (refill(t))
+			return -1;
+		if (t->gz_end) {
+			if (t->zin.pos == t->zin.size)
+				return 0;
+			inflateReset(t->gz); /* the next member */
+			t->gz_end = 0;
+		}
+		t->gz->next_in = t->raw + t->zin.pos;
+		t->gz->avail_in = (uInt)(t->zin.size - t->zin.pos);
+		t->gz->next_out = (unsigned char *)dst;
+		t->gz->avail_out = (uInt)room;
+		zr = inflate(t->gz, Z_NO_FLUSH);
+		t->zin.pos = t->zin.size - t->gz->avail_in;
+		k = room - t->gz->avail_out;
+		if (zr == Z_STREAM_END) {
+			t->gz_end = 1;
+		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			snprintf(t->err, sizeof(t->err), "gzip input: %s",
+				 t->gz->msg ? t->gz->msg : "corrupt data");
+			return -1;
+		}
+		if (k)
+			return (ssize_t)k;
+		if (!t->gz_end && t->raw_eof && t->zin.pos == t->zin.size) {
+			snprintf(t->err, sizeof(t->err),
+				 "gzip input is truncated");
+			return -1;
+		}
+	}
 }
 
 /* Appends decoded text to buf[end..LINEBUF).  Returns the number of
@@ -324,19 +398,14 @@ static ssize_t fill(struct textin *t)
 			return 0;
 		return raw_read(t, dst, room);
 	}
+	if (t->kind == TEXTIN_GZIP)
+		return fill_gzip(t, dst, room);
 	for (;;) {
 		ZSTD_outBuffer out = {dst, room, 0};
 		size_t r, inpos;
 
-		if (t->zin.pos == t->zin.size && !t->raw_eof) {
-			ssize_t k = raw_read(t, t->raw, RAWBUF);
-			if (k < 0)
-				return -1;
-			t->zin.size = (size_t)k;
-			t->zin.pos = 0;
-			if (k == 0)
-				t->raw_eof = 1;
-		}
+		if (refill(t))
+			return -1;
 		inpos = t->zin.pos;
 		r = ZSTD_decompressStream(t->zd, &out, &t->zin);
 		if (ZSTD_isError(r)) {
@@ -506,9 +575,32 @@ static size_t peek_zstd(const unsigned char *b, size_t n, unsigned char *out,
 	return o.pos;
 }
 
+static size_t peek_gzip(const unsigned char *b, size_t n, unsigned char *out,
+			size_t cap)
+{
+	z_stream zs;
+	size_t k;
+
+	memset(&zs, 0, sizeof(zs));
+	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+		return 0;
+	zs.next_in = (unsigned char *)(uintptr_t)b;
+	zs.avail_in = (uInt)n;
+	zs.next_out = out;
+	zs.avail_out = (uInt)cap;
+	inflate(&zs, Z_SYNC_FLUSH);
+	k = cap - zs.avail_out;
+	inflateEnd(&zs);
+	return k;
+}
+
 size_t textin_peek(const unsigned char *buf, size_t n, unsigned char *out,
 		   size_t cap, const unsigned char **text)
 {
+	if (n >= 3 && !memcmp(buf, gzip_magic, 3)) {
+		*text = out;
+		return peek_gzip(buf, n, out, cap);
+	}
 	if (n >= 4 && !memcmp(buf, zstd_magic, 4)) {
 		*text = out;
 		return peek_zstd(buf, n, out, cap);

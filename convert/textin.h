@@ -1,8 +1,8 @@
 /*
  * textin.h - a fast line reader for the text importers (android.c,
- * mtrace.c): plain text, zstd (streamed with libzstd) or zip (libzip: the
- * single member, the single .txt member, or else the first file member),
- * from a file, standard input or memory (fuzzers).
+ * mtrace.c): plain text, zstd (streamed with libzstd), gzip (zlib) or zip
+ * (libzip: the single member, the single .txt member, or else the first
+ * file member), from a file, standard input or memory (fuzzers).
  *
  * Lines are returned in place (no copy), without the newline or a trailing
  * carriage return, and stay valid until the next call.
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum textin_kind { TEXTIN_PLAIN = 0, TEXTIN_ZSTD, TEXTIN_ZIP };
+enum textin_kind { TEXTIN_PLAIN = 0, TEXTIN_ZSTD, TEXTIN_ZIP, TEXTIN_GZIP };
 
 struct textin;
 
@@ -32,7 +32,8 @@ int textin_line(struct textin *t, const char **line, size_t *len);
 uint64_t textin_lineno(const struct textin *t); /* of the last line, 1.. */
 const char *textin_error(const struct textin *t);
 enum textin_kind textin_kind(const struct textin *t);
-const char *textin_kind_name(enum textin_kind k); /* "none", "zstd", "zip" */
+/* "none", "zstd", "zip", "gzip" */
+const char *textin_kind_name(enum textin_kind k);
 const char *textin_member(const struct textin *t); /* zip member or NULL */
 /* Bytes of the underlying file consumed so far, and its size (0 if not
  * known), for a progress bar. */
@@ -40,7 +41,7 @@ uint64_t textin_pos(const struct textin *t);
 uint64_t textin_size(const struct textin *t);
 
 /* For content probes: if buf (the first n bytes of a file) starts a zstd
- * frame or a zip local file, decompresses what it can of the start of the
+ * frame, a gzip member or a zip local file, decompresses what it can of the start of the
  * text into out[0..cap) and returns its length; else copies nothing and
  * returns n with *text = buf.  *text is where the text is. */
 size_t textin_peek(const unsigned char *buf, size_t n, unsigned char *out,

@@ -128,6 +128,12 @@ check "systemui as zip (deflated, two members, detected by content): same events
 check "zip: the member is recorded in the metadata" \
 	[ "$(meta trace.source_member "$T/zip.htape")" = systemui.txt ]
 
+gzip -c "$T/sui.txt" >"$T/sui.txt.gz"
+"$HEAPTAPE" convert "$T/sui.txt.gz" "$T/gz.htape" 2>>"$T/err"
+"$DUMP" android "$T/gz.htape" >"$T/gz.back" 2>>"$T/err"
+check "systemui as gzip, detected by content: same events" \
+	cmp -s "$T/sui.txt" "$T/gz.back"
+
 # --- malformed input -----------------------------------------------------
 printf '1: malloc 0x10 16\n1: free 0x10\n1: mallok 0x20 16\n1: free 0x20\n' \
 	>"$T/bad.txt"
