@@ -952,12 +952,14 @@ static void sift_down(struct etl *e, size_t i)
 
 static int start(struct etl *e)
 {
-	size_t i, j;
+	size_t i, j, nst;
 
 	e->started = 1;
 	e->order = malloc((e->nbufs ? e->nbufs : 1) * sizeof(*e->order));
-	e->st = calloc(e->nbufs ? e->nbufs : 1, sizeof(*e->st));
-	e->heap = malloc((e->nbufs ? e->nbufs : 1) * sizeof(*e->heap));
+	/* one stream per CPU: ProcessorIndex is at most 0x7FF */
+	nst = e->nbufs < 0x800 ? (e->nbufs ? e->nbufs : 1) : 0x800;
+	e->st = calloc(nst, sizeof(*e->st));
+	e->heap = malloc(nst * sizeof(*e->heap));
 	if (!e->order || !e->st || !e->heap) {
 		seterr(e, 0, "out of memory");
 		return -1;
