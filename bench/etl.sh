@@ -16,7 +16,8 @@ B=$HT_BUILD/bench/bench_etl
 
 ms() { date +%s%N; }
 rate() { # events ns
-	awk -v n="$1" -v t="$2" 'BEGIN { printf "%.2f M/s", n / (t / 1e9) / 1e6 }'
+	awk -v n="$1" -v t="$2" \
+		'BEGIN { printf "%.2f M/s", n / (t / 1e9) / 1e6 }'
 }
 secs() { awk -v t="$1" 'BEGIN { printf "%.3f s", t / 1e9 }'; }
 
@@ -29,7 +30,8 @@ t=$(ms)
 	exit 1
 t=$(($(ms) - t))
 heap=$(sed -n 's/^heap_events //p' "$W/gen.txt")
-echo "generated $heap heap events, $(($(wc -c <"$W/big.etl") / 1048576)) MiB, in $(secs $t)"
+mib=$(($(wc -c <"$W/big.etl") / 1048576))
+echo "generated $heap heap events, $mib MiB, in $(secs $t)"
 
 line=$("$B" --runs 3 "$W/big.etl")
 echo "reader only (merge + heap decode), best of 3: $line" |
@@ -55,6 +57,10 @@ for f in "$SHARED"/data/etl/*.etl; do
 	t=$(ms)
 	"$HEAPTAPE" stat "$f" >/dev/null 2>&1 || echo "  stat failed: $f"
 	t=$(($(ms) - t))
-	r=$("$B" --runs 3 "$f" | sed 's/.*events=\([0-9]*\) .*seconds=\([0-9.]*\) events_per_s=\([0-9]*\).*/\1 events, reader \2 s, \3 ev\/s/')
-	printf '  %-72s %8s  %s\n' "$(basename "$f")" "$(secs $t)" "$r"
+	r=$("$B" --runs 3 "$f" | awk '{
+		for (i = 1; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] }
+		printf "%d events, reader %.2f ms, %.2f M events/s", v["events"],
+		       v["seconds"] * 1000, v["events_per_s"] / 1e6 }')
+	printf '  %s\n      stat %s; %s\n' "$(basename "$f")" "$(secs $t)" \
+		"$r"
 done

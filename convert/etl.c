@@ -1219,6 +1219,9 @@ int convert_etl_to_htape(const struct convert_opts *o)
 	if (cv.heap_short)
 		cli_warn("'%s': %llu heap events too short to decode, "
 			 "skipped", o->in, (unsigned long long)cv.heap_short);
+	if (cv.clamped)
+		cli_warn("'%s': %llu heap events before the log-file header "
+			 "got time 0", o->in, (unsigned long long)cv.clamped);
 	cv.nouts = 0;
 	rc = 0;
 	goto out;
