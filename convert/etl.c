@@ -830,6 +830,11 @@ static int emit(struct conv *cv, struct thr *t, const struct ht_event *ev)
 
 	if (cv->o->limit && cv->written >= cv->o->limit)
 		return 0;
+	/* filters apply after the realloc de-duplication saw every event */
+	if (!convert_keep(cv->o, ev, 0)) {
+		cv->filtered++;
+		return 0;
+	}
 	if (!t->po && !(t->po = get_out(cv, ev->pid)))
 		return -1;
 	if (!t->po->psize)
@@ -937,10 +942,6 @@ static int heap_event(struct conv *cv, const struct etl_event *ev,
 				return 0;
 			}
 		}
-	}
-	if (!convert_keep(cv->o, &he, 0)) {
-		cv->filtered++;
-		return 0;
 	}
 	if (he.op == HT_OP_HEAP_REALLOC && he.addr && he.old_addr &&
 	    he.addr != he.old_addr) {

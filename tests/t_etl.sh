@@ -181,6 +181,16 @@ pid_only() {
 	grep '^2000 ' "$W/g1.exp.s" | cmp -s - "$W/p.got"
 }
 check "--pid 2000 writes one output with exactly that process" pid_only
+op_filter() {
+	rm -f "$W/op.htape"
+	"$HEAPTAPE" convert --pid 1000 --op HeapAlloc "$W/g1.etl" \
+		"$W/op.htape" >/dev/null 2>&1 || return 1
+	"$HTDUMP" "$W/op.htape" | grep -v '^#' | sort -k1,1n -k4,4n \
+		>"$W/op.got" || return 1
+	awk '$1 == 1000 && $3 == 17' "$W/g1.exp.s" | cmp -s - "$W/op.got"
+}
+check "--op HeapAlloc: only real allocations (realloc duplicates first)" \
+	op_filter
 
 replay_one() {
 	"$HEAPTAPE" replay --help >/dev/null 2>&1 || return 2
