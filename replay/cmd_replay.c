@@ -260,11 +260,11 @@ static int cmd_replay(int argc, char **argv)
 	}
 	if (recorded && (ht_reader_flags(r) & HT_TRACE_NO_TIME)) {
 		const char *src = ht_reader_meta(r, "trace.source");
+		cli_error("'%s': the trace has no real time stamps (source: "
+			  "%s); use --timing=asap", path, src ? src : "unknown");
 		ht_reader_close(r);
 		free(allocs);
-		return cli_error("'%s': the trace has no real time stamps "
-				 "(source: %s); use --timing=asap", path,
-				 src ? src : "unknown");
+		return 1;
 	}
 
 	tmpbase = getenv("TMPDIR");

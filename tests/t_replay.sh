@@ -143,7 +143,7 @@ fi
 # program doing nothing (same binary, threads, libraries): what the heap
 # added.  Replay's peak_rss_bytes is the anonymous RSS above the worker's
 # baseline.  Both are medians of 3 runs.
-maxrss() { "$HT_BUILD/tests/replay_maxrss" "$@"; }
+maxrss() { "$HT_BUILD/tests/progs/replay_maxrss" "$@"; }
 med3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 recorded_case() { # name trace work-command... -- idle-command...
 	name=$1 tr=$2; shift 2

@@ -2,7 +2,8 @@
  * replay_maxrss.c - run a program and print its peak RSS in bytes
  * (ru_maxrss), for tests/t_replay.sh's heap-growth comparison.  A small
  * parent, because a child's ru_maxrss includes the RSS it had as a fork
- * of its parent before exec (python's ~10 MB would hide a small heap).
+ * of its parent before exec (python's ~10 MB would hide a small heap);
+ * so this is a plain program, never sanitized.
  *   replay_maxrss [-i INPUT] PROG ARGS...
  */
 #include <fcntl.h>
