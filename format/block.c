@@ -500,35 +500,6 @@ static size_t gather(const struct ht__enc *e, const struct ht_event *ev,
 	return m;
 }
 
-/* One pass over the events for the hot columns; counts in m[]. */
-static void gather_hot(struct ht__enc *e, const struct ht_event *ev,
-		       size_t n, size_t *m)
-{
-	uint64_t *op = e->hot[HT__C_OP], *ts = e->hot[HT__C_TS];
-	uint64_t *ad = e->hot[HT__C_ADDR], *sz = e->hot[HT__C_SIZE];
-	uint64_t *oa = e->hot[HT__C_OLD_ADDR], *ba = e->base;
-	size_t ma = 0, ms = 0, mo = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct ht_event *x = &ev[i];
-		unsigned mk = e->mask[x->op];
-
-		op[i] = x->op;
-		ts[i] = x->ts;
-		ad[ma] = x->addr;
-		ma += (mk >> (HT__C_ADDR - 1)) & 1;
-		sz[ms] = x->size;
-		ms += (mk >> (HT__C_SIZE - 1)) & 1;
-		oa[mo] = x->old_addr;
-		ba[mo] = x->addr;
-		mo += (mk >> (HT__C_OLD_ADDR - 1)) & 1;
-	}
-	m[HT__C_OP] = m[HT__C_TS] = n;
-	m[HT__C_ADDR] = ma;
-	m[HT__C_SIZE] = ms;
-	m[HT__C_OLD_ADDR] = mo;
-}
-
 size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		     uint8_t *out, int force_raw)
 {
@@ -546,31 +517,62 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 	memset(seen, 0, sizeof(seen));
 	memset(orr, 0, sizeof(orr));
 	memset(opcnt, 0, sizeof(opcnt));
+	/* One pass over the events: op set, ts range, the hot columns
+	 * gathered, the rare ones only OR-ed (most are all zero). */
+	uint64_t *hop = e->hot[HT__C_OP], *hts = e->hot[HT__C_TS];
+	uint64_t *had = e->hot[HT__C_ADDR], *hsz = e->hot[HT__C_SIZE];
+	uint64_t *hoa = e->hot[HT__C_OLD_ADDR], *hba = e->base;
+	uint64_t o_os = 0, o_al = 0, o_nm = 0, o_hp = 0, o_ax = 0, o_fl = 0;
+	uint64_t o_rs = 0;
+	size_t ma = 0, ms = 0, mo = 0;
+	uint32_t pid0 = n ? ev[0].pid : 0, tid0 = n ? ev[0].tid : 0;
+
 	for (size_t i = 0; i < n; i++) {
 		const struct ht_event *x = &ev[i];
 		uint8_t op = x->op;
 		uint64_t ts = x->ts;
+		unsigned mk;
 
 		if (!seen[op]) {
 			seen[op] = 1;
 			ops[n_ops++] = op;
 			any |= e->mask[op];
 		}
+		mk = e->mask[op];
 		opcnt[op]++;
-		bad |= (x->pid ^ ev[0].pid) | (x->tid ^ ev[0].tid);
+		bad |= (x->pid ^ pid0) | (x->tid ^ tid0);
 		ts_min = ts < ts_min ? ts : ts_min;
 		ts_max = ts > ts_max ? ts : ts_max;
-		orr[HT__C_OLD_SIZE] |= x->old_size;
-		orr[HT__C_ALIGN] |= x->align;
-		orr[HT__C_NMEMB] |= x->nmemb;
-		orr[HT__C_HEAP] |= x->heap;
-		orr[HT__C_AUX] |= x->aux;
-		orr[HT__C_FLAGS] |= x->flags;
-		orr[HT__C_RESULT] |= (uint32_t)x->result;
+		hop[i] = op;
+		hts[i] = ts;
+		had[ma] = x->addr;
+		ma += (mk >> (HT__C_ADDR - 1)) & 1;
+		hsz[ms] = x->size;
+		ms += (mk >> (HT__C_SIZE - 1)) & 1;
+		hoa[mo] = x->old_addr;
+		hba[mo] = x->addr;
+		mo += (mk >> (HT__C_OLD_ADDR - 1)) & 1;
+		o_os |= x->old_size;
+		o_al |= x->align;
+		o_nm |= x->nmemb;
+		o_hp |= x->heap;
+		o_ax |= x->aux;
+		o_fl |= x->flags;
+		o_rs |= (uint32_t)x->result;
 	}
+	orr[HT__C_OLD_SIZE] = o_os;
+	orr[HT__C_ALIGN] = o_al;
+	orr[HT__C_NMEMB] = o_nm;
+	orr[HT__C_HEAP] = o_hp;
+	orr[HT__C_AUX] = o_ax;
+	orr[HT__C_FLAGS] = o_fl;
+	orr[HT__C_RESULT] = o_rs;
+	mhot[HT__C_OP] = mhot[HT__C_TS] = n;
+	mhot[HT__C_ADDR] = ma;
+	mhot[HT__C_SIZE] = ms;
+	mhot[HT__C_OLD_ADDR] = mo;
 	if (bad)
 		return 0; /* not one thread */
-	gather_hot(e, ev, n, mhot);
 	if (n == 0)
 		ts_min = 0;
 	memset(out, 0, HT__EV_PREFIX);
