@@ -25,6 +25,7 @@
 #include "evpipe.h"
 
 #define NONE UINT32_MAX
+#define POOL 16
 
 enum { B_IDLE, B_BUSY, B_READY, B_TAKEN };
 
@@ -65,24 +66,70 @@ struct evpipe {
 	size_t nst, nheap;
 	struct ht_decoder *dec;
 	struct ht_event *prev; /* block to free at the next call */
+	uint32_t prev_cap;
 	struct ht_event one;   /* ht_reader_next() mode */
 	struct ht_problem *prob;
 	size_t nprob, capprob;
+	/* spare event buffers (under mu): fresh 5 MiB mallocs per block
+	 * would page-fault their way through every block */
+	struct ht_event *spare[POOL];
+	uint32_t spare_cap[POOL];
+	int nspare;
+	uint32_t *cap;      /* capacity of b[i].ev / st[i].ev, by block */
 };
 
+/* A buffer for at least n events, from the pool if one is big enough.
+ * Called with mu held. */
+static struct ht_event *get_buf(struct evpipe *p, uint32_t n, uint32_t *cap)
+{
+	for (int k = p->nspare; k-- > 0;) {
+		if (p->spare_cap[k] >= n) {
+			struct ht_event *e = p->spare[k];
+			*cap = p->spare_cap[k];
+			p->nspare--;
+			p->spare[k] = p->spare[p->nspare];
+			p->spare_cap[k] = p->spare_cap[p->nspare];
+			return e;
+		}
+	}
+	*cap = n ? n : 1;
+	return NULL;
+}
+
+/* Gives a used buffer back (mu not held). */
+static void put_buf(struct evpipe *p, struct ht_event *e, uint32_t cap)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&p->mu);
+	if (p->nspare < POOL) {
+		p->spare[p->nspare] = e;
+		p->spare_cap[p->nspare++] = cap;
+		e = NULL;
+	}
+	pthread_mutex_unlock(&p->mu);
+	free(e);
+}
+
+/* Decodes block i into a buffer of its own; called without mu. */
 static void decode_one(struct evpipe *p, struct ht_decoder *d, uint32_t i)
 {
 	struct dblock *b = &p->b[i];
-	uint32_t n = p->bi[i].count;
+	uint32_t n = p->bi[i].count, cap;
 
-	b->ev = malloc((n ? n : 1) * sizeof(*b->ev));
+	pthread_mutex_lock(&p->mu);
+	b->ev = get_buf(p, n, &cap);
+	pthread_mutex_unlock(&p->mu);
+	if (!b->ev)
+		b->ev = malloc(cap * sizeof(*b->ev));
 	if (!b->ev) {
 		b->n = HT_ENOMEM;
 		return;
 	}
+	p->cap[i] = cap;
 	b->n = ht_reader_decode_block(p->r, d, i, b->ev, n);
 	if (b->n < 0) {
-		free(b->ev);
+		put_buf(p, b->ev, cap);
 		b->ev = NULL;
 	}
 }
@@ -206,8 +253,9 @@ static int load_top(struct evpipe *p)
 		if (s->loaded) {
 			/* Block used up: keep it until the caller is done
 			 * with the run, then move to the next one. */
-			free(p->prev);
+			put_buf(p, p->prev, p->prev_cap);
 			p->prev = s->ev;
+			p->prev_cap = p->cap[s->blk];
 			s->ev = NULL;
 			s->loaded = 0;
 			s->blk = p->b[s->blk].next;
@@ -229,7 +277,7 @@ static int load_top(struct evpipe *p)
 				s->pos = 0;
 				s->loaded = 1;
 				if (!s->n) {
-					free(s->ev);
+					put_buf(p, s->ev, p->cap[s->blk]);
 					s->ev = NULL;
 					s->loaded = 0;
 					s->blk = b->next;
@@ -263,7 +311,7 @@ int evpipe_next(struct evpipe *p, const struct ht_event **ev, size_t *n)
 		*n = 1;
 		return rc;
 	}
-	free(p->prev);
+	put_buf(p, p->prev, p->prev_cap);
 	p->prev = NULL;
 	if ((rc = load_top(p))) {
 		p->err = rc;
@@ -358,7 +406,8 @@ int evpipe_open(struct evpipe **pp, struct ht_reader *r, int mode, int jobs)
 	byst = calloc(p->nb + 1, sizeof(*byst));
 	p->st = calloc(p->nb + 1, sizeof(*p->st));
 	p->heap = calloc(p->nb + 1, sizeof(*p->heap));
-	if (!p->b || !p->order || !byst || !p->st || !p->heap) {
+	p->cap = calloc(p->nb + 1, sizeof(*p->cap));
+	if (!p->b || !p->order || !byst || !p->st || !p->heap || !p->cap) {
 		free(byst);
 		rc = HT_ENOMEM;
 		goto fail;
@@ -440,6 +489,9 @@ void evpipe_close(struct evpipe *p)
 	for (size_t i = 0; p->st && i < p->nst; i++)
 		free(p->st[i].ev);
 	free(p->prev);
+	for (int i = 0; i < p->nspare; i++)
+		free(p->spare[i]);
+	free(p->cap);
 	free(p->thr);
 	free(p->b);
 	free(p->order);
