@@ -186,7 +186,8 @@ static int write_meta(struct ctx *c)
 	kv[n++] = (struct ht_kv){"recorder.name", c->f->recorder};
 	kv[n++] = (struct ht_kv){"trace.notes", c->f->notes};
 	kv[n++] = (struct ht_kv){"clock.source", c->st->timed ?
-		"recorded (start_ns; file order kept)" : "ordinal (line number)"};
+		"recorded (start_ns; file order kept)" :
+		"ordinal (line number)"};
 	kv[n++] = (struct ht_kv){"trace.has_time", c->st->timed ? "1" : "0"};
 	kv[n++] = (struct ht_kv){"trace.has_tid",
 		(c->f->flags & HT_TRACE_NO_TID) ? "0" : "1"};

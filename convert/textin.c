@@ -378,8 +378,9 @@ static ssize_t fill(struct textin *t)
 	if (t->kind == TEXTIN_ZIP) {
 		zip_int64_t k = zip_fread(t->zf, dst, room);
 		if (k < 0) {
-			snprintf(t->err, sizeof(t->err), "zip member '%.100s': %s",
-				 t->member, zip_file_strerror(t->zf));
+			snprintf(t->err, sizeof(t->err),
+				 "zip member '%.100s': %s", t->member,
+				 zip_file_strerror(t->zf));
 			return -1;
 		}
 		t->zipdone += (uint64_t)k;

@@ -41,9 +41,10 @@ uint64_t textin_pos(const struct textin *t);
 uint64_t textin_size(const struct textin *t);
 
 /* For content probes: if buf (the first n bytes of a file) starts a zstd
- * frame, a gzip member or a zip local file, decompresses what it can of the start of the
- * text into out[0..cap) and returns its length; else copies nothing and
- * returns n with *text = buf.  *text is where the text is. */
+ * frame, a gzip member or a zip local file, decompresses what it can of
+ * the start of the text into out[0..cap) and returns its length; else
+ * copies nothing and returns n with *text = buf.  *text is where the text
+ * is. */
 size_t textin_peek(const unsigned char *buf, size_t n, unsigned char *out,
 		   size_t cap, const unsigned char **text);
 

@@ -104,7 +104,8 @@ int main(int argc, char **argv)
 	int err, bad = 0;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: import_dump android|mtrace|meta TRACE\n");
+		fputs("usage: import_dump android|mtrace|meta TRACE\n",
+		      stderr);
 		return 2;
 	}
 	if ((err = ht_reader_open(&r, argv[2], HT_READ_STRICT))) {
