@@ -331,6 +331,10 @@ static void clock_init(void)
 			if ((d >> 8) & 1)
 				ht__use_tsc = 1;
 		}
+		const char *want = getenv("HEAPTAPE_CLOCK");
+
+		if (want && !strcmp(want, "monotonic"))
+			ht__use_tsc = 0;
 		if (read_file("/sys/devices/system/clocksource/clocksource0/"
 			      "current_clocksource", cs, sizeof(cs)) > 0 &&
 		    strncmp(cs, "tsc", 3))
@@ -469,6 +473,8 @@ static struct ht__buf *take_small(void)
 /* A big buffer: from the free list, else grow within the budget
  * (pool size + one big buffer per live thread), else wait for the
  * encoder a bounded time.  NULL: drop. */
+static void flush_all(int final);
+
 static struct ht__buf *take_big(int may_wait)
 {
 	struct ht__buf *b;
@@ -497,6 +503,17 @@ static struct ht__buf *take_big(int may_wait)
 		pthread_mutex_unlock(&g_grow_lock);
 		if (!may_wait || !atomic_load(&g_enc_running))
 			return NULL;
+		/* Rather than sleep until the encoder thread gets a CPU
+		 * (on a busy machine it may not for a while), encode here.
+		 * Signals are blocked (we are in ht__reserve_slow()). */
+		if (pthread_mutex_trylock(&g_wlock) == 0) {
+			uint32_t before = atomic_load(&g_big_free);
+
+			flush_all(0);
+			pthread_mutex_unlock(&g_wlock);
+			if (atomic_load(&g_big_free) > before)
+				continue;
+		}
 		{
 			uint64_t now = mono_ns();
 			uint32_t seq;
