@@ -1120,6 +1120,7 @@ werr:
 
 int convert_etl_to_htape(const struct convert_opts *o)
 {
+	struct cli_progress prog;
 	struct conv cv;
 	struct etl_event ev;
 	struct etl_counts c;
@@ -1139,11 +1140,21 @@ int convert_etl_to_htape(const struct convert_opts *o)
 		cli_error("'%s': out of memory", o->in);
 		goto out;
 	}
+	if (o->progress) {
+		const struct etl_buffer *bb;
+		size_t nb = etl_buffers(cv.e, &bb);
+		cli_progress_start(&prog, "convert", nb);
+	}
 	while ((r = etl_next(cv.e, &ev)) > 0) {
 		struct etl_heap h;
 		int hr;
 
 		cv.events++;
+		if (o->progress && !(cv.events & 0xFFFF)) {
+			struct etl_counts pc;
+			etl_counts(cv.e, &pc);
+			cli_progress_update(&prog, pc.buffers_read);
+		}
 		if (ev.has_ts)
 			cv.ts_last = ev.ts;
 		if ((ev.bflags & (ETL_BF_EVENTS_LOST | ETL_BF_BUFFER_LOST)) &&
@@ -1169,6 +1180,8 @@ int convert_etl_to_htape(const struct convert_opts *o)
 			break;
 		}
 	}
+	if (o->progress)
+		cli_progress_end(&prog);
 	if (r < 0) {
 		open_error(cv.e, o->in, 1);
 		goto out;

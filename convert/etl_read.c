@@ -887,6 +887,7 @@ static int advance(struct etl *e, struct stream *s)
 				return 0;
 			}
 			bi = s->idx[s->cur++];
+			e->cnt.buffers_read++;
 			if (load(e, bi, &s->own, &s->own_cap, &s->b, &s->end)) {
 				s->b = NULL;
 				if (!(e->flags & ETL_SALVAGE))

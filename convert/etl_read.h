@@ -141,6 +141,7 @@ struct etl_counts {
 	uint64_t flag_events_lost;     /* buffers with BufferFlag 0x2 */
 	uint64_t flag_buffer_lost;     /* buffers with BufferFlag 0x4 */
 	uint64_t first_bad_off;        /* of the first bad buffer */
+	uint64_t buffers_read;         /* started by etl_next so far */
 };
 void etl_counts(const struct etl *e, struct etl_counts *c);
 
