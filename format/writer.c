@@ -601,23 +601,34 @@ HT_API int ht_writer_close(struct ht_writer *w)
 
 	if (!w)
 		return 0;
-	for (size_t i = 0; i < w->n_ps && !rc; i++) {
-		if (w->ps[i].n)
-			rc = write_events(w, w->ps[i].ev, w->ps[i].n);
+	for (size_t i = 0; i < w->n_ps && (!rc || rc == HT_ENOSPC); i++) {
+		if (w->ps[i].n) {
+			int r2 = write_events(w, w->ps[i].ev, w->ps[i].n);
+
+			if (r2 && !rc)
+				rc = r2;
+		}
 		w->ps[i].n = 0;
 	}
-	if (!rc && w->err)
+	/* Past max_bytes the INDEX and END still go out (room is kept for
+	 * them): the file stays complete, and HT_ENOSPC says what was lost. */
+	if (w->err)
 		rc = w->err;
-	if (!rc && (w->n_idx || !w->last_index))
-		rc = write_index(w);
-	if (!rc) {
+	if ((!rc || rc == HT_ENOSPC) && (w->n_idx || !w->last_index)) {
+		int r2 = write_index(w);
+
+		rc = r2 ? r2 : rc;
+	}
+	if (!rc || rc == HT_ENOSPC) {
 		uint8_t *p = w->out + HT__BLK_HDR;
 
 		ht__wr64(p, w->last_index);
 		ht__wr64(p + 8, w->total_events);
 		ht__wr64(p + 16, w->seq);
 		memcpy(p + 24, ht__end_magic, 8);
-		rc = emit(w, HT__B_END, 0, 0, HT__END_PAYLOAD, 0, 0, 0);
+		int r2 = emit(w, HT__B_END, 0, 0, HT__END_PAYLOAD, 0, 0, 0);
+
+		rc = r2 ? r2 : rc;
 	}
 	free_all(w);
 	return rc;

@@ -464,6 +464,46 @@ static void test_allocator(void)
 	close(fd);
 }
 
+/* max_bytes: blocks past it are refused with HT_ENOSPC, yet the file
+ * stays within the limit and ends with its INDEX and END. */
+static void test_max_bytes(void)
+{
+	struct ht_writer_opts o;
+	struct ht_writer *w;
+	struct ht_reader *r;
+	struct gen g = { 13 };
+	struct ht_event ev[500];
+	uint64_t ts = 0;
+	int fd = memfd(), rc = 0, k;
+	struct mem m;
+
+	for (int i = 0; i < 500; i++)
+		gen_event(&g, &ev[i], &ts, 1, 1, 0);
+	memset(&o, 0, sizeof(o));
+	o.block_events = 100;
+	o.max_bytes = 20000;
+	CHECK_EQ(ht_writer_open(&w, fd, &o), 0);
+	for (k = 0; k < 100 && !(rc = ht_writer_write(w, ev, 500)); k++)
+		;
+	CHECK_EQ(rc, HT_ENOSPC);
+	CHECK(k > 0);
+	for (int i = 0; i < 450; i++) { /* full blocks are refused too */
+		rc = ht_writer_put(w, &ev[i]);
+		CHECK(rc == 0 || rc == HT_ENOSPC);
+	}
+	rc = ht_writer_close(w);        /* the last 50 may or may not fit */
+	CHECK(rc == 0 || rc == HT_ENOSPC);
+	slurp(fd, &m);
+	CHECK(m.len <= 20000);
+	CHECK_EQ(ht_reader_open_mem(&r, m.buf, m.len, HT_READ_STRICT), 0);
+	struct ht_trace_info info;
+	ht_reader_info(r, &info);
+	CHECK(info.events >= (uint64_t)k * 500);
+	CHECK(info.events < (uint64_t)k * 500 + 500);
+	ht_reader_close(r);
+	free(m.buf);
+}
+
 /* Argument checks, errors, names. */
 static void test_api(void)
 {
@@ -540,5 +580,6 @@ int main(void)
 	TEST(test_seek);
 	TEST(test_parallel_decode);
 	TEST(test_allocator);
+	TEST(test_max_bytes);
 	return TAP_DONE();
 }
