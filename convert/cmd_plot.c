@@ -191,6 +191,10 @@ static void human_bytes(char *buf, size_t n, double v)
 }
 
 #define MAXRSS 8 /* RSS lines drawn (one per process) */
+static const char *const rss_colors[MAXRSS] = {
+	"#d62728", "#ff7f0e", "#9467bd", "#8c564b",
+	"#e377c2", "#17becf", "#7f7f7f", "#bcbd22",
+};
 
 static int plot_trace(const char *in, const char *outp, const char *title,
 		      int mode, int width)
@@ -212,8 +216,8 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 	char titlebuf[512], sub[256], lbl[MAXRSS][48], pk[32], pr[32];
 	size_t nrss, nr = 0;
 	uint64_t t0, t1, rss_peak = 0;
-	double span;
-	int err, rc = 1;
+	double span, tscale;
+	int err, rc = 1, no_time;
 
 	memset(lr, 0, sizeof(lr));
 	if (cli_open_trace(&r, in, mode))
@@ -230,7 +234,10 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 		if (rss[i].ts > t1)
 			t1 = rss[i].ts;
 	}
-	span = (double)(t1 - t0) / 1e9;
+	/* Without a clock (android record_allocs) ts is an event number. */
+	no_time = !!(ht_reader_flags(r) & HT_TRACE_NO_TIME);
+	tscale = no_time ? 1.0 : 1e9;
+	span = (double)(t1 - t0) / tscale;
 	if (!(lv = live_new()) || sampler_init(&sb, 0, span) ||
 	    sampler_init(&sk, 0, span)) {
 		cli_error("out of memory");
@@ -242,7 +249,7 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 	}
 	while ((err = evpipe_next(pipe, &ev, &nev)) == 1) {
 		for (size_t i = 0; i < nev; i++) {
-			double t = (double)(ev[i].ts - t0) / 1e9;
+			double t = (double)(ev[i].ts - t0) / tscale;
 			if (live_apply(lv, &ev[i], NULL)) {
 				cli_error("out of memory");
 				goto out;
@@ -281,7 +288,7 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 		}
 		for (size_t i = 0; i < nrss; i++)
 			if (rss[i].pid == rpid[k])
-				sampler_put(&s, (double)(rss[i].ts - t0) / 1e9,
+				sampler_put(&s, (double)(rss[i].ts - t0) / tscale,
 					    (double)rss[i].rss_bytes);
 		err = sampler_line(&s, &lr[k], span, 0);
 		free(s.c);
@@ -293,7 +300,7 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 
 	memset(sbytes, 0, sizeof(sbytes));
 	sbytes[0] = (struct svg_series){"live bytes (requested)", lb.x, lb.y,
-					lb.n, 0};
+					lb.n, 0, "#1f77b4"};
 	for (size_t k = 0; k < nr; k++) {
 		if (nr == 1)
 			snprintf(lbl[k], sizeof(lbl[k]), "recorded RSS");
@@ -301,9 +308,10 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 			snprintf(lbl[k], sizeof(lbl[k]), "recorded RSS, pid %u",
 				 rpid[k]);
 		sbytes[1 + k] = (struct svg_series){lbl[k], lr[k].x, lr[k].y,
-						    lr[k].n, 1};
+						    lr[k].n, 1, rss_colors[k]};
 	}
-	sblocks[0] = (struct svg_series){"live blocks", lk.x, lk.y, lk.n, 0};
+	sblocks[0] = (struct svg_series){"live blocks", lk.x, lk.y, lk.n, 0,
+					 "#2ca02c"};
 	panels[0] = (struct svg_panel){"live bytes", SVG_Y_BYTES, sbytes,
 				       1 + nr};
 	panels[1] = (struct svg_panel){"live blocks", SVG_Y_COUNT, sblocks,
@@ -323,7 +331,9 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 	memset(&chart, 0, sizeof(chart));
 	chart.title = title;
 	chart.subtitle = sub;
-	chart.xlabel = "time since trace start";
+	chart.xlabel = no_time ? "event number (the trace has no clock)"
+			       : "time since trace start";
+	chart.xcount = no_time;
 	chart.xmax = span;
 	chart.width = width;
 	chart.panels = panels;
@@ -343,6 +353,11 @@ out:
 }
 
 #define MAXALLOC 16
+static const char *const alloc_colors[] = {
+	"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+	"#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
+};
+#define NACOL (sizeof(alloc_colors) / sizeof(alloc_colors[0]))
 
 /* [[t, v], ...] into a downsampled line.  0 ok, -1 malformed. */
 static int json_series(json_t *arr, struct line *l, double *tmax,
@@ -447,13 +462,15 @@ static int plot_replay(const char *in, const char *outp, const char *title,
 			 strcmp(json_string_value(json_object_get(a, "status")),
 				"ok") ? " (failed)" : "");
 		ser[ns] = (struct svg_series){names[ns], rl[na].x, rl[na].y,
-					      rl[na].n, 0};
+					      rl[na].n, 0,
+					      alloc_colors[na % NACOL]};
 		ns++;
 		if (il[na].n) {
 			snprintf(names[ns], sizeof(names[ns]),
 				 "%s live requested bytes", name ? name : "?");
 			ser[ns] = (struct svg_series){names[ns], il[na].x,
-						      il[na].y, il[na].n, 1};
+						      il[na].y, il[na].n, 1,
+						      "#555555"};
 			ns++;
 		}
 		na++;
@@ -474,7 +491,7 @@ static int plot_replay(const char *in, const char *outp, const char *title,
 			vmax = iy[0];
 		ser[ns++] = (struct svg_series){"ideal peak (peak live "
 						"requested bytes)", ix, iy, 2,
-						1};
+						1, "#000000"};
 	}
 	panel = (struct svg_panel){"resident set size", SVG_Y_BYTES, ser, ns};
 	if (!title) {

@@ -136,7 +136,7 @@ static void label(FILE *f, const struct axis *a, double v)
 	}
 	fprintf(f, "%.*f", d, v / a->div);
 	if (a->unit[0] && strcmp(a->unit, "s") && strcmp(a->unit, "ms") &&
-	    strcmp(a->unit, "us"))
+	    strcmp(a->unit, "us") && v != 0)
 		fprintf(f, "%s%s", a->unit[1] || a->unit[0] == 'B' ? " " : "",
 			a->unit);
 }
@@ -159,7 +159,12 @@ int svg_write(FILE *f, const struct svg_chart *c)
 					if (se->x[i] > xmax)
 						xmax = se->x[i];
 			}
-	x_axis(&xa, xmax);
+	if (c->xcount) {
+		y_axis(&xa, xmax, SVG_Y_COUNT);
+		xa.max = xmax > 0 ? xmax : 1;
+	} else {
+		x_axis(&xa, xmax);
+	}
 
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
@@ -236,12 +241,15 @@ int svg_write(FILE *f, const struct svg_chart *c)
 				   "text-anchor=\"middle\" font-size=\"13\">",
 				LEFT + plot_w / 2, y0 + PANEL_H + 40);
 			svg_text(f, c->xlabel ? c->xlabel : "time");
-			fprintf(f, " (%s)</text>\n", xa.unit);
+			if (!c->xcount)
+				fprintf(f, " (%s)", xa.unit);
+			fputs("</text>\n", f);
 		}
 		/* series */
 		for (size_t s = 0; s < pn->nseries; s++) {
 			const struct svg_series *se = &pn->series[s];
-			const char *col = palette[(color + s) % NPAL];
+			const char *col = se->color ? se->color :
+					  palette[(color + s) % NPAL];
 			if (!se->n)
 				continue;
 			drawn++;
@@ -283,6 +291,8 @@ int svg_write(FILE *f, const struct svg_chart *c)
 					   "y2=\"%d\" stroke=\"%s\" "
 					   "stroke-width=\"3\"%s/>\n",
 					LEFT + 18, ly - 4, LEFT + 42, ly - 4,
+					pn->series[s].color ?
+					pn->series[s].color :
 					palette[(color + s) % NPAL],
 					pn->series[s].dashed ?
 					" stroke-dasharray=\"6,3\"" : "");

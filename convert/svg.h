@@ -15,10 +15,11 @@
 
 struct svg_series {
 	const char *label;   /* legend text */
-	const double *x;     /* seconds from the start */
+	const double *x;     /* seconds from the start (or a count) */
 	const double *y;
 	size_t n;
 	int dashed;
+	const char *color;   /* "#rrggbb", or NULL for the next of a palette */
 };
 
 enum svg_yunit {
@@ -38,6 +39,7 @@ struct svg_chart {
 	const char *subtitle;   /* may be NULL */
 	const char *xlabel;     /* e.g. "time since trace start" */
 	double xmax;            /* seconds; 0 = from the data */
+	int xcount;             /* x is a count (event number), not time */
 	int width;              /* 0 = 1000 px */
 	const struct svg_panel *panels;
 	size_t npanels;

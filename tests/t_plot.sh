@@ -86,6 +86,18 @@ python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$d/e.
 	grep -q "no data" "$d/e.svg" && ok "empty trace: valid SVG saying no data" ||
 	no "empty trace: valid SVG saying no data"
 
+# A trace without a clock (Android record_allocs): x is the event number.
+sysui=$SHARED/data/android/systemui.txt.zst
+if [ -f "$sysui" ] && "$H" convert "$sysui" "$d/sysui.htape" >/dev/null 2>&1; then
+	expect 0 "plot of a trace without a clock" "$H" plot "$d/sysui.htape" -o "$d/sysui.svg"
+	svgcheck "$d/sysui.svg" "event number (the trace has no clock)" "live bytes" \
+		"MiB" "k" >"$d/chk" 2>&1 && ! grep -q "(ms)\|(s)<" "$d/sysui.svg" &&
+		ok "no clock: the x axis counts events, no time unit" ||
+		{ no "no clock: x axis"; sed 's/^/# /' "$d/chk" | tail -3; }
+else
+	ok "plot of a trace without a clock # SKIP android import not available"
+fi
+
 # A replay report: allocators[].rss_series [[seconds, bytes], ...].
 python3 - "$d/rep.json" <<'EOF'
 import json, math, sys
