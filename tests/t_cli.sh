@@ -130,6 +130,26 @@ expect 1 "verify of several traces exits 1 if one is bad" \
 expect 1 "verify of a missing file exits 1" "$H" verify "$d/none.htape"
 grep -q "cannot open '.*none.htape': No such file" "$d/err" &&
 	ok "missing file: clear message" || no "missing file: clear message"
+# Not a trace, empty, a bad file header, only a header.
+: >"$d/empty.htape"
+printf 'junk' >"$d/junk.htape"
+head -c 64 "$d/a.htape" >"$d/hdr.htape"
+python3 -c '
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[20] ^= 1
+open(sys.argv[2], "wb").write(b)' "$d/a.htape" "$d/badhdr.htape"
+for f in empty junk badhdr; do
+	expect 1 "verify of $f.htape exits 1" "$H" verify "$d/$f.htape"
+	grep -q "^heaptape verify: '.*$f.htape': offset [0-9]*: .*(file header)$" "$d/err" &&
+		ok "verify of $f.htape: one line naming the file header" ||
+		no "verify of $f.htape: $(cat "$d/err")"
+	expect 1 "cat of $f.htape exits 1" "$H" cat "$d/$f.htape"
+done
+expect 1 "verify of a trace that is only a header exits 1" "$H" verify "$d/hdr.htape"
+grep -q "0 events readable, 0 blocks, truncated at offset 64" "$d/out" &&
+	ok "header only: 0 events, truncated at 64" || no "header only: $(cat "$d/out")"
+
 # Bit flips all over a small trace: verify must catch every one.
 "$MK" -n 300 -t 2 -s 12 -b 100 "$d/s.htape" "$d/s.txt"
 missed=$(python3 - "$d/s.htape" "$d/sflip.htape" "$H" <<'EOF'
