@@ -116,6 +116,9 @@ int alloc_resolve(const char *spec, struct alloc_spec *out, size_t *n,
 	}
 	if (!realpath(spec, path))
 		return cli_error("allocator '%s': %s", spec, strerror(errno));
+	if (strpbrk(path, " :\t\n"))
+		return cli_error("allocator '%s': LD_PRELOAD cannot name a path "
+				 "with spaces or colons; use a link", path);
 	{
 		const char *b = strrchr(spec, '/');
 		snprintf(out[*n].name, sizeof(out[*n].name), "%s",
@@ -211,6 +214,9 @@ int run_worker(const char *worker, const char *plan, const char *tmpdir,
 		/* The worker dies with heaptape (kill, Ctrl-C). */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		signal(SIGPIPE, SIG_DFL);
+		/* Whatever the allocator prints must not mix with the
+		 * report (--csv, --json -) on stdout. */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 		if (a->path[0])
 			setenv("LD_PRELOAD", a->path, 1);
 		else

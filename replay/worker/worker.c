@@ -266,7 +266,8 @@ static void *fb_memalign(size_t align, size_t size)
 
 /* One allocator call: returns the block created (or NULL) and the ticks
  * the call took in *dt. */
-static void *call(const struct rp_op *op, void *old, uint64_t *dt)
+static inline __attribute__((always_inline)) void *
+call(const struct rp_op *op, int kind, void *old, uint64_t *dt)
 {
 	uint64_t t0, t1;
 	void *p = NULL;
@@ -274,7 +275,7 @@ static void *call(const struct rp_op *op, void *old, uint64_t *dt)
 	int rc;
 
 	t0 = ticks();
-	switch (op->kind) {
+	switch (kind) {
 	case RK_MALLOC:
 		p = malloc(op->size);
 		break;
@@ -373,18 +374,18 @@ static void run_op(const struct rp_op *op, struct rp_kind_stats *ks,
 					  : "block changed before realloc");
 	}
 	if (frees) {
-		struct rp_op fop = *op;
+		int kind = op->kind;
 		/* Sized frees only when the sizes agree: a trace that lost a
 		 * free can pair a free with another block. */
-		if (op->kind != RK_FREE && os &&
+		if (kind != RK_FREE && os &&
 		    (oldsize != op->size ||
 		     (os->size & ALIGNED ? aux[op->slot2].align : 0) !=
-			     (op->kind == RK_FREE_SIZED ? 0 : op->arg)))
-			fop.kind = RK_FREE;
-		call(&fop, old, &dt);
+			     (kind == RK_FREE_SIZED ? 0 : op->arg)))
+			kind = RK_FREE;
+		call(op, kind, old, &dt);
 		p = NULL;
 	} else {
-		p = call(op, old, &dt);
+		p = call(op, op->kind, old, &dt);
 	}
 	k->count++;
 	if (!--*countdown) {
@@ -775,7 +776,7 @@ int main(int argc, char **argv)
 	statm_fd = open("/proc/self/statm", O_RDONLY);
 	pthread_attr_init(&tattr);
 	pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&tattr, 256 * 1024);
+	pthread_attr_setstacksize(&tattr, 512 * 1024);
 
 	/* Let the allocator initialise itself before the baseline. */
 	free(malloc(1));

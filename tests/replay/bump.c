@@ -27,7 +27,7 @@
 
 static char *base;
 static _Atomic uint64_t used;
-static __thread char *cur, *end;
+static __thread __attribute__((tls_model("initial-exec"))) char *cur, *end;
 static int broken = -1;
 static uint64_t ring; /* BUMP_RING_MB: reuse a pre-faulted ring */
 
