@@ -294,13 +294,10 @@ static int cmd_replay(int argc, char **argv)
 	}
 	close(fd);
 	if (info.read_err) {
-		const struct ht_problem *pr;
-		size_t np = ht_reader_problems(r, &pr);
 		cli_warn("'%s': %s at offset %llu; replaying the %llu events "
 			 "before it", path, ht_strerror(info.read_err),
 			 (unsigned long long)info.read_err_offset,
 			 (unsigned long long)info.events_read);
-		(void)np;
 		if (info.read_err != HT_ETRUNC && !salvage)
 			rc = 1;
 	} else if (!ht_reader_complete(r) && !salvage) {

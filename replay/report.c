@@ -319,6 +319,11 @@ void report_json(FILE *f, const struct report_ctx *c)
 		c->timing_recorded ? "recorded" : "asap", c->speed,
 		c->touch ? "true" : "false", c->check ? "true" : "false");
 	json_skipped(f, in);
+	if (in->read_err)
+		fprintf(f, ",\n  \"read_error\": {\"offset\": %llu, "
+			   "\"error\": \"%s\"}",
+			(unsigned long long)in->read_err_offset,
+			ht_strerror(in->read_err));
 	fputs(",\n  \"allocators\": [", f);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct alloc_sum *s = &c->sums[i];
