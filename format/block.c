@@ -127,6 +127,24 @@ unsigned ht__col_width(int col)
 }
 
 
+static void col_set(struct ht_event *ev, int col, uint64_t v)
+{
+	switch (col) {
+	case HT__C_OP: ev->op = (uint8_t)v; break;
+	case HT__C_TS: ev->ts = v; break;
+	case HT__C_ADDR: ev->addr = v; break;
+	case HT__C_SIZE: ev->size = v; break;
+	case HT__C_OLD_ADDR: ev->old_addr = v; break;
+	case HT__C_OLD_SIZE: ev->old_size = v; break;
+	case HT__C_ALIGN: ev->align = v; break;
+	case HT__C_NMEMB: ev->nmemb = v; break;
+	case HT__C_HEAP: ev->heap = v; break;
+	case HT__C_AUX: ev->aux = (uint32_t)v; break;
+	case HT__C_FLAGS: ev->flags = (uint32_t)v; break;
+	default: ev->result = (int32_t)(uint32_t)v; break;
+	}
+}
+
 /*
  * Encoder.
  */
@@ -1019,7 +1037,6 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 	 */
 	const uint64_t *col[HT__NCOLS + 1];
 	size_t stride[HT__NCOLS + 1];
-	uint64_t zero = 0;
 	for (int c = 1; c <= HT__NCOLS; c++) {
 		if (enc_of[c] == HT__E_CONST || enc_of[c] < 0) {
 			col[c] = &cval[c];
@@ -1029,7 +1046,6 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 			stride[c] = 1;
 		}
 	}
-	(void)zero;
 	/* ts_min/ts_max must be the column's; then ticks -> ns */
 	if (count) {
 		const uint64_t *t = col[HT__C_TS];
@@ -1051,49 +1067,75 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		if (lo != pf.ts_min || hi != pf.ts_max)
 			BAD("ts_min/ts_max");
 	}
+	/*
+	 * Per op, a template event holding pid, tid and every field its
+	 * CONST columns give; each row copies its op's template and fills
+	 * in the columns that vary.
+	 */
+	struct ht_event *tp = d->tmpl;
+	int vary[HT__NCOLS + 1], n_rare = 0, rare[HT__NCOLS];
+	for (int c = 1; c <= HT__NCOLS; c++)
+		vary[c] = stride[c] != 0;
+	for (int op = 0; op < 256; op++) {
+		uint16_t mk = opmask[op];
+
+		if (!opseen[op])
+			continue;
+		memset(&tp[op], 0, sizeof(tp[op]));
+		tp[op].op = (uint8_t)op;
+		tp[op].pid = pf.pid;
+		tp[op].tid = pf.tid;
+		for (int c = 2; c <= HT__NCOLS; c++)
+			if (!vary[c] && ((mk >> (c - 1)) & 1))
+				col_set(&tp[op], c, cval[c]);
+	}
+	for (int c = HT__C_OLD_SIZE; c <= HT__NCOLS; c++)
+		if (vary[c])
+			rare[n_rare++] = c;
 	const uint64_t *ops = col[HT__C_OP], *ts = col[HT__C_TS];
-	size_t sop = stride[HT__C_OP], sts = stride[HT__C_TS];
+	const uint64_t *pa = col[HT__C_ADDR], *ps = col[HT__C_SIZE];
+	const uint64_t *po = col[HT__C_OLD_ADDR];
+	size_t sop = stride[HT__C_OP];
 	int rel = enc_of[HT__C_OLD_ADDR] == HT__E_REL_ADDR;
+	int v_ts = vary[HT__C_TS], v_a = vary[HT__C_ADDR];
+	int v_s = vary[HT__C_SIZE], v_o = vary[HT__C_OLD_ADDR];
 
-#define FIELD(c, mk, dst)                                                  \
-	do {                                                               \
-		uint64_t on_ = ((mk) >> ((c) - 1)) & 1;                    \
-		dst = *col[c] & (0 - on_);                                 \
-		col[c] += stride[c] & on_;                                 \
-	} while (0)
-
-	/* Reads one past the end of a column: each column buffer has 8
-	 * bytes of slack and the value read is masked off. */
+	/* A varying column's cursor advances on the rows that carry it;
+	 * reading one past its end is safe (8 bytes of slack, masked). */
 	for (uint32_t i = 0; i < count; i++) {
 		struct ht_event *e = &out[i];
 		uint8_t op = (uint8_t)*ops;
-		uint16_t mk = opmask[op];
-		uint64_t addr;
+		uint64_t mk = opmask[op], on, v;
 
 		ops += sop;
-		e->ts = *ts;
-		ts += sts;
-		e->op = op;
-		e->pid = pf.pid;
-		e->tid = pf.tid;
-		FIELD(HT__C_ADDR, mk, addr);
-		e->addr = addr;
-		FIELD(HT__C_SIZE, mk, e->size);
-		FIELD(HT__C_OLD_ADDR, mk, e->old_addr);
-		if (rel && ((mk >> (HT__C_OLD_ADDR - 1)) & 1))
-			e->old_addr = addr + (uint64_t)ht__unzz(e->old_addr);
-		FIELD(HT__C_OLD_SIZE, mk, e->old_size);
-		FIELD(HT__C_ALIGN, mk, e->align);
-		FIELD(HT__C_NMEMB, mk, e->nmemb);
-		FIELD(HT__C_HEAP, mk, e->heap);
-		uint64_t t;
-		FIELD(HT__C_AUX, mk, t);
-		e->aux = (uint32_t)t;
-		FIELD(HT__C_FLAGS, mk, t);
-		e->flags = (uint32_t)t;
-		FIELD(HT__C_RESULT, mk, t);
-		e->result = (int32_t)(uint32_t)t;
+		*e = tp[op];
+		if (v_ts)
+			e->ts = ts[i];
+		if (v_a) {
+			on = (mk >> (HT__C_ADDR - 1)) & 1;
+			e->addr = *pa & (0 - on);
+			pa += on;
+		}
+		if (v_s) {
+			on = (mk >> (HT__C_SIZE - 1)) & 1;
+			e->size = *ps & (0 - on);
+			ps += on;
+		}
+		if (v_o) {
+			on = (mk >> (HT__C_OLD_ADDR - 1)) & 1;
+			v = *po & (0 - on);
+			po += on;
+			if (rel)
+				v = (e->addr + (uint64_t)ht__unzz(v)) & (0 - on);
+			e->old_addr = v;
+		}
+		for (int k = 0; k < n_rare; k++) {
+			int c = rare[k];
+
+			if ((mk >> (c - 1)) & 1)
+				col_set(e, c, *col[c]++);
+		}
 	}
-#undef FIELD
+	(void)ts;
 	return (int)count;
 }

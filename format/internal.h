@@ -258,6 +258,7 @@ struct ht_decoder {
 	size_t cap;
 	uint64_t *col[HT__NCOLS + 1];  /* decoded values of each column */
 	size_t ccap[HT__NCOLS + 1];
+	struct ht_event tmpl[256];     /* per op: pid, tid, CONST fields */
 };
 void ht__dec_release(struct ht_decoder *d); /* frees the scratch */
 /* Decodes a verified payload of count events into out, ts converted
