@@ -58,7 +58,8 @@ echo "peak RSS (kB) without / with the recorder (LD_PRELOAD, default options):"
 storm=$PEERS_OUT/mallocstorm
 [ -x "$storm" ] || gcc -O2 -pthread -o "$storm" "$SHARED/bench/mallocstorm.c"
 threads=$HT_BUILD/tests/progs/threads
-for w in "storm1:$storm 1 4000000" "threads1000:$threads 1000 200"; do
+for w in "storm1:$storm 1 4000000" "threads1000:$threads 1000 200" \
+	"threads1000-at-once:$threads 1000 50 1000"; do
 	name=${w%%:*}
 	cmd=${w#*:}
 	[ -x "${cmd%% *}" ] || { echo "$name: ${cmd%% *} not built"; continue; }

@@ -1,5 +1,6 @@
-/* threads: N short-lived threads (default 1000), a few at a time, each
- * allocating and freeing some blocks.  usage: threads [N] [PER] */
+/* threads: N short-lived threads (default 1000), BATCH at a time
+ * (default 8), each allocating and freeing PER blocks.
+ * usage: threads [N] [PER] [BATCH] */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +28,14 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 1000, batch = 8;
 	long total = 0;
-	pthread_t th[8];
+	pthread_t *th;
 
 	if (argc > 2)
 		per = atoi(argv[2]);
+	if (argc > 3)
+		batch = atoi(argv[3]);
+	if (batch < 1 || n < 0 || !(th = calloc((size_t)batch, sizeof(*th))))
+		return 2;
 	for (int i = 0; i < n; i += batch) {
 		int k = n - i < batch ? n - i : batch;
 		for (int j = 0; j < k; j++)
@@ -41,6 +46,7 @@ int main(int argc, char **argv)
 			total += (long)r;
 		}
 	}
+	free(th);
 	printf("threads: %d threads, %ld allocations\n", n, total);
 	return 0;
 }
