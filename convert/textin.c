@@ -40,7 +40,7 @@ struct textin {
 	zip_t *za;
 	zip_file_t *zf;
 	char *buf;                /* lines */
-	size_t pos, end;
+	size_t pos, end, cap, rawcap;
 	int eof;
 	uint64_t lineno, rawpos, size, zipdone;
 	char member[256];
@@ -193,15 +193,23 @@ static int start(struct textin *t)
 	ssize_t k;
 	size_t have = 0;
 
-	t->buf = malloc(LINEBUF);
-	t->raw = malloc(RAWBUF);
+	/* Small memory inputs (the fuzzers) get small buffers, so that
+	 * their lines over 64 KiB exercise the too-long-line path. */
+	t->cap = LINEBUF;
+	t->rawcap = RAWBUF;
+	if (t->mem && t->memlen < 65536) {
+		t->rawcap = t->memlen + 8;
+		t->cap = 65536;
+	}
+	t->buf = malloc(t->cap);
+	t->raw = malloc(t->rawcap);
 	if (!t->buf || !t->raw) {
 		snprintf(t->err, sizeof(t->err), "out of memory");
 		return -1;
 	}
 	/* Enough of the start to see a magic number, even from a pipe. */
 	while (have < 4) {
-		k = raw_read(t, t->raw + have, RAWBUF - have);
+		k = raw_read(t, t->raw + have, t->rawcap - have);
 		if (k < 0)
 			return -1;
 		if (k == 0) {
@@ -320,7 +328,7 @@ static int refill(struct textin *t)
 
 	if (t->zin.pos < t->zin.size || t->raw_eof)
 		return 0;
-	k = raw_read(t, t->raw, RAWBUF);
+	k = raw_read(t, t->raw, t->rawcap);
 	if (k < 0)
 		return -1;
 	t->zin.size = (size_t)k;
@@ -368,12 +376,12 @@ static ssize_t fill_gzip(struct textin *t, char *dst, size_t room)
 	}
 }
 
-/* Appends decoded text to buf[end..LINEBUF).  Returns the number of
+/* Appends decoded text to buf[end..cap).  Returns the number of
  * bytes added, 0 at the end of the text, -1 on error. */
 static ssize_t fill(struct textin *t)
 {
 	char *dst = t->buf + t->end;
-	size_t room = LINEBUF - t->end;
+	size_t room = t->cap - t->end;
 
 	if (t->kind == TEXTIN_ZIP) {
 		zip_int64_t k = zip_fread(t->zf, dst, room);
@@ -458,9 +466,9 @@ int textin_line(struct textin *t, const char **line, size_t *len)
 			t->pos = 0;
 			t->end = avail;
 		}
-		if (t->end == LINEBUF) {
+		if (t->end == t->cap) {
 			snprintf(t->err, sizeof(t->err),
-				 "line longer than %u bytes", LINEBUF);
+				 "line longer than %zu bytes", t->cap);
 			return -1;
 		}
 		k = fill(t);
