@@ -62,11 +62,12 @@ static int find_preload(char *out, size_t n)
 	exe[len] = 0;
 	if ((slash = strrchr(exe, '/')))
 		*slash = 0;
-	snprintf(out, n, "%s/%s", exe, PRELOAD_NAME);
-	if (exists(out))
+	if (snprintf(out, n, "%s/%s", exe, PRELOAD_NAME) < (int)n &&
+	    exists(out))
 		return 0;
-	snprintf(out, n, "%s/../lib/heaptape/%s", exe, PRELOAD_NAME);
-	if (exists(out)) {
+	if (snprintf(out, n, "%s/../lib/heaptape/%s", exe, PRELOAD_NAME) <
+		    (int)n &&
+	    exists(out)) {
 		char real[PATH_MAX];
 
 		if (realpath(out, real))
@@ -216,7 +217,17 @@ static int run(int argc, char **argv)
 		}
 		setenv("HEAPTAPE_OUT", path, 1);
 	}
-	unsetenv("HEAPTAPE_ROOT_PID");
+	{
+		/* the library can only warn from inside PROG: check here */
+		char dir[PATH_MAX + 64], *slash;
+
+		snprintf(dir, sizeof(dir), "%s", out ? path : cwd);
+		if (out && (slash = strrchr(dir, '/')))
+			*slash = 0;
+		if (access(dir[0] ? dir : "/", W_OK | X_OK))
+			return cli_error("cannot write traces in '%s': %s",
+					 dir, strerror(errno)), 125;
+	}
 	if (pipe2(pfd, O_CLOEXEC))
 		return cli_error("pipe: %s", strerror(errno)), 125;
 	fflush(NULL);
