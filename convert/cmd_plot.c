@@ -286,10 +286,11 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 			cli_error("out of memory");
 			goto out;
 		}
-		for (size_t i = 0; i < nrss; i++)
+		for (size_t i = 0; i < nrss; i++) {
+			double t = (double)(rss[i].ts - t0) / tscale;
 			if (rss[i].pid == rpid[k])
-				sampler_put(&s, (double)(rss[i].ts - t0) / tscale,
-					    (double)rss[i].rss_bytes);
+				sampler_put(&s, t, (double)rss[i].rss_bytes);
+		}
 		err = sampler_line(&s, &lr[k], span, 0);
 		free(s.c);
 		if (err) {
@@ -569,7 +570,8 @@ static int cmd_plot(int argc, char **argv)
 			break;
 		case O_WIDTH:
 			if (cli_parse_u64(optarg, &v) || v < 400 || v > 10000)
-				return cli_usage(c, 2, "--width takes 400..10000");
+				return cli_usage(c, 2,
+						 "--width takes 400..10000");
 			width = (int)v;
 			break;
 		case O_SALVAGE:

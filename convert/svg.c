@@ -287,8 +287,8 @@ int svg_write(FILE *f, const struct svg_chart *c)
 				8 + pn->nseries * 18);
 			for (size_t s = 0; s < pn->nseries; s++) {
 				int ly = y0 + 24 + (int)s * 18;
-				fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" "
-					   "y2=\"%d\" stroke=\"%s\" "
+				fprintf(f, "<line x1=\"%d\" y1=\"%d\" "
+					   "x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
 					   "stroke-width=\"3\"%s/>\n",
 					LEFT + 18, ly - 4, LEFT + 42, ly - 4,
 					pn->series[s].color ?

@@ -311,7 +311,8 @@ int main(int argc, char **argv)
 	}
 	if (!out || !dp || threads < 1 || threads > 1000 || fixed < 0) {
 		fprintf(stderr, "usage: mktrace_stat [-n N] [-t T] [-s SEED] "
-				"[-b N] [--windows] [-c CAT] [--case peak] OUT DUMP\n");
+				"[-b N] [--windows] [-c CAT] [--case peak] "
+				"OUT DUMP\n");
 		return 2;
 	}
 	rng = seed;
