@@ -42,6 +42,7 @@ struct stream {
 	uint32_t pos, end;
 	uint64_t boff;
 	uint16_t cpu, bflags;
+	uint32_t bsize;         /* on-disk size of the current buffer */
 	uint8_t *own;           /* decompression target */
 	size_t own_cap;
 	uint64_t last_ts;
@@ -52,6 +53,7 @@ struct etl {
 	const uint8_t *map;
 	size_t len;
 	int mapped;
+	int fd;                 /* while scanning a file, else -1 */
 	int flags;
 	struct etl_buffer *bufs;
 	size_t nbufs, cap;
@@ -690,7 +692,7 @@ static int scan(struct etl *e)
 	uint64_t off = 0, step = 0;
 
 	while (off < e->len) {
-		const uint8_t *b = e->map + off;
+		uint8_t b[BUF_HDR];
 		struct etl_buffer bf;
 		uint64_t left = e->len - off;
 
@@ -699,6 +701,11 @@ static int scan(struct etl *e)
 			       "left)", (unsigned long long)left);
 			goto bad;
 		}
+		/* through the fd when there is one: touching the mapping
+		 * here would fault in (around) the whole file at once */
+		if (e->fd < 0 || pread(e->fd, b, BUF_HDR, (off_t)off) !=
+		    (ssize_t)BUF_HDR)
+			memcpy(b, e->map + off, BUF_HDR);
 		memset(&bf, 0, sizeof(bf));
 		bf.off = off;
 		bf.size = rd32(b);
@@ -782,7 +789,8 @@ static int setup(struct etl *e)
 	return 0;
 }
 
-int etl_open_mem(struct etl **ep, const void *buf, size_t len, int flags)
+static int open_common(struct etl **ep, const void *buf, size_t len,
+		       int flags, int fd)
 {
 	struct etl *e = calloc(1, sizeof(*e));
 
@@ -793,11 +801,19 @@ int etl_open_mem(struct etl **ep, const void *buf, size_t len, int flags)
 	e->len = len;
 	e->flags = flags;
 	e->pending = -1;
+	e->fd = fd;
 	if (setup(e)) {
 		e->failed = 1;
+		e->fd = -1;
 		return -1;
 	}
+	e->fd = -1;
 	return 0;
+}
+
+int etl_open_mem(struct etl **ep, const void *buf, size_t len, int flags)
+{
+	return open_common(ep, buf, len, flags, -1);
 }
 
 int etl_open(struct etl **ep, const char *path, int flags)
@@ -824,8 +840,9 @@ int etl_open(struct etl **ep, const char *path, int flags)
 		}
 		madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
 	}
+	r = open_common(ep, m ? m : "", m ? (size_t)st.st_size : 0, flags,
+			fd);
 	close(fd);
-	r = etl_open_mem(ep, m ? m : "", m ? (size_t)st.st_size : 0, flags);
 	e = *ep;
 	if (!e) {
 		if (m)
@@ -871,6 +888,20 @@ static int cmp_order(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
+/* A buffer is read once: let the kernel drop its pages of the mapping so
+ * that a large file does not stay resident. */
+static void release(struct etl *e, const struct stream *s)
+{
+	uintptr_t pg = 4096, a, z;
+
+	if (!e->mapped || s->b != e->map + s->boff)
+		return;
+	a = ((uintptr_t)s->b + pg - 1) & ~(pg - 1);
+	z = ((uintptr_t)s->b + s->bsize) & ~(pg - 1);
+	if (z > a)
+		madvise((void *)a, z - a, MADV_DONTNEED);
+}
+
 /* Moves stream s to its next event.  Returns 1 if it has one, 0 if it
  * is exhausted, -1 on error (strict mode). */
 static int advance(struct etl *e, struct stream *s)
@@ -900,6 +931,7 @@ static int advance(struct etl *e, struct stream *s)
 			s->boff = e->bufs[bi].off;
 			s->cpu = e->bufs[bi].cpu;
 			s->bflags = e->bufs[bi].flags;
+			s->bsize = e->bufs[bi].size;
 		}
 		r = decode(e, s->b, s->pos, s->end, &s->head);
 		if (r > 0) {
@@ -920,6 +952,7 @@ static int advance(struct etl *e, struct stream *s)
 			}
 			bad_buffer(e, s->boff, s->end - s->pos);
 		}
+		release(e, s);
 		s->b = NULL;
 	}
 }
