@@ -1471,10 +1471,15 @@ static void *encoder(void *arg)
 			sample_rss();
 			next_rss = now + 10000000u;
 		}
-		cmd = atomic_load(&g_cmd);
 		wake = next_rss < next_flush ? next_rss : next_flush;
+		/* announce the sleep first, then look: a producer that took
+		 * buffers meanwhile either sees us sleeping (and wakes us) or
+		 * is seen here */
+		atomic_store(&g_enc_sleeping, 1);
+		cmd = atomic_load(&g_cmd);
 		if (cmd == CMD_NONE && now < wake &&
 		    atomic_load(&g_big_free) >= atomic_load(&g_big_total) / 2 &&
+		    atomic_load(&g_exiting) <= 64 &&
 		    !atomic_load(&g_buf_waiters)) {
 			struct timespec ts = { 0, (long)(wake - now) };
 
@@ -1482,11 +1487,11 @@ static void *encoder(void *arg)
 				ts.tv_sec = ts.tv_nsec / 1000000000;
 				ts.tv_nsec %= 1000000000;
 			}
-			atomic_store(&g_enc_sleeping, 1);
 			futex(&g_enc_seq, FUTEX_WAIT_PRIVATE, seq, &ts);
 			atomic_store(&g_enc_sleeping, 0);
 			continue;
 		}
+		atomic_store(&g_enc_sleeping, 0);
 		pthread_mutex_lock(&g_wlock);
 		flush_all(cmd != CMD_NONE);
 		if (cmd != CMD_NONE) {
