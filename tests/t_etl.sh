@@ -28,7 +28,13 @@ GEN=$HT_BUILD/tests/etlgen
 DUMP=$HT_BUILD/tests/etldump
 HTDUMP=$HT_BUILD/tests/etl_htdump
 CHK=$HT_TOP/tests/tools/etl_check.py
-mkdir -p "$W"
+mkdir -p "$W/bin"
+# private copies: a rebuild in the shared tree must not swap them mid-run
+for b in "$HEAPTAPE" "$GEN" "$DUMP" "$HTDUMP"; do
+	cp "$b" "$W/bin/" || exit 1
+done
+HEAPTAPE=$W/bin/heaptape GEN=$W/bin/etlgen DUMP=$W/bin/etldump
+HTDUMP=$W/bin/etl_htdump
 
 # 1. reference counts of the ten real files
 n=0
