@@ -28,8 +28,9 @@ pycheck() { # mode csv stat [interval]
 lines() { wc -l <"$1" | tr -d ' '; }
 
 # (a) a generated trace: every op, 6 threads in 2 processes, failures,
-# heaps, realloc chains, reused addresses, equal timestamps.
-"$GEN" "$T/a.htape" 200000 7 6 || { echo "not ok 1 - csvgen"; exit 1; }
+# heaps, realloc chains, reused addresses, equal timestamps; blocks of
+# 1000 events, so that the merge crosses many block edges.
+"$GEN" "$T/a.htape" 200000 7 6 1000 || { echo "not ok 1 - csvgen"; exit 1; }
 t "htape -> csv" "$H" convert "$T/a.htape" "$T/a.csv"
 [ -s "$T/t.err" ] && nok "no output on stderr when it is not a terminal" ||
 	ok "no output on stderr when it is not a terminal (no progress bar)"

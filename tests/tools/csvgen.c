@@ -5,7 +5,8 @@
  * errno, Windows heaps created, used and destroyed, equal timestamps.
  * The same seed always gives the same events.
  *
- * usage: csvgen OUT.htape EVENTS SEED [THREADS]
+ * usage: csvgen OUT.htape EVENTS SEED [THREADS [BLOCK_EVENTS]]
+ * (small blocks give each thread many blocks: merge and block edges)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -122,18 +123,22 @@ int main(int argc, char **argv)
 		uint64_t heaps[4];
 	} th[64];
 	struct ht_writer *w;
+	struct ht_writer_opts wo;
 	uint64_t n, ts = 1000, total = 0;
 	int nth = 6, fd, err;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: csvgen OUT.htape EVENTS SEED "
-				"[THREADS]\n");
+				"[THREADS [BLOCK_EVENTS]]\n");
 		return 2;
 	}
 	n = strtoull(argv[2], NULL, 10);
 	rs = strtoull(argv[3], NULL, 10) * 0x9e3779b97f4a7c15ull + 1;
 	if (argc > 4)
 		nth = atoi(argv[4]);
+	memset(&wo, 0, sizeof(wo));
+	if (argc > 5)
+		wo.block_events = (uint32_t)strtoul(argv[5], NULL, 10);
 	if (nth < 1 || nth > 64)
 		return 2;
 	for (int i = 0; i < nth; i++) {
@@ -144,7 +149,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(weights) / sizeof(weights[0]); i++)
 		total += (uint64_t)weights[i][1];
 	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || (err = ht_writer_open(&w, fd, NULL))) {
+	if (fd < 0 || (err = ht_writer_open(&w, fd, &wo))) {
 		fprintf(stderr, "csvgen: cannot write %s\n", argv[1]);
 		return 1;
 	}
