@@ -1479,7 +1479,6 @@ static void *encoder(void *arg)
 		cmd = atomic_load(&g_cmd);
 		if (cmd == CMD_NONE && now < wake &&
 		    atomic_load(&g_big_free) >= atomic_load(&g_big_total) / 2 &&
-		    atomic_load(&g_exiting) <= 64 &&
 		    !atomic_load(&g_buf_waiters)) {
 			struct timespec ts = { 0, (long)(wake - now) };
 
