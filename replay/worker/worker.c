@@ -267,14 +267,15 @@ static void *fb_memalign(size_t align, size_t size)
 /* One allocator call: returns the block created (or NULL) and the ticks
  * the call took in *dt. */
 static inline __attribute__((always_inline)) void *
-call(const struct rp_op *op, int kind, void *old, uint64_t *dt)
+call(const struct rp_op *op, int kind, void *old, int timed, uint64_t *dt)
 {
-	uint64_t t0, t1;
+	uint64_t t0 = 0;
 	void *p = NULL;
 	size_t n;
 	int rc;
 
-	t0 = ticks();
+	if (timed)
+		t0 = ticks();
 	switch (kind) {
 	case RK_MALLOC:
 		p = malloc(op->size);
@@ -345,8 +346,8 @@ call(const struct rp_op *op, int kind, void *old, uint64_t *dt)
 					    n ? n : (size_t)pagesize);
 		break;
 	}
-	t1 = ticks();
-	*dt = t1 - t0;
+	if (timed)
+		*dt = ticks() - t0;
 	return p;
 }
 
@@ -355,12 +356,13 @@ static void run_op(const struct rp_op *op, struct rp_kind_stats *ks,
 {
 	struct wslot *os = NULL, *ns;
 	void *old = NULL, *p;
-	uint64_t dt, n, oldsize = 0;
+	uint64_t dt = 0, n, oldsize = 0;
 	struct rp_kind_stats *k = &ks[op->kind];
 	int check = opts & RP_OPT_CHECK;
 	int frees = op->kind == RK_FREE || op->kind == RK_FREE_SIZED ||
 		    op->kind == RK_FREE_ALIGNED_SIZED;
 	int reallocs = op->kind == RK_REALLOC || op->kind == RK_REALLOCARRAY;
+	int timed = !--*countdown;
 
 	if (op->slot2 != RP_NONE) {
 		os = &slots[op->slot2];
@@ -382,13 +384,13 @@ static void run_op(const struct rp_op *op, struct rp_kind_stats *ks,
 		     (os->size & ALIGNED ? aux[op->slot2].align : 0) !=
 			     (kind == RK_FREE_SIZED ? 0 : op->arg)))
 			kind = RK_FREE;
-		call(op, kind, old, &dt);
+		call(op, kind, old, timed, &dt);
 		p = NULL;
 	} else {
-		p = call(op, op->kind, old, &dt);
+		p = call(op, op->kind, old, timed, &dt);
 	}
 	k->count++;
-	if (!--*countdown) {
+	if (timed) {
 		*countdown = sample;
 		k->timed++;
 		k->hist[rp_hist_index(dt)]++;
