@@ -30,6 +30,7 @@ HTDUMP=$HT_BUILD/tests/etl_htdump
 CHK=$HT_TOP/tests/tools/etl_check.py
 mkdir -p "$W/bin"
 # private copies: a rebuild in the shared tree must not swap them mid-run
+ORIG_HEAPTAPE=$HEAPTAPE     # replay finds its worker next to it
 for b in "$HEAPTAPE" "$GEN" "$DUMP" "$HTDUMP"; do
 	cp "$b" "$W/bin/" || exit 1
 done
@@ -199,8 +200,8 @@ check "--op HeapAlloc: only real allocations (realloc duplicates first)" \
 	op_filter
 
 replay_one() {
-	"$HEAPTAPE" replay --help >/dev/null 2>&1 || return 2
-	"$HEAPTAPE" replay --json "$W/replay.json" "$W/g1.1000.htape" \
+	"$ORIG_HEAPTAPE" replay --help >/dev/null 2>&1 || return 2
+	"$ORIG_HEAPTAPE" replay --json "$W/replay.json" "$W/g1.1000.htape" \
 		>/dev/null 2>"$W/replay.err" || return 1
 	python3 -c "
 import json
