@@ -48,7 +48,8 @@ _Atomic(int) ht__on;
 _Atomic(uint64_t) ht__paused_events;
 int ht__use_tsc;
 
-void ht__resolve(void); /* preload.c */
+void ht__resolve(void);      /* preload.c */
+void ht__resolve_exec(void);
 
 /* Sizes.  A record is 40 bytes. */
 #define SMALL_BYTES (8u << 10)
@@ -1612,6 +1613,7 @@ void ht__init(void)
 
 	ht__t.guard++;
 	ht__resolve();
+	ht__resolve_exec();
 	options();
 	g_pid = (uint32_t)getpid();
 	g_page = sysconf(_SC_PAGESIZE);

@@ -341,45 +341,71 @@ static int in_vfork_child(void)
 }
 
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
+
+#define NEXT(type, name) ((type)dlsym(RTLD_NEXT, name))
+
+/* Resolved by the constructor: a vfork child (gcc's pex, ...) must not
+ * call dlsym, which takes the loader's lock in the parent's memory. */
+static struct {
+	execve_fn execve, execvpe;
+	execv_fn execv, execvp;
+	int (*fexecve)(int, char *const[], char *const[]);
+} real_exec;
+
+void ht__resolve_exec(void);
+static int (*real_close)(int);
+static int (*real_close_range)(unsigned, unsigned, int);
+
+void ht__resolve_exec(void)
+{
+	real_close = NEXT(int (*)(int), "close");
+	real_close_range = NEXT(int (*)(unsigned, unsigned, int),
+				"close_range");
+	real_exec.execve = NEXT(execve_fn, "execve");
+	real_exec.execvpe = NEXT(execve_fn, "execvpe");
+	real_exec.execv = NEXT(execv_fn, "execv");
+	real_exec.execvp = NEXT(execv_fn, "execvp");
+	real_exec.fexecve = NEXT(int (*)(int, char *const[], char *const[]),
+				 "fexecve");
+}
 
 static void before_exec(void)
 {
+	if (!real_exec.execve)
+		ht__resolve_exec();
 	if (!in_vfork_child())
 		ht__close_now(HT__CLOSE_EXEC);
 }
 
-#define NEXT(type, name) ((type)dlsym(RTLD_NEXT, name))
-
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	before_exec();
-	return NEXT(execve_fn, "execve")(path, argv, envp);
+	return real_exec.execve(path, argv, envp);
 }
 
 EXPORT int execv(const char *path, char *const argv[])
 {
 	before_exec();
-	return NEXT(int (*)(const char *, char *const[]), "execv")(path, argv);
+	return real_exec.execv(path, argv);
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
 	before_exec();
-	return NEXT(int (*)(const char *, char *const[]), "execvp")(file,
-								    argv);
+	return real_exec.execvp(file, argv);
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	before_exec();
-	return NEXT(execve_fn, "execvpe")(file, argv, envp);
+	return real_exec.execvpe(file, argv, envp);
 }
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	before_exec();
-	return NEXT(int (*)(int, char *const[], char *const[]),
-		    "fexecve")(fd, argv, envp);
+	return real_exec.fexecve(fd, argv, envp);
 }
 
 /* execl, execlp, execle: collect the arguments, then the v-form. */
@@ -457,9 +483,6 @@ EXPORT void abort(void)
  * open: close() on them succeeds without closing (it would have
  * succeeded: they were open), and ranges skip them.
  */
-static int (*real_close)(int);
-static int (*real_close_range)(unsigned, unsigned, int);
-
 EXPORT int close(int fd)
 {
 	if (__builtin_expect(ht__own_fd(fd), 0))
