@@ -18,11 +18,14 @@ command -v taskset >/dev/null && one="taskset -c 0"
 run() {
 	label=$1 lines=$2
 	shift 2
-	/usr/bin/time -f '%U %S %e' -o "$T/time" $one "$@" >/dev/null 2>"$T/err" ||
+	/usr/bin/time -f '%U %S %e' -o "$T/time" $one "$@" \
+		>/dev/null 2>"$T/err" ||
 		{ echo "$label: failed: $(head -c 300 "$T/err")"; return; }
-	awk -v l="$label" -v n="$lines" '{cpu = $1 + $2; wall = $3;
-		printf "%-34s %9d lines  cpu %6.2f s  wall %6.2f s  %6.2f M lines/s\n",
-		       l, n, cpu, wall, (cpu > 0 ? n / cpu / 1e6 : 0)}' "$T/time"
+	awk -v l="$label" -v n="$lines" '{cpu = $1 + $2; wall = $3
+		printf "%-34s %9d lines  cpu %6.2f s  wall %6.2f s", l, n,
+		       cpu, wall
+		printf "  %6.2f M lines/s\n", (cpu > 0 ? n / cpu / 1e6 : 0)}' \
+		"$T/time"
 }
 
 zstd -dc "$SUI" >"$T/sui.txt"
@@ -46,29 +49,33 @@ done
 # realloc/free with a live set per thread, 64-bit pointers.
 echo
 echo "generated android text ($N lines)"
-awk -v n="$N" 'BEGIN {
-	srand(7); nt = 16
+awk -v n="$N" '
+function addr(t) { return sprintf("0x%x%08x", 32512 + t, int(rand() * 2^27) * 16) }
+BEGIN {
+	srand(7)
 	for (i = 0; i < n; i++) {
-		t = int(rand() * nt); k = live[t]
-		r = rand()
+		t = int(rand() * 16); k = live[t]; r = rand(); tid = 1000 + t
 		if (k > 0 && (r < 0.45 || k > 5000)) {
 			j = int(rand() * k); a = slot[t, j]
 			slot[t, j] = slot[t, k - 1]; live[t] = k - 1
 			if (r < 0.05) {
-				b = sprintf("0x%x%08x", 32512 + t, int(rand() * 2^27) * 16)
-				printf "%d: realloc %s %s %d\n", 1000 + t, b, a, int(rand() * 4096)
+				b = addr(t)
+				printf "%d: realloc %s %s %d\n", tid, b, a,
+				       int(rand() * 4096)
 				slot[t, live[t]++] = b
 			} else
-				printf "%d: free %s\n", 1000 + t, a
+				printf "%d: free %s\n", tid, a
 			continue
 		}
-		a = sprintf("0x%x%08x", 32512 + t, int(rand() * 2^27) * 16)
+		a = addr(t)
 		if (r < 0.9)
-			printf "%d: malloc %s %d\n", 1000 + t, a, int(2^(rand() * 12))
+			printf "%d: malloc %s %d\n", tid, a, int(2^(rand() * 12))
 		else if (r < 0.97)
-			printf "%d: calloc %s %d %d\n", 1000 + t, a, 1 + int(rand() * 8), 8 * int(1 + rand() * 16)
+			printf "%d: calloc %s %d %d\n", tid, a,
+			       1 + int(rand() * 8), 8 * int(1 + rand() * 16)
 		else
-			printf "%d: memalign %s 64 %d\n", 1000 + t, a, int(rand() * 8192)
+			printf "%d: memalign %s 64 %d\n", tid, a,
+			       int(rand() * 8192)
 		slot[t, live[t]++] = a
 	}
 }' >"$T/gen.txt"
@@ -77,13 +84,16 @@ run "convert generated (plain)" "$N" \
 zstd -q -3 -f "$T/gen.txt" -o "$T/gen.txt.zst"
 run "convert generated (.zst)" "$N" \
 	"$HEAPTAPE" convert "$T/gen.txt.zst" "$T/gz.htape"
-echo "  text $(wc -c <"$T/gen.txt") B, .zst -3 $(wc -c <"$T/gen.txt.zst") B, htape $(wc -c <"$T/g.htape") B"
+echo "  text $(wc -c <"$T/gen.txt") B, .zst -3" \
+	"$(wc -c <"$T/gen.txt.zst") B, htape $(wc -c <"$T/g.htape") B"
 
 # The same events as an mtrace log (one thread, caller prefixes).
-awk '{ if ($2 == "free") printf "@ ./prog:[0x1139] - %s\n", $3
-       else if ($2 == "realloc") printf "@ ./prog:(f+1f)[0x1150] < %s\n@ ./prog:(f+1f)[0x1150] > %s 0x%x\n", $4, $3, $5
-       else if ($2 == "calloc") printf "@ ./prog:[0x1160] + %s 0x%x\n", $3, $4 * $5
-       else printf "@ ./prog:[0x1170] + %s 0x%x\n", $3, $NF }' "$T/gen.txt" >"$T/gen.mtrace"
+awk -v c='@ ./prog:(f+1f)[0x1150]' '
+	$2 == "free" { printf "%s - %s\n", c, $3; next }
+	$2 == "realloc" { printf "%s < %s\n%s > %s 0x%x\n", c, $4, c, $3, $5
+			  next }
+	$2 == "calloc" { printf "%s + %s 0x%x\n", c, $3, $4 * $5; next }
+	{ printf "%s + %s 0x%x\n", c, $3, $NF }' "$T/gen.txt" >"$T/gen.mtrace"
 M=$(wc -l <"$T/gen.mtrace")
 run "convert generated mtrace" "$M" \
 	"$HEAPTAPE" convert --from mtrace "$T/gen.mtrace" "$T/m.htape"
