@@ -80,11 +80,22 @@ static inline void put4(char *p, unsigned v)
 	put2(p + 2, v % 100);
 }
 
-/* Exactly 8 digits, leading zeros included. */
+/* Exactly 8 digits of v < 10^8, leading zeros included, without a table
+ * or a chain of divisions: the halves, quarters and digits are split in
+ * parallel lanes of one 64-bit word (multiply by 5243 >> 19 is / 100 and
+ * 103 >> 10 is / 10 in the ranges used), then '0' is added to each byte.
+ * Little-endian: the first digit lands in the lowest byte.  Checked
+ * against printf("%08u") for every value. */
 static inline void put8(char *p, uint32_t v)
 {
-	put4(p, v / 10000);
-	put4(p + 4, v % 10000);
+	uint64_t x = (v / 10000) | ((uint64_t)(v % 10000) << 32);
+	uint64_t y = ((x * 5243) >> 19) & 0x0000007f0000007full;
+
+	x = y | ((x - y * 100) << 16);
+	y = ((x * 103) >> 10) & 0x000f000f000f000full;
+	x = y | ((x - y * 10) << 8);
+	x += 0x3030303030303030ull;
+	memcpy(p, &x, 8);
 }
 
 /* 1..4 digits of v < 10000. */
