@@ -84,6 +84,7 @@ static dev_t g_dev;
 static ino_t g_ino;
 static struct ht_writer *g_w;
 static int g_failed;             /* writing stopped (I/O, limit) */
+static int g_final;              /* closed at exit: no new file */
 static uint32_t g_stop_reason;
 static uint64_t g_discarded;     /* events drained but not written */
 static uint64_t g_discard_ts0, g_discard_ts1;
@@ -1030,7 +1031,7 @@ static int ensure_writer(void)
 
 	if (g_w)
 		return 0;
-	if (g_failed)
+	if (g_failed || g_final)
 		return -1;
 	calibrate();
 	if ((fd = create_file()) < 0) {
@@ -1448,8 +1449,10 @@ static void finish(int cmd)
 	if (cmd != CMD_EXEC && !g_w && g_segment == 0)
 		ensure_writer();
 	close_trace();
-	if (cmd == CMD_EXIT)
+	if (cmd == CMD_EXIT) {
 		atomic_store(&ht__on, 0);
+		g_final = 1;
+	}
 }
 
 static void *encoder(void *arg)
@@ -1700,6 +1703,7 @@ void ht__fork_child(void)
 	arena_reset(&g_arena);
 	g_fd = -1; /* inherited with close-on-exec; the parent's file */
 	g_failed = 0;
+	g_final = 0;
 	g_discarded = 0;
 	g_nrss = 0;
 	g_pause_from = atomic_load(&ht__on) == 2 ? ht__clock() : 0;
