@@ -116,7 +116,6 @@ static ssize_t raw_read(struct textin *t, void *dst, size_t n)
 static int pick_member(struct textin *t)
 {
 	zip_int64_t n = zip_get_num_entries(t->za, 0), i, pick = -1, txt = -1;
-	int files = 0, txts = 0;
 
 	for (i = 0; i < n; i++) {
 		const char *name = zip_get_name(t->za, (zip_uint64_t)i, 0);
@@ -125,17 +124,14 @@ static int pick_member(struct textin *t)
 			continue;
 		if (pick < 0)
 			pick = i;
-		files++;
-		if (len > 4 && !strcmp(name + len - 4, ".txt")) {
+		if (len > 4 && !strcmp(name + len - 4, ".txt") && txt < 0)
 			txt = i;
-			txts++;
-		}
 	}
 	if (pick < 0) {
 		snprintf(t->err, sizeof(t->err), "zip archive has no file");
 		return -1;
 	}
-	if (files > 1 && txts == 1)
+	if (txt >= 0)
 		pick = txt;
 	snprintf(t->member, sizeof(t->member), "%s",
 		 zip_get_name(t->za, (zip_uint64_t)pick, 0));

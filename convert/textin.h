@@ -1,8 +1,8 @@
 /*
  * textin.h - a fast line reader for the text importers (android.c,
  * mtrace.c): plain text, zstd (streamed with libzstd), gzip (zlib) or zip
- * (libzip: the single member, the single .txt member, or else the first
- * file member), from a file, standard input or memory (fuzzers).
+ * (libzip: the first member named *.txt, else the first file member),
+ * from a file, standard input or memory (fuzzers).
  *
  * Lines are returned in place (no copy), without the newline or a trailing
  * carriage return, and stay valid until the next call.
