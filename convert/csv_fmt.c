@@ -174,7 +174,7 @@ static inline uint64_t hex8(uint32_t x)
 /* Stores whole words and shifts instead of copying a variable length:
  * up to 16 bytes past the digits may be written, which CSV_ROW_MAX and
  * every caller's buffer allow for; the next cell overwrites them. */
-char *csv_put_hex(char *p, uint64_t v)
+static inline char *put_hex(char *p, uint64_t v)
 {
 	int n = (64 - __builtin_clzll(v | 1) + 3) >> 2;
 	uint64_t lo = hex8((uint32_t)v);
@@ -190,6 +190,11 @@ char *csv_put_hex(char *p, uint64_t v)
 		memcpy(p + 2 + n - 8, &lo, 8);
 	}
 	return p + 2 + n;
+}
+
+char *csv_put_hex(char *p, uint64_t v)
+{
+	return put_hex(p, v);
 }
 
 /* Per-op tables, built once: the op cell with its comma, and which
@@ -324,16 +329,16 @@ static inline char *format_row(char *p, const struct ht_event *ev,
 	memcpy(p, oc->s, sizeof(oc->s));
 	p += oc->len;
 	if ((m & B(CSV_HEAP)) || ev->heap)
-		p = csv_put_hex(p, ev->heap);
+		p = put_hex(p, ev->heap);
 	*p++ = ',';
 	if ((m & B(CSV_ADDR)) || ev->addr)
-		p = csv_put_hex(p, ev->addr);
+		p = put_hex(p, ev->addr);
 	*p++ = ',';
 	if ((m & B(CSV_SIZE)) || ev->size)
 		p = csv_put_u64(p, ev->size);
 	*p++ = ',';
 	if ((m & B(CSV_OLD_ADDR)) || ev->old_addr)
-		p = csv_put_hex(p, ev->old_addr);
+		p = put_hex(p, ev->old_addr);
 	*p++ = ',';
 	if ((m & B(CSV_OLD_SIZE)) || ev->old_size)
 		p = csv_put_u64(p, ev->old_size);
