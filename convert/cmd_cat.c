@@ -11,11 +11,14 @@
  * without its END block.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "convert.h"
+#include "evpipe.h"
 
 extern const struct ht_cmd cmd_cat_entry;
 
@@ -50,12 +53,177 @@ static int parse_list(const char *arg, struct convert_opts *o, int ops)
 	return rc;
 }
 
-/* Prints the problems a salvaging reader collected; returns their count. */
-static size_t report_problems(const struct ht_reader *r, const char *path)
-{
-	const struct ht_problem *p;
-	size_t n = ht_reader_problems(r, &p);
+/*
+ * Formatting is most of cat's work, so chunks of events are formatted by
+ * worker threads and written in order by the main thread, which merges
+ * and filters:
+ *   main:    fill chunk s  ->  FILLED         (before reusing a slot, wait
+ *   worker:  FILLED -> CLAIMED -> DONE         for its chunk and write it)
+ */
+#define CHUNK 8192
+#define LINE_MAX_ 512 /* longer lines are cut (ht_event_format: ~150) */
+#define NSLOT 8
 
+enum { S_FREE, S_FILLED, S_CLAIMED, S_DONE };
+
+struct chunk {
+	struct ht_event *ev;
+	size_t n;
+	char *text;
+	size_t len;
+	uint64_t seq;
+	int state;
+};
+
+struct fmt {
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct chunk c[NSLOT];
+	uint64_t fill, claim, write; /* sequence numbers */
+	int quit, nthr;
+	pthread_t thr[NSLOT];
+};
+
+static void format_chunk(struct chunk *c)
+{
+	char *p = c->text;
+
+	for (size_t i = 0; i < c->n; i++) {
+		int n = ht_event_format(&c->ev[i], p, LINE_MAX_ - 1);
+		if (n < 0)
+			continue;
+		if (n > LINE_MAX_ - 2)
+			n = LINE_MAX_ - 2;
+		p[n++] = '\n';
+		p += n;
+	}
+	c->len = (size_t)(p - c->text);
+}
+
+static void *fmt_worker(void *arg)
+{
+	struct fmt *f = arg;
+
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		struct chunk *c = &f->c[f->claim % NSLOT];
+		if (c->state == S_FILLED && c->seq == f->claim) {
+			c->state = S_CLAIMED;
+			f->claim++;
+			pthread_mutex_unlock(&f->mu);
+			format_chunk(c);
+			pthread_mutex_lock(&f->mu);
+			c->state = S_DONE;
+			pthread_cond_broadcast(&f->done);
+			continue;
+		}
+		if (f->quit)
+			break;
+		pthread_cond_wait(&f->work, &f->mu);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+/* Writes chunks in order up to (not including) sequence number upto. */
+static void fmt_drain(struct fmt *f, uint64_t upto)
+{
+	while (f->write < upto) {
+		struct chunk *c = &f->c[f->write % NSLOT];
+		pthread_mutex_lock(&f->mu);
+		if (c->state == S_FILLED && !f->nthr) {
+			c->state = S_CLAIMED;
+			f->claim++;
+			pthread_mutex_unlock(&f->mu);
+			format_chunk(c);
+			pthread_mutex_lock(&f->mu);
+			c->state = S_DONE;
+		}
+		while (c->state != S_DONE)
+			pthread_cond_wait(&f->done, &f->mu);
+		pthread_mutex_unlock(&f->mu);
+		fwrite_unlocked(c->text, 1, c->len, stdout);
+		c->n = 0;
+		c->state = S_FREE;
+		f->write++;
+	}
+}
+
+/* The chunk being filled, after making its slot free. */
+static struct chunk *fmt_current(struct fmt *f)
+{
+	struct chunk *c = &f->c[f->fill % NSLOT];
+
+	if (c->state != S_FREE || c->seq != f->fill) {
+		if (f->fill >= NSLOT)
+			fmt_drain(f, f->fill - NSLOT + 1);
+		c->seq = f->fill;
+		c->n = 0;
+	}
+	return c;
+}
+
+static void fmt_submit(struct fmt *f, struct chunk *c)
+{
+	pthread_mutex_lock(&f->mu);
+	c->state = S_FILLED;
+	f->fill++;
+	pthread_cond_signal(&f->work);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static int fmt_open(struct fmt *f, int jobs)
+{
+	memset(f, 0, sizeof(*f));
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->work, NULL);
+	pthread_cond_init(&f->done, NULL);
+	for (int i = 0; i < NSLOT; i++) {
+		f->c[i].ev = malloc(CHUNK * sizeof(*f->c[i].ev));
+		f->c[i].text = malloc((size_t)CHUNK * LINE_MAX_);
+		if (!f->c[i].ev || !f->c[i].text)
+			return -1;
+	}
+	if (jobs > NSLOT - 2)
+		jobs = NSLOT - 2;
+	for (int i = 0; i < jobs; i++) {
+		if (pthread_create(&f->thr[i], NULL, fmt_worker, f))
+			break; /* the main thread formats what is left */
+		f->nthr++;
+	}
+	return 0;
+}
+
+/* Writes everything filled so far, in order. */
+static void fmt_flush(struct fmt *f)
+{
+	struct chunk *c = &f->c[f->fill % NSLOT];
+
+	if (c->state == S_FREE && c->seq == f->fill && c->n)
+		fmt_submit(f, c);
+	fmt_drain(f, f->fill);
+}
+
+static void fmt_close(struct fmt *f)
+{
+	pthread_mutex_lock(&f->mu);
+	f->quit = 1;
+	pthread_cond_broadcast(&f->work);
+	pthread_mutex_unlock(&f->mu);
+	for (int i = 0; i < f->nthr; i++)
+		pthread_join(f->thr[i], NULL);
+	for (int i = 0; i < NSLOT; i++) {
+		free(f->c[i].ev);
+		free(f->c[i].text);
+	}
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->work);
+	pthread_cond_destroy(&f->done);
+}
+
+static void report_one(const struct ht_problem *p, size_t n,
+		       const char *path)
+{
 	for (size_t i = 0; i < n; i++) {
 		unsigned long long off = p[i].offset;
 		if (p[i].code == HT_ETRUNC && !p[i].skipped)
@@ -67,13 +235,28 @@ static size_t report_problems(const struct ht_reader *r, const char *path)
 				 p[i].what[0] ? " (" : "", p[i].what,
 				 p[i].what[0] ? ")" : "");
 	}
-	return n;
+}
+
+/* Prints the problems the reader and the merge found; returns their
+ * count. */
+static size_t report_problems(const struct ht_reader *r,
+			      const struct evpipe *pipe, const char *path)
+{
+	const struct ht_problem *p1, *p2;
+	size_t n1 = ht_reader_problems(r, &p1);
+	size_t n2 = pipe ? evpipe_problems(pipe, &p2) : 0;
+
+	report_one(p1, n1, path);
+	if (n2)
+		report_one(p2, n2, path);
+	return n1 + n2;
 }
 
 static int cmd_cat(int argc, char **argv)
 {
-	enum { O_SALVAGE = 256, O_STRICT, O_FROM, O_TO };
+	enum { O_SALVAGE = 256, O_STRICT, O_FROM, O_TO, O_JOBS };
 	static const struct option longopts[] = {
+		{"jobs", required_argument, 0, O_JOBS},
 		{"salvage", no_argument, 0, O_SALVAGE},
 		{"strict", no_argument, 0, O_STRICT},
 		{"pid", required_argument, 0, 'p'},
@@ -87,11 +270,14 @@ static int cmd_cat(int argc, char **argv)
 	const struct ht_cmd *c = &cmd_cat_entry;
 	struct convert_opts o;
 	struct ht_reader *r;
-	struct ht_event ev;
+	struct evpipe *pipe = NULL;
+	const struct ht_event *ev;
+	struct fmt fmt;
 	const char *path;
 	uint64_t v, shown = 0, start;
-	char line[512];
-	int ch, err, mode = HT_READ_STOP, filter;
+	size_t n;
+	int ch, err = 0, mode = HT_READ_STOP, filter, jobs = -1, done = 0;
+	int rc = 0;
 
 	memset(&o, 0, sizeof(o));
 	optind = 1;
@@ -137,6 +323,11 @@ static int cmd_cat(int argc, char **argv)
 					"a time such as 10ms or 1.5s");
 			*(ch == O_FROM ? &o.from_set : &o.to_set) = 1;
 			break;
+		case O_JOBS:
+			if (cli_parse_u64(optarg, &v) || v > 256)
+				return cli_usage(c, 2, "--jobs takes 0..256");
+			jobs = (int)v;
+			break;
 		case ':':
 			return cli_usage(c, 2, "option needs a value");
 		default:
@@ -150,35 +341,51 @@ static int cmd_cat(int argc, char **argv)
 	if (cli_open_trace(&r, path, mode))
 		return 1;
 	start = ht_reader_start_ns(r);
-	if (o.from_set)
-		ht_reader_seek(r, start + o.from_ns);
-	while ((err = ht_reader_next(r, &ev)) == 1) {
-		int n;
-		if (filter && !convert_keep(&o, &ev, start))
-			continue;
-		n = ht_event_format(&ev, line, sizeof(line) - 1);
-		if (n < 0)
-			continue;
-		if ((size_t)n > sizeof(line) - 2)
-			n = (int)sizeof(line) - 2;
-		line[n++] = '\n';
-		fwrite_unlocked(line, 1, (size_t)n, stdout);
-		if (o.limit && ++shown == o.limit)
-			break;
+	if (jobs < 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		jobs = ncpu > 1 ? (int)ncpu - 1 : 0;
 	}
+	if ((err = evpipe_open(&pipe, r, mode, jobs))) {
+		ht_reader_close(r);
+		return cli_error("'%s': %s", path, ht_strerror(err));
+	}
+	if (fmt_open(&fmt, jobs)) {
+		fmt_close(&fmt);
+		evpipe_close(pipe);
+		ht_reader_close(r);
+		return cli_error("out of memory");
+	}
+	while (!done && (err = evpipe_next(pipe, &ev, &n)) == 1) {
+		for (size_t i = 0; i < n; i++) {
+			struct chunk *ck;
+			if (filter && !convert_keep(&o, &ev[i], start))
+				continue;
+			ck = fmt_current(&fmt);
+			ck->ev[ck->n++] = ev[i];
+			if (ck->n == CHUNK)
+				fmt_submit(&fmt, ck);
+			if (o.limit && ++shown == o.limit) {
+				done = 1;
+				break;
+			}
+		}
+	}
+	/* What was read goes out before any error. */
+	fmt_flush(&fmt);
+	fmt_close(&fmt);
 	if (err < 0) {
-		cli_trace_error(r, path, err);
-		ht_reader_close(r);
-		return 1;
+		fflush(stdout);
+		cli_error("'%s': %s at offset %llu", path, ht_strerror(err),
+			  (unsigned long long)evpipe_error_offset(pipe));
+		rc = 1;
+	} else if (mode == HT_READ_SALVAGE) {
+		rc = report_problems(r, pipe, path) ? 1 : 0;
+	} else if (!ht_reader_complete(r) && !done) {
+		report_problems(r, pipe, path);
 	}
-	if (mode == HT_READ_SALVAGE && report_problems(r, path)) {
-		ht_reader_close(r);
-		return 1;
-	}
-	if (!ht_reader_complete(r) && !(o.limit && shown == o.limit))
-		report_problems(r, path);
+	evpipe_close(pipe);
 	ht_reader_close(r);
-	return 0;
+	return rc;
 }
 
 const struct ht_cmd cmd_cat_entry = {
@@ -195,6 +402,8 @@ const struct ht_cmd cmd_cat_entry = {
 	"  -o, --op OP[,OP]   only these operations (malloc,free,...)\n"
 	"  -n, --count N      stop after N events\n"
 	"  --from T, --to T   time window from trace start (10ms, 1.5s)\n"
+	"  --jobs N           threads decoding and formatting besides the\n"
+	"                     main one (default: one per other core)\n"
 	"By default a damaged trace prints the events before the damage,\n"
 	"then the error with its byte offset, and exits 1.\n",
 	.run = cmd_cat,

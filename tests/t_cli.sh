@@ -37,6 +37,34 @@ expect 0 "cat of an empty trace exits 0" "$H" cat "$d/zero.htape"
 [ ! -s "$d/out" ] && ok "cat of an empty trace prints nothing" ||
 	no "cat of an empty trace prints nothing"
 
+# Decoding and formatting threads do not change a byte: many small
+# blocks of 12 threads, with 3 threads, none, and ht_reader_next().
+"$MK" -n 50000 -t 12 -s 13 -b 200 --windows -c "$d/m.want" "$d/m.htape" "$d/m.txt"
+"$H" cat --jobs 3 "$d/m.htape" >"$d/m3" 2>&1
+"$H" cat --jobs 0 "$d/m.htape" >"$d/m0" 2>&1
+HEAPTAPE_MERGE=reader "$H" cat --jobs 0 "$d/m.htape" >"$d/mr" 2>&1
+cmp -s "$d/m3" "$d/m.want" && cmp -s "$d/m0" "$d/m.want" &&
+	cmp -s "$d/mr" "$d/m.want" &&
+	ok "cat: same output with 3 threads, none, and the reader's merge" ||
+	no "cat: same output with 3 threads, none, and the reader's merge"
+msize=$(wc -c <"$d/m.htape")
+python3 -c '
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[int(sys.argv[3])] ^= 0x20
+open(sys.argv[2], "wb").write(b)' "$d/m.htape" "$d/mflip.htape" $((msize * 2 / 5))
+for mode in "" --salvage; do
+	"$H" cat $mode --jobs 3 "$d/mflip.htape" >"$d/f3" 2>"$d/e3"
+	r3=$?
+	HEAPTAPE_MERGE=reader "$H" cat $mode --jobs 0 "$d/mflip.htape" >"$d/fr" 2>"$d/er"
+	rr=$?
+	[ $r3 = 1 ] && [ $rr = 1 ] && cmp -s "$d/f3" "$d/fr" && [ -s "$d/f3" ] &&
+		cmp -s "$d/e3" "$d/er" &&
+		ok "damaged trace ${mode:-(stop mode)}: threads and reader print the same" ||
+		{ no "damaged trace ${mode:-(stop mode)}: threads vs reader ($r3 $rr)";
+		  sed 's/^/# /' "$d/e3" "$d/er"; }
+done
+
 # Filters.
 "$H" cat --pid 200 "$d/a.htape" >"$d/f1"
 grep -v '^[0-9.]* 200/' "$d/f1" >/dev/null && no "--pid keeps only that process" ||
