@@ -1126,7 +1126,8 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 			v = *po & (0 - on);
 			po += on;
 			if (rel)
-				v = (e->addr + (uint64_t)ht__unzz(v)) & (0 - on);
+				v = (e->addr + (uint64_t)ht__unzz(v)) &
+				    (0 - on);
 			e->old_addr = v;
 		}
 		for (int k = 0; k < n_rare; k++) {

@@ -590,7 +590,8 @@ static int scan(struct ht_reader *r)
 					    h.payload_hash)) != 0) {
 			code = hr == -1 ? HT_ECHECKSUM : HT_ECORRUPT;
 			what = hr == -1 ? "payload hash" : "block padding";
-		} else if (!known_type(h.type) && !(h.type & HT__SAFE_TO_SKIP)) {
+		} else if (!known_type(h.type) &&
+			   !(h.type & HT__SAFE_TO_SKIP)) {
 			code = HT_EUNSUPPORTED;
 			what = "unknown block type";
 		} else if ((what = check_block(r, off, &h)) != NULL) {
@@ -1338,7 +1339,8 @@ static int st_load(struct ht_reader *r, struct mstream *m)
 		m->n = (uint32_t)n;
 		m->pos = 0;
 		if (m->seeking) {
-			while (m->pos < m->n && m->ev[m->pos].ts < m->skip_below)
+			while (m->pos < m->n &&
+			       m->ev[m->pos].ts < m->skip_below)
 				m->pos++;
 			if (m->pos < m->n)
 				m->seeking = 0;

@@ -98,10 +98,11 @@ int main(int argc, char **argv)
 	}
 	if (example) {
 		struct ht_event x[4] = {
-			{ .ts = 1000, .pid = 100, .tid = 101, .op = HT_OP_MALLOC,
-			  .size = 64, .addr = 0x1000 },
-			{ .ts = 1500, .pid = 100, .tid = 101, .op = HT_OP_CALLOC,
-			  .nmemb = 4, .size = 16, .addr = 0x1040 },
+			{ .ts = 1000, .pid = 100, .tid = 101,
+			  .op = HT_OP_MALLOC, .size = 64, .addr = 0x1000 },
+			{ .ts = 1500, .pid = 100, .tid = 101,
+			  .op = HT_OP_CALLOC, .nmemb = 4, .size = 16,
+			  .addr = 0x1040 },
 			{ .ts = 2600, .pid = 100, .tid = 101,
 			  .op = HT_OP_REALLOC, .old_addr = 0x1000, .size = 128,
 			  .addr = 0x1080 },

@@ -248,8 +248,10 @@ int main(int argc, char **argv)
 			events(p, plen);
 		else if (type == 0x8F) {
 			bytes(p, 8, "Last_Index_Offset = %" PRIu64, rd(p, 8));
-			bytes(p + 8, 8, "Total_Events = %" PRIu64, rd(p + 8, 8));
-			bytes(p + 16, 8, "Block_Count = %" PRIu64, rd(p + 16, 8));
+			bytes(p + 8, 8, "Total_Events = %" PRIu64,
+			      rd(p + 8, 8));
+			bytes(p + 16, 8, "Block_Count = %" PRIu64,
+			      rd(p + 16, 8));
 			bytes(p + 24, 8, "End_Magic \"HTREND\\0\\0\"");
 		} else if (type == 0x05 || type == 0x86 || type == 0x87 ||
 			   type == 0x89 || type == 0x8B)

@@ -319,15 +319,16 @@ static void test_garbage(void)
 
 		memcpy(b, t.buf, t.len);
 		for (int k = 0; k < nflip; k++)
-			b[64 + gen_below(&g, t.len - 64)] = (uint8_t)gen_u64(&g);
+			b[64 + gen_below(&g, t.len - 64)] =
+				(uint8_t)gen_u64(&g);
 		for (int mode = 0; mode < 3; mode++) {
 			ht_reader_open_mem(&r, b, t.len, mode);
 			if (!r) {
 				crashes++;
 				continue;
 			}
-			for (int n = 0; n < 100000 && ht_reader_next(r, &e) == 1;
-			     n++)
+			for (int n = 0; n < 100000 &&
+			     ht_reader_next(r, &e) == 1; n++)
 				;
 			ht_reader_close(r);
 		}
