@@ -157,6 +157,13 @@ uint64_t ht__clock_slow(void)
 	return mono_ns();
 }
 
+/* close() is ours too (it refuses to close the trace): bypass it */
+static void sys_close(int fd)
+{
+	if (fd >= 0)
+		syscall(SYS_close, fd);
+}
+
 static void *map(size_t n)
 {
 	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
@@ -1022,11 +1029,22 @@ static void stop_writing(uint32_t reason)
 	}
 }
 
+/* Takes fd as the trace's, remembering which file it is. */
+static void reserve_fd(int fd)
+{
+	struct stat st;
+
+	g_fd = fd;
+	if (!fstat(fd, &st)) {
+		g_dev = st.st_dev;
+		g_ino = st.st_ino;
+	}
+}
+
 /* Opens the writer if needed.  0 ok, -1 recording to a file failed. */
 static int ensure_writer(void)
 {
 	struct ht_writer_opts wo;
-	struct stat st;
 	int fd, rc;
 
 	if (g_w)
@@ -1034,7 +1052,7 @@ static int ensure_writer(void)
 	if (g_failed || g_final)
 		return -1;
 	calibrate();
-	if ((fd = create_file()) < 0) {
+	if ((fd = g_fd) < 0 && (fd = create_file()) < 0) {
 		stop_writing(HT_LOSS_IO);
 		return -1;
 	}
@@ -1045,15 +1063,13 @@ static int ensure_writer(void)
 	rc = ht_writer_open(&g_w, fd, &wo);
 	if (rc < 0) {
 		g_w = NULL;
-		close(fd);
+		sys_close(fd);
+		g_fd = -1;
 		stop_writing(HT_LOSS_IO);
 		return -1;
 	}
-	g_fd = fd;
-	if (!fstat(fd, &st)) {
-		g_dev = st.st_dev;
-		g_ino = st.st_ino;
-	}
+	if (fd != g_fd)
+		reserve_fd(fd);
 	g_segment++;
 	write_meta();
 	return 0;
@@ -1073,10 +1089,10 @@ static int check_fd(void)
 			return -1;
 		if (fd != g_fd) {
 			if (dup3(fd, g_fd, O_CLOEXEC) < 0) {
-				close(fd);
+				sys_close(fd);
 				return -1;
 			}
-			close(fd);
+			sys_close(fd);
 		}
 	}
 	if (fstat(g_fd, &st) || st.st_dev != g_dev || st.st_ino != g_ino)
@@ -1330,8 +1346,7 @@ static void sample_rss(void)
 	unsigned long size, res;
 
 	if (g_statm < 0 || (n = pread(g_statm, buf, sizeof(buf) - 1, 0)) <= 0) {
-		if (g_statm >= 0)
-			close(g_statm);
+		sys_close(g_statm);
 		g_statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 		if (g_statm < 0)
 			return;
@@ -1354,7 +1369,7 @@ static void flush_all(int final)
 {
 	uint32_t hi = atomic_load(&g_thr_hi);
 	uint32_t gen = atomic_load(&g_names_gen);
-	int state = atomic_load(&ht__on);
+	int state = atomic_load(&ht__on), wrote = 0;
 
 	calibrate(); /* once */
 	for (uint32_t i = 0; i < hi; i++) {
@@ -1371,6 +1386,7 @@ static void flush_all(int final)
 			atomic_store(&th->pname_set, 2);
 		}
 		got = drain(th, gen);
+		wrote |= got != 0;
 		if (st == HT__THR_EXITED) {
 			if (syscall(SYS_tgkill, g_pid, th->tid, 0) < 0 &&
 			    errno == ESRCH) {
@@ -1402,7 +1418,10 @@ static void flush_all(int final)
 		g_paused_seen = p;
 		g_pause_from = 0;
 	}
-	if (g_nrss && g_w && !g_failed) {
+	/* RSS samples ride with events, or go alone when many wait (an
+	 * idle process should not write a block every flush) */
+	if (g_nrss && g_w && !g_failed &&
+	    (final || wrote || g_nrss >= RSS_MAX / 2)) {
 		for (size_t i = 0; i < g_nrss; i++)
 			g_rss[i].ts = to_ns(g_rss[i].ts);
 		ht_writer_rss(g_w, g_rss, g_nrss);
@@ -1433,8 +1452,7 @@ static void close_trace(void)
 		/* the fd is gone or is the program's now: write nothing */
 		ht_writer_abandon(g_w);
 	}
-	if (g_w)
-		close(g_fd);
+	sys_close(g_fd);
 	g_w = NULL;
 	g_fd = -1;
 	arena_reset(&g_arena);
@@ -1445,8 +1463,9 @@ static void close_trace(void)
 /* After the last flush of a close command.  Caller holds g_wlock. */
 static void finish(int cmd)
 {
-	/* a process always leaves a trace, even without events */
-	if (cmd != CMD_EXEC && !g_w && g_segment == 0)
+	/* a process always leaves a trace, even without events (and a
+	 * file reserved by the constructor is always made a trace) */
+	if (!g_w && (g_fd >= 0 || (cmd != CMD_EXEC && g_segment == 0)))
 		ensure_writer();
 	close_trace();
 	if (cmd == CMD_EXIT) {
@@ -1653,6 +1672,15 @@ void ht__init(void)
 		sigemptyset(&sa.sa_mask);
 		sigaction(opt.toggle_sig, &sa, NULL);
 	}
+	/* The first process of a recording takes the name now, before a
+	 * child it starts can (files are otherwise made at the first
+	 * flush: cc1 would get the name of the gcc that ran it). */
+	if (g_root) {
+		int fd = create_file();
+
+		if (fd >= 0)
+			reserve_fd(fd);
+	}
 	atomic_store(&ht__on, opt.paused ? 2 : 1);
 	if (opt.paused)
 		g_pause_from = ht__clock();
@@ -1701,7 +1729,14 @@ void ht__fork_child(void)
 	g_segment = 0;
 	g_w = NULL; /* the parent's: its memory goes with the arena */
 	arena_reset(&g_arena);
-	g_fd = -1; /* inherited with close-on-exec; the parent's file */
+	/* the parent's files: the trace, and statm (which names the
+	 * parent's /proc entry) */
+	if (g_fd >= 0)
+		syscall(SYS_close, g_fd);
+	if (g_statm >= 0)
+		syscall(SYS_close, g_statm);
+	g_fd = -1;
+	g_statm = -1;
 	g_failed = 0;
 	g_final = 0;
 	g_discarded = 0;
