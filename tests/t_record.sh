@@ -371,3 +371,20 @@ l=$("$H" stat --json "$d/max.htape" | tr -d '",' | awk '$1 == "lost_events:" { p
 "$H" verify "$d/max.htape" >/dev/null && [ "$s" -le 307200 ] && [ "${l:-0}" -gt 0 ] &&
 	ok "record --max-size: stops at 300K with a loss record ($s bytes, $l lost)" ||
 	no "record --max-size: stops at 300K with a loss record ($s bytes, ${l:-0} lost)"
+
+# a full disk: a 3 MiB tmpfs (root only); the recorder keeps 1 MiB free
+d=$T/full
+mkdir -p "$d"
+if mount -t tmpfs -o size=3m tmpfs "$d" 2>/dev/null; then
+	"$H" record -q -o "$d/f.htape" -- "$P/fsize" 100000000000 2000000 >"$T/full.out"
+	rc=$?
+	l=$("$H" stat --json "$d/f.htape" | tr -d '",' | awk '$1 == "lost_events:" { print $2 }')
+	m=$(opcount "$d/f.htape" malloc)
+	"$H" verify "$d/f.htape" >/dev/null && [ "$rc" = 0 ] && [ "${l:-0}" -gt 0 ] &&
+		[ "$m" -gt 10000 ] &&
+		ok "full disk: the program goes on, the trace ends with a loss record ($m kept, $l lost)" ||
+		no "full disk: the program goes on, the trace ends with a loss record (rc $rc, $m kept, ${l:-0} lost)"
+	umount "$d"
+else
+	skip "full disk: the program goes on, the trace ends with a loss record" "cannot mount a tmpfs"
+fi
