@@ -83,6 +83,7 @@ struct ht_reader {
 	uint32_t *heap;
 	size_t n_heap;
 	int merge_ready;
+	uint64_t merge_bytes; /* decoded event buffers of the merge */
 	struct ht_decoder dec;
 };
 
@@ -482,7 +483,8 @@ static int all_zero(const uint8_t *p, size_t n)
 	return 1;
 }
 
-/* Next offset >= from (8-aligned) holding a whole valid block. */
+/* Next offset >= from (8-aligned) holding a valid block header whose
+ * block fits in the file. */
 static uint64_t resync(const struct ht_reader *r, uint64_t from)
 {
 	struct ht__bhdr h;
@@ -491,9 +493,10 @@ static uint64_t resync(const struct ht_reader *r, uint64_t from)
 	     off + HT__BLK_HDR <= r->len; off += 8) {
 		if (ht__rd32(r->data + off) != HT__BLK_MAGIC)
 			continue;
-		if (header_at(r, off, &h) == 0 &&
-		    payload_ok(r, off, h.payload_len, h.payload_hash) == 0 &&
-		    !check_block(r, off, &h))
+		/* A valid header is enough: its payload is checked by the
+		 * caller, once, so a hostile file cannot make this
+		 * quadratic. */
+		if (header_at(r, off, &h) == 0)
 			return off;
 	}
 	return r->len;
@@ -556,7 +559,7 @@ static int scan(struct ht_reader *r)
 	while (off < r->len) {
 		struct ht__bhdr h;
 		const char *what = NULL;
-		int code = 0, hr;
+		int code = 0, hr, hdr_ok = 0;
 
 		if (seen_end) {
 			what = "data after END block";
@@ -586,7 +589,7 @@ static int scan(struct ht_reader *r)
 			}
 			code = HT_ECORRUPT;
 			what = "block length";
-		} else if ((hr = payload_ok(r, off, h.payload_len,
+		} else if ((hdr_ok = 1, hr = payload_ok(r, off, h.payload_len,
 					    h.payload_hash)) != 0) {
 			code = hr == -1 ? HT_ECHECKSUM : HT_ECORRUPT;
 			what = hr == -1 ? "payload hash" : "block padding";
@@ -609,7 +612,10 @@ static int scan(struct ht_reader *r)
 
 			if (!salvage)
 				return fail(r, off, code, what);
-			nx = resync(r, off + 8);
+			/* After a valid header (bad payload, padding, type or
+			 * structure) the block's length can be trusted. */
+			nx = resync(r, hdr_ok ? blk_end(off, h.payload_len) :
+				    off + 8);
 			struct ht__bhdr nh;
 			uint64_t s_to = 0;
 			if (nx < r->len && !ht__bhdr_check(r->data + nx,
@@ -1319,13 +1325,24 @@ static int st_load(struct ht_reader *r, struct mstream *m)
 		int n;
 
 		if (b->count > m->cap) {
-			struct ht_event *e = realloc(m->ev, (size_t)b->count *
-						     sizeof(*e));
+			/* The merge holds one decoded block per stream; a
+			 * hostile file of many huge constant blocks must
+			 * not take all memory: 1 GiB + 64 x the file. */
+			uint64_t add = (uint64_t)(b->count - m->cap) *
+				       sizeof(struct ht_event);
+			struct ht_event *e;
 
+			if (r->merge_bytes + add > (1ull << 30) +
+			    64 * (uint64_t)r->len)
+				return fail(r, b->offset, HT_ENOMEM,
+					    "decoded blocks over the memory "
+					    "bound");
+			e = realloc(m->ev, (size_t)b->count * sizeof(*e));
 			if (!e)
 				return fail(r, b->offset, HT_ENOMEM, "memory");
 			m->ev = e;
 			m->cap = b->count;
+			r->merge_bytes += add;
 		}
 		n = decode(r, &r->dec, bi, m->ev, m->cap, &what);
 		if (n < 0) {
