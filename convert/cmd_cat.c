@@ -143,8 +143,10 @@ static void fmt_drain(struct fmt *f, uint64_t upto)
 			pthread_cond_wait(&f->done, &f->mu);
 		pthread_mutex_unlock(&f->mu);
 		fwrite_unlocked(c->text, 1, c->len, stdout);
+		pthread_mutex_lock(&f->mu);
 		c->n = 0;
 		c->state = S_FREE;
+		pthread_mutex_unlock(&f->mu);
 		f->write++;
 	}
 }
@@ -153,12 +155,18 @@ static void fmt_drain(struct fmt *f, uint64_t upto)
 static struct chunk *fmt_current(struct fmt *f)
 {
 	struct chunk *c = &f->c[f->fill % NSLOT];
+	int reuse;
 
-	if (c->state != S_FREE || c->seq != f->fill) {
+	pthread_mutex_lock(&f->mu);
+	reuse = c->state != S_FREE || c->seq != f->fill;
+	pthread_mutex_unlock(&f->mu);
+	if (reuse) {
 		if (f->fill >= NSLOT)
 			fmt_drain(f, f->fill - NSLOT + 1);
+		pthread_mutex_lock(&f->mu);
 		c->seq = f->fill;
 		c->n = 0;
+		pthread_mutex_unlock(&f->mu);
 	}
 	return c;
 }
@@ -194,13 +202,12 @@ static int fmt_open(struct fmt *f, int jobs)
 	return 0;
 }
 
-/* Writes everything filled so far, in order. */
-static void fmt_flush(struct fmt *f)
+/* Writes everything filled so far, cur (the chunk being filled, or NULL)
+ * included, in order. */
+static void fmt_flush(struct fmt *f, struct chunk *cur)
 {
-	struct chunk *c = &f->c[f->fill % NSLOT];
-
-	if (c->state == S_FREE && c->seq == f->fill && c->n)
-		fmt_submit(f, c);
+	if (cur && cur->n)
+		fmt_submit(f, cur);
 	fmt_drain(f, f->fill);
 }
 
@@ -273,6 +280,7 @@ static int cmd_cat(int argc, char **argv)
 	struct evpipe *pipe = NULL;
 	const struct ht_event *ev;
 	struct fmt fmt;
+	struct chunk *cur = NULL;
 	const char *path;
 	uint64_t v, shown = 0, start;
 	size_t n;
@@ -357,13 +365,15 @@ static int cmd_cat(int argc, char **argv)
 	}
 	while (!done && (err = evpipe_next(pipe, &ev, &n)) == 1) {
 		for (size_t i = 0; i < n; i++) {
-			struct chunk *ck;
 			if (filter && !convert_keep(&o, &ev[i], start))
 				continue;
-			ck = fmt_current(&fmt);
-			ck->ev[ck->n++] = ev[i];
-			if (ck->n == CHUNK)
-				fmt_submit(&fmt, ck);
+			if (!cur)
+				cur = fmt_current(&fmt);
+			cur->ev[cur->n++] = ev[i];
+			if (cur->n == CHUNK) {
+				fmt_submit(&fmt, cur);
+				cur = NULL;
+			}
 			if (o.limit && ++shown == o.limit) {
 				done = 1;
 				break;
@@ -371,7 +381,7 @@ static int cmd_cat(int argc, char **argv)
 		}
 	}
 	/* What was read goes out before any error. */
-	fmt_flush(&fmt);
+	fmt_flush(&fmt, cur);
 	fmt_close(&fmt);
 	if (err < 0) {
 		fflush(stdout);
