@@ -202,11 +202,13 @@ static int lifetimes_csv(const struct convert_opts *o, struct ht_reader *r,
 	struct ht_trace_info info;
 	struct cli_progress prog;
 	struct live_result res;
-	struct ht_event ev;
 	struct live_stats st;
 	struct collect col = {0};
+	struct csv_src *src = NULL;
+	const struct ht_event *const *evs;
 	uint64_t seen = 0;
-	int k, rc = 0;
+	size_t n;
+	int k = 0, rc = 0, stop = 0;
 
 	if (!t || !l) {
 		free(t);
@@ -225,31 +227,39 @@ static int lifetimes_csv(const struct convert_opts *o, struct ht_reader *r,
 		rc = write_error(w);
 		goto out;
 	}
-	while ((k = ht_reader_next(r, &ev)) > 0) {
-		if (o->limit && t->rb.rows >= o->limit)
-			break;
-		if (live_apply(l, &ev, &res)) {
-			rc = cli_error("out of memory");
-			goto out;
-		}
-		/* HeapDestroy rows come from on_destroy(). */
-		if (ev.op != HT_OP_HEAP_DESTROY) {
+	if (csv_src_open(&src, o, r)) {
+		rc = 1;
+		goto out;
+	}
+	while (!stop && (k = csv_src_next(src, &evs, &n)) > 0) {
+		for (size_t j = 0; j < n; j++) {
+			const struct ht_event *ev = evs[j];
+			if ((o->limit && t->rb.rows >= o->limit) ||
+			    t->rb.err) {
+				stop = 1;
+				break;
+			}
+			if (live_apply(l, ev, &res)) {
+				rc = cli_error("out of memory");
+				goto out;
+			}
+			/* HeapDestroy rows come from on_destroy(). */
+			if (ev->op == HT_OP_HEAP_DESTROY)
+				continue;
 			for (uint64_t i = 0; i < res.nfreed &&
 			     i < LIVE_MAX_FREED; i++) {
 				const struct live_block *b = &res.freed[i];
-				int lost = res.reused && b->addr == ev.addr &&
-					   !(ht_op_is_realloc(ev.op) &&
-					     b->addr == ev.old_addr);
-				lifetime_row(t, b, &ev, lost);
+				int lost = res.reused && b->addr == ev->addr &&
+					   !(ht_op_is_realloc(ev->op) &&
+					     b->addr == ev->old_addr);
+				lifetime_row(t, b, ev, lost);
 			}
 		}
-		if (t->rb.err)
-			break;
-		if (!(++seen & 0xffff))
-			cli_progress_update(&prog, seen);
+		seen += n;
+		cli_progress_update(&prog, seen);
 	}
 	if (k < 0) {
-		rc = cli_trace_error(r, o->in, k);
+		rc = 1;
 		goto out;
 	}
 	live_stats(l, &st);
@@ -267,6 +277,7 @@ static int lifetimes_csv(const struct convert_opts *o, struct ht_reader *r,
 	if (t->rb.err)
 		rc = write_error(w);
 out:
+	csv_src_close(src, !rc);
 	cli_progress_end(&prog);
 	*rows_out = t->rb.rows;
 	free(col.b);
@@ -315,32 +326,109 @@ static void interval_row(struct rowbuf *rb, uint64_t k, uint64_t dur,
 	rb->rows++;
 }
 
+struct iv {
+	const struct convert_opts *o;
+	struct convert_opts notime;
+	struct rowbuf *rb;
+	struct live *l;
+	struct live_stats st;
+	struct bucket b;
+	uint64_t start, dur, cur;
+	int first, done; /* done: no more rows (limit, write error) */
+	int past;        /* no more events needed: past the window */
+};
+
+/* Writes bucket cur if it overlaps the time window. */
+static void iv_emit(struct iv *v)
+{
+	const struct convert_opts *o = v->o;
+	uint64_t s = v->cur * v->dur;
+
+	if ((!o->from_set || s + v->dur > o->from_ns) &&
+	    (!o->to_set || s < o->to_ns))
+		interval_row(v->rb, v->cur, v->dur, &v->b, &v->st);
+	if (o->limit && v->rb->rows >= o->limit)
+		v->done = 1;
+}
+
+/* One event.  0, or -1 when out of memory. */
+static int iv_event(struct iv *v, const struct ht_event *ev)
+{
+	uint64_t t = ev->ts > v->start ? ev->ts - v->start : 0;
+	uint64_t kb = t / v->dur, added = 0, nadded = 0;
+	struct live_stats before;
+	struct live_result res;
+
+	if (!convert_keep(&v->notime, ev, v->start))
+		return 0;
+	if (v->o->to_set && kb * v->dur >= v->o->to_ns) {
+		v->past = 1; /* every later bucket is past the window */
+		return 0;
+	}
+	if (v->first) {
+		v->cur = kb;
+		v->b.peak = v->st.bytes;
+		v->first = 0;
+	}
+	while (v->cur < kb && !v->done) {
+		iv_emit(v);
+		memset(&v->b, 0, sizeof(v->b));
+		v->b.peak = v->st.bytes;
+		v->cur++;
+	}
+	if (v->done)
+		return 0;
+	before = v->st;
+	if (live_apply(v->l, ev, &res))
+		return -1;
+	live_stats(v->l, &v->st);
+	if (res.added) {
+		added = res.block.size;
+		nadded = 1;
+	}
+	if (ht_op_is_realloc(ev->op))
+		v->b.reallocs++;
+	else if (nadded)
+		v->b.allocs++;
+	if (ht_op_frees(ev->op) || ev->op == HT_OP_HEAP_DESTROY)
+		v->b.frees += before.blocks + nadded - v->st.blocks;
+	v->b.bytes_alloc += added;
+	v->b.bytes_freed += before.bytes + added - v->st.bytes;
+	if (v->st.bytes > v->b.peak)
+		v->b.peak = v->st.bytes;
+	if (v->rb->err)
+		v->done = 1;
+	return 0;
+}
+
 static int interval_csv(const struct convert_opts *o, struct ht_reader *r,
 			struct out *w, uint64_t *rows_out)
 {
-	struct rowbuf *rb = calloc(1, sizeof(*rb));
-	struct live *l = live_new();
-	struct convert_opts notime = *o;
+	struct iv v;
 	struct ht_trace_info info;
 	struct cli_progress prog;
-	struct live_result res;
-	struct live_stats st, before;
-	struct ht_event ev;
-	struct bucket b;
-	uint64_t start = ht_reader_start_ns(r), dur = o->interval_ns;
-	uint64_t cur = 0, seen = 0, first = 1;
-	int k, rc = 0, done = 0;
+	struct csv_src *src = NULL;
+	const struct ht_event *const *evs;
+	uint64_t seen = 0;
+	size_t n;
+	int k = 0, rc = 0;
 
-	if (!rb || !l) {
-		free(rb);
-		live_free(l);
+	memset(&v, 0, sizeof(v));
+	v.o = o;
+	v.rb = calloc(1, sizeof(*v.rb));
+	v.l = live_new();
+	if (!v.rb || !v.l) {
+		free(v.rb);
+		live_free(v.l);
 		return cli_error("out of memory");
 	}
-	rb->w = w;
+	v.rb->w = w;
+	v.start = ht_reader_start_ns(r);
+	v.dur = o->interval_ns;
+	v.first = 1;
 	/* The window picks buckets; live bytes need all earlier events. */
-	notime.from_set = notime.to_set = 0;
-	memset(&b, 0, sizeof(b));
-	memset(&st, 0, sizeof(st));
+	v.notime = *o;
+	v.notime.from_set = v.notime.to_set = 0;
 	ht_reader_info(r, &info);
 	cli_progress_start(&prog, "convert", info.events);
 	if (!o->progress)
@@ -349,78 +437,35 @@ static int interval_csv(const struct convert_opts *o, struct ht_reader *r,
 		rc = write_error(w);
 		goto out;
 	}
-#define EMIT()                                                              \
-	do {                                                                \
-		uint64_t s_ = cur * dur;                                    \
-		if ((!o->from_set || s_ + dur > o->from_ns) &&              \
-		    (!o->to_set || s_ < o->to_ns))                          \
-			interval_row(rb, cur, dur, &b, &st);                \
-		if (o->limit && rb->rows >= o->limit)                       \
-			done = 1;                                           \
-	} while (0)
-	while (!done && (k = ht_reader_next(r, &ev)) > 0) {
-		uint64_t t = ev.ts > start ? ev.ts - start : 0, kb = t / dur;
-		uint64_t added = 0, nadded = 0, released, nreleased;
-
-		if (!(++seen & 0xffff))
-			cli_progress_update(&prog, seen);
-		if (!convert_keep(&notime, &ev, start))
-			continue;
-		if (o->to_set && t >= o->to_ns && kb * dur >= o->to_ns)
-			break;
-		if (first) {
-			cur = kb;
-			b.peak = st.bytes;
-			first = 0;
-		}
-		while (cur < kb && !done) {
-			EMIT();
-			memset(&b, 0, sizeof(b));
-			b.peak = st.bytes;
-			cur++;
-		}
-		if (done)
-			break;
-		before = st;
-		if (live_apply(l, &ev, &res)) {
-			rc = cli_error("out of memory");
-			goto out;
-		}
-		live_stats(l, &st);
-		if (res.added) {
-			added = res.block.size;
-			nadded = 1;
-		}
-		released = before.bytes + added - st.bytes;
-		nreleased = before.blocks + nadded - st.blocks;
-		if (ht_op_is_realloc(ev.op))
-			b.reallocs++;
-		else if (nadded)
-			b.allocs++;
-		if (ht_op_frees(ev.op) || ev.op == HT_OP_HEAP_DESTROY)
-			b.frees += nreleased;
-		b.bytes_alloc += added;
-		b.bytes_freed += released;
-		if (st.bytes > b.peak)
-			b.peak = st.bytes;
-		if (rb->err)
-			break;
-	}
-	if (!done && k < 0) {
-		rc = cli_trace_error(r, o->in, k);
+	if (csv_src_open(&src, o, r)) {
+		rc = 1;
 		goto out;
 	}
-	if (!first && !done)
-		EMIT();
-#undef EMIT
-	rowbuf_flush(rb);
-	if (rb->err)
+	while (!v.done && !v.past && (k = csv_src_next(src, &evs, &n)) > 0) {
+		for (size_t j = 0; j < n && !v.done && !v.past; j++) {
+			if (iv_event(&v, evs[j])) {
+				rc = cli_error("out of memory");
+				goto out;
+			}
+		}
+		seen += n;
+		cli_progress_update(&prog, seen);
+	}
+	if (k < 0) {
+		rc = 1;
+		goto out;
+	}
+	if (!v.first && !v.done)
+		iv_emit(&v);
+	rowbuf_flush(v.rb);
+	if (v.rb->err)
 		rc = write_error(w);
 out:
+	csv_src_close(src, !rc);
 	cli_progress_end(&prog);
-	*rows_out = rb->rows;
-	live_free(l);
-	free(rb);
+	*rows_out = v.rb->rows;
+	live_free(v.l);
+	free(v.rb);
 	return rc;
 }
 

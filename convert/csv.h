@@ -65,6 +65,18 @@ struct convert_opts;
 int csv_write_events(const struct convert_opts *o, struct ht_reader *r,
 		     FILE *f, const char *name, uint64_t *rows);
 
+/* Every event of r in global time order, in batches, decoded ahead on
+ * o->jobs - 1 threads; no filter applied (csv_pipe.c).  open and next
+ * print their errors: open returns 0 or 1 (close it anyway), next 1 with
+ * a batch valid until the next call, 0 at the end, -1 on error.  close
+ * warns about damaged blocks skipped when ok. */
+struct csv_src;
+int csv_src_open(struct csv_src **s, const struct convert_opts *o,
+		 struct ht_reader *r);
+int csv_src_next(struct csv_src *s, const struct ht_event *const **ev,
+		 size_t *n);
+void csv_src_close(struct csv_src *s, int ok);
+
 /*
  * Reader: RFC 4180 records from a file descriptor or memory, mapped back
  * to events by the header's column names (any order).

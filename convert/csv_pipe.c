@@ -503,53 +503,124 @@ static int jobs_of(const struct convert_opts *o)
 	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
+/* Sets up the pipe for o and r: nc chunks (with text buffers if fmt),
+ * the merge, and jobs - 1 worker threads.  0, or 1 after printing. */
+static int pipe_setup(struct pipe *g, pthread_t *th, int *nth,
+		      const struct convert_opts *o, struct ht_reader *r,
+		      size_t nc, int fmt, int use_reader)
+{
+	int jobs = jobs_of(o);
+
+	memset(g, 0, sizeof(*g));
+	*nth = 0;
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->work, NULL);
+	pthread_cond_init(&g->done, NULL);
+	g->r = r;
+	g->start = ht_reader_start_ns(r);
+	g->salvage = o->mode == HT_READ_SALVAGE;
+	g->window = (unsigned)jobs * 2;
+	g->nc = nc;
+	g->c = calloc(g->nc, sizeof(*g->c));
+	if (!g->c || (!use_reader && (merge_init(g) ||
+				      ht_decoder_new(&g->dec))))
+		return cli_error("out of memory");
+	for (size_t i = 0; i < g->nc; i++) {
+		if (use_reader)
+			g->c[i].ev = malloc(CHUNK_EVENTS *
+					    sizeof(struct ht_event));
+		g->c[i].evp = malloc(CHUNK_EVENTS * sizeof(*g->c[i].evp));
+		if (fmt)
+			g->c[i].out = malloc((size_t)CHUNK_EVENTS *
+					     CSV_ROW_MAX);
+		if ((use_reader && !g->c[i].ev) || !g->c[i].evp ||
+		    (fmt && !g->c[i].out))
+			return cli_error("out of memory");
+	}
+	csv_fmt_init();
+	for (int i = 1; i < jobs && *nth < 64; i++) {
+		if (pthread_create(&th[*nth], NULL, worker, g))
+			break;
+		(*nth)++;
+	}
+	return 0;
+}
+
+/* Warns about damaged blocks the reader has not reported (csv.c prints
+ * the reader's problems). */
+static void pipe_warn(struct pipe *g, const struct convert_opts *o)
+{
+	const struct ht_problem *pr;
+	size_t np, k;
+
+	if (!g->bad_blocks)
+		return;
+	np = ht_reader_problems(g->r, &pr);
+	for (k = 0; k < np && pr[k].offset != g->bad_offset; k++)
+		;
+	if (k == np)
+		cli_warn("'%s': %llu damaged block%s skipped (first at offset "
+			 "%llu)", o->in, (unsigned long long)g->bad_blocks,
+			 g->bad_blocks == 1 ? "" : "s",
+			 (unsigned long long)g->bad_offset);
+}
+
+static void pipe_teardown(struct pipe *g, pthread_t *th, int nth)
+{
+	pthread_mutex_lock(&g->mu);
+	g->quit = 1;
+	pthread_cond_broadcast(&g->work);
+	pthread_mutex_unlock(&g->mu);
+	for (int i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	if (g->c)
+		for (size_t i = 0; i < g->nc; i++) {
+			free(g->c[i].ev);
+			free(g->c[i].evp);
+			free(g->c[i].out);
+		}
+	if (g->b)
+		for (size_t i = 0; i < g->nb; i++)
+			free(g->b[i].ev);
+	for (size_t i = 0; i < g->npool; i++)
+		free(g->pool[i].ev);
+	free(g->pool);
+	free(g->pend);
+	free(g->c);
+	free(g->b);
+	free(g->order);
+	free(g->st);
+	free(g->heap);
+	ht_decoder_free(g->dec);
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->work);
+	pthread_cond_destroy(&g->done);
+}
+
+static int use_reader_merge(void)
+{
+	const char *m = getenv("HEAPTAPE_CSV_MERGE");
+
+	return m && !strcmp(m, "reader");
+}
+
 int csv_write_events(const struct convert_opts *o, struct ht_reader *r,
 		     FILE *f, const char *name, uint64_t *rows_out)
 {
-	const char *m = getenv("HEAPTAPE_CSV_MERGE");
-	int use_reader = m && !strcmp(m, "reader");
+	int use_reader = use_reader_merge();
 	struct ht_trace_info info;
 	struct cli_progress prog;
 	struct pipe g;
 	pthread_t th[64];
-	int nth = 0, jobs = jobs_of(o), rc = 0, end = 0, started = 0;
+	int nth, rc, end = 0, started = 0;
 	uint64_t seq = 0, wseq = 0, rows = 0, seen = 0;
 
-	memset(&g, 0, sizeof(g));
-	pthread_mutex_init(&g.mu, NULL);
-	pthread_cond_init(&g.work, NULL);
-	pthread_cond_init(&g.done, NULL);
-	g.r = r;
-	g.start = ht_reader_start_ns(r);
-	g.salvage = o->mode == HT_READ_SALVAGE;
+	rc = pipe_setup(&g, th, &nth, o, r, (size_t)jobs_of(o) * 2 + 1, 1,
+			use_reader);
+	if (rc)
+		goto out;
 	g.filtering = o->pid_set || o->ntids || o->ops_set || o->from_set ||
 		      o->to_set;
-	g.window = (unsigned)jobs * 2;
-	g.nc = (size_t)jobs * 2 + 1;
-	g.c = calloc(g.nc, sizeof(*g.c));
-	if (!g.c || (!use_reader && (merge_init(&g) ||
-				     ht_decoder_new(&g.dec)))) {
-		rc = cli_error("out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < g.nc; i++) {
-		if (use_reader)
-			g.c[i].ev = malloc(CHUNK_EVENTS *
-					   sizeof(struct ht_event));
-		g.c[i].evp = malloc(CHUNK_EVENTS * sizeof(*g.c[i].evp));
-		g.c[i].out = malloc((size_t)CHUNK_EVENTS * CSV_ROW_MAX);
-		if ((use_reader && !g.c[i].ev) || !g.c[i].evp ||
-		    !g.c[i].out) {
-			rc = cli_error("out of memory");
-			goto out;
-		}
-	}
-	csv_fmt_init();
-	for (int i = 1; i < jobs && nth < 64; i++) {
-		if (pthread_create(&th[nth], NULL, worker, &g))
-			break;
-		nth++;
-	}
 	ht_reader_info(r, &info);
 	cli_progress_start(&prog, "convert", info.events);
 	if (!o->progress)
@@ -602,51 +673,85 @@ int csv_write_events(const struct convert_opts *o, struct ht_reader *r,
 			rc = cli_error("cannot write '%s': %s", name,
 				       strerror(errno));
 	}
-	if (!rc && g.bad_blocks) {
-		/* Only what the reader has not reported already (csv.c
-		 * prints its problems). */
-		const struct ht_problem *pr;
-		size_t np = ht_reader_problems(r, &pr), k;
-		for (k = 0; k < np && pr[k].offset != g.bad_offset; k++)
-			;
-		if (k == np)
-			cli_warn("'%s': %llu damaged block%s skipped (first at "
-				 "offset %llu)", o->in,
-				 (unsigned long long)g.bad_blocks,
-				 g.bad_blocks == 1 ? "" : "s",
-				 (unsigned long long)g.bad_offset);
-	}
+	if (!rc)
+		pipe_warn(&g, o);
 out:
 	if (started)
 		cli_progress_end(&prog);
-	pthread_mutex_lock(&g.mu);
-	g.quit = 1;
-	pthread_cond_broadcast(&g.work);
-	pthread_mutex_unlock(&g.mu);
-	for (int i = 0; i < nth; i++)
-		pthread_join(th[i], NULL);
-	if (g.c)
-		for (size_t i = 0; i < g.nc; i++) {
-			free(g.c[i].ev);
-			free(g.c[i].evp);
-			free(g.c[i].out);
-		}
-	if (g.b)
-		for (size_t i = 0; i < g.nb; i++)
-			free(g.b[i].ev);
-	for (size_t i = 0; i < g.npool; i++)
-		free(g.pool[i].ev);
-	free(g.pool);
-	free(g.pend);
-	free(g.c);
-	free(g.b);
-	free(g.order);
-	free(g.st);
-	free(g.heap);
-	ht_decoder_free(g.dec);
-	pthread_mutex_destroy(&g.mu);
-	pthread_cond_destroy(&g.work);
-	pthread_cond_destroy(&g.done);
+	pipe_teardown(&g, th, nth);
 	*rows_out = rows;
 	return rc;
+}
+
+/*
+ * Events in merge order, decoded ahead by worker threads, for consumers
+ * on the calling thread (--lifetimes, --interval).  No filter is applied.
+ */
+struct csv_src {
+	struct pipe g;
+	struct ht_reader *r;
+	pthread_t th[64];
+	int nth, use_reader, end;
+	uint64_t seq, rows, seen;
+	struct convert_opts o; /* o's input, no filter, no limit */
+};
+
+int csv_src_open(struct csv_src **sp, const struct convert_opts *o,
+		 struct ht_reader *r)
+{
+	struct csv_src *s = calloc(1, sizeof(*s));
+
+	*sp = s;
+	if (!s)
+		return cli_error("out of memory");
+	s->use_reader = use_reader_merge();
+	s->r = r;
+	s->o = *o;
+	s->o.pid_set = s->o.ops_set = s->o.from_set = s->o.to_set = 0;
+	s->o.ntids = 0;
+	s->o.limit = 0;
+	if (pipe_setup(&s->g, s->th, &s->nth, o, r, 1, 0, s->use_reader))
+		return 1;
+	if (s->nth) {
+		pthread_mutex_lock(&s->g.mu);
+		pthread_cond_broadcast(&s->g.work);
+		pthread_mutex_unlock(&s->g.mu);
+	}
+	return 0;
+}
+
+int csv_src_next(struct csv_src *s, const struct ht_event *const **ev,
+		 size_t *n)
+{
+	struct chunk *c = &s->g.c[0];
+	int k;
+
+	/* The previous batch is done with: its used-up blocks can go. */
+	if (s->seq)
+		release_upto(&s->g, s->seq - 1);
+	*n = 0;
+	if (s->end)
+		return 0;
+	c->n = 0;
+	k = s->use_reader ? reader_fill(s->r, &s->o, s->g.start, c,
+					&s->rows, &s->seen)
+			  : merge_fill(&s->g, &s->o, c, s->seq, &s->rows,
+				       &s->seen);
+	if (k < 0)
+		return -1;
+	s->end = k;
+	s->seq++;
+	*ev = c->evp;
+	*n = c->n;
+	return c->n ? 1 : 0;
+}
+
+void csv_src_close(struct csv_src *s, int ok)
+{
+	if (!s)
+		return;
+	if (ok)
+		pipe_warn(&s->g, &s->o);
+	pipe_teardown(&s->g, s->th, s->nth);
+	free(s);
 }
