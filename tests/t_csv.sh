@@ -63,8 +63,8 @@ for m in lifetimes interval; do
 	"$H" convert -j 1 $opt "$T/a.htape" "$T/j1.$m.csv" &&
 	HEAPTAPE_CSV_MERGE=reader "$H" convert $opt "$T/a.htape" "$T/r.$m.csv"
 	cmp -s "$T/a.$m.csv" "$T/j1.$m.csv" && cmp -s "$T/a.$m.csv" "$T/r.$m.csv" &&
-		ok "--$m: the same with -j 1, -j 2 and ht_reader_next" ||
-		nok "--$m: the same with -j 1, -j 2 and ht_reader_next"
+		ok "--$m: the same with -j 1, all cores and ht_reader_next" ||
+		nok "--$m: the same with -j 1, all cores and ht_reader_next"
 done
 "$H" convert "$T/a.htape" - >"$T/stdout.csv"
 same "- writes the same CSV to standard output" "$T/a.csv" "$T/stdout.csv"
