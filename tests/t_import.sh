@@ -253,6 +253,19 @@ callers" \
 		  "$(meta trace.has_time "$T/sq.htape")" = 0 -a \
 		  "$(meta import.threads "$T/sq.htape")" = 1 -a \
 		  "$(meta process.pointer_bits "$T/sq.htape")" = 64 ]
+	# Every line kind, failed calls included, from a real program.
+	MALLOC_TRACE=$T/k.mtrace LD_PRELOAD=$DBG \
+		"$HT_BUILD/tests/progs/mtrace_kinds" >/dev/null
+	"$HEAPTAPE" convert "$T/k.mtrace" "$T/k.htape" 2>>"$T/err"
+	sed -e 's/^@ .*\] //' -e '/^= /d' "$T/k.mtrace" >"$T/k.plain"
+	"$HEAPTAPE" stat --json "$T/k.htape" >"$T/k.json" 2>>"$T/err"
+	check "mtrace, every line kind (+ (nil), !, < >, =, callers): prints \
+back as the log; 2 failed calls, none unknown" \
+		eval 'grep -q "^! " "$T/k.plain" &&
+		      grep -q "^+ (nil) " "$T/k.plain" &&
+		      "$DUMP" mtrace "$T/k.htape" | cmp -s "$T/k.plain" - &&
+		      grep -q "\"failed_calls\": 2," "$T/k.json" &&
+		      grep -q "\"unknown_frees\": 0," "$T/k.json"'
 	zstd -q -c "$T/sq.mtrace" >"$T/sq.mtrace.zst"
 	"$HEAPTAPE" convert "$T/sq.mtrace.zst" "$T/sqz.htape" 2>>"$T/err"
 	"$DUMP" mtrace "$T/sqz.htape" >"$T/sqz.back" 2>>"$T/err"
