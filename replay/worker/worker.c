@@ -61,7 +61,13 @@ static const struct rp_stream *streams;
 static struct rp_result *R;
 static struct wslot *slots;
 static struct wslot_aux *aux;
-static struct rp_kind_stats *kstats; /* nstreams * RK_NCALLS */
+/* Latency statistics: one set per running thread, not per recorded one
+ * (a trace with thousands of short threads would otherwise touch MBs per
+ * thread); a thread takes a free set when it starts and gives it back
+ * when it ends, and the sets are summed at the end (they only add up). */
+static struct rp_kind_stats *kstats; /* nsets * RK_NCALLS */
+static uint32_t *kfree, nkfree, nsets;
+static pthread_mutex_t klock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t opts, sample;
 static double speed;
 static uint64_t start_ns;
@@ -544,11 +550,16 @@ static void spawn(uint32_t si)
 
 static void *stream_main(void *arg)
 {
-	uint32_t si = (uint32_t)(uintptr_t)arg;
+	uint32_t si = (uint32_t)(uintptr_t)arg, set;
 	const struct rp_op *op;
-	struct rp_kind_stats *ks = &kstats[(size_t)si * RK_NCALLS];
+	struct rp_kind_stats *ks;
 	uint32_t countdown = sample;
 	int recorded = opts & RP_OPT_RECORDED;
+
+	pthread_mutex_lock(&klock);
+	set = nkfree ? kfree[--nkfree] : nsets++;
+	pthread_mutex_unlock(&klock);
+	ks = &kstats[(size_t)set * RK_NCALLS];
 
 	op = (const struct rp_op *)(plan_base + streams[si].first);
 	for (;;) {
@@ -572,6 +583,9 @@ static void *stream_main(void *arg)
 			run_op(op, ks, &countdown);
 		op++;
 	}
+	pthread_mutex_lock(&klock);
+	kfree[nkfree++] = set;
+	pthread_mutex_unlock(&klock);
 	if (atomic_fetch_add(&done, 1) + 1 == atomic_load(&started))
 		futex(&done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 	return NULL;
@@ -772,8 +786,9 @@ int main(int argc, char **argv)
 	aux = map_anon(H->nslots * sizeof(*aux), 0);
 	kstats = map_anon((size_t)H->nstreams * RK_NCALLS * sizeof(*kstats),
 			  0);
+	kfree = map_anon((size_t)H->nstreams * sizeof(*kfree), 0);
 	ep_done = map_anon(H->nepochs * sizeof(*ep_done), 1);
-	if (!slots || !aux || !kstats || !ep_done)
+	if (!slots || !aux || !kstats || !kfree || !ep_done)
 		return fail("out of memory for %s", "the replay tables");
 	statm_fd = open("/proc/self/statm", O_RDONLY);
 	pthread_attr_init(&tattr);
@@ -818,7 +833,7 @@ int main(int argc, char **argv)
 	R->peak_rss = peak_anon;
 	R->tick_ns = tk1 > tk0 ? (double)(t1 - t0) / (double)(tk1 - tk0) : 1;
 	R->threads = atomic_load(&started);
-	for (uint32_t i = 0; i < H->nstreams; i++)
+	for (uint32_t i = 0; i < nsets; i++)
 		for (int k = 1; k < RK_NCALLS; k++) {
 			const struct rp_kind_stats *s =
 				&kstats[(size_t)i * RK_NCALLS + k];
