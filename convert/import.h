@@ -5,6 +5,19 @@
  *
  * The parsers are plain functions over a struct textin and a callback, so
  * that the fuzz targets run them on memory without any file or writer.
+ *
+ * Metadata written with every import (one PROCESS block, at the end):
+ *   trace.source              android | mtrace
+ *   trace.source_file         the input as named on the command line
+ *   trace.source_compression  none | zstd | gzip | zip
+ *   trace.source_member       the zip member read (zip only)
+ *   trace.has_time, trace.has_tid   0 or 1 (also HT_TRACE_NO_TIME/NO_TID)
+ *   clock.source              "ordinal (line number)" or recorded ns
+ *   process.pointer_bits      32 or 64, from the largest address seen
+ *   recorder.name, trace.notes
+ *   import.lines, import.events, import.events_by_op, import.threads,
+ *   import.bad_lines          (--salvage), import.input_cut (--salvage
+ *                             on a cut compressed input)
  */
 #ifndef HT_IMPORT_H
 #define HT_IMPORT_H
