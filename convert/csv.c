@@ -1,13 +1,12 @@
 /*
- * csv.c - htape -> CSV: `heaptape convert TRACE OUT.csv` picks one of
- * every event as a row (csv_pipe.c), --lifetimes (one row per allocation)
- * or --interval DUR (one row per time bucket), both from the live-block
+ * csv.c - htape -> CSV, `heaptape convert TRACE OUT.csv`: one row per
+ * event (csv_pipe.c), or with --lifetimes one row per allocation, or with
+ * --interval DUR one row per time bucket, both from the live-block
  * tracker (live.h).  The other direction is csv_read.c.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "convert.h"
 #include "csv.h"
