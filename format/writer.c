@@ -182,8 +182,23 @@ static uint8_t *meta_begin(struct ht_writer *w)
 static int meta_end(struct ht_writer *w, uint8_t type, uint32_t count,
 		    size_t body, uint32_t pid, uint32_t tid)
 {
-	ht__wr32(w->out + HT__BLK_HDR + 4, (uint32_t)body);
-	return emit(w, type, count, tid, HT__META_PREFIX + body, 0, 0, pid);
+	uint8_t *p = w->out + HT__BLK_HDR, *b = p + HT__META_PREFIX;
+	size_t len = body;
+
+	ht__wr32(p + 4, (uint32_t)body);
+	if (body >= 512 && !w->force_raw) {
+		/* zstd into the room after the body, kept if smaller */
+		size_t room = w->out_cap - HT__META_PREFIX - body;
+		size_t z = ht__enc_zstd(w->enc, b + body, room < body - 1 ?
+					room : body - 1, b, body);
+
+		if (z) {
+			memmove(b, b + body, z);
+			p[0] = HT__CODEC_ZSTD;
+			len = z;
+		}
+	}
+	return emit(w, type, count, tid, HT__META_PREFIX + len, 0, 0, pid);
 }
 
 static size_t meta_room(const struct ht_writer *w)

@@ -10,6 +10,7 @@
  *   -p  ht_writer_put (interleaved) instead of per-thread batches
  *   -k  keep only the first CUT_BYTES bytes (a writer that died)
  *   -x  instead of random events, the four of spec/vectors/min.hex
+ *   -r  with -m, N more RSS samples in one block (zstd-compressed)
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -30,7 +31,7 @@ static int fail(const char *what, int rc)
 int main(int argc, char **argv)
 {
 	uint64_t seed = 1;
-	size_t per = 1000, cut = 0;
+	size_t per = 1000, cut = 0, nrss = 0;
 	int threads = 2, raw = 0, edge = 0, meta = 0, put = 0, c, rc, fd;
 	int example = 0;
 	struct ht_writer_opts o;
@@ -38,7 +39,7 @@ int main(int argc, char **argv)
 	struct ht_event *ev;
 
 	memset(&o, 0, sizeof(o));
-	while ((c = getopt(argc, argv, "s:n:t:b:i:uempk:x")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:t:b:i:uempk:xr:")) != -1) {
 		switch (c) {
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'n': per = strtoul(optarg, NULL, 0); break;
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
 		case 'p': put = 1; break;
 		case 'k': cut = strtoul(optarg, NULL, 0); break;
 		case 'x': example = 1; break;
+		case 'r': nrss = strtoul(optarg, NULL, 0); break;
 		default:
 			fprintf(stderr, "usage: gentrace [-s SEED] [-n N] "
 				"[-t THREADS] [-b BLOCK] [-i INDEX] [-u] [-e] "
@@ -95,6 +97,16 @@ int main(int argc, char **argv)
 		    (rc = ht_writer_rss(w, rs, 2)) ||
 		    (rc = ht_writer_loss(w, &l)))
 			return fail("metadata", rc);
+		struct ht_rss_sample *many = calloc(nrss + 1, sizeof(*many));
+
+		for (size_t i = 0; many && i < nrss; i++) {
+			many[i].ts = 1000 + i * 977;
+			many[i].pid = 4242;
+			many[i].rss_bytes = (4096 + i * 8192) & 0xffffff;
+		}
+		if (!many || (rc = ht_writer_rss(w, many, nrss)))
+			return fail("rss", many ? rc : HT_ENOMEM);
+		free(many);
 	}
 	if (example) {
 		struct ht_event x[4] = {

@@ -229,6 +229,14 @@ static void test_metadata(void)
 	CHECK_EQ(ht_writer_rss(w, rs, 3), 0);
 	CHECK_EQ(ht_writer_loss(w, &l), 0);
 	CHECK_EQ(ht_writer_meta(w, kv2, 1), 0);
+	/* many samples: a body large enough to be stored with zstd */
+	struct ht_rss_sample *many = malloc(5000 * sizeof(*many));
+	for (int i = 0; i < 5000; i++) {
+		many[i].ts = 1000 + (uint64_t)i * 10;
+		many[i].pid = 1;
+		many[i].rss_bytes = (uint64_t)(i % 77) << 12;
+	}
+	CHECK_EQ(ht_writer_rss(w, many, 5000), 0);
 	struct ht_event e = { .ts = 1000, .pid = 1, .tid = 2,
 			      .op = HT_OP_MALLOC, .size = 1, .addr = 16 };
 	CHECK_EQ(ht_writer_write(w, &e, 1), 0);
@@ -255,7 +263,15 @@ static void test_metadata(void)
 	CHECK_EQ(th[0].tid, 2);
 	CHECK_STR(th[0].name, "worker-1");
 	CHECK_STR(th[1].name, "renamed");
-	CHECK_EQ(ht_reader_rss(r, &rso), 3);
+	CHECK_EQ(ht_reader_rss(r, &rso), 5003);
+	int bad_rss = 0;
+	for (int i = 0; i < 5000; i++)
+		bad_rss += rso[3 + i].ts != (1000 + (uint64_t)i * 10) * 3 / 2 ||
+			   rso[3 + i].rss_bytes != (uint64_t)(i % 77) << 12;
+	CHECK_EQ(bad_rss, 0);
+	free(many);
+	/* raw rows take 7 bytes a sample: less means zstd was used */
+	CHECK(m.len < 30000);
 	CHECK_EQ(rso[1].ts, 30);
 	CHECK_EQ(rso[1].rss_bytes, 8192);
 	CHECK_EQ(rso[2].pid, 2);
