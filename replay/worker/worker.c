@@ -562,26 +562,28 @@ static void *stream_main(void *arg)
 	ks = &kstats[(size_t)set * RK_NCALLS];
 
 	op = (const struct rp_op *)(plan_base + streams[si].first);
-	for (;;) {
+	for (;; op++) {
+		if (__builtin_expect(op->kind > 0 && op->kind < RK_NCALLS, 1)) {
+			if (recorded)
+				sleep_until(op->ts);
+			run_op(op, ks, &countdown);
+			continue;
+		}
+		/* Harness ops; an abort is noticed here (at least once per
+		 * chunk) and in every wait. */
 		if (atomic_load_explicit(&aborted, memory_order_relaxed))
 			break;
-		if (recorded && op->kind < RK_NCALLS)
-			sleep_until(op->ts);
 		if (op->kind == RK_NEXT) {
 			if (op->size >= H->file_size)
 				break;
-			op = (const struct rp_op *)(plan_base + op->size);
-			continue;
-		}
-		if (op->kind == RK_END)
+			op = (const struct rp_op *)(plan_base + op->size) - 1;
+		} else if (op->kind == RK_END) {
 			break;
-		if (op->kind == RK_EPOCH)
+		} else if (op->kind == RK_EPOCH) {
 			epoch_op(op);
-		else if (op->kind == RK_SPAWN)
+		} else if (op->kind == RK_SPAWN) {
 			spawn(op->slot2);
-		else if (op->kind > 0 && op->kind < RK_NCALLS)
-			run_op(op, ks, &countdown);
-		op++;
+		}
 	}
 	pthread_mutex_lock(&klock);
 	kfree[nkfree++] = set;
