@@ -412,7 +412,8 @@ const struct ht_cmd cmd_replay_entry = {
 	"  --csv                results as CSV, one row per allocator\n"
 	"  --repeat N           run each allocator N times, report medians\n"
 	"  --pid N              replay only process N (default: every process\n"
-	"                       of the trace, side by side)\n"
+	"                       together, each with its own threads and\n"
+	"                       addresses)\n"
 	"  --salvage            skip damaged blocks instead of stopping\n"
 	"  --sample N           time one allocator call in N (default 1)\n"
 	"  --window N           no thread runs more than about N events (in\n"
@@ -424,6 +425,8 @@ const struct ht_cmd cmd_replay_entry = {
 	"peak (peak live requested bytes), fragmentation = peak RSS / ideal\n"
 	"peak, page faults, events replayed and skipped (unknown_free,\n"
 	"double_free, failed_call, unsupported_op, loss_gap, too_large: a\n"
-	"block bigger than this machine's memory).\n",
+	"block bigger than this machine's memory).\n"
+	"exit 1 if an allocator crashed or failed --check-contents, or the\n"
+	"trace is corrupt (a cut tail only warns).\n",
 	.run = cmd_replay,
 };
