@@ -122,6 +122,12 @@ if [ -n "$BUMP" ]; then
 	rc2=$?
 	check "--check-contents: a correct bump allocator passes, one whose realloc loses data fails" \
 		sh -c "[ $rc1 = 0 ] && [ $rc2 = 1 ] && grep -q 'realloc lost' '$T/err'"
+	BUMP_ABORT_IN_FREE=1 "$HEAPTAPE" replay "$T/pc.htape" -a glibc \
+		-a "$BUMP" --json "$T/crash.json" >/dev/null 2>"$T/err"
+	rc=$?
+	is "an allocator that crashes: exit 1, reported as failed with the signal, the others still reported" \
+		"$rc $(grep -c 'died: signal 6' "$T/err") $(jget "$T/crash.json" "[a['status'] for a in d['allocators']]")" \
+		"1 1 ['ok', 'failed']"
 else
 	skip "--check-contents catches a broken realloc" "no C compiler"
 fi
