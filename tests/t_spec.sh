@@ -5,12 +5,17 @@
 #    prints exactly NAME.cat and `heaptape verify` finds it clean;
 #  - every vectors/bad/R-*.hex is rejected (exit 1) by `cat --strict` and
 #    by `verify`, and the error names an offset;
+#  - tests/tools/refdec.c, a second decoder written from FORMAT.md alone,
+#    prints NAME.cat for every good vector and rejects every bad one
+#    naming the very rule in the vector's name (so each bad vector breaks
+#    that rule and it comes first);
 #  - the hex block embedded in spec/FORMAT.md is byte for byte min.hex;
 #  - every rule id R-* of spec/FORMAT.md appears in a vector name or in a
 #    test (tests/unit/test_format*.c, tests/t_*.sh).
 set -u
 H=$HEAPTAPE
 UNHEX=$HT_BUILD/tests/unhex
+REF=$HT_BUILD/tests/refdec
 V=$HT_TOP/spec/vectors
 SPEC=$HT_TOP/spec/FORMAT.md
 d=$HT_TMP/spec
@@ -37,6 +42,13 @@ for f in "$V"/*.hex; do
 	else
 		no "$name: verify finds it clean"; sed 's/^/# /' "$d/out" | head -3
 	fi
+	if "$REF" "$d/$name.htape" >"$d/$name.ref" 2>&1 &&
+	    cmp -s "$d/$name.ref" "$V/$name.cat"; then
+		ok "$name: the reference decoder prints $name.cat"
+	else
+		no "$name: the reference decoder prints $name.cat"
+		head -3 "$d/$name.ref" | sed 's/^/# /'
+	fi
 done
 
 for f in "$V"/bad/R-*.hex; do
@@ -58,6 +70,19 @@ for f in "$V"/bad/R-*.hex; do
 		ok "bad/$name rejected by verify"
 	else
 		no "bad/$name rejected by verify (exit $rc)"
+	fi
+	# The rule the reference decoder names; 8 stray bytes where the
+	# first block must start (R-BLK-1) show as a bad block magic.
+	rule=$(echo "$name" | sed 's/^\(R-[A-Z]*-[0-9]*\).*/\1/')
+	"$REF" "$d/$name.htape" >"$d/out" 2>&1
+	rc=$?
+	said=$(sed -n 's/^refdec: \(R-[A-Z]*-[0-9]*\) .*/\1/p' "$d/out")
+	if [ "$rc" = 1 ] && { [ "$said" = "$rule" ] ||
+	    { [ "$rule" = R-BLK-1 ] && [ "$said" = R-BLK-2 ]; }; }; then
+		ok "bad/$name: the reference decoder says $rule"
+	else
+		no "bad/$name: the reference decoder says $rule (exit $rc," \
+		   "said '$said')"
 	fi
 done
 
