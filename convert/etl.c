@@ -349,7 +349,7 @@ static int pname_cmp(const void *a, const void *b)
 int etl_stat(const char *path, int json, int salvage)
 {
 	struct etl *e = NULL;
-	struct etl_event ev;
+	const struct etl_event *evp;
 	struct kinds ks;
 	struct names nm;
 	struct etl_counts c;
@@ -369,28 +369,29 @@ int etl_stat(const char *path, int json, int salvage)
 		open_error(e, path, r);
 		goto out;
 	}
-	while ((r = etl_next(e, &ev)) > 0) {
+	while ((r = etl_next_ref(e, &evp)) > 0) {
+		const struct etl_event *ev = evp;
 		struct kind k;
 		struct etl_heap h;
 		struct etl_stack s;
 		int hr;
 
 		total++;
-		if (ev.has_ts && ev.htype != ETL_HT_MESSAGE) {
-			if (ev.ts < ts_min)
-				ts_min = ev.ts;
-			if (ev.ts > ts_max)
-				ts_max = ev.ts;
+		if (ev->has_ts && ev->htype != ETL_HT_MESSAGE) {
+			if (ev->ts < ts_min)
+				ts_min = ev->ts;
+			if (ev->ts > ts_max)
+				ts_max = ev->ts;
 		}
-		if (ev.htype < 0x16)
-			htypes[ev.htype]++;
-		kind_of(&ev, &k);
+		if (ev->htype < 0x16)
+			htypes[ev->htype]++;
+		kind_of(ev, &k);
 		if (kinds_add(&ks, &k))
 			goto nomem;
-		if (names_note(&nm, &ev))
+		if (names_note(&nm, ev))
 			goto nomem;
-		if ((hr = etl_heap_decode(&ev, &h)) == 1) {
-			struct pname *p = names_get(&nm, ev.pid);
+		if ((hr = etl_heap_decode(ev, &h)) == 1) {
+			struct pname *p = names_get(&nm, ev->pid);
 			if (!p)
 				goto nomem;
 			p->heap_events++;
@@ -401,10 +402,10 @@ int etl_stat(const char *path, int json, int salvage)
 			     h.op == ETL_HEAP_FREE ? 3 : 4]++;
 		} else if (hr < 0) {
 			heap_short++;
-		} else if (etl_is_heap_provider(&ev)) {
+		} else if (etl_is_heap_provider(ev)) {
 			heap_other++;
 		}
-		if (etl_stack_decode(&ev, &s))
+		if (etl_stack_decode(ev, &s))
 			stacks++;
 	}
 	if (r < 0) {
@@ -644,6 +645,8 @@ out:
  */
 #define MAX_OUTPUTS 256      /* one writer (zstd contexts) and fd each */
 #define RING 2           /* heap events held back per thread (dedupe) */
+#define BATCH 65536      /* a thread's events written at once (one block) */
+#define MAX_BUFFERED ((size_t)4 << 20)  /* events buffered, all threads */
 
 struct pout {
 	uint32_t pid;
@@ -656,8 +659,8 @@ struct pout {
 
 struct thr {
 	uint64_t key;                 /* pid << 32 | tid */
-	struct ht_event ring[RING];
-	int n;
+	struct ht_event *buf;         /* not yet written; the last RING */
+	size_t n, cap;                /* may still be dropped (dedupe) */
 	/* expectations after a moving ReAlloc */
 	uint64_t x_new, x_old, x_heap;
 	int x_left, x_want_new, x_want_old;
@@ -677,6 +680,8 @@ struct conv {
 	size_t nthr, thr_cap;
 	struct imap thr_map;
 	struct thr *last;
+	size_t buffered;              /* sum of the threads' cap */
+	int filters;                  /* convert_keep has work to do */
 	struct names nm;
 	uint64_t events, written, dropped_dup, heap_short, clamped;
 	uint64_t stacks, stacks_matched, heap_with_stack, filtered;
@@ -824,49 +829,78 @@ static struct thr *get_thr(struct conv *cv, uint32_t pid, uint32_t tid)
 	return cv->last = t;
 }
 
-static int emit(struct conv *cv, struct thr *t, const struct ht_event *ev)
+/* Writes the thread's buffered events but the last keep, through the
+ * filters (which apply after the realloc de-duplication saw every event)
+ * and --limit, as one ht_writer_write(). */
+static int flush_thr(struct conv *cv, struct thr *t, size_t keep)
 {
+	size_t n = t->n > keep ? t->n - keep : 0, i, k = 0;
+	struct ht_event *ev = t->buf;
 	int r;
 
-	if (cv->o->limit && cv->written >= cv->o->limit)
+	if (!n)
 		return 0;
-	/* filters apply after the realloc de-duplication saw every event */
-	if (!convert_keep(cv->o, ev, 0)) {
-		cv->filtered++;
-		return 0;
+	if (cv->filters) {
+		for (i = 0; i < n; i++) {
+			if (cv->o->limit && cv->written + k >= cv->o->limit)
+				break;
+			if (!convert_keep(cv->o, &ev[i], 0)) {
+				cv->filtered++;
+				continue;
+			}
+			if (k != i)
+				ev[k] = ev[i];
+			k++;
+		}
+	} else {
+		k = n;
 	}
-	if (!t->po && !(t->po = get_out(cv, ev->pid)))
-		return -1;
-	if (!t->po->psize)
-		t->po->psize = t->psize;
-	r = ht_writer_put(t->po->w, ev);
-	if (r) {
-		cli_error("'%s': %s", t->po->path, ht_strerror(r));
-		return -1;
+	if (k) {
+		if (!t->po && !(t->po = get_out(cv, ev[0].pid)))
+			return -1;
+		if (!t->po->psize)
+			t->po->psize = t->psize;
+		r = ht_writer_write(t->po->w, ev, k);
+		if (r) {
+			cli_error("'%s': %s", t->po->path, ht_strerror(r));
+			return -1;
+		}
+		t->po->events += k;
+		cv->written += k;
 	}
-	t->po->events++;
-	cv->written++;
+	memmove(t->buf, t->buf + n, (t->n - n) * sizeof(*t->buf));
+	t->n -= n;
 	return 0;
 }
 
-/* Pushes ev into the thread's ring, writing out the oldest if full. */
+/* Appends ev to the thread's events. */
 static int push(struct conv *cv, struct thr *t, const struct ht_event *ev)
 {
-	if (t->n == RING) {
-		if (emit(cv, t, &t->ring[0]))
-			return -1;
-		memmove(&t->ring[0], &t->ring[1],
-			(RING - 1) * sizeof(t->ring[0]));
-		t->n--;
+	if (t->n == t->cap) {
+		if (t->cap >= BATCH || cv->buffered + t->cap > MAX_BUFFERED) {
+			if (flush_thr(cv, t, RING))
+				return -1;
+		} else {
+			size_t nc = t->cap ? t->cap * 2 : 16;
+			struct ht_event *nb = realloc(t->buf,
+						      nc * sizeof(*nb));
+			if (!nb) {
+				cli_error("'%s': out of memory", cv->o->in);
+				return -1;
+			}
+			cv->buffered += nc - t->cap;
+			t->buf = nb;
+			t->cap = nc;
+		}
 	}
-	t->ring[t->n++] = *ev;
+	t->buf[t->n++] = *ev;
 	return 0;
 }
 
-static void ring_drop(struct thr *t, int i)
+static void ring_drop(struct thr *t, size_t i)
 {
-	memmove(&t->ring[i], &t->ring[i + 1],
-		(size_t)(t->n - i - 1) * sizeof(t->ring[0]));
+	memmove(&t->buf[i], &t->buf[i + 1],
+		(t->n - i - 1) * sizeof(t->buf[0]));
 	t->n--;
 }
 
@@ -875,8 +909,14 @@ static int heap_event(struct conv *cv, const struct etl_event *ev,
 {
 	struct ht_event he;
 	struct thr *t;
-	int64_t ns = etl_rel_ns(cv->e, ev->ts);
-	int i;
+	int64_t ns;
+	size_t i;
+
+	if (cv->o->pid_set && ev->pid != cv->o->pid) {
+		cv->filtered++;
+		return 0;
+	}
+	ns = etl_rel_ns(cv->e, ev->ts);
 
 	memset(&he, 0, sizeof(he));
 	if (ns < 0) {
@@ -946,9 +986,10 @@ static int heap_event(struct conv *cv, const struct etl_event *ev,
 	if (he.op == HT_OP_HEAP_REALLOC && he.addr && he.old_addr &&
 	    he.addr != he.old_addr) {
 		int want_new = 1, want_old = 1;
-		/* ... and before it */
-		for (i = t->n - 1; i >= 0; i--) {
-			struct ht_event *p = &t->ring[i];
+		size_t lo = t->n > RING ? t->n - RING : 0;
+		/* ... and before it: the last RING events, not yet written */
+		for (i = t->n; i-- > lo;) {
+			struct ht_event *p = &t->buf[i];
 			if (p->heap != he.heap)
 				continue;
 			if (want_new && p->op == HT_OP_HEAP_ALLOC &&
@@ -1042,14 +1083,10 @@ static int finish(struct conv *cv)
 	size_t i, j;
 	int r;
 
-	/* rings, in thread order (each thread's order is kept) */
-	for (i = 0; i < cv->nthr; i++) {
-		struct thr *t = &cv->thr[i];
-		for (j = 0; j < (size_t)t->n; j++)
-			if (emit(cv, t, &t->ring[j]))
-				return -1;
-		t->n = 0;
-	}
+	/* what the threads still hold (each thread's order is kept) */
+	for (i = 0; i < cv->nthr; i++)
+		if (flush_thr(cv, &cv->thr[i], 0))
+			return -1;
 	etl_counts(cv->e, &c);
 	for (i = 0; i < cv->nouts; i++) {
 		struct pout *po = &cv->outs[i];
@@ -1122,13 +1159,15 @@ int convert_etl_to_htape(const struct convert_opts *o)
 {
 	struct cli_progress prog;
 	struct conv cv;
-	struct etl_event ev;
+	const struct etl_event *evp;
 	struct etl_counts c;
 	size_t i;
 	int r, rc = 1;
 
 	memset(&cv, 0, sizeof(cv));
 	cv.o = o;
+	cv.filters = o->ntids || o->ops_set || o->from_set || o->to_set ||
+		     o->limit;
 	errno = 0;
 	r = etl_open(&cv.e, o->in, o->salvage ? ETL_SALVAGE : 0);
 	if (r) {
@@ -1145,7 +1184,8 @@ int convert_etl_to_htape(const struct convert_opts *o)
 		size_t nb = etl_buffers(cv.e, &bb);
 		cli_progress_start(&prog, "convert", nb);
 	}
-	while ((r = etl_next(cv.e, &ev)) > 0) {
+	while ((r = etl_next_ref(cv.e, &evp)) > 0) {
+		const struct etl_event *ev = evp;
 		struct etl_heap h;
 		int hr;
 
@@ -1155,27 +1195,27 @@ int convert_etl_to_htape(const struct convert_opts *o)
 			etl_counts(cv.e, &pc);
 			cli_progress_update(&prog, pc.buffers_read);
 		}
-		if (ev.has_ts)
-			cv.ts_last = ev.ts;
-		if ((ev.bflags & (ETL_BF_EVENTS_LOST | ETL_BF_BUFFER_LOST)) &&
-		    note_lossy(&cv, &ev))
+		if (ev->has_ts)
+			cv.ts_last = ev->ts;
+		if ((ev->bflags & (ETL_BF_EVENTS_LOST | ETL_BF_BUFFER_LOST)) &&
+		    note_lossy(&cv, ev))
 			goto nomem;
-		switch (ev.group) {
+		switch (ev->group) {
 		case ETL_GROUP_HEAP:
 		case 0:
-			hr = etl_heap_decode(&ev, &h);
+			hr = etl_heap_decode(ev, &h);
 			if (hr == 1) {
-				if (heap_event(&cv, &ev, &h))
+				if (heap_event(&cv, ev, &h))
 					goto out;
 			} else if (hr < 0) {
 				cv.heap_short++;
 			}
 			break;
 		case ETL_GROUP_STACKWALK:
-			stack_event(&cv, &ev);
+			stack_event(&cv, ev);
 			break;
 		case ETL_GROUP_PROCESS:
-			if (names_note(&cv.nm, &ev))
+			if (names_note(&cv.nm, ev))
 				goto nomem;
 			break;
 		}
@@ -1247,6 +1287,8 @@ out:
 		cli_out_abort(&cv.outs[i].out);
 	}
 	free(cv.outs);
+	for (i = 0; i < cv.nthr; i++)
+		free(cv.thr[i].buf);
 	free(cv.thr);
 	free(cv.lossy);
 	imap_free(&cv.thr_map);

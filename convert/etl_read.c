@@ -53,7 +53,7 @@ struct etl {
 	const uint8_t *map;
 	size_t len;
 	int mapped;
-	int fd;                 /* while scanning a file, else -1 */
+	int fd, own_fd;         /* the file (pread), or -1 for memory */
 	int flags;
 	struct etl_buffer *bufs;
 	size_t nbufs, cap;
@@ -476,7 +476,12 @@ static int load(struct etl *e, size_t i, uint8_t **own, size_t *own_cap,
 	size_t outlen;
 	int r;
 
-	if (!(bf->flags & ETL_BF_COMPRESSED)) {
+	int copy = !(bf->flags & ETL_BF_COMPRESSED);
+
+	/* Uncompressed buffers of a file are read with pread into the
+	 * stream's own memory: cheaper than faulting the mapping in page by
+	 * page, and nothing stays resident.  Memory input is used in place. */
+	if (copy && (e->fd < 0 || bf->filled > MAX_BUF)) {
 		*data = b;
 		*end = bf->filled;
 		return 0;
@@ -496,6 +501,16 @@ static int load(struct etl *e, size_t i, uint8_t **own, size_t *own_cap,
 		e->inflight += bf->filled - *own_cap;
 		*own = n;
 		*own_cap = bf->filled;
+	}
+	if (copy) {
+		if (pread(e->fd, *own, bf->filled, (off_t)bf->off) !=
+		    (ssize_t)bf->filled) {
+			seterr(e, bf->off, "read error: %s", strerror(errno));
+			return -1;
+		}
+		*data = *own;
+		*end = bf->filled;
+		return 0;
 	}
 	memcpy(*own, b, BUF_HDR);
 	outlen = bf->filled - BUF_HDR;
@@ -804,10 +819,8 @@ static int open_common(struct etl **ep, const void *buf, size_t len,
 	e->fd = fd;
 	if (setup(e)) {
 		e->failed = 1;
-		e->fd = -1;
 		return -1;
 	}
-	e->fd = -1;
 	return 0;
 }
 
@@ -839,17 +852,19 @@ int etl_open(struct etl **ep, const char *path, int flags)
 			return -2;
 		}
 		madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	}
 	r = open_common(ep, m ? m : "", m ? (size_t)st.st_size : 0, flags,
 			fd);
-	close(fd);
 	e = *ep;
 	if (!e) {
 		if (m)
 			munmap(m, (size_t)st.st_size);
+		close(fd);
 		errno = ENOMEM;
 		return -2;
 	}
+	e->own_fd = 1;
 	e->mapped = m != NULL;
 	return r;
 }
@@ -868,6 +883,8 @@ void etl_close(struct etl *e)
 	free(e->bufs);
 	if (e->mapped)
 		munmap((void *)e->map, e->len);
+	if (e->own_fd && e->fd >= 0)
+		close(e->fd);
 	free(e);
 }
 
@@ -1037,6 +1054,16 @@ static int start(struct etl *e)
 
 int etl_next(struct etl *e, struct etl_event *ev)
 {
+	const struct etl_event *p;
+	int r = etl_next_ref(e, &p);
+
+	if (r > 0)
+		*ev = *p;
+	return r;
+}
+
+int etl_next_ref(struct etl *e, const struct etl_event **ev)
+{
 	if (e->failed)
 		return -1;
 	if (!e->started) {
@@ -1056,7 +1083,7 @@ int etl_next(struct etl *e, struct etl_event *ev)
 		 * of its children (untouched meanwhile), skip the sift */
 		if (r && (e->nheap < 2 || less(e, top, e->runner_up))) {
 			e->pending = (int)top;
-			*ev = e->st[top].head;
+			*ev = &e->st[top].head;
 			return 1;
 		}
 		if (!r)
@@ -1071,7 +1098,7 @@ int etl_next(struct etl *e, struct etl_event *ev)
 	if (!e->nheap)
 		return 0;
 	e->pending = (int)e->heap[0];
-	*ev = e->st[e->heap[0]].head;
+	*ev = &e->st[e->heap[0]].head;
 	return 1;
 }
 
@@ -1123,9 +1150,10 @@ int etl_heap_decode(const struct etl_event *ev, struct etl_heap *h)
 	}
 	if (ev->len < need)
 		return -1;
-	memset(h, 0, sizeof(*h));
 	h->op = ev->type;
 	h->heap = rdp(d, P);
+	h->addr = h->size = h->old_addr = h->old_size = 0;
+	h->source = 0;
 	switch (ev->type) {
 	case ETL_HEAP_CREATE:
 		h->source = rd32(d + P);

@@ -125,6 +125,8 @@ void etl_close(struct etl *e);
  * merged by timestamp (ETL.md 1.3).  ev's pointers stay valid until the
  * next call. */
 int etl_next(struct etl *e, struct etl_event *ev);
+/* The same without the copy: *ev points into the reader. */
+int etl_next_ref(struct etl *e, const struct etl_event **ev);
 
 /* Error text ("bad event size ...") and the file offset of the buffer. */
 const char *etl_error(const struct etl *e);
