@@ -77,15 +77,18 @@ struct col {
 struct sampler {
 	struct col *c;
 	double cur;      /* the value now */
-	int has;         /* cur is a value seen (else 0 by default) */
-	double t0, span; /* seconds */
+	int has;         /* cur is known (live values start known: 0) */
+	double t0, span; /* the window, seconds */
 };
 
-static int sampler_init(struct sampler *s, double t0, double span)
+/* known: the value is 0 before the first sample (live bytes), rather
+ * than unknown (RSS). */
+static int sampler_init(struct sampler *s, double t0, double span,
+			int known)
 {
 	s->c = calloc(COLUMNS, sizeof(*s->c));
 	s->cur = 0;
-	s->has = 0;
+	s->has = known;
 	s->t0 = t0;
 	s->span = span > 0 ? span : 1e-9;
 	return s->c ? 0 : -1;
@@ -93,11 +96,18 @@ static int sampler_init(struct sampler *s, double t0, double span)
 
 static void sampler_put(struct sampler *s, double t, double v)
 {
-	long i = (long)((t - s->t0) / s->span * COLUMNS);
+	long i;
 	struct col *c;
 
-	if (i < 0)
-		i = 0;
+	if (t < s->t0) {
+		/* Before the window: only the value it starts with. */
+		s->has = 1;
+		s->cur = v;
+		return;
+	}
+	if (t > s->t0 + s->span * (1 + 1e-12))
+		return;
+	i = (long)((t - s->t0) / s->span * COLUMNS);
 	if (i >= COLUMNS)
 		i = COLUMNS - 1;
 	c = &s->c[i];
@@ -118,27 +128,32 @@ static void sampler_put(struct sampler *s, double t, double v)
 	s->cur = v;
 }
 
-/* Columns to points, x in seconds from t0; a step shape between
- * columns. */
+/* Columns to points, x in seconds (the window's); a step shape between
+ * columns.  from_start: the line begins at the left edge with the
+ * value the window starts with. */
 static int sampler_line(const struct sampler *s, struct line *l,
-			double x_end, int from_zero)
+			int from_start)
 {
 	double prev = 0;
 	int any = 0, rc = 0;
-	long used = 0;
+	long first = -1;
 
-	for (long i = 0; i < COLUMNS; i++)
-		used += s->c[i].used;
-	if (!used)
+	for (long i = 0; i < COLUMNS && first < 0; i++)
+		if (s->c[i].used)
+			first = i;
+	if (first < 0)
 		return 0; /* no data: no line, the panel says so */
-	if (from_zero)
-		rc |= line_add(l, 0, 0);
-	for (long i = 0; i < COLUMNS; i++) {
+	if (from_start) {
+		prev = s->c[first].start;
+		rc |= line_add(l, s->t0, prev);
+		any = 1;
+	}
+	for (long i = first; i < COLUMNS; i++) {
 		const struct col *c = &s->c[i];
-		double x = (double)i / COLUMNS * s->span;
+		double x = s->t0 + (double)i / COLUMNS * s->span;
 		if (!c->used)
 			continue;
-		if (any || from_zero)
+		if (any)
 			rc |= line_add(l, x, prev);
 		rc |= line_add(l, x, c->start);
 		/* Order min and max so the line does not zigzag. */
@@ -153,8 +168,7 @@ static int sampler_line(const struct sampler *s, struct line *l,
 		prev = c->last;
 		any = 1;
 	}
-	if (any)
-		rc |= line_add(l, x_end, prev);
+	rc |= line_add(l, s->t0 + s->span, prev);
 	return rc;
 }
 
@@ -196,8 +210,25 @@ static const char *const rss_colors[MAXRSS] = {
 	"#e377c2", "#17becf", "#7f7f7f", "#bcbd22",
 };
 
+/* The window to draw, from the trace start (ns; event numbers for a
+ * trace without a clock). */
+struct window {
+	int from_set, to_set;
+	uint64_t from, to;
+};
+
+static double col_max(const struct sampler *s)
+{
+	double m = 0;
+
+	for (long i = 0; i < COLUMNS; i++)
+		if (s->c[i].used && s->c[i].max > m)
+			m = s->c[i].max;
+	return m;
+}
+
 static int plot_trace(const char *in, const char *outp, const char *title,
-		      int mode, int width)
+		      int mode, int width, const struct window *win)
 {
 	struct ht_reader *r;
 	struct ht_trace_info info;
@@ -215,8 +246,8 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 	uint32_t rpid[MAXRSS];
 	char titlebuf[512], sub[256], lbl[MAXRSS][48], pk[32], pr[32];
 	size_t nrss, nr = 0;
-	uint64_t t0, t1, rss_peak = 0;
-	double span, tscale;
+	uint64_t t0, t1, rss_peak_w = 0;
+	double span, tscale, w0, w1;
 	int err, rc = 1, no_time;
 
 	memset(lr, 0, sizeof(lr));
@@ -238,8 +269,18 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 	no_time = !!(ht_reader_flags(r) & HT_TRACE_NO_TIME);
 	tscale = no_time ? 1.0 : 1e9;
 	span = (double)(t1 - t0) / tscale;
-	if (!(lv = live_new()) || sampler_init(&sb, 0, span) ||
-	    sampler_init(&sk, 0, span)) {
+	w0 = win->from_set ? (double)win->from / tscale : 0;
+	w1 = win->to_set && (double)win->to / tscale < span ?
+	     (double)win->to / tscale : span;
+	if (w1 <= w0 && !win->from_set && !win->to_set)
+		w1 = w0 + (no_time ? 1 : 1e-6); /* empty or one instant */
+	if (w1 <= w0) {
+		cli_error("'%s': the window %.9g..%.9g %s is outside the trace "
+			  "(0..%.9g)", in, w0, w1, no_time ? "" : "s", span);
+		goto out;
+	}
+	if (!(lv = live_new()) || sampler_init(&sb, w0, w1 - w0, 1) ||
+	    sampler_init(&sk, w0, w1 - w0, 1)) {
 		cli_error("out of memory");
 		goto out;
 	}
@@ -250,6 +291,11 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 	while ((err = evpipe_next(pipe, &ev, &nev)) == 1) {
 		for (size_t i = 0; i < nev; i++) {
 			double t = (double)(ev[i].ts - t0) / tscale;
+			if (t > w1) {
+				/* Time order: nothing later is drawn. */
+				err = 0;
+				goto drawn;
+			}
 			if (live_apply(lv, &ev[i], NULL)) {
 				cli_error("out of memory");
 				goto out;
@@ -264,9 +310,8 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 			  (unsigned long long)evpipe_error_offset(pipe));
 		goto out;
 	}
-	live_stats(lv, &ls);
-	if (sampler_line(&sb, &lb, span, 1) || sampler_line(&sk, &lk, span,
-							     1)) {
+drawn:
+	if (sampler_line(&sb, &lb, 1) || sampler_line(&sk, &lk, 1)) {
 		cli_error("out of memory");
 		goto out;
 	}
@@ -277,12 +322,10 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 			;
 		if (k == nr && nr < MAXRSS)
 			rpid[nr++] = rss[i].pid;
-		if (rss[i].rss_bytes > rss_peak)
-			rss_peak = rss[i].rss_bytes;
 	}
 	for (size_t k = 0; k < nr; k++) {
 		struct sampler s = {0};
-		if (sampler_init(&s, 0, span)) {
+		if (sampler_init(&s, w0, w1 - w0, 0)) {
 			cli_error("out of memory");
 			goto out;
 		}
@@ -291,7 +334,9 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 			if (rss[i].pid == rpid[k])
 				sampler_put(&s, t, (double)rss[i].rss_bytes);
 		}
-		err = sampler_line(&s, &lr[k], span, 0);
+		if (col_max(&s) > (double)rss_peak_w)
+			rss_peak_w = (uint64_t)col_max(&s);
+		err = sampler_line(&s, &lr[k], 0);
 		free(s.c);
 		if (err) {
 			cli_error("out of memory");
@@ -323,19 +368,30 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 			 exe ? base_name(exe) : base_name(in));
 		title = titlebuf;
 	}
-	human_bytes(pk, sizeof(pk), (double)ls.peak_bytes);
-	human_bytes(pr, sizeof(pr), (double)rss_peak);
-	snprintf(sub, sizeof(sub), "%s: %" PRIu64 " events, peak live %s "
-		 "in %" PRIu64 " blocks%s%s", base_name(in), info.events, pk,
-		 ls.peak_blocks, nrss ? ", peak recorded RSS " : "",
-		 nrss ? pr : "");
+	{
+		/* The peaks drawn: of the window, or of the whole trace. */
+		double pb = col_max(&sb), pn = col_max(&sk);
+		if (sb.cur > pb)
+			pb = sb.cur;
+		if (sk.cur > pn)
+			pn = sk.cur;
+		human_bytes(pk, sizeof(pk), pb);
+		human_bytes(pr, sizeof(pr), (double)rss_peak_w);
+		snprintf(sub, sizeof(sub), "%s: %" PRIu64 " events, %speak "
+			 "live %s in %.0f blocks%s%s", base_name(in),
+			 info.events, win->from_set || win->to_set ?
+			 "in this window " : "", pk, pn,
+			 rss_peak_w ? ", peak recorded RSS " : "",
+			 rss_peak_w ? pr : "");
+	}
 	memset(&chart, 0, sizeof(chart));
 	chart.title = title;
 	chart.subtitle = sub;
 	chart.xlabel = no_time ? "event number (the trace has no clock)"
 			       : "time since trace start";
 	chart.xcount = no_time;
-	chart.xmax = span;
+	chart.xmin = w0;
+	chart.xmax = w1;
 	chart.width = width;
 	chart.panels = panels;
 	chart.npanels = 2;
@@ -388,12 +444,12 @@ static int json_series(json_t *arr, struct line *l, double *tmax,
 		*tmax = t1;
 	if (!n)
 		return 0;
-	if (sampler_init(&s, t0, t1))
+	if (sampler_init(&s, t0, t1, 0))
 		return -2;
 	json_array_foreach(arr, i, p)
 		sampler_put(&s, json_number_value(json_array_get(p, 0)),
 			    json_number_value(json_array_get(p, 1)));
-	rc = sampler_line(&s, l, t1, 0);
+	rc = sampler_line(&s, l, 0);
 	free(s.c);
 	return rc ? -2 : 0;
 }
@@ -542,8 +598,10 @@ static int looks_json(const char *path)
 
 static int cmd_plot(int argc, char **argv)
 {
-	enum { O_SALVAGE = 256, O_TITLE, O_WIDTH };
+	enum { O_SALVAGE = 256, O_TITLE, O_WIDTH, O_FROM, O_TO };
 	static const struct option longopts[] = {
+		{"from", required_argument, 0, O_FROM},
+		{"to", required_argument, 0, O_TO},
 		{"output", required_argument, 0, 'o'},
 		{"title", required_argument, 0, O_TITLE},
 		{"width", required_argument, 0, O_WIDTH},
@@ -553,6 +611,7 @@ static int cmd_plot(int argc, char **argv)
 	const struct ht_cmd *c = &cmd_plot_entry;
 	const char *outp = NULL, *title = NULL, *in;
 	int ch, mode = HT_READ_STOP, width = 0;
+	struct window win = {0};
 	uint64_t v;
 	FILE *f;
 
@@ -577,6 +636,14 @@ static int cmd_plot(int argc, char **argv)
 		case O_SALVAGE:
 			mode = HT_READ_SALVAGE;
 			break;
+		case O_FROM:
+		case O_TO:
+			if (cli_parse_duration(optarg, ch == O_FROM ?
+					       &win.from : &win.to))
+				return cli_usage(c, 2, "--from and --to take "
+					"a time such as 10ms or 1.5s");
+			*(ch == O_FROM ? &win.from_set : &win.to_set) = 1;
+			break;
 		case ':':
 			return cli_usage(c, 2, "option needs a value");
 		default:
@@ -591,8 +658,12 @@ static int cmd_plot(int argc, char **argv)
 	if (!(f = fopen(in, "rb")))
 		return cli_error("cannot open '%s': %m", in);
 	fclose(f);
+	if (win.from_set && win.to_set && win.to <= win.from)
+		return cli_usage(c, 2, "--to must be after --from");
 	if (cli_file_kind(in) == CLI_KIND_HTAPE)
-		return plot_trace(in, outp, title, mode, width);
+		return plot_trace(in, outp, title, mode, width, &win);
+	if (win.from_set || win.to_set)
+		return cli_usage(c, 2, "--from and --to apply to traces");
 	if (looks_json(in))
 		return plot_replay(in, outp, title, width);
 	return cli_error("'%s': neither a heaptape trace nor a replay JSON "
@@ -601,7 +672,8 @@ static int cmd_plot(int argc, char **argv)
 
 const struct ht_cmd cmd_plot_entry = {
 	.name = "plot",
-	.usage = "plot [--title T] [--width PX] [--salvage] INPUT -o OUT.svg",
+	.usage = "plot [--from T] [--to T] [--title T] [--width PX] "
+		 "[--salvage] INPUT -o OUT.svg",
 	.summary = "draw live heap (and RSS) over time, or a replay's RSS "
 		   "per allocator, as SVG",
 	.help =
@@ -612,6 +684,8 @@ const struct ht_cmd cmd_plot_entry = {
 	"(and ideal_series, drawn dashed, when present).\n"
 	"options:\n"
 	"  -o, --output F   the SVG to write (- for standard output)\n"
+	"  --from T, --to T draw only this window of a trace (10ms, 1.5s\n"
+	"                   from its start; event numbers without a clock)\n"
 	"  --title T        the chart title\n"
 	"  --width PX       image width (default 1000)\n"
 	"  --salvage        skip damaged blocks of a trace\n"

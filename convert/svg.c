@@ -147,7 +147,7 @@ int svg_write(FILE *f, const struct svg_chart *c)
 	int plot_w = w - LEFT - RIGHT;
 	int h = TOP + (int)c->npanels * (PANEL_H + GAP) - GAP + BOTTOM;
 	struct axis xa;
-	double xmax = c->xmax;
+	double xmax = c->xmax, xmin = c->xmin, xw;
 	size_t color = 0;
 
 	if (!(xmax > 0))
@@ -159,13 +159,18 @@ int svg_write(FILE *f, const struct svg_chart *c)
 					if (se->x[i] > xmax)
 						xmax = se->x[i];
 			}
+	if (!(xmax > xmin))
+		xmax = xmin + 1e-6;
+	/* Units and step from the width of the window, ticks at multiples
+	 * of the step inside it. */
 	if (c->xcount) {
-		y_axis(&xa, xmax, SVG_Y_COUNT);
-		xa.max = xmax > 0 ? xmax : 1;
+		y_axis(&xa, xmax - xmin, SVG_Y_COUNT);
 	} else {
-		x_axis(&xa, xmax);
+		x_axis(&xa, xmax - xmin);
 	}
+	xa.max = xmax;
 
+	xw = xmax - xmin;
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
 		   "height=\"%d\" viewBox=\"0 0 %d %d\" "
@@ -216,8 +221,9 @@ int svg_write(FILE *f, const struct svg_chart *c)
 			fputs("</text>\n", f);
 		}
 		/* x ticks and grid */
-		for (double v = 0; v <= xa.max * (1 + 1e-9); v += xa.step) {
-			double px = LEFT + v / xa.max * plot_w;
+		for (double v = ceil(xmin / xa.step - 1e-9) * xa.step;
+		     v <= xmax + xw * 1e-9; v += xa.step) {
+			double px = LEFT + (v - xmin) / xw * plot_w;
 			fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
 				   "y2=\"%d\" stroke=\"#e4e4e4\"/>\n",
 				px, y0, px, y0 + PANEL_H);
@@ -259,7 +265,8 @@ int svg_write(FILE *f, const struct svg_chart *c)
 				col, se->dashed ?
 				" stroke-dasharray=\"6,3\"" : "");
 			for (size_t i = 0; i < se->n; i++) {
-				double px = LEFT + se->x[i] / xa.max * plot_w;
+				double px = LEFT + (se->x[i] - xmin) / xw *
+					    plot_w;
 				double py = y0 + PANEL_H -
 					    se->y[i] / ya.max * PANEL_H;
 				fprintf(f, "%.1f,%.1f%s", px, py,

@@ -38,6 +38,7 @@ struct svg_chart {
 	const char *title;
 	const char *subtitle;   /* may be NULL */
 	const char *xlabel;     /* e.g. "time since trace start" */
+	double xmin;            /* left end of the x axis (0 usually) */
 	double xmax;            /* seconds; 0 = from the data */
 	int xcount;             /* x is a count (event number), not time */
 	int width;              /* 0 = 1000 px */

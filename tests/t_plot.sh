@@ -74,6 +74,32 @@ EOF
 	ok "the drawn peak is stat's peak_live_bytes (within 1%)" ||
 	{ no "drawn peak"; sed 's/^/# /' "$d/chk" | tail -3; }
 
+# A window: the x axis covers only it, the line starts at the value the
+# window starts with.
+span_ms=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["time_span_ns"] // 10**6)' "$d/a.json")
+from=$((span_ms / 3)) to=$((span_ms * 2 / 3))
+expect 0 "plot --from --to exits 0" "$H" plot --from ${from}ms --to ${to}ms "$d/a.htape" -o "$d/w.svg"
+python3 - "$d/w.svg" "$from" "$to" <<'EOF' >"$d/chk" 2>&1 &&
+import re, sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+lo, hi = float(sys.argv[2]), float(sys.argv[3])
+texts = ["".join(t.itertext()) for t in root.iter(ns + "text")]
+assert any("in this window" in t for t in texts), texts[:3]
+assert "time since trace start (ms)" in texts
+# x tick labels sit under the last panel: numbers inside the window
+xt = [float(t) for t in texts if re.fullmatch(r"[0-9.]+", t)]
+xt = [v for v in xt if v >= lo - 1e-6]
+assert xt and all(lo - 1e-6 <= v <= hi + 1e-6 for v in xt), xt
+line = next(root.iter(ns + "polyline"))
+y0 = float(line.get("points").split()[0].split(",")[1])
+assert y0 < 300, "the line starts above 0 in the middle of the trace"
+EOF
+	ok "window: ticks inside it, the line starts at its value" ||
+	{ no "window"; sed 's/^/# /' "$d/chk" | tail -3; }
+expect 2 "--to before --from: exit 2" "$H" plot --from 2s --to 1s "$d/a.htape" -o "$d/x.svg"
+expect 1 "a window after the end: exit 1" "$H" plot --from 1h "$d/a.htape" -o "$d/x.svg"
+
 # A trace without RSS samples: no RSS line; an empty trace still draws.
 "$MK" --case peak "$d/p.htape" "$d/p.txt"
 expect 0 "plot of a small trace" "$H" plot "$d/p.htape" -o "$d/p.svg"
