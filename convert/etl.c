@@ -1083,10 +1083,6 @@ static int finish(struct conv *cv)
 	size_t i, j;
 	int r;
 
-	/* what the threads still hold (each thread's order is kept) */
-	for (i = 0; i < cv->nthr; i++)
-		if (flush_thr(cv, &cv->thr[i], 0))
-			return -1;
 	etl_counts(cv->e, &c);
 	for (i = 0; i < cv->nouts; i++) {
 		struct pout *po = &cv->outs[i];
@@ -1226,6 +1222,10 @@ int convert_etl_to_htape(const struct convert_opts *o)
 		open_error(cv.e, o->in, 1);
 		goto out;
 	}
+	/* what the threads still hold (each thread's order is kept) */
+	for (i = 0; i < cv.nthr; i++)
+		if (flush_thr(&cv, &cv.thr[i], 0))
+			goto out;
 	if (!cv.nouts) {
 		/* nothing to convert: still write an (empty) trace */
 		if (!get_out(&cv, o->pid_set ? o->pid : 0))

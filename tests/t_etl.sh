@@ -198,6 +198,20 @@ op_filter() {
 }
 check "--op HeapAlloc: only real allocations (realloc duplicates first)" \
 	op_filter
+tid_limit() {
+	rm -f "$W"/tl*.htape
+	"$HEAPTAPE" convert --tid 1100 "$W/g1.etl" "$W/tl.htape" \
+		>/dev/null 2>&1 || return 1
+	ls "$W"/tl*.htape | grep -qv '/tl.htape$' && return 1
+	"$HTDUMP" "$W/tl.htape" | grep -v '^#' | sort -k1,1n -k4,4n \
+		>"$W/tl.got" || return 1
+	awk '$2 == 1100' "$W/g1.exp.s" | cmp -s - "$W/tl.got" || return 1
+	rm -f "$W"/tl*.htape
+	"$HEAPTAPE" convert --limit 100 --pid 2000 "$W/g1.etl" \
+		"$W/tl.htape" >/dev/null 2>&1 || return 1
+	[ "$("$HTDUMP" "$W/tl.htape" | grep -vc '^#')" = 100 ]
+}
+check "--tid one thread: one output; --limit 100: 100 events" tid_limit
 
 replay_one() {
 	"$ORIG_HEAPTAPE" replay --help >/dev/null 2>&1 || return 2
