@@ -116,6 +116,8 @@ check "generated 8 CPUs, 1 KiB buffers, stack key after every heap event" \
 	--seed 3
 check "generated COMPACT64/COMPACT32 heap events with a PMC word, 4 CPUs" \
 	gen_compare g4 --compact --pmc --cpus 4 --bufsize 2048 --seed 11
+check "generated 300k heap events (thread batches written mid-way)" \
+	gen_compare g7 --heap-events 300000 --stack-every 0 --seed 9
 check "generated with clock type 2 (FILETIME timestamps)" \
 	gen_compare g5 --clock 2 --seed 5
 check "generated with clock type 3 (CPU cycles at CpuSpeedInMHz)" \
