@@ -654,7 +654,7 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 	fprintf(f, "failed calls   %" PRIu64 "\n", a->failed);
 	fprintf(f, "lost events    %" PRIu64 "\n", rp->lost);
 	if (rp->has_rss)
-		fprintf(f, "recorded peak RSS %" PRIu64 " bytes (%s), %zu "
+		fprintf(f, "recorded RSS   peak %" PRIu64 " bytes (%s), %zu "
 			   "samples\n", rp->rss_peak,
 			human_bytes(b1, sizeof(b1), rp->rss_peak), rp->nrss);
 	if (rp->nprob)

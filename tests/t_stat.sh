@@ -90,7 +90,7 @@ t "hand-made case: independent computation agrees" \
 rc=$?
 for want in "^events " "^peak live " "^unknown frees " "^lost events " \
 	    "^events per op" "^allocation sizes" "^lifetimes" "^top sizes" \
-	    "^per thread" "recorded peak RSS" "HeapDestroy" "worker-1"; do
+	    "^per thread" "^recorded RSS   peak " "HeapDestroy" "worker-1"; do
 	if [ $rc = 0 ] && grep -q "$want" "$d/h.txt"; then
 		ok "stat table has '$want'"
 	else
