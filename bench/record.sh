@@ -68,3 +68,29 @@ for w in "storm1:$storm 1 4000000" "threads1000:$threads 1000 200" \
 	b=$(maxrss env HEAPTAPE_OUT="$d/rss.htape" LD_PRELOAD="$HT_PRELOAD" $cmd)
 	echo "$name: $a / $b  (recorder +$((b - a)) kB)"
 done
+
+# CPU time is what a busy machine charges: wall ratios above depend on a
+# free second core for the encoder thread, CPU ratios much less so.
+echo
+echo "CPU seconds (user+sys, every process; median of $REPS) without / with the recorder:"
+W=$PEERS_OUT/work
+PY=$(python3 -c 'import sys; print(sys.executable)')
+cpu() { # runs "$@" REPS times, prints the median CPU seconds
+	for i in $(seq "$REPS"); do
+		(cd "$W" && "$HT_BUILD/bench/maxrss" -c "$@" 2>/dev/null | tail -1)
+	done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+for w in "storm1:$storm 1 4000000" "storm2:$storm 2 2000000" \
+	"python:env PYTHONMALLOC=malloc $PY pyjson.py" \
+	"sqlite:sqlite3 :memory: .read sqlwork.sql" \
+	"gcc:gcc -O2 -c bigc.c -o $d/bigc.o"; do
+	name=${w%%:*}
+	cmd=${w#*:}
+	case $name in sqlite) set -- sqlite3 :memory: ".read sqlwork.sql" ;;
+	*) set -- $cmd ;; esac
+	a=$(cpu "$@")
+	rm -f "$d/cpu.htape"*
+	b=$(cpu env HEAPTAPE_OUT="$d/cpu.htape" LD_PRELOAD="$HT_PRELOAD" "$@")
+	rm -f "$d/cpu.htape"*
+	echo "$name: $a / $b s  (x$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }'))"
+done
