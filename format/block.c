@@ -611,7 +611,8 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 	dir = pos;
 	for (int c = 1; c <= HT__NCOLS; c++)
 		n_cols += (any >> (c - 1)) & 1;
-	pos += (size_t)n_cols * HT__DIR_ENTRY;
+	size_t dir_max = (size_t)n_cols * HT__DIR_ENTRY;
+	pos += dir_max;
 	n_cols = 0;
 	for (int c = 1; c <= HT__NCOLS; c++) {
 		struct pick pk;
@@ -641,6 +642,10 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 			stored = encode_col(e, c, e->vals, m, out + pos,
 					    force_raw, &pk, &codec);
 		}
+		/* A column of zeros is left out (it reads as 0), except
+		 * op, which gives every row its columns. */
+		if (c != HT__C_OP && pk.enc == HT__E_CONST && !pk.param)
+			continue;
 		d = out + dir + (size_t)n_cols * HT__DIR_ENTRY;
 		d[0] = (uint8_t)c;
 		d[1] = pk.enc;
@@ -652,6 +657,14 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		ht__wr64(d + 16, pk.param);
 		n_cols++;
 		pos += stored;
+	}
+	/* Close the gap the left-out columns made in the directory. */
+	size_t gap = dir_max - (size_t)n_cols * HT__DIR_ENTRY;
+	if (gap) {
+		size_t body = dir + dir_max;
+
+		memmove(out + body - gap, out + body, pos - body);
+		pos -= gap;
 	}
 	ht__wr16(out + 24, (uint16_t)n_cols);
 	return pos;
@@ -1016,10 +1029,8 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 			}
 		}
 	}
-	for (int c = 2; c <= HT__NCOLS; c++) {
-		if (need[c] && enc_of[c] < 0)
-			BAD("missing column");
-	}
+	/* A column that rows carry but the directory leaves out is all
+	 * zeros: cval[c] is 0 and the assembly reads it as CONST. */
 	if (enc_of[HT__C_OLD_ADDR] == HT__E_REL_ADDR) {
 		for (int op = 0; op < 256; op++) {
 			uint16_t mk = opmask[op];

@@ -11,6 +11,7 @@
  *   -k  keep only the first CUT_BYTES bytes (a writer that died)
  *   -x  instead of random events, the four of spec/vectors/min.hex
  *   -r  with -m, N more RSS samples in one block (zstd-compressed)
+ *   -f  with -x, these flags on every event
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -34,12 +35,13 @@ int main(int argc, char **argv)
 	size_t per = 1000, cut = 0, nrss = 0;
 	int threads = 2, raw = 0, edge = 0, meta = 0, put = 0, c, rc, fd;
 	int example = 0;
+	uint32_t xflags = 0;
 	struct ht_writer_opts o;
 	struct ht_writer *w;
 	struct ht_event *ev;
 
 	memset(&o, 0, sizeof(o));
-	while ((c = getopt(argc, argv, "s:n:t:b:i:uempk:xr:")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:t:b:i:uempk:xr:f:")) != -1) {
 		switch (c) {
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'n': per = strtoul(optarg, NULL, 0); break;
@@ -55,6 +57,8 @@ int main(int argc, char **argv)
 		case 'k': cut = strtoul(optarg, NULL, 0); break;
 		case 'x': example = 1; break;
 		case 'r': nrss = strtoul(optarg, NULL, 0); break;
+		case 'f': xflags = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
 		default:
 			fprintf(stderr, "usage: gentrace [-s SEED] [-n N] "
 				"[-t THREADS] [-b BLOCK] [-i INDEX] [-u] [-e] "
@@ -123,6 +127,8 @@ int main(int argc, char **argv)
 		};
 
 		threads = 0;
+		for (int i = 0; i < 4; i++)
+			x[i].flags = xflags;
 		if ((rc = ht_writer_write(w, x, 4)))
 			return fail("write", rc);
 	}

@@ -136,8 +136,10 @@ def main():
         h.save(os.path.join(V, 'bad', name + '.hex'), fix)
 
     # min.htape layout: header 0; PROCESS 64 (payload 112); EVENTS 160
-    # (payload 208: op map 240, directory 256 + 24k, data 472); INDEX 496
-    # (entries 560 and 608); END 656 (payload 704).
+    # (payload 208: op map 240, directory 256 + 24k for op ts addr size
+    # old_addr nmemb, data 400: op 400, ts 404, addr 412, size 416);
+    # INDEX 424 (entries 488 and 536); END 584 (payload 632).
+    IX, ENT1, END = 424, 536, 584
     E, D = 160, 256
 
     def dir_(k, f):
@@ -170,24 +172,24 @@ def main():
         lambda h: h.truncate(300, 'the file ends here (writer died)'))
 
     def p6(h):
-        h.set(488, [0x41], 'size 65, not 64')
+        h.set(416, [0x41], 'size 65, not 64')
         h.nofix_line(E + 32)
     bad('R-BLK-6-payload-hash', 'a payload byte changed, Payload_Hash not',
         p6)
     bad('R-BLK-7-padding', 'a padding byte is not 0',
-        lambda h: h.set(491, [1], 'padding must be 0'))
+        lambda h: h.set(419, [1], 'padding must be 0'))
 
     def p8(h):
         h.set(E + 16, [5], 'sequence 5 after 0: blocks 1-4 missing')
-        h.set(608 + 8, [5], 'the index says so too')
-        h.set(496 + 16, [6], 'INDEX follows as 6')
-        h.set(656 + 16, [7], 'END follows as 7')
-        h.set(704 + 16, [7], 'Block_Count follows')
+        h.set(ENT1 + 8, [5], 'the index says so too')
+        h.set(IX + 16, [6], 'INDEX follows as 6')
+        h.set(END + 16, [7], 'END follows as 7')
+        h.set(END + 48 + 16, [7], 'Block_Count follows')
     bad('R-BLK-8-sequence', 'a gap in the block sequence numbers', p8)
 
     def p9(h):
         h.set(E + 4, [0x02], 'type 0x02, unknown, not safe to skip')
-        h.set(608 + 44, [0x02], 'the index agrees')
+        h.set(ENT1 + 44, [0x02], 'the index agrees')
     bad('R-BLK-9-unknown-type', 'an unknown block type without bit 7', p9)
 
     bad('R-EV-1-tid', 'the prefix Tid differs from Stream_Id',
@@ -195,24 +197,29 @@ def main():
 
     def p2(h):
         h.set(216, [0xb9], 'Ts_Max 3001, the largest ts is 3000')
-        h.set(608 + 24, [0xb9], 'the index agrees')
+        h.set(ENT1 + 24, [0xb9], 'the index agrees')
     bad('R-EV-2-ts-max', 'Ts_Max is not the largest ts', p2)
     bad('R-EV-3-opmap-reserved', 'an op map Reserved byte is 1',
         lambda h: h.set(241, [1], 'not 0'))
     bad('R-EV-4-op-not-in-map', 'op 4 appears in the op column only',
-        lambda h: h.set(475, [4], 'reallocarray: not in the op map'))
-    bad('R-EV-5-duplicate-column', 'column 11 appears twice',
-        lambda h: h.set(dir_(8, 0), [11], 'flags again (was result)'))
+        lambda h: h.set(403, [4], 'reallocarray: not in the op map'))
+    bad('R-EV-5-duplicate-column', 'column 4 appears twice',
+        lambda h: h.set(dir_(5, 0), [4], 'size again (was nmemb)'))
     bad('R-EV-6-values', 'nmemb says 2 values, one calloc carries it',
-        lambda h: h.set(dir_(6, 4), [2], '2, not 1'))
+        lambda h: h.set(dir_(5, 4), [2], '2, not 1'))
     bad('R-EV-7-width', 'the op column says width 2 with 4 bytes',
         lambda h: h.set(dir_(0, 3), [2], 'width 2'))
     bad('R-EV-8-codec', 'the size column has codec 2 (unknown)',
         lambda h: h.set(dir_(3, 2), [2], 'codec 2'))
     bad('R-EV-9-encoding', 'the size column has encoding 7 (unknown)',
         lambda h: h.set(dir_(3, 1), [7], 'encoding 7'))
-    bad('R-EV-10-too-wide', 'flags is CONST 2^32',
-        lambda h: h.set(dir_(7, 16), le(1 << 32, 8), 'Param 2^32'))
+    # flags.hex (not kept): min's events with flags INPLACE, so that
+    # the flags column is CONST 2 at directory entry 6.
+    good('flags', ['-x', '-u', '-s', '1', '-f', '2'], 'temporary')
+    bad('R-EV-10-too-wide', 'flags is CONST 2^32 + 2',
+        lambda h: h.set(dir_(6, 16), le((1 << 32) + 2, 8),
+                        'Param 2^32 + 2'), base='flags')
+    os.unlink(os.path.join(V, 'flags.hex'))
 
     def p11(h):
         h.set(dir_(3, 1), [2], 'VARINT')
@@ -226,7 +233,7 @@ def main():
 
     def p13(h):
         h.set(E + 12, le((1 << 20) + 1, 4), 'Count 2^20 + 1')
-        h.set(608 + 40, le((1 << 20) + 1, 4), 'the index agrees')
+        h.set(ENT1 + 40, le((1 << 20) + 1, 4), 'the index agrees')
     bad('R-EV-13-count', 'an EVENTS block of 2^20 + 1 events', p13)
 
     bad('R-META-1-reserved', 'a PROCESS prefix Reserved byte is 1',
@@ -247,21 +254,21 @@ def main():
         base='meta')
 
     bad('R-IDX-1-length', 'INDEX Count 3 with two entries',
-        lambda h: h.set(496 + 12, [3], '3, not 2'))
+        lambda h: h.set(IX + 12, [3], '3, not 2'))
     bad('R-IDX-2-chain', 'the first INDEX points back to offset 64',
-        lambda h: h.set(552, [0x40], 'Prev_Index_Offset 64, not 0'))
+        lambda h: h.set(IX + 56, [0x40], 'Prev_Index_Offset 64, not 0'))
     bad('R-END-1-magic', 'End_Magic is wrong',
-        lambda h: h.set(728, [0x58], 'X, not H'))
+        lambda h: h.set(END + 72, [0x58], 'X, not H'))
 
     def pe2(h):
         blk = ([0xb1, 0xc3, 0xe7, 0xf9, 0x8a, 0, 0, 0] + le(8, 4) +
                le(0, 4) + le(4, 8) + [0] * 8 + [0] * 16 + [0] * 8)
-        h.insert(736, blk, 'a PADDING block (seq 4) after END')
+        h.insert(END + 80, blk, 'a PADDING block (seq 4) after END')
     bad('R-END-2-after-end', 'a block follows the END block', pe2)
     bad('R-END-3-total', 'END says 5 events, there are 4',
-        lambda h: h.set(712, [5], '5, not 4'))
+        lambda h: h.set(END + 56, [5], '5, not 4'))
     bad('R-RD-3-no-end', 'the trace has no END block (strict mode)',
-        lambda h: h.truncate(656, 'the file ends here: no END block'))
+        lambda h: h.truncate(END, 'the file ends here: no END block'))
 
     # Good vectors for the extensibility rules.
     def ext(name, title, patch):
@@ -274,22 +281,21 @@ def main():
     def x1(h):
         blk = ([0xb1, 0xc3, 0xe7, 0xf9, 0xc0, 0, 0, 0] + le(5, 4) +
                le(0, 4) + le(3, 8) + [0] * 8 + [0] * 16)
-        h.insert(656, [0x68, 0x65, 0x6c, 0x6c, 0x6f, 0, 0, 0],
+        h.insert(END, [0x68, 0x65, 0x6c, 0x6c, 0x6f, 0, 0, 0],
                  'payload "hello", padding')
-        h.insert(656, blk, 'a block of unknown type 0xC0 (safe to skip), '
+        h.insert(END, blk, 'a block of unknown type 0xC0 (safe to skip), '
                  'seq 3')
-        t = h.toks()
-        # END is now at 656 + 56: its Sequence and Block_Count become 4
-        h.set(712 + 16, [4], 'END is block 4')
-        h.set(712 + 48 + 16, [4], 'Block_Count 4')
+        # END is now 56 bytes later: its Sequence and Block_Count are 4
+        h.set(END + 56 + 16, [4], 'END is block 4')
+        h.set(END + 56 + 48 + 16, [4], 'Block_Count 4')
     ext('R-EXT-1-skippable', 'an unknown block type with bit 7 set', x1)
 
     def x2(h):
         ent = ([13, 1, 0, 0] + le(0, 4) + le(0, 4) + le(0, 4) + le(7, 8))
-        h.insert(472, ent, 'column 13 (unknown), CONST 7, no values')
-        h.set(232, [10], 'Column_Count 10')
-        h.set(E + 8, le(283 + 24, 4), 'Payload_Length 307')
-        h.set(704 + 24, [0x08, 0x02], 'Last_Index_Offset 520')
+        h.insert(400, ent, 'column 13 (unknown), CONST 7, no values')
+        h.set(232, [7], 'Column_Count 7')
+        h.set(E + 8, le(211 + 24, 4), 'Payload_Length 235')
+        h.set(END + 24 + 48, le(IX + 24, 2), 'Last_Index_Offset 448')
     ext('R-EXT-2-unknown-column', 'an EVENTS column of unknown id 13', x2)
 
     def x3(h):
