@@ -40,16 +40,30 @@ line=$("$B" --runs 3 --file-order "$W/big.etl")
 echo "reader only, file order, best of 3:           $line" |
 	sed 's/ check=.*//'
 
-t=$(ms)
-"$HEAPTAPE" stat "$W/big.etl" >/dev/null || exit 1
-t=$(($(ms) - t))
-echo "heaptape stat:    $(secs $t), $(rate "$heap" "$t") heap events"
-
-t=$(ms)
-"$HEAPTAPE" convert "$W/big.etl" "$W/big.htape" >/dev/null 2>&1 || exit 1
-t=$(($(ms) - t))
-echo "heaptape convert: $(secs $t), $(rate "$heap" "$t") heap events" \
-     "(goal >= 10 M/s), output $(($(cat "$W"/big.*.htape | wc -c) / 1024)) KiB"
+# wall time, and CPU time (user + sys) when /usr/bin/time exists: on a
+# shared machine the CPU rate is the one-core figure
+timed() { # label command...
+	label=$1; shift
+	t=$(ms)
+	if [ -x /usr/bin/time ]; then
+		/usr/bin/time -f "%U %S %M" -o "$W/time" "$@" >/dev/null 2>&1 ||
+			return 1
+	else
+		"$@" >/dev/null 2>&1 || return 1
+		echo "0 0 0" >"$W/time"
+	fi
+	t=$(($(ms) - t))
+	read -r u sy kb <"$W/time"
+	cpu=$(awk -v u="$u" -v s="$sy" 'BEGIN { printf "%d", (u + s) * 1e9 }')
+	printf '%s wall %s = %s heap events; cpu %s = %s; max RSS %d MiB\n' \
+		"$label" "$(secs $t)" "$(rate "$heap" "$t")" "$(secs "$cpu")" \
+		"$(rate "$heap" "$((cpu > 0 ? cpu : 1))")" "$((kb / 1024))"
+}
+timed "heaptape stat:   " "$HEAPTAPE" stat "$W/big.etl" || exit 1
+timed "heaptape convert:" "$HEAPTAPE" convert --no-progress "$W/big.etl" \
+	"$W/big.htape" || exit 1
+echo "  (goal >= 10 M heap events/s; output" \
+     "$(($(cat "$W"/big.*.htape | wc -c) / 1024)) KiB)"
 rm -f "$W"/big.*
 
 echo "real files (heaptape stat, wall; reader-only rate):"
