@@ -379,7 +379,9 @@ static const char *check_block(const struct ht_reader *r, uint64_t off,
 			return "END block count";
 		break;
 	case HT__B_INDEX:
-		if ((uint64_t)h->count * HT__IDX_ENTRY + 16 != h->payload_len)
+		/* the body's length is checked where it is decoded */
+		if (h->payload_len < HT__META_PREFIX + 8 ||
+		    h->count > HT__META_MAX / HT__IDX_ENTRY)
 			return "INDEX length";
 		break;
 	}
@@ -416,15 +418,17 @@ static int try_index(struct ht_reader *r)
 		    payload_ok(r, idx, h.payload_len, h.payload_hash) ||
 		    check_block(r, idx, &h))
 			return -1;
-		q = r->data + idx + HT__BLK_HDR;
-		if (q[0] != HT__CODEC_NONE || ht__rd32(q + 4) !=
-		    h.payload_len - HT__META_PREFIX)
+		size_t blen;
+
+		if (meta_body(r, r->data + idx + HT__BLK_HDR, h.payload_len,
+			      &q, &blen) ||
+		    blen != 8 + (uint64_t)h.count * HT__IDX_ENTRY)
 			return -1;
 		if (add_block(r, idx, &h))
 			return -1;
-		prev = ht__rd64(q + 8);
+		prev = ht__rd64(q);
 		for (uint32_t i = 0; i < h.count; i++) {
-			const uint8_t *e = q + 16 + (size_t)i * HT__IDX_ENTRY;
+			const uint8_t *e = q + 8 + (size_t)i * HT__IDX_ENTRY;
 			struct ht__bhdr eh;
 			uint64_t off = ht__rd64(e);
 
@@ -504,20 +508,20 @@ static uint64_t resync(const struct ht_reader *r, uint64_t from)
 
 /* An INDEX must list every block since the previous INDEX (blocks
  * r->blocks[since..]) in order, and chain to that INDEX. */
-static const char *check_index(const struct ht_reader *r, uint64_t off,
+static const char *check_index(struct ht_reader *r, uint64_t off,
 			       const struct ht__bhdr *h, uint64_t last_index,
 			       size_t since)
 {
-	const uint8_t *q = r->data + off + HT__BLK_HDR;
-	size_t k = since;
+	const uint8_t *q;
+	size_t k = since, blen;
 
-	if (q[0] != HT__CODEC_NONE || q[1] || q[2] || q[3] ||
-	    ht__rd32(q + 4) != h->payload_len - HT__META_PREFIX)
-		return "INDEX prefix";
-	if (ht__rd64(q + 8) != last_index)
+	if (meta_body(r, r->data + off + HT__BLK_HDR, h->payload_len, &q,
+		      &blen) || blen != 8 + (uint64_t)h->count * HT__IDX_ENTRY)
+		return "INDEX length";
+	if (ht__rd64(q) != last_index)
 		return "INDEX chain";
 	for (uint32_t i = 0; i < h->count; i++, k++) {
-		const uint8_t *e = q + 16 + (size_t)i * HT__IDX_ENTRY;
+		const uint8_t *e = q + 8 + (size_t)i * HT__IDX_ENTRY;
 
 		while (k < r->n_blk && (r->blocks[k].type == HT__B_INDEX ||
 					r->blocks[k].type == HT__B_END))

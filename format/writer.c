@@ -91,6 +91,32 @@ static int write_all(struct ht_writer *w, const uint8_t *p, size_t n)
 static int write_index(struct ht_writer *w);
 
 /*
+ * A metadata or INDEX body of blen bytes is at w->out + HT__BLK_HDR + 8:
+ * fills the 8-byte prefix, compresses the body with zstd (into the room
+ * after it) when that is smaller, and returns the payload length.
+ */
+static size_t meta_pack(struct ht_writer *w, size_t blen)
+{
+	uint8_t *p = w->out + HT__BLK_HDR, *b = p + HT__META_PREFIX;
+	size_t len = blen;
+
+	memset(p, 0, 4);
+	ht__wr32(p + 4, (uint32_t)blen);
+	if (blen >= 512 && !w->force_raw) {
+		size_t room = w->out_cap - HT__META_PREFIX - blen;
+		size_t z = ht__enc_zstd(w->enc, b + blen, room < blen - 1 ?
+					room : blen - 1, b, blen);
+
+		if (z) {
+			memmove(b, b + blen, z);
+			p[0] = HT__CODEC_ZSTD;
+			len = z;
+		}
+	}
+	return HT__META_PREFIX + len;
+}
+
+/*
  * Writes the block whose payload (len bytes) is at w->out + HT__BLK_HDR.
  * ts/pid/tid are for the index entry.
  */
@@ -143,12 +169,10 @@ static int emit(struct ht_writer *w, uint8_t type, uint32_t count,
 static int write_index(struct ht_writer *w)
 {
 	uint8_t *p = w->out + HT__BLK_HDR;
-	size_t len = HT__META_PREFIX + 8 + (size_t)w->n_idx * HT__IDX_ENTRY;
+	size_t blen = 8 + (size_t)w->n_idx * HT__IDX_ENTRY;
 	uint64_t off = w->bytes;
 	int rc;
 
-	memset(p, 0, HT__META_PREFIX);
-	ht__wr32(p + 4, (uint32_t)(len - HT__META_PREFIX));
 	ht__wr64(p + 8, w->last_index);
 	for (uint32_t i = 0; i < w->n_idx; i++) {
 		uint8_t *q = p + 16 + (size_t)i * HT__IDX_ENTRY;
@@ -164,7 +188,7 @@ static int write_index(struct ht_writer *w)
 		q[44] = e->type;
 		q[45] = q[46] = q[47] = 0;
 	}
-	rc = emit(w, HT__B_INDEX, w->n_idx, 0, len, 0, 0, 0);
+	rc = emit(w, HT__B_INDEX, w->n_idx, 0, meta_pack(w, blen), 0, 0, 0);
 	if (rc)
 		return rc;
 	w->last_index = off;
@@ -182,23 +206,7 @@ static uint8_t *meta_begin(struct ht_writer *w)
 static int meta_end(struct ht_writer *w, uint8_t type, uint32_t count,
 		    size_t body, uint32_t pid, uint32_t tid)
 {
-	uint8_t *p = w->out + HT__BLK_HDR, *b = p + HT__META_PREFIX;
-	size_t len = body;
-
-	ht__wr32(p + 4, (uint32_t)body);
-	if (body >= 512 && !w->force_raw) {
-		/* zstd into the room after the body, kept if smaller */
-		size_t room = w->out_cap - HT__META_PREFIX - body;
-		size_t z = ht__enc_zstd(w->enc, b + body, room < body - 1 ?
-					room : body - 1, b, body);
-
-		if (z) {
-			memmove(b, b + body, z);
-			p[0] = HT__CODEC_ZSTD;
-			len = z;
-		}
-	}
-	return emit(w, type, count, tid, HT__META_PREFIX + len, 0, 0, pid);
+	return emit(w, type, count, tid, meta_pack(w, body), 0, 0, pid);
 }
 
 static size_t meta_room(const struct ht_writer *w)

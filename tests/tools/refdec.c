@@ -258,23 +258,32 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 	free(ev);
 }
 
-/* section 7.1 and 7.2: PROCESS rows, for the clock */
-static void process(const uint8_t *p, size_t len, uint32_t count,
-		    size_t off)
+/* section 7.1: the metadata prefix and body (a malloc'd copy) */
+static uint8_t *get_body(const uint8_t *p, size_t len, size_t off,
+			 size_t *blen)
 {
 	if (len < 8 || p[1] || p[2] || p[3] || p[0] > 1 ||
 	    u(p + 4, 4) > (1u << 26) ||
 	    (p[0] == 0 && u(p + 4, 4) != len - 8))
 		die("R-META-1", "metadata prefix", off);
-	size_t blen = u(p + 4, 4);
-	uint8_t *body = malloc(blen + 1);
+	*blen = u(p + 4, 4);
+	uint8_t *body = malloc(*blen + 1);
 	if (p[0] == 0) {
-		memcpy(body, p + 8, blen);
+		memcpy(body, p + 8, *blen);
 	} else {
-		size_t r = ZSTD_decompress(body, blen, p + 8, len - 8);
-		if (ZSTD_isError(r) || r != blen)
+		size_t r = ZSTD_decompress(body, *blen, p + 8, len - 8);
+		if (ZSTD_isError(r) || r != *blen)
 			die("R-META-1", "zstd body", off);
 	}
+	return body;
+}
+
+/* section 7.2: PROCESS rows, for the clock */
+static void process(const uint8_t *p, size_t len, uint32_t count,
+		    size_t off)
+{
+	size_t blen;
+	uint8_t *body = get_body(p, len, off, &blen);
 	const uint8_t *q = body, *e = body + blen;
 	for (uint32_t i = 0; i < count; i++) {
 		uint64_t kl, vl;
@@ -312,19 +321,8 @@ static void process(const uint8_t *p, size_t len, uint32_t count,
 static void rows(const uint8_t *p, size_t len, uint32_t count, int type,
 		 size_t off)
 {
-	if (len < 8 || p[1] || p[2] || p[3] || p[0] > 1 ||
-	    u(p + 4, 4) > (1u << 26) ||
-	    (p[0] == 0 && u(p + 4, 4) != len - 8))
-		die("R-META-1", "metadata prefix", off);
-	size_t blen = u(p + 4, 4);
-	uint8_t *body = malloc(blen + 1);
-	if (p[0] == 0) {
-		memcpy(body, p + 8, blen);
-	} else {
-		size_t r = ZSTD_decompress(body, blen, p + 8, len - 8);
-		if (ZSTD_isError(r) || r != blen)
-			die("R-META-1", "zstd body", off);
-	}
+	size_t blen;
+	uint8_t *body = get_body(p, len, off, &blen);
 	const uint8_t *q = body, *e = body + blen;
 	int nf = type == 0x86 ? 4 : type == 0x87 ? 6 : 3;
 	for (uint32_t i = 0; i < count; i++) {
@@ -447,14 +445,16 @@ int main(int argc, char **argv)
 			rows(p, plen, count, type, off);
 			break;
 		case 0x89: {
-			if (plen != 16 + 48 * (size_t)count || p[0] ||
-			    u(p + 4, 4) != plen - 8)
+			size_t blen;
+			uint8_t *ib = get_body(p, plen, off, &blen);
+
+			if (blen != 8 + 48 * (size_t)count)
 				die("R-IDX-1", "INDEX length", off);
-			if (u(p + 8, 8) != last_index)
+			if (u(ib, 8) != last_index)
 				die("R-IDX-2", "Prev_Index_Offset", off);
 			size_t k = since;
 			for (uint32_t i = 0; i < count; i++, k++) {
-				const uint8_t *e = p + 16 + 48 * (size_t)i;
+				const uint8_t *e = ib + 8 + 48 * (size_t)i;
 
 				while (k < nblk && (blk[k].type == 0x89 ||
 						    blk[k].type == 0x8F))
@@ -468,6 +468,7 @@ int main(int argc, char **argv)
 			}
 			if (k != nblk)
 				die("R-IDX-2", "entries missing", off);
+			free(ib);
 			break;
 		}
 		case 0x8F:
