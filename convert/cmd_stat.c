@@ -32,6 +32,7 @@
 #include "convert.h"
 #include "evpipe.h"
 #include "live.h"
+#include "svg.h"
 
 extern const struct ht_cmd cmd_stat_entry;
 
@@ -431,7 +432,7 @@ static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 	int first, lo, hi;
 
 	fputs("{\n  \"file\": ", f);
-	cli_json_str(f, rp->path);
+	svg_json_str(f, rp->path);
 	fprintf(f, ",\n  \"format_version\": \"%u.%u\",\n",
 		rp->info.format_major, rp->info.format_minor);
 	fprintf(f, "  \"complete\": %s,\n", rp->complete ? "true" : "false");
@@ -447,7 +448,7 @@ static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 			name = num;
 		}
 		fputs(first ? "" : ", ", f);
-		cli_json_str(f, name);
+		svg_json_str(f, name);
 		fprintf(f, ": %" PRIu64, a->ops[op]);
 		first = 0;
 	}
@@ -517,7 +518,7 @@ static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 		fprintf(f, "%s\n    {\"pid\": %u, \"tid\": %u, \"name\": ",
 			i ? "," : "", t->pid, t->tid);
 		if (t->name)
-			cli_json_str(f, t->name);
+			svg_json_str(f, t->name);
 		else
 			fputs("null", f);
 		fprintf(f, ", \"events\": %" PRIu64 ", \"allocs\": %" PRIu64
@@ -533,9 +534,9 @@ static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 		if (meta_shadowed(rp, i))
 			continue;
 		fputs(first ? "\n    " : ",\n    ", f);
-		cli_json_str(f, rp->meta[i].key);
+		svg_json_str(f, rp->meta[i].key);
 		fputs(": ", f);
-		cli_json_str(f, rp->meta[i].value);
+		svg_json_str(f, rp->meta[i].value);
 		first = 0;
 	}
 	fputs(first ? "},\n" : "\n  },\n", f);
@@ -545,9 +546,9 @@ static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 		const struct ht_problem *p = &rp->prob[i];
 		fprintf(f, "%s\n    {\"offset\": %" PRIu64 ", \"error\": ",
 			i ? "," : "", p->offset);
-		cli_json_str(f, ht_strerror(p->code));
+		svg_json_str(f, ht_strerror(p->code));
 		fputs(", \"what\": ", f);
-		cli_json_str(f, p->what);
+		svg_json_str(f, p->what);
 		fprintf(f, ", \"skipped_bytes\": %" PRIu64 "}", p->skipped);
 	}
 	fputs(rp->nprob ? "\n  ]\n}\n" : "]\n}\n", f);
@@ -583,6 +584,14 @@ static const char *human_ns(char *buf, size_t n, uint64_t ns)
 	else
 		snprintf(buf, n, "%.3f s", (double)ns / 1e9);
 	return buf;
+}
+
+/* Text from a trace for a terminal: no control bytes, at most max. */
+static void put_clean(FILE *f, const char *s, int max)
+{
+	for (int i = 0; s && s[i] && i < max; i++)
+		fputc((unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i],
+		      f);
 }
 
 static const char *const life_labels[NLIFEB] = {
@@ -623,8 +632,11 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 		for (size_t i = 0; i < rp->nmeta; i++)
 			if (!strcmp(rp->meta[i].key, hl[k][0]))
 				v = rp->meta[i].value;
-		if (v)
-			fprintf(f, "%-14s %.200s\n", hl[k][1], v);
+		if (v) {
+			fprintf(f, "%-14s ", hl[k][1]);
+			put_clean(f, v, 200);
+			fputc('\n', f);
+		}
 	}
 	fprintf(f, "file           %" PRIu64 " bytes (%s), %" PRIu64
 		" blocks, %" PRIu64 " with events\n", rp->info.file_bytes,
@@ -741,9 +753,10 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 		for (size_t i = 0; i < shown; i++) {
 			const struct thr *t = &rp->threads[i];
 			fprintf(f, "           %8u %8u %12" PRIu64 " %12" PRIu64
-				" %12" PRIu64 "  %s\n", t->pid, t->tid,
-				t->events, t->allocs, t->frees,
-				t->name ? t->name : "");
+				" %12" PRIu64 "  ", t->pid, t->tid,
+				t->events, t->allocs, t->frees);
+			put_clean(f, t->name, 64);
+			fputc('\n', f);
 		}
 		if (shown < rp->nthreads)
 			fprintf(f, "           ... %zu more threads (see "

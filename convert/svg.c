@@ -8,6 +8,7 @@
  * panel.  Colours come from a palette that stays distinct in grey print.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "svg.h"
@@ -25,23 +26,82 @@ static const char *const palette[] = {
 };
 #define NPAL (sizeof(palette) / sizeof(palette[0]))
 
+int svg_utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0];
+	int n, i;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
 void svg_text(FILE *f, const char *s)
 {
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		switch (ch) {
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (p && *p) {
+		int n = svg_utf8_len(p);
+		switch (*p) {
 		case '&': fputs("&amp;", f); break;
 		case '<': fputs("&lt;", f); break;
 		case '>': fputs("&gt;", f); break;
 		case '"': fputs("&quot;", f); break;
 		default:
 			/* XML 1.0 forbids most control characters. */
-			if (ch < 0x20 && ch != '\t' && ch != '\n')
+			if (!n || (*p < 0x20 && *p != '\t' && *p != '\n'))
 				fputc('?', f);
 			else
-				fputc(ch, f);
+				fwrite(p, 1, (size_t)n, f);
 		}
+		p += n ? n : 1;
 	}
+}
+
+void svg_json_str(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	fputc('"', f);
+	while (p && *p) {
+		int n = svg_utf8_len(p);
+		if (!n)
+			fputs("\\ufffd", f);
+		else if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p == '\t')
+			fputs("\\t", f);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fwrite(p, 1, (size_t)n, f);
+		p += n ? n : 1;
+	}
+	fputc('"', f);
 }
 
 /* The smallest 1-2-5 step that cuts span into at most n intervals. */

@@ -49,7 +49,16 @@ struct svg_chart {
 /* Writes the whole SVG document to f.  Returns 0, or -1 if f failed. */
 int svg_write(FILE *f, const struct svg_chart *c);
 
-/* Writes s with XML special characters escaped. */
+/* Writes s with XML special characters escaped; bytes that are not
+ * UTF-8 or not allowed in XML become '?'. */
 void svg_text(FILE *f, const char *s);
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if s does not
+ * start one.  s[0] must not be NUL. */
+int svg_utf8_len(const unsigned char *s);
+
+/* Writes s as a JSON string literal: quotes, escapes, and U+FFFD for
+ * bytes that are not UTF-8 (metadata may hold any bytes). */
+void svg_json_str(FILE *f, const char *s);
 
 #endif

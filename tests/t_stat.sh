@@ -84,6 +84,17 @@ assert d["lifetime_histogram"]["never_freed"] == 0
 ' "$d/p.json"
 t "hand-made case: independent computation agrees" \
 	python3 "$CHK" "$d/p.txt" "$d/p.json"
+t "metadata that is not UTF-8 or has control bytes: valid JSON, U+FFFD" \
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+v = d["meta"]["test.bytes"]
+assert v == "caf\ufffd \x01<&>\t\u00e9\ufffd\"\\", repr(v)
+assert d["meta"]["process.exe"] == "/opt/w\ufffdird <&> \"exe\"", d["meta"]["process.exe"]
+assert [t["name"] for t in d["per_thread"] if t["tid"] == 1] == ["na\"me\\1"]
+' "$d/p.json"
+"$H" stat "$d/p.htape" >/dev/null 2>&1 && ok "stat table with odd metadata" ||
+	no "stat table with odd metadata"
 
 # Human table.
 "$H" stat "$d/r.htape" >"$d/h.txt" 2>&1

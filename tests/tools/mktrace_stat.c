@@ -339,6 +339,14 @@ int main(int argc, char **argv)
 			fprintf(dump, "meta %s %s\n", kv[i].key, kv[i].value);
 	}
 	if (fixed) {
+		/* Metadata may hold any bytes but NUL: JSON and SVG output
+		 * must stay valid (not in the dump: it is read as UTF-8). */
+		struct ht_kv odd[] = {
+			{"test.bytes", "caf\xe9 \x01<&>\t\xc3\xa9\xff\"\\"},
+			{"process.exe", "/opt/w\xe9ird <&> \"exe\""}};
+		ht_writer_meta(w, odd, 2);
+		ht_writer_thread(w, now, 300, 1, "na\"me\\1");
+		fprintf(dump, "thread 300 1 na\"me\\1\n");
 		case_peak();
 		rc = ht_writer_close(w);
 		close(fd);
