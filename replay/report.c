@@ -26,8 +26,21 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* Value at quantile q of a histogram, in ns (bucket midpoint). */
-static double quantile(const struct rp_kind_stats *k, double q, double tick)
+static double raw_quantile(const struct rp_kind_stats *k, double q,
+			   double tick);
+
+/* Value at quantile q of a histogram, in ns (bucket midpoint), less the
+ * timer's own cost. */
+static double quantile(const struct rp_kind_stats *k, double q, double tick,
+		       uint64_t timer)
+{
+	double v = raw_quantile(k, q, tick) - (double)timer * tick;
+
+	return v > 0 ? v : 0;
+}
+
+static double raw_quantile(const struct rp_kind_stats *k, double q,
+			   double tick)
 {
 	uint64_t want, seen = 0;
 
@@ -81,16 +94,23 @@ void summarise(const struct rp_result *res, int nres, struct alloc_sum *s)
 	for (int k = 1; k < RK_NCALLS; k++) {
 		struct kind_sum *ks = &s->kinds[k];
 		ks->count = nres ? res[0].kinds[k].count : 0;
-		MED(ks->p50, quantile(&res[i].kinds[k], 0.50, res[i].tick_ns));
-		MED(ks->p99, quantile(&res[i].kinds[k], 0.99, res[i].tick_ns));
-		MED(ks->p999,
-		    quantile(&res[i].kinds[k], 0.999, res[i].tick_ns));
-		MED(ks->max, (double)res[i].kinds[k].max * res[i].tick_ns);
+#define Q(q) quantile(&res[i].kinds[k], q, res[i].tick_ns, res[i].timer_ticks)
+		MED(ks->p50, Q(0.50));
+		MED(ks->p99, Q(0.99));
+		MED(ks->p999, Q(0.999));
+#undef Q
+		MED(ks->max, ((double)res[i].kinds[k].max -
+			      (double)res[i].timer_ticks) * res[i].tick_ns);
 		MED(ks->mean, res[i].kinds[k].timed
-				      ? (double)res[i].kinds[k].sum *
-						res[i].tick_ns /
-						(double)res[i].kinds[k].timed
+				      ? ((double)res[i].kinds[k].sum /
+						 (double)res[i].kinds[k].timed -
+					 (double)res[i].timer_ticks) *
+						res[i].tick_ns
 				      : 0);
+		if (ks->max < 0)
+			ks->max = 0;
+		if (ks->mean < 0)
+			ks->mean = 0;
 	}
 	for (int i = 0; i < nres; i++) {
 		/* The series of the run closest to the median wall time. */
@@ -109,6 +129,7 @@ void summarise(const struct rp_result *res, int nres, struct alloc_sum *s)
 		s->null_results = res[0].null_results;
 		s->fallbacks = res[0].fallbacks;
 		s->threads = res[0].threads;
+		s->timer_ns = (double)res[0].timer_ticks * res[0].tick_ns;
 		snprintf(s->allocator, sizeof(s->allocator), "%s",
 			 res[0].allocator);
 	}
@@ -211,7 +232,9 @@ void report_table(FILE *f, const struct report_ctx *c)
 			     (unsigned long long)s->content_errors));
 #undef ROW
 	fprintf(f, "ideal peak = peak of live requested bytes; peak RSS = "
-		   "anonymous RSS above the harness baseline%s\n",
+		   "anonymous RSS above the harness baseline;\ncall times "
+		   "exclude the clock's own cost (%.1f ns)%s\n",
+		c->n && c->sums[0].ok ? c->sums[0].timer_ns : 0,
 		c->n && c->sums[0].runs > 1 ? "; medians of the runs" : "");
 	{
 		int any = 0;

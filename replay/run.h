@@ -49,6 +49,7 @@ struct alloc_sum {
 	double wall_s, user_s, sys_s;
 	uint64_t peak_rss, page_faults, calls, null_results, fallbacks;
 	uint64_t content_errors, threads;
+	double timer_ns;     /* the clock's cost, taken off call times */
 	struct kind_sum kinds[RK_NCALLS];
 	const struct rp_result *series; /* run whose rss_series is shown */
 	char allocator[256];

@@ -159,6 +159,8 @@ struct rp_result {
 	uint32_t nseries;
 	double wall_s, user_s, sys_s;
 	double tick_ns;          /* ns per histogram tick */
+	uint64_t timer_ticks;    /* least ticks between two clock reads:
+				    the timer's own share of each sample */
 	uint64_t page_faults;    /* minor + major during replay */
 	uint64_t baseline_rss;   /* anonymous resident bytes before replay */
 	uint64_t peak_rss;       /* peak anonymous resident bytes, minus
