@@ -117,7 +117,9 @@ static void set_error(const char *fmt, uint64_t a, uint64_t b, uint64_t c)
 	int expect = 0;
 
 	if (atomic_compare_exchange_strong(&error_set, &expect, 1))
-		snprintf(R->error, sizeof(R->error), fmt, a, b, c);
+		snprintf(R->error, sizeof(R->error), fmt,
+			 (unsigned long long)a, (unsigned long long)b,
+			 (unsigned long long)c);
 }
 
 static long futex(_Atomic uint32_t *addr, int op, uint32_t val,
