@@ -13,8 +13,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -28,16 +30,82 @@ static void problem(const char *path, uint64_t off, const char *msg,
 		  what && what[0] ? ")" : "");
 }
 
+/* Every EVENTS block decoded, by several threads: each takes the next
+ * block number and writes its result (events or HT_E*) into res[i]. */
+struct decode_job {
+	const struct ht_reader *r;
+	const struct ht_block_info *blk;
+	size_t nblk, next;
+	int *res;
+	pthread_mutex_t mu;
+};
+
+static void *decode_worker(void *arg)
+{
+	struct decode_job *j = arg;
+	struct ht_decoder *d = NULL;
+	struct ht_event *buf = NULL;
+	size_t cap = 0;
+
+	if (ht_decoder_new(&d))
+		d = NULL;
+	for (;;) {
+		size_t i;
+		pthread_mutex_lock(&j->mu);
+		i = j->next++;
+		pthread_mutex_unlock(&j->mu);
+		if (i >= j->nblk)
+			break;
+		if (!d) {
+			j->res[i] = HT_ENOMEM;
+			continue;
+		}
+		if (j->blk[i].count > cap || !buf) {
+			size_t want = j->blk[i].count ? j->blk[i].count : 1;
+			struct ht_event *nb = realloc(buf, want * sizeof(*buf));
+			if (!nb) {
+				j->res[i] = HT_ENOMEM;
+				continue;
+			}
+			buf = nb;
+			cap = want;
+		}
+		j->res[i] = ht_reader_decode_block(j->r, d, i, buf, cap);
+	}
+	free(buf);
+	ht_decoder_free(d);
+	return NULL;
+}
+
+static void decode_all(const struct ht_reader *r,
+		       const struct ht_block_info *blk, size_t nblk, int *res)
+{
+	struct decode_job j = {.r = r, .blk = blk, .nblk = nblk, .res = res};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_t thr[16];
+	int n = 0;
+
+	pthread_mutex_init(&j.mu, NULL);
+	if (ncpu > 16)
+		ncpu = 16;
+	for (long i = 1; i < ncpu && (size_t)i < nblk; i++)
+		if (!pthread_create(&thr[n], NULL, decode_worker, &j))
+			n++;
+	decode_worker(&j);
+	for (int i = 0; i < n; i++)
+		pthread_join(thr[i], NULL);
+	pthread_mutex_destroy(&j.mu);
+}
+
 /* Verifies one trace; returns the number of problems found. */
 static size_t verify_one(const char *path, int quiet)
 {
 	const struct ht_problem *p;
 	const struct ht_block_info *blk;
 	struct ht_trace_info info;
-	struct ht_decoder *d = NULL;
 	struct ht_reader *r = NULL;
-	struct ht_event *buf = NULL;
-	size_t nprob, nblk, cap = 0, bad = 0, trunc_seen = 0;
+	int *res;
+	size_t nprob, nblk, bad = 0, trunc_seen = 0;
 	uint64_t events = 0, trunc_at = 0;
 	int err;
 
@@ -93,25 +161,20 @@ static size_t verify_one(const char *path, int quiet)
 	}
 
 	nblk = ht_reader_blocks(r, &blk);
-	if ((err = ht_decoder_new(&d))) {
-		cli_error("'%s': %s", path, ht_strerror(err));
+	res = calloc(nblk + 1, sizeof(*res));
+	if (!res) {
+		cli_error("'%s': out of memory", path);
 		ht_reader_close(r);
 		return bad + 1;
 	}
+	decode_all(r, blk, nblk, res);
 	for (size_t i = 0; i < nblk; i++) {
-		int n;
-		if (blk[i].count > cap) {
-			struct ht_event *nb;
-			nb = realloc(buf, blk[i].count * sizeof(*buf));
-			if (!nb) {
-				cli_error("'%s': out of memory", path);
-				bad++;
-				break;
-			}
-			buf = nb;
-			cap = blk[i].count;
+		int n = res[i];
+		if (n == HT_ENOMEM) {
+			cli_error("'%s': out of memory", path);
+			bad++;
+			break;
 		}
-		n = ht_reader_decode_block(r, d, i, buf, cap);
 		if (n < 0) {
 			problem(path, blk[i].offset, ht_strerror(n),
 				n == HT_ECHECKSUM ? "payload hash" :
@@ -125,8 +188,7 @@ static size_t verify_one(const char *path, int quiet)
 			events += (uint64_t)n;
 		}
 	}
-	ht_decoder_free(d);
-	free(buf);
+	free(res);
 
 	if (!ht_reader_complete(r)) {
 		if (!trunc_seen) {
