@@ -17,6 +17,10 @@ total=$((per * 4))
 	echo "bench_format failed"; exit 1; }
 cat "$d/out"
 ours=$(wc -c <"$d/t.htape")
+# Where the time goes: the same with zstd off (the column codecs alone).
+"$B" -n "$per" -r 3 -u -o "$d/u.htape" |
+	sed -n 's/^\(encode\|decode\) \([0-9.]*\) M.*/without zstd: \1 \2 M events\/s/p'
+rm -f "$d/u.htape"
 if command -v zstd >/dev/null; then
 	z3=$(zstd -3 -T1 -c "$d/rows.bin" | wc -c)
 	z19=$(zstd -19 -T1 -c "$d/rows.bin" | wc -c)
