@@ -270,6 +270,12 @@ if [ -f "$SUI" ] && "$HEAPTAPE" convert "$SUI" "$T/sui.htape" --from android >/d
 	rc=$?
 	check "systemui: replays on $nall allocators without deadlock (timeout 300 s)" \
 		sh -c "[ $rc = 0 ] && [ \"\$(python3 $T/jget.py '$T/sui.json' \"(d['threads'], all(a['status'] == 'ok' and a['calls'] > 700000 for a in d['allocators']))\")\" = '(393, True)' ]"
+	timeout 300 "$HEAPTAPE" replay "$T/sui.htape" $ALL --check-contents \
+		--window 0 --json "$T/suic.json" >/dev/null 2>&1
+	rc=$?
+	is "systemui --check-contents --window 0 (hand-offs only): clean on $nall allocators" \
+		"$rc $(jget "$T/suic.json" "sorted(set((a['status'], a['content_errors']) for a in d['allocators']))")" \
+		"0 [('ok', 0)]"
 	sed 's/^/# /' "$T/sui.table" | head -14
 	zstd -dc "$SUI" | python3 -c '
 import sys
