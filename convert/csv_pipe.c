@@ -170,6 +170,40 @@ static void decode_one(struct pipe *g, struct ht_decoder *d, uint32_t i)
 	b->n = ht_reader_decode_block(g->r, d, i, b->ev, b->cap);
 }
 
+/* One piece of waiting work, called with the lock held: the oldest
+ * filled chunk to format, else the next block to decode ahead (with d).
+ * Returns 1 if it did something (the lock was dropped meanwhile). */
+static int help(struct pipe *g, struct ht_decoder *d)
+{
+	if (g->next_claim < g->next_fill) {
+		struct chunk *c = &g->c[g->next_claim++ % g->nc];
+		c->state = C_CLAIMED;
+		pthread_mutex_unlock(&g->mu);
+		format_chunk(c, g->start);
+		pthread_mutex_lock(&g->mu);
+		c->state = C_DONE;
+		pthread_cond_broadcast(&g->done);
+		return 1;
+	}
+	while (d && !g->quit && g->inflight < g->window &&
+	       g->next_pf < g->nb) {
+		uint32_t i = g->order[g->next_pf++];
+		if (g->b[i].state != B_IDLE)
+			continue;
+		g->b[i].state = B_BUSY;
+		g->b[i].counted = 1;
+		g->inflight++;
+		buf_get(g, &g->b[i], g->bi[i].count);
+		pthread_mutex_unlock(&g->mu);
+		decode_one(g, d, i);
+		pthread_mutex_lock(&g->mu);
+		g->b[i].state = B_READY;
+		pthread_cond_broadcast(&g->done);
+		return 1;
+	}
+	return 0;
+}
+
 static void *worker(void *arg)
 {
 	struct pipe *g = arg;
@@ -179,32 +213,8 @@ static void *worker(void *arg)
 		d = NULL;
 	pthread_mutex_lock(&g->mu);
 	for (;;) {
-		if (g->next_claim < g->next_fill) {
-			struct chunk *c = &g->c[g->next_claim++ % g->nc];
-			c->state = C_CLAIMED;
-			pthread_mutex_unlock(&g->mu);
-			format_chunk(c, g->start);
-			pthread_mutex_lock(&g->mu);
-			c->state = C_DONE;
-			pthread_cond_broadcast(&g->done);
+		if (help(g, d))
 			continue;
-		}
-		if (d && !g->quit && g->inflight < g->window &&
-		    g->next_pf < g->nb) {
-			uint32_t i = g->order[g->next_pf++];
-			if (g->b[i].state != B_IDLE)
-				continue;
-			g->b[i].state = B_BUSY;
-			g->b[i].counted = 1;
-			g->inflight++;
-			buf_get(g, &g->b[i], g->bi[i].count);
-			pthread_mutex_unlock(&g->mu);
-			decode_one(g, d, i);
-			pthread_mutex_lock(&g->mu);
-			g->b[i].state = B_READY;
-			pthread_cond_broadcast(&g->done);
-			continue;
-		}
 		if (g->quit)
 			break;
 		pthread_cond_wait(&g->work, &g->mu);
@@ -229,8 +239,10 @@ static struct dblock *claim_block(struct pipe *g, uint32_t i)
 		pthread_mutex_lock(&g->mu);
 		b->state = B_READY;
 	}
+	/* Busy on a worker: do other work meanwhile. */
 	while (b->state != B_READY)
-		pthread_cond_wait(&g->done, &g->mu);
+		if (!help(g, g->dec))
+			pthread_cond_wait(&g->done, &g->mu);
 	b->state = B_TAKEN;
 	if (b->counted) {
 		g->inflight--;
@@ -256,7 +268,8 @@ static struct chunk *finish(struct pipe *g, uint64_t seq)
 		c->state = C_DONE;
 	}
 	while (c->state != C_DONE)
-		pthread_cond_wait(&g->done, &g->mu);
+		if (!help(g, g->dec))
+			pthread_cond_wait(&g->done, &g->mu);
 	pthread_mutex_unlock(&g->mu);
 	return c;
 }
