@@ -20,7 +20,10 @@
  *  - the live_on_release callback sees every block HeapDestroy releases,
  *    including the first LIVE_MAX_FREED that are also in freed[];
  *  - a realloc keeps the chain id of the block it released; a realloc of
- *    an unknown pointer starts a new chain.
+ *    an unknown pointer starts a new chain;
+ *  - a failed call changes nothing, a failed HeapDestroy included;
+ *    HeapDestroy of heap 0 (the C heap, not a Windows heap) releases
+ *    nothing: only blocks with a heap handle are counted per heap.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -353,10 +356,10 @@ int live_apply(struct live *l, const struct ht_event *ev,
 		res->unknown_free = 0;
 		res->reused = 0;
 	}
-	if (ev->op == HT_OP_HEAP_DESTROY)
-		return destroy_heap(l, ev, res);
 	if (ev->flags & HT_EV_FAILED)
 		return 0;
+	if (ev->op == HT_OP_HEAP_DESTROY)
+		return destroy_heap(l, ev, res);
 	if (ht_op_is_realloc(ev->op)) {
 		uint64_t chain = 0;
 		if (ev->old_addr)

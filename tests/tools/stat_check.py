@@ -74,11 +74,12 @@ def expected(dump_path):
         t["events"] += 1
         if flags & FAILED:
             failed += 1
-        if op == "HeapDestroy":
-            for key in [k for k in live if k[0] == pid and k[1] == heap]:
-                release(key, ts, t)
-            continue
         if flags & FAILED:
+            continue
+        if op == "HeapDestroy":
+            for key in [k for k in live if k[0] == pid and k[1] == heap
+                        and heap]:
+                release(key, ts, t)
             continue
         add = False
         if op in REALLOC:

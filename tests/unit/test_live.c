@@ -278,6 +278,11 @@ static void test_heap_destroy(void)
 	live_apply(l, &e, NULL);
 	CHECK_EQ(st(l).bytes, 4998 * 10 + 100 + 5000 * 1 + 5000 * 2);
 	e = mk(HT_OP_HEAP_DESTROY, 4, 0xa0000, 0, 0);
+	e.flags = HT_EV_FAILED; /* a failed HeapDestroy changes nothing */
+	live_apply(l, &e, &r);
+	CHECK_EQ(r.nfreed, 0);
+	CHECK_EQ(released_cb, 0);
+	e.flags = 0;
 	live_apply(l, &e, &r);
 	CHECK_EQ(r.nfreed, 4999);
 	CHECK_EQ(r.freed[0].heap, 0xa0000);
