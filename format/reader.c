@@ -28,6 +28,10 @@ struct blk {
 	uint64_t seq;
 	uint32_t plen, count, stream;
 	uint8_t type;
+	/* from its INDEX entry (index path): the EVENTS prefix fields,
+	 * hashed there, so the payload is not touched until decoded */
+	uint64_t ts_min, ts_max;
+	uint32_t pid;
 };
 
 struct ebk {                /* per EVENTS block, beside ht_block_info */
@@ -335,6 +339,8 @@ static int add_block(struct ht_reader *r, uint64_t off,
 	b->count = h->count;
 	b->stream = h->stream_id;
 	b->type = h->type;
+	b->ts_min = b->ts_max = 0;
+	b->pid = 0;
 	return 0;
 }
 
@@ -441,6 +447,10 @@ static int try_index(struct ht_reader *r)
 				return -1;
 			if (add_block(r, off, &eh))
 				return -1;
+			struct blk *nb = &r->blocks[r->n_blk - 1];
+			nb->ts_min = ht__rd64(e + 16);
+			nb->ts_max = ht__rd64(e + 24);
+			nb->pid = ht__rd32(e + 32);
 			if (eh.type == HT__B_EVENTS)
 				total += eh.count;
 		}
@@ -712,11 +722,20 @@ static int build(struct ht_reader *r, int via_index)
 			struct ht__evprefix pf;
 			struct ht_block_info *bi;
 
-			if (ht__ev_prefix(p, b->plen, b->count, &pf) ||
-			    pf.tid != b->stream ||
-			    b->count > HT_MAX_BLOCK_EVENTS) {
-				if (via_index)
+			if (via_index) {
+				/* the entry stands for the prefix; decode
+				 * checks that they agree */
+				pf.ts_min = b->ts_min;
+				pf.ts_max = b->ts_max;
+				pf.pid = b->pid;
+				pf.tid = b->stream;
+				if (pf.ts_min > pf.ts_max ||
+				    b->count > HT_MAX_BLOCK_EVENTS ||
+				    b->plen < HT__EV_PREFIX)
 					return 1; /* the scan will say */
+			} else if (ht__ev_prefix(p, b->plen, b->count, &pf) ||
+				   pf.tid != b->stream ||
+				   b->count > HT_MAX_BLOCK_EVENTS) {
 				break;
 			}
 			if (r->n_eb == r->cap_eb) {
