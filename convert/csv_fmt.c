@@ -291,8 +291,9 @@ struct rowcache {
 	char th[16];
 };
 
-static inline char *format_row(char *p, const struct ht_event *ev,
-			       uint64_t start, struct rowcache *rc)
+static inline __attribute__((always_inline)) char *
+format_row(char *p, const struct ht_event *ev, uint64_t start,
+	   struct rowcache *rc)
 {
 	unsigned m;
 	const struct opcell *oc;
