@@ -235,6 +235,16 @@ static int cmd_replay(int argc, char **argv)
 				 "HEAPTAPE_REPLAY_WORKER)");
 	}
 
+	{
+		enum cli_kind k = cli_file_kind(path);
+		if (k != CLI_KIND_HTAPE && k != CLI_KIND_UNKNOWN) {
+			free(allocs);
+			return cli_error("'%s' is not a heaptape trace (it "
+					 "looks like %s); convert it first: "
+					 "heaptape convert '%s' OUT.htape",
+					 path, cli_kind_name(k), path);
+		}
+	}
 	err = ht_reader_open(&r, path, salvage ? HT_READ_SALVAGE
 					       : HT_READ_STOP);
 	if (err && r && err == HT_ETRUNC && !salvage) {
