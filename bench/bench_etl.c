@@ -5,6 +5,8 @@
  * time between reading ETL and writing htape.
  * usage: bench_etl [--file-order] [--runs N] FILE.etl
  * prints: events=N heap=N seconds=S events_per_s=R heap_per_s=R
+ *         cpu_seconds=S cpu_heap_per_s=R (process CPU time: the one-core
+ *         figure on a shared machine)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +15,10 @@
 
 #include "../convert/etl_read.h"
 
-static double now(void)
+static double now(clockid_t c)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -24,7 +26,7 @@ int main(int argc, char **argv)
 {
 	int flags = 0, runs = 3, i;
 	const char *path = NULL;
-	double best = 1e30;
+	double best = 1e30, best_cpu = 1e30;
 	unsigned long long n = 0, heap = 0, sum = 0;
 
 	for (i = 1; i < argc; i++) {
@@ -44,7 +46,8 @@ int main(int argc, char **argv)
 		struct etl *e;
 		struct etl_event ev;
 		struct etl_heap h;
-		double t = now();
+		double t = now(CLOCK_MONOTONIC);
+		double c = now(CLOCK_PROCESS_CPUTIME_ID);
 		int k;
 
 		n = heap = 0;
@@ -64,12 +67,16 @@ int main(int argc, char **argv)
 		etl_close(e);
 		if (k < 0)
 			return 1;
-		t = now() - t;
+		t = now(CLOCK_MONOTONIC) - t;
+		c = now(CLOCK_PROCESS_CPUTIME_ID) - c;
 		if (t < best)
 			best = t;
+		if (c < best_cpu)
+			best_cpu = c;
 	}
 	printf("events=%llu heap=%llu seconds=%.6f events_per_s=%.0f "
-	       "heap_per_s=%.0f check=%llu\n", n, heap, best, n / best,
-	       heap / best, sum & 0xff);
+	       "heap_per_s=%.0f cpu_seconds=%.6f cpu_heap_per_s=%.0f "
+	       "check=%llu\n", n, heap, best, n / best, heap / best, best_cpu,
+	       heap / best_cpu, sum & 0xff);
 	return 0;
 }
