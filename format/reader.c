@@ -539,10 +539,16 @@ static const char *check_index(struct ht_reader *r, uint64_t off,
 		if (k >= r->n_blk)
 			return "INDEX entries";
 		const struct blk *b = &r->blocks[k];
+		const uint8_t *pf = r->data + b->off + HT__BLK_HDR;
+		int ev = b->type == HT__B_EVENTS;
+
 		if (ht__rd64(e) != b->off || ht__rd64(e + 8) != b->seq ||
 		    ht__rd32(e + 36) != b->stream ||
 		    ht__rd32(e + 40) != b->count || e[44] != b->type ||
-		    e[45] || e[46] || e[47])
+		    e[45] || e[46] || e[47] ||
+		    ht__rd64(e + 16) != (ev ? ht__rd64(pf) : 0) ||
+		    ht__rd64(e + 24) != (ev ? ht__rd64(pf + 8) : 0) ||
+		    (ev && ht__rd32(e + 32) != ht__rd32(pf + 16)))
 			return "INDEX entries";
 	}
 	return k == r->n_blk ? NULL : "INDEX entries";

@@ -465,6 +465,13 @@ int main(int argc, char **argv)
 				    u(e + 40, 4) != blk[k].cnt ||
 				    e[44] != blk[k].type || u(e + 45, 3))
 					die("R-IDX-2", "entries", off);
+				/* Ts_Min, Ts_Max, Pid: the EVENTS prefix */
+				const uint8_t *pf = f + blk[k].off + 48;
+				int isev = blk[k].type == 1;
+				if (u(e + 16, 8) != (isev ? u(pf, 8) : 0) ||
+				    u(e + 24, 8) != (isev ? u(pf + 8, 8) : 0) ||
+				    (isev && u(e + 32, 4) != u(pf + 16, 4)))
+					die("R-IDX-2", "entry fields", off);
 			}
 			if (k != nblk)
 				die("R-IDX-2", "entries missing", off);
