@@ -216,6 +216,10 @@ static int cmd_replay(int argc, char **argv)
 		free(allocs);
 		return cli_usage(c, 2, "need one trace");
 	}
+	if (speed != 1.0 && !recorded) {
+		free(allocs);
+		return cli_usage(c, 2, "--speed needs --timing=recorded");
+	}
 	path = argv[optind];
 	{
 		/* A block bigger than the machine cannot be touched: skip
