@@ -547,6 +547,8 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 
 	for (size_t i = 0; i < n; i++) {
 		const struct ht_event *x = &ev[i];
+
+		__builtin_prefetch(&ev[i + 16]);
 		uint8_t op = x->op;
 		uint64_t ts = x->ts;
 		unsigned mk;
