@@ -3,21 +3,30 @@
  * `heaptape convert FILE.etl OUT.htape` (the heap events of the ETW
  * HeapTraceProvider, ETL.md 7), on top of the reader in etl_read.c.
  *
- * Conversion rules (documented in README-style comments here and in the
- * stat output):
+ * Conversion rules:
  * - every HeapCreate/Alloc/ReAlloc/Free/Destroy of every process; one
- *   output per process (OUT with .PID before .htape) unless --pid;
+ *   output per process (OUT with .PID before .htape, names printed)
+ *   unless --pid or only one process has heap events; metadata
+ *   trace.source=etl, process.pid, process.exe (Process rundown/start
+ *   events), process.pointer_bits, clock.*, etl.* counters;
  * - ts = ns since the log-file header event (the StartTime sync point,
- *   ETL.md 5), 128-bit math; events before it get ts 0;
+ *   ETL.md 5), 128-bit math, writer clock 1/1, clock.origin_ticks=0;
+ *   events before it get ts 0 (warned);
+ * - heap handle in ev.heap, Source (HeapCreate: flags) in ev.aux;
+ *   Alloc/ReAlloc with a 0 result are HT_EV_FAILED, same-address
+ *   ReAllocs HT_EV_INPLACE;
  * - a moving ReAlloc (NewAddress != OldAddress) that Windows may also log
  *   as Alloc(new) + Free(old) (ETL.md 7.4): on the same thread, an Alloc
  *   of NewAddress and a Free of OldAddress on the same heap among the two
  *   heap events before and the two after the ReAlloc are duplicates and
- *   are dropped (counted as "realloc_duplicates");
+ *   are dropped (metadata etl.realloc_duplicates_dropped, a warning);
+ *   --op/--tid/time/--limit filters apply after this, --pid before;
  * - StackWalk Type 32 / key Types 37-38 events are matched to the heap
- *   event of the same thread with the same timestamp and counted;
- * - EventsLost / BuffersLost of the log-file header and buffers flagged
- *   EVENTS_LOST / BUFFER_LOST become loss records.
+ *   event of the same thread with the same timestamp and counted
+ *   (etl.heap_events_with_stack); the frames are not kept;
+ * - EventsLost / BuffersLost of the log-file header, buffers flagged
+ *   EVENTS_LOST / BUFFER_LOST and buffers skipped by --salvage become
+ *   loss records (HT_LOSS_SOURCE) in every output.
  */
 #include <errno.h>
 #include <stddef.h>
