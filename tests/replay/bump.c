@@ -10,8 +10,9 @@
  * memset (fresh anonymous pages are zero).  BUMP_BREAK_REALLOC=1 makes
  * realloc lose the old contents (tests/t_replay.sh: --check-contents must
  * catch it).  BUMP_RING_MB=N carves blocks from a pre-faulted ring of N
- * MiB that wraps around (no page faults: bench/replay.sh measures the
- * harness, not the kernel; contents are lost on wrap).
+ * MiB that wraps around, without size headers (no page faults and no
+ * cache misses of its own: bench/replay.sh measures the harness, not the
+ * kernel; contents are not kept, realloc returns a new block).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -82,7 +83,8 @@ static void *take(size_t n, size_t align)
 			end = cur + want;
 		}
 	}
-	((uint64_t *)p)[-1] = n;
+	if (!ring)
+		((uint64_t *)p)[-1] = n;
 	cur = (char *)(p + n);
 	return (void *)p;
 }
@@ -125,6 +127,8 @@ void *realloc(void *old, size_t n)
 		return malloc(n);
 	if (!n)
 		return NULL;
+	if (ring) /* no headers, contents are not kept: a new block */
+		return malloc(n);
 	on = ((uint64_t *)old)[-1];
 	if (broken < 0)
 		broken = getenv("BUMP_BREAK_REALLOC") != NULL;
@@ -186,5 +190,5 @@ void *pvalloc(size_t n)
 
 size_t malloc_usable_size(void *p)
 {
-	return p ? ((uint64_t *)p)[-1] : 0;
+	return p && !ring ? ((uint64_t *)p)[-1] : 0;
 }
