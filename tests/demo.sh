@@ -22,8 +22,10 @@ for round in range(6):
     del rows, text, back
 print("done")
 PY
-echo "== heaptape record -o demo/python.htape -- python3 demo/work.py"
-PYTHONMALLOC=malloc PYTHONHASHSEED=0 "$ht" record -o "$out/python.htape" -- python3 "$out/work.py"
+# The interpreter itself, not a wrapper script (pyenv shims exec it).
+py=$(python3 -c 'import sys; print(sys.executable)')
+echo "== heaptape record -o demo/python.htape -- $py demo/work.py"
+PYTHONMALLOC=malloc PYTHONHASHSEED=0 "$ht" record -o "$out/python.htape" -- "$py" "$out/work.py"
 echo
 echo "== heaptape verify demo/python.htape"
 "$ht" verify "$out/python.htape"
