@@ -5,9 +5,11 @@
  * Blocks sit in one open-addressing table (linear probing, backward-shift
  * deletion, so no tombstones) keyed by (pid, heap, addr).  A slot with
  * op == 0 is empty: no allocating op has the value 0.  HeapDestroy needs
- * every block of one heap; a second small table counts live blocks per
- * (pid, heap) so that destroying an empty heap costs nothing, and a
- * non-empty one costs one scan of the table.
+ * every block of one heap: a second small table keeps, per (pid, heap)
+ * of a Windows heap, the live count and the list of (addr, id) allocated
+ * there, compacted whenever it holds more than twice the live blocks, so
+ * destroying a heap costs its own blocks, never a scan of the table, and
+ * releases them in allocation order.
  *
  * Details the header leaves open, decided here:
  *  - an allocation that returned address 0 without HT_EV_FAILED (malloc(0)
@@ -30,11 +32,20 @@
 
 #include "live.h"
 
+/* A block of a heap: its address and allocation number, so that an
+ * entry whose block has been freed (or replaced) is recognised. */
+struct hblock {
+	uint64_t addr, id;
+};
+
 struct heapcount {
 	uint64_t heap;
 	uint32_t pid;
 	uint32_t used;
-	uint64_t count;
+	uint64_t count;         /* live blocks */
+	struct hblock *blk;     /* blocks allocated since the last compaction,
+				   in allocation order; some no longer live */
+	uint64_t n, cap;
 };
 
 struct live {
@@ -84,6 +95,8 @@ void live_free(struct live *l)
 	if (!l)
 		return;
 	free(l->slot);
+	for (uint64_t i = 0; l->hc && i < l->hcap; i++)
+		free(l->hc[i].blk);
 	free(l->hc);
 	free(l);
 }
@@ -259,6 +272,38 @@ static int release(struct live *l, const struct ht_event *ev, uint64_t heap,
 	return 1;
 }
 
+/* 1 if entry e of heap h is a live block (not freed or replaced). */
+static int heap_entry_live(const struct live *l, const struct heapcount *h,
+			   const struct hblock *e, uint64_t *slot)
+{
+	uint64_t i = find(l, h->pid, h->heap, e->addr);
+
+	*slot = i;
+	return l->slot[i].op && l->slot[i].id == e->id;
+}
+
+/* Room for one more entry in h->blk; drops dead entries first when they
+ * are the majority.  0 or -1 (out of memory, nothing changed). */
+static int heap_room(struct live *l, struct heapcount *h)
+{
+	if (h->n >= 64 && h->n > 2 * h->count) {
+		uint64_t k = 0, slot;
+		for (uint64_t j = 0; j < h->n; j++)
+			if (heap_entry_live(l, h, &h->blk[j], &slot))
+				h->blk[k++] = h->blk[j];
+		h->n = k;
+	}
+	if (h->n == h->cap) {
+		uint64_t nc = h->cap ? 2 * h->cap : 16;
+		struct hblock *nb = realloc(h->blk, nc * sizeof(*nb));
+		if (!nb)
+			return -1;
+		h->blk = nb;
+		h->cap = nc;
+	}
+	return 0;
+}
+
 static int add(struct live *l, const struct ht_event *ev, uint64_t chain,
 	       struct live_result *res)
 {
@@ -270,7 +315,8 @@ static int add(struct live *l, const struct ht_event *ev, uint64_t chain,
 		return -1;
 	/* heap_slot() never moves the block table: take it first so that a
 	 * failure leaves the tracker unchanged. */
-	if (ev->heap && !(h = heap_slot(l, ev->pid, ev->heap, 1)))
+	if (ev->heap && (!(h = heap_slot(l, ev->pid, ev->heap, 1)) ||
+			 heap_room(l, h)))
 		return -1;
 	i = find(l, ev->pid, ev->heap, ev->addr);
 	b = &l->slot[i];
@@ -284,8 +330,11 @@ static int add(struct live *l, const struct ht_event *ev, uint64_t chain,
 	} else {
 		l->n++;
 	}
-	if (h)
+	if (h) {
 		h->count++;
+		h->blk[h->n].addr = ev->addr;
+		h->blk[h->n++].id = l->next_id;
+	}
 	b->addr = ev->addr;
 	b->heap = ev->heap;
 	b->size = ht_event_bytes(ev);
@@ -315,34 +364,23 @@ static int destroy_heap(struct live *l, const struct ht_event *ev,
 			struct live_result *res)
 {
 	struct heapcount *h = heap_slot(l, ev->pid, ev->heap, 0);
-	uint64_t *idx, n, k = 0;
 
-	if (!h || !h->count)
+	if (!h)
 		return 0;
-	n = h->count;
-	/* Collect first: deleting while scanning would move blocks past the
-	 * scan position. */
-	idx = malloc(n * sizeof(*idx));
-	if (!idx)
-		return -1;
-	for (uint64_t i = 0; i < l->cap && k < n; i++) {
-		const struct live_block *b = &l->slot[i];
-		if (b->op && b->heap == ev->heap && b->pid == ev->pid)
-			idx[k++] = b->addr;
-	}
-	for (uint64_t j = 0; j < k; j++) {
-		uint64_t i = find(l, ev->pid, ev->heap, idx[j]);
-		struct live_block b = l->slot[i];
-		if (!b.op)
+	for (uint64_t j = 0; j < h->n && h->count; j++) {
+		uint64_t i;
+		struct live_block b;
+		if (!heap_entry_live(l, h, &h->blk[j], &i))
 			continue;
-		account_release(l, &b);
+		b = l->slot[i];
+		account_release(l, &b); /* h->count-- */
 		l->st.frees++;
 		note_freed(res, &b);
 		remove_slot(l, i);
 		if (l->on_release)
 			l->on_release(l->ctx, &b, ev);
 	}
-	free(idx);
+	h->n = 0;
 	h->count = 0;
 	return 0;
 }

@@ -315,6 +315,77 @@ static void test_heap_destroy(void)
 	live_free(l);
 }
 
+static uint64_t last_id, order_bad;
+
+static void on_rel_order(void *ctx, const struct live_block *b,
+			 const struct ht_event *by)
+{
+	(void)ctx;
+	(void)by;
+	if (b->id <= last_id)
+		order_bad++;
+	last_id = b->id;
+	released_cb++;
+}
+
+/* Many short-lived heaps beside a large C heap, and one heap with much
+ * churn: destroying a heap must cost its own blocks (this loop would
+ * scan the big table 20000 times otherwise) and release exactly the
+ * live ones, in allocation order. */
+static void test_heap_churn(void)
+{
+	struct live *l = live_new();
+	struct live_result r;
+	struct ht_event e;
+	uint64_t i, bad = 0, live_in_h = 0;
+
+	for (i = 0; i < 200000; i++) {
+		e = mk(HT_OP_MALLOC, 7, 0, 0x10000000 + i * 16, 8);
+		live_apply(l, &e, NULL);
+	}
+	for (i = 0; i < 20000; i++) {
+		uint64_t h = 0x40000 + (i % 50) * 0x1000;
+		e = mk(HT_OP_HEAP_ALLOC, 7, h, 0x100 + i * 16, 1);
+		live_apply(l, &e, NULL);
+		e = mk(HT_OP_HEAP_ALLOC, 7, h, 0x200 + i * 16, 1);
+		live_apply(l, &e, NULL);
+		e = mk(HT_OP_HEAP_FREE, 7, h, 0x100 + i * 16, 0);
+		live_apply(l, &e, NULL);
+		e = mk(HT_OP_HEAP_DESTROY, 7, h, 0, 0);
+		live_apply(l, &e, &r);
+		bad += r.nfreed != 1;
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(st(l).blocks, 200000);
+	/* Churn: 1000 live out of 100000 allocated, compactions on the
+	 * way; the same address allocated again after its free. */
+	live_on_release(l, on_rel_order, NULL);
+	released_cb = last_id = order_bad = 0;
+	for (i = 0; i < 100000; i++) {
+		/* every 100th block stays, at an address of its own */
+		uint64_t a = i % 100 ? 0x5000 + (i % 3000) * 16
+				     : 0x900000 + i * 16;
+		e = mk(HT_OP_HEAP_ALLOC, 7, 0x9000, a, 2);
+		live_apply(l, &e, &r);
+		bad += r.reused;
+		if (i % 100) {
+			e = mk(HT_OP_HEAP_FREE, 7, 0x9000, a, 0);
+			live_apply(l, &e, NULL);
+		} else {
+			live_in_h++;
+		}
+	}
+	CHECK_EQ(bad, 0);
+	e = mk(HT_OP_HEAP_DESTROY, 7, 0x9000, 0, 0);
+	live_apply(l, &e, &r);
+	CHECK_EQ(r.nfreed, live_in_h);
+	CHECK_EQ(released_cb, live_in_h);
+	CHECK_EQ(order_bad, 0);
+	CHECK_EQ(st(l).blocks, 200000);
+	CHECK_EQ(st(l).unknown_frees, 0);
+	live_free(l);
+}
+
 /* Random run against a naive model: a flat array of (addr, size). */
 struct model {
 	uint64_t addr[1024], size[1024];
@@ -457,6 +528,7 @@ int main(void)
 	TEST(test_failed_and_null);
 	TEST(test_unknown_and_reuse);
 	TEST(test_heap_destroy);
+	TEST(test_heap_churn);
 	TEST(test_random_vs_model);
 	TEST(test_growth);
 	return TAP_DONE();
