@@ -674,14 +674,14 @@ const struct ht_cmd cmd_plot_entry = {
 	.name = "plot",
 	.usage = "plot [--from T] [--to T] [--title T] [--width PX] "
 		 "[--salvage] INPUT -o OUT.svg",
-	.summary = "draw live heap (and RSS) over time, or a replay's RSS "
-		   "per allocator, as SVG",
+	.summary = "draw heap and RSS over time (trace or replay) as SVG",
 	.help =
 	"INPUT is a trace (.htape): live requested bytes with the recorded\n"
 	"RSS when the trace has samples, and live blocks, over time; or a\n"
 	"replay report (heaptape replay --json FILE): RSS over time of each\n"
 	"allocator, from allocators[].rss_series [[seconds, bytes], ...]\n"
-	"(and ideal_series, drawn dashed, when present).\n"
+	"(ideal_series and the top-level ideal_peak_bytes, when present,\n"
+	"are drawn dashed).\n"
 	"options:\n"
 	"  -o, --output F   the SVG to write (- for standard output)\n"
 	"  --from T, --to T draw only this window of a trace (10ms, 1.5s\n"
