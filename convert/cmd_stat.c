@@ -16,12 +16,13 @@
  * ops {name: count}, threads, processes, time_span_ns, peak_live_bytes,
  * peak_live_blocks, peak_time_ns, lost_events, blocks, file_bytes,
  * bytes_per_event, unknown_frees, failed_calls, reused_addresses,
- * live_at_end_bytes, live_at_end_blocks, recorded_peak_rss_bytes (null
- * without RSS samples), rss_samples, size_histogram [{min, max, count}],
+ * live_at_end_bytes, live_at_end_blocks, loss_records,
+ * recorded_peak_rss_bytes (null without RSS samples), rss_samples,
+ * event_blocks, size_histogram [{min, max, count}],
  * lifetime_histogram {unit, buckets [{min, max, count}], never_freed},
- * top_sizes [{size, count}], per_thread [{pid, tid, name, events, allocs,
- * frees, bytes_allocated}], meta {key: value}, problems [{offset, error,
- * what, skipped_bytes}], complete, file, format_version.
+ * top_sizes [{size, count}], per_thread [{pid, tid, name, events,
+ * allocs, frees, failed, bytes_allocated}], meta {key: value}, problems
+ * [{offset, error, what, skipped_bytes}], complete, file, format_version.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -278,7 +279,7 @@ struct report {
 	struct sizecount top[NTOP];
 	size_t ntop;
 	uint64_t lost, rss_peak, start;
-	size_t nrss;
+	size_t nrss, nloss;
 	int has_rss, complete, no_time;
 	const struct ht_kv *meta;
 	size_t nmeta;
@@ -355,6 +356,7 @@ static void collect(struct acc *a, struct ht_reader *r,
 	if (rp->ntop)
 		memcpy(rp->top, a->sizes, rp->ntop * sizeof(*rp->top));
 	nloss = ht_reader_losses(r, &loss);
+	rp->nloss = nloss;
 	for (size_t i = 0; i < nloss; i++)
 		rp->lost += loss[i].events;
 	rp->nrss = ht_reader_rss(r, &rss);
@@ -462,6 +464,7 @@ static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 			 ls->peak_ts >= rp->start ? ls->peak_ts - rp->start
 						  : 0);
 	fprintf(f, ",\n  \"lost_events\": %" PRIu64 ",\n", rp->lost);
+	fprintf(f, "  \"loss_records\": %zu,\n", rp->nloss);
 	fprintf(f, "  \"blocks\": %" PRIu64 ",\n", rp->info.blocks);
 	fprintf(f, "  \"event_blocks\": %" PRIu64 ",\n",
 		rp->info.event_blocks);
@@ -664,7 +667,11 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 		fprintf(f, "reused addr    %" PRIu64 " (allocated again "
 			   "without a free)\n", ls->reused);
 	fprintf(f, "failed calls   %" PRIu64 "\n", a->failed);
-	fprintf(f, "lost events    %" PRIu64 "\n", rp->lost);
+	fprintf(f, "lost events    %" PRIu64, rp->lost);
+	if (rp->nloss)
+		fprintf(f, " (%zu loss record%s)", rp->nloss,
+			rp->nloss == 1 ? "" : "s");
+	fputc('\n', f);
 	if (rp->has_rss)
 		fprintf(f, "recorded RSS   peak %" PRIu64 " bytes (%s), %zu "
 			   "samples\n", rp->rss_peak,

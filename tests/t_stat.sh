@@ -75,7 +75,8 @@ d = json.load(open(sys.argv[1]))
 want = {"peak_live_bytes": 1600, "peak_live_blocks": 4, "unknown_frees": 1,
         "failed_calls": 2, "live_at_end_bytes": 0, "live_at_end_blocks": 0,
         "events": 16, "threads": 3, "processes": 1, "lost_events": 0,
-        "recorded_peak_rss_bytes": None, "reused_addresses": 0}
+        "recorded_peak_rss_bytes": None, "reused_addresses": 0,
+        "loss_records": 0}
 bad = {k: (d.get(k), v) for k, v in want.items() if d.get(k) != v}
 assert not bad, bad
 assert d["ops"] == {"malloc": 2, "calloc": 1, "realloc": 4, "free": 3,

@@ -25,7 +25,7 @@ FAILED = 1
 
 def expected(dump_path):
     ev = []
-    rss, lost, names, meta = [], 0, {}, {}
+    rss, lost, names, meta, nloss = [], 0, {}, {}, 0
     for line in open(dump_path):
         f = line.split()
         if not f:
@@ -38,6 +38,7 @@ def expected(dump_path):
             rss.append(int(f[3]))
         elif f[0] == "loss":
             lost += int(f[1])
+            nloss += 1
         elif f[0] == "thread":
             names[(int(f[1]), int(f[2]))] = line.split(None, 3)[3].strip()
         elif f[0] == "meta":
@@ -121,6 +122,7 @@ def expected(dump_path):
         "reused_addresses": reused,
         "failed_calls": failed,
         "lost_events": lost,
+        "loss_records": nloss,
         "live_at_end_bytes": cur,
         "live_at_end_blocks": blocks,
         "recorded_peak_rss_bytes": max(rss) if rss else None,
@@ -150,6 +152,7 @@ def main():
     for k in ("events", "ops", "threads", "processes", "time_span_ns",
               "peak_live_bytes", "peak_live_blocks", "unknown_frees",
               "reused_addresses", "failed_calls", "lost_events",
+              "loss_records",
               "live_at_end_bytes", "live_at_end_blocks",
               "recorded_peak_rss_bytes"):
         check(k, got.get(k, "<missing>"), exp[k])
