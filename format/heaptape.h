@@ -258,7 +258,8 @@ HT_API int ht_writer_sync(struct ht_writer *w);
 
 /* Writes what ht_writer_put() buffered, a last INDEX and the END block,
  * then frees the writer (also on error).  NULL is accepted.  Does not
- * close the fd. */
+ * close the fd.  Past max_bytes, blocks are refused with HT_ENOSPC but
+ * room is kept for the INDEX and END: the file stays complete. */
 HT_API int ht_writer_close(struct ht_writer *w);
 /* Frees without writing anything more (a forked child dropping its
  * parent's writer, an aborted conversion). */
