@@ -125,30 +125,35 @@ static void *fmt_worker(void *arg)
 	return NULL;
 }
 
-/* Writes chunks in order up to (not including) sequence number upto. */
+/* Writes chunks in order up to (not including) sequence number upto.
+ * While the next one to write is being formatted, the main thread
+ * formats the next unclaimed one instead of waiting. */
 static void fmt_drain(struct fmt *f, uint64_t upto)
 {
+	pthread_mutex_lock(&f->mu);
 	while (f->write < upto) {
 		struct chunk *c = &f->c[f->write % NSLOT];
-		pthread_mutex_lock(&f->mu);
-		if (c->state == S_FILLED && !f->nthr) {
-			c->state = S_CLAIMED;
+		struct chunk *n = &f->c[f->claim % NSLOT];
+		if (c->state == S_DONE) {
+			pthread_mutex_unlock(&f->mu);
+			fwrite_unlocked(c->text, 1, c->len, stdout);
+			pthread_mutex_lock(&f->mu);
+			c->n = 0;
+			c->state = S_FREE;
+			f->write++;
+		} else if (n->state == S_FILLED && n->seq == f->claim) {
+			n->state = S_CLAIMED;
 			f->claim++;
 			pthread_mutex_unlock(&f->mu);
-			format_chunk(c);
+			format_chunk(n);
 			pthread_mutex_lock(&f->mu);
-			c->state = S_DONE;
-		}
-		while (c->state != S_DONE)
+			n->state = S_DONE;
+			pthread_cond_broadcast(&f->done);
+		} else {
 			pthread_cond_wait(&f->done, &f->mu);
-		pthread_mutex_unlock(&f->mu);
-		fwrite_unlocked(c->text, 1, c->len, stdout);
-		pthread_mutex_lock(&f->mu);
-		c->n = 0;
-		c->state = S_FREE;
-		pthread_mutex_unlock(&f->mu);
-		f->write++;
+		}
 	}
+	pthread_mutex_unlock(&f->mu);
 }
 
 /* The chunk being filled, after making its slot free. */

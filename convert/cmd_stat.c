@@ -85,12 +85,14 @@ static int size_bucket(uint64_t s)
 
 static int life_bucket(uint64_t ns)
 {
+	static const uint64_t p10[NLIFEB - 1] = {
+		10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
+		10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
+		100000000000ull, 1000000000000ull};
 	int b = 0;
 
-	while (ns >= 10 && b < NLIFEB - 1) {
-		ns /= 10;
+	while (b < NLIFEB - 1 && ns >= p10[b])
 		b++;
-	}
 	return b;
 }
 

@@ -44,6 +44,14 @@ struct stream {
 	int loaded;
 };
 
+/* A heap entry: a stream and the key of its next event (or the ts_min of
+ * its next block while that is not loaded). */
+struct hent {
+	uint64_t ts;
+	uint64_t pt;        /* pid << 32 | tid */
+	uint32_t s;
+};
+
 struct evpipe {
 	struct ht_reader *r;
 	int salvage, use_reader, err;
@@ -62,7 +70,7 @@ struct evpipe {
 	int nthr;
 	/* merge, caller only */
 	struct stream *st;
-	uint32_t *heap;     /* stream indices */
+	struct hent *heap;  /* streams by the key of their next event */
 	size_t nst, nheap;
 	struct ht_decoder *dec;
 	struct ht_event *prev; /* block to free at the next call */
@@ -187,27 +195,24 @@ static void take(struct evpipe *p, uint32_t i)
 	pthread_mutex_unlock(&p->mu);
 }
 
-static int less(const struct evpipe *p, uint32_t a, uint32_t b)
+static inline int less(const struct hent *a, const struct hent *b)
 {
-	const struct stream *x = &p->st[a], *y = &p->st[b];
-	uint64_t tx = x->loaded ? x->ev[x->pos].ts : p->bi[x->blk].ts_min;
-	uint64_t ty = y->loaded ? y->ev[y->pos].ts : p->bi[y->blk].ts_min;
+	return a->ts != b->ts ? a->ts < b->ts : a->pt < b->pt;
+}
 
-	if (tx != ty)
-		return tx < ty;
-	if (x->pid != y->pid)
-		return x->pid < y->pid;
-	return x->tid < y->tid;
+static uint64_t key_ts(const struct evpipe *p, const struct stream *s)
+{
+	return s->loaded ? s->ev[s->pos].ts : p->bi[s->blk].ts_min;
 }
 
 static void sift_down(struct evpipe *p, size_t i)
 {
 	for (;;) {
 		size_t l = 2 * i + 1, m = i;
-		uint32_t t;
-		if (l < p->nheap && less(p, p->heap[l], p->heap[m]))
+		struct hent t;
+		if (l < p->nheap && less(&p->heap[l], &p->heap[m]))
 			m = l;
-		if (l + 1 < p->nheap && less(p, p->heap[l + 1], p->heap[m]))
+		if (l + 1 < p->nheap && less(&p->heap[l + 1], &p->heap[m]))
 			m = l + 1;
 		if (m == i)
 			return;
@@ -246,7 +251,7 @@ static int add_problem(struct evpipe *p, uint32_t i, int code)
 static int load_top(struct evpipe *p)
 {
 	while (p->nheap) {
-		struct stream *s = &p->st[p->heap[0]];
+		struct stream *s = &p->st[p->heap[0].s];
 		struct dblock *b;
 		if (s->loaded && s->pos < s->n)
 			return 0;
@@ -284,9 +289,10 @@ static int load_top(struct evpipe *p)
 				}
 			}
 		}
-		if (s->blk == NONE && !s->loaded) {
+		if (s->blk == NONE && !s->loaded)
 			p->heap[0] = p->heap[--p->nheap];
-		}
+		else
+			p->heap[0].ts = key_ts(p, s);
 		sift_down(p, 0);
 	}
 	return 0;
@@ -319,21 +325,18 @@ int evpipe_next(struct evpipe *p, const struct ht_event **ev, size_t *n)
 	}
 	if (!p->nheap)
 		return 0;
-	s = &p->st[p->heap[0]];
+	s = &p->st[p->heap[0].s];
 	end = s->n;
 	if (p->nheap > 1) {
 		/* Up to the first event not before the runner-up's key. */
-		uint32_t o = p->heap[1];
-		if (p->nheap > 2 && less(p, p->heap[2], o))
-			o = p->heap[2];
-		const struct stream *t = &p->st[o];
-		uint64_t k = t->loaded ? t->ev[t->pos].ts
-				       : p->bi[t->blk].ts_min;
+		const struct hent *o = &p->heap[1];
+		uint64_t spt = p->heap[0].pt;
 		uint32_t j = s->pos + 1;
+		if (p->nheap > 2 && less(&p->heap[2], o))
+			o = &p->heap[2];
 		while (j < end) {
 			uint64_t ts = s->ev[j].ts;
-			if (ts > k || (ts == k && (s->pid > t->pid ||
-				      (s->pid == t->pid && s->tid > t->tid))))
+			if (ts > o->ts || (ts == o->ts && spt > o->pt))
 				break;
 			j++;
 		}
@@ -342,8 +345,10 @@ int evpipe_next(struct evpipe *p, const struct ht_event **ev, size_t *n)
 	*ev = s->ev + s->pos;
 	*n = end - s->pos;
 	s->pos = end;
-	if (s->pos < s->n)
+	if (s->pos < s->n) {
+		p->heap[0].ts = s->ev[s->pos].ts;
 		sift_down(p, 0);
+	}
 	/* else load_top() moves on at the next call, after the caller is
 	 * done with this run. */
 	return 1;
@@ -431,7 +436,10 @@ int evpipe_open(struct evpipe **pp, struct ht_reader *r, int mode, int jobs)
 		p->st[p->nst].pid = p->bi[i].pid;
 		p->st[p->nst].tid = p->bi[i].tid;
 		p->st[p->nst].blk = i;
-		p->heap[p->nheap++] = (uint32_t)p->nst;
+		p->heap[p->nheap].ts = p->bi[i].ts_min;
+		p->heap[p->nheap].pt = (uint64_t)p->bi[i].pid << 32 |
+				       p->bi[i].tid;
+		p->heap[p->nheap++].s = (uint32_t)p->nst;
 		p->nst++;
 	}
 	free(byst);
