@@ -517,9 +517,24 @@ static struct ht__buf *take_big(int may_wait)
 		 * Signals are blocked (we are in ht__reserve_slow()). */
 		if (pthread_mutex_trylock(&g_wlock) == 0) {
 			uint32_t before = atomic_load(&g_big_free);
+			sigset_t p0, p1;
 
+			sigpending(&p0);
 			flush_all(0);
 			pthread_mutex_unlock(&g_wlock);
+			/* a write past RLIMIT_FSIZE (lowered since we looked)
+			 * left SIGXFSZ pending here: it is ours, not the
+			 * program's; take it before the mask comes back */
+			sigpending(&p1);
+			if (sigismember(&p1, SIGXFSZ) &&
+			    !sigismember(&p0, SIGXFSZ)) {
+				sigset_t x;
+				struct timespec zero = { 0, 0 };
+
+				sigemptyset(&x);
+				sigaddset(&x, SIGXFSZ);
+				sigtimedwait(&x, NULL, &zero);
+			}
 			if (atomic_load(&g_big_free) > before)
 				continue;
 		}
