@@ -376,6 +376,16 @@ static void calibrate(void)
 	dm = m1 - g_mono0;
 	g_mult = (uint64_t)(((unsigned __int128)dm << 32) / dt);
 	g_calibrated = 1;
+	if (g_w && !g_failed) {
+		/* the writer was opened before (at start): add it now */
+		char hz[32];
+		struct ht_kv kv = { "clock.tsc_hz", hz };
+
+		snprintf(hz, sizeof(hz), "%llu",
+			 (unsigned long long)(((unsigned __int128)1000000000u
+					       << 32) / g_mult));
+		ht_writer_meta(g_w, &kv, 1);
+	}
 }
 
 static uint64_t to_ns(uint64_t raw)
@@ -1013,7 +1023,7 @@ static void write_meta(void)
 	kv[n++] = (struct ht_kv){ "clock.unit_num", "1" };
 	kv[n++] = (struct ht_kv){ "clock.unit_den", "1" };
 	kv[n++] = (struct ht_kv){ "clock.realtime_offset_ns", num[5] };
-	if (ht__use_tsc)
+	if (ht__use_tsc && g_calibrated)
 		kv[n++] = (struct ht_kv){ "clock.tsc_hz", num[6] };
 	kv[n++] = (struct ht_kv){ "host.name", un.nodename };
 	kv[n++] = (struct ht_kv){ "host.kernel", un.release };
@@ -1056,8 +1066,9 @@ static void reserve_fd(int fd)
 	}
 }
 
-/* Opens the writer if needed.  0 ok, -1 recording to a file failed. */
-static int ensure_writer(void)
+/* Opens the writer if needed.  0 ok, -1 recording to a file failed.
+ * early: at start, before the clock is calibrated. */
+static int open_writer(int early)
 {
 	struct ht_writer_opts wo;
 	int fd, rc;
@@ -1066,7 +1077,8 @@ static int ensure_writer(void)
 		return 0;
 	if (g_failed || g_final)
 		return -1;
-	calibrate();
+	if (!early)
+		calibrate();
 	if ((fd = g_fd) < 0 && (fd = create_file()) < 0) {
 		stop_writing(HT_LOSS_IO);
 		return -1;
@@ -1088,6 +1100,11 @@ static int ensure_writer(void)
 	g_segment++;
 	write_meta();
 	return 0;
+}
+
+static int ensure_writer(void)
+{
+	return open_writer(0);
 }
 
 /* The program may have closed our fd (daemons close everything): put the
@@ -1693,8 +1710,12 @@ void ht__init(void)
 	if (g_root) {
 		int fd = create_file();
 
-		if (fd >= 0)
+		/* with its header and metadata at once: a process killed
+		 * before its first flush still leaves a readable trace */
+		if (fd >= 0) {
 			reserve_fd(fd);
+			open_writer(1);
+		}
 	}
 	atomic_store(&ht__on, opt.paused ? 2 : 1);
 	if (opt.paused)
@@ -1711,10 +1732,33 @@ void ht__init(void)
  */
 void ht__fork_prepare(void)
 {
+	sigset_t all, mask, p0, p1;
+
+	if (!g_bufs)
+		return;
 	/* keep the encoder out of the writer while the address space is
 	 * copied, so that the child's copy of g_wlock is free */
-	if (g_bufs)
-		pthread_mutex_lock(&g_wlock);
+	pthread_mutex_lock(&g_wlock);
+	if (atomic_load(&ht__on) != 1 || g_final)
+		return;
+	/* Write what this process recorded so far: a parent that forks
+	 * and leaves by the internal _exit (daemon(3)) runs no hook. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &mask);
+	sigpending(&p0);
+	ht__t.guard++;
+	flush_all(0);
+	ht__t.guard--;
+	sigpending(&p1);
+	if (sigismember(&p1, SIGXFSZ) && !sigismember(&p0, SIGXFSZ)) {
+		sigset_t x;
+		struct timespec zero = { 0, 0 };
+
+		sigemptyset(&x);
+		sigaddset(&x, SIGXFSZ);
+		sigtimedwait(&x, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }
 
 void ht__fork_parent(void)

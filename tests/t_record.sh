@@ -278,6 +278,27 @@ grep -q "reallocarray 0x0 nmemb=1099511627776 size=1073741824 .*FAILED" "$d/cat"
 [ "$okk" = 1 ] && ok "allkinds: every op, alignment, nmemb, 6 failed calls, thread name" ||
 	no "allkinds: every op, alignment, nmemb, 6 failed calls, thread name"
 
+# daemon(3): the parent leaves by glibc's internal _exit (no hook sees
+# it); fork writes what the parent had, the daemon gets its own trace
+d=$T/daemon
+rm -rf "$d"
+mkdir -p "$d"
+"$H" record -q -o "$d/t.htape" -- "$P/daemonize" 100000 >"$d/out"
+i=0
+while [ "$i" -lt 100 ] && ! ls "$d"/t.htape.* >/dev/null 2>&1; do
+	sleep 0.1; i=$((i + 1))
+done
+child=$(ls "$d"/t.htape.* 2>/dev/null | head -1)
+i=0
+while [ "$i" -lt 100 ] && [ -n "$child" ] && ! "$H" verify "$child" >/dev/null 2>&1; do
+	sleep 0.1; i=$((i + 1))
+done
+pm=$("$H" cat --op malloc "$d/t.htape" 2>/dev/null | wc -l)
+[ -n "$child" ] && "$H" verify "$child" >/dev/null 2>&1 &&
+	[ "$(opcount "$child" malloc)" -ge 100000 ] && [ "$pm" -ge 1000 ] &&
+	ok "daemon(3): parent's events written at fork ($pm mallocs), daemon's trace complete" ||
+	no "daemon(3): parent's events written at fork ($pm mallocs), daemon's trace complete"
+
 # --- SIGKILL -----------------------------------------------------------------
 d=$T/kill
 mkdir -p "$d"
