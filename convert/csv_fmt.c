@@ -287,9 +287,34 @@ struct rowcache {
 	int have_pt;
 	uint8_t ptlen, thlen;
 	uint64_t thi;
+	uint32_t ahi;        /* high half of the last address ... */
+	uint64_t ahex;       /* ... and its hex8() */
 	char pt[24];
 	char th[16];
 };
+
+/* put_hex() for addresses: neighbouring ones share their high half. */
+static inline char *put_addr(char *p, uint64_t v, struct rowcache *rc)
+{
+	uint32_t h = (uint32_t)(v >> 32);
+	uint64_t lo, hi;
+	int n;
+
+	if (!h)
+		return put_hex(p, v);
+	if (h != rc->ahi) {
+		rc->ahi = h;
+		rc->ahex = hex8(h);
+	}
+	n = 8 + ((32 - __builtin_clz(h) + 3) >> 2);
+	lo = hex8((uint32_t)v);
+	hi = rc->ahex >> 8 * (16 - n);
+	p[0] = '0';
+	p[1] = 'x';
+	memcpy(p + 2, &hi, 8);
+	memcpy(p + 2 + n - 8, &lo, 8);
+	return p + 2 + n;
+}
 
 static inline __attribute__((always_inline)) char *
 format_row(char *p, const struct ht_event *ev, uint64_t start,
@@ -333,13 +358,13 @@ format_row(char *p, const struct ht_event *ev, uint64_t start,
 		p = put_hex(p, ev->heap);
 	*p++ = ',';
 	if ((m & B(CSV_ADDR)) || ev->addr)
-		p = put_hex(p, ev->addr);
+		p = put_addr(p, ev->addr, rc);
 	*p++ = ',';
 	if ((m & B(CSV_SIZE)) || ev->size)
 		p = csv_put_u64(p, ev->size);
 	*p++ = ',';
 	if ((m & B(CSV_OLD_ADDR)) || ev->old_addr)
-		p = put_hex(p, ev->old_addr);
+		p = put_addr(p, ev->old_addr, rc);
 	*p++ = ',';
 	if ((m & B(CSV_OLD_SIZE)) || ev->old_size)
 		p = csv_put_u64(p, ev->old_size);
@@ -367,6 +392,7 @@ char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start)
 
 	rc.have_pt = 0;
 	rc.thi = 0;
+	rc.ahi = 0;
 	return format_row(p, ev, start, &rc);
 }
 
@@ -377,6 +403,7 @@ char *csv_format_eventp(char *p, const struct ht_event *const *ev,
 
 	rc.have_pt = 0;
 	rc.thi = 0;
+	rc.ahi = 0;
 	for (size_t i = 0; i < n; i++)
 		p = format_row(p, ev[i], start, &rc);
 	return p;
@@ -389,6 +416,7 @@ char *csv_format_events(char *p, const struct ht_event *ev, size_t n,
 
 	rc.have_pt = 0;
 	rc.thi = 0;
+	rc.ahi = 0;
 	for (size_t i = 0; i < n; i++)
 		p = format_row(p, &ev[i], start, &rc);
 	return p;
