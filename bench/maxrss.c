@@ -37,9 +37,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (cpu)
-		printf("%.3f\n", ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-				       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
-					       1e6);
+		printf("%.3f\n", (double)(ru.ru_utime.tv_sec +
+					   ru.ru_stime.tv_sec) +
+				       (double)(ru.ru_utime.tv_usec +
+						ru.ru_stime.tv_usec) / 1e6);
 	else
 		printf("%ld\n", ru.ru_maxrss);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;

@@ -1329,7 +1329,8 @@ static size_t drain(struct ht__thr *th, uint32_t names_gen)
 	    th->gen != names_gen + 1) {
 		/* name: on the first events of a thread, and after renames */
 		if (!g_failed && !ensure_writer())
-			thread_name(th, to_ns(first_ts ? first_ts : ht__clock()));
+			thread_name(th, to_ns(first_ts ? first_ts :
+							  ht__clock()));
 		th->gen = names_gen + 1;
 	}
 	write_batch(n);

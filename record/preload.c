@@ -241,11 +241,13 @@ EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 		if (r + 2 > t->end)
 			r = ht__reserve_slow(t, r, 2);
 		if (r) {
+			uint16_t err = (uint16_t)(failed ? e : 0);
+
 			r[0] = (struct ht__rec){ ht__clock(), (uintptr_t)q,
 						 size, (uintptr_t)p,
 						 HT_OP_REALLOCARRAY,
 						 (uint8_t)(fl | HT__REC_EXT),
-						 (uint16_t)(failed ? e : 0), 0 };
+						 err, 0 };
 			r[1] = (struct ht__rec){ 0, 0, 0, nmemb, 0, 0, 0, 0 };
 		}
 		__asm__ __volatile__("" ::: "memory");

@@ -51,7 +51,7 @@ enum { HT__THR_FREE = 0, HT__THR_LIVE, HT__THR_EXITED, HT__THR_CLAIM };
 struct ht__thr {
 	_Atomic(uint32_t) state;
 	uint32_t tid;
-	_Atomic(uint32_t) head;     /* index+1 of the oldest unconsumed buffer */
+	_Atomic(uint32_t) head;     /* index+1 of the oldest unread buffer */
 	_Atomic(uint64_t) dropped;  /* events dropped (no buffer), producer */
 	_Atomic(uint64_t) drop_ts0; /* raw clock of the first drop */
 	uint64_t dropped_seen;      /* encoder: already written as LOSS */

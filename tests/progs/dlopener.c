@@ -13,7 +13,9 @@ int main(int argc, char **argv)
 		void *h = dlopen(i % 2 ? "libm.so.6" : "libz.so.1", RTLD_NOW);
 		char *p = malloc(100);
 		if (h) {
-			double (*c)(double) = (double (*)(double))dlsym(h, "cos");
+			double (*c)(double);
+
+			c = (double (*)(double))dlsym(h, "cos");
 			if (c)
 				sum += c(0.0);
 			dlclose(h);

@@ -39,7 +39,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i += batch) {
 		int k = n - i < batch ? n - i : batch;
 		for (int j = 0; j < k; j++)
-			pthread_create(&th[j], NULL, work, (void *)(long)(i + j));
+			pthread_create(&th[j], NULL, work,
+				       (void *)(long)(i + j));
 		for (int j = 0; j < k; j++) {
 			void *r;
 			pthread_join(th[j], &r);
