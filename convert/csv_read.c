@@ -461,10 +461,10 @@ int csv_probe(const unsigned char *buf, size_t n)
 	const unsigned char *nl;
 	int ok = 0;
 
-	/* Empty: nothing else claims it, and the CSV reader says why it
-	 * cannot be converted ("no header row"). */
+	/* An empty file is no format at all (an htape whose writer died
+	 * before the header, say): leave it unknown. */
 	if (!n)
-		return 1;
+		return 0;
 	/* A first row naming time_ns is enough: the header check proper
 	 * reports what else is wrong with it. */
 	if ((nl = memchr(buf, '\n', n)))

@@ -161,9 +161,9 @@ awk -F, 'NR>1 && $12!=5000 {exit 1}' "$T/fl.csv" && cmp -s "$T/fl.csv" "$T/fl2.c
 
 # Malformed CSV: exit 1, "'file':LINE: reason", no output file.
 H12='time_ns,pid,tid,op,heap,address,size,old_address,old_size,alignment,nmemb,result'
-bad() { # name line-regex-of-message file
+bad() { # name line-regex-of-message file [option]
 	rm -f "$T/out.htape"
-	"$H" convert "$3" "$T/out.htape" 2>"$T/bad.err"
+	"$H" convert ${4:-} "$3" "$T/out.htape" 2>"$T/bad.err"
 	rc=$?
 	if [ $rc = 1 ] && grep -q "^heaptape convert: '$3':$2\$" "$T/bad.err" &&
 	   [ ! -e "$T/out.htape" ] && ! ls "$T"/out.htape.tmp* >/dev/null 2>&1; then
@@ -180,7 +180,9 @@ bad "wrong field count" "2: 11 fields where the header has 12" "$CORPUS/field_co
 bad "unknown op" "2: unknown op 'mallocx'" "$CORPUS/unknown_op.csv"
 bad "unknown column" "1: unknown column 'extra' .*" "$CORPUS/unknown_column.csv"
 printf '' >"$T/empty.csv"
-bad "no header" "1: no header row" "$T/empty.csv"
+bad "no header (empty file, --from csv)" "1: no header row" "$T/empty.csv" "--from csv"
+printf '\r\n\r\n' >"$T/blank.csv"
+bad "no header (blank lines, --from csv)" "3: no header row" "$T/blank.csv" "--from csv"
 awk 'NR==150001 {sub(/,[0-9]+,/, ",x9,")} {print}' "$T/a.csv" >"$T/late.csv"
 bad "a bad row after 150000 good ones" "150001: bad number 'x9' in column pid" "$T/late.csv"
 printf '%s\r\n%s\r\n' "$H12" '0,1,1,malloc,,0x10,16,,,,,maybe' >"$T/res.csv"
