@@ -223,6 +223,20 @@ if PYTHONMALLOC=malloc "$H" record -o "$P" -- "$PY" -c 'import json; d=[{"k": i,
 	done
 	"$H" stat --json "$P" >"$T/p.json"
 	pycheck events "$T/p.csv" "$T/p.json"
+	# Many threads: many streams for the merge.
+	TH=$HT_BUILD/tests/progs/threads
+	if [ -x "$TH" ] && "$H" record -o "$T/th.htape" -- "$TH" 64 200 >/dev/null 2>&1; then
+		"$H" convert -j 3 "$T/th.htape" "$T/th.csv" &&
+			HEAPTAPE_CSV_MERGE=reader "$H" convert "$T/th.htape" "$T/th.r.csv" &&
+			"$H" convert "$T/th.csv" "$T/th2.htape" && "$H" convert "$T/th2.htape" "$T/th2.csv"
+		cmp -s "$T/th.csv" "$T/th.r.csv" && cmp -s "$T/th.csv" "$T/th2.csv" &&
+			[ "$(cut -d, -f3 "$T/th.csv" | sort -u | wc -l)" -gt 60 ] &&
+			ok "recorded 64 threads: reader order with -j 3, byte-identical round trip" ||
+			nok "recorded 64 threads: reader order with -j 3, byte-identical round trip"
+	else
+		n=$((n + 1))
+		echo "ok $n - recorded 64 threads # SKIP tests/progs/threads or record unavailable"
+	fi
 else
 	n=$((n + 1))
 	echo "ok $n - recorded python3 round trip # SKIP heaptape record does not work here"
