@@ -15,7 +15,7 @@ import json, random
 random.seed(1)
 for round in range(6):
     rows = [{"id": i, "name": "row%d" % i, "tags": [str(random.random())] * 3}
-            for i in range(20000 * (round % 3 + 1))]
+            for i in range(1500 * (round % 3 + 1))]
     text = json.dumps(rows)
     back = json.loads(text)
     back.sort(key=lambda r: r["name"])
