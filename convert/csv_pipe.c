@@ -532,7 +532,9 @@ static int pipe_setup(struct pipe *g, pthread_t *th, int *nth,
 	g->r = r;
 	g->start = ht_reader_start_ns(r);
 	g->salvage = o->mode == HT_READ_SALVAGE;
-	g->window = (unsigned)jobs * 2;
+	/* Decoded blocks ahead (up to 64K events, 5.6 MB each): enough to
+	 * keep every worker busy, bounded for machines with many cores. */
+	g->window = jobs * 2 < 32 ? (unsigned)jobs * 2 : 32;
 	g->nc = nc;
 	g->c = calloc(g->nc, sizeof(*g->c));
 	if (!g->c || (!use_reader && (merge_init(g) ||
@@ -628,7 +630,8 @@ int csv_write_events(const struct convert_opts *o, struct ht_reader *r,
 	int nth, rc, end = 0, started = 0;
 	uint64_t seq = 0, wseq = 0, rows = 0, seen = 0;
 
-	rc = pipe_setup(&g, th, &nth, o, r, (size_t)jobs_of(o) * 2 + 1, 1,
+	rc = pipe_setup(&g, th, &nth, o, r,
+			jobs_of(o) < 16 ? (size_t)jobs_of(o) * 2 + 1 : 33, 1,
 			use_reader);
 	if (rc)
 		goto out;
