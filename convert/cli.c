@@ -68,10 +68,13 @@ int cli_trace_error(const struct ht_reader *r, const char *path, int err)
 
 int cli_open_trace(struct ht_reader **r, const char *path, int mode)
 {
-	int err = ht_reader_open(r, path, mode);
+	int err = strcmp(path, "-") ? ht_reader_open(r, path, mode)
+				    : ht_reader_open_fd(r, STDIN_FILENO, mode);
 
 	if (!err)
 		return 0;
+	if (!strcmp(path, "-"))
+		path = "(stdin)";
 	if (!*r) {
 		if (err == HT_EIO)
 			return cli_error("cannot open '%s': %s", path,

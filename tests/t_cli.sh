@@ -37,6 +37,16 @@ expect 0 "cat of an empty trace exits 0" "$H" cat "$d/zero.htape"
 [ ! -s "$d/out" ] && ok "cat of an empty trace prints nothing" ||
 	no "cat of an empty trace prints nothing"
 
+# "-" reads the trace from standard input, for pipelines.
+"$H" cat - <"$d/a.htape" >"$d/stdin.out" 2>"$d/stdin.err"
+[ $? = 0 ] && cmp -s "$d/stdin.out" "$d/a.want" &&
+	ok "cat - reads the trace from standard input" ||
+	no "cat - reads the trace from standard input"
+echo junk | "$H" cat - >"$d/out" 2>"$d/err"
+[ $? = 1 ] && grep -q "'(stdin)': not a heaptape trace at offset 0" "$d/err" &&
+	ok "cat - of junk on stdin: exit 1, names stdin and the offset" ||
+	no "cat - of junk on stdin: exit 1, names stdin and the offset"
+
 # Decoding and formatting threads do not change a byte: many small
 # blocks of 12 threads, with 3 threads, none, and ht_reader_next().
 "$MK" -n 50000 -t 12 -s 13 -b 200 --windows -c "$d/m.want" "$d/m.htape" "$d/m.txt"
