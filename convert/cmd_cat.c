@@ -23,36 +23,6 @@
 extern const struct ht_cmd cmd_cat_entry;
 
 /* "a,b,c" into tids (numbers) or ops (names).  0 or -1. */
-static int parse_list(const char *arg, struct convert_opts *o, int ops)
-{
-	char *dup = strdup(arg), *save = NULL, *tok;
-	int rc = 0;
-
-	if (!dup)
-		return -1;
-	for (tok = strtok_r(dup, ",", &save); tok && !rc;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (ops) {
-			int op = ht_op_from_name(tok);
-			if (op < 0 || op > 255) {
-				rc = -1;
-				break;
-			}
-			o->ops[op] = 1;
-			o->ops_set = 1;
-		} else {
-			uint64_t v;
-			if (cli_parse_u64(tok, &v) || v > UINT32_MAX ||
-			    o->ntids == sizeof(o->tids) / sizeof(o->tids[0]))
-				rc = -1;
-			else
-				o->tids[o->ntids++] = (uint32_t)v;
-		}
-	}
-	free(dup);
-	return rc;
-}
-
 /*
  * Formatting is most of cat's work, so chunks of events are formatted by
  * worker threads and written in order by the main thread, which merges
@@ -313,12 +283,12 @@ static int cmd_cat(int argc, char **argv)
 			o.pid = (uint32_t)v;
 			break;
 		case 't':
-			if (parse_list(optarg, &o, 0))
+			if (convert_add_list(optarg, &o, 0))
 				return cli_usage(c, 2, "--tid takes numbers "
 					"separated by commas");
 			break;
 		case 'o':
-			if (parse_list(optarg, &o, 1))
+			if (convert_add_list(optarg, &o, 1))
 				return cli_usage(c, 2, "--op takes operation "
 					"names such as malloc,free");
 			break;

@@ -49,7 +49,7 @@ static int format_or_time(const char *v, enum cli_kind *kind, int *tset,
 	return *kind == CLI_KIND_UNKNOWN ? -1 : 0;
 }
 
-static int add_list(const char *arg, struct convert_opts *o, int ops)
+int convert_add_list(const char *arg, struct convert_opts *o, int ops)
 {
 	char buf[1024], *save = NULL, *tok;
 
@@ -60,7 +60,7 @@ static int add_list(const char *arg, struct convert_opts *o, int ops)
 	     tok = strtok_r(NULL, ",", &save)) {
 		if (ops) {
 			int op = ht_op_from_name(tok);
-			if (op < 0)
+			if (op < 0 || op > 255)
 				return -1;
 			o->ops[op] = 1;
 			o->ops_set = 1;
@@ -164,12 +164,12 @@ static int cmd_convert(int argc, char **argv)
 			o.pid = (uint32_t)v;
 			break;
 		case 'T':
-			if (add_list(optarg, &o, 0))
+			if (convert_add_list(optarg, &o, 0))
 				return cli_usage(c, 2, "--tid takes numbers "
 					"separated by commas");
 			break;
 		case 'O':
-			if (add_list(optarg, &o, 1))
+			if (convert_add_list(optarg, &o, 1))
 				return cli_usage(c, 2, "--op takes operation "
 					"names such as malloc,free");
 			break;
