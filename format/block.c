@@ -112,6 +112,12 @@ uint16_t ht__op_mask(int op)
 	}
 }
 
+int ht__op_frees(int op)
+{
+	return op == HT_OP_FREE || op == HT_OP_FREE_SIZED ||
+	       op == HT_OP_FREE_ALIGNED_SIZED || op == HT_OP_HEAP_FREE;
+}
+
 unsigned ht__col_width(int col)
 {
 	switch (col) {
@@ -160,7 +166,10 @@ struct ht__enc {
 	uint8_t *raw;    /* one column encoded, before zstd */
 	uint8_t *raw2;   /* a second candidate */
 	uint8_t *tmp;    /* the second candidate compressed */
+	uint8_t *cls;    /* per addr row: 1 if its op frees (MRU_ADDR) */
+	uint8_t *mru;    /* the MRU_ADDR candidate, before zstd */
 	uint16_t mask[256];
+	uint8_t frees[256];
 };
 
 static void *mem_alloc(const struct ht__enc_mem *m, size_t n)
@@ -202,8 +211,10 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	e->mem = *mem;
 	e->max_events = max_events;
 	e->level = level;
-	for (int op = 0; op < 256; op++)
+	for (int op = 0; op < 256; op++) {
 		e->mask[op] = ht__op_mask(op);
+		e->frees[op] = (uint8_t)ht__op_frees(op);
+	}
 	wsize = ZSTD_estimateCCtxSize(level);
 	e->cwork = mem_alloc(mem, wsize);
 	e->vals = mem_alloc(mem, colmax);
@@ -218,8 +229,10 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	e->raw = mem_alloc(mem, colmax);
 	e->raw2 = mem_alloc(mem, colmax);
 	e->tmp = mem_alloc(mem, colmax);
+	e->cls = mem_alloc(mem, (size_t)max_events + 16);
+	e->mru = mem_alloc(mem, (size_t)max_events * 11 + 16);
 	if (!e->cwork || !e->vals || !e->base || !e->raw || !e->raw2 ||
-	    !e->tmp) {
+	    !e->tmp || !e->cls || !e->mru) {
 		ht__enc_free(e);
 		return HT_ENOMEM;
 	}
@@ -247,6 +260,8 @@ void ht__enc_free(struct ht__enc *e)
 	mem_free(&m, e->raw);
 	mem_free(&m, e->raw2);
 	mem_free(&m, e->tmp);
+	mem_free(&m, e->cls);
+	mem_free(&m, e->mru);
 	mem_free(&m, e);
 }
 
@@ -339,6 +354,61 @@ static void put(uint8_t *out, uint64_t *v, const uint64_t *base, size_t m,
 	}
 }
 
+/* An MRU cache of MRU_ADDR (spec/FORMAT.md 6.4): newest first. */
+struct mru {
+	unsigned n;
+	uint64_t a[HT__MRU_N];
+};
+
+static inline void mru_push(struct mru *c, uint64_t x)
+{
+	unsigned k = c->n < HT__MRU_N ? c->n : HT__MRU_N - 1;
+
+	memmove(&c->a[1], &c->a[0], k * sizeof(c->a[0]));
+	c->a[0] = x;
+	c->n = k + 1;
+}
+
+static inline void mru_drop(struct mru *c, unsigned j)
+{
+	memmove(&c->a[j], &c->a[j + 1], (c->n - j - 1) * sizeof(c->a[0]));
+	c->n--;
+}
+
+/*
+ * MRU_ADDR body of v[0..m) (cls[i]: row i frees) into out; returns its
+ * length: m code bytes, then the literals (each a varint of the zigzag
+ * delta from the previous literal of its class, prev before the first).
+ */
+static size_t mru_put(uint8_t *out, const uint64_t *v, const uint8_t *cls,
+		      size_t m, uint64_t prev)
+{
+	struct mru c[2];
+	uint8_t *lit = out + m;
+	uint64_t lp[2] = { prev, prev };
+
+	c[0].n = c[1].n = 0;
+	for (size_t i = 0; i < m; i++) {
+		uint64_t x = v[i];
+		unsigned f = cls[i], j;
+		struct mru *look = &c[!f]; /* frees look among allocated */
+
+		for (j = 0; j < look->n; j++)
+			if (look->a[j] == x)
+				break;
+		if (j < look->n) {
+			out[i] = (uint8_t)j;
+			mru_drop(look, j);
+		} else {
+			out[i] = HT__MRU_MISS;
+			lit += ht__put_varint(lit, ht__zz((int64_t)(x - lp[f])));
+			lp[f] = x;
+		}
+		mru_push(&c[f], x);
+	}
+	return (size_t)(lit - out);
+}
+
 /*
  * Chooses the encoding of column c (values v[0..m), base[] the rows'
  * addr for old_addr) by raw size, except: ts prefers DELTA_BSS, and addr
@@ -346,9 +416,9 @@ static void put(uint8_t *out, uint64_t *v, const uint64_t *base, size_t m,
  * allocations favour deltas, reused addresses favour raw values).
  * Writes the stored bytes at out; returns their length.
  */
-static size_t encode_col(struct ht__enc *e, int c, uint64_t *v, size_t m,
-			 uint8_t *out, int force_raw, struct pick *pk,
-			 uint8_t *codec)
+static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
+			  uint8_t *out, int force_raw, struct pick *pk,
+			  uint8_t *codec)
 {
 	uint64_t first = v[0], prev = v[0], or_v = 0, or_z = 0, or_r = 0;
 	size_t vlen = 0, dlen = 0, rlen = 0, stored;
@@ -492,6 +562,34 @@ single:
 	return a.len;
 }
 
+/*
+ * encode_col1(), and for addr through zstd also MRU_ADDR: kept when its
+ * zstd frame is smaller.
+ */
+static size_t encode_col(struct ht__enc *e, int c, uint64_t *v, size_t m,
+			 uint8_t *out, int force_raw, struct pick *pk,
+			 uint8_t *codec)
+{
+	size_t stored, ml = 0, mz;
+	uint64_t first = m ? v[0] : 0;
+
+	if (c == HT__C_ADDR && !force_raw && m >= 64)
+		ml = mru_put(e->mru, v, e->cls, m, first);
+	stored = encode_col1(e, c, v, m, out, force_raw, pk, codec);
+	if (!ml || pk->enc == HT__E_CONST || stored < 2)
+		return stored;
+	mz = ht__enc_zstd(e, e->tmp, stored - 1, e->mru, ml);
+	if (!mz)
+		return stored;
+	memcpy(out, e->tmp, mz);
+	pk->enc = HT__E_MRU_ADDR;
+	pk->width = 0;
+	pk->param = first;
+	pk->len = ml;
+	*codec = HT__CODEC_ZSTD;
+	return mz;
+}
+
 /* Gathers rare column c of the rows whose op carries it. */
 static size_t gather(const struct ht__enc *e, const struct ht_event *ev,
 		     size_t n, int c, uint64_t *v)
@@ -566,6 +664,7 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		hop[i] = op;
 		hts[i] = ts;
 		had[ma] = x->addr;
+		e->cls[ma] = e->frees[op];
 		ma += (mk >> (HT__C_ADDR - 1)) & 1;
 		hsz[ms] = x->size;
 		ms += (mk >> (HT__C_SIZE - 1)) & 1;
@@ -808,6 +907,47 @@ static int get_varints(uint64_t *v, const uint8_t *s, const uint8_t *se,
 	return s == se ? 0 : -1;
 }
 
+/*
+ * MRU_ADDR body [s, se) into v[0..m): row classes from the op column
+ * (ops[i * sop], the rows whose op carries addr); -1 if malformed.
+ */
+static int get_mru(uint64_t *v, const uint8_t *s, const uint8_t *se,
+		   size_t m, uint64_t prev, const uint64_t *ops, size_t sop,
+		   uint32_t count, const uint16_t *opmask)
+{
+	struct mru c[2];
+	const uint8_t *code = s, *lit = s + m;
+	size_t k = 0;
+	uint64_t lp[2] = { prev, prev };
+
+	if ((size_t)(se - s) < m)
+		return -1;
+	c[0].n = c[1].n = 0;
+	for (uint32_t i = 0; i < count && k < m; i++, ops += sop) {
+		unsigned op = (uint8_t)*ops, f, j;
+		uint64_t x, z;
+
+		if (!(opmask[op] & HT__COLBIT(HT__C_ADDR)))
+			continue;
+		f = (unsigned)ht__op_frees((int)op);
+		j = code[k];
+		if (j < c[!f].n) {
+			x = c[!f].a[j];
+			mru_drop(&c[!f], j);
+		} else if (j == HT__MRU_MISS) {
+			if (ht__get_varint(&lit, se, &z))
+				return -1;
+			x = lp[f] + (uint64_t)ht__unzz(z);
+			lp[f] = x;
+		} else {
+			return -1;
+		}
+		mru_push(&c[f], x);
+		v[k++] = x;
+	}
+	return k == m && lit == se ? 0 : -1;
+}
+
 static void undelta(uint64_t *v, size_t m, uint64_t prev)
 {
 	for (size_t i = 0; i < m; i++) {
@@ -929,6 +1069,13 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 				if (raw_len || stored || codec || w)
 					BAD("const column");
 				break;
+			case HT__E_MRU_ADDR:
+				if (c != HT__C_ADDR)
+					BAD("encoding not allowed here");
+				if (w || raw_len < m ||
+				    raw_len > (uint64_t)m * 11)
+					BAD("column raw length");
+				break;
 			case HT__E_REL_ADDR:
 				if (c != HT__C_OLD_ADDR)
 					BAD("encoding not allowed here");
@@ -969,7 +1116,7 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 				continue;
 			}
 			if (param && enc != HT__E_DELTA_BSS &&
-			    enc != HT__E_DELTA_VARINT)
+			    enc != HT__E_DELTA_VARINT && enc != HT__E_MRU_ADDR)
 				BAD("column parameter");
 			size_t bytes = (size_t)m * 8 + 8;
 			if (grow_buf((void **)&d->col[c], &d->ccap[c], bytes))
@@ -985,6 +1132,18 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 			case HT__E_DELTA_BSS:
 				get_bss(v, s, m, w);
 				undelta(v, m, param);
+				break;
+			case HT__E_MRU_ADDR:
+				if (enc_of[HT__C_OP] == HT__E_CONST) {
+					if (get_mru(v, s, s + raw_len, m, param,
+						    &cval[HT__C_OP], 0, count,
+						    opmask))
+						BAD("MRU_ADDR body");
+				} else if (get_mru(v, s, s + raw_len, m, param,
+						   d->col[HT__C_OP], 1, count,
+						   opmask)) {
+					BAD("MRU_ADDR body");
+				}
 				break;
 			default:
 				if (get_varints(v, s, s + raw_len, m))

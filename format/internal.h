@@ -77,8 +77,17 @@ enum {
 	HT__E_DELTA_BSS = 4,
 	HT__E_BSS = 5,
 	HT__E_REL_ADDR = 6,  /* old_addr: zigzag(v - addr of the row) varint */
-	HT__E_MAX = 6
+	HT__E_MRU_ADDR = 7,  /* addr: MRU cache hit codes + literal deltas */
+	HT__E_MAX = 7
 };
+/* MRU_ADDR: entries of each of its two caches; code of a miss. */
+#define HT__MRU_N 64
+#define HT__MRU_MISS 255
+/* Incompat_Features bit 0: EVENTS blocks may use encoding 7. */
+#define HT__INCOMPAT_MRU 1ull
+#define HT__INCOMPAT_KNOWN HT__INCOMPAT_MRU
+/* 1 for the ops whose addr is a pointer freed (MRU_ADDR row class). */
+int ht__op_frees(int op);
 /* Codecs. */
 #define HT__CODEC_NONE 0
 #define HT__CODEC_ZSTD 1

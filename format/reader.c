@@ -923,7 +923,7 @@ static int open_common(struct ht_reader *r)
 		return fail(r, 8, HT_EVERSION, "format major version");
 	if (ht__rd32(h + 12) != HT__FILE_HDR)
 		return fail(r, 12, HT_EVERSION, "file header length");
-	if (ht__rd64(h + 16))
+	if (ht__rd64(h + 16) & ~HT__INCOMPAT_KNOWN)
 		return fail(r, 16, HT_EVERSION, "incompatible feature");
 	if (ht__rd32(h + 52))
 		return fail(r, 52, HT_ECORRUPT, "reserved header field");

@@ -194,7 +194,7 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 				die("R-EV-6", "Values", off);
 			if (codec > 1)
 				die("R-EV-8", "unknown codec", off);
-			if (enc > 6)
+			if (enc > 7)
 				die("R-EV-9", "unknown encoding", off);
 			int fixed = enc == 0 || enc == 4 || enc == 5;
 			if (fixed && (w < 1 || w > colw[c] ||
@@ -205,10 +205,15 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 			if ((enc == 2 || enc == 3 || enc == 6) &&
 			    (w || raw < n || raw > 10ull * n))
 				die("R-EV-7", "varint length", off);
-			if (param && enc != 1 && enc != 3 && enc != 4)
+			if (enc == 7 && (w || raw < n || raw > 11ull * n))
+				die("R-EV-7", "MRU_ADDR length", off);
+			if (param && enc != 1 && enc != 3 && enc != 4 &&
+			    enc != 7)
 				die("R-EV-7", "Param", off);
 			if (enc == 6 && c != 5)
 				die("R-EV-12", "REL_ADDR on this column", off);
+			if (enc == 7 && c != 3)
+				die("R-EV-12", "MRU_ADDR on this column", off);
 			uint8_t *buf = NULL;
 			if (codec == 0 && st != raw)
 				die("R-EV-8", "stored != raw", off);
@@ -222,6 +227,11 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 			const uint8_t *se = s + raw;
 			uint64_t prev = param;
 			uint32_t j = 0;
+			/* MRU_ADDR: cache 0 allocated, 1 freed, newest
+			 * first; literals after the n code bytes */
+			uint64_t mc[2][64], lp[2] = { param, param };
+			unsigned mn[2] = { 0, 0 };
+			const uint8_t *lit = s + n;
 			for (uint32_t i = 0; i < count; i++) {
 				uint64_t v = 0;
 
@@ -231,6 +241,32 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 					v = u(s + (size_t)j * w, w);
 				} else if (enc == 1) {
 					v = param;
+				} else if (enc == 7) {
+					int op = ev[i].op;
+					unsigned fr = op == 5 || op == 11 ||
+						     op == 12 || op == 19;
+					unsigned g = !fr, code = s[j];
+
+					if (code < mn[g]) {
+						v = mc[g][code];
+						for (unsigned q = code;
+						     q + 1 < mn[g]; q++)
+							mc[g][q] = mc[g][q + 1];
+						mn[g]--;
+					} else if (code == 255) {
+						if (varint(&lit, se, &v))
+							die("R-EV-11",
+							    "MRU literal", off);
+						v = lp[fr] += (uint64_t)unzz(v);
+					} else {
+						die("R-EV-11", "MRU code", off);
+					}
+					if (mn[fr] == 64)
+						mn[fr]--;
+					for (unsigned q = mn[fr]; q > 0; q--)
+						mc[fr][q] = mc[fr][q - 1];
+					mc[fr][0] = v;
+					mn[fr]++;
 				} else if (enc == 4 || enc == 5) {
 					for (int t = 0; t < w; t++)
 						v |= (uint64_t)s[(size_t)t * n +
@@ -260,6 +296,8 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 			}
 			if ((enc == 2 || enc == 3 || enc == 6) && s != se)
 				die("R-EV-11", "varint body length", off);
+			if (enc == 7 && lit != se)
+				die("R-EV-11", "MRU_ADDR body length", off);
 		}
 	}
 	if (count && !seen[1])
@@ -415,7 +453,7 @@ int main(int argc, char **argv)
 		die("R-HDR-3", "major version", 8);
 	if (u(f + 12, 4) != 64)
 		die("R-HDR-4", "header length", 12);
-	if (u(f + 16, 8))
+	if (u(f + 16, 8) & ~1ull) /* bit 0: MRU_ADDR (1.1) */
 		die("R-HDR-5", "incompat features", 16);
 	if (u(f + 52, 4))
 		die("R-HDR-6", "reserved", 52);
