@@ -80,9 +80,10 @@ enum {
 	HT__E_MRU_ADDR = 7,  /* addr: MRU cache hit codes + literal deltas */
 	HT__E_MAX = 7
 };
-/* MRU_ADDR: entries of each of its two caches; code of a miss. */
-#define HT__MRU_N 64
+/* MRU_ADDR: code of a miss (codes 0..254 are hits); the encoder's
+ * lookup table has 2^HT__MRU_HBITS slots per history. */
 #define HT__MRU_MISS 255
+#define HT__MRU_HBITS 10
 /* Incompat_Features bit 0: EVENTS blocks may use encoding 7. */
 #define HT__INCOMPAT_MRU 1ull
 #define HT__INCOMPAT_KNOWN HT__INCOMPAT_MRU

@@ -227,10 +227,11 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 			const uint8_t *se = s + raw;
 			uint64_t prev = param;
 			uint32_t j = 0;
-			/* MRU_ADDR: cache 0 allocated, 1 freed, newest
-			 * first; literals after the n code bytes */
-			uint64_t mc[2][64], lp[2] = { param, param };
-			unsigned mn[2] = { 0, 0 };
+			/* MRU_ADDR: history 0 of allocating rows, 1 of
+			 * freeing rows; literals after the n code bytes */
+			static uint64_t hist[2][1u << 20];
+			uint64_t lp[2] = { param, param };
+			uint32_t hn[2] = { 0, 0 };
 			const uint8_t *lit = s + n;
 			for (uint32_t i = 0; i < count; i++) {
 				uint64_t v = 0;
@@ -247,12 +248,8 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 						     op == 12 || op == 19;
 					unsigned g = !fr, code = s[j];
 
-					if (code < mn[g]) {
-						v = mc[g][code];
-						for (unsigned q = code;
-						     q + 1 < mn[g]; q++)
-							mc[g][q] = mc[g][q + 1];
-						mn[g]--;
+					if (code < 255 && code < hn[g]) {
+						v = hist[g][hn[g] - 1 - code];
 					} else if (code == 255) {
 						if (varint(&lit, se, &v))
 							die("R-EV-11",
@@ -261,12 +258,7 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 					} else {
 						die("R-EV-11", "MRU code", off);
 					}
-					if (mn[fr] == 64)
-						mn[fr]--;
-					for (unsigned q = mn[fr]; q > 0; q--)
-						mc[fr][q] = mc[fr][q - 1];
-					mc[fr][0] = v;
-					mn[fr]++;
+					hist[fr][hn[fr]++] = v;
 				} else if (enc == 4 || enc == 5) {
 					for (int t = 0; t < w; t++)
 						v |= (uint64_t)s[(size_t)t * n +
