@@ -995,22 +995,28 @@ static int get_mru(uint64_t *v, const uint8_t *s, const uint8_t *se,
 	uint32_t n[2] = { 0, 0 };
 	const uint8_t *code = s, *lit = s + m;
 	size_t k = 0;
+	uint8_t kind[256]; /* 0: no addr, 1: allocating, 2: freeing */
 
 	if ((size_t)(se - s) < m)
 		return -1;
+	for (int op = 0; op < 256; op++)
+		kind[op] = !(opmask[op] & HT__COLBIT(HT__C_ADDR)) ? 0 :
+			   (uint8_t)(1 + ht__op_frees(op));
 	for (uint32_t i = 0; i < count && k < m; i++, ops += sop) {
-		unsigned op = (uint8_t)*ops, f, g, j;
+		unsigned kd = kind[(uint8_t)*ops], f, g, j;
 		uint64_t x, z;
 
-		if (!(opmask[op] & HT__COLBIT(HT__C_ADDR)))
+		if (!kd)
 			continue;
-		f = (unsigned)ht__op_frees((int)op);
+		f = kd - 1;
 		g = !f;
 		j = code[k];
 		if (j < n[g] && j != HT__MRU_MISS) {
 			x = hist[g][(n[g] - 1 - j) & 255];
 		} else if (j == HT__MRU_MISS) {
-			if (ht__get_varint(&lit, se, &z))
+			if (lit < se && *lit < 0x80)
+				z = *lit++;
+			else if (ht__get_varint(&lit, se, &z))
 				return -1;
 			x = lp[f] += (uint64_t)ht__unzz(z);
 		} else {
