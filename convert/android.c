@@ -224,12 +224,7 @@ static int probe_line(const char *s, size_t n)
 
 int android_probe(const unsigned char *buf, size_t n)
 {
-	unsigned char out[65536];
-	const unsigned char *text;
-	size_t len = textin_peek(buf, n, out, sizeof(out), &text);
-
-	return textin_probe_lines(text, len, text == buf && n < 65536, 16,
-				  probe_line) > 0;
+	return textin_probe(buf, n, probe_line);
 }
 
 static const struct import_format android_format = {

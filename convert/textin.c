@@ -641,3 +641,14 @@ int textin_probe_lines(const unsigned char *text, size_t n, int whole,
 	}
 	return ok;
 }
+
+int textin_probe(const unsigned char *buf, size_t n,
+		 int (*fn)(const char *s, size_t len))
+{
+	unsigned char out[65536];
+	const unsigned char *text;
+	size_t len = textin_peek(buf, n, out, sizeof(out), &text);
+
+	return textin_probe_lines(text, len, text == buf && n < 65536, 16,
+				  fn) > 0;
+}

@@ -55,4 +55,10 @@ size_t textin_peek(const unsigned char *buf, size_t n, unsigned char *out,
 int textin_probe_lines(const unsigned char *text, size_t n, int whole,
 		       int max, int (*fn)(const char *s, size_t len));
 
+/* A format's content probe in one call: peeks inside compression
+ * (textin_peek) and accepts the first 16 lines with fn.  Returns 1 if at
+ * least one line was accepted and none rejected. */
+int textin_probe(const unsigned char *buf, size_t n,
+		 int (*fn)(const char *s, size_t len));
+
 #endif
