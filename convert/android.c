@@ -197,16 +197,8 @@ int android_import(struct textin *in, int salvage, import_put_fn put,
 			ev.ts = nts && (t0 > prev || !st->events) ? t0
 								   : prev + 1;
 		prev = ev.ts;
-		if (ev.addr > st->max_addr)
-			st->max_addr = ev.addr;
-		if (ev.old_addr > st->max_addr)
-			st->max_addr = ev.old_addr;
-		if ((err = put(ctx, &ev)) < 0)
+		if ((err = import_emit(st, put, ctx, &ev)) < 0)
 			return err;
-		st->events++;
-		st->ops[ev.op]++;
-		if (ev.flags & HT_EV_FAILED)
-			st->failed++;
 	}
 	return r < 0 ? -1 : 0;
 }

@@ -285,3 +285,21 @@ done:
 	free(st);
 	return rc;
 }
+
+int import_emit(struct import_stats *st, import_put_fn fn, void *ctx,
+		const struct ht_event *ev)
+{
+	int err;
+
+	if (ev->addr > st->max_addr)
+		st->max_addr = ev->addr;
+	if (ev->old_addr > st->max_addr)
+		st->max_addr = ev->old_addr;
+	if ((err = fn(ctx, ev)) < 0)
+		return err;
+	st->events++;
+	st->ops[ev->op]++;
+	if (ev->flags & HT_EV_FAILED)
+		st->failed++;
+	return 0;
+}

@@ -44,6 +44,11 @@ struct import_stats {
  * the import and is returned. */
 typedef int (*import_put_fn)(void *ctx, const struct ht_event *ev);
 
+/* Hands ev to fn and counts it in st (events, ops, failed, the largest
+ * address).  Returns fn's result. */
+int import_emit(struct import_stats *st, import_put_fn fn, void *ctx,
+		const struct ht_event *ev);
+
 /* Parse every line of in.  Without salvage the first malformed line stops
  * with 1 (st->err_line, st->why); with salvage it is counted in st->bad
  * and skipped.  Returns 0 when done, 1 malformed, -1 on a read error

@@ -182,16 +182,8 @@ int mtrace_import(struct textin *in, int salvage, import_put_fn put,
 		}
 		ev.tid = MTRACE_TID;
 		ev.ts = textin_lineno(in);
-		if (ev.addr > st->max_addr)
-			st->max_addr = ev.addr;
-		if (ev.old_addr > st->max_addr)
-			st->max_addr = ev.old_addr;
-		if ((err = put(ctx, &ev)) < 0)
+		if ((err = import_emit(st, put, ctx, &ev)) < 0)
 			return err;
-		st->events++;
-		st->ops[ev.op]++;
-		if (ev.flags & HT_EV_FAILED)
-			st->failed++;
 	}
 	if (r < 0)
 		return -1;
