@@ -5,16 +5,9 @@
 # Environment: HEAPTAPE, HT_BUILD, HT_PRELOAD, HT_TOP, SHARED, HT_TMP; set
 # BENCH=pattern to run only some.
 set -u
-O=${O:-build}
-top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
-HT_BUILD=$(cd "$O" && pwd)
-HEAPTAPE=$HT_BUILD/heaptape
-HT_PRELOAD=$HT_BUILD/libheaptape-record.so
-SHARED=${SHARED:-$(cd .. && pwd)/shared}
-HT_TOP=$top
-HT_TMP=$(mktemp -d /tmp/heaptape-bench.XXXXXX)
-export HT_BUILD HEAPTAPE HT_PRELOAD SHARED HT_TOP HT_TMP
+cd "$(dirname "$0")/.."
+ht_kind=bench
+. tests/env.sh
 echo "heaptape bench on $(uname -n), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 for b in bench/*.sh; do
 	[ "$b" = bench/run.sh ] && continue

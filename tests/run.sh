@@ -6,19 +6,12 @@
 # Each prints TAP lines: "ok N - what", "not ok N - what", and
 # "ok N - what # SKIP why" (counted as skipped, never as passed).  A test
 # that exits non-zero without a "not ok" line counts one failure more.
-# Environment for scripts: HEAPTAPE (the binary), HT_BUILD ($O), HT_PRELOAD,
-# HT_TOP (the source tree), SHARED (../shared), HT_TMP (a scratch dir).
+# Environment for scripts: tests/env.sh (HEAPTAPE, HT_BUILD, HT_PRELOAD,
+# HT_TOP, SHARED, HT_TMP).
 set -u
-O=${O:-build}
-top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
-HT_BUILD=$(cd "$O" && pwd)
-HEAPTAPE=$HT_BUILD/heaptape
-HT_PRELOAD=$HT_BUILD/libheaptape-record.so
-SHARED=${SHARED:-$(cd .. && pwd)/shared}
-HT_TOP=$top
-HT_TMP=$(mktemp -d /tmp/heaptape-test.XXXXXX)
-export HT_BUILD HEAPTAPE HT_PRELOAD SHARED HT_TOP HT_TMP
+cd "$(dirname "$0")/.."
+ht_kind=test
+. tests/env.sh
 log=$HT_TMP/log
 pass=0 fail=0 skip=0
 only=${TESTS:-}
