@@ -1,0 +1,708 @@
+/*
+ * enc.c - the EVENTS payload encoder of spec/FORMAT.md: per-column
+ * encoding chosen per block, zstd per column with a raw fallback.
+ *
+ * The encoder never allocates after ht__enc_new(): every buffer is sized
+ * for max_events there, and zstd runs in a static context.
+ */
+#define ZSTD_STATIC_LINKING_ONLY
+#include <stdlib.h>
+#include <zstd.h>
+
+#include "internal.h"
+
+/*
+ * Encoder.
+ */
+struct ht__mslot {
+	uint64_t x, cnt;
+};
+
+struct ht__enc {
+	struct ht__enc_mem mem;
+	uint32_t max_events;
+	int level;
+	ZSTD_CCtx *cctx;
+	void *cwork;
+	uint64_t *vals;  /* a rare column's values */
+	uint64_t *hot[HT__C_OLD_ADDR + 1]; /* op, ts, addr, size, old_addr */
+	uint64_t *base;  /* addr of the rows of the old_addr column */
+	uint8_t *raw;    /* one column encoded, before zstd */
+	uint8_t *raw2;   /* a second candidate */
+	uint8_t *tmp;    /* the second candidate compressed */
+	uint8_t *cls;    /* per addr row: 1 if its op frees (MRU_ADDR) */
+	uint8_t *mru;    /* the MRU_ADDR candidate, before zstd */
+	struct ht__mslot *mtab[2]; /* MRU_ADDR: value -> its last push */
+	uint64_t mru_cnt[2];       /* pushes so far, all blocks */
+	uint16_t mask[256];
+	uint8_t frees[256];
+};
+
+static void *mem_alloc(const struct ht__enc_mem *m, size_t n)
+{
+	return m->alloc ? m->alloc(m->ctx, n) : malloc(n);
+}
+
+static void mem_free(const struct ht__enc_mem *m, void *p)
+{
+	if (!p)
+		return;
+	if (m->free)
+		m->free(m->ctx, p);
+	else
+		free(p);
+}
+
+size_t ht__enc_payload_max(uint32_t max_events)
+{
+	size_t per = 0;
+
+	for (int c = 1; c <= HT__NCOLS; c++)
+		per += ht__col_width(c);
+	return HT__EV_PREFIX + 256 * HT__OPMAP_ENTRY +
+	       HT__NCOLS * HT__DIR_ENTRY + per * (size_t)max_events;
+}
+
+int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
+		const struct ht__enc_mem *mem)
+{
+	struct ht__enc *e;
+	size_t wsize, colmax = (size_t)max_events * 8 + 16;
+
+	*ep = NULL;
+	e = mem_alloc(mem, sizeof(*e));
+	if (!e)
+		return HT_ENOMEM;
+	memset(e, 0, sizeof(*e));
+	e->mem = *mem;
+	e->max_events = max_events;
+	e->level = level;
+	for (int op = 0; op < 256; op++) {
+		e->mask[op] = ht__op_mask(op);
+		e->frees[op] = (uint8_t)ht__op_frees(op);
+	}
+	wsize = ZSTD_estimateCCtxSize(level);
+	e->cwork = mem_alloc(mem, wsize);
+	e->vals = mem_alloc(mem, colmax);
+	e->base = mem_alloc(mem, colmax);
+	for (int c = 1; c <= HT__C_OLD_ADDR; c++) {
+		e->hot[c] = mem_alloc(mem, colmax);
+		if (!e->hot[c]) {
+			ht__enc_free(e);
+			return HT_ENOMEM;
+		}
+	}
+	e->raw = mem_alloc(mem, colmax);
+	e->raw2 = mem_alloc(mem, colmax);
+	e->tmp = mem_alloc(mem, colmax);
+	e->cls = mem_alloc(mem, (size_t)max_events + 16);
+	e->mru = mem_alloc(mem, (size_t)max_events * 11 + 16);
+	for (int h = 0; h < 2; h++) {
+		size_t tb = sizeof(struct ht__mslot) << HT__MRU_HBITS;
+
+		e->mtab[h] = mem_alloc(mem, tb);
+		if (e->mtab[h])
+			memset(e->mtab[h], 0, tb);
+	}
+	/* push numbers start above every slot's 0, so no slot is live */
+	e->mru_cnt[0] = e->mru_cnt[1] = 1;
+	if (!e->cwork || !e->vals || !e->base || !e->raw || !e->raw2 ||
+	    !e->tmp || !e->cls || !e->mru || !e->mtab[0] || !e->mtab[1]) {
+		ht__enc_free(e);
+		return HT_ENOMEM;
+	}
+	e->cctx = ZSTD_initStaticCCtx(e->cwork, wsize);
+	if (!e->cctx) {
+		ht__enc_free(e);
+		return HT_EZSTD;
+	}
+	*ep = e;
+	return 0;
+}
+
+void ht__enc_free(struct ht__enc *e)
+{
+	struct ht__enc_mem m;
+
+	if (!e)
+		return;
+	m = e->mem;
+	mem_free(&m, e->cwork);
+	mem_free(&m, e->vals);
+	mem_free(&m, e->base);
+	for (int c = 1; c <= HT__C_OLD_ADDR; c++)
+		mem_free(&m, e->hot[c]);
+	mem_free(&m, e->raw);
+	mem_free(&m, e->raw2);
+	mem_free(&m, e->tmp);
+	mem_free(&m, e->cls);
+	mem_free(&m, e->mru);
+	mem_free(&m, e->mtab[0]);
+	mem_free(&m, e->mtab[1]);
+	mem_free(&m, e);
+}
+
+size_t ht__enc_zstd(struct ht__enc *e, void *dst, size_t cap,
+		    const void *src, size_t n)
+{
+	size_t r = ZSTD_compressCCtx(e->cctx, dst, cap, src, n, e->level);
+
+	return ZSTD_isError(r) ? 0 : r;
+}
+
+/* Byte-stream split of v[0..m) at width w into out. */
+static void bss_put(uint8_t *out, const uint64_t *v, size_t m, unsigned w)
+{
+	for (unsigned j = 0; j < w; j++) {
+		uint8_t *o = out + (size_t)j * m;
+		unsigned sh = 8 * j;
+
+		for (size_t i = 0; i < m; i++)
+			o[i] = (uint8_t)(v[i] >> sh);
+	}
+}
+
+static size_t put_plain(uint8_t *out, const uint64_t *v, size_t m,
+			unsigned w)
+{
+	switch (w) {
+	case 8:
+		memcpy(out, v, m * 8);
+		break;
+	case 1:
+		for (size_t i = 0; i < m; i++)
+			out[i] = (uint8_t)v[i];
+		break;
+	default:
+		/* 8-byte stores, each overwriting the previous tail; out
+		 * has 8 bytes of slack */
+		for (size_t i = 0; i < m; i++)
+			memcpy(out + i * w, &v[i], 8);
+		break;
+	}
+	return m * w;
+}
+
+/* A column encoding choice. */
+struct pick {
+	uint8_t enc, width;
+	uint64_t param;
+	size_t len;
+};
+
+/* Writes v[0..m) encoded as p into out; v may be overwritten. */
+static void put(uint8_t *out, uint64_t *v, const uint64_t *base, size_t m,
+		const struct pick *p)
+{
+	uint64_t prev = p->param;
+	uint8_t *o = out;
+
+	switch (p->enc) {
+	case HT__E_PLAIN:
+		put_plain(out, v, m, p->width);
+		break;
+	case HT__E_BSS:
+		bss_put(out, v, m, p->width);
+		break;
+	case HT__E_DELTA_BSS:
+		for (size_t i = 0; i < m; i++) {
+			uint64_t x = v[i];
+
+			v[i] = ht__zz((int64_t)(x - prev));
+			prev = x;
+		}
+		bss_put(out, v, m, p->width);
+		break;
+	case HT__E_VARINT:
+		for (size_t i = 0; i < m; i++)
+			o += ht__put_varint(o, v[i]);
+		break;
+	case HT__E_DELTA_VARINT:
+		for (size_t i = 0; i < m; i++) {
+			o += ht__put_varint(o, ht__zz((int64_t)(v[i] - prev)));
+			prev = v[i];
+		}
+		break;
+	case HT__E_REL_ADDR:
+		for (size_t i = 0; i < m; i++)
+			o += ht__put_varint(o, ht__zz((int64_t)(v[i] -
+							       base[i])));
+		break;
+	}
+}
+
+/*
+ * MRU_ADDR (spec/FORMAT.md 6.4): two histories, 0 the addresses of
+ * allocating rows, 1 of freeing rows; code k < 255 names the value
+ * pushed k + 1 pushes ago to the history a row looks in (allocating rows
+ * look in 1, freeing rows in 0).  The encoder finds a value's last push
+ * through a direct-mapped table of (value, push number); push numbers
+ * grow across blocks, so entries older than the block's first push are
+ * stale without any clearing.
+ */
+static inline size_t mru_slot(uint64_t x)
+{
+	return (size_t)(((x >> 4) * 0x9E3779B97F4A7C15ull) >>
+			(64 - HT__MRU_HBITS));
+}
+
+/*
+ * MRU_ADDR body of v[0..m) (cls[i]: row i frees) into out; returns its
+ * length: m code bytes, then the literals (each a varint of the zigzag
+ * delta from the previous literal of its class, prev before the first).
+ */
+static size_t mru_put(struct ht__enc *e, uint8_t *out, const uint64_t *v,
+		      const uint8_t *cls, size_t m, uint64_t prev,
+		      size_t *hits)
+{
+	size_t miss = 0;
+
+	uint8_t *lit = out + m;
+	uint64_t lp[2] = { prev, prev };
+	uint64_t cnt[2], lo[2];
+
+	for (int h = 0; h < 2; h++)
+		cnt[h] = lo[h] = e->mru_cnt[h];
+	for (size_t i = 0; i < m; i++) {
+		uint64_t x = v[i];
+		unsigned f = cls[i], g = !f;
+		size_t sl = mru_slot(x);
+		const struct ht__mslot *q = &e->mtab[g][sl];
+		uint64_t dist = cnt[g] - q->cnt;
+
+		if (q->x == x && q->cnt >= lo[g] && dist <= HT__MRU_MISS) {
+			out[i] = (uint8_t)(dist - 1);
+		} else {
+			out[i] = HT__MRU_MISS;
+			miss++;
+			lit += ht__put_varint(lit, ht__zz((int64_t)(x - lp[f])));
+			lp[f] = x;
+		}
+		e->mtab[f][sl].x = x;
+		e->mtab[f][sl].cnt = cnt[f]++;
+	}
+	e->mru_cnt[0] = cnt[0];
+	e->mru_cnt[1] = cnt[1];
+	*hits = m - miss;
+	return (size_t)(lit - out);
+}
+
+/*
+ * Chooses the encoding of column c (values v[0..m), base[] the rows'
+ * addr for old_addr) by raw size, except: ts is DELTA_VARINT through
+ * zstd and DELTA_BSS when stored raw, and addr
+ * tries PLAIN and DELTA_BSS through zstd and keeps the smaller (sequential
+ * allocations favour deltas, reused addresses favour raw values).
+ * Writes the stored bytes at out; returns their length.
+ */
+static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
+			  uint8_t *out, int force_raw, struct pick *pk,
+			  uint8_t *codec)
+{
+	uint64_t first = v[0], prev = v[0], or_v = 0, or_z = 0, or_r = 0;
+	size_t vlen = 0, dlen = 0, rlen = 0, stored;
+	unsigned cw = ht__col_width(c), wv, wz;
+	int same = 1, rel = c == HT__C_OLD_ADDR;
+	struct pick a, b;
+
+	if (c == HT__C_TS && !force_raw) {
+		for (size_t i = 0; i < m; i++) {
+			uint64_t x = v[i], z = ht__zz((int64_t)(x - prev));
+
+			same &= x == first;
+			or_v |= x;
+			or_z |= z;
+			dlen += ht__varint_len(z);
+			prev = x;
+		}
+	} else if (c == HT__C_TS || c == HT__C_ADDR) {
+		for (size_t i = 0; i < m; i++) {
+			uint64_t x = v[i];
+
+			same &= x == first;
+			or_v |= x;
+			or_z |= ht__zz((int64_t)(x - prev));
+			prev = x;
+		}
+	} else {
+		for (size_t i = 0; i < m; i++) {
+			uint64_t x = v[i], z = ht__zz((int64_t)(x - prev));
+
+			same &= x == first;
+			or_v |= x;
+			or_z |= z;
+			vlen += ht__varint_len(x);
+			dlen += ht__varint_len(z);
+			prev = x;
+		}
+	}
+	if (rel) {
+		for (size_t i = 0; i < m; i++) {
+			uint64_t z = ht__zz((int64_t)(v[i] - e->base[i]));
+
+			or_r |= z;
+			rlen += ht__varint_len(z);
+		}
+	}
+	*codec = HT__CODEC_NONE;
+	if (same) {
+		pk->enc = HT__E_CONST;
+		pk->width = 0;
+		pk->param = first;
+		pk->len = 0;
+		return 0;
+	}
+	wv = ht__bytes_of(or_v);
+	wz = ht__bytes_of(or_z);
+	wv = wv ? wv : 1;
+	wz = wz ? wz : 1;
+	if (wv > cw)
+		wv = cw;
+
+	a.enc = HT__E_PLAIN;
+	a.width = (uint8_t)wv;
+	a.param = 0;
+	a.len = m * wv;
+	b.enc = HT__E_DELTA_BSS;
+	b.width = (uint8_t)wz;
+	b.param = first;
+	b.len = m * wz;
+	if (c == HT__C_TS && !force_raw) {
+		/* through zstd, varint deltas often beat their byte-stream
+		 * split (python TSC ticks 0.76 -> 0.73 B/event, storm 0.71
+		 * -> 0.62), not always (ns deltas) */
+		if (b.len <= a.len)
+			a = b;
+		if (dlen < a.len && a.len >= 64) {
+			/* both through zstd on a sample of up to 4096 */
+			struct pick bs = a, vs = a;
+			size_t ms = m > 4096 ? 4096 : m, sa, sb;
+
+			vs.enc = HT__E_DELTA_VARINT;
+			vs.width = 0;
+			vs.param = first;
+			memcpy(e->vals, v, ms * 8);
+			put(e->raw, e->vals, NULL, ms, &bs);
+			sa = ht__enc_zstd(e, e->tmp, ms * 8, e->raw,
+					  ms * bs.width);
+			memcpy(e->vals, v, ms * 8);
+			put(e->raw2, e->vals, NULL, ms, &vs);
+			prev = first;
+			vs.len = 0;
+			for (size_t i = 0; i < ms; i++) {
+				vs.len += ht__varint_len(ht__zz((int64_t)(v[i] -
+								      prev)));
+				prev = v[i];
+			}
+			sb = ht__enc_zstd(e, e->tmp, ms * 8, e->raw2, vs.len);
+			if (sb && (!sa || sb < sa)) {
+				a.enc = HT__E_DELTA_VARINT;
+				a.width = 0;
+				a.param = first;
+				a.len = dlen;
+			}
+		}
+	} else if (c == HT__C_TS) {
+		if (b.len <= a.len)
+			a = b;
+	} else if (c == HT__C_ADDR) {
+		if (b.len < a.len && b.len < 64)
+			a = b;
+	} else {
+		if (vlen < a.len) {
+			a.enc = HT__E_VARINT;
+			a.width = 0;
+			a.len = vlen;
+		}
+		if (dlen < a.len) {
+			a.enc = HT__E_DELTA_VARINT;
+			a.width = 0;
+			a.param = first;
+			a.len = dlen;
+		}
+		if (rel && rlen < a.len) {
+			a.enc = HT__E_REL_ADDR;
+			a.width = 0;
+			a.param = 0;
+			a.len = rlen;
+		}
+	}
+	*pk = a;
+	if (c == HT__C_ADDR && a.enc == HT__E_PLAIN && a.len >= 64 &&
+	    !force_raw) {
+		/* Both through zstd, on a sample when the block is large;
+		 * v is kept for the second. */
+		size_t sa, sb, ms = m > 16384 ? 4096 : m;
+
+		if (ms < m) {
+			struct pick bs = b;
+
+			bs.len = ms * b.width;
+			put_plain(e->raw, v, ms, a.width);
+			sa = ht__enc_zstd(e, e->tmp, ms * a.width, e->raw,
+					  ms * a.width);
+			memcpy(e->vals, v, ms * 8);
+			put(e->raw2, e->vals, NULL, ms, &bs);
+			sb = ht__enc_zstd(e, e->tmp, ms * a.width, e->raw2,
+					  bs.len);
+			if (sa && sb && sb < sa)
+				a = b;
+			*pk = a;
+			goto single;
+		}
+		put_plain(e->raw, v, m, a.width);
+		sa = ht__enc_zstd(e, out, a.len - 1, e->raw, a.len);
+		put(e->raw2, v, NULL, m, &b);
+		sb = ht__enc_zstd(e, e->tmp, (sa ? sa : a.len) - 1, e->raw2,
+				  b.len);
+		if (sb && (!sa || sb < sa)) {
+			memcpy(out, e->tmp, sb);
+			*pk = b;
+			*codec = HT__CODEC_ZSTD;
+			return sb;
+		}
+		if (sa) {
+			*codec = HT__CODEC_ZSTD;
+			return sa;
+		}
+		if (b.len < a.len) {
+			*pk = b;
+			memcpy(out, e->raw2, b.len);
+			return b.len;
+		}
+		memcpy(out, e->raw, a.len);
+		return a.len;
+	}
+single:
+	put(e->raw, v, e->base, m, &a);
+	stored = 0;
+	if (!force_raw && a.len >= 64)
+		stored = ht__enc_zstd(e, out, a.len - 1, e->raw, a.len);
+	if (stored) {
+		*codec = HT__CODEC_ZSTD;
+		return stored;
+	}
+	memcpy(out, e->raw, a.len);
+	return a.len;
+}
+
+/*
+ * encode_col1(), and for addr through zstd also MRU_ADDR: taken without
+ * trying the others when 40 % of the rows hit (they never came close on
+ * the traces measured), not tried below 10 %, else kept when its zstd
+ * frame is smaller.
+ */
+static size_t encode_col(struct ht__enc *e, int c, uint64_t *v, size_t m,
+			 uint8_t *out, int force_raw, struct pick *pk,
+			 uint8_t *codec)
+{
+	size_t stored, ml = 0, mz, hits = 0;
+	uint64_t first = m ? v[0] : 0;
+
+	if (c == HT__C_ADDR && !force_raw && m >= 64) {
+		ml = mru_put(e, e->mru, v, e->cls, m, first, &hits);
+		if (hits * 10 < m)
+			ml = 0;
+	}
+	if (ml && hits * 10 >= m * 4) {
+		/* out holds 8 m bytes, the plain column */
+		mz = ht__enc_zstd(e, out, m * 8, e->mru, ml);
+		if (mz)
+			goto mru;
+	}
+	stored = encode_col1(e, c, v, m, out, force_raw, pk, codec);
+	if (!ml || pk->enc == HT__E_CONST || stored < 2)
+		return stored;
+	mz = ht__enc_zstd(e, e->tmp, stored - 1, e->mru, ml);
+	if (!mz)
+		return stored;
+	memcpy(out, e->tmp, mz);
+mru:
+	pk->enc = HT__E_MRU_ADDR;
+	pk->width = 0;
+	pk->param = first;
+	pk->len = ml;
+	*codec = HT__CODEC_ZSTD;
+	return mz;
+}
+
+/* Gathers rare column c of the rows whose op carries it. */
+static size_t gather(const struct ht__enc *e, const struct ht_event *ev,
+		     size_t n, int c, uint64_t *v)
+{
+	uint16_t bit = (uint16_t)HT__COLBIT(c);
+	size_t m = 0;
+
+#define GATHER(expr)                                               \
+	for (size_t i = 0; i < n; i++) {                           \
+		v[m] = (expr);                                     \
+		m += (e->mask[ev[i].op] & bit) != 0;               \
+	}                                                          \
+	break
+	switch (c) {
+	case HT__C_OLD_SIZE: GATHER(ev[i].old_size);
+	case HT__C_ALIGN: GATHER(ev[i].align);
+	case HT__C_NMEMB: GATHER(ev[i].nmemb);
+	case HT__C_HEAP: GATHER(ev[i].heap);
+	case HT__C_AUX: GATHER(ev[i].aux);
+	case HT__C_FLAGS: GATHER(ev[i].flags);
+	default: GATHER((uint32_t)ev[i].result);
+	}
+#undef GATHER
+	return m;
+}
+
+size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
+		     uint8_t *out, int force_raw)
+{
+	uint8_t seen[256], ops[256];
+	unsigned n_ops = 0, n_cols = 0;
+	uint64_t ts_min = UINT64_MAX, ts_max = 0;
+	uint16_t any = 0;
+	size_t pos, dir;
+
+	uint64_t orr[HT__NCOLS + 1];
+	size_t mhot[HT__C_OLD_ADDR + 1];
+
+	uint32_t opcnt[256], bad = 0;
+
+	memset(seen, 0, sizeof(seen));
+	memset(orr, 0, sizeof(orr));
+	memset(opcnt, 0, sizeof(opcnt));
+	/* One pass over the events: op set, ts range, the hot columns
+	 * gathered, the rare ones only OR-ed (most are all zero). */
+	uint64_t *hop = e->hot[HT__C_OP], *hts = e->hot[HT__C_TS];
+	uint64_t *had = e->hot[HT__C_ADDR], *hsz = e->hot[HT__C_SIZE];
+	uint64_t *hoa = e->hot[HT__C_OLD_ADDR], *hba = e->base;
+	uint64_t o_os = 0, o_al = 0, o_nm = 0, o_hp = 0, o_ax = 0, o_fl = 0;
+	uint64_t o_rs = 0;
+	size_t ma = 0, ms = 0, mo = 0;
+	uint32_t pid0 = n ? ev[0].pid : 0, tid0 = n ? ev[0].tid : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ht_event *x = &ev[i];
+
+		__builtin_prefetch(&ev[i + 16]);
+		uint8_t op = x->op;
+		uint64_t ts = x->ts;
+		unsigned mk;
+
+		if (!seen[op]) {
+			seen[op] = 1;
+			ops[n_ops++] = op;
+			any |= e->mask[op];
+		}
+		mk = e->mask[op];
+		opcnt[op]++;
+		bad |= (x->pid ^ pid0) | (x->tid ^ tid0);
+		ts_min = ts < ts_min ? ts : ts_min;
+		ts_max = ts > ts_max ? ts : ts_max;
+		hop[i] = op;
+		hts[i] = ts;
+		had[ma] = x->addr;
+		e->cls[ma] = e->frees[op];
+		ma += (mk >> (HT__C_ADDR - 1)) & 1;
+		hsz[ms] = x->size;
+		ms += (mk >> (HT__C_SIZE - 1)) & 1;
+		hoa[mo] = x->old_addr;
+		hba[mo] = x->addr;
+		mo += (mk >> (HT__C_OLD_ADDR - 1)) & 1;
+		o_os |= x->old_size;
+		o_al |= x->align;
+		o_nm |= x->nmemb;
+		o_hp |= x->heap;
+		o_ax |= x->aux;
+		o_fl |= x->flags;
+		o_rs |= (uint32_t)x->result;
+	}
+	orr[HT__C_OLD_SIZE] = o_os;
+	orr[HT__C_ALIGN] = o_al;
+	orr[HT__C_NMEMB] = o_nm;
+	orr[HT__C_HEAP] = o_hp;
+	orr[HT__C_AUX] = o_ax;
+	orr[HT__C_FLAGS] = o_fl;
+	orr[HT__C_RESULT] = o_rs;
+	mhot[HT__C_OP] = mhot[HT__C_TS] = n;
+	mhot[HT__C_ADDR] = ma;
+	mhot[HT__C_SIZE] = ms;
+	mhot[HT__C_OLD_ADDR] = mo;
+	if (bad)
+		return 0; /* not one thread */
+	if (n == 0)
+		ts_min = 0;
+	memset(out, 0, HT__EV_PREFIX);
+	ht__wr64(out, ts_min);
+	ht__wr64(out + 8, ts_max);
+	ht__wr32(out + 16, n ? ev[0].pid : 0);
+	ht__wr32(out + 20, n ? ev[0].tid : 0);
+	ht__wr16(out + 26, (uint16_t)n_ops);
+	pos = HT__EV_PREFIX;
+	for (unsigned k = 0; k < n_ops; k++) {
+		out[pos] = ops[k];
+		out[pos + 1] = 0;
+		ht__wr16(out + pos + 2, e->mask[ops[k]]);
+		pos += HT__OPMAP_ENTRY;
+	}
+	while (pos & 7)
+		out[pos++] = 0;
+	dir = pos;
+	for (int c = 1; c <= HT__NCOLS; c++)
+		n_cols += (any >> (c - 1)) & 1;
+	size_t dir_max = (size_t)n_cols * HT__DIR_ENTRY;
+	pos += dir_max;
+	n_cols = 0;
+	for (int c = 1; c <= HT__NCOLS; c++) {
+		struct pick pk;
+		uint8_t codec, *d;
+		size_t m, stored;
+
+		if (!((any >> (c - 1)) & 1))
+			continue;
+		if (c <= HT__C_OLD_ADDR) {
+			m = mhot[c];
+			stored = encode_col(e, c, e->hot[c], m, out + pos,
+					    force_raw, &pk, &codec);
+		} else if (!orr[c]) {
+			/* all zero: no need to look at the rows */
+			m = 0;
+			for (unsigned k = 0; k < n_ops; k++)
+				if (e->mask[ops[k]] & HT__COLBIT(c))
+					m += opcnt[ops[k]];
+			pk.enc = HT__E_CONST;
+			pk.width = 0;
+			pk.param = 0;
+			pk.len = 0;
+			codec = HT__CODEC_NONE;
+			stored = 0;
+		} else {
+			m = gather(e, ev, n, c, e->vals);
+			stored = encode_col(e, c, e->vals, m, out + pos,
+					    force_raw, &pk, &codec);
+		}
+		/* A column of zeros is left out (it reads as 0), except
+		 * op, which gives every row its columns. */
+		if (c != HT__C_OP && pk.enc == HT__E_CONST && !pk.param)
+			continue;
+		d = out + dir + (size_t)n_cols * HT__DIR_ENTRY;
+		d[0] = (uint8_t)c;
+		d[1] = pk.enc;
+		d[2] = codec;
+		d[3] = pk.width;
+		ht__wr32(d + 4, (uint32_t)m);
+		ht__wr32(d + 8, (uint32_t)pk.len);
+		ht__wr32(d + 12, (uint32_t)stored);
+		ht__wr64(d + 16, pk.param);
+		n_cols++;
+		pos += stored;
+	}
+	/* Close the gap the left-out columns made in the directory. */
+	size_t gap = dir_max - (size_t)n_cols * HT__DIR_ENTRY;
+	if (gap) {
+		size_t body = dir + dir_max;
+
+		memmove(out + body - gap, out + body, pos - body);
+		pos -= gap;
+	}
+	ht__wr16(out + 24, (uint16_t)n_cols);
+	return pos;
+}
