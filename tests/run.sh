@@ -18,7 +18,7 @@ only=${TESTS:-}
 
 run_one() { # name command...
 	name=$1; shift
-	if [ -n "$only" ] && ! echo "$name" | grep -q -- "$only"; then return; fi
+	if [ -n "$only" ] && ! echo "$name" | grep -Eq -- "$only"; then return; fi
 	out=$HT_TMP/out.$$
 	"$@" >"$out" 2>&1
 	rc=$?

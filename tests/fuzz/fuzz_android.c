@@ -1,62 +1,28 @@
 /*
  * fuzz_android.c - the Android record_allocs parser (convert/android.c)
- * and its input layer (plain, zstd, zip) on arbitrary bytes, in strict and
- * salvage mode, plus the content probe.  Every event handed out must be
- * one that the format can produce.
+ * and its input layer, in strict and salvage mode, plus the content
+ * probe (tests/fuzz/fuzz_import.h).  Every event handed out must be one
+ * that record_allocs can produce.
  */
-#include <stdlib.h>
-#include <string.h>
+#include "fuzz_import.h"
 
-#include "../../convert/import.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int put(void *ctx, const struct ht_event *ev)
+static int ok_op(const struct ht_event *ev)
 {
-	uint64_t *n = ctx;
-
 	switch (ev->op) {
 	case HT_OP_MALLOC:
 	case HT_OP_CALLOC:
 	case HT_OP_MEMALIGN:
 	case HT_OP_REALLOC:
 	case HT_OP_FREE:
-		break;
+		return 1;
 	case HT_OP_THREAD_EXIT:
-		if (ev->size || ev->old_addr)
-			abort();
-		break;
+		return !ev->size && !ev->old_addr;
 	default:
-		abort();
+		return 0;
 	}
-	if ((ev->flags & HT_EV_FAILED) && ev->addr)
-		abort();
-	if (ev->op != HT_OP_CALLOC && ev->nmemb)
-		abort();
-	++*n;
-	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	for (int salvage = 0; salvage < 2; salvage++) {
-		struct import_stats st;
-		struct textin *t;
-		char err[300];
-		uint64_t n = 0;
-		int rc;
-
-		memset(&st, 0, sizeof(st));
-		if (textin_open_mem(&t, data, size, err, sizeof(err)))
-			continue;
-		rc = android_import(t, salvage, put, &n, &st);
-		if (rc != 0 && rc != 1 && rc != -1)
-			abort();
-		if (n != st.events || (salvage && rc == 1) ||
-		    (rc == 1 && !st.err_line) || st.events > st.lines)
-			abort();
-		textin_close(t);
-	}
-	android_probe(data, size < 65536 ? size : 65536);
-	return 0;
+	return fuzz_import(data, size, android_import, android_probe);
 }
