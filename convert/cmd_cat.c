@@ -256,7 +256,7 @@ static int cmd_cat(int argc, char **argv)
 	const struct ht_event *ev;
 	struct fmt fmt;
 	struct chunk *cur = NULL;
-	const char *path;
+	const char *path, *msg;
 	uint64_t v, shown = 0, start;
 	size_t n;
 	int ch, err = 0, mode = HT_READ_STOP, filter, jobs = -1, done = 0;
@@ -277,20 +277,11 @@ static int cmd_cat(int argc, char **argv)
 			mode = HT_READ_STRICT;
 			break;
 		case 'p':
-			if (cli_parse_u64(optarg, &v) || v > UINT32_MAX)
-				return cli_usage(c, 2, "--pid takes a number");
-			o.pid_set = 1;
-			o.pid = (uint32_t)v;
-			break;
 		case 't':
-			if (convert_add_list(optarg, &o, 0))
-				return cli_usage(c, 2, "--tid takes numbers "
-					"separated by commas");
-			break;
 		case 'o':
-			if (convert_add_list(optarg, &o, 1))
-				return cli_usage(c, 2, "--op takes operation "
-					"names such as malloc,free");
+			msg = convert_filter(ch, optarg, &o);
+			if (msg)
+				return cli_usage(c, 2, msg);
 			break;
 		case 'n':
 			if (cli_parse_u64(optarg, &o.limit))

@@ -49,7 +49,7 @@ static int format_or_time(const char *v, enum cli_kind *kind, int *tset,
 	return *kind == CLI_KIND_UNKNOWN ? -1 : 0;
 }
 
-int convert_add_list(const char *arg, struct convert_opts *o, int ops)
+static int add_list(const char *arg, struct convert_opts *o, int ops)
 {
 	char buf[1024], *save = NULL, *tok;
 
@@ -73,6 +73,27 @@ int convert_add_list(const char *arg, struct convert_opts *o, int ops)
 		}
 	}
 	return 0;
+}
+
+const char *convert_filter(int which, const char *arg,
+			   struct convert_opts *o)
+{
+	uint64_t v;
+
+	switch (which) {
+	case 'p':
+		if (cli_parse_u64(arg, &v) || v > UINT32_MAX)
+			return "--pid takes a number";
+		o->pid_set = 1;
+		o->pid = (uint32_t)v;
+		return NULL;
+	case 't':
+		return add_list(arg, o, 0) ?
+		       "--tid takes numbers separated by commas" : NULL;
+	default:
+		return add_list(arg, o, 1) ?
+		       "--op takes operation names such as malloc,free" : NULL;
+	}
 }
 
 static enum cli_kind kind_from_name(const char *path)
@@ -116,6 +137,7 @@ static int cmd_convert(int argc, char **argv)
 		{0, 0, 0, 0}};
 	const struct ht_cmd *c = &cmd_convert_entry;
 	struct convert_opts o;
+	const char *msg;
 	uint64_t v;
 	int ch;
 
@@ -158,20 +180,12 @@ static int cmd_convert(int argc, char **argv)
 			*(ch == O_START ? &o.from_set : &o.to_set) = 1;
 			break;
 		case 'p':
-			if (cli_parse_u64(optarg, &v) || v > UINT32_MAX)
-				return cli_usage(c, 2, "--pid takes a number");
-			o.pid_set = 1;
-			o.pid = (uint32_t)v;
-			break;
 		case 'T':
-			if (convert_add_list(optarg, &o, 0))
-				return cli_usage(c, 2, "--tid takes numbers "
-					"separated by commas");
-			break;
 		case 'O':
-			if (convert_add_list(optarg, &o, 1))
-				return cli_usage(c, 2, "--op takes operation "
-					"names such as malloc,free");
+			msg = convert_filter(ch == 'T' ? 't' : ch == 'O' ? 'o' :
+					     'p', optarg, &o);
+			if (msg)
+				return cli_usage(c, 2, msg);
 			break;
 		case 'n':
 			if (cli_parse_u64(optarg, &o.limit) || !o.limit)

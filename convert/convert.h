@@ -41,9 +41,11 @@ struct convert_opts {
 int convert_keep(const struct convert_opts *o, const struct ht_event *ev,
 		 uint64_t start_ns);
 
-/* Adds a comma-separated --tid list (ops 0) or --op list (ops 1) to o.
- * Returns 0, or -1 for a bad item or too many threads. */
-int convert_add_list(const char *arg, struct convert_opts *o, int ops);
+/* The filter options of cat and convert: which is 'p' (--pid N), 't'
+ * (--tid LIST) or 'o' (--op LIST, names or numbers), LIST comma-separated.
+ * Adds arg to o; returns NULL, or the usage message for a bad value. */
+const char *convert_filter(int which, const char *arg,
+			   struct convert_opts *o);
 
 int convert_htape_to_csv(const struct convert_opts *o);    /* csv.c */
 int convert_csv_to_htape(const struct convert_opts *o);    /* csv.c */
