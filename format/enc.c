@@ -18,6 +18,23 @@ struct ht__mslot {
 	uint64_t x, cnt;
 };
 
+/*
+ * Per stream (pid, tid): the encodings that ts and addr got when they
+ * were last tried through zstd.  A stream's block tries them again every
+ * HT__RETRY blocks (and its first block always does); the blocks between
+ * reuse the choice, skipping the trial compressions and, for addr, the
+ * MRU_ADDR pass when it lost.  A direct-mapped table: two streams that
+ * share a slot only retry more often.
+ */
+#define HT__NSTREAM 64
+#define HT__RETRY 8
+struct ht__scache {
+	uint32_t pid, tid;
+	uint32_t blocks;  /* blocks of the stream so far, 0 = unused */
+	uint8_t ts_enc;   /* DELTA_BSS or DELTA_VARINT */
+	uint8_t addr_enc; /* PLAIN, DELTA_BSS or MRU_ADDR */
+};
+
 struct ht__enc {
 	struct ht__enc_mem mem;
 	uint32_t max_events;
@@ -25,13 +42,18 @@ struct ht__enc {
 	ZSTD_CCtx *cctx;
 	void *cwork;
 	uint64_t *vals;  /* a rare column's values */
-	uint64_t *hot[HT__C_OLD_ADDR + 1]; /* op, ts, addr, size, old_addr */
+	uint64_t *hot[HT__C_OLD_ADDR + 1]; /* ts, addr, size, old_addr */
 	uint64_t *base;  /* addr of the rows of the old_addr column */
 	uint8_t *raw;    /* one column encoded, before zstd */
 	uint8_t *raw2;   /* a second candidate */
 	uint8_t *tmp;    /* the second candidate compressed */
 	uint8_t *cls;    /* per addr row: 1 if its op frees (MRU_ADDR) */
 	uint8_t *mru;    /* the MRU_ADDR candidate, before zstd */
+	uint8_t *opb;    /* the op column, PLAIN(1) */
+	uint8_t *flb;    /* the flags column, PLAIN(1) */
+	struct ht__scache *sc; /* this block's stream */
+	int trial;       /* this block tries ts and addr encodings */
+	struct ht__scache scache[HT__NSTREAM];
 	struct ht__mslot *mtab[2]; /* MRU_ADDR: value -> its last push */
 	uint64_t mru_cnt[2];       /* pushes so far, all blocks */
 	uint16_t mask[256];
@@ -85,7 +107,7 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	e->cwork = mem_alloc(mem, wsize);
 	e->vals = mem_alloc(mem, colmax);
 	e->base = mem_alloc(mem, colmax);
-	for (int c = 1; c <= HT__C_OLD_ADDR; c++) {
+	for (int c = HT__C_TS; c <= HT__C_OLD_ADDR; c++) {
 		e->hot[c] = mem_alloc(mem, colmax);
 		if (!e->hot[c]) {
 			ht__enc_free(e);
@@ -97,6 +119,8 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	e->tmp = mem_alloc(mem, colmax);
 	e->cls = mem_alloc(mem, (size_t)max_events + 16);
 	e->mru = mem_alloc(mem, (size_t)max_events * 11 + 16);
+	e->opb = mem_alloc(mem, (size_t)max_events + 16);
+	e->flb = mem_alloc(mem, (size_t)max_events + 16);
 	for (int h = 0; h < 2; h++) {
 		size_t tb = sizeof(struct ht__mslot) << HT__MRU_HBITS;
 
@@ -107,7 +131,8 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	/* push numbers start above every slot's 0, so no slot is live */
 	e->mru_cnt[0] = e->mru_cnt[1] = 1;
 	if (!e->cwork || !e->vals || !e->base || !e->raw || !e->raw2 ||
-	    !e->tmp || !e->cls || !e->mru || !e->mtab[0] || !e->mtab[1]) {
+	    !e->tmp || !e->cls || !e->mru || !e->opb || !e->flb ||
+	    !e->mtab[0] || !e->mtab[1]) {
 		ht__enc_free(e);
 		return HT_ENOMEM;
 	}
@@ -137,6 +162,8 @@ void ht__enc_free(struct ht__enc *e)
 	mem_free(&m, e->tmp);
 	mem_free(&m, e->cls);
 	mem_free(&m, e->mru);
+	mem_free(&m, e->opb);
+	mem_free(&m, e->flb);
 	mem_free(&m, e->mtab[0]);
 	mem_free(&m, e->mtab[1]);
 	mem_free(&m, e);
@@ -148,6 +175,19 @@ size_t ht__enc_zstd(struct ht__enc *e, void *dst, size_t cap,
 	size_t r = ZSTD_compressCCtx(e->cctx, dst, cap, src, n, e->level);
 
 	return ZSTD_isError(r) ? 0 : r;
+}
+
+/* Varint length of v by its count of leading zero bits: a load instead
+ * of a multiply and shift. */
+static const uint8_t vlen_clz[64] = {
+	10, 9, 9, 9, 9, 9, 9, 9, 8, 8, 8, 8, 8, 8, 8, 7, 7, 7, 7, 7, 7, 7,
+	6, 6, 6, 6, 6, 6, 6, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 3,
+	3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1
+};
+
+static inline unsigned varint_len(uint64_t v)
+{
+	return vlen_clz[__builtin_clzll(v | 1)];
 }
 
 /* Byte-stream split of v[0..m) at width w into out. */
@@ -312,7 +352,7 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 			same &= x == first;
 			or_v |= x;
 			or_z |= z;
-			dlen += ht__varint_len(z);
+			dlen += varint_len(z);
 			prev = x;
 		}
 	} else if (c == HT__C_TS || c == HT__C_ADDR) {
@@ -331,8 +371,8 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 			same &= x == first;
 			or_v |= x;
 			or_z |= z;
-			vlen += ht__varint_len(x);
-			dlen += ht__varint_len(z);
+			vlen += varint_len(x);
+			dlen += varint_len(z);
 			prev = x;
 		}
 	}
@@ -341,7 +381,7 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 			uint64_t z = ht__zz((int64_t)(v[i] - e->base[i]));
 
 			or_r |= z;
-			rlen += ht__varint_len(z);
+			rlen += varint_len(z);
 		}
 	}
 	*codec = HT__CODEC_NONE;
@@ -373,7 +413,14 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 		 * -> 0.62), not always (ns deltas) */
 		if (b.len <= a.len)
 			a = b;
-		if (dlen < a.len && a.len >= 64) {
+		if (dlen < a.len && a.len >= 64 && !e->trial) {
+			if (e->sc->ts_enc == HT__E_DELTA_VARINT) {
+				a.enc = HT__E_DELTA_VARINT;
+				a.width = 0;
+				a.param = first;
+				a.len = dlen;
+			}
+		} else if (dlen < a.len && a.len >= 64) {
 			/* both through zstd on a sample of up to 4096 */
 			struct pick bs = a, vs = a;
 			size_t ms = m > 4096 ? 4096 : m, sa, sb;
@@ -390,7 +437,7 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 			prev = first;
 			vs.len = 0;
 			for (size_t i = 0; i < ms; i++) {
-				vs.len += ht__varint_len(ht__zz((int64_t)(v[i] -
+				vs.len += varint_len(ht__zz((int64_t)(v[i] -
 								      prev)));
 				prev = v[i];
 			}
@@ -401,6 +448,7 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 				a.param = first;
 				a.len = dlen;
 			}
+			e->sc->ts_enc = a.enc;
 		}
 	} else if (c == HT__C_TS) {
 		if (b.len <= a.len)
@@ -429,7 +477,11 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 	}
 	*pk = a;
 	if (c == HT__C_ADDR && a.enc == HT__E_PLAIN && a.len >= 64 &&
-	    !force_raw) {
+	    !force_raw && !e->trial) {
+		if (e->sc->addr_enc == HT__E_DELTA_BSS)
+			*pk = a = b;
+	} else if (c == HT__C_ADDR && a.enc == HT__E_PLAIN && a.len >= 64 &&
+		   !force_raw) {
 		/* Both through zstd, on a sample when the block is large;
 		 * v is kept for the second. */
 		size_t sa, sb, ms = m > 16384 ? 4096 : m;
@@ -448,6 +500,7 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 			if (sa && sb && sb < sa)
 				a = b;
 			*pk = a;
+			e->sc->addr_enc = a.enc;
 			goto single;
 		}
 		put_plain(e->raw, v, m, a.width);
@@ -455,6 +508,8 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 		put(e->raw2, v, NULL, m, &b);
 		sb = ht__enc_zstd(e, e->tmp, (sa ? sa : a.len) - 1, e->raw2,
 				  b.len);
+		e->sc->addr_enc = sb && (!sa || sb < sa) ? HT__E_DELTA_BSS :
+				  HT__E_PLAIN;
 		if (sb && (!sa || sb < sa)) {
 			memcpy(out, e->tmp, sb);
 			*pk = b;
@@ -499,16 +554,20 @@ static size_t encode_col(struct ht__enc *e, int c, uint64_t *v, size_t m,
 	size_t stored, ml = 0, mz, hits = 0;
 	uint64_t first = m ? v[0] : 0;
 
-	if (c == HT__C_ADDR && !force_raw && m >= 64) {
+	if (c == HT__C_ADDR && !force_raw && m >= 64 &&
+	    (e->trial || e->sc->addr_enc == HT__E_MRU_ADDR)) {
 		ml = mru_put(e, e->mru, v, e->cls, m, first, &hits);
 		if (hits * 10 < m)
 			ml = 0;
 	}
-	if (ml && hits * 10 >= m * 4) {
+	if (ml && (hits * 10 >= m * 4 || !e->trial)) {
 		/* out holds 8 m bytes, the plain column */
 		mz = ht__enc_zstd(e, out, m * 8, e->mru, ml);
-		if (mz)
+		if (mz) {
+			e->sc->addr_enc = HT__E_MRU_ADDR;
 			goto mru;
+		}
+		ml = 0;
 	}
 	stored = encode_col1(e, c, v, m, out, force_raw, pk, codec);
 	if (!ml || pk->enc == HT__E_CONST || stored < 2)
@@ -517,6 +576,7 @@ static size_t encode_col(struct ht__enc *e, int c, uint64_t *v, size_t m,
 	if (!mz)
 		return stored;
 	memcpy(out, e->tmp, mz);
+	e->sc->addr_enc = HT__E_MRU_ADDR;
 mru:
 	pk->enc = HT__E_MRU_ADDR;
 	pk->width = 0;
@@ -552,6 +612,50 @@ static size_t gather(const struct ht__enc *e, const struct ht_event *ev,
 	return m;
 }
 
+/* The stream cache slot of (pid, tid), taken over if another had it. */
+static struct ht__scache *stream_of(struct ht__enc *e, uint32_t pid,
+				     uint32_t tid)
+{
+	uint32_t h = (pid * 0x9E3779B1u) ^ (tid * 0x85EBCA77u);
+	struct ht__scache *sc = &e->scache[(h ^ h >> 16) % HT__NSTREAM];
+
+	if (sc->blocks == 0 || sc->pid != pid || sc->tid != tid) {
+		memset(sc, 0, sizeof(*sc));
+		sc->pid = pid;
+		sc->tid = tid;
+	}
+	return sc;
+}
+
+/* PLAIN(1) bytes b[0..m) as a column (CONST when one value). */
+static size_t byte_col(struct ht__enc *e, const uint8_t *b, size_t m,
+		       int one, uint8_t *out, int force_raw, struct pick *pk,
+		       uint8_t *codec)
+{
+	size_t stored = 0;
+
+	*codec = HT__CODEC_NONE;
+	pk->param = 0;
+	if (one) {
+		pk->enc = HT__E_CONST;
+		pk->width = 0;
+		pk->param = b[0];
+		pk->len = 0;
+		return 0;
+	}
+	pk->enc = HT__E_PLAIN;
+	pk->width = 1;
+	pk->len = m;
+	if (!force_raw && m >= 64)
+		stored = ht__enc_zstd(e, out, m - 1, b, m);
+	if (stored) {
+		*codec = HT__CODEC_ZSTD;
+		return stored;
+	}
+	memcpy(out, b, m);
+	return m;
+}
+
 size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		     uint8_t *out, int force_raw)
 {
@@ -560,22 +664,26 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 	uint64_t ts_min = UINT64_MAX, ts_max = 0;
 	uint16_t any = 0;
 	size_t pos, dir;
-
-	uint64_t orr[HT__NCOLS + 1];
+	uint64_t orr[HT__NCOLS + 1], andd[HT__NCOLS + 1];
 	size_t mhot[HT__C_OLD_ADDR + 1];
-
 	uint32_t opcnt[256], bad = 0;
 
 	memset(seen, 0, sizeof(seen));
-	memset(orr, 0, sizeof(orr));
 	memset(opcnt, 0, sizeof(opcnt));
-	/* One pass over the events: op set, ts range, the hot columns
-	 * gathered, the rare ones only OR-ed (most are all zero). */
-	uint64_t *hop = e->hot[HT__C_OP], *hts = e->hot[HT__C_TS];
+	/*
+	 * One pass over the events: op set, ts range, the hot columns and
+	 * op and flags (as bytes) gathered; of old_size, align and nmemb
+	 * the OR and AND over the rows that carry them (equal: CONST, no
+	 * need to gather); the other rare columns only OR-ed (most are all
+	 * zero).
+	 */
+	uint64_t *hts = e->hot[HT__C_TS];
 	uint64_t *had = e->hot[HT__C_ADDR], *hsz = e->hot[HT__C_SIZE];
 	uint64_t *hoa = e->hot[HT__C_OLD_ADDR], *hba = e->base;
-	uint64_t o_os = 0, o_al = 0, o_nm = 0, o_hp = 0, o_ax = 0, o_fl = 0;
-	uint64_t o_rs = 0;
+	uint8_t *opb = e->opb, *flb = e->flb, *cls = e->cls;
+	uint64_t o_os = 0, o_al = 0, o_nm = 0, o_hp = 0, o_ax = 0;
+	uint64_t a_os = ~0ull, a_al = ~0ull, a_nm = ~0ull;
+	uint32_t o_fl = 0, a_fl = ~0u, o_rs = 0;
 	size_t ma = 0, ms = 0, mo = 0;
 	uint32_t pid0 = n ? ev[0].pid : 0, tid0 = n ? ev[0].tid : 0;
 
@@ -586,6 +694,7 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		uint8_t op = x->op;
 		uint64_t ts = x->ts;
 		unsigned mk;
+		uint64_t k_os, k_al, k_nm;
 
 		if (!seen[op]) {
 			seen[op] = 1;
@@ -597,44 +706,61 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		bad |= (x->pid ^ pid0) | (x->tid ^ tid0);
 		ts_min = ts < ts_min ? ts : ts_min;
 		ts_max = ts > ts_max ? ts : ts_max;
-		hop[i] = op;
+		opb[i] = op;
+		flb[i] = (uint8_t)x->flags;
 		hts[i] = ts;
 		had[ma] = x->addr;
-		e->cls[ma] = e->frees[op];
+		cls[ma] = e->frees[op];
 		ma += (mk >> (HT__C_ADDR - 1)) & 1;
 		hsz[ms] = x->size;
 		ms += (mk >> (HT__C_SIZE - 1)) & 1;
 		hoa[mo] = x->old_addr;
 		hba[mo] = x->addr;
 		mo += (mk >> (HT__C_OLD_ADDR - 1)) & 1;
-		o_os |= x->old_size;
-		o_al |= x->align;
-		o_nm |= x->nmemb;
+		/* all ones when the row carries the column */
+		k_os = -(uint64_t)((mk >> (HT__C_OLD_SIZE - 1)) & 1);
+		k_al = -(uint64_t)((mk >> (HT__C_ALIGN - 1)) & 1);
+		k_nm = -(uint64_t)((mk >> (HT__C_NMEMB - 1)) & 1);
+		o_os |= x->old_size & k_os;
+		a_os &= x->old_size | ~k_os;
+		o_al |= x->align & k_al;
+		a_al &= x->align | ~k_al;
+		o_nm |= x->nmemb & k_nm;
+		a_nm &= x->nmemb | ~k_nm;
+		o_fl |= x->flags;
+		a_fl &= x->flags;
 		o_hp |= x->heap;
 		o_ax |= x->aux;
-		o_fl |= x->flags;
 		o_rs |= (uint32_t)x->result;
 	}
+	if (bad)
+		return 0; /* not one thread */
+	memset(andd, 0, sizeof(andd));
 	orr[HT__C_OLD_SIZE] = o_os;
+	andd[HT__C_OLD_SIZE] = a_os;
 	orr[HT__C_ALIGN] = o_al;
+	andd[HT__C_ALIGN] = a_al;
 	orr[HT__C_NMEMB] = o_nm;
+	andd[HT__C_NMEMB] = a_nm;
 	orr[HT__C_HEAP] = o_hp;
 	orr[HT__C_AUX] = o_ax;
 	orr[HT__C_FLAGS] = o_fl;
+	andd[HT__C_FLAGS] = a_fl;
 	orr[HT__C_RESULT] = o_rs;
 	mhot[HT__C_OP] = mhot[HT__C_TS] = n;
 	mhot[HT__C_ADDR] = ma;
 	mhot[HT__C_SIZE] = ms;
 	mhot[HT__C_OLD_ADDR] = mo;
-	if (bad)
-		return 0; /* not one thread */
 	if (n == 0)
 		ts_min = 0;
+	e->sc = stream_of(e, pid0, tid0);
+	e->trial = e->sc->blocks % HT__RETRY == 0;
+	e->sc->blocks++;
 	memset(out, 0, HT__EV_PREFIX);
 	ht__wr64(out, ts_min);
 	ht__wr64(out + 8, ts_max);
-	ht__wr32(out + 16, n ? ev[0].pid : 0);
-	ht__wr32(out + 20, n ? ev[0].tid : 0);
+	ht__wr32(out + 16, pid0);
+	ht__wr32(out + 20, tid0);
 	ht__wr16(out + 26, (uint16_t)n_ops);
 	pos = HT__EV_PREFIX;
 	for (unsigned k = 0; k < n_ops; k++) {
@@ -654,26 +780,33 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 	for (int c = 1; c <= HT__NCOLS; c++) {
 		struct pick pk;
 		uint8_t codec, *d;
-		size_t m, stored;
+		size_t m = 0, stored;
 
 		if (!((any >> (c - 1)) & 1))
 			continue;
-		if (c <= HT__C_OLD_ADDR) {
-			m = mhot[c];
-			stored = encode_col(e, c, e->hot[c], m, out + pos,
-					    force_raw, &pk, &codec);
-		} else if (!orr[c]) {
-			/* all zero: no need to look at the rows */
-			m = 0;
+		if (c > HT__C_OLD_ADDR)
 			for (unsigned k = 0; k < n_ops; k++)
 				if (e->mask[ops[k]] & HT__COLBIT(c))
 					m += opcnt[ops[k]];
+		if (c == HT__C_OP) {
+			m = n;
+			stored = byte_col(e, opb, n, n_ops == 1, out + pos,
+					  force_raw, &pk, &codec);
+		} else if (c <= HT__C_OLD_ADDR) {
+			m = mhot[c];
+			stored = encode_col(e, c, e->hot[c], m, out + pos,
+					    force_raw, &pk, &codec);
+		} else if (!orr[c] || (andd[c] == orr[c] && m)) {
+			/* one value: no need to look at the rows */
 			pk.enc = HT__E_CONST;
 			pk.width = 0;
-			pk.param = 0;
+			pk.param = orr[c];
 			pk.len = 0;
 			codec = HT__CODEC_NONE;
 			stored = 0;
+		} else if (c == HT__C_FLAGS && m == n && orr[c] < 256) {
+			stored = byte_col(e, flb, n, 0, out + pos, force_raw,
+					  &pk, &codec);
 		} else {
 			m = gather(e, ev, n, c, e->vals);
 			stored = encode_col(e, c, e->vals, m, out + pos,
