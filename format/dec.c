@@ -9,24 +9,6 @@
 
 #include "internal.h"
 
-static void col_set(struct ht_event *ev, int col, uint64_t v)
-{
-	switch (col) {
-	case HT__C_OP: ev->op = (uint8_t)v; break;
-	case HT__C_TS: ev->ts = v; break;
-	case HT__C_ADDR: ev->addr = v; break;
-	case HT__C_SIZE: ev->size = v; break;
-	case HT__C_OLD_ADDR: ev->old_addr = v; break;
-	case HT__C_OLD_SIZE: ev->old_size = v; break;
-	case HT__C_ALIGN: ev->align = v; break;
-	case HT__C_NMEMB: ev->nmemb = v; break;
-	case HT__C_HEAP: ev->heap = v; break;
-	case HT__C_AUX: ev->aux = (uint32_t)v; break;
-	case HT__C_FLAGS: ev->flags = (uint32_t)v; break;
-	default: ev->result = (int32_t)(uint32_t)v; break;
-	}
-}
-
 /*
  * Decoder.
  */
@@ -58,6 +40,8 @@ void ht__dec_release(struct ht_decoder *d)
 	free(d->buf);
 	for (int c = 0; c <= HT__NCOLS; c++)
 		free(d->col[c]);
+	free(d->cv);
+	free(d->cnt);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -77,30 +61,48 @@ static int grow_buf(void **p, size_t *cap, size_t n)
 	return 0;
 }
 
-/* Plain values of width w; s holds m*w bytes. */
-static void get_plain(uint64_t *v, const uint8_t *s, size_t m, unsigned w)
+/*
+ * Rows are decoded and assembled CHUNK at a time: each column's values
+ * for the chunk go to a small array (CSTRIDE values, one of them slack
+ * that a masked read may touch) that stays in the L1 cache until the
+ * assembly has copied them into the events.
+ */
+#define CHUNK 512
+#define CSTRIDE (CHUNK + 1)
+
+/* One column, read a chunk at a time. */
+struct col {
+	const uint8_t *s, *se;  /* body; varints: s is the next one */
+	uint32_t m, i;          /* values in all, values taken */
+	unsigned enc, w, cw;
+	uint64_t prev;          /* DELTA_*: the last value */
+};
+
+/* Plain values of width w from s (left bytes from s to the column end). */
+static void get_plain(uint64_t *v, const uint8_t *s, size_t n, unsigned w,
+		      size_t left)
 {
 	size_t i = 0;
 
 	switch (w) {
 	case 8:
-		memcpy(v, s, m * 8);
+		memcpy(v, s, n * 8);
 		return;
 	case 1:
-		for (; i < m; i++)
+		for (; i < n; i++)
 			v[i] = s[i];
 		return;
 	default: {
 		uint64_t mask = (1ull << (8 * w)) - 1;
 
 		/* 8-byte loads while 8 bytes remain, then bytewise */
-		for (; i * w + 8 <= m * w; i++) {
+		for (; i < n && i * w + 8 <= left; i++) {
 			uint64_t x;
 
 			memcpy(&x, s + i * w, 8);
 			v[i] = x & mask;
 		}
-		for (; i < m; i++) {
+		for (; i < n; i++) {
 			uint64_t x = 0;
 
 			memcpy(&x, s + i * w, w);
@@ -111,108 +113,259 @@ static void get_plain(uint64_t *v, const uint8_t *s, size_t m, unsigned w)
 	}
 }
 
-static void get_bss(uint64_t *v, const uint8_t *s, size_t m, unsigned w)
+/* Byte-stream-split values: byte t of value i at s[t * m + i]. */
+static void get_bss(uint64_t *v, const uint8_t *s, size_t n, unsigned w,
+		    size_t m)
 {
-	for (size_t i = 0; i < m; i++)
+	if (w == 2) {
+		for (size_t i = 0; i < n; i++)
+			v[i] = s[i] | (uint64_t)s[m + i] << 8;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
 		v[i] = s[i];
 	for (unsigned t = 1; t < w; t++) {
 		const uint8_t *p = s + (size_t)t * m;
 		unsigned sh = 8 * t;
 
-		for (size_t i = 0; i < m; i++)
+		for (size_t i = 0; i < n; i++)
 			v[i] |= (uint64_t)p[i] << sh;
 	}
 }
 
-/* m varints from [s, se) that must end exactly at se. */
-static int get_varints(uint64_t *v, const uint8_t *s, const uint8_t *se,
-		       size_t m)
+/*
+ * A varint that ends within the 8 bytes at s, without a branch: its
+ * value in *v and its length, or 0 if it is longer.
+ */
+static inline unsigned vfast(const uint8_t *s, uint64_t *v)
 {
+	uint64_t x, t;
+
+	memcpy(&x, s, 8);
+	t = ~x & 0x8080808080808080ull;
+	if (!t)
+		return 0;
+	x &= (t ^ (t - 1)) & 0x7f7f7f7f7f7f7f7full;
+	x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
+	x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
+	x = ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
+	*v = x;
+	return (unsigned)(__builtin_ctzll(t) + 1) >> 3;
+}
+
+/* n varints from *sp (the column ends at se); -1 if malformed. */
+static int get_varints(uint64_t *v, const uint8_t **sp, const uint8_t *se,
+		       size_t n)
+{
+	const uint8_t *s = *sp;
 	size_t i = 0;
 
-	/* fast path: a whole 10-byte varint is readable */
-	while (i < m && se - s >= 10) {
-		uint64_t x = s[0];
+	for (; i < n && se - s >= 8; i++) {
+		unsigned k = vfast(s, &v[i]);
 
-		if (x < 0x80) {
-			v[i++] = x;
-			s++;
-			continue;
-		}
-		x &= 0x7f;
-		unsigned k = 1;
-		for (;;) {
-			uint64_t b = s[k];
-
-			x |= (b & 0x7f) << (7 * k);
-			k++;
-			if (!(b & 0x80))
-				break;
-			if (k == 10)
-				return -1;
-		}
-		if (k == 10 && s[9] > 1)
+		if (k)
+			s += k;
+		else if (ht__get_varint(&s, se, &v[i]))
 			return -1;
-		v[i++] = x;
-		s += k;
 	}
-	for (; i < m; i++) {
+	for (; i < n; i++)
 		if (ht__get_varint(&s, se, &v[i]))
 			return -1;
+	*sp = s;
+	return 0;
+}
+
+static uint64_t undelta(uint64_t *v, size_t n, uint64_t prev)
+{
+	for (size_t i = 0; i < n; i++) {
+		prev += (uint64_t)ht__unzz(v[i]);
+		v[i] = prev;
 	}
-	return s == se ? 0 : -1;
+	return prev;
+}
+
+/* The next n values of column k into v: 0, -1 if malformed, -2 if a
+ * value is too wide for its column. */
+static int col_take(struct col *k, uint64_t *v, uint32_t n)
+{
+	switch (k->enc) {
+	case HT__E_PLAIN:
+		get_plain(v, k->s + (size_t)k->i * k->w, n, k->w,
+			  (size_t)(k->m - k->i) * k->w);
+		break;
+	case HT__E_BSS:
+		get_bss(v, k->s + k->i, n, k->w, k->m);
+		break;
+	case HT__E_DELTA_BSS:
+		get_bss(v, k->s + k->i, n, k->w, k->m);
+		k->prev = undelta(v, n, k->prev);
+		break;
+	case HT__E_DELTA_VARINT:
+		if (get_varints(v, &k->s, k->se, n))
+			return -1;
+		k->prev = undelta(v, n, k->prev);
+		break;
+	default: /* VARINT, REL_ADDR */
+		if (get_varints(v, &k->s, k->se, n))
+			return -1;
+		break;
+	}
+	k->i += n;
+	if (k->cw < 8 && k->enc != HT__E_REL_ADDR) {
+		uint64_t or = 0;
+
+		for (size_t i = 0; i < n; i++)
+			or |= v[i];
+		if (or >> (8 * k->cw))
+			return -2;
+	}
+	return 0;
 }
 
 /*
- * MRU_ADDR body [s, se) into v[0..m): row classes from the op column
- * (ops[i * sop], the rows whose op carries addr); -1 if malformed.
+ * MRU_ADDR: per row class (allocating, freeing) a history of the values
+ * pushed (code j = the value pushed j+1 ago into the other class's
+ * history) and the last literal.
  */
-static int get_mru(uint64_t *v, const uint8_t *s, const uint8_t *se,
-		   size_t m, uint64_t prev, const uint64_t *ops, size_t sop,
-		   uint32_t count, const uint16_t *opmask)
-{
-	uint64_t hist[2][256], lp[2] = { prev, prev };
-	uint32_t n[2] = { 0, 0 };
-	const uint8_t *code = s, *lit = s + m;
-	size_t k = 0;
+struct mru {
+	uint64_t hist[2][256];
+	uint64_t lp[2];
+	uint32_t n[2];
+	const uint8_t *code, *lit, *se;
 	uint8_t kind[256]; /* 0: no addr, 1: allocating, 2: freeing */
+};
 
-	if ((size_t)(se - s) < m)
-		return -1;
-	for (int op = 0; op < 256; op++)
-		kind[op] = !(opmask[op] & HT__COLBIT(HT__C_ADDR)) ? 0 :
-			   (uint8_t)(1 + ht__op_frees(op));
-	for (uint32_t i = 0; i < count && k < m; i++, ops += sop) {
-		unsigned kd = kind[(uint8_t)*ops], f, g, j;
+/* The addr values of the rows ops[0..n) that carry one into v; -1 if
+ * malformed.  The caller has checked that the codes last. */
+static int mru_take(struct mru *q, const uint8_t *ops, uint32_t n,
+		    uint64_t *v)
+{
+	const uint8_t *code = q->code, *lit = q->lit, *se = q->se;
+	uint64_t lp0 = q->lp[0], lp1 = q->lp[1];
+	uint32_t n0 = q->n[0], n1 = q->n[1];
+
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned kd = q->kind[ops[i]], j;
 		uint64_t x, z;
 
 		if (!kd)
 			continue;
-		f = kd - 1;
-		g = !f;
-		j = code[k];
-		if (j < n[g] && j != HT__MRU_MISS) {
-			x = hist[g][(n[g] - 1 - j) & 255];
-		} else if (j == HT__MRU_MISS) {
-			if (lit < se && *lit < 0x80)
-				z = *lit++;
+		j = *code++;
+		if (j != HT__MRU_MISS) {
+			uint32_t ng = kd == 1 ? n1 : n0;
+
+			if (j >= ng)
+				return -1;
+			x = q->hist[kd == 1][(ng - 1 - j) & 255];
+		} else {
+			unsigned k;
+
+			if (se - lit >= 8 && (k = vfast(lit, &z)) != 0)
+				lit += k;
 			else if (ht__get_varint(&lit, se, &z))
 				return -1;
-			x = lp[f] += (uint64_t)ht__unzz(z);
-		} else {
-			return -1;
+			if (kd == 1)
+				x = lp0 += (uint64_t)ht__unzz(z);
+			else
+				x = lp1 += (uint64_t)ht__unzz(z);
 		}
-		hist[f][n[f]++ & 255] = x;
-		v[k++] = x;
+		if (kd == 1)
+			q->hist[0][n0++ & 255] = x;
+		else
+			q->hist[1][n1++ & 255] = x;
+		*v++ = x;
 	}
-	return k == m && lit == se ? 0 : -1;
+	q->code = code;
+	q->lit = lit;
+	q->lp[0] = lp0;
+	q->lp[1] = lp1;
+	q->n[0] = n0;
+	q->n[1] = n1;
+	return 0;
 }
 
-static void undelta(uint64_t *v, size_t m, uint64_t prev)
+/* Per op: the masks and cursor steps of the four main columns. */
+struct opstep {
+	uint64_t ma, ms, mo;    /* all ones if the op carries the column */
+	uint32_t ia, is, io;    /* 1 if it carries it and the column varies */
+};
+
+/*
+ * One chunk of events: each row takes its op's template (pid, tid, the
+ * CONST fields) and the values of ts, addr, size and old_addr; a
+ * column's cursor advances on the rows that carry it (reading one past
+ * its values is safe: slack, masked).  CONST columns read their one
+ * value with step 0.
+ */
+static inline __attribute__((always_inline)) void
+assemble(struct ht_event *out, const uint8_t *o, uint32_t n,
+	 const struct ht_event *tp, const struct opstep *os,
+	 const uint64_t *ts, size_t sts, const uint64_t *pa,
+	 const uint64_t *ps, const uint64_t *po, int rel)
 {
-	for (size_t i = 0; i < m; i++) {
-		prev += (uint64_t)ht__unzz(v[i]);
-		v[i] = prev;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct opstep *x = &os[o[i]];
+		struct ht_event *e = &out[i];
+		uint64_t a, v;
+
+		e->ts = *ts;
+		ts += sts;
+		a = *pa & x->ma;
+		pa += x->ia;
+		e->addr = a;
+		e->size = *ps & x->ms;
+		ps += x->is;
+		v = *po & x->mo;
+		po += x->io;
+		if (rel)
+			v = (a + (uint64_t)ht__unzz(v)) & x->mo;
+		e->old_addr = v;
+		memcpy((char *)e + offsetof(struct ht_event, old_size),
+		       (const char *)&tp[o[i]] +
+			       offsetof(struct ht_event, old_size),
+		       sizeof(*e) - offsetof(struct ht_event, old_size));
+	}
+}
+
+/* A varying column other than the four main ones, into its field. */
+static void fill_rare(struct ht_event *out, const uint8_t *o, uint32_t n,
+		      const uint16_t *opmask, int c, const uint64_t *v)
+{
+	unsigned sh = (unsigned)c - 1;
+
+#define FILL(field, type)                                                  \
+	for (uint32_t i = 0; i < n; i++) {                                 \
+		uint64_t on = (opmask[o[i]] >> sh) & 1;                    \
+		out[i].field = (type)(*v & (0 - on));                      \
+		v += on;                                                   \
+	}                                                                  \
+	break
+	switch (c) {
+	case HT__C_OLD_SIZE: FILL(old_size, uint64_t);
+	case HT__C_ALIGN: FILL(align, uint64_t);
+	case HT__C_NMEMB: FILL(nmemb, uint64_t);
+	case HT__C_HEAP: FILL(heap, uint64_t);
+	case HT__C_AUX: FILL(aux, uint32_t);
+	case HT__C_FLAGS: FILL(flags, uint32_t);
+	default: FILL(result, int32_t);
+	}
+#undef FILL
+}
+
+static void tmpl_set(struct ht_event *ev, int col, uint64_t v)
+{
+	switch (col) {
+	case HT__C_TS: ev->ts = v; break;
+	case HT__C_ADDR: ev->addr = v; break;
+	case HT__C_SIZE: ev->size = v; break;
+	case HT__C_OLD_ADDR: ev->old_addr = v; break;
+	case HT__C_OLD_SIZE: ev->old_size = v; break;
+	case HT__C_ALIGN: ev->align = v; break;
+	case HT__C_NMEMB: ev->nmemb = v; break;
+	case HT__C_HEAP: ev->heap = v; break;
+	case HT__C_AUX: ev->aux = (uint32_t)v; break;
+	case HT__C_FLAGS: ev->flags = (uint32_t)v; break;
+	default: ev->result = (int32_t)(uint32_t)v; break;
 	}
 }
 
@@ -228,30 +381,35 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 {
 	struct ht__evprefix pf;
 	uint16_t opmask[256];
-	uint8_t opseen[256];
-	const uint8_t *dirp, *body, *end = p + len, *b;
+	uint8_t oplist[256];
+	const uint8_t *dirp, *body, *end = p + len, *b, *ops = NULL;
 	uint32_t need[HT__NCOLS + 1];
 	int enc_of[HT__NCOLS + 1];
 	uint64_t cval[HT__NCOLS + 1];
-	uint16_t any = 0;
+	struct col cl[HT__NCOLS + 1];
+	struct mru q;
+	uint32_t nch = (count + CHUNK - 1) / CHUNK;
 
 	*what = "";
+	q.code = q.lit = q.se = NULL;
+	q.lp[0] = q.lp[1] = 0;
+	q.n[0] = q.n[1] = 0;
 	if (ht__ev_prefix(p, len, count, &pf))
 		BAD("events prefix");
-	memset(opseen, 0, sizeof(opseen));
 	memset(opmask, 0, sizeof(opmask));
 	size_t pos = HT__EV_PREFIX;
 	if ((size_t)pf.n_ops * HT__OPMAP_ENTRY > len - pos)
 		BAD("op map");
 	for (unsigned k = 0; k < pf.n_ops; k++) {
-		const uint8_t *q = p + pos + (size_t)k * HT__OPMAP_ENTRY;
-		uint16_t mask = ht__rd16(q + 2);
+		const uint8_t *e = p + pos + (size_t)k * HT__OPMAP_ENTRY;
+		uint16_t mask = ht__rd16(e + 2);
 
-		if (opseen[q[0]] || q[1] != 0 ||
+		/* a valid mask is never 0: a second entry is seen */
+		if (opmask[e[0]] || e[1] != 0 ||
 		    (mask & HT__MASK_ALWAYS) != HT__MASK_ALWAYS)
 			BAD("op map");
-		opseen[q[0]] = 1;
-		opmask[q[0]] = mask;
+		opmask[e[0]] = mask;
+		oplist[k] = e[0];
 	}
 	pos += (size_t)pf.n_ops * HT__OPMAP_ENTRY;
 	while (pos & 7) {
@@ -269,7 +427,7 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		need[c] = 0;
 	}
 
-	/* Pass 1: the directory; decode the op column. */
+	/* The directory's lengths must add up to the payload. */
 	b = body;
 	for (unsigned k = 0; k < pf.n_cols; k++) {
 		const uint8_t *de = dirp + (size_t)k * HT__DIR_ENTRY;
@@ -280,14 +438,17 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		b += stored;
 		if (de[0] == 0)
 			BAD("column id");
-		if (de[0] <= HT__NCOLS && enc_of[de[0]] != -2) {
-			if (enc_of[de[0]] == -3)
-				BAD("duplicate column");
-		}
 	}
 	if (b != end)
 		BAD("payload length");
+	if (!d->cv) {
+		d->cv = calloc((HT__NCOLS + 1) * CSTRIDE, sizeof(uint64_t));
+		if (!d->cv)
+			return HT_ENOMEM;
+	}
 
+	/* Pass 0 checks and decodes the op column, pass 1 checks the
+	 * others and readies them to be read a chunk at a time. */
 	for (int pass = 0; pass < 2; pass++) {
 		b = body;
 		for (unsigned k = 0; k < pf.n_cols; k++) {
@@ -352,7 +513,7 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 			} else {
 				size_t r;
 
-				if (grow_buf((void **)&d->buf, &d->cap,
+				if (grow_buf((void **)&d->col[c], &d->ccap[c],
 					     (size_t)raw_len + 16))
 					return HT_ENOMEM;
 				if (!d->dctx) {
@@ -360,13 +521,13 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 					if (!d->dctx)
 						return HT_ENOMEM;
 				}
-				r = ZSTD_decompressDCtx(d->dctx, d->buf,
+				r = ZSTD_decompressDCtx(d->dctx, d->col[c],
 							raw_len, s, stored);
 				if (ZSTD_isError(r) || r != raw_len) {
 					*what = "column zstd frame";
 					return HT_EZSTD;
 				}
-				s = d->buf;
+				s = (const uint8_t *)d->col[c];
 			}
 			enc_of[c] = (int)enc;
 			if (enc == HT__E_CONST) {
@@ -378,197 +539,227 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 			if (param && enc != HT__E_DELTA_BSS &&
 			    enc != HT__E_DELTA_VARINT && enc != HT__E_MRU_ADDR)
 				BAD("column parameter");
-			size_t bytes = (size_t)m * 8 + 8;
-			if (grow_buf((void **)&d->col[c], &d->ccap[c], bytes))
-				return HT_ENOMEM;
-			uint64_t *v = d->col[c];
-			switch (enc) {
-			case HT__E_PLAIN:
-				get_plain(v, s, m, w);
-				break;
-			case HT__E_BSS:
-				get_bss(v, s, m, w);
-				break;
-			case HT__E_DELTA_BSS:
-				get_bss(v, s, m, w);
-				undelta(v, m, param);
-				break;
-			case HT__E_MRU_ADDR:
-				if (enc_of[HT__C_OP] == HT__E_CONST) {
-					if (get_mru(v, s, s + raw_len, m, param,
-						    &cval[HT__C_OP], 0, count,
-						    opmask))
-						BAD("MRU_ADDR body");
-				} else if (get_mru(v, s, s + raw_len, m, param,
-						   d->col[HT__C_OP], 1, count,
-						   opmask)) {
-					BAD("MRU_ADDR body");
+			if (enc == HT__E_MRU_ADDR) {
+				q.code = s;
+				q.lit = s + m;
+				q.se = s + raw_len;
+				q.lp[0] = q.lp[1] = param;
+				q.n[0] = q.n[1] = 0;
+				for (unsigned j = 0; j < pf.n_ops; j++) {
+					int op = oplist[j];
+
+					q.kind[op] = !(opmask[op] &
+						       HT__COLBIT(HT__C_ADDR)) ?
+						0 : (uint8_t)(1 + ht__op_frees(op));
 				}
-				break;
-			default:
-				if (get_varints(v, s, s + raw_len, m))
-					BAD("varint");
-				if (enc == HT__E_DELTA_VARINT)
-					undelta(v, m, param);
-				break;
+				continue;
 			}
-			v[m] = 0; /* the slack the assembly may read */
-			if (cw < 8 && enc != HT__E_REL_ADDR) {
-				uint64_t or = 0;
-
-				for (size_t i = 0; i < m; i++)
-					or |= v[i];
-				if (or >> (8 * cw))
-					BAD("value too wide for its column");
-			}
+			cl[c].s = s;
+			cl[c].se = s + raw_len;
+			cl[c].m = m;
+			cl[c].i = 0;
+			cl[c].enc = enc;
+			cl[c].w = w;
+			cl[c].cw = cw;
+			cl[c].prev = param;
 		}
-		if (pass == 0 && count > 0 && enc_of[HT__C_OP] < 0)
+		if (pass == 1 || count == 0)
+			continue;
+		if (enc_of[HT__C_OP] < 0)
 			BAD("missing op column");
-		if (pass == 0 && count > 0) {
-			const uint64_t *v = d->col[HT__C_OP];
-			int cst = enc_of[HT__C_OP] == HT__E_CONST;
+		if (grow_buf((void **)&d->buf, &d->cap, count))
+			return HT_ENOMEM;
+		if (enc_of[HT__C_OP] == HT__E_CONST) {
+			memset(d->buf, (int)cval[HT__C_OP], count);
+			ops = d->buf;
+		} else if (enc_of[HT__C_OP] == HT__E_PLAIN ||
+			   enc_of[HT__C_OP] == HT__E_BSS) {
+			ops = cl[HT__C_OP].s; /* one byte a value */
+		} else {
+			uint64_t *v = d->cv;
 
-			uint32_t opcnt[256];
+			for (uint32_t i = 0; i < count; i += CHUNK) {
+				uint32_t n = count - i < CHUNK ? count - i :
+					     CHUNK;
+				int rc = col_take(&cl[HT__C_OP], v, n);
 
-			memset(opcnt, 0, sizeof(opcnt));
-			if (cst)
-				opcnt[cval[HT__C_OP] & 0xff] = count;
-			else
-				for (uint32_t i = 0; i < count; i++)
-					opcnt[v[i] & 0xff]++;
-			for (int op = 0; op < 256; op++) {
+				if (rc == -2)
+					BAD("value too wide for its column");
+				if (rc)
+					BAD("varint");
+				for (uint32_t j = 0; j < n; j++)
+					d->buf[i + j] = (uint8_t)v[j];
+			}
+			if (cl[HT__C_OP].s != cl[HT__C_OP].se &&
+			    enc_of[HT__C_OP] >= HT__E_VARINT &&
+			    enc_of[HT__C_OP] <= HT__E_DELTA_VARINT)
+				BAD("varint");
+			ops = d->buf;
+		}
+		/* Per chunk, the values each column gives; and the
+		 * block's. */
+		if (grow_buf((void **)&d->cnt, &d->cntcap,
+			     (size_t)nch * 16 * sizeof(uint32_t)))
+			return HT_ENOMEM;
+		uint32_t h[4][256];
+
+		memset(h, 0, sizeof(h));
+		for (uint32_t ch = 0; ch < nch; ch++) {
+			const uint8_t *o = ops + (size_t)ch * CHUNK;
+			uint32_t n = count - ch * CHUNK, tot = 0, i = 0;
+			uint32_t *cc = d->cnt + (size_t)ch * 16;
+
+			n = n < CHUNK ? n : CHUNK;
+			for (; i + 4 <= n; i += 4) {
+				h[0][o[i]]++;
+				h[1][o[i + 1]]++;
+				h[2][o[i + 2]]++;
+				h[3][o[i + 3]]++;
+			}
+			for (; i < n; i++)
+				h[0][o[i]]++;
+			memset(cc, 0, 16 * sizeof(uint32_t));
+			for (unsigned j = 0; j < pf.n_ops; j++) {
+				int op = oplist[j];
+				uint32_t x = h[0][op] + h[1][op] + h[2][op] +
+					     h[3][op];
 				uint16_t mk = opmask[op];
 
-				if (!opcnt[op])
+				if (!x)
 					continue;
-				if (!opseen[op])
-					BAD("op not in op map");
-				any |= mk;
-				for (int cc = 1; cc <= HT__NCOLS; cc++)
-					need[cc] += ((mk >> (cc - 1)) & 1) *
-						    opcnt[op];
+				h[0][op] = h[1][op] = h[2][op] = h[3][op] = 0;
+				tot += x;
+				for (int cc_ = 1; cc_ <= HT__NCOLS; cc_++)
+					cc[cc_] += ((mk >> (cc_ - 1)) & 1) * x;
 			}
+			if (tot != n)
+				BAD("op not in op map");
+			for (int c = 1; c <= HT__NCOLS; c++)
+				need[c] += cc[c];
 		}
 	}
 	/* A column that rows carry but the directory leaves out is all
 	 * zeros: cval[c] is 0 and the assembly reads it as CONST. */
 	if (enc_of[HT__C_OLD_ADDR] == HT__E_REL_ADDR) {
-		for (int op = 0; op < 256; op++) {
-			uint16_t mk = opmask[op];
+		for (unsigned j = 0; j < pf.n_ops; j++) {
+			uint16_t mk = opmask[oplist[j]];
 
-			if (opseen[op] && (mk & HT__COLBIT(HT__C_OLD_ADDR)) &&
+			if ((mk & HT__COLBIT(HT__C_OLD_ADDR)) &&
 			    !(mk & HT__COLBIT(HT__C_ADDR)))
 				BAD("old_addr relative to a missing addr");
 		}
 	}
+	if (count == 0)
+		return 0;
 
-	/*
-	 * Assemble: one pass writing every field of every event.  A
-	 * column's cursor advances on the rows whose op carries it; a CONST
-	 * column reads its one value (stride 0).
-	 */
-	const uint64_t *col[HT__NCOLS + 1];
-	size_t stride[HT__NCOLS + 1];
-	for (int c = 1; c <= HT__NCOLS; c++) {
-		if (enc_of[c] == HT__E_CONST || enc_of[c] < 0) {
-			col[c] = &cval[c];
-			stride[c] = 0;
-		} else {
-			col[c] = d->col[c];
-			stride[c] = 1;
-		}
-	}
-	/* ts_min/ts_max must be the column's; then ticks -> ns */
-	if (count) {
-		const uint64_t *t = col[HT__C_TS];
-		uint64_t lo = UINT64_MAX, hi = 0;
-
-		if (stride[HT__C_TS]) {
-			for (uint32_t i = 0; i < count; i++) {
-				lo = t[i] < lo ? t[i] : lo;
-				hi = t[i] > hi ? t[i] : hi;
-			}
-			if (num != den)
-				for (uint32_t i = 0; i < count; i++)
-					d->col[HT__C_TS][i] =
-						ht__to_ns(t[i], num, den);
-		} else {
-			lo = hi = cval[HT__C_TS];
-			cval[HT__C_TS] = ht__to_ns(lo, num, den);
-		}
-		if (lo != pf.ts_min || hi != pf.ts_max)
-			BAD("ts_min/ts_max");
-	}
 	/*
 	 * Per op, a template event holding pid, tid and every field its
-	 * CONST columns give; each row copies its op's template and fills
-	 * in the columns that vary.
+	 * CONST columns give, and the steps of the main columns.
 	 */
 	struct ht_event *tp = d->tmpl;
+	struct opstep os[256];
 	int vary[HT__NCOLS + 1], n_rare = 0, rare[HT__NCOLS];
-	for (int c = 1; c <= HT__NCOLS; c++)
-		vary[c] = stride[c] != 0;
-	for (int op = 0; op < 256; op++) {
-		uint16_t mk = opmask[op];
+	uint64_t ts_c = ht__to_ns(cval[HT__C_TS], num, den);
 
-		if (!opseen[op])
-			continue;
-		memset(&tp[op], 0, sizeof(tp[op]));
-		tp[op].op = (uint8_t)op;
-		tp[op].pid = pf.pid;
-		tp[op].tid = pf.tid;
-		for (int c = 2; c <= HT__NCOLS; c++)
+	for (int c = 1; c <= HT__NCOLS; c++)
+		vary[c] = enc_of[c] >= 0 && enc_of[c] != HT__E_CONST;
+	for (unsigned j = 0; j < pf.n_ops; j++) {
+		int op = oplist[j];
+		uint16_t mk = opmask[op];
+		struct ht_event *t = &tp[op];
+		struct opstep *x = &os[op];
+
+		memset(t, 0, sizeof(*t));
+		t->op = (uint8_t)op;
+		t->pid = pf.pid;
+		t->tid = pf.tid;
+		for (int c = HT__C_OLD_SIZE; c <= HT__NCOLS; c++)
 			if (!vary[c] && ((mk >> (c - 1)) & 1))
-				col_set(&tp[op], c, cval[c]);
+				tmpl_set(t, c, cval[c]);
+		x->ma = 0 - (uint64_t)((mk >> (HT__C_ADDR - 1)) & 1);
+		x->ms = 0 - (uint64_t)((mk >> (HT__C_SIZE - 1)) & 1);
+		x->mo = 0 - (uint64_t)((mk >> (HT__C_OLD_ADDR - 1)) & 1);
+		x->ia = (uint32_t)(x->ma & 1) & (uint32_t)vary[HT__C_ADDR];
+		x->is = (uint32_t)(x->ms & 1) & (uint32_t)vary[HT__C_SIZE];
+		x->io = (uint32_t)(x->mo & 1) &
+			(uint32_t)vary[HT__C_OLD_ADDR];
 	}
 	for (int c = HT__C_OLD_SIZE; c <= HT__NCOLS; c++)
 		if (vary[c])
 			rare[n_rare++] = c;
-	const uint64_t *ops = col[HT__C_OP], *ts = col[HT__C_TS];
-	const uint64_t *pa = col[HT__C_ADDR], *ps = col[HT__C_SIZE];
-	const uint64_t *po = col[HT__C_OLD_ADDR];
-	size_t sop = stride[HT__C_OP];
+
+	/* Decode a chunk of every varying column, then assemble it. */
+	uint64_t *cv = d->cv, lo = UINT64_MAX, hi = 0;
 	int rel = enc_of[HT__C_OLD_ADDR] == HT__E_REL_ADDR;
-	int v_ts = vary[HT__C_TS], v_a = vary[HT__C_ADDR];
-	int v_s = vary[HT__C_SIZE], v_o = vary[HT__C_OLD_ADDR];
+	const uint64_t *pa = vary[HT__C_ADDR] ? cv + HT__C_ADDR * CSTRIDE :
+			     &cval[HT__C_ADDR];
+	const uint64_t *ps = vary[HT__C_SIZE] ? cv + HT__C_SIZE * CSTRIDE :
+			     &cval[HT__C_SIZE];
+	const uint64_t *po = vary[HT__C_OLD_ADDR] ?
+				     cv + HT__C_OLD_ADDR * CSTRIDE :
+				     &cval[HT__C_OLD_ADDR];
+	const uint64_t *pt = vary[HT__C_TS] ? cv + HT__C_TS * CSTRIDE : &ts_c;
+	size_t sts = (size_t)vary[HT__C_TS];
 
-	/* A varying column's cursor advances on the rows that carry it;
-	 * reading one past its end is safe (8 bytes of slack, masked). */
-	for (uint32_t i = 0; i < count; i++) {
-		struct ht_event *e = &out[i];
-		uint8_t op = (uint8_t)*ops;
-		uint64_t mk = opmask[op], on, v;
+	for (uint32_t ch = 0; ch < nch; ch++) {
+		const uint8_t *o = ops + (size_t)ch * CHUNK;
+		uint32_t n = count - ch * CHUNK;
+		const uint32_t *cc = d->cnt + (size_t)ch * 16;
+		struct ht_event *e = out + (size_t)ch * CHUNK;
 
-		ops += sop;
-		*e = tp[op];
-		if (v_ts)
-			e->ts = ts[i];
-		if (v_a) {
-			on = (mk >> (HT__C_ADDR - 1)) & 1;
-			e->addr = *pa & (0 - on);
-			pa += on;
-		}
-		if (v_s) {
-			on = (mk >> (HT__C_SIZE - 1)) & 1;
-			e->size = *ps & (0 - on);
-			ps += on;
-		}
-		if (v_o) {
-			on = (mk >> (HT__C_OLD_ADDR - 1)) & 1;
-			v = *po & (0 - on);
-			po += on;
-			if (rel)
-				v = (e->addr + (uint64_t)ht__unzz(v)) &
-				    (0 - on);
-			e->old_addr = v;
-		}
-		for (int k = 0; k < n_rare; k++) {
-			int c = rare[k];
+		n = n < CHUNK ? n : CHUNK;
+		for (int c = HT__C_TS; c <= HT__NCOLS; c++) {
+			int rc;
 
-			if ((mk >> (c - 1)) & 1)
-				col_set(e, c, *col[c]++);
+			if (!vary[c])
+				continue;
+			if (enc_of[c] == HT__E_MRU_ADDR) {
+				if (mru_take(&q, o, n, cv + c * CSTRIDE))
+					BAD("MRU_ADDR body");
+				continue;
+			}
+			rc = col_take(&cl[c], cv + c * CSTRIDE, cc[c]);
+			if (rc == -2)
+				BAD("value too wide for its column");
+			if (rc)
+				BAD("varint");
+		}
+		if (vary[HT__C_TS]) {
+			uint64_t *t = cv + HT__C_TS * CSTRIDE;
+
+			for (uint32_t i = 0; i < n; i++) {
+				lo = t[i] < lo ? t[i] : lo;
+				hi = t[i] > hi ? t[i] : hi;
+			}
+			if (num != den)
+				for (uint32_t i = 0; i < n; i++)
+					t[i] = ht__to_ns(t[i], num, den);
+		}
+		if (rel)
+			assemble(e, o, n, tp, os, pt, sts, pa, ps, po, 1);
+		else
+			assemble(e, o, n, tp, os, pt, sts, pa, ps, po, 0);
+		for (int k = 0; k < n_rare; k++)
+			fill_rare(e, o, n, opmask, rare[k],
+				  cv + rare[k] * CSTRIDE);
+	}
+
+	/* Every varint column must end at its last value. */
+	for (int c = HT__C_TS; c <= HT__NCOLS; c++) {
+		if (enc_of[c] == HT__E_MRU_ADDR) {
+			if (q.lit != q.se)
+				BAD("MRU_ADDR body");
+		} else if ((enc_of[c] == HT__E_VARINT ||
+			    enc_of[c] == HT__E_DELTA_VARINT ||
+			    enc_of[c] == HT__E_REL_ADDR) &&
+			   cl[c].s != cl[c].se) {
+			BAD("varint");
 		}
 	}
-	(void)ts;
+	/* ts_min/ts_max must be the column's */
+	if (!vary[HT__C_TS])
+		lo = hi = cval[HT__C_TS];
+	if (lo != pf.ts_min || hi != pf.ts_max)
+		BAD("ts_min/ts_max");
 	return (int)count;
 }
