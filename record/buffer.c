@@ -31,6 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#if defined(__x86_64__)
+#include <sys/platform/x86.h>
+#endif
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -327,24 +330,16 @@ static void clock_init(void)
 	ht__use_tsc = 0;
 #if defined(__x86_64__)
 	{
-		unsigned a = 0x80000000u, b, c, d;
 		char cs[32];
-
-		__asm__ __volatile__("cpuid" : "+a"(a), "=b"(b), "=c"(c),
-				     "=d"(d));
-		if (a >= 0x80000007u) {
-			a = 0x80000007u;
-			c = 0;
-			__asm__ __volatile__("cpuid" : "+a"(a), "=b"(b),
-					     "+c"(c), "=d"(d));
-			if ((d >> 8) & 1)
-				ht__use_tsc = 1;
-		}
 		const char *want = getenv("HEAPTAPE_CLOCK");
 
+		/* the loader's copy of CPUID (a CPUID here would trap to the
+		 * hypervisor in a VM: microseconds per process) */
+		ht__use_tsc = CPU_FEATURE_PRESENT(INVARIANT_TSC) != 0;
 		if (want && !strcmp(want, "monotonic"))
 			ht__use_tsc = 0;
-		if (read_file("/sys/devices/system/clocksource/clocksource0/"
+		if (ht__use_tsc &&
+		    read_file("/sys/devices/system/clocksource/clocksource0/"
 			      "current_clocksource", cs, sizeof(cs)) > 0 &&
 		    strncmp(cs, "tsc", 3))
 			ht__use_tsc = 0;
@@ -1524,7 +1519,12 @@ static void *encoder(void *arg)
 
 		now = mono_ns();
 		if (now >= next_rss) {
-			sample_rss();
+			/* g_rss is the writer's: a close may run on another
+			 * thread (it samples too) */
+			if (pthread_mutex_trylock(&g_wlock) == 0) {
+				sample_rss();
+				pthread_mutex_unlock(&g_wlock);
+			}
 			next_rss = now + 10000000u;
 		}
 		wake = next_rss < next_flush ? next_rss : next_flush;
@@ -1576,14 +1576,53 @@ static void start_encoder(void)
 		pthread_detach(g_enc);
 }
 
-/* Runs a close in the encoder and waits for it (bounded); without an
- * encoder, does it here. */
+/* Does a close on the calling thread (caller holds g_wlock), with every
+ * signal blocked as in the encoder: a write past RLIMIT_FSIZE must give
+ * EFBIG, and the SIGXFSZ it leaves pending is ours, not the program's. */
+static void close_here(int cmd)
+{
+	sigset_t all, mask, p0, p1;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &mask);
+	sigpending(&p0);
+	ht__t.guard++;
+	sample_rss(); /* a short process may have none yet */
+	flush_all(1);
+	finish(cmd);
+	ht__t.guard--;
+	sigpending(&p1);
+	if (sigismember(&p1, SIGXFSZ) && !sigismember(&p0, SIGXFSZ)) {
+		sigset_t x;
+		struct timespec zero = { 0, 0 };
+
+		sigemptyset(&x);
+		sigaddset(&x, SIGXFSZ);
+		sigtimedwait(&x, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+}
+
+/*
+ * Closes now.  On the main thread (its stack is the big one: the close
+ * needs ~30 KiB of it) when the writer is free, right here: handing the
+ * close to the encoder costs two thread switches, and on a busy machine
+ * the encoder may wait for a CPU.  Else as a command to the encoder, and
+ * waits for it (bounded).  Without an encoder, here.
+ */
 static void request_close(int cmd)
 {
 	int expect = CMD_NONE;
+	int here = !atomic_load(&g_enc_running) ||
+		   (uint32_t)syscall(SYS_gettid) == g_pid;
 
 	if (!g_bufs)
 		return;
+	if (here && pthread_mutex_trylock(&g_wlock) == 0) {
+		close_here(cmd);
+		pthread_mutex_unlock(&g_wlock);
+		return;
+	}
 	if (atomic_load(&g_enc_running) &&
 	    !pthread_equal(pthread_self(), g_enc)) {
 		uint32_t ack = atomic_load(&g_ack);
@@ -1602,14 +1641,6 @@ static void request_close(int cmd)
 				return;
 			futex(&g_ack, FUTEX_WAIT_PRIVATE, ack, &ts);
 		}
-		return;
-	}
-	if (pthread_mutex_trylock(&g_wlock) == 0) {
-		ht__t.guard++;
-		flush_all(1);
-		finish(cmd);
-		ht__t.guard--;
-		pthread_mutex_unlock(&g_wlock);
 	}
 }
 
@@ -1705,6 +1736,11 @@ void ht__init(void)
 		sigemptyset(&sa.sa_mask);
 		sigaction(opt.toggle_sig, &sa, NULL);
 	}
+	/* Our fds live high (high_fd()): the first one grows the fd table,
+	 * which in a process with threads waits for an RCU grace period
+	 * (~10 ms).  Take them now, while this is the only thread. */
+	if ((g_statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) >= 0)
+		g_statm = high_fd(g_statm);
 	/* The first process of a recording takes the name now, before a
 	 * child it starts can (files are otherwise made at the first
 	 * flush: cc1 would get the name of the gcc that ran it). */
