@@ -96,10 +96,16 @@ $(CMDLIB): $(CMD_OBJ)
 $(BIN): $(O)/heaptape.o $(CMDLIB) $(LIB)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(CMD_LIBS)
 
+# The preload library takes zstd and xxHash in from their static archives
+# where they exist: two libraries fewer for every traced process to load
+# (~0.1 ms a process start).
+PRELOAD_LIBS = $(foreach l,zstd xxhash,$(if $(filter /%,$(shell \
+	$(CC) -print-file-name=lib$(l).a)),-l:lib$(l).a,-l$(l)))
+
 $(PRELOAD): $(PRELOAD_OBJ) $(PICLIB) $(EXPORTS)
 	$(Q)$(CC) -shared $(CFLAGS) $(LDFLAGS) -o $@ $(PRELOAD_OBJ) $(PICLIB) \
 	  $(if $(EXPORTS),-Wl$(,)--version-script=$(EXPORTS)) \
-	  -Wl,-z,nodelete $(PKG_LIBS) -ldl -lpthread -lm
+	  -Wl,-z,nodelete $(PRELOAD_LIBS) -ldl -lpthread -lm
 
 $(O)/heaptape-replay-worker: $(WORKER_OBJ) $(PICLIB)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread -lm
