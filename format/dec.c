@@ -153,13 +153,83 @@ static inline unsigned vfast(const uint8_t *s, uint64_t *v)
 	return (unsigned)(__builtin_ctzll(t) + 1) >> 3;
 }
 
-/* n varints from *sp (the column ends at se); -1 if malformed. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* Bit k set if p[k] ends a varint (its top bit is clear). */
+static inline uint64_t ends64(const uint8_t *p)
+{
+	const __m128i *q = (const __m128i *)(const void *)p;
+	uint64_t m = (uint32_t)_mm_movemask_epi8(_mm_loadu_si128(q)) |
+		     (uint64_t)(uint32_t)_mm_movemask_epi8(
+			     _mm_loadu_si128(q + 1)) << 16 |
+		     (uint64_t)(uint32_t)_mm_movemask_epi8(
+			     _mm_loadu_si128(q + 2)) << 32 |
+		     (uint64_t)(uint32_t)_mm_movemask_epi8(
+			     _mm_loadu_si128(q + 3)) << 48;
+
+	return ~m;
+}
+#else
+static inline uint64_t ends64(const uint8_t *p)
+{
+	uint64_t m = 0;
+
+	for (int k = 0; k < 64; k++)
+		m |= (uint64_t)(p[k] >> 7) << k;
+	return ~m;
+}
+#endif
+
+/*
+ * n varints from *sp (the column ends at se); -1 if malformed.  Where
+ * 72 bytes remain, the ends of the varints come from a bit map of 64
+ * bytes at a time, so that finding the next varint does not wait for
+ * the one before it to be decoded.
+ */
 static int get_varints(uint64_t *v, const uint8_t **sp, const uint8_t *se,
 		       size_t n)
 {
-	const uint8_t *s = *sp;
+	const uint8_t *s = *sp, *wb = s;
+	uint64_t t = 0;
 	size_t i = 0;
 
+	if (n && se - s >= 72) {
+		t = ends64(s);
+		while (i < n) {
+			const uint8_t *e;
+			uint64_t x;
+			size_t len;
+
+			while (!t) {
+				wb += 64;
+				if (se - wb < 72)
+					goto tail;
+				t = ends64(wb);
+			}
+			e = wb + __builtin_ctzll(t);
+			t &= t - 1;
+			len = (size_t)(e - s) + 1;
+			if (len > 8) {
+				if (ht__get_varint(&s, se, &v[i]))
+					return -1;
+				i++;
+				continue; /* s == e + 1 */
+			}
+			memcpy(&x, s, 8);
+			x &= (~0ull >> (64 - 8 * len)) &
+			     0x7f7f7f7f7f7f7f7full;
+			x = ((x & 0x7f007f007f007f00ull) >> 1) |
+			    (x & 0x007f007f007f007full);
+			x = ((x & 0x3fff00003fff0000ull) >> 2) |
+			    (x & 0x00003fff00003fffull);
+			x = ((x & 0x0fffffff00000000ull) >> 4) |
+			    (x & 0x000000000fffffffull);
+			v[i++] = x;
+			s = e + 1;
+		}
+	}
+tail:
 	for (; i < n && se - s >= 8; i++) {
 		unsigned k = vfast(s, &v[i]);
 
