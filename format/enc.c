@@ -663,6 +663,109 @@ mru:
 	return mz;
 }
 
+/* v[0..m) from their zigzag deltas z (v[-1] = first) into v. */
+static void undelta(uint64_t *v, const uint64_t *z, size_t m,
+		    uint64_t first)
+{
+	uint64_t x = first;
+
+	for (size_t i = 0; i < m; i++) {
+		x += (uint64_t)ht__unzz(z[i]);
+		v[i] = x;
+	}
+}
+
+/*
+ * The ts column from what the pass over the events gathered: z[0..n)
+ * the zigzag deltas (z[0] = 0, the first value is first), OR of the
+ * values and of the deltas, dlen their DELTA_VARINT length.  The same
+ * choice as encode_col1() would make from the values: DELTA_BSS unless
+ * PLAIN is narrower, and through zstd DELTA_VARINT when its sample
+ * compresses smaller (tried on a stream's trial blocks, else as then).
+ */
+static size_t ts_col(struct ht__enc *e, const uint64_t *z, size_t n,
+		     uint64_t first, uint64_t or_v, uint64_t or_z,
+		     size_t dlen, int one, uint8_t *out, int force_raw,
+		     struct pick *pk, uint8_t *codec)
+{
+	unsigned wv = ht__bytes_of(or_v), wz = ht__bytes_of(or_z);
+	size_t stored = 0;
+
+	*codec = HT__CODEC_NONE;
+	if (one) {
+		pk->enc = HT__E_CONST;
+		pk->width = 0;
+		pk->param = first;
+		pk->len = 0;
+		return 0;
+	}
+	wv = wv ? wv : 1;
+	wz = wz ? wz : 1;
+	pk->enc = HT__E_PLAIN;
+	pk->width = (uint8_t)wv;
+	pk->param = 0;
+	pk->len = n * wv;
+	if (wz <= wv) {
+		pk->enc = HT__E_DELTA_BSS;
+		pk->width = (uint8_t)wz;
+		pk->param = first;
+		pk->len = n * wz;
+	}
+	if (!force_raw && dlen < pk->len && pk->len >= 64) {
+		int var = e->sc->ts_enc == HT__E_DELTA_VARINT;
+
+		if (e->trial) {
+			/* both through zstd on a sample of up to 4096 */
+			size_t ms = n > 4096 ? 4096 : n, sa, sb, vl = 0;
+
+			if (pk->enc == HT__E_PLAIN) {
+				undelta(e->vals, z, ms, first);
+				put_plain(e->raw, e->vals, ms, pk->width);
+			} else {
+				bss_put(e->raw, z, ms, pk->width);
+			}
+			sa = zc(e, ZK_LEVEL, e->tmp, ms * 8, e->raw,
+				ms * pk->width);
+			for (size_t i = 0; i < ms; i++)
+				vl += put_varint(e->raw2 + vl, z[i]);
+			sb = zc(e, ZK_LEVEL, e->tmp, ms * 8, e->raw2, vl);
+			var = sb && (!sa || sb < sa);
+			e->sc->ts_enc = var ? HT__E_DELTA_VARINT :
+					pk->enc;
+		}
+		if (var) {
+			pk->enc = HT__E_DELTA_VARINT;
+			pk->width = 0;
+			pk->param = first;
+			pk->len = dlen;
+		}
+	}
+	switch (pk->enc) {
+	case HT__E_PLAIN:
+		undelta(e->vals, z, n, first);
+		put_plain(e->raw, e->vals, n, pk->width);
+		break;
+	case HT__E_DELTA_BSS:
+		bss_put(e->raw, z, n, pk->width);
+		break;
+	default: {
+		uint8_t *o = e->raw;
+
+		for (size_t i = 0; i < n; i++)
+			o += put_varint(o, z[i]);
+		break;
+	}
+	}
+	if (!force_raw && pk->len >= 64)
+		stored = zc(e, ZK_LEVEL, out, pk->len - 1, e->raw, pk->len);
+	if (stored) {
+		*codec = HT__CODEC_ZSTD;
+		return stored;
+	}
+	memcpy(out, e->raw, pk->len);
+	return pk->len;
+}
+
 /* Gathers rare column c of the rows whose op carries it. */
 static size_t gather(const struct ht__enc *e, const struct ht_event *ev,
 		     size_t n, int c, uint64_t *v)
@@ -761,8 +864,9 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 	uint64_t o_os = 0, o_al = 0, o_nm = 0, o_hp = 0, o_ax = 0;
 	uint64_t a_os = ~0ull, a_al = ~0ull, a_nm = ~0ull;
 	uint32_t o_fl = 0, a_fl = ~0u, o_rs = 0;
-	size_t ma = 0, ms = 0, mo = 0;
+	size_t ma = 0, ms = 0, mo = 0, t_dl = 0;
 	uint32_t pid0 = n ? ev[0].pid : 0, tid0 = n ? ev[0].tid : 0;
+	uint64_t ts0 = n ? ev[0].ts : 0, t_prev = ts0, t_or = 0, t_orz = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct ht_event *x = &ev[i];
@@ -785,7 +889,14 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		ts_max = ts > ts_max ? ts : ts_max;
 		opb[i] = op;
 		flb[i] = (uint8_t)x->flags;
-		hts[i] = ts;
+		/* ts as zigzag deltas, with what ts_col() needs */
+		uint64_t tz = ht__zz((int64_t)(ts - t_prev));
+
+		t_prev = ts;
+		hts[i] = tz;
+		t_or |= ts;
+		t_orz |= tz;
+		t_dl += varint_len(tz);
 		had[ma] = x->addr;
 		cls[ma] = e->frees[op];
 		ma += (mk >> (HT__C_ADDR - 1)) & 1;
@@ -869,6 +980,11 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 			m = n;
 			stored = byte_col(e, opb, n, n_ops == 1, out + pos,
 					  force_raw, &pk, &codec);
+		} else if (c == HT__C_TS) {
+			m = n;
+			stored = ts_col(e, hts, n, ts0, t_or, t_orz, t_dl,
+					ts_min == ts_max, out + pos,
+					force_raw, &pk, &codec);
 		} else if (c <= HT__C_OLD_ADDR) {
 			m = mhot[c];
 			stored = encode_col(e, c, e->hot[c], m, out + pos,
