@@ -245,19 +245,47 @@ tail:
 	return 0;
 }
 
-static uint64_t undelta(uint64_t *v, size_t n, uint64_t prev)
+/* Prefix sums of zigzag deltas; *mono: no delta was negative and the
+ * sums did not wrap (so the first value is the least, the last the
+ * greatest). */
+static uint64_t undelta(uint64_t *v, size_t n, uint64_t prev, int *mono)
 {
+	uint64_t or = 0, p0 = prev;
+
 	for (size_t i = 0; i < n; i++) {
+		or |= v[i];
 		prev += (uint64_t)ht__unzz(v[i]);
 		v[i] = prev;
 	}
+	/* n <= CHUNK < 2^9 deltas below 2^54 sum below 2^63 */
+	*mono = !(or & 1) && or < (1ull << 55) &&
+		p0 <= UINT64_MAX - (uint64_t)n * (or >> 1);
+	return prev;
+}
+
+/* DELTA_BSS of width 2 (timestamps): bytes to values to sums at once. */
+static uint64_t undelta_bss2(uint64_t *v, const uint8_t *s, size_t n,
+			     size_t m, uint64_t prev, int *mono)
+{
+	uint64_t or = 0, p0 = prev;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t z = s[i] | (uint64_t)s[m + i] << 8;
+
+		or |= z;
+		prev += (uint64_t)ht__unzz(z);
+		v[i] = prev;
+	}
+	*mono = !(or & 1) && p0 <= UINT64_MAX - (uint64_t)n * (or >> 1);
 	return prev;
 }
 
 /* The next n values of column k into v: 0, -1 if malformed, -2 if a
- * value is too wide for its column. */
-static int col_take(struct col *k, uint64_t *v, uint32_t n)
+ * value is too wide for its column.  *mono as undelta() says, 0 if the
+ * encoding is not a delta one. */
+static int col_take(struct col *k, uint64_t *v, uint32_t n, int *mono)
 {
+	*mono = 0;
 	switch (k->enc) {
 	case HT__E_PLAIN:
 		get_plain(v, k->s + (size_t)k->i * k->w, n, k->w,
@@ -267,13 +295,18 @@ static int col_take(struct col *k, uint64_t *v, uint32_t n)
 		get_bss(v, k->s + k->i, n, k->w, k->m);
 		break;
 	case HT__E_DELTA_BSS:
+		if (k->w == 2) {
+			k->prev = undelta_bss2(v, k->s + k->i, n, k->m,
+					       k->prev, mono);
+			break;
+		}
 		get_bss(v, k->s + k->i, n, k->w, k->m);
-		k->prev = undelta(v, n, k->prev);
+		k->prev = undelta(v, n, k->prev, mono);
 		break;
 	case HT__E_DELTA_VARINT:
 		if (get_varints(v, &k->s, k->se, n))
 			return -1;
-		k->prev = undelta(v, n, k->prev);
+		k->prev = undelta(v, n, k->prev, mono);
 		break;
 	default: /* VARINT, REL_ADDR */
 		if (get_varints(v, &k->s, k->se, n))
@@ -397,13 +430,20 @@ assemble(struct ht_event *out, const uint8_t *o, uint32_t n,
 	}
 }
 
-/* A varying column other than the four main ones, into its field. */
+/* A varying column other than the four main ones, into its field;
+ * all: every row carries it. */
 static void fill_rare(struct ht_event *out, const uint8_t *o, uint32_t n,
-		      const uint16_t *opmask, int c, const uint64_t *v)
+		      const uint16_t *opmask, int c, const uint64_t *v,
+		      int all)
 {
 	unsigned sh = (unsigned)c - 1;
 
 #define FILL(field, type)                                                  \
+	if (all) {                                                         \
+		for (uint32_t i = 0; i < n; i++)                           \
+			out[i].field = (type)v[i];                         \
+		break;                                                     \
+	}                                                                  \
 	for (uint32_t i = 0; i < n; i++) {                                 \
 		uint64_t on = (opmask[o[i]] >> sh) & 1;                    \
 		out[i].field = (type)(*v & (0 - on));                      \
@@ -651,7 +691,8 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 			for (uint32_t i = 0; i < count; i += CHUNK) {
 				uint32_t n = count - i < CHUNK ? count - i :
 					     CHUNK;
-				int rc = col_take(&cl[HT__C_OP], v, n);
+				int mono;
+				int rc = col_take(&cl[HT__C_OP], v, n, &mono);
 
 				if (rc == -2)
 					BAD("value too wide for its column");
@@ -754,6 +795,10 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		x->io = (uint32_t)(x->mo & 1) &
 			(uint32_t)vary[HT__C_OLD_ADDR];
 	}
+	uint16_t mall = HT__MASK_ALL;
+
+	for (unsigned j = 0; j < pf.n_ops; j++)
+		mall &= opmask[oplist[j]];
 	for (int c = HT__C_OLD_SIZE; c <= HT__NCOLS; c++)
 		if (vary[c])
 			rare[n_rare++] = c;
@@ -778,8 +823,10 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		struct ht_event *e = out + (size_t)ch * CHUNK;
 
 		n = n < CHUNK ? n : CHUNK;
+		int mono = 0;
+
 		for (int c = HT__C_TS; c <= HT__NCOLS; c++) {
-			int rc;
+			int rc, mo;
 
 			if (!vary[c])
 				continue;
@@ -788,7 +835,9 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 					BAD("MRU_ADDR body");
 				continue;
 			}
-			rc = col_take(&cl[c], cv + c * CSTRIDE, cc[c]);
+			rc = col_take(&cl[c], cv + c * CSTRIDE, cc[c], &mo);
+			if (c == HT__C_TS)
+				mono = mo;
 			if (rc == -2)
 				BAD("value too wide for its column");
 			if (rc)
@@ -797,9 +846,14 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		if (vary[HT__C_TS]) {
 			uint64_t *t = cv + HT__C_TS * CSTRIDE;
 
-			for (uint32_t i = 0; i < n; i++) {
-				lo = t[i] < lo ? t[i] : lo;
-				hi = t[i] > hi ? t[i] : hi;
+			if (mono) {
+				lo = t[0] < lo ? t[0] : lo;
+				hi = t[n - 1] > hi ? t[n - 1] : hi;
+			} else {
+				for (uint32_t i = 0; i < n; i++) {
+					lo = t[i] < lo ? t[i] : lo;
+					hi = t[i] > hi ? t[i] : hi;
+				}
 			}
 			if (num != den)
 				for (uint32_t i = 0; i < n; i++)
@@ -811,7 +865,8 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 			assemble(e, o, n, tp, os, pt, sts, pa, ps, po, 0);
 		for (int k = 0; k < n_rare; k++)
 			fill_rare(e, o, n, opmask, rare[k],
-				  cv + rare[k] * CSTRIDE);
+				  cv + rare[k] * CSTRIDE,
+				  (mall >> (rare[k] - 1)) & 1);
 	}
 
 	/* Every varint column must end at its last value. */
