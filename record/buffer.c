@@ -54,7 +54,7 @@ int ht__use_tsc;
 void ht__resolve(void);      /* preload.c */
 void ht__resolve_exec(void);
 
-/* Sizes.  A record is 40 bytes. */
+/* Sizes.  A record is 32 bytes. */
 #define SMALL_BYTES (8u << 10)
 #define BIG_BYTES (64u << 10)
 #define MAX_THREADS 8192u
@@ -1204,11 +1204,11 @@ static void write_batch(size_t n)
 
 /* Where a record's aux goes, per op: a table, not a switch (ops come in
  * random order; a mispredicted jump per event showed in profiles). */
-enum { K_NMEMB = 1, K_OLD = 2, K_ALIGN = 4, K_NOSIZE = 8, K_NM32 = 16 };
-static const uint8_t op_kind[256] = {
+enum { K_NMEMB = 1, K_OLD = 2, K_ALIGN = 4, K_NOSIZE = 8 };
+static const uint8_t op_kind[16] = {
 	[HT_OP_CALLOC] = K_NMEMB,
 	[HT_OP_REALLOC] = K_OLD,
-	[HT_OP_REALLOCARRAY] = K_OLD | K_NM32,
+	[HT_OP_REALLOCARRAY] = K_OLD,
 	[HT_OP_FREE] = K_NOSIZE,
 	[HT_OP_POSIX_MEMALIGN] = K_ALIGN,
 	[HT_OP_ALIGNED_ALLOC] = K_ALIGN,
@@ -1229,8 +1229,11 @@ static void convert(const struct ht__rec *r, const struct ht__rec *end,
 
 	for (; r < end; r++) {
 		struct ht_event *ev;
-		unsigned k = op_kind[r->op];
-		uint64_t aux = r->aux;
+		uint64_t so = r->szop, aux = r->aux;
+		unsigned op = (unsigned)(so >> HT__SZ_BITS) & 15;
+		unsigned fl = (unsigned)(so >> 60);
+		unsigned k = op_kind[op];
+		uint64_t failed = -(uint64_t)(fl & HT_EV_FAILED);
 
 		if (n == g_scratch_cap) {
 			write_batch(n);
@@ -1239,22 +1242,24 @@ static void convert(const struct ht__rec *r, const struct ht__rec *end,
 		ev = &g_scratch[n++];
 		/* every field stored once: no memset of 88 bytes first */
 		ev->ts = to_ns(r->ts);
-		ev->addr = r->addr;
-		ev->size = pick(~k, K_NOSIZE, r->size);
+		ev->addr = r->addr & ~failed;
+		ev->size = pick(~k, K_NOSIZE, so & HT__SZ_MASK);
 		ev->old_addr = pick(k, K_OLD, aux);
 		ev->old_size = 0;
 		ev->align = pick(k, K_ALIGN, aux);
-		ev->nmemb = pick(k, K_NMEMB, aux) | pick(k, K_NM32, r->nm32);
+		ev->nmemb = pick(k, K_NMEMB, aux);
 		ev->heap = 0;
 		ev->pid = pid;
 		ev->tid = tid;
-		ev->flags = r->flags & (HT_EV_FAILED | HT_EV_INPLACE);
-		ev->result = r->err;
+		ev->flags = fl & (HT_EV_FAILED | HT_EV_INPLACE);
+		ev->result = (int32_t)(r->addr & failed);
 		ev->aux = 0;
-		ev->op = r->op;
-		if (__builtin_expect(r->flags & HT__REC_EXT, 0)) {
-			if (r + 1 < end)
-				ev->nmemb = r[1].aux;
+		ev->op = (uint8_t)op;
+		if (__builtin_expect(fl & HT__REC_EXT, 0)) {
+			if (r + 1 < end) {
+				ev->size = r[1].addr;
+				ev->nmemb = r[1].szop;
+			}
 			r++;
 		}
 	}

@@ -127,6 +127,42 @@ static inline int rec_on(void)
 	return !ht__t.guard;
 }
 
+/* What a record keeps of a result: the address, or errno if it failed. */
+#define RES(p) ((p) ? (uint64_t)(uintptr_t)(p) : (uint64_t)errno)
+#define FAIL(p) ((p) ? 0u : HT_EV_FAILED)
+
+void ht__emit_ext(int op, uint64_t addr, uint64_t size, uint64_t aux,
+		  uint64_t nmemb, unsigned flags)
+{
+	struct ht__tls *t = &ht__t;
+	struct ht__rec *r;
+	int on = atomic_load_explicit(&ht__on, memory_order_relaxed);
+
+	if (on != 1) {
+		if (on == 2)
+			atomic_fetch_add_explicit(&ht__paused_events, 1,
+						  memory_order_relaxed);
+		return;
+	}
+	t->nest++;
+	__asm__ __volatile__("" ::: "memory");
+	r = ht__bump(t, 2);
+	if (r + 2 > t->end)
+		r = ht__reserve_slow(t, r, 2);
+	if (r) {
+		uint64_t ts = ht__clock();
+
+		r[0] = (struct ht__rec){ ts, addr,
+					 HT__SZOP(size & HT__SZ_MASK, op,
+						  flags | HT__REC_EXT),
+					 aux };
+		r[1] = (struct ht__rec){ ts, size, nmemb, 0 };
+	}
+	__asm__ __volatile__("" ::: "memory");
+	if (--t->nest == 0 && r)
+		ht__publish(t);
+}
+
 EXPORT void *malloc(size_t n)
 {
 	void *p;
@@ -135,8 +171,7 @@ EXPORT void *malloc(size_t n)
 		return boot_alloc(n, 16);
 	p = ht__real.malloc(n);
 	if (rec_on())
-		ht__emit(HT_OP_MALLOC, (uintptr_t)p, n, 0, 0,
-			 p ? 0 : HT_EV_FAILED, p ? 0 : errno);
+		ht__emit(HT_OP_MALLOC, RES(p), n, 0, FAIL(p));
 	return p;
 }
 
@@ -153,8 +188,7 @@ EXPORT void *calloc(size_t nmemb, size_t size)
 	}
 	p = ht__real.calloc(nmemb, size);
 	if (rec_on())
-		ht__emit(HT_OP_CALLOC, (uintptr_t)p, size, nmemb, 0,
-			 p ? 0 : HT_EV_FAILED, p ? 0 : errno);
+		ht__emit(HT_OP_CALLOC, RES(p), size, nmemb, FAIL(p));
 	return p;
 }
 
@@ -165,7 +199,7 @@ EXPORT void free(void *p)
 	if (!ready())
 		return; /* cannot happen: p came from somewhere */
 	if (rec_on())
-		ht__emit(HT_OP_FREE, (uintptr_t)p, 0, 0, 0, 0, 0);
+		ht__emit(HT_OP_FREE, (uintptr_t)p, 0, 0, 0);
 	ht__real.free(p);
 }
 
@@ -195,8 +229,8 @@ EXPORT void *realloc(void *p, size_t n)
 		int failed = !q && (n != 0 || !p);
 
 		fl = failed ? HT_EV_FAILED : (q && q == p ? HT_EV_INPLACE : 0);
-		ht__emit(HT_OP_REALLOC, (uintptr_t)q, n, (uintptr_t)p, 0, fl,
-			 failed ? errno : 0);
+		ht__emit(HT_OP_REALLOC, failed ? (uint64_t)errno : (uintptr_t)q,
+			 n, (uintptr_t)p, fl);
 	}
 	return q;
 }
@@ -224,35 +258,12 @@ EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 	ht__t.guard--;
 	failed = !q && (nmemb != 0 && size != 0);
 	fl = failed ? HT_EV_FAILED : (q && q == p ? HT_EV_INPLACE : 0);
-	if (nmemb <= UINT32_MAX) {
-		ht__emit(HT_OP_REALLOCARRAY, (uintptr_t)q, size, (uintptr_t)p,
-			 (uint32_t)nmemb, fl, failed ? errno : 0);
-	} else {
-		/* Rare: nmemb needs a second record, reserved together. */
+	{
 		int e = errno;
-		struct ht__tls *t = &ht__t;
-		struct ht__rec *r;
 
-		if (atomic_load_explicit(&ht__on, memory_order_relaxed) != 1)
-			return q;
-		t->nest++;
-		__asm__ __volatile__("" ::: "memory");
-		r = ht__bump(t, 2);
-		if (r + 2 > t->end)
-			r = ht__reserve_slow(t, r, 2);
-		if (r) {
-			uint16_t err = (uint16_t)(failed ? e : 0);
-
-			r[0] = (struct ht__rec){ ht__clock(), (uintptr_t)q,
-						 size, (uintptr_t)p,
-						 HT_OP_REALLOCARRAY,
-						 (uint8_t)(fl | HT__REC_EXT),
-						 err, 0 };
-			r[1] = (struct ht__rec){ 0, 0, 0, nmemb, 0, 0, 0, 0 };
-		}
-		__asm__ __volatile__("" ::: "memory");
-		if (--t->nest == 0 && r)
-			ht__publish(t);
+		ht__emit_ext(HT_OP_REALLOCARRAY,
+			     failed ? (uint64_t)e : (uintptr_t)q, size,
+			     (uintptr_t)p, nmemb, fl);
 		errno = e;
 	}
 	return q;
@@ -272,8 +283,9 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	}
 	rc = ht__real.posix_memalign(out, align, n);
 	if (rec_on())
-		ht__emit(HT_OP_POSIX_MEMALIGN, rc ? 0 : (uintptr_t)*out, n,
-			 align, 0, rc ? HT_EV_FAILED : 0, rc);
+		ht__emit(HT_OP_POSIX_MEMALIGN,
+			 rc ? (uint64_t)rc : (uintptr_t)*out, n, align,
+			 rc ? HT_EV_FAILED : 0);
 	return rc;
 }
 
@@ -285,8 +297,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 			return boot_alloc(n, align);                       \
 		p = ht__real.name(align, n);                               \
 		if (rec_on())                                              \
-			ht__emit(OP, (uintptr_t)p, n, align, 0,            \
-				 p ? 0 : HT_EV_FAILED, p ? 0 : errno);     \
+			ht__emit(OP, RES(p), n, align, FAIL(p));           \
 		return p;                                                  \
 	}
 ALIGNED_HOOK(aligned_alloc, HT_OP_ALIGNED_ALLOC)
@@ -300,8 +311,7 @@ ALIGNED_HOOK(memalign, HT_OP_MEMALIGN)
 			return boot_alloc(n, 4096);                        \
 		p = ht__real.name(n);                                      \
 		if (rec_on())                                              \
-			ht__emit(OP, (uintptr_t)p, n, 0, 0,                \
-				 p ? 0 : HT_EV_FAILED, p ? 0 : errno);     \
+			ht__emit(OP, RES(p), n, 0, FAIL(p));               \
 		return p;                                                  \
 	}
 PAGE_HOOK(valloc, HT_OP_VALLOC)
@@ -313,7 +323,7 @@ EXPORT void free_sized(void *p, size_t n)
 	if (is_boot(p) || !ready())
 		return;
 	if (rec_on())
-		ht__emit(HT_OP_FREE_SIZED, (uintptr_t)p, n, 0, 0, 0, 0);
+		ht__emit(HT_OP_FREE_SIZED, (uintptr_t)p, n, 0, 0);
 	if (ht__real.free_sized)
 		ht__real.free_sized(p, n);
 	else
@@ -325,8 +335,7 @@ EXPORT void free_aligned_sized(void *p, size_t align, size_t n)
 	if (is_boot(p) || !ready())
 		return;
 	if (rec_on())
-		ht__emit(HT_OP_FREE_ALIGNED_SIZED, (uintptr_t)p, n, align, 0,
-			 0, 0);
+		ht__emit(HT_OP_FREE_ALIGNED_SIZED, (uintptr_t)p, n, align, 0);
 	if (ht__real.free_aligned_sized)
 		ht__real.free_aligned_sized(p, align, n);
 	else

@@ -19,24 +19,35 @@
 
 #include "heaptape.h"
 
-/* A fixed 40-byte record: what the hot path writes. */
+/*
+ * A fixed 32-byte record: what the hot path writes (four stores, two
+ * records a cache line).  The op and flags ride in the top byte of the
+ * size; a failed call (result NULL) keeps its errno where the address
+ * would be.  A size of 2^56 or more (always a failed call) and every
+ * reallocarray (its nmemb) take a second record, HT__REC_EXT.
+ */
 struct ht__rec {
-	uint64_t ts;   /* raw clock: TSC ticks or CLOCK_MONOTONIC ns */
-	uint64_t addr;
-	uint64_t size;
-	uint64_t aux;  /* old_addr (realloc*), align, or nmemb (calloc) */
-	uint8_t op;
-	uint8_t flags; /* HT_EV_* | HT__REC_* */
-	uint16_t err;  /* errno of a failed call */
-	uint32_t nm32; /* reallocarray nmemb (see HT__REC_EXT) */
+	uint64_t ts;    /* raw clock: TSC ticks or CLOCK_MONOTONIC ns */
+	uint64_t addr;  /* result; errno if HT_EV_FAILED */
+	uint64_t szop;  /* size | op << 56 | flags << 60 */
+	uint64_t aux;   /* old_addr (realloc*), align, or nmemb (calloc) */
 };
-/* reallocarray with nmemb > UINT32_MAX: the next record (same buffer)
- * carries nmemb in its aux field. */
-#define HT__REC_EXT 0x80u
+#define HT__SZ_BITS 56
+#define HT__SZ_MASK ((UINT64_C(1) << HT__SZ_BITS) - 1)
+#define HT__SZOP(size, op, fl) \
+	((size) | (uint64_t)(op) << HT__SZ_BITS | (uint64_t)(fl) << 60)
+/* flags: HT_EV_FAILED (1), HT_EV_INPLACE (2) and this one: the next
+ * record (same buffer, same ts) carries the full size in addr and nmemb
+ * in szop. */
+#define HT__REC_EXT 0x4u
+_Static_assert(sizeof(struct ht__rec) == 32, "ht__rec is 32 bytes");
 
-/* A buffer: one producer thread appends, the encoder consumes. */
+/* A buffer: one producer thread appends, the encoder consumes.  A cache
+ * line each: the producer stores pub on every event, and two threads'
+ * current buffers must not share a line. */
 struct ht__buf {
-	_Atomic(struct ht__rec *) pub; /* end of the published records */
+	_Alignas(64) _Atomic(struct ht__rec *) pub; /* end of the published
+						     * records */
 	_Atomic(uint32_t) next;        /* index+1 of the following buffer */
 	uint32_t done;                 /* records the encoder has consumed */
 	struct ht__rec *recs;
@@ -135,18 +146,26 @@ static inline void ht__publish(struct ht__tls *t)
 	atomic_store_explicit(&t->cur->pub, p, memory_order_release);
 }
 
+/* An event that needs two records (preload.c). */
+void ht__emit_ext(int op, uint64_t addr, uint64_t size, uint64_t aux,
+		  uint64_t nmemb, unsigned flags);
+
 /*
  * Records one event.  A signal handler that allocates in the middle of a
  * hook nests: it takes the next slot, and only the outermost hook
- * publishes, once every slot before its end is filled.
+ * publishes, once every slot before its end is filled.  addr is the
+ * errno when flags has HT_EV_FAILED.
  */
 static inline void ht__emit(int op, uint64_t addr, uint64_t size,
-			    uint64_t aux, uint32_t nm32, unsigned flags,
-			    int err)
+			    uint64_t aux, unsigned flags)
 {
 	struct ht__tls *t = &ht__t;
 	struct ht__rec *r;
 
+	if (__builtin_expect(size > HT__SZ_MASK, 0)) {
+		ht__emit_ext(op, addr, size, aux, 0, flags);
+		return;
+	}
 	if (__builtin_expect(
 		    atomic_load_explicit(&ht__on, memory_order_relaxed) != 1,
 		    0)) {
@@ -167,12 +186,8 @@ static inline void ht__emit(int op, uint64_t addr, uint64_t size,
 	}
 	r->ts = ht__clock();
 	r->addr = addr;
-	r->size = size;
+	r->szop = HT__SZOP(size, op, flags);
 	r->aux = aux;
-	r->op = (uint8_t)op;
-	r->flags = (uint8_t)flags;
-	r->err = (uint16_t)err;
-	r->nm32 = nm32;
 	__asm__ __volatile__("" ::: "memory");
 	if (--t->nest == 0)
 		ht__publish(t);
