@@ -487,7 +487,11 @@ static struct ht__buf *take_small(void)
 /* A big buffer: from the free list, else grow within the budget
  * (pool size + one big buffer per live thread), else wait for the
  * encoder a bounded time.  NULL: drop. */
-static void flush_all(int final);
+/* flush_all() modes: KEEP may leave a partial block of the last thread
+ * drained in g_scratch (buffer pressure: more events follow), TIMER and
+ * FINAL write everything. */
+enum { FL_KEEP, FL_FINAL, FL_TIMER };
+static void flush_all(int mode);
 
 static struct ht__buf *take_big(int may_wait)
 {
@@ -525,7 +529,7 @@ static struct ht__buf *take_big(int may_wait)
 			sigset_t p0, p1;
 
 			sigpending(&p0);
-			flush_all(0);
+			flush_all(FL_KEEP);
 			pthread_mutex_unlock(&g_wlock);
 			/* a write past RLIMIT_FSIZE (lowered since we looked)
 			 * left SIGXFSZ pending here: it is ours, not the
@@ -1291,12 +1295,33 @@ static void thread_name(struct ht__thr *th, uint64_t ts)
 		ht_writer_thread(g_w, ts, g_pid, th->tid, th->name);
 }
 
+/*
+ * g_scratch[0..g_pend) holds events of thread g_pend_tid not written yet:
+ * what a drain under buffer pressure converted past the last full block.
+ * The next drain of the same thread goes on filling the block, so that a
+ * busy thread's blocks are full (65536 events compress better and encode
+ * faster than the odd sizes the encoder's wake-ups would cut).  The timer
+ * flush writes them: an event still reaches the file at the first timer
+ * flush after it happened.
+ */
+static size_t g_pend;
+static uint32_t g_pend_tid;
+
+static void write_pending(void)
+{
+	size_t n = g_pend;
+
+	g_pend = 0;
+	write_batch(n);
+}
+
 /* Encodes what thread th has published.  Returns the number of events. */
 static size_t drain(struct ht__thr *th, uint32_t names_gen)
 {
 	uint32_t hi = atomic_load_explicit(&th->head, memory_order_acquire);
 	size_t n = 0, total = 0;
 	uint64_t first_ts = 0;
+	int mine = 0; /* g_scratch[0..n) is this thread's */
 
 	while (hi) {
 		struct ht__buf *b = &g_bufs[hi - 1];
@@ -1309,6 +1334,13 @@ static size_t drain(struct ht__thr *th, uint32_t names_gen)
 		if (end > from) {
 			if (!first_ts)
 				first_ts = from->ts;
+			if (!mine) {
+				if (g_pend && g_pend_tid != th->tid)
+					write_pending();
+				n = g_pend;
+				g_pend = 0;
+				mine = 1;
+			}
 			convert(from, end, th->tid, &n);
 			th->last_ts = end[-1].ts;
 			total += (size_t)(end - from);
@@ -1333,7 +1365,10 @@ static size_t drain(struct ht__thr *th, uint32_t names_gen)
 							  ht__clock()));
 		th->gen = names_gen + 1;
 	}
-	write_batch(n);
+	if (mine) {
+		g_pend = n;
+		g_pend_tid = th->tid;
+	}
 	{
 		uint64_t d = atomic_load_explicit(&th->dropped,
 						  memory_order_relaxed);
@@ -1398,11 +1433,12 @@ static void sample_rss(void)
 }
 
 /* One pass over every thread.  Caller holds g_wlock. */
-static void flush_all(int final)
+static void flush_all(int mode)
 {
 	uint32_t hi = atomic_load(&g_thr_hi);
 	uint32_t gen = atomic_load(&g_names_gen);
 	int state = atomic_load(&ht__on), wrote = 0;
+	int final = mode == FL_FINAL;
 
 	calibrate(); /* once */
 	for (uint32_t i = 0; i < hi; i++) {
@@ -1438,6 +1474,8 @@ static void flush_all(int final)
 			release_thread(th);
 		}
 	}
+	if (mode != FL_KEEP)
+		write_pending();
 	/* paused intervals and events nobody could take */
 	if (state == 2 && !g_pause_from)
 		g_pause_from = ht__clock();
@@ -1519,7 +1557,7 @@ static void *encoder(void *arg)
 	next_rss = now;
 	for (;;) {
 		uint32_t seq = atomic_load(&g_enc_seq);
-		int cmd;
+		int cmd, mode;
 		uint64_t wake;
 
 		now = mono_ns();
@@ -1552,8 +1590,10 @@ static void *encoder(void *arg)
 			continue;
 		}
 		atomic_store(&g_enc_sleeping, 0);
+		mode = cmd != CMD_NONE ? FL_FINAL :
+		       now >= next_flush ? FL_TIMER : FL_KEEP;
 		pthread_mutex_lock(&g_wlock);
-		flush_all(cmd != CMD_NONE);
+		flush_all(mode);
 		if (cmd != CMD_NONE) {
 			finish(cmd);
 			atomic_store(&g_cmd, CMD_NONE);
@@ -1561,9 +1601,9 @@ static void *encoder(void *arg)
 			futex(&g_ack, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 		}
 		pthread_mutex_unlock(&g_wlock);
-		now = mono_ns();
-		if (now >= next_flush || cmd != CMD_NONE)
-			next_flush = now + (uint64_t)opt.flush_ms * 1000000u;
+		if (mode != FL_KEEP)
+			next_flush = mono_ns() +
+				     (uint64_t)opt.flush_ms * 1000000u;
 	}
 	return NULL;
 }
@@ -1593,7 +1633,7 @@ static void close_here(int cmd)
 	sigpending(&p0);
 	ht__t.guard++;
 	sample_rss(); /* a short process may have none yet */
-	flush_all(1);
+	flush_all(FL_FINAL);
 	finish(cmd);
 	ht__t.guard--;
 	sigpending(&p1);
@@ -1789,7 +1829,7 @@ void ht__fork_prepare(void)
 	pthread_sigmask(SIG_BLOCK, &all, &mask);
 	sigpending(&p0);
 	ht__t.guard++;
-	flush_all(0);
+	flush_all(FL_TIMER);
 	ht__t.guard--;
 	sigpending(&p1);
 	if (sigismember(&p1, SIGXFSZ) && !sigismember(&p0, SIGXFSZ)) {
@@ -1841,6 +1881,7 @@ void ht__fork_child(void)
 	g_failed = 0;
 	g_final = 0;
 	g_discarded = 0;
+	g_pend = 0; /* the parent's events */
 	g_nrss = 0;
 	g_pause_from = atomic_load(&ht__on) == 2 ? ht__clock() : 0;
 	atomic_store(&ht__paused_events, 0);
