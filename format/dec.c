@@ -134,10 +134,69 @@ static void get_bss(uint64_t *v, const uint8_t *s, size_t n, unsigned w,
 }
 
 /*
+ * pext (BMI2) gathers the 7-bit groups of a varint in one instruction;
+ * where it is slow (microcode on AMD before family 19h) or missing, three
+ * shift-and-mask steps do the same.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+
+static int pext_fast(void)
+{
+	static int ok = -1;
+	int v = __atomic_load_n(&ok, __ATOMIC_RELAXED);
+	unsigned a, b, c, d, fam;
+
+	if (v >= 0)
+		return v;
+	v = 0;
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 3))) {
+		v = 1;
+		__get_cpuid(0, &a, &b, &c, &d);
+		if (b == 0x68747541) { /* "AuthenticAMD" */
+			__get_cpuid(1, &a, &b, &c, &d);
+			fam = (a >> 8) & 0xf;
+			if (fam == 0xf)
+				fam += (a >> 20) & 0xff;
+			v = fam >= 0x19;
+		}
+	}
+	__atomic_store_n(&ok, v, __ATOMIC_RELAXED);
+	return v;
+}
+#else
+static int pext_fast(void)
+{
+	return 0;
+}
+#endif
+
+/* The low 7 bits of each byte of x that keep selects, packed. */
+static inline __attribute__((always_inline)) uint64_t
+pack7(uint64_t x, uint64_t keep, int px)
+{
+	keep &= 0x7f7f7f7f7f7f7f7full;
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (px) {
+		__asm__("pextq %2, %1, %0" : "=r"(x) : "r"(x), "r"(keep));
+		return x;
+	}
+#else
+	(void)px;
+#endif
+	x &= keep;
+	x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
+	x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
+	x = ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
+	return x;
+}
+
+/*
  * A varint that ends within the 8 bytes at s, without a branch: its
  * value in *v and its length, or 0 if it is longer.
  */
-static inline unsigned vfast(const uint8_t *s, uint64_t *v)
+static inline __attribute__((always_inline)) unsigned
+vfast(const uint8_t *s, uint64_t *v, int px)
 {
 	uint64_t x, t;
 
@@ -145,11 +204,7 @@ static inline unsigned vfast(const uint8_t *s, uint64_t *v)
 	t = ~x & 0x8080808080808080ull;
 	if (!t)
 		return 0;
-	x &= (t ^ (t - 1)) & 0x7f7f7f7f7f7f7f7full;
-	x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
-	x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
-	x = ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
-	*v = x;
+	*v = pack7(x, t ^ (t - 1), px);
 	return (unsigned)(__builtin_ctzll(t) + 1) >> 3;
 }
 
@@ -187,8 +242,9 @@ static inline uint64_t ends64(const uint8_t *p)
  * bytes at a time, so that finding the next varint does not wait for
  * the one before it to be decoded.
  */
-static int get_varints(uint64_t *v, const uint8_t **sp, const uint8_t *se,
-		       size_t n)
+static inline __attribute__((always_inline)) int
+varints(uint64_t *v, const uint8_t **sp, const uint8_t *se, size_t n,
+	int px)
 {
 	const uint8_t *s = *sp, *wb = s;
 	uint64_t t = 0;
@@ -217,21 +273,13 @@ static int get_varints(uint64_t *v, const uint8_t **sp, const uint8_t *se,
 				continue; /* s == e + 1 */
 			}
 			memcpy(&x, s, 8);
-			x &= (~0ull >> (64 - 8 * len)) &
-			     0x7f7f7f7f7f7f7f7full;
-			x = ((x & 0x7f007f007f007f00ull) >> 1) |
-			    (x & 0x007f007f007f007full);
-			x = ((x & 0x3fff00003fff0000ull) >> 2) |
-			    (x & 0x00003fff00003fffull);
-			x = ((x & 0x0fffffff00000000ull) >> 4) |
-			    (x & 0x000000000fffffffull);
-			v[i++] = x;
+			v[i++] = pack7(x, ~0ull >> (64 - 8 * len), px);
 			s = e + 1;
 		}
 	}
 tail:
 	for (; i < n && se - s >= 8; i++) {
-		unsigned k = vfast(s, &v[i]);
+		unsigned k = vfast(s, &v[i], px);
 
 		if (k)
 			s += k;
@@ -248,6 +296,25 @@ tail:
 /* Prefix sums of zigzag deltas; *mono: no delta was negative and the
  * sums did not wrap (so the first value is the least, the last the
  * greatest). */
+static int varints_sw(uint64_t *v, const uint8_t **sp, const uint8_t *se,
+		      size_t n)
+{
+	return varints(v, sp, se, n, 0);
+}
+
+static int varints_px(uint64_t *v, const uint8_t **sp, const uint8_t *se,
+		      size_t n)
+{
+	return varints(v, sp, se, n, 1);
+}
+
+static int get_varints(uint64_t *v, const uint8_t **sp, const uint8_t *se,
+		       size_t n)
+{
+	return pext_fast() ? varints_px(v, sp, se, n) :
+			     varints_sw(v, sp, se, n);
+}
+
 static uint64_t undelta(uint64_t *v, size_t n, uint64_t prev, int *mono)
 {
 	uint64_t or = 0, p0 = prev;
@@ -346,6 +413,7 @@ static int mru_take(struct mru *q, const uint8_t *ops, uint32_t n,
 	const uint8_t *code = q->code, *lit = q->lit, *se = q->se;
 	uint64_t lp0 = q->lp[0], lp1 = q->lp[1];
 	uint32_t n0 = q->n[0], n1 = q->n[1];
+	int px = pext_fast();
 
 	for (uint32_t i = 0; i < n; i++) {
 		unsigned kd = q->kind[ops[i]], j;
@@ -363,7 +431,7 @@ static int mru_take(struct mru *q, const uint8_t *ops, uint32_t n,
 		} else {
 			unsigned k;
 
-			if (se - lit >= 8 && (k = vfast(lit, &z)) != 0)
+			if (se - lit >= 8 && (k = vfast(lit, &z, px)) != 0)
 				lit += k;
 			else if (ht__get_varint(&lit, se, &z))
 				return -1;
