@@ -234,14 +234,25 @@ static int zkind(int c)
 
 /*
  * Writes v as a varint at p, which must have 8 bytes of room past the
- * varint's end; returns its length.  Values below 2^56 (all but huge
- * deltas) take one 8-byte store and no branch on the length.
+ * varint's end; returns its length.  Values below 2^14 take one 2-byte
+ * store, others below 2^56 (all but huge deltas) one 8-byte store, with
+ * no branch on the length.
  */
 static inline size_t put_varint(uint8_t *p, uint64_t v)
 {
-	unsigned n = varint_len(v);
+	unsigned n;
 	uint64_t w;
 
+	if (v < 0x4000) {
+		/* one or two bytes: most deltas, sizes and codes */
+		unsigned two = v >= 0x80;
+		uint16_t h = (uint16_t)((v & 0x7f) | (v << 1 & 0x7f00) |
+					two << 7);
+
+		memcpy(p, &h, 2);
+		return 1 + two;
+	}
+	n = varint_len(v);
 	if (n > 8)
 		return ht__put_varint(p, v);
 	w = (v & 0x7f) | (v << 1 & 0x7f00) | (v << 2 & 0x7f0000) |
