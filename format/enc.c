@@ -33,6 +33,7 @@ struct ht__scache {
 	uint32_t blocks;  /* blocks of the stream so far, 0 = unused */
 	uint8_t ts_enc;   /* DELTA_BSS or DELTA_VARINT */
 	uint8_t addr_enc; /* PLAIN, DELTA_BSS or MRU_ADDR */
+	uint8_t var_enc[2]; /* size, old_addr: when a varint encoding */
 };
 
 struct ht__enc {
@@ -423,6 +424,59 @@ static size_t mru_put(struct ht__enc *e, uint8_t *out, const uint64_t *v,
  * allocations favour deltas, reused addresses favour raw values).
  * Writes the stored bytes at out; returns their length.
  */
+/*
+ * size and old_addr between trial blocks, when the trial block chose a
+ * varint encoding: written at once (into e->mru, room for 11 bytes a
+ * value), no pass to measure the candidates.  Returns 0 when all values
+ * are equal (the caller then makes it CONST).
+ */
+static size_t var_col(struct ht__enc *e, int c, int k, const uint64_t *v,
+		      size_t m, uint8_t *out, struct pick *pk,
+		      uint8_t *codec)
+{
+	uint64_t first = v[0], prev = first, same = 0;
+	uint8_t *o = e->mru;
+	size_t len, stored;
+
+	switch (k) {
+	case HT__E_VARINT:
+		for (size_t i = 0; i < m; i++) {
+			same |= v[i] ^ first;
+			o += put_varint(o, v[i]);
+		}
+		break;
+	case HT__E_DELTA_VARINT:
+		for (size_t i = 0; i < m; i++) {
+			same |= v[i] ^ first;
+			o += put_varint(o, ht__zz((int64_t)(v[i] - prev)));
+			prev = v[i];
+		}
+		break;
+	default:
+		for (size_t i = 0; i < m; i++) {
+			same |= v[i] ^ first;
+			o += put_varint(o, ht__zz((int64_t)(v[i] -
+							    e->base[i])));
+		}
+		break;
+	}
+	if (!same) {
+		pk->len = 0;
+		return 0;
+	}
+	len = (size_t)(o - e->mru);
+	pk->enc = (uint8_t)k;
+	pk->width = 0;
+	pk->param = k == HT__E_DELTA_VARINT ? first : 0;
+	pk->len = len;
+	stored = len >= 64 ? zc(e, zkind(c), out, len - 1, e->mru, len) : 0;
+	*codec = stored ? HT__CODEC_ZSTD : HT__CODEC_NONE;
+	if (stored)
+		return stored;
+	memcpy(out, e->mru, len);
+	return len;
+}
+
 static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 			  uint8_t *out, int force_raw, struct pick *pk,
 			  uint8_t *codec)
@@ -431,7 +485,15 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 	size_t vlen = 0, dlen = 0, rlen = 0, stored;
 	unsigned cw = ht__col_width(c), wv, wz;
 	int same = 1, rel = c == HT__C_OLD_ADDR;
+	int vc = c == HT__C_SIZE ? 0 : c == HT__C_OLD_ADDR ? 1 : -1;
 	struct pick a, b;
+
+	if (vc >= 0 && !force_raw && !e->trial && e->sc->var_enc[vc]) {
+		stored = var_col(e, c, e->sc->var_enc[vc], v, m, out, pk,
+				 codec);
+		if (pk->len)
+			return stored;
+	}
 
 	if (c == HT__C_TS && !force_raw) {
 		for (size_t i = 0; i < m; i++) {
@@ -617,6 +679,10 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 		return a.len;
 	}
 single:
+	if (vc >= 0 && !force_raw && e->trial)
+		e->sc->var_enc[vc] = a.enc == HT__E_VARINT ||
+				     a.enc == HT__E_DELTA_VARINT ||
+				     a.enc == HT__E_REL_ADDR ? a.enc : 0;
 	put(e->raw, v, e->base, m, &a);
 	stored = 0;
 	if (!force_raw && a.len >= 64)
