@@ -1503,7 +1503,7 @@ static void flush_all(int mode)
 }
 
 /* Final LOSS records, END, close.  Caller holds g_wlock. */
-static void close_trace(void)
+static void close_trace(int cmd)
 {
 	uint64_t lost = atomic_exchange(&g_lost_nothr, 0);
 
@@ -1526,7 +1526,13 @@ static void close_trace(void)
 	sys_close(g_fd);
 	g_w = NULL;
 	g_fd = -1;
-	arena_reset(&g_arena);
+	/* the writer's memory: kept at exit (unmapping it there would only
+	 * cost a TLB shootdown on the encoder's CPU), else reset for the
+	 * next file */
+	if (cmd != CMD_EXIT)
+		arena_reset(&g_arena);
+	else
+		g_arena.used = 0;
 	g_discarded = 0;
 	g_failed = 0;
 }
@@ -1538,7 +1544,7 @@ static void finish(int cmd)
 	 * file reserved by the constructor is always made a trace) */
 	if (!g_w && (g_fd >= 0 || (cmd != CMD_EXEC && g_segment == 0)))
 		ensure_writer();
-	close_trace();
+	close_trace(cmd);
 	if (cmd == CMD_EXIT) {
 		atomic_store(&ht__on, 0);
 		g_final = 1;
