@@ -99,6 +99,8 @@ static int bench(const char *path, int reps)
 	return 0;
 }
 
+#define USAGE "usage: bench_dec [-r REPS] TRACE...\n"
+
 int main(int argc, char **argv)
 {
 	int reps = 5, c, rc = 0;
@@ -107,12 +109,12 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'r': reps = atoi(optarg); break;
 		default:
-			fprintf(stderr, "usage: bench_dec [-r REPS] TRACE...\n");
+			fputs(USAGE, stderr);
 			return 2;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: bench_dec [-r REPS] TRACE...\n");
+		fputs(USAGE, stderr);
 		return 2;
 	}
 	for (int i = optind; i < argc; i++)
