@@ -45,6 +45,8 @@ struct ht__enc {
 	uint64_t *vals;  /* a rare column's values */
 	uint64_t *hot[HT__C_OLD_ADDR + 1]; /* ts, addr, size, old_addr */
 	uint64_t *base;  /* addr of the rows of the old_addr column */
+	uint64_t *rare[3]; /* old_size, align, nmemb of the rows that carry
+			    * them */
 	uint8_t *raw;    /* one column encoded, before zstd */
 	uint8_t *raw2;   /* a second candidate */
 	uint8_t *tmp;    /* the second candidate compressed */
@@ -120,6 +122,8 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	e->tmp = mem_alloc(mem, colmax);
 	e->cls = mem_alloc(mem, (size_t)max_events + 16);
 	e->mru = mem_alloc(mem, (size_t)max_events * 11 + 16);
+	for (int k = 0; k < 3; k++)
+		e->rare[k] = mem_alloc(mem, colmax);
 	e->opb = mem_alloc(mem, (size_t)max_events + 16);
 	e->flb = mem_alloc(mem, (size_t)max_events + 16);
 	for (int h = 0; h < 2; h++) {
@@ -133,6 +137,7 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	e->mru_cnt[0] = e->mru_cnt[1] = 1;
 	if (!e->cwork || !e->vals || !e->base || !e->raw || !e->raw2 ||
 	    !e->tmp || !e->cls || !e->mru || !e->opb || !e->flb ||
+	    !e->rare[0] || !e->rare[1] || !e->rare[2] ||
 	    !e->mtab[0] || !e->mtab[1]) {
 		ht__enc_free(e);
 		return HT_ENOMEM;
@@ -163,6 +168,8 @@ void ht__enc_free(struct ht__enc *e)
 	mem_free(&m, e->tmp);
 	mem_free(&m, e->cls);
 	mem_free(&m, e->mru);
+	for (int k = 0; k < 3; k++)
+		mem_free(&m, e->rare[k]);
 	mem_free(&m, e->opb);
 	mem_free(&m, e->flb);
 	mem_free(&m, e->mtab[0]);
@@ -869,6 +876,20 @@ static size_t gather(const struct ht__enc *e, const struct ht_event *ev,
 	return m;
 }
 
+/* OR and AND of v[0..m) (0 and all ones when m is 0). */
+static void rare_stats(const uint64_t *v, size_t m, uint64_t *o,
+		       uint64_t *a)
+{
+	uint64_t x = 0, y = ~0ull;
+
+	for (size_t i = 0; i < m; i++) {
+		x |= v[i];
+		y &= v[i];
+	}
+	*o = x;
+	*a = y;
+}
+
 /* The stream cache slot of (pid, tid), taken over if another had it. */
 static struct ht__scache *stream_of(struct ht__enc *e, uint32_t pid,
 				     uint32_t tid)
@@ -928,18 +949,18 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 	memset(seen, 0, sizeof(seen));
 	memset(opcnt, 0, sizeof(opcnt));
 	/*
-	 * One pass over the events: op set, ts range, the hot columns and
-	 * op and flags (as bytes) gathered; of old_size, align and nmemb
-	 * the OR and AND over the rows that carry them (equal: CONST, no
-	 * need to gather); the other rare columns only OR-ed (most are all
-	 * zero).
+	 * One pass over the events: op set, ts range and deltas, the hot
+	 * columns, old_size, align and nmemb gathered, op and flags as
+	 * bytes; heap, aux and result only OR-ed (almost always all zero:
+	 * gathered later when not).
 	 */
 	uint64_t *hts = e->hot[HT__C_TS];
 	uint64_t *had = e->hot[HT__C_ADDR], *hsz = e->hot[HT__C_SIZE];
 	uint64_t *hoa = e->hot[HT__C_OLD_ADDR], *hba = e->base;
 	uint8_t *opb = e->opb, *flb = e->flb, *cls = e->cls;
-	uint64_t o_os = 0, o_al = 0, o_nm = 0, o_hp = 0, o_ax = 0;
-	uint64_t a_os = ~0ull, a_al = ~0ull, a_nm = ~0ull;
+	uint64_t *hos = e->rare[0], *hal = e->rare[1], *hnm = e->rare[2];
+	size_t mos = 0, mal = 0, mnm = 0;
+	uint64_t o_hp = 0, o_ax = 0;
 	uint32_t o_fl = 0, a_fl = ~0u, o_rs = 0;
 	size_t ma = 0, ms = 0, mo = 0, t_dl = 0;
 	uint32_t pid0 = n ? ev[0].pid : 0, tid0 = n ? ev[0].tid : 0;
@@ -952,7 +973,6 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		uint8_t op = x->op;
 		uint64_t ts = x->ts;
 		unsigned mk;
-		uint64_t k_os, k_al, k_nm;
 
 		if (!seen[op]) {
 			seen[op] = 1;
@@ -983,15 +1003,12 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		hba[mo] = x->addr;
 		mo += (mk >> (HT__C_OLD_ADDR - 1)) & 1;
 		/* all ones when the row carries the column */
-		k_os = -(uint64_t)((mk >> (HT__C_OLD_SIZE - 1)) & 1);
-		k_al = -(uint64_t)((mk >> (HT__C_ALIGN - 1)) & 1);
-		k_nm = -(uint64_t)((mk >> (HT__C_NMEMB - 1)) & 1);
-		o_os |= x->old_size & k_os;
-		a_os &= x->old_size | ~k_os;
-		o_al |= x->align & k_al;
-		a_al &= x->align | ~k_al;
-		o_nm |= x->nmemb & k_nm;
-		a_nm &= x->nmemb | ~k_nm;
+		hos[mos] = x->old_size;
+		mos += (mk >> (HT__C_OLD_SIZE - 1)) & 1;
+		hal[mal] = x->align;
+		mal += (mk >> (HT__C_ALIGN - 1)) & 1;
+		hnm[mnm] = x->nmemb;
+		mnm += (mk >> (HT__C_NMEMB - 1)) & 1;
 		o_fl |= x->flags;
 		a_fl &= x->flags;
 		o_hp |= x->heap;
@@ -1001,12 +1018,9 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 	if (bad)
 		return 0; /* not one thread */
 	memset(andd, 0, sizeof(andd));
-	orr[HT__C_OLD_SIZE] = o_os;
-	andd[HT__C_OLD_SIZE] = a_os;
-	orr[HT__C_ALIGN] = o_al;
-	andd[HT__C_ALIGN] = a_al;
-	orr[HT__C_NMEMB] = o_nm;
-	andd[HT__C_NMEMB] = a_nm;
+	rare_stats(hos, mos, &orr[HT__C_OLD_SIZE], &andd[HT__C_OLD_SIZE]);
+	rare_stats(hal, mal, &orr[HT__C_ALIGN], &andd[HT__C_ALIGN]);
+	rare_stats(hnm, mnm, &orr[HT__C_NMEMB], &andd[HT__C_NMEMB]);
 	orr[HT__C_HEAP] = o_hp;
 	orr[HT__C_AUX] = o_ax;
 	orr[HT__C_FLAGS] = o_fl;
@@ -1074,6 +1088,11 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 			pk.len = 0;
 			codec = HT__CODEC_NONE;
 			stored = 0;
+		} else if (c >= HT__C_OLD_SIZE && c <= HT__C_NMEMB) {
+			/* gathered in the pass */
+			stored = encode_col(e, c, e->rare[c - HT__C_OLD_SIZE],
+					    m, out + pos, force_raw, &pk,
+					    &codec);
 		} else if (c == HT__C_FLAGS && m == n && orr[c] < 256) {
 			stored = byte_col(e, flb, n, 0, out + pos, force_raw,
 					  &pk, &codec);
