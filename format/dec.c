@@ -457,34 +457,48 @@ static int mru_take(struct mru *q, const uint8_t *ops, uint32_t n,
 	return 0;
 }
 
-/* Per op: the masks and cursor steps of the four main columns. */
-struct opstep {
+/*
+ * Per op, one 128-byte record: the tail of its template event (old_size
+ * to the end: pid, tid, op and the fields its CONST columns give), then
+ * the masks and cursor steps of the four main columns.
+ */
+#define TAIL_AT offsetof(struct ht_event, old_size)
+#define TAIL_LEN (sizeof(struct ht_event) - TAIL_AT)
+struct oprec {
+	uint8_t tail[TAIL_LEN];
 	uint64_t ma, ms, mo;    /* all ones if the op carries the column */
-	uint32_t ia, is, io;    /* 1 if it carries it and the column varies */
+	uint64_t ia, is, io;    /* 1 if it carries it and the column varies */
 };
+#define OPREC 128
+_Static_assert(sizeof(struct oprec) <= OPREC, "oprec");
 
 /*
- * One chunk of events: each row takes its op's template (pid, tid, the
- * CONST fields) and the values of ts, addr, size and old_addr; a
- * column's cursor advances on the rows that carry it (reading one past
- * its values is safe: slack, masked).  CONST columns read their one
- * value with step 0.
+ * One chunk of events: each row takes its op's template tail and the
+ * values of ts, addr, size and old_addr; a column's cursor advances on
+ * the rows that carry it (reading one past its values is safe: slack,
+ * masked).  CONST columns read their one value with step 0.  alla:
+ * every row carries addr and it varies.
  */
 static inline __attribute__((always_inline)) void
 assemble(struct ht_event *out, const uint8_t *o, uint32_t n,
-	 const struct ht_event *tp, const struct opstep *os,
-	 const uint64_t *ts, size_t sts, const uint64_t *pa,
-	 const uint64_t *ps, const uint64_t *po, int rel)
+	 const uint8_t *recs, const uint64_t *ts, size_t sts,
+	 const uint64_t *pa, const uint64_t *ps, const uint64_t *po, int rel,
+	 int alla)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		const struct opstep *x = &os[o[i]];
+		const struct oprec *x = (const struct oprec *)(const void *)
+			(recs + (size_t)o[i] * OPREC);
 		struct ht_event *e = &out[i];
 		uint64_t a, v;
 
 		e->ts = *ts;
 		ts += sts;
-		a = *pa & x->ma;
-		pa += x->ia;
+		if (alla) {
+			a = pa[i];
+		} else {
+			a = *pa & x->ma;
+			pa += x->ia;
+		}
 		e->addr = a;
 		e->size = *ps & x->ms;
 		ps += x->is;
@@ -493,10 +507,7 @@ assemble(struct ht_event *out, const uint8_t *o, uint32_t n,
 		if (rel)
 			v = (a + (uint64_t)ht__unzz(v)) & x->mo;
 		e->old_addr = v;
-		memcpy((char *)e + offsetof(struct ht_event, old_size),
-		       (const char *)&tp[o[i]] +
-			       offsetof(struct ht_event, old_size),
-		       sizeof(*e) - offsetof(struct ht_event, old_size));
+		memcpy((char *)e + TAIL_AT, x->tail, TAIL_LEN);
 	}
 }
 
@@ -622,7 +633,9 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 	if (b != end)
 		BAD("payload length");
 	if (!d->cv) {
-		d->cv = calloc((HT__NCOLS + 1) * CSTRIDE, sizeof(uint64_t));
+		/* the chunk values, then the op records */
+		d->cv = calloc((HT__NCOLS + 1) * CSTRIDE + 256 * OPREC / 8,
+			       sizeof(uint64_t));
 		if (!d->cv)
 			return HT_ENOMEM;
 	}
@@ -837,33 +850,35 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 	 * Per op, a template event holding pid, tid and every field its
 	 * CONST columns give, and the steps of the main columns.
 	 */
-	struct ht_event *tp = d->tmpl;
-	struct opstep os[256];
-	int vary[HT__NCOLS + 1], n_rare = 0, rare[HT__NCOLS];
+	uint8_t *recs = (uint8_t *)(d->cv + (HT__NCOLS + 1) * CSTRIDE);
+	int vary[HT__NCOLS + 1], n_rare = 0, rare[HT__NCOLS], alla;
 	uint64_t ts_c = ht__to_ns(cval[HT__C_TS], num, den);
 
 	for (int c = 1; c <= HT__NCOLS; c++)
 		vary[c] = enc_of[c] >= 0 && enc_of[c] != HT__E_CONST;
+	alla = vary[HT__C_ADDR];
 	for (unsigned j = 0; j < pf.n_ops; j++) {
 		int op = oplist[j];
 		uint16_t mk = opmask[op];
-		struct ht_event *t = &tp[op];
-		struct opstep *x = &os[op];
+		struct oprec *x = (struct oprec *)(void *)(recs +
+							   (size_t)op * OPREC);
+		struct ht_event t;
 
-		memset(t, 0, sizeof(*t));
-		t->op = (uint8_t)op;
-		t->pid = pf.pid;
-		t->tid = pf.tid;
+		memset(&t, 0, sizeof(t));
+		t.op = (uint8_t)op;
+		t.pid = pf.pid;
+		t.tid = pf.tid;
 		for (int c = HT__C_OLD_SIZE; c <= HT__NCOLS; c++)
 			if (!vary[c] && ((mk >> (c - 1)) & 1))
-				tmpl_set(t, c, cval[c]);
+				tmpl_set(&t, c, cval[c]);
+		memcpy(x->tail, (const char *)&t + TAIL_AT, TAIL_LEN);
 		x->ma = 0 - (uint64_t)((mk >> (HT__C_ADDR - 1)) & 1);
 		x->ms = 0 - (uint64_t)((mk >> (HT__C_SIZE - 1)) & 1);
 		x->mo = 0 - (uint64_t)((mk >> (HT__C_OLD_ADDR - 1)) & 1);
-		x->ia = (uint32_t)(x->ma & 1) & (uint32_t)vary[HT__C_ADDR];
-		x->is = (uint32_t)(x->ms & 1) & (uint32_t)vary[HT__C_SIZE];
-		x->io = (uint32_t)(x->mo & 1) &
-			(uint32_t)vary[HT__C_OLD_ADDR];
+		x->ia = (x->ma & 1) & (uint64_t)vary[HT__C_ADDR];
+		x->is = (x->ms & 1) & (uint64_t)vary[HT__C_SIZE];
+		x->io = (x->mo & 1) & (uint64_t)vary[HT__C_OLD_ADDR];
+		alla &= !!x->ia;
 	}
 	uint16_t mall = HT__MASK_ALL;
 
@@ -929,10 +944,14 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 				for (uint32_t i = 0; i < n; i++)
 					t[i] = ht__to_ns(t[i], num, den);
 		}
-		if (rel)
-			assemble(e, o, n, tp, os, pt, sts, pa, ps, po, 1);
+		if (alla && rel)
+			assemble(e, o, n, recs, pt, sts, pa, ps, po, 1, 1);
+		else if (alla)
+			assemble(e, o, n, recs, pt, sts, pa, ps, po, 0, 1);
+		else if (rel)
+			assemble(e, o, n, recs, pt, sts, pa, ps, po, 1, 0);
 		else
-			assemble(e, o, n, tp, os, pt, sts, pa, ps, po, 0);
+			assemble(e, o, n, recs, pt, sts, pa, ps, po, 0, 0);
 		for (int k = 0; k < n_rare; k++)
 			fill_rare(e, o, n, opmask, rare[k],
 				  cv + rare[k] * CSTRIDE,
