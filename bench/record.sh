@@ -94,3 +94,23 @@ for w in "storm1:$storm 1 4000000" "storm2:$storm 2 2000000" \
 	rm -f "$d/cpu.htape"*
 	echo "$name: $a / $b s  (x$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }'))"
 done
+
+# Every traced process pays the recorder's start and exit (the library's
+# load, its constructor, the encoder thread, the trace file, the final
+# flush): a shell loop of 100 short processes shows that fixed cost.
+echo
+echo "per-process cost: sh loop of 100 /bin/true (wall ms, best of $REPS) without / with the recorder:"
+wall_ms() { # best wall ms of REPS runs of "$@"
+	for i in $(seq "$REPS"); do
+		rm -f "$d/pp.htape"*
+		s=$(date +%s%N)
+		"$@" >/dev/null 2>&1
+		e=$(date +%s%N)
+		echo $(((e - s) / 1000000))
+	done | sort -n | head -1
+}
+loop='for i in $(seq 100); do /bin/true; done'
+a=$(wall_ms sh -c "$loop")
+b=$(wall_ms env HEAPTAPE_OUT="$d/pp.htape.%p" LD_PRELOAD="$HT_PRELOAD" sh -c "$loop")
+rm -f "$d/pp.htape"*
+echo "100 processes: $a / $b ms  (+$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b - a) / 100 }') ms a process)"
