@@ -579,7 +579,7 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 	uint64_t cval[HT__NCOLS + 1];
 	struct col cl[HT__NCOLS + 1];
 	struct mru q;
-	uint32_t nch = (count + CHUNK - 1) / CHUNK;
+	uint32_t nch = (uint32_t)(((uint64_t)count + CHUNK - 1) / CHUNK);
 
 	*what = "";
 	q.code = q.lit = q.se = NULL;
