@@ -152,7 +152,7 @@ static int pext_fast(void)
 	if (v >= 0)
 		return v;
 	v = 0;
-	if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 3))) {
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 8))) {
 		v = 1;
 		__get_cpuid(0, &a, &b, &c, &d);
 		if (b == 0x68747541) { /* "AuthenticAMD" */

@@ -268,7 +268,6 @@ struct ht_decoder {
 	size_t cap;
 	uint64_t *col[HT__NCOLS + 1];  /* decoded values of each column */
 	size_t ccap[HT__NCOLS + 1];
-	struct ht_event tmpl[256];     /* per op: pid, tid, CONST fields */
 	uint64_t *cv;                  /* one chunk of values per column */
 	uint32_t *cnt;                 /* per chunk: values of each column */
 	size_t cntcap;
