@@ -2,6 +2,13 @@
  * enc.c - the EVENTS payload encoder of spec/FORMAT.md: per-column
  * encoding chosen per block, zstd per column with a raw fallback.
  *
+ * It runs in the recorder's encoder thread, inside the traced program,
+ * so its CPU per event counts (bench/reenc.sh measures it on recorded
+ * traces, bench/format.sh on a synthetic one): one pass over the events
+ * gathers every column and most statistics; choices that need trial
+ * compressions (ts, addr) and the varint choice of size and old_addr
+ * are made on a stream's every HT__RETRY-th block and reused between.
+ *
  * The encoder never allocates after ht__enc_new(): every buffer is sized
  * for max_events there, and zstd runs in a static context.
  */
@@ -42,8 +49,9 @@ struct ht__enc {
 	int level;
 	ZSTD_CCtx *cctx;
 	void *cwork;
-	uint64_t *vals;  /* a rare column's values */
-	uint64_t *hot[HT__C_OLD_ADDR + 1]; /* ts, addr, size, old_addr */
+	uint64_t *vals;  /* a rare column's values; scratch */
+	/* ts (as zigzag deltas), addr, size, old_addr */
+	uint64_t *hot[HT__C_OLD_ADDR + 1];
 	uint64_t *base;  /* addr of the rows of the old_addr column */
 	uint64_t *rare[3]; /* old_size, align, nmemb of the rows that carry
 			    * them */
@@ -424,14 +432,6 @@ static size_t mru_put(struct ht__enc *e, uint8_t *out, const uint64_t *v,
 }
 
 /*
- * Chooses the encoding of column c (values v[0..m), base[] the rows'
- * addr for old_addr) by raw size, except: ts is DELTA_VARINT through
- * zstd and DELTA_BSS when stored raw, and addr
- * tries PLAIN and DELTA_BSS through zstd and keeps the smaller (sequential
- * allocations favour deltas, reused addresses favour raw values).
- * Writes the stored bytes at out; returns their length.
- */
-/*
  * size and old_addr between trial blocks, when the trial block chose a
  * varint encoding: written at once (into e->mru, room for 11 bytes a
  * value), no pass to measure the candidates.  Returns 0 when all values
@@ -441,33 +441,33 @@ static size_t var_col(struct ht__enc *e, int c, int k, const uint64_t *v,
 		      size_t m, uint8_t *out, struct pick *pk,
 		      uint8_t *codec)
 {
-	uint64_t first = v[0], prev = first, same = 0;
+	uint64_t first = v[0], prev = first, diff = 0;
 	uint8_t *o = e->mru;
 	size_t len, stored;
 
 	switch (k) {
 	case HT__E_VARINT:
 		for (size_t i = 0; i < m; i++) {
-			same |= v[i] ^ first;
+			diff |= v[i] ^ first;
 			o += put_varint(o, v[i]);
 		}
 		break;
 	case HT__E_DELTA_VARINT:
 		for (size_t i = 0; i < m; i++) {
-			same |= v[i] ^ first;
+			diff |= v[i] ^ first;
 			o += put_varint(o, ht__zz((int64_t)(v[i] - prev)));
 			prev = v[i];
 		}
 		break;
 	default:
 		for (size_t i = 0; i < m; i++) {
-			same |= v[i] ^ first;
+			diff |= v[i] ^ first;
 			o += put_varint(o, ht__zz((int64_t)(v[i] -
 							    e->base[i])));
 		}
 		break;
 	}
-	if (!same) {
+	if (!diff) {
 		pk->len = 0;
 		return 0;
 	}
@@ -484,6 +484,15 @@ static size_t var_col(struct ht__enc *e, int c, int k, const uint64_t *v,
 	return len;
 }
 
+/*
+ * Chooses the encoding of column c other than op and ts (values v[0..m),
+ * base[] the rows' addr for old_addr) by raw size, except that addr
+ * tries PLAIN and DELTA_BSS through zstd and keeps the smaller (sequential
+ * allocations favour deltas, reused addresses favour raw values): on a
+ * stream's trial blocks, between them as then.  size and old_addr reuse
+ * the trial block's varint encoding (var_col()).
+ * Writes the stored bytes at out; returns their length.
+ */
 static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 			  uint8_t *out, int force_raw, struct pick *pk,
 			  uint8_t *codec)
@@ -502,17 +511,7 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 			return stored;
 	}
 
-	if (c == HT__C_TS && !force_raw) {
-		for (size_t i = 0; i < m; i++) {
-			uint64_t x = v[i], z = ht__zz((int64_t)(x - prev));
-
-			same &= x == first;
-			or_v |= x;
-			or_z |= z;
-			dlen += varint_len(z);
-			prev = x;
-		}
-	} else if (c == HT__C_TS || c == HT__C_ADDR) {
+	if (c == HT__C_ADDR) {
 		for (size_t i = 0; i < m; i++) {
 			uint64_t x = v[i];
 
@@ -564,53 +563,7 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 	b.width = (uint8_t)wz;
 	b.param = first;
 	b.len = m * wz;
-	if (c == HT__C_TS && !force_raw) {
-		/* through zstd, varint deltas often beat their byte-stream
-		 * split (python TSC ticks 0.76 -> 0.73 B/event, storm 0.71
-		 * -> 0.62), not always (ns deltas) */
-		if (b.len <= a.len)
-			a = b;
-		if (dlen < a.len && a.len >= 64 && !e->trial) {
-			if (e->sc->ts_enc == HT__E_DELTA_VARINT) {
-				a.enc = HT__E_DELTA_VARINT;
-				a.width = 0;
-				a.param = first;
-				a.len = dlen;
-			}
-		} else if (dlen < a.len && a.len >= 64) {
-			/* both through zstd on a sample of up to 4096 */
-			struct pick bs = a, vs = a;
-			size_t ms = m > 4096 ? 4096 : m, sa, sb;
-
-			vs.enc = HT__E_DELTA_VARINT;
-			vs.width = 0;
-			vs.param = first;
-			memcpy(e->vals, v, ms * 8);
-			put(e->raw, e->vals, NULL, ms, &bs);
-			sa = zc(e, zkind(c), e->tmp, ms * 8, e->raw,
-					  ms * bs.width);
-			memcpy(e->vals, v, ms * 8);
-			put(e->raw2, e->vals, NULL, ms, &vs);
-			prev = first;
-			vs.len = 0;
-			for (size_t i = 0; i < ms; i++) {
-				vs.len += varint_len(ht__zz((int64_t)(v[i] -
-								      prev)));
-				prev = v[i];
-			}
-			sb = zc(e, zkind(c), e->tmp, ms * 8, e->raw2, vs.len);
-			if (sb && (!sa || sb < sa)) {
-				a.enc = HT__E_DELTA_VARINT;
-				a.width = 0;
-				a.param = first;
-				a.len = dlen;
-			}
-			e->sc->ts_enc = a.enc;
-		}
-	} else if (c == HT__C_TS) {
-		if (b.len <= a.len)
-			a = b;
-	} else if (c == HT__C_ADDR) {
+	if (c == HT__C_ADDR) {
 		if (b.len < a.len && b.len < 64)
 			a = b;
 	} else {
@@ -649,11 +602,11 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 			bs.len = ms * b.width;
 			put_plain(e->raw, v, ms, a.width);
 			sa = zc(e, zkind(c), e->tmp, ms * a.width, e->raw,
-					  ms * a.width);
+				ms * a.width);
 			memcpy(e->vals, v, ms * 8);
 			put(e->raw2, e->vals, NULL, ms, &bs);
 			sb = zc(e, zkind(c), e->tmp, ms * a.width, e->raw2,
-					  bs.len);
+				bs.len);
 			if (sa && sb && sb < sa)
 				a = b;
 			*pk = a;
@@ -664,7 +617,7 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 		sa = zc(e, zkind(c), out, a.len - 1, e->raw, a.len);
 		put(e->raw2, v, NULL, m, &b);
 		sb = zc(e, zkind(c), e->tmp, (sa ? sa : a.len) - 1, e->raw2,
-				  b.len);
+			b.len);
 		e->sc->addr_enc = sb && (!sa || sb < sa) ? HT__E_DELTA_BSS :
 				  HT__E_PLAIN;
 		if (sb && (!sa || sb < sa)) {
