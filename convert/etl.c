@@ -688,7 +688,8 @@ struct conv {
 	struct thr *thr;
 	size_t nthr, thr_cap;
 	struct imap thr_map;
-	struct thr *last;
+	uint32_t thr_cache[64];       /* get_thr(): index + 1, or 0 */
+	const struct etl_clock *clk;
 	size_t buffered;              /* sum of the threads' cap */
 	int filters;                  /* convert_keep has work to do */
 	struct names nm;
@@ -800,26 +801,24 @@ static struct pout *get_out(struct conv *cv, uint32_t pid)
 	return po;
 }
 
-static struct thr *get_thr(struct conv *cv, uint32_t pid, uint32_t tid)
+/* The slow path of get_thr(). */
+static __attribute__((noinline)) struct thr *find_thr(struct conv *cv, uint64_t key)
 {
-	uint64_t key = (uint64_t)pid << 32 | tid;
 	int found;
 	long s;
 	struct thr *t;
 
-	if (cv->last && cv->last->key == key)
-		return cv->last;
 	if (cv->nthr <= 16) {
 		size_t i;
 		for (i = 0; i < cv->nthr; i++)
 			if (cv->thr[i].key == key)
-				return cv->last = &cv->thr[i];
+				return &cv->thr[i];
 	}
 	s = imap_slot(&cv->thr_map, key, &found);
 	if (s < 0)
 		return NULL;
 	if (found)
-		return cv->last = &cv->thr[cv->thr_map.vals[s]];
+		return &cv->thr[cv->thr_map.vals[s]];
 	if (cv->nthr == cv->thr_cap) {
 		size_t nc = cv->thr_cap ? cv->thr_cap * 2 : 64;
 		struct thr *nv = realloc(cv->thr, nc * sizeof(*nv));
@@ -835,7 +834,26 @@ static struct thr *get_thr(struct conv *cv, uint32_t pid, uint32_t tid)
 	t = &cv->thr[cv->nthr++];
 	memset(t, 0, sizeof(*t));
 	t->key = key;
-	return cv->last = t;
+	return t;
+}
+
+/* The thread (pid, tid), created if new; NULL when out of memory.  A
+ * direct-mapped cache of thread indices in front of the map: heap events
+ * of a few threads come interleaved. */
+static inline struct thr *get_thr(struct conv *cv, uint32_t pid,
+				  uint32_t tid)
+{
+	uint64_t key = (uint64_t)pid << 32 | tid;
+	unsigned h = (unsigned)((key * 0x9E3779B97F4A7C15ULL) >> 58);
+	uint32_t i = cv->thr_cache[h];
+	struct thr *t;
+
+	if (i && cv->thr[i - 1].key == key)
+		return &cv->thr[i - 1];
+	if (!(t = find_thr(cv, key)))
+		return NULL;
+	cv->thr_cache[h] = (uint32_t)(t - cv->thr) + 1;
+	return t;
 }
 
 /* Writes the thread's buffered events but the last keep, through the
@@ -882,27 +900,25 @@ static int flush_thr(struct conv *cv, struct thr *t, size_t keep)
 	return 0;
 }
 
-/* Appends ev to the thread's events. */
-static int push(struct conv *cv, struct thr *t, const struct ht_event *ev)
+/* Makes room for one more event in the thread's buffer. */
+static int room(struct conv *cv, struct thr *t)
 {
-	if (t->n == t->cap) {
-		if (t->cap >= BATCH || cv->buffered + t->cap > MAX_BUFFERED) {
-			if (flush_thr(cv, t, RING))
-				return -1;
-		} else {
-			size_t nc = t->cap ? t->cap * 2 : 16;
-			struct ht_event *nb = realloc(t->buf,
-						      nc * sizeof(*nb));
-			if (!nb) {
-				cli_error("'%s': out of memory", cv->o->in);
-				return -1;
-			}
-			cv->buffered += nc - t->cap;
-			t->buf = nb;
-			t->cap = nc;
-		}
+	size_t nc;
+	struct ht_event *nb;
+
+	if (t->n < t->cap)
+		return 0;
+	if (t->cap >= BATCH || cv->buffered + t->cap > MAX_BUFFERED)
+		return flush_thr(cv, t, RING);
+	nc = t->cap ? t->cap * 2 : 16;
+	nb = realloc(t->buf, nc * sizeof(*nb));
+	if (!nb) {
+		cli_error("'%s': out of memory", cv->o->in);
+		return -1;
 	}
-	t->buf[t->n++] = *ev;
+	cv->buffered += nc - t->cap;
+	t->buf = nb;
+	t->cap = nc;
 	return 0;
 }
 
@@ -913,59 +929,34 @@ static void ring_drop(struct thr *t, size_t i)
 	t->n--;
 }
 
+static const uint8_t op_of[ETL_HEAP_FREE + 1] = {
+	[ETL_HEAP_CREATE] = HT_OP_HEAP_CREATE,
+	[ETL_HEAP_ALLOC] = HT_OP_HEAP_ALLOC,
+	[ETL_HEAP_REALLOC] = HT_OP_HEAP_REALLOC,
+	[ETL_HEAP_DESTROY] = HT_OP_HEAP_DESTROY,
+	[ETL_HEAP_FREE] = HT_OP_HEAP_FREE,
+};
+
+/* The heap event h (etl_heap_decode() of ev) into its thread's buffer,
+ * built in place. */
 static int heap_event(struct conv *cv, const struct etl_event *ev,
 		      const struct etl_heap *h)
 {
-	struct ht_event he;
+	struct ht_event *he;
 	struct thr *t;
 	int64_t ns;
 	size_t i;
+	uint32_t flags = 0;
+	int op = op_of[h->op];
 
 	if (cv->o->pid_set && ev->pid != cv->o->pid) {
 		cv->filtered++;
 		return 0;
 	}
-	ns = etl_rel_ns(cv->e, ev->ts);
-
-	memset(&he, 0, sizeof(he));
+	ns = etl_clock_ns(cv->clk, ev->ts);
 	if (ns < 0) {
 		cv->clamped++;
 		ns = 0;
-	}
-	he.ts = (uint64_t)ns;
-	he.pid = ev->pid;
-	he.tid = ev->tid;
-	he.heap = h->heap;
-	he.aux = h->source;
-	switch (h->op) {
-	case ETL_HEAP_CREATE:
-		he.op = HT_OP_HEAP_CREATE;
-		break;
-	case ETL_HEAP_ALLOC:
-		he.op = HT_OP_HEAP_ALLOC;
-		he.addr = h->addr;
-		he.size = h->size;
-		if (!h->addr)
-			he.flags |= HT_EV_FAILED;
-		break;
-	case ETL_HEAP_REALLOC:
-		he.op = HT_OP_HEAP_REALLOC;
-		he.addr = h->addr;
-		he.size = h->size;
-		he.old_addr = h->old_addr;
-		he.old_size = h->old_size;
-		if (!h->addr)
-			he.flags |= HT_EV_FAILED;
-		else if (h->addr == h->old_addr)
-			he.flags |= HT_EV_INPLACE;
-		break;
-	case ETL_HEAP_FREE:
-		he.op = HT_OP_HEAP_FREE;
-		he.addr = h->addr;
-		break;
-	default:
-		he.op = HT_OP_HEAP_DESTROY;
-		break;
 	}
 	if (!(t = get_thr(cv, ev->pid, ev->tid))) {
 		cli_error("'%s': out of memory", cv->o->in);
@@ -974,40 +965,41 @@ static int heap_event(struct conv *cv, const struct etl_event *ev,
 	t->last_heap_raw_ts = ev->ts;
 	t->last_heap_stacked = 0;
 	t->psize = ev->psize;
-	/* duplicates of a moving ReAlloc after it */
+	/* duplicates of a moving ReAlloc after it (h->addr is 0 for
+	 * Create and Destroy, which carry no address) */
 	if (t->x_left > 0) {
 		t->x_left--;
 		if (h->heap == t->x_heap) {
-			if (t->x_want_new && he.op == HT_OP_HEAP_ALLOC &&
-			    he.addr == t->x_new) {
+			if (t->x_want_new && op == HT_OP_HEAP_ALLOC &&
+			    h->addr == t->x_new) {
 				t->x_want_new = 0;
 				cv->dropped_dup++;
 				return 0;
 			}
-			if (t->x_want_old && he.op == HT_OP_HEAP_FREE &&
-			    he.addr == t->x_old) {
+			if (t->x_want_old && op == HT_OP_HEAP_FREE &&
+			    h->addr == t->x_old) {
 				t->x_want_old = 0;
 				cv->dropped_dup++;
 				return 0;
 			}
 		}
 	}
-	if (he.op == HT_OP_HEAP_REALLOC && he.addr && he.old_addr &&
-	    he.addr != he.old_addr) {
+	if (op == HT_OP_HEAP_REALLOC && h->addr && h->old_addr &&
+	    h->addr != h->old_addr) {
 		int want_new = 1, want_old = 1;
 		size_t lo = t->n > RING ? t->n - RING : 0;
 		/* ... and before it: the last RING events, not yet written */
 		for (i = t->n; i-- > lo;) {
 			struct ht_event *p = &t->buf[i];
-			if (p->heap != he.heap)
+			if (p->heap != h->heap)
 				continue;
 			if (want_new && p->op == HT_OP_HEAP_ALLOC &&
-			    p->addr == he.addr) {
+			    p->addr == h->addr) {
 				ring_drop(t, i);
 				want_new = 0;
 				cv->dropped_dup++;
 			} else if (want_old && p->op == HT_OP_HEAP_FREE &&
-				   p->addr == he.old_addr) {
+				   p->addr == h->old_addr) {
 				ring_drop(t, i);
 				want_old = 0;
 				cv->dropped_dup++;
@@ -1016,11 +1008,33 @@ static int heap_event(struct conv *cv, const struct etl_event *ev,
 		t->x_want_new = want_new;
 		t->x_want_old = want_old;
 		t->x_left = (want_new || want_old) ? RING : 0;
-		t->x_new = he.addr;
-		t->x_old = he.old_addr;
-		t->x_heap = he.heap;
+		t->x_new = h->addr;
+		t->x_old = h->old_addr;
+		t->x_heap = h->heap;
 	}
-	return push(cv, t, &he);
+	if (room(cv, t))
+		return -1;
+	if ((op == HT_OP_HEAP_ALLOC || op == HT_OP_HEAP_REALLOC) && !h->addr)
+		flags = HT_EV_FAILED;
+	else if (op == HT_OP_HEAP_REALLOC && h->addr == h->old_addr)
+		flags = HT_EV_INPLACE;
+	he = &t->buf[t->n++];
+	/* every field: etl_heap_decode() zeroes those the op lacks */
+	he->ts = (uint64_t)ns;
+	he->addr = h->addr;
+	he->size = h->size;
+	he->old_addr = h->old_addr;
+	he->old_size = h->old_size;
+	he->align = 0;
+	he->nmemb = 0;
+	he->heap = h->heap;
+	he->pid = ev->pid;
+	he->tid = ev->tid;
+	he->flags = flags;
+	he->result = 0;
+	he->aux = h->source;
+	he->op = (uint8_t)op;
+	return 0;
 }
 
 static void stack_event(struct conv *cv, const struct etl_event *ev)
@@ -1179,6 +1193,7 @@ int convert_etl_to_htape(const struct convert_opts *o)
 		open_error(cv.e, o->in, r);
 		goto out;
 	}
+	cv.clk = etl_clock(cv.e);
 	cv.outs = calloc(MAX_OUTPUTS, sizeof(*cv.outs));
 	if (!cv.outs) {
 		cli_error("'%s': out of memory", o->in);

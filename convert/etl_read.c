@@ -58,8 +58,7 @@ struct etl {
 	struct etl_buffer *bufs;
 	size_t nbufs, cap;
 	struct etl_logfile lf;
-	uint64_t t0, freq;
-	uint64_t ns_mul;        /* 1e9 / freq when exact, else 0 */
+	struct etl_clock clk;   /* t0, freq and the ns multiplier */
 	int compress_fmt;       /* 2 LZNT1, 3 XPRESS, 4 XPRESS Huffman */
 	struct etl_counts cnt;
 	uint64_t err_off;
@@ -144,27 +143,22 @@ void etl_counts(const struct etl *e, struct etl_counts *c)
 
 uint64_t etl_t0(const struct etl *e)
 {
-	return e->t0;
+	return e->clk.t0;
 }
 
 uint64_t etl_freq(const struct etl *e)
 {
-	return e->freq;
+	return e->clk.freq;
+}
+
+const struct etl_clock *etl_clock(const struct etl *e)
+{
+	return &e->clk;
 }
 
 int64_t etl_rel_ns(const struct etl *e, uint64_t ts)
 {
-	__int128 d = (__int128)ts - (__int128)e->t0;
-
-	if (e->ns_mul)
-		d *= e->ns_mul;
-	else
-		d = d * 1000000000 / (__int128)e->freq;
-	if (d > INT64_MAX)
-		return INT64_MAX;
-	if (d < INT64_MIN)
-		return INT64_MIN;
-	return (int64_t)d;
+	return etl_clock_ns(&e->clk, ts);
 }
 
 static const char *const htype_names[0x16] = {
@@ -653,26 +647,28 @@ static int read_header(struct etl *e)
 		wstr(d + need + 2 * used, nw - used, lf->log_file_name,
 		     sizeof(lf->log_file_name));
 	}
-	e->t0 = ev.ts;
+	e->clk.t0 = ev.ts;
 	switch (lf->clock_type) {
 	case 2:
-		e->freq = 10000000;
+		e->clk.freq = 10000000;
 		break;
 	case 3:
-		e->freq = (uint64_t)lf->cpu_mhz * 1000000;
+		e->clk.freq = (uint64_t)lf->cpu_mhz * 1000000;
 		break;
 	default:
-		e->freq = lf->perf_freq;
+		e->clk.freq = lf->perf_freq;
 		break;
 	}
-	if (!e->freq) {
+	if (!e->clk.freq) {
 		seterr(e, 0, "log-file header has no clock frequency "
 		       "(clock type %u)", lf->clock_type);
 		goto fail;
 	}
-	e->ns_mul = 1000000000 % e->freq ? 0 : 1000000000 / e->freq;
-	if (e->ns_mul == 0 && e->freq > 1000000000)
-		e->ns_mul = 0;
+	/* 1e9 / freq as integer part and 64-bit fraction (rounded down) */
+	e->clk.mul_int = 1000000000 / e->clk.freq;
+	e->clk.mul_frac = (uint64_t)(((unsigned __int128)(1000000000 %
+		e->clk.freq) << 64) / e->clk.freq);
+	e->clk.fast_max = e->clk.mul_frac ? 0 : INT64_MAX / e->clk.mul_int;
 	free(own);
 	e->inflight -= own_cap;
 	return 0;

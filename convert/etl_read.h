@@ -151,8 +151,41 @@ void etl_counts(const struct etl *e, struct etl_counts *c);
  * ticks per second. */
 uint64_t etl_t0(const struct etl *e);
 uint64_t etl_freq(const struct etl *e);
-/* Signed ns between raw clock value ts and the sync point (128-bit math). */
+/* Signed ns between raw clock value ts and the sync point: the exact
+ * (ts - t0) * 1e9 / freq of 128-bit math, rounded toward zero and clamped
+ * to int64_t. */
 int64_t etl_rel_ns(const struct etl *e, uint64_t ts);
+
+/* The same inline, for per-event use: 1e9 / freq is mul_int plus
+ * mul_frac / 2^64 (rounded down), so d * 1e9 / freq is the product or one
+ * more, which one multiplication decides exactly (no division). */
+struct etl_clock {
+	uint64_t t0, freq;
+	uint64_t mul_int, mul_frac;
+	uint64_t fast_max;     /* mul_frac 0: d * mul_int fits below this */
+};
+const struct etl_clock *etl_clock(const struct etl *e);
+
+static inline int64_t etl_clock_ns(const struct etl_clock *c, uint64_t ts)
+{
+	int neg;
+	uint64_t d;
+	unsigned __int128 v;
+
+	if (ts >= c->t0 && ts - c->t0 < c->fast_max)
+		return (int64_t)((ts - c->t0) * c->mul_int);
+	neg = ts < c->t0;
+	d = neg ? c->t0 - ts : ts - c->t0;
+	v = (unsigned __int128)d * c->mul_int;
+	if (c->mul_frac) {
+		v += ((unsigned __int128)d * c->mul_frac) >> 64;
+		if ((v + 1) * c->freq <= (unsigned __int128)d * 1000000000u)
+			v++;
+	}
+	if (v > INT64_MAX)
+		return neg ? INT64_MIN : INT64_MAX;
+	return neg ? -(int64_t)v : (int64_t)v;
+}
 
 /* Names. */
 const char *etl_htype_name(int htype);   /* "SYSTEM64", ... */
