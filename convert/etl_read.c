@@ -409,6 +409,51 @@ bad_size:
 }
 
 /*
+ * The common case of decode(), inline in advance(): a SYSTEM or COMPACT
+ * header (32 or 64) whose size checks pass.  Fills *ev exactly as
+ * decode() does and returns the same; 0 to leave anything else (and every
+ * error) to decode().
+ */
+static inline int decode_fast(const uint8_t *b, uint32_t pos, uint32_t end,
+			      struct etl_event *ev)
+{
+	const uint8_t *p = b + pos;
+	uint32_t m, ht, hl, size;
+
+	if (pos >= end || end - pos < 0x20)
+		return 0;
+	m = rd32(p);
+	ht = (m >> 16) & 0xFF;
+	if ((m >> 30) != 3 || ht - 1 > 3)
+		return 0;
+	hl = (ht <= 2 ? 0x20 : 0x18) + (m & 0x8000 ? 8 : 0) +
+	     8 * ((m >> 8) & 7);
+	size = rd16(p + 4);
+	if (size < hl || size > end - pos)
+		return 0;
+	ev->hdr = p;
+	ev->off = pos;
+	ev->ext = NULL;
+	ev->ext_len = 0;
+	ev->guid = NULL;
+	ev->id = 0;
+	ev->flags = 0;
+	ev->has_ts = 1;
+	ev->htype = (uint8_t)ht;
+	ev->version = (uint8_t)m;
+	ev->type = ev->opcode = p[6];
+	ev->group = p[7];
+	ev->psize = ht & 1 ? 4 : 8;
+	ev->tid = rd32(p + 8);
+	ev->pid = rd32(p + 12);
+	ev->ts = rd64(p + 16);
+	ev->size = size;
+	ev->data = p + hl;
+	ev->len = size - hl;
+	return (int)((size + 7) & ~7u);
+}
+
+/*
  * LZNT1 (2) and XPRESS Huffman (4) never occur in the samples (ETL.md
  * 1.2), and libfwnt's Huffman decoder smashes its stack on some corrupt
  * input (found by fuzz_etl).  They run in a child process writing into
@@ -945,13 +990,21 @@ static int advance(struct etl *e, struct stream *s)
 			s->cpu = e->bufs[bi].cpu;
 			s->bflags = e->bufs[bi].flags;
 			s->bsize = e->bufs[bi].size;
+			/* the same for every event of the buffer (decode()
+			 * leaves them alone) */
+			s->head.buf_off = s->boff;
+			s->head.cpu = s->cpu;
+			s->head.bflags = s->bflags;
+		}
+		r = decode_fast(s->b, s->pos, s->end, &s->head);
+		if (r > 0) {
+			s->pos += (uint32_t)r;
+			s->last_ts = s->head.ts;
+			return 1;
 		}
 		r = decode(e, s->b, s->pos, s->end, &s->head);
 		if (r > 0) {
 			s->pos += (uint32_t)r;
-			s->head.buf_off = s->boff;
-			s->head.cpu = s->cpu;
-			s->head.bflags = s->bflags;
 			if (!s->head.has_ts)
 				s->head.ts = s->last_ts;
 			s->last_ts = s->head.ts;
@@ -1082,6 +1135,15 @@ int etl_next_ref(struct etl *e, const struct etl_event **ev)
 			*ev = &e->st[top].head;
 			return 1;
 		}
+		if (r && e->nheap == 2) {
+			/* the sift of two: the other stream leads now */
+			e->heap[0] = e->runner_up;
+			e->heap[1] = top;
+			e->runner_up = top;
+			e->pending = (int)e->heap[0];
+			*ev = &e->st[e->heap[0]].head;
+			return 1;
+		}
 		if (!r)
 			e->heap[0] = e->heap[--e->nheap];
 		if (e->nheap)
@@ -1117,14 +1179,50 @@ int etl_is_heap_provider(const struct etl_event *ev)
 	return 0;
 }
 
+/* The payload of heap event type at d, pointers of P bytes (a constant
+ * once inlined). */
+static inline __attribute__((always_inline)) void
+heap_fill(struct etl_heap *h, const uint8_t *d, int type, int P)
+{
+	h->op = type;
+	h->heap = rdp(d, P);
+	h->addr = h->size = h->old_addr = h->old_size = 0;
+	h->source = 0;
+	switch (type) {
+	case ETL_HEAP_CREATE:
+		h->source = rd32(d + P);
+		break;
+	case ETL_HEAP_ALLOC:
+		h->size = rdp(d + P, P);
+		h->addr = rdp(d + 2 * P, P);
+		h->source = rd32(d + 3 * P);
+		break;
+	case ETL_HEAP_REALLOC:
+		h->addr = rdp(d + P, P);
+		h->old_addr = rdp(d + 2 * P, P);
+		h->size = rdp(d + 3 * P, P);
+		h->old_size = rdp(d + 4 * P, P);
+		h->source = rd32(d + 5 * P);
+		break;
+	case ETL_HEAP_FREE:
+		h->addr = rdp(d + P, P);
+		h->source = rd32(d + 2 * P);
+		break;
+	}
+}
+
 int etl_heap_decode(const struct etl_event *ev, struct etl_heap *h)
 {
-	const uint8_t *d = ev->data;
 	int P = ev->psize;
 	uint32_t need;
 
-	if (!etl_is_heap_provider(ev))
+	/* kernel headers first: etl_is_heap_provider() inline */
+	if (kernel_header(ev->htype)) {
+		if (ev->group != ETL_GROUP_HEAP)
+			return 0;
+	} else if (!etl_is_heap_provider(ev)) {
 		return 0;
+	}
 	switch (ev->type) {
 	case ETL_HEAP_CREATE:
 		need = P + 4;
@@ -1146,31 +1244,10 @@ int etl_heap_decode(const struct etl_event *ev, struct etl_heap *h)
 	}
 	if (ev->len < need)
 		return -1;
-	h->op = ev->type;
-	h->heap = rdp(d, P);
-	h->addr = h->size = h->old_addr = h->old_size = 0;
-	h->source = 0;
-	switch (ev->type) {
-	case ETL_HEAP_CREATE:
-		h->source = rd32(d + P);
-		break;
-	case ETL_HEAP_ALLOC:
-		h->size = rdp(d + P, P);
-		h->addr = rdp(d + 2 * P, P);
-		h->source = rd32(d + 3 * P);
-		break;
-	case ETL_HEAP_REALLOC:
-		h->addr = rdp(d + P, P);
-		h->old_addr = rdp(d + 2 * P, P);
-		h->size = rdp(d + 3 * P, P);
-		h->old_size = rdp(d + 4 * P, P);
-		h->source = rd32(d + 5 * P);
-		break;
-	case ETL_HEAP_FREE:
-		h->addr = rdp(d + P, P);
-		h->source = rd32(d + 2 * P);
-		break;
-	}
+	if (P == 8)
+		heap_fill(h, ev->data, ev->type, 8);
+	else
+		heap_fill(h, ev->data, ev->type, 4);
 	return 1;
 }
 
