@@ -1,9 +1,9 @@
 #!/bin/sh
-# run.sh - `make bench`: every bench/*.sh in turn (format, record, replay,
-# csv, etl, import).  Benchmarks print ratios against peers measured in the
-# same run; they are not tests and assert nothing.
+# run.sh - `make bench`: every bench/*.sh in turn (format, reenc, record,
+# replay, csv, etl, import, stat).  Benchmarks print ratios against peers
+# measured in the same run; they are not tests and assert nothing.
 # Environment: HEAPTAPE, HT_BUILD, HT_PRELOAD, HT_TOP, SHARED, HT_TMP; set
-# BENCH=pattern to run only some.
+# BENCH=ERE over the names (format, csv, ...) to run only some.
 set -u
 cd "$(dirname "$0")/.."
 ht_kind=bench
@@ -11,7 +11,8 @@ ht_kind=bench
 echo "heaptape bench on $(uname -n), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 for b in bench/*.sh; do
 	[ "$b" = bench/run.sh ] && continue
-	if [ -n "${BENCH:-}" ] && ! echo "$b" | grep -q -- "$BENCH"; then
+	if [ -n "${BENCH:-}" ] &&
+	   ! basename "$b" .sh | grep -Eq -- "$BENCH"; then
 		continue
 	fi
 	echo
