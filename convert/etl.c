@@ -946,7 +946,7 @@ static int heap_event(struct conv *cv, const struct etl_event *ev,
 	struct thr *t;
 	int64_t ns;
 	size_t i;
-	uint32_t flags = 0;
+	uint32_t flags;
 	int op = op_of[h->op];
 
 	if (cv->o->pid_set && ev->pid != cv->o->pid) {
@@ -1014,10 +1014,13 @@ static int heap_event(struct conv *cv, const struct etl_event *ev,
 	}
 	if (room(cv, t))
 		return -1;
-	if ((op == HT_OP_HEAP_ALLOC || op == HT_OP_HEAP_REALLOC) && !h->addr)
-		flags = HT_EV_FAILED;
-	else if (op == HT_OP_HEAP_REALLOC && h->addr == h->old_addr)
-		flags = HT_EV_INPLACE;
+	/* Alloc/ReAlloc with a 0 result failed; a ReAlloc to the same
+	 * address is in place (no branches: the op is a coin toss) */
+	flags = ((uint32_t)(op == HT_OP_HEAP_ALLOC ||
+			    op == HT_OP_HEAP_REALLOC) & (h->addr == 0)) *
+		HT_EV_FAILED |
+		((uint32_t)(op == HT_OP_HEAP_REALLOC) & (h->addr != 0) &
+		 (h->addr == h->old_addr)) * HT_EV_INPLACE;
 	he = &t->buf[t->n++];
 	/* every field: etl_heap_decode() zeroes those the op lacks */
 	he->ts = (uint64_t)ns;

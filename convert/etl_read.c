@@ -46,6 +46,7 @@ struct stream {
 	uint8_t *own;           /* decompression target */
 	size_t own_cap;
 	uint64_t last_ts;
+	uint8_t clean;          /* decode_fast() */
 	struct etl_event head;
 };
 
@@ -412,10 +413,11 @@ bad_size:
  * The common case of decode(), inline in advance(): a SYSTEM or COMPACT
  * header (32 or 64) whose size checks pass.  Fills *ev exactly as
  * decode() does and returns the same; 0 to leave anything else (and every
- * error) to decode().
+ * error) to decode().  *clean says the fields such headers do not carry
+ * hold their defaults already (0 after decode()).
  */
 static inline int decode_fast(const uint8_t *b, uint32_t pos, uint32_t end,
-			      struct etl_event *ev)
+			      struct etl_event *ev, uint8_t *clean)
 {
 	const uint8_t *p = b + pos;
 	uint32_t m, ht, hl, size;
@@ -433,12 +435,16 @@ static inline int decode_fast(const uint8_t *b, uint32_t pos, uint32_t end,
 		return 0;
 	ev->hdr = p;
 	ev->off = pos;
-	ev->ext = NULL;
-	ev->ext_len = 0;
-	ev->guid = NULL;
-	ev->id = 0;
-	ev->flags = 0;
-	ev->has_ts = 1;
+	if (!*clean) {
+		/* what only decode() changes */
+		ev->ext = NULL;
+		ev->ext_len = 0;
+		ev->guid = NULL;
+		ev->id = 0;
+		ev->flags = 0;
+		ev->has_ts = 1;
+		*clean = 1;
+	}
 	ev->htype = (uint8_t)ht;
 	ev->version = (uint8_t)m;
 	ev->type = ev->opcode = p[6];
@@ -962,7 +968,8 @@ static void release(struct etl *e, const struct stream *s)
 
 /* Moves stream s to its next event.  Returns 1 if it has one, 0 if it
  * is exhausted, -1 on error (strict mode). */
-static int advance(struct etl *e, struct stream *s)
+static __attribute__((noinline)) int advance_slow(struct etl *e,
+						 struct stream *s)
 {
 	for (;;) {
 		int r;
@@ -996,12 +1003,13 @@ static int advance(struct etl *e, struct stream *s)
 			s->head.cpu = s->cpu;
 			s->head.bflags = s->bflags;
 		}
-		r = decode_fast(s->b, s->pos, s->end, &s->head);
+		r = decode_fast(s->b, s->pos, s->end, &s->head, &s->clean);
 		if (r > 0) {
 			s->pos += (uint32_t)r;
 			s->last_ts = s->head.ts;
 			return 1;
 		}
+		s->clean = 0;
 		r = decode(e, s->b, s->pos, s->end, &s->head);
 		if (r > 0) {
 			s->pos += (uint32_t)r;
@@ -1023,10 +1031,27 @@ static int advance(struct etl *e, struct stream *s)
 	}
 }
 
+/* advance() with the common case (a next event in the same buffer that
+ * decode_fast() takes) inline. */
+static inline int advance(struct etl *e, struct stream *s)
+{
+	if (s->b) {
+		int r = decode_fast(s->b, s->pos, s->end, &s->head, &s->clean);
+		if (r > 0) {
+			s->pos += (uint32_t)r;
+			s->last_ts = s->head.ts;
+			return 1;
+		}
+	}
+	return advance_slow(e, s);
+}
+
 static inline int less(const struct etl *e, uint32_t a, uint32_t b)
 {
 	uint64_t ta = e->st[a].head.ts, tb = e->st[b].head.ts;
-	return ta < tb || (ta == tb && a < b);
+	/* no branches: which stream leads is a coin toss when CPUs
+	 * interleave finely */
+	return (ta < tb) | ((ta == tb) & (a < b));
 }
 
 static void sift_down(struct etl *e, size_t i)
@@ -1130,18 +1155,21 @@ int etl_next_ref(struct etl *e, const struct etl_event **ev)
 		}
 		/* streams run in long stretches: while the root stays ahead
 		 * of its children (untouched meanwhile), skip the sift */
+		if (r && e->nheap == 2) {
+			/* the sift of two, without branches */
+			uint32_t o = e->runner_up;
+			uint32_t k = 0 - (uint32_t)less(e, top, o);
+			uint32_t a = (top & k) | (o & ~k), b = top ^ o ^ a;
+			e->heap[0] = a;
+			e->heap[1] = b;
+			e->runner_up = b;
+			e->pending = (int)a;
+			*ev = &e->st[a].head;
+			return 1;
+		}
 		if (r && (e->nheap < 2 || less(e, top, e->runner_up))) {
 			e->pending = (int)top;
 			*ev = &e->st[top].head;
-			return 1;
-		}
-		if (r && e->nheap == 2) {
-			/* the sift of two: the other stream leads now */
-			e->heap[0] = e->runner_up;
-			e->heap[1] = top;
-			e->runner_up = top;
-			e->pending = (int)e->heap[0];
-			*ev = &e->st[e->heap[0]].head;
 			return 1;
 		}
 		if (!r)
@@ -1179,42 +1207,49 @@ int etl_is_heap_provider(const struct etl_event *ev)
 	return 0;
 }
 
-/* The payload of heap event type at d, pointers of P bytes (a constant
- * once inlined). */
-static inline __attribute__((always_inline)) void
-heap_fill(struct etl_heap *h, const uint8_t *d, int type, int P)
+/*
+ * Heap payload layouts (ETL.md 7), by type - 32 and pointer size (0: 4
+ * bytes, 1: 8): byte offsets of size, addr, old_addr, old_size and the
+ * 32-bit Source, the payload size needed, and a mask per field that
+ * zeroes those the type lacks (read at offset 0, HeapHandle, which every
+ * payload has).
+ */
+#define HL(a, b, c, d, e) {(a) * 4, (b) * 4, (c) * 4, (d) * 4, (e) * 4}, \
+			  {(a) * 8, (b) * 8, (c) * 8, (d) * 8, (e) * 8}
+static const struct heap_layout {
+	uint8_t off[2][5];
+	uint8_t need[2];
+	uint64_t mask[5];
+} heap_layouts[5] = {
+	[ETL_HEAP_CREATE - 32] = {{HL(0, 0, 0, 0, 1)}, {8, 12},
+				  {0, 0, 0, 0, ~0ull}},
+	[ETL_HEAP_ALLOC - 32] = {{HL(1, 2, 0, 0, 3)}, {16, 28},
+				 {~0ull, ~0ull, 0, 0, ~0ull}},
+	[ETL_HEAP_REALLOC - 32] = {{HL(3, 1, 2, 4, 5)}, {24, 44},
+				   {~0ull, ~0ull, ~0ull, ~0ull, ~0ull}},
+	[ETL_HEAP_DESTROY - 32] = {{HL(0, 0, 0, 0, 0)}, {4, 8},
+				   {0, 0, 0, 0, 0}},
+	[ETL_HEAP_FREE - 32] = {{HL(0, 1, 0, 0, 2)}, {12, 20},
+				{0, ~0ull, 0, 0, ~0ull}},
+};
+#undef HL
+
+/* The pointer at d + o, 8 bytes when wide, else 4, read as two 32-bit
+ * halves (the high one masked off when 4): no branch on the pointer
+ * size, which changes from event to event in a trace with WOW64
+ * processes, and no byte read outside the field. */
+static inline uint64_t heap_ptr(const uint8_t *d, unsigned o, unsigned wide)
 {
-	h->op = type;
-	h->heap = rdp(d, P);
-	h->addr = h->size = h->old_addr = h->old_size = 0;
-	h->source = 0;
-	switch (type) {
-	case ETL_HEAP_CREATE:
-		h->source = rd32(d + P);
-		break;
-	case ETL_HEAP_ALLOC:
-		h->size = rdp(d + P, P);
-		h->addr = rdp(d + 2 * P, P);
-		h->source = rd32(d + 3 * P);
-		break;
-	case ETL_HEAP_REALLOC:
-		h->addr = rdp(d + P, P);
-		h->old_addr = rdp(d + 2 * P, P);
-		h->size = rdp(d + 3 * P, P);
-		h->old_size = rdp(d + 4 * P, P);
-		h->source = rd32(d + 5 * P);
-		break;
-	case ETL_HEAP_FREE:
-		h->addr = rdp(d + P, P);
-		h->source = rd32(d + 2 * P);
-		break;
-	}
+	return rd32(d + o) |
+	       ((uint64_t)rd32(d + o + 4 * wide) << 32 & (0 - (uint64_t)wide));
 }
 
 int etl_heap_decode(const struct etl_event *ev, struct etl_heap *h)
 {
-	int P = ev->psize;
-	uint32_t need;
+	const uint8_t *d = ev->data;
+	const struct heap_layout *l;
+	unsigned wide = ev->psize == 8, t = ev->type - 32u;
+	const uint8_t *o;
 
 	/* kernel headers first: etl_is_heap_provider() inline */
 	if (kernel_header(ev->htype)) {
@@ -1223,31 +1258,19 @@ int etl_heap_decode(const struct etl_event *ev, struct etl_heap *h)
 	} else if (!etl_is_heap_provider(ev)) {
 		return 0;
 	}
-	switch (ev->type) {
-	case ETL_HEAP_CREATE:
-		need = P + 4;
-		break;
-	case ETL_HEAP_ALLOC:
-		need = 3 * P + 4;
-		break;
-	case ETL_HEAP_REALLOC:
-		need = 5 * P + 4;
-		break;
-	case ETL_HEAP_DESTROY:
-		need = P;
-		break;
-	case ETL_HEAP_FREE:
-		need = 2 * P + 4;
-		break;
-	default:
+	if (t > 4)
 		return 0;
-	}
-	if (ev->len < need)
+	l = &heap_layouts[t];
+	if (ev->len < l->need[wide])
 		return -1;
-	if (P == 8)
-		heap_fill(h, ev->data, ev->type, 8);
-	else
-		heap_fill(h, ev->data, ev->type, 4);
+	o = l->off[wide];
+	h->op = ev->type;
+	h->heap = heap_ptr(d, 0, wide);
+	h->size = heap_ptr(d, o[0], wide) & l->mask[0];
+	h->addr = heap_ptr(d, o[1], wide) & l->mask[1];
+	h->old_addr = heap_ptr(d, o[2], wide) & l->mask[2];
+	h->old_size = heap_ptr(d, o[3], wide) & l->mask[3];
+	h->source = rd32(d + o[4]) & (uint32_t)l->mask[4];
 	return 1;
 }
 
