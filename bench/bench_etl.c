@@ -1,8 +1,9 @@
 /*
  * bench_etl.c - times the .etl reader alone (no htape writer): open, merge
  * the per-CPU streams by timestamp (or walk in file order) and decode every
- * heap payload, best of N runs.  Used by bench/etl.sh to split conversion
- * time between reading ETL and writing htape.
+ * heap payload, best of N runs, through etl_next_ref() as `heaptape
+ * convert` reads.  Used by bench/etl.sh to split conversion time between
+ * reading ETL and writing htape.
  * usage: bench_etl [--file-order] [--runs N] FILE.etl
  * prints: events=N heap=N seconds=S events_per_s=R heap_per_s=R
  *         cpu_seconds=S cpu_heap_per_s=R (process CPU time: the one-core
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
 	}
 	for (int r = 0; r < runs; r++) {
 		struct etl *e;
-		struct etl_event ev;
+		const struct etl_event *ev;
 		struct etl_heap h;
 		double t = now(CLOCK_MONOTONIC);
 		double c = now(CLOCK_PROCESS_CPUTIME_ID);
@@ -57,11 +58,11 @@ int main(int argc, char **argv)
 			etl_close(e);
 			return 1;
 		}
-		while ((k = etl_next(e, &ev)) > 0) {
+		while ((k = etl_next_ref(e, &ev)) > 0) {
 			n++;
-			if (etl_heap_decode(&ev, &h) == 1) {
+			if (etl_heap_decode(ev, &h) == 1) {
 				heap++;
-				sum += h.addr + (uint64_t)etl_rel_ns(e, ev.ts);
+				sum += h.addr + (uint64_t)etl_rel_ns(e, ev->ts);
 			}
 		}
 		etl_close(e);
