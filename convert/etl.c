@@ -349,6 +349,26 @@ static void kind_of(const struct etl_event *ev, struct kind *k)
 	}
 }
 
+/* kind_of() files ev under K_KERNEL (group, type, version). */
+static int kind_is_kernel(uint8_t htype)
+{
+	switch (htype) {
+	case ETL_HT_EVENT32:
+	case ETL_HT_EVENT64:
+	case ETL_HT_FULL32:
+	case ETL_HT_FULL64:
+	case ETL_HT_INSTANCE32:
+	case ETL_HT_INSTANCE64:
+	case ETL_HT_MESSAGE:
+	case ETL_HT_TIMED:
+	case ETL_HT_ERROR:
+	case ETL_HT_WNODE:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
 static int pname_cmp(const void *a, const void *b)
 {
 	const struct pname *x = a, *y = b;
@@ -367,9 +387,19 @@ int etl_stat(const char *path, int json, int salvage)
 	uint64_t hops[5] = {0}, htypes[0x16] = {0}, stacks = 0;
 	uint64_t ts_min = UINT64_MAX, ts_max = 0;
 	char g[37], t1[96], t2[96];
+	/* kind index by kernel kind key (0: none); names index + 1 by pid */
+	struct kslot {
+		uint64_t key;
+		uint32_t idx;
+	} kcache[256];
+	struct pslot {
+		uint32_t pid, idx;
+	} pcache[64];
 	size_t i;
 	int r, rc = 1;
 
+	memset(kcache, 0, sizeof(kcache));
+	memset(pcache, 0, sizeof(pcache));
 	memset(&ks, 0, sizeof(ks));
 	memset(&nm, 0, sizeof(nm));
 	errno = 0;
@@ -394,15 +424,43 @@ int etl_stat(const char *path, int json, int salvage)
 		}
 		if (ev->htype < 0x16)
 			htypes[ev->htype]++;
-		kind_of(ev, &k);
-		if (kinds_add(&ks, &k))
-			goto nomem;
+		if (kind_is_kernel(ev->htype)) {
+			/* kernel kinds, by far the most events, through a
+			 * direct-mapped cache of kind indices */
+			uint64_t key = (uint64_t)1 << 40 |
+				       (uint64_t)ev->htype << 24 |
+				       (uint32_t)ev->group << 16 |
+				       (uint32_t)ev->type << 8 | ev->version;
+			struct kslot *ksl = &kcache[(key *
+				0x9E3779B97F4A7C15ULL) >> 56];
+			if (ksl->key == key) {
+				ks.v[ksl->idx].count++;
+			} else {
+				kind_of(ev, &k);
+				if (kinds_add(&ks, &k))
+					goto nomem;
+				ksl->key = key;
+				ksl->idx = (uint32_t)ks.last;
+			}
+		} else {
+			kind_of(ev, &k);
+			if (kinds_add(&ks, &k))
+				goto nomem;
+		}
 		if (names_note(&nm, ev))
 			goto nomem;
 		if ((hr = etl_heap_decode(ev, &h)) == 1) {
-			struct pname *p = names_get(&nm, ev->pid);
-			if (!p)
-				goto nomem;
+			struct pname *p;
+			struct pslot *psl = &pcache[(ev->pid *
+				0x9E3779B9u) >> 26];
+			if (psl->idx && psl->pid == ev->pid) {
+				p = &nm.v[psl->idx - 1];
+			} else {
+				if (!(p = names_get(&nm, ev->pid)))
+					goto nomem;
+				psl->pid = ev->pid;
+				psl->idx = (uint32_t)(p - nm.v) + 1;
+			}
 			p->heap_events++;
 			heap++;
 			hops[h.op == ETL_HEAP_CREATE ? 0 :

@@ -1049,9 +1049,7 @@ static inline int advance(struct etl *e, struct stream *s)
 static inline int less(const struct etl *e, uint32_t a, uint32_t b)
 {
 	uint64_t ta = e->st[a].head.ts, tb = e->st[b].head.ts;
-	/* no branches: which stream leads is a coin toss when CPUs
-	 * interleave finely */
-	return (ta < tb) | ((ta == tb) & (a < b));
+	return (ta < tb) | ((ta == tb) & (a < b));   /* no branches */
 }
 
 static void sift_down(struct etl *e, size_t i)
@@ -1153,10 +1151,9 @@ int etl_next_ref(struct etl *e, const struct etl_event **ev)
 			e->failed = 1;
 			return -1;
 		}
-		/* streams run in long stretches: while the root stays ahead
-		 * of its children (untouched meanwhile), skip the sift */
 		if (r && e->nheap == 2) {
-			/* the sift of two, without branches */
+			/* the sift of two, without branches: which stream
+			 * leads is a coin toss when CPUs interleave finely */
 			uint32_t o = e->runner_up;
 			uint32_t k = 0 - (uint32_t)less(e, top, o);
 			uint32_t a = (top & k) | (o & ~k), b = top ^ o ^ a;
@@ -1167,6 +1164,8 @@ int etl_next_ref(struct etl *e, const struct etl_event **ev)
 			*ev = &e->st[a].head;
 			return 1;
 		}
+		/* streams run in long stretches: while the root stays ahead
+		 * of its children (untouched meanwhile), skip the sift */
 		if (r && (e->nheap < 2 || less(e, top, e->runner_up))) {
 			e->pending = (int)top;
 			*ev = &e->st[top].head;
