@@ -17,7 +17,10 @@
  * with pointers to the events, a run at a time (no heap operation while
  * one stream stays below the others); workers format chunks into text;
  * chunks are written in order, and a used-up block goes back to the pool
- * once the last chunk pointing into it is written.  Memory: the decoded
+ * once the last chunk pointing into it is written.  Chunks are small
+ * (CHUNK_EVENTS) so that the events the merge has just read are still
+ * in cache when they are formatted, and with one job there is one chunk,
+ * formatted as soon as it is filled.  Memory: the decoded
  * blocks of the live streams, the window and the ring of chunks, whatever
  * the length of the trace.
  *
@@ -34,8 +37,9 @@
 #include "convert.h"
 #include "csv.h"
 
-#define CHUNK_EVENTS 32768
+#define CHUNK_EVENTS 4096
 #define NONE UINT32_MAX
+#define PF_AHEAD 32 /* events */
 
 enum { C_FREE, C_FILLED, C_CLAIMED, C_DONE };
 enum { B_IDLE, B_BUSY, B_READY, B_TAKEN };
@@ -446,6 +450,12 @@ static int merge_fill(struct pipe *g, const struct convert_opts *o,
 		}
 		do {
 			const struct ht_event *e = &s->ev[s->pos];
+			/* The decoder's output is out of cache by now and
+			 * the runs are too short for the hardware to
+			 * prefetch across two streams. */
+			uintptr_t pf = (uintptr_t)e + PF_AHEAD * sizeof(*e);
+			__builtin_prefetch((const void *)pf);
+			__builtin_prefetch((const void *)(pf + 64));
 			if (!first && has_lim &&
 			    (e->ts > lim.ts ||
 			     (e->ts == lim.ts &&
@@ -631,7 +641,8 @@ int csv_write_events(const struct convert_opts *o, struct ht_reader *r,
 	uint64_t seq = 0, wseq = 0, rows = 0, seen = 0;
 
 	rc = pipe_setup(&g, th, &nth, o, r,
-			jobs_of(o) < 16 ? (size_t)jobs_of(o) * 2 + 1 : 33, 1,
+			jobs_of(o) == 1 ? 1 : jobs_of(o) < 16 ?
+			(size_t)jobs_of(o) * 2 + 1 : 33, 1,
 			use_reader);
 	if (rc)
 		goto out;
