@@ -419,6 +419,94 @@ static int load_top(struct pipe *g, const char *path)
 	return 0;
 }
 
+/* Prefetches the two lines of the event PF_AHEAD after e: the
+ * decoder's output is out of cache by now, and two streams taking turns
+ * every few events defeat the hardware prefetcher. */
+static inline void prefetch_ev(const struct ht_event *e)
+{
+	uintptr_t pf = (uintptr_t)e + PF_AHEAD * sizeof(*e);
+
+	__builtin_prefetch((const void *)pf);
+	__builtin_prefetch((const void *)(pf + 64));
+}
+
+/*
+ * Appends to c the run of stream s: its current event, then those whose
+ * key (ts, pid, tid) is not above lim (NULL: no other stream), up to the
+ * end of the block, a full chunk or o->limit rows.  Without filters every
+ * event is a row, so the run's end is found from ts alone.
+ */
+static void run(const struct convert_opts *o, struct stream *s,
+		struct chunk *c, const struct hent *lim, uint64_t *rows,
+		uint64_t *seen)
+{
+	const struct ht_event *ev = s->ev;
+	const struct ht_event **out = c->evp;
+	uint32_t pos = s->pos, end = s->n, room = CHUNK_EVENTS - c->n;
+	size_t n = c->n, n0 = c->n;
+
+	if (o->limit && o->limit - *rows < room)
+		room = (uint32_t)(o->limit - *rows);
+	if (end - pos > room)
+		end = pos + room;
+	prefetch_ev(&ev[pos]);
+	out[n++] = &ev[pos++];
+	if (lim) {
+		uint64_t t = lim->ts;
+		int le = s->pid < lim->pid ||
+			 (s->pid == lim->pid && s->tid <= lim->tid);
+		if (le) {
+			while (pos < end && ev[pos].ts <= t) {
+				prefetch_ev(&ev[pos]);
+				out[n++] = &ev[pos++];
+			}
+		} else {
+			while (pos < end && ev[pos].ts < t) {
+				prefetch_ev(&ev[pos]);
+				out[n++] = &ev[pos++];
+			}
+		}
+	} else {
+		while (pos < end) {
+			prefetch_ev(&ev[pos]);
+			out[n++] = &ev[pos++];
+		}
+	}
+	s->pos = pos;
+	c->n = n;
+	*rows += n - n0;
+	*seen += n - n0;
+}
+
+/* run() with filters: every event is tested, only kept ones are rows. */
+static void run_filtered(struct pipe *g, const struct convert_opts *o,
+			 struct stream *s, struct chunk *c,
+			 const struct hent *lim, uint64_t *rows,
+			 uint64_t *seen)
+{
+	int first = 1;
+
+	do {
+		const struct ht_event *e = &s->ev[s->pos];
+		prefetch_ev(e);
+		if (!first && lim &&
+		    (e->ts > lim->ts ||
+		     (e->ts == lim->ts &&
+		      (s->pid > lim->pid ||
+		       (s->pid == lim->pid && s->tid > lim->tid)))))
+			break;
+		first = 0;
+		s->pos++;
+		(*seen)++;
+		if (!convert_keep(o, e, g->start))
+			continue;
+		c->evp[c->n++] = e;
+		(*rows)++;
+		if (o->limit && *rows >= o->limit)
+			break;
+	} while (s->pos < s->n && c->n < CHUNK_EVENTS);
+}
+
 /*
  * Fills c with the next kept events in merge order.  Returns 0 (more may
  * follow), 1 (the end), or -1 after printing an error.
@@ -430,7 +518,7 @@ static int merge_fill(struct pipe *g, const struct convert_opts *o,
 	while (c->n < CHUNK_EVENTS) {
 		struct hent *top, lim = {0, 0, 0, 0};
 		struct stream *s;
-		int has_lim, first = 1;
+		int has_lim;
 
 		if (!g->nheap || (o->limit && *rows >= o->limit))
 			return 1;
@@ -448,30 +536,11 @@ static int merge_fill(struct pipe *g, const struct convert_opts *o,
 			if (g->nheap > 2 && hless(&g->heap[2], &lim))
 				lim = g->heap[2];
 		}
-		do {
-			const struct ht_event *e = &s->ev[s->pos];
-			/* The decoder's output is out of cache by now and
-			 * the runs are too short for the hardware to
-			 * prefetch across two streams. */
-			uintptr_t pf = (uintptr_t)e + PF_AHEAD * sizeof(*e);
-			__builtin_prefetch((const void *)pf);
-			__builtin_prefetch((const void *)(pf + 64));
-			if (!first && has_lim &&
-			    (e->ts > lim.ts ||
-			     (e->ts == lim.ts &&
-			      (s->pid > lim.pid ||
-			       (s->pid == lim.pid && s->tid > lim.tid)))))
-				break;
-			first = 0;
-			s->pos++;
-			(*seen)++;
-			if (g->filtering && !convert_keep(o, e, g->start))
-				continue;
-			c->evp[c->n++] = e;
-			(*rows)++;
-			if (o->limit && *rows >= o->limit)
-				break;
-		} while (s->pos < s->n && c->n < CHUNK_EVENTS);
+		if (g->filtering)
+			run_filtered(g, o, s, c, has_lim ? &lim : NULL, rows,
+				     seen);
+		else
+			run(o, s, c, has_lim ? &lim : NULL, rows, seen);
 		if (s->pos < s->n) {
 			top->ts = s->ev[s->pos].ts;
 			sift_down(g, 0);
