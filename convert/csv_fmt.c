@@ -155,6 +155,33 @@ char *csv_put_i64(char *p, int64_t v)
 	return csv_put_u64(p, (uint64_t)v);
 }
 
+/* 1 to 4 digits of v < 10^4 without a branch: the four digits with
+ * leading zeros in one word (as put8() splits them), shifted so that the
+ * first significant digit is in the lowest byte.  Stores 8 bytes. */
+static inline char *put_lt1e4_nb(char *p, uint32_t v)
+{
+	uint64_t x = v, y;
+	unsigned n = 1 + (v > 9) + (v > 99) + (v > 999);
+
+	y = ((x * 5243) >> 19) & 0x7f;
+	x = y | ((x - y * 100) << 16);
+	y = ((x * 103) >> 10) & 0x000f000full;
+	x = y | ((x - y * 10) << 8);
+	x = (x + 0x30303030ull) >> 8 * (4 - n);
+	memcpy(p, &x, 8);
+	return p + n;
+}
+
+/* csv_put_u64() inline for cells whose values are mostly below 10^4
+ * (size, alignment, nmemb): no call, and no branch on the number of
+ * digits, which varies from row to row. */
+static inline char *put_num(char *p, uint64_t v)
+{
+	if (__builtin_expect(v < 10000, 1))
+		return put_lt1e4_nb(p, (uint32_t)v);
+	return csv_put_u64(p, v);
+}
+
 /* Eight hex digits of x, most significant first, as 8 bytes in memory
  * order: nibbles spread to bytes, then '0'..'9' / 'a'..'f' by adding 0x30
  * and 0x27 more where the nibble is above 9. */
@@ -361,7 +388,7 @@ format_row(char *p, const struct ht_event *ev, uint64_t start,
 		p = put_addr(p, ev->addr, rc);
 	*p++ = ',';
 	if ((m & B(CSV_SIZE)) || ev->size)
-		p = csv_put_u64(p, ev->size);
+		p = put_num(p, ev->size);
 	*p++ = ',';
 	if ((m & B(CSV_OLD_ADDR)) || ev->old_addr)
 		p = put_addr(p, ev->old_addr, rc);
@@ -370,10 +397,10 @@ format_row(char *p, const struct ht_event *ev, uint64_t start,
 		p = csv_put_u64(p, ev->old_size);
 	*p++ = ',';
 	if ((m & B(CSV_ALIGN)) || ev->align)
-		p = csv_put_u64(p, ev->align);
+		p = put_num(p, ev->align);
 	*p++ = ',';
 	if ((m & B(CSV_NMEMB)) || ev->nmemb)
-		p = csv_put_u64(p, ev->nmemb);
+		p = put_num(p, ev->nmemb);
 	*p++ = ',';
 	if (!ev->result && !(ev->flags & HT_EV_FAILED)) {
 		memcpy(p, "ok", 2);
