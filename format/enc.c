@@ -41,6 +41,7 @@ struct ht__scache {
 	uint8_t ts_enc;   /* DELTA_BSS or DELTA_VARINT */
 	uint8_t addr_enc; /* PLAIN, DELTA_BSS or MRU_ADDR */
 	uint8_t var_enc[2]; /* size, old_addr: when a varint encoding */
+	uint8_t var_raw[2]; /* size, old_addr: zstd saved < 1/16 */
 };
 
 struct ht__enc {
@@ -476,7 +477,8 @@ static size_t var_col(struct ht__enc *e, int c, int k, const uint64_t *v,
 	pk->width = 0;
 	pk->param = k == HT__E_DELTA_VARINT ? first : 0;
 	pk->len = len;
-	stored = len >= 64 ? zc(e, zkind(c), out, len - 1, e->mru, len) : 0;
+	stored = len >= 64 && !e->sc->var_raw[c == HT__C_OLD_ADDR] ?
+		 zc(e, zkind(c), out, len - 1, e->mru, len) : 0;
 	*codec = stored ? HT__CODEC_ZSTD : HT__CODEC_NONE;
 	if (stored)
 		return stored;
@@ -647,6 +649,9 @@ single:
 	stored = 0;
 	if (!force_raw && a.len >= 64)
 		stored = zc(e, zkind(c), out, a.len - 1, e->raw, a.len);
+	if (vc >= 0 && !force_raw && e->trial)
+		e->sc->var_raw[vc] = a.len >= 64 &&
+				     (!stored || stored * 16 > a.len * 15);
 	if (stored) {
 		*codec = HT__CODEC_ZSTD;
 		return stored;
