@@ -214,16 +214,16 @@ static inline unsigned varint_len(uint64_t v)
  * the column (measured on storm, python and bench_format columns):
  * op and flags, mostly runs of a few byte values, need matches of 7
  * (faster and 2-8 % smaller than level 1's 5 or 6); addr bodies lose
- * nothing with 2^12 hash slots instead of 2^13-14 (10-25 % faster),
- * and its match finder steps ahead faster (targetLength 4, with Huffman
- * literals kept on, which targetLength > 0 would turn off at level 1):
- * matches in addresses are rare, so few are missed (callgrind on
- * ht__enc_block: bench_format 433 -> 420, python 350 -> 342, storm
- * 394 -> 390 instructions/event, for +0.008, +0.037, +0.015 B/event).
- * ts the same way without the smaller table (its deltas repeat more
- * than addresses, but long matches are few): bench_format 420 -> 407,
- * python 340 -> 326, storm 383 -> 372 instructions/event for +0.057,
- * +0.026, +0.020 B/event.  Other levels are as asked.
+ * nothing with 2^12 hash slots instead of 2^13-14 (10-25 % faster).
+ * ts lets the match finder step ahead faster (targetLength 4, with
+ * Huffman literals kept on, which targetLength > 0 would turn off at
+ * level 1): long matches in its deltas are few (callgrind on
+ * ht__enc_block: bench_format 420 -> 407, python 340 -> 326, storm
+ * 383 -> 372 instructions/event for +0.057, +0.026, +0.020 B/event).
+ * The same on addr saved 4-13 instructions/event more but made the
+ * imported Android systemui trace 3 % larger (its addresses repeat in
+ * patterns across threads), so addr keeps level 1's step.  Other
+ * levels are as asked.
  */
 enum { ZK_LEVEL, ZK_RUNS, ZK_ADDR, ZK_TS };
 
@@ -239,9 +239,9 @@ static size_t zc(struct ht__enc *e, int kind, void *dst, size_t cap,
 	ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, e->level);
 	if (kind == ZK_RUNS)
 		ZSTD_CCtx_setParameter(z, ZSTD_c_minMatch, 7);
+	else if (kind == ZK_ADDR)
+		ZSTD_CCtx_setParameter(z, ZSTD_c_hashLog, 12);
 	else {
-		if (kind == ZK_ADDR)
-			ZSTD_CCtx_setParameter(z, ZSTD_c_hashLog, 12);
 		ZSTD_CCtx_setParameter(z, ZSTD_c_targetLength, 4);
 		ZSTD_CCtx_setParameter(z, ZSTD_c_literalCompressionMode,
 				       ZSTD_ps_enable);
