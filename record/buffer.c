@@ -493,6 +493,25 @@ static struct ht__buf *take_small(void)
 enum { FL_KEEP, FL_FINAL, FL_TIMER };
 static void flush_all(int mode);
 
+/*
+ * After writing with signals blocked: a write past RLIMIT_FSIZE left
+ * SIGXFSZ pending.  If it was not pending before (p0, taken before the
+ * write), it is ours, not the program's: take it before the program's
+ * mask comes back.
+ */
+static void take_own_sigxfsz(const sigset_t *p0)
+{
+	sigset_t p1, x;
+	struct timespec zero = { 0, 0 };
+
+	sigpending(&p1);
+	if (!sigismember(&p1, SIGXFSZ) || sigismember(p0, SIGXFSZ))
+		return;
+	sigemptyset(&x);
+	sigaddset(&x, SIGXFSZ);
+	sigtimedwait(&x, NULL, &zero);
+}
+
 static struct ht__buf *take_big(int may_wait)
 {
 	struct ht__buf *b;
@@ -526,24 +545,13 @@ static struct ht__buf *take_big(int may_wait)
 		 * Signals are blocked (we are in ht__reserve_slow()). */
 		if (pthread_mutex_trylock(&g_wlock) == 0) {
 			uint32_t before = atomic_load(&g_big_free);
-			sigset_t p0, p1;
+			sigset_t p0;
 
 			sigpending(&p0);
 			flush_all(FL_KEEP);
 			pthread_mutex_unlock(&g_wlock);
-			/* a write past RLIMIT_FSIZE (lowered since we looked)
-			 * left SIGXFSZ pending here: it is ours, not the
-			 * program's; take it before the mask comes back */
-			sigpending(&p1);
-			if (sigismember(&p1, SIGXFSZ) &&
-			    !sigismember(&p0, SIGXFSZ)) {
-				sigset_t x;
-				struct timespec zero = { 0, 0 };
-
-				sigemptyset(&x);
-				sigaddset(&x, SIGXFSZ);
-				sigtimedwait(&x, NULL, &zero);
-			}
+			/* RLIMIT_FSIZE may have been lowered since we looked */
+			take_own_sigxfsz(&p0);
 			if (atomic_load(&g_big_free) > before)
 				continue;
 		}
@@ -1632,7 +1640,7 @@ static void start_encoder(void)
  * EFBIG, and the SIGXFSZ it leaves pending is ours, not the program's. */
 static void close_here(int cmd)
 {
-	sigset_t all, mask, p0, p1;
+	sigset_t all, mask, p0;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &mask);
@@ -1642,15 +1650,7 @@ static void close_here(int cmd)
 	flush_all(FL_FINAL);
 	finish(cmd);
 	ht__t.guard--;
-	sigpending(&p1);
-	if (sigismember(&p1, SIGXFSZ) && !sigismember(&p0, SIGXFSZ)) {
-		sigset_t x;
-		struct timespec zero = { 0, 0 };
-
-		sigemptyset(&x);
-		sigaddset(&x, SIGXFSZ);
-		sigtimedwait(&x, NULL, &zero);
-	}
+	take_own_sigxfsz(&p0);
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }
 
@@ -1820,7 +1820,7 @@ void ht__init(void)
  */
 void ht__fork_prepare(void)
 {
-	sigset_t all, mask, p0, p1;
+	sigset_t all, mask, p0;
 
 	if (!g_bufs)
 		return;
@@ -1837,15 +1837,7 @@ void ht__fork_prepare(void)
 	ht__t.guard++;
 	flush_all(FL_TIMER);
 	ht__t.guard--;
-	sigpending(&p1);
-	if (sigismember(&p1, SIGXFSZ) && !sigismember(&p0, SIGXFSZ)) {
-		sigset_t x;
-		struct timespec zero = { 0, 0 };
-
-		sigemptyset(&x);
-		sigaddset(&x, SIGXFSZ);
-		sigtimedwait(&x, NULL, &zero);
-	}
+	take_own_sigxfsz(&p0);
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }
 
