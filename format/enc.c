@@ -337,6 +337,17 @@ struct pick {
 	size_t len;
 };
 
+/* A column whose every value is v: CONST, nothing stored. */
+static size_t pick_const(struct pick *pk, uint64_t v, uint8_t *codec)
+{
+	pk->enc = HT__E_CONST;
+	pk->width = 0;
+	pk->param = v;
+	pk->len = 0;
+	*codec = HT__CODEC_NONE;
+	return 0;
+}
+
 /* Writes v[0..m) encoded as p into out; v may be overwritten. */
 static void put(uint8_t *out, uint64_t *v, const uint64_t *base, size_t m,
 		const struct pick *p)
@@ -558,13 +569,8 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 		}
 	}
 	*codec = HT__CODEC_NONE;
-	if (same) {
-		pk->enc = HT__E_CONST;
-		pk->width = 0;
-		pk->param = first;
-		pk->len = 0;
-		return 0;
-	}
+	if (same)
+		return pick_const(pk, first, codec);
 	wv = ht__bytes_of(or_v);
 	wz = ht__bytes_of(or_z);
 	wv = wv ? wv : 1;
@@ -749,13 +755,8 @@ static size_t ts_col(struct ht__enc *e, const uint64_t *z, size_t n,
 	size_t stored = 0;
 
 	*codec = HT__CODEC_NONE;
-	if (one) {
-		pk->enc = HT__E_CONST;
-		pk->width = 0;
-		pk->param = first;
-		pk->len = 0;
-		return 0;
-	}
+	if (one)
+		return pick_const(pk, first, codec);
 	wv = wv ? wv : 1;
 	wz = wz ? wz : 1;
 	pk->enc = HT__E_PLAIN;
@@ -887,13 +888,8 @@ static size_t byte_col(struct ht__enc *e, const uint8_t *b, size_t m,
 
 	*codec = HT__CODEC_NONE;
 	pk->param = 0;
-	if (one) {
-		pk->enc = HT__E_CONST;
-		pk->width = 0;
-		pk->param = b[0];
-		pk->len = 0;
-		return 0;
-	}
+	if (one)
+		return pick_const(pk, b[0], codec);
 	pk->enc = HT__E_PLAIN;
 	pk->width = 1;
 	pk->len = m;
@@ -1055,12 +1051,7 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 					    force_raw, &pk, &codec);
 		} else if (!orr[c] || (andd[c] == orr[c] && m)) {
 			/* one value: no need to look at the rows */
-			pk.enc = HT__E_CONST;
-			pk.width = 0;
-			pk.param = orr[c];
-			pk.len = 0;
-			codec = HT__CODEC_NONE;
-			stored = 0;
+			stored = pick_const(&pk, orr[c], &codec);
 		} else if (c >= HT__C_OLD_SIZE && c <= HT__C_NMEMB) {
 			/* gathered in the pass */
 			stored = encode_col(e, c, e->rare[c - HT__C_OLD_SIZE],
