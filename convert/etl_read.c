@@ -207,6 +207,18 @@ static const uint8_t heap_guid[16] = {
 	0xa8, 0x25, 0x34, 0x6b, 0x75, 0xf2, 0xa2, 0x4a,
 };
 
+/* The fields that only some headers carry (decode() sets them, the
+ * SYSTEM/COMPACT fast path leaves them as this). */
+static void reset_rare(struct etl_event *ev)
+{
+	ev->ext = NULL;
+	ev->ext_len = 0;
+	ev->guid = NULL;
+	ev->id = 0;
+	ev->flags = 0;
+	ev->has_ts = 1;
+}
+
 /*
  * Decodes the event at b[pos] (valid data ends at b[end]).  Returns the
  * number of bytes to advance (8-aligned, > 0), 0 at the end of the data,
@@ -228,16 +240,11 @@ static int decode(struct etl *e, const uint8_t *b, uint32_t pos,
 	ht = (m >> 16) & 0xFF;
 	ev->hdr = p;
 	ev->off = pos;
-	ev->ext = NULL;
-	ev->ext_len = 0;
-	ev->guid = NULL;
-	ev->id = 0;
-	ev->flags = 0;
+	reset_rare(ev);
 	ev->group = 0;
 	ev->type = 0;
 	ev->opcode = 0;
 	ev->version = 0;
-	ev->has_ts = 1;
 	ev->ts = 0;
 	ev->pid = ev->tid = ETL_NOID;
 	if ((fl & 0xC0) == 0xC0) {
@@ -436,13 +443,7 @@ static inline int decode_fast(const uint8_t *b, uint32_t pos, uint32_t end,
 	ev->hdr = p;
 	ev->off = pos;
 	if (!*clean) {
-		/* what only decode() changes */
-		ev->ext = NULL;
-		ev->ext_len = 0;
-		ev->guid = NULL;
-		ev->id = 0;
-		ev->flags = 0;
-		ev->has_ts = 1;
+		reset_rare(ev);
 		*clean = 1;
 	}
 	ev->htype = (uint8_t)ht;
