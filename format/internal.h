@@ -264,9 +264,9 @@ int ht__ev_prefix(const uint8_t *p, size_t len, uint32_t count,
 /* EVENTS block decoder scratch (one per thread). */
 struct ht_decoder {
 	void *dctx;                    /* ZSTD_DCtx */
-	uint8_t *buf;                  /* one decompressed column */
+	uint8_t *buf;                  /* the op column as bytes */
 	size_t cap;
-	uint64_t *col[HT__NCOLS + 1];  /* decoded values of each column */
+	uint64_t *col[HT__NCOLS + 1];  /* each column's zstd output */
 	size_t ccap[HT__NCOLS + 1];
 	uint64_t *cv;                  /* one chunk of values per column */
 	uint32_t *cnt;                 /* per chunk: values of each column */
