@@ -317,6 +317,20 @@ static int get_varints(uint64_t *v, const uint8_t **sp, const uint8_t *se,
 			     varints_sw(v, sp, se, n);
 }
 
+/* The same of plain deltas (UDELTA): *mono, the sums do not wrap. */
+static uint64_t undelta_u(uint64_t *v, size_t n, uint64_t prev, int *mono)
+{
+	uint64_t or = 0, p0 = prev;
+
+	for (size_t i = 0; i < n; i++) {
+		or |= v[i];
+		prev += v[i];
+		v[i] = prev;
+	}
+	*mono = or < (1ull << 54) && p0 <= UINT64_MAX - (uint64_t)n * or;
+	return prev;
+}
+
 static uint64_t undelta(uint64_t *v, size_t n, uint64_t prev, int *mono)
 {
 	uint64_t or = 0, p0 = prev;
@@ -349,6 +363,20 @@ static uint64_t undelta_bss2(uint64_t *v, const uint8_t *s, size_t n,
 	return prev;
 }
 
+/* UDELTA_BSS of width 2. */
+static uint64_t undelta_ubss2(uint64_t *v, const uint8_t *s, size_t n,
+			      size_t m, uint64_t prev, int *mono)
+{
+	uint64_t p0 = prev;
+
+	for (size_t i = 0; i < n; i++) {
+		prev += s[i] | (uint64_t)s[m + i] << 8;
+		v[i] = prev;
+	}
+	*mono = p0 <= UINT64_MAX - (uint64_t)n * 0xffff;
+	return prev;
+}
+
 /* The next n values of column k into v: 0, -1 if malformed, -2 if a
  * value is too wide for its column.  *mono as undelta() says, 0 if the
  * encoding is not a delta one. */
@@ -376,6 +404,20 @@ static int col_take(struct col *k, uint64_t *v, uint32_t n, int *mono)
 		if (get_varints(v, &k->s, k->se, n))
 			return -1;
 		k->prev = undelta(v, n, k->prev, mono);
+		break;
+	case HT__E_UDELTA_BSS:
+		if (k->w == 2) {
+			k->prev = undelta_ubss2(v, k->s + k->i, n, k->m,
+						k->prev, mono);
+			break;
+		}
+		get_bss(v, k->s + k->i, n, k->w, k->m);
+		k->prev = undelta_u(v, n, k->prev, mono);
+		break;
+	case HT__E_UDELTA_VARINT:
+		if (get_varints(v, &k->s, k->se, n))
+			return -1;
+		k->prev = undelta_u(v, n, k->prev, mono);
 		break;
 	default: /* VARINT, REL_ADDR */
 		if (get_varints(v, &k->s, k->se, n))
@@ -675,6 +717,7 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 			case HT__E_PLAIN:
 			case HT__E_BSS:
 			case HT__E_DELTA_BSS:
+			case HT__E_UDELTA_BSS:
 				if (w < 1 || w > cw ||
 				    raw_len != (uint64_t)m * w)
 					BAD("column width");
@@ -730,7 +773,9 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 				continue;
 			}
 			if (param && enc != HT__E_DELTA_BSS &&
-			    enc != HT__E_DELTA_VARINT && enc != HT__E_MRU_ADDR)
+			    enc != HT__E_DELTA_VARINT && enc != HT__E_MRU_ADDR &&
+			    enc != HT__E_UDELTA_BSS &&
+			    enc != HT__E_UDELTA_VARINT)
 				BAD("column parameter");
 			if (enc == HT__E_MRU_ADDR) {
 				q.code = s;
@@ -785,8 +830,9 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 					d->buf[i + j] = (uint8_t)v[j];
 			}
 			if (cl[HT__C_OP].s != cl[HT__C_OP].se &&
-			    enc_of[HT__C_OP] >= HT__E_VARINT &&
-			    enc_of[HT__C_OP] <= HT__E_DELTA_VARINT)
+			    (enc_of[HT__C_OP] == HT__E_VARINT ||
+			     enc_of[HT__C_OP] == HT__E_DELTA_VARINT ||
+			     enc_of[HT__C_OP] == HT__E_UDELTA_VARINT))
 				BAD("varint");
 			ops = d->buf;
 		}
@@ -965,6 +1011,7 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 				BAD("MRU_ADDR body");
 		} else if ((enc_of[c] == HT__E_VARINT ||
 			    enc_of[c] == HT__E_DELTA_VARINT ||
+			    enc_of[c] == HT__E_UDELTA_VARINT ||
 			    enc_of[c] == HT__E_REL_ADDR) &&
 			   cl[c].s != cl[c].se) {
 			BAD("varint");

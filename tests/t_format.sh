@@ -69,11 +69,18 @@ L=$HT_BUILD/tests/genlifo
 k=$("$HT_BUILD/tests/htdump" "$d/lifo.htape" | grep -c 'Encoding = 7 (MRU_ADDR)')
 [ "$k" -gt 0 ] && ok "a LIFO trace uses MRU_ADDR ($k columns)" ||
 	no "a LIFO trace uses MRU_ADDR"
+# UDELTA (format 1.2): its timestamps never decrease, so ts is stored
+# as deltas without zigzag, both as varints (8) and byte-split (9).
+u8=$("$HT_BUILD/tests/htdump" "$d/lifo.htape" | grep -c 'Encoding = 8 (UDELTA_VARINT)')
+u9=$("$HT_BUILD/tests/htdump" "$d/lifo.htape" | grep -c 'Encoding = 9 (UDELTA_BSS)')
+[ "$u8" -gt 0 ] && [ "$u9" -gt 0 ] &&
+	ok "a LIFO trace uses UDELTA_VARINT ($u8) and UDELTA_BSS ($u9)" ||
+	no "a LIFO trace uses UDELTA_VARINT ($u8) and UDELTA_BSS ($u9)"
 "$H" cat --strict "$d/lifo.htape" >"$d/lifo.cat" 2>"$d/err"
 "$HT_BUILD/tests/refdec" "$d/lifo.htape" >"$d/lifo.ref" 2>&1
 [ "$(wc -l <"$d/lifo.cat")" = 40000 ] && cmp -s "$d/lifo.cat" "$d/lifo.ref" &&
-	ok "MRU_ADDR: the reference decoder agrees with cat" ||
-	no "MRU_ADDR: the reference decoder agrees with cat"
+	ok "MRU_ADDR, UDELTA: the reference decoder agrees with cat" ||
+	no "MRU_ADDR, UDELTA: the reference decoder agrees with cat"
 "$H" verify "$d/lifo.htape" >/dev/null 2>&1 &&
 	ok "a LIFO trace verifies" || no "a LIFO trace verifies"
 

@@ -153,7 +153,7 @@ def main():
     bad('R-HDR-4-header-length', 'Header_Length is 72',
         lambda h: h.set(12, [72], '72'))
     bad('R-HDR-5-incompat', 'an unknown Incompat_Features bit',
-        lambda h: h.set(16, [2], 'bit 1'))
+        lambda h: h.set(16, [4], 'bit 2'))
     bad('R-HDR-6-reserved', 'the header Reserved field is not 0',
         lambda h: h.set(52, [1], 'not 0'))
     bad('R-HDR-7-short', 'the file is 40 bytes: a cut file header',
@@ -211,8 +211,8 @@ def main():
         lambda h: h.set(dir_(0, 3), [2], 'width 2'))
     bad('R-EV-8-codec', 'the size column has codec 2 (unknown)',
         lambda h: h.set(dir_(3, 2), [2], 'codec 2'))
-    bad('R-EV-9-encoding', 'the size column has encoding 8 (unknown)',
-        lambda h: h.set(dir_(3, 1), [8], 'encoding 8'))
+    bad('R-EV-9-encoding', 'the size column has encoding 10 (unknown)',
+        lambda h: h.set(dir_(3, 1), [10], 'encoding 10'))
     # flags.hex (not kept): min's events with flags INPLACE, so that
     # the flags column is CONST 2 at directory entry 6.
     good('flags', ['-x', '-u', '-s', '1', '-f', '2'], 'temporary')

@@ -194,21 +194,22 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 				die("R-EV-6", "Values", off);
 			if (codec > 1)
 				die("R-EV-8", "unknown codec", off);
-			if (enc > 7)
+			if (enc > 9)
 				die("R-EV-9", "unknown encoding", off);
-			int fixed = enc == 0 || enc == 4 || enc == 5;
+			int fixed = enc == 0 || enc == 4 || enc == 5 ||
+				    enc == 9;
 			if (fixed && (w < 1 || w > colw[c] ||
 				      raw != (uint64_t)n * w))
 				die("R-EV-7", "width or length", off);
 			if (enc == 1 && (w || raw || st || codec))
 				die("R-EV-7", "CONST fields", off);
-			if ((enc == 2 || enc == 3 || enc == 6) &&
-			    (w || raw < n || raw > 10ull * n))
+			int vi = enc == 2 || enc == 3 || enc == 6 || enc == 8;
+			if (vi && (w || raw < n || raw > 10ull * n))
 				die("R-EV-7", "varint length", off);
 			if (enc == 7 && (w || raw < n || raw > 11ull * n))
 				die("R-EV-7", "MRU_ADDR length", off);
 			if (param && enc != 1 && enc != 3 && enc != 4 &&
-			    enc != 7)
+			    enc != 7 && enc != 8 && enc != 9)
 				die("R-EV-7", "Param", off);
 			if (enc == 6 && c != 5)
 				die("R-EV-12", "REL_ADDR on this column", off);
@@ -259,17 +260,21 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 						die("R-EV-11", "MRU code", off);
 					}
 					hist[fr][hn[fr]++] = v;
-				} else if (enc == 4 || enc == 5) {
+				} else if (enc == 4 || enc == 5 || enc == 9) {
 					for (int t = 0; t < w; t++)
 						v |= (uint64_t)s[(size_t)t * n +
 								 j] << (8 * t);
 					if (enc == 4)
 						v = prev += (uint64_t)unzz(v);
+					if (enc == 9)
+						v = prev += v;
 				} else {
 					if (varint(&s, se, &v))
 						die("R-EV-11", "varint", off);
 					if (enc == 3)
 						v = prev += (uint64_t)unzz(v);
+					if (enc == 8)
+						v = prev += v;
 					if (enc == 6) {
 						if (!((mask[ev[i].op] >> 2) & 1))
 							die("R-EV-12",
@@ -286,7 +291,7 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 				set(&ev[i], c, v);
 				j++;
 			}
-			if ((enc == 2 || enc == 3 || enc == 6) && s != se)
+			if (vi && s != se)
 				die("R-EV-11", "varint body length", off);
 			if (enc == 7 && lit != se)
 				die("R-EV-11", "MRU_ADDR body length", off);
@@ -445,7 +450,8 @@ int main(int argc, char **argv)
 		die("R-HDR-3", "major version", 8);
 	if (u(f + 12, 4) != 64)
 		die("R-HDR-4", "header length", 12);
-	if (u(f + 16, 8) & ~1ull) /* bit 0: MRU_ADDR (1.1) */
+	/* bit 0: MRU_ADDR (1.1); bit 1: UDELTA (1.2) */
+	if (u(f + 16, 8) & ~3ull)
 		die("R-HDR-5", "incompat features", 16);
 	if (u(f + 52, 4))
 		die("R-HDR-6", "reserved", 52);
