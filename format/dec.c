@@ -295,9 +295,6 @@ tail:
 	return 0;
 }
 
-/* Prefix sums of zigzag deltas; *mono: no delta was negative and the
- * sums did not wrap (so the first value is the least, the last the
- * greatest). */
 static int varints_sw(uint64_t *v, const uint8_t **sp, const uint8_t *se,
 		      size_t n)
 {
@@ -317,38 +314,35 @@ static int get_varints(uint64_t *v, const uint8_t **sp, const uint8_t *se,
 			     varints_sw(v, sp, se, n);
 }
 
-/* The same of plain deltas (UDELTA): *mono, the sums do not wrap. */
-static uint64_t undelta_u(uint64_t *v, size_t n, uint64_t prev, int *mono)
+/* Prefix sums of the deltas v[0..n) (zigzag ones, or plain ones when
+ * uns: UDELTA), from prev, in place; returns the last sum.  *mono: the
+ * sums never decrease (no zigzag delta was negative and no sum wrapped).
+ * Inlined with uns constant: one loop each, no branch in it. */
+static inline __attribute__((always_inline)) uint64_t
+undelta(uint64_t *v, size_t n, uint64_t prev, int *mono, int uns)
 {
 	uint64_t or = 0, p0 = prev;
 
 	for (size_t i = 0; i < n; i++) {
 		or |= v[i];
-		prev += v[i];
-		v[i] = prev;
-	}
-	*mono = or < (1ull << 54) && p0 <= UINT64_MAX - (uint64_t)n * or;
-	return prev;
-}
-
-static uint64_t undelta(uint64_t *v, size_t n, uint64_t prev, int *mono)
-{
-	uint64_t or = 0, p0 = prev;
-
-	for (size_t i = 0; i < n; i++) {
-		or |= v[i];
-		prev += (uint64_t)ht__unzz(v[i]);
+		prev += uns ? v[i] : (uint64_t)ht__unzz(v[i]);
 		v[i] = prev;
 	}
 	/* n <= CHUNK < 2^9 deltas below 2^54 sum below 2^63 */
-	*mono = !(or & 1) && or < (1ull << 55) &&
-		p0 <= UINT64_MAX - (uint64_t)n * (or >> 1);
+	if (uns)
+		*mono = or < (1ull << 54) &&
+			p0 <= UINT64_MAX - (uint64_t)n * or;
+	else
+		*mono = !(or & 1) && or < (1ull << 55) &&
+			p0 <= UINT64_MAX - (uint64_t)n * (or >> 1);
 	return prev;
 }
 
-/* DELTA_BSS of width 2 (timestamps): bytes to values to sums at once. */
-static uint64_t undelta_bss2(uint64_t *v, const uint8_t *s, size_t n,
-			     size_t m, uint64_t prev, int *mono)
+/* (U)DELTA_BSS of width 2 (timestamps): bytes to values to sums at
+ * once. */
+static inline __attribute__((always_inline)) uint64_t
+undelta_bss2(uint64_t *v, const uint8_t *s, size_t n, size_t m,
+	     uint64_t prev, int *mono, int uns)
 {
 	uint64_t or = 0, p0 = prev;
 
@@ -356,24 +350,14 @@ static uint64_t undelta_bss2(uint64_t *v, const uint8_t *s, size_t n,
 		uint64_t z = s[i] | (uint64_t)s[m + i] << 8;
 
 		or |= z;
-		prev += (uint64_t)ht__unzz(z);
+		prev += uns ? z : (uint64_t)ht__unzz(z);
 		v[i] = prev;
 	}
-	*mono = !(or & 1) && p0 <= UINT64_MAX - (uint64_t)n * (or >> 1);
-	return prev;
-}
-
-/* UDELTA_BSS of width 2. */
-static uint64_t undelta_ubss2(uint64_t *v, const uint8_t *s, size_t n,
-			      size_t m, uint64_t prev, int *mono)
-{
-	uint64_t p0 = prev;
-
-	for (size_t i = 0; i < n; i++) {
-		prev += s[i] | (uint64_t)s[m + i] << 8;
-		v[i] = prev;
-	}
-	*mono = p0 <= UINT64_MAX - (uint64_t)n * 0xffff;
+	if (uns)
+		*mono = p0 <= UINT64_MAX - (uint64_t)n * or;
+	else
+		*mono = !(or & 1) &&
+			p0 <= UINT64_MAX - (uint64_t)n * (or >> 1);
 	return prev;
 }
 
@@ -394,30 +378,30 @@ static int col_take(struct col *k, uint64_t *v, uint32_t n, int *mono)
 	case HT__E_DELTA_BSS:
 		if (k->w == 2) {
 			k->prev = undelta_bss2(v, k->s + k->i, n, k->m,
-					       k->prev, mono);
+					       k->prev, mono, 0);
 			break;
 		}
 		get_bss(v, k->s + k->i, n, k->w, k->m);
-		k->prev = undelta(v, n, k->prev, mono);
+		k->prev = undelta(v, n, k->prev, mono, 0);
 		break;
 	case HT__E_DELTA_VARINT:
 		if (get_varints(v, &k->s, k->se, n))
 			return -1;
-		k->prev = undelta(v, n, k->prev, mono);
+		k->prev = undelta(v, n, k->prev, mono, 0);
 		break;
 	case HT__E_UDELTA_BSS:
 		if (k->w == 2) {
-			k->prev = undelta_ubss2(v, k->s + k->i, n, k->m,
-						k->prev, mono);
+			k->prev = undelta_bss2(v, k->s + k->i, n, k->m,
+					       k->prev, mono, 1);
 			break;
 		}
 		get_bss(v, k->s + k->i, n, k->w, k->m);
-		k->prev = undelta_u(v, n, k->prev, mono);
+		k->prev = undelta(v, n, k->prev, mono, 1);
 		break;
 	case HT__E_UDELTA_VARINT:
 		if (get_varints(v, &k->s, k->se, n))
 			return -1;
-		k->prev = undelta_u(v, n, k->prev, mono);
+		k->prev = undelta(v, n, k->prev, mono, 1);
 		break;
 	default: /* VARINT, REL_ADDR */
 		if (get_varints(v, &k->s, k->se, n))
