@@ -376,32 +376,27 @@ static int col_take(struct col *k, uint64_t *v, uint32_t n, int *mono)
 		get_bss(v, k->s + k->i, n, k->w, k->m);
 		break;
 	case HT__E_DELTA_BSS:
-		if (k->w == 2) {
-			k->prev = undelta_bss2(v, k->s + k->i, n, k->m,
-					       k->prev, mono, 0);
-			break;
-		}
-		get_bss(v, k->s + k->i, n, k->w, k->m);
-		k->prev = undelta(v, n, k->prev, mono, 0);
-		break;
-	case HT__E_DELTA_VARINT:
-		if (get_varints(v, &k->s, k->se, n))
-			return -1;
-		k->prev = undelta(v, n, k->prev, mono, 0);
-		break;
 	case HT__E_UDELTA_BSS:
 		if (k->w == 2) {
-			k->prev = undelta_bss2(v, k->s + k->i, n, k->m,
-					       k->prev, mono, 1);
+			k->prev = k->enc == HT__E_UDELTA_BSS ?
+				undelta_bss2(v, k->s + k->i, n, k->m, k->prev,
+					     mono, 1) :
+				undelta_bss2(v, k->s + k->i, n, k->m, k->prev,
+					     mono, 0);
 			break;
 		}
 		get_bss(v, k->s + k->i, n, k->w, k->m);
-		k->prev = undelta(v, n, k->prev, mono, 1);
+		k->prev = k->enc == HT__E_UDELTA_BSS ?
+				  undelta(v, n, k->prev, mono, 1) :
+				  undelta(v, n, k->prev, mono, 0);
 		break;
+	case HT__E_DELTA_VARINT:
 	case HT__E_UDELTA_VARINT:
 		if (get_varints(v, &k->s, k->se, n))
 			return -1;
-		k->prev = undelta(v, n, k->prev, mono, 1);
+		k->prev = k->enc == HT__E_UDELTA_VARINT ?
+				  undelta(v, n, k->prev, mono, 1) :
+				  undelta(v, n, k->prev, mono, 0);
 		break;
 	default: /* VARINT, REL_ADDR */
 		if (get_varints(v, &k->s, k->se, n))
