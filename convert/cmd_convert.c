@@ -114,7 +114,7 @@ static enum cli_kind kind_from_name(const char *path)
 static int cmd_convert(int argc, char **argv)
 {
 	enum { O_START = 256, O_END, O_LIFE, O_LEVEL, O_SALVAGE, O_STRICT,
-	       O_NOPROG, O_INFMT, O_OUTFMT };
+	       O_NOPROG, O_INFMT, O_OUTFMT, O_BLOCK };
 	static const struct option longopts[] = {
 		{"from", required_argument, 0, 'f'},
 		{"to", required_argument, 0, 't'},
@@ -129,6 +129,7 @@ static int cmd_convert(int argc, char **argv)
 		{"lifetimes", no_argument, 0, O_LIFE},
 		{"interval", required_argument, 0, 'i'},
 		{"level", required_argument, 0, O_LEVEL},
+		{"block-events", required_argument, 0, O_BLOCK},
 		{"salvage", no_argument, 0, O_SALVAGE},
 		{"strict", no_argument, 0, O_STRICT},
 		{"jobs", required_argument, 0, 'j'},
@@ -205,6 +206,13 @@ static int cmd_convert(int argc, char **argv)
 			if (cli_parse_u64(optarg, &v) || v < 1 || v > 22)
 				return cli_usage(c, 2, "--level takes 1..22");
 			o.level = (int)v;
+			break;
+		case O_BLOCK:
+			if (cli_parse_u64(optarg, &v) || v < 1 ||
+			    v > HT_MAX_BLOCK_EVENTS)
+				return cli_usage(c, 2, "--block-events takes "
+					"1..1048576");
+			o.block_events = (uint32_t)v;
 			break;
 		case O_SALVAGE:
 			o.salvage = 1;
@@ -301,6 +309,8 @@ const struct ht_cmd cmd_convert_entry = {
 	"  --lifetimes        csv: one row per allocation\n"
 	"  --interval DUR     csv: one summary row per time bucket\n"
 	"  --level N          zstd level of an htape output (1..22)\n"
+	"  --block-events N   events per block of an htape output (1..1048576;\n"
+	"                     default 65536; larger: smaller file, more memory)\n"
 	"  --salvage          skip damaged input, report and count it\n"
 	"  --strict           fail on any irregularity (htape input)\n"
 	"  -j, --jobs N       threads for decoding and formatting\n"

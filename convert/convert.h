@@ -22,6 +22,7 @@ struct convert_opts {
 	int mode;                  /* HT_READ_* for htape input */
 	int salvage;               /* skip bad input (buffers, lines), count */
 	int level;                 /* zstd level of htape output; 0 default */
+	uint32_t block_events;     /* events per htape block; 0 default */
 	int pid_set;
 	uint32_t pid;
 	uint32_t tids[64];

@@ -522,6 +522,7 @@ int convert_csv_to_htape(const struct convert_opts *o)
 		goto out_in;
 	memset(&wo, 0, sizeof(wo));
 	wo.level = o->level;
+	wo.block_events = o->block_events;
 	err = ht_writer_open(&w, co.fd, &wo);
 	if (!err)
 		err = write_origin(w);

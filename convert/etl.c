@@ -808,6 +808,7 @@ static struct pout *get_out(struct conv *cv, uint32_t pid)
 		return NULL;
 	memset(&wo, 0, sizeof(wo));
 	wo.level = o->level;
+	wo.block_events = o->block_events;
 	wo.clock_num = 1;
 	wo.clock_den = 1;
 	r = ht_writer_open(&po->w, po->out.fd, &wo);

@@ -117,6 +117,7 @@ static int open_writer(struct ctx *c)
 
 	memset(&wo, 0, sizeof(wo));
 	wo.level = c->o->level;
+	wo.block_events = c->o->block_events;
 	wo.flags = c->f->flags | (c->st->timed ? 0 : HT_TRACE_NO_TIME);
 	err = ht_writer_open(&c->w, c->out.fd, &wo);
 	if (err)

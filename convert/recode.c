@@ -104,6 +104,7 @@ int convert_htape_to_htape(const struct convert_opts *o)
 	}
 	memset(&wo, 0, sizeof(wo));
 	wo.level = o->level;
+	wo.block_events = o->block_events;
 	wo.uuid = ht_reader_uuid(r);
 	wo.flags = ht_reader_flags(r);
 	err = ht_writer_open(&w, out.fd, &wo);

@@ -234,6 +234,19 @@ for k, v in a["meta"].items():
         assert z["meta"].get(k) == v, (k, v, z["meta"].get(k))
 ' "$d/sa.json" "$d/sz.json" && ok "recoded trace: same stats, metadata, names, RSS, losses" ||
 	no "recoded trace: same stats, metadata, names, RSS, losses"
+# --block-events: a's blocks hold 1000 events; 65536 a block gives fewer,
+# bigger blocks, the same events and a smaller file; 0 is a usage error.
+expect 0 "convert --block-events 65536 exits 0" "$H" convert --block-events 65536 \
+	"$d/a.htape" "$d/big.htape"
+"$H" cat "$d/big.htape" | cmp -s - "$d/a.want" &&
+	ok "--block-events: same cat output" || no "--block-events: same cat output"
+nb_a=$("$H" stat --json "$d/a.htape" | python3 -c 'import json,sys; print(json.load(sys.stdin)["blocks"])')
+nb_b=$("$H" stat --json "$d/big.htape" | python3 -c 'import json,sys; print(json.load(sys.stdin)["blocks"])')
+[ "$nb_b" -lt "$nb_a" ] && [ "$(wc -c <"$d/big.htape")" -lt "$size" ] &&
+	ok "--block-events 65536: $nb_b blocks (was $nb_a), $(wc -c <"$d/big.htape") < $size bytes" ||
+	no "--block-events 65536: $nb_b blocks (was $nb_a), $(wc -c <"$d/big.htape") bytes (was $size)"
+expect 2 "convert --block-events 0 is a usage error" "$H" convert --block-events 0 \
+	"$d/a.htape" "$d/b0.htape"
 expect 0 "convert with --pid" "$H" convert --pid 200 "$d/a.htape" "$d/p.htape"
 "$H" cat --pid 200 "$d/a.htape" >"$d/p.want"
 "$H" cat "$d/p.htape" | cmp -s - "$d/p.want" && ok "convert --pid keeps that process" ||
