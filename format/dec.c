@@ -416,6 +416,50 @@ static int col_take(struct col *k, uint64_t *v, uint32_t n, int *mono)
 }
 
 /*
+ * OPMAP_BITS: n op map indices of w bits (1, 2 or 4), 8 / w a byte from
+ * the low bits, into the ops they name (through a table of what each
+ * byte holds).  An index past the map becomes an op the map lacks, which
+ * the op count check then rejects.  -1 if the bits after the last value
+ * are not 0.
+ */
+static int unpack_ops(uint8_t *o, const uint8_t *s, uint32_t n, unsigned w,
+		      const uint8_t *oplist, unsigned n_ops,
+		      const uint16_t *opmask)
+{
+	uint8_t map[16], lut[256][8];
+	unsigned per = 8 / w, mk = (1u << w) - 1, absent = 0;
+	uint32_t i = 0, j = 0;
+
+	while (absent < 255 && opmask[absent])
+		absent++;
+	for (unsigned k = 0; k <= mk; k++)
+		map[k] = (uint8_t)(k < n_ops ? oplist[k] : absent);
+	for (unsigned b = 0; b < 256; b++)
+		for (unsigned k = 0; k < per; k++)
+			lut[b][k] = map[(b >> (k * w)) & mk];
+	switch (w) {
+	case 1:
+		for (; i + 8 <= n; i += 8)
+			memcpy(o + i, lut[s[j++]], 8);
+		break;
+	case 2:
+		for (; i + 4 <= n; i += 4)
+			memcpy(o + i, lut[s[j++]], 4);
+		break;
+	default:
+		for (; i + 2 <= n; i += 2)
+			memcpy(o + i, lut[s[j++]], 2);
+		break;
+	}
+	if (i < n) {
+		if (s[j] >> ((n - i) * w))
+			return -1;
+		memcpy(o + i, lut[s[j]], n - i);
+	}
+	return 0;
+}
+
+/*
  * MRU_ADDR: per row class (allocating, freeing) a history of the values
  * pushed (code j = the value pushed j+1 ago into the other class's
  * history) and the last literal.
@@ -705,6 +749,13 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 				if (raw_len || stored || codec || w)
 					BAD("const column");
 				break;
+			case HT__E_OPMAP_BITS:
+				if (c != HT__C_OP)
+					BAD("encoding not allowed here");
+				if ((w != 1 && w != 2 && w != 4) ||
+				    raw_len != ((uint64_t)m * w + 7) / 8)
+					BAD("column width");
+				break;
 			case HT__E_MRU_ADDR:
 				if (c != HT__C_ADDR)
 					BAD("encoding not allowed here");
@@ -792,6 +843,12 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		} else if (enc_of[HT__C_OP] == HT__E_PLAIN ||
 			   enc_of[HT__C_OP] == HT__E_BSS) {
 			ops = cl[HT__C_OP].s; /* one byte a value */
+		} else if (enc_of[HT__C_OP] == HT__E_OPMAP_BITS) {
+			if (unpack_ops(d->buf, cl[HT__C_OP].s, count,
+				       cl[HT__C_OP].w, oplist, pf.n_ops,
+				       opmask))
+				BAD("op column padding");
+			ops = d->buf;
 		} else {
 			uint64_t *v = d->cv;
 

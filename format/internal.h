@@ -80,7 +80,8 @@ enum {
 	HT__E_MRU_ADDR = 7,  /* addr: MRU cache hit codes + literal deltas */
 	HT__E_UDELTA_VARINT = 8, /* DELTA_VARINT of a non-decreasing column, */
 	HT__E_UDELTA_BSS = 9,    /* DELTA_BSS: deltas without zigzag */
-	HT__E_MAX = 9
+	HT__E_OPMAP_BITS = 10,   /* op: op map index in Width bits */
+	HT__E_MAX = 10
 };
 /* MRU_ADDR: code of a miss (codes 0..254 are hits); the encoder's
  * lookup table has 2^HT__MRU_HBITS slots per history. */
@@ -88,7 +89,7 @@ enum {
 #define HT__MRU_HBITS 10
 /* Incompat_Features bit 0: EVENTS blocks may use encoding 7. */
 #define HT__INCOMPAT_MRU 1ull
-/* Incompat_Features bit 1: EVENTS blocks may use encodings 8 and 9. */
+/* Incompat_Features bit 1: EVENTS blocks may use encodings 8 to 10. */
 #define HT__INCOMPAT_UDELTA 2ull
 #define HT__INCOMPAT_KNOWN (HT__INCOMPAT_MRU | HT__INCOMPAT_UDELTA)
 /* 1 for the ops whose addr is a pointer freed (MRU_ADDR row class). */

@@ -76,11 +76,15 @@ u9=$("$HT_BUILD/tests/htdump" "$d/lifo.htape" | grep -c 'Encoding = 9 (UDELTA_BS
 [ "$u8" -gt 0 ] && [ "$u9" -gt 0 ] &&
 	ok "a LIFO trace uses UDELTA_VARINT ($u8) and UDELTA_BSS ($u9)" ||
 	no "a LIFO trace uses UDELTA_VARINT ($u8) and UDELTA_BSS ($u9)"
+# OPMAP_BITS (format 1.2): its blocks have 2 to 16 ops.
+u10=$("$HT_BUILD/tests/htdump" "$d/lifo.htape" | grep -c 'Encoding = 10 (OPMAP_BITS)')
+[ "$u10" -gt 0 ] && ok "a LIFO trace stores op as OPMAP_BITS ($u10 blocks)" ||
+	no "a LIFO trace stores op as OPMAP_BITS"
 "$H" cat --strict "$d/lifo.htape" >"$d/lifo.cat" 2>"$d/err"
 "$HT_BUILD/tests/refdec" "$d/lifo.htape" >"$d/lifo.ref" 2>&1
 [ "$(wc -l <"$d/lifo.cat")" = 40000 ] && cmp -s "$d/lifo.cat" "$d/lifo.ref" &&
-	ok "MRU_ADDR, UDELTA: the reference decoder agrees with cat" ||
-	no "MRU_ADDR, UDELTA: the reference decoder agrees with cat"
+	ok "MRU_ADDR, UDELTA, OPMAP_BITS: the reference decoder agrees with cat" ||
+	no "MRU_ADDR, UDELTA, OPMAP_BITS: the reference decoder agrees with cat"
 "$H" verify "$d/lifo.htape" >/dev/null 2>&1 &&
 	ok "a LIFO trace verifies" || no "a LIFO trace verifies"
 

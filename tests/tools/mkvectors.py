@@ -98,15 +98,15 @@ def le(v, n):
     return [(v >> (8 * i)) & 0xff for i in range(n)]
 
 
-def good(name, args, title):
+def good(name, args, title, tool='gentrace'):
     tmp = '/tmp/mkvectors.htape'
-    run(B + '/gentrace', *args, tmp)
+    run(B + '/' + tool, *args, tmp)
     out = subprocess.run([B + '/htdump', tmp], check=True,
                          capture_output=True, text=True).stdout
     with open(os.path.join(V, name + '.hex'), 'w') as f:
         f.write(''.join('# ' + x + '\n' for x in title.split('\n')))
-        f.write('# Made with: gentrace %s %s.htape && htdump\n' %
-                (' '.join(args), name))
+        f.write('# Made with: %s %s %s.htape && htdump\n' %
+                (tool, ' '.join(args), name))
         f.write(out)
 
 
@@ -121,6 +121,12 @@ def main():
          'meta.hex - two threads, blocks of 2 events, an INDEX every 2 blocks\n'
          '(a chain of five), PROCESS keys, a thread name, RSS samples and a\n'
          'loss record; random ops including an unknown one (200); no zstd.')
+    good('lifo', ['-s', '1', '-n', '69', '-t', '1'],
+         'lifo.hex - one thread, 69 events of genlifo (addresses reused\n'
+         'last-freed-first, as glibc does): the 1.1 and 1.2 encodings,\n'
+         'op as OPMAP_BITS (4-bit op map indices), ts as UDELTA_BSS,\n'
+         'addr as MRU_ADDR; op stored as is, ts and addr through zstd.',
+         tool='genlifo')
     good('zstd', ['-s', '10', '-n', '120', '-t', '1'],
          'zstd.hex - one thread, 120 events: columns compressed with zstd\n'
          '(Codec 1) where that is smaller.')
@@ -203,6 +209,23 @@ def main():
         lambda h: h.set(241, [1], 'not 0'))
     bad('R-EV-4-op-not-in-map', 'op 4 appears in the op column only',
         lambda h: h.set(403, [4], 'reallocarray: not in the op map'))
+    def op_data(h):
+        # offset of lifo.hex's first op column byte (4-bit indices)
+        t = h.toks()
+        return next(off for off, (i, k) in enumerate(t)
+                    if '# column op data' in h.lines[i])
+
+    def p_opidx(h):
+        o = op_data(h)
+        h.set(o, [0x1f], 'first index 15: the op map has 12 entries')
+
+    def p_oppad(h):
+        o = op_data(h) + 34  # 69 values of 4 bits: the last byte's
+        h.set(o, [0x77], 'high half not 0 (after the last value)')
+    bad('R-EV-4-op-index', 'an OPMAP_BITS index past the op map',
+        p_opidx, base='lifo')
+    bad('R-EV-7-opmap-padding', 'OPMAP_BITS bits after the last value '
+        'are not 0', p_oppad, base='lifo')
     bad('R-EV-5-duplicate-column', 'column 4 appears twice',
         lambda h: h.set(dir_(5, 0), [4], 'size again (was nmemb)'))
     bad('R-EV-6-values', 'nmemb says 2 values, one calloc carries it',
@@ -211,8 +234,8 @@ def main():
         lambda h: h.set(dir_(0, 3), [2], 'width 2'))
     bad('R-EV-8-codec', 'the size column has codec 2 (unknown)',
         lambda h: h.set(dir_(3, 2), [2], 'codec 2'))
-    bad('R-EV-9-encoding', 'the size column has encoding 10 (unknown)',
-        lambda h: h.set(dir_(3, 1), [10], 'encoding 10'))
+    bad('R-EV-9-encoding', 'the size column has encoding 11 (unknown)',
+        lambda h: h.set(dir_(3, 1), [11], 'encoding 11'))
     # flags.hex (not kept): min's events with flags INPLACE, so that
     # the flags column is CONST 2 at directory entry 6.
     good('flags', ['-x', '-u', '-s', '1', '-f', '2'], 'temporary')

@@ -126,6 +126,7 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 		   uint32_t stream, size_t off)
 {
 	uint16_t mask[256];
+	uint8_t opv[256]; /* the op map's ops, in order (OPMAP_BITS) */
 	int inmap[256] = { 0 };
 
 	if (count > 1048576)
@@ -151,6 +152,7 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 			die("R-EV-3", "op map entry", off);
 		inmap[op] = 1;
 		mask[op] = m;
+		opv[k] = op;
 	}
 	for (; pos % 8; pos++)
 		if (pos >= len || p[pos])
@@ -194,7 +196,7 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 				die("R-EV-6", "Values", off);
 			if (codec > 1)
 				die("R-EV-8", "unknown codec", off);
-			if (enc > 9)
+			if (enc > 10)
 				die("R-EV-9", "unknown encoding", off);
 			int fixed = enc == 0 || enc == 4 || enc == 5 ||
 				    enc == 9;
@@ -208,6 +210,9 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 				die("R-EV-7", "varint length", off);
 			if (enc == 7 && (w || raw < n || raw > 11ull * n))
 				die("R-EV-7", "MRU_ADDR length", off);
+			if (enc == 10 && ((w != 1 && w != 2 && w != 4) ||
+					  raw != ((uint64_t)n * w + 7) / 8))
+				die("R-EV-7", "OPMAP_BITS width or length", off);
 			if (param && enc != 1 && enc != 3 && enc != 4 &&
 			    enc != 7 && enc != 8 && enc != 9)
 				die("R-EV-7", "Param", off);
@@ -215,6 +220,8 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 				die("R-EV-12", "REL_ADDR on this column", off);
 			if (enc == 7 && c != 3)
 				die("R-EV-12", "MRU_ADDR on this column", off);
+			if (enc == 10 && c != 1)
+				die("R-EV-12", "OPMAP_BITS on this column", off);
 			uint8_t *buf = NULL;
 			if (codec == 0 && st != raw)
 				die("R-EV-8", "stored != raw", off);
@@ -243,6 +250,15 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 					v = u(s + (size_t)j * w, w);
 				} else if (enc == 1) {
 					v = param;
+				} else if (enc == 10) {
+					/* j-th index of w bits, low first */
+					unsigned per = 8 / w, x;
+
+					x = (s[j / per] >> ((j % per) * w)) &
+					    ((1u << w) - 1);
+					if (x >= nop)
+						die("R-EV-4", "op index", off);
+					v = opv[x];
 				} else if (enc == 7) {
 					int op = ev[i].op;
 					unsigned fr = op == 5 || op == 11 ||
@@ -295,6 +311,9 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 				die("R-EV-11", "varint body length", off);
 			if (enc == 7 && lit != se)
 				die("R-EV-11", "MRU_ADDR body length", off);
+			if (enc == 10 && n % (8 / w) &&
+			    s[n / (8 / w)] >> ((n % (8 / w)) * w))
+				die("R-EV-7", "OPMAP_BITS padding", off);
 		}
 	}
 	if (count && !seen[1])
