@@ -135,32 +135,18 @@ void ht__emit_ext(int op, uint64_t addr, uint64_t size, uint64_t aux,
 		  uint64_t nmemb, unsigned flags)
 {
 	struct ht__tls *t = &ht__t;
-	struct ht__rec *r;
-	int on = atomic_load_explicit(&ht__on, memory_order_relaxed);
+	struct ht__rec *r = ht__take(t, 2);
+	uint64_t ts;
 
-	if (on != 1) {
-		if (on == 2)
-			atomic_fetch_add_explicit(&ht__paused_events, 1,
-						  memory_order_relaxed);
+	if (!r)
 		return;
-	}
-	t->nest++;
-	__asm__ __volatile__("" ::: "memory");
-	r = ht__bump(t, 2);
-	if (r + 2 > t->end)
-		r = ht__reserve_slow(t, r, 2);
-	if (r) {
-		uint64_t ts = ht__clock();
-
-		r[0] = (struct ht__rec){ ts, addr,
-					 HT__SZOP(size & HT__SZ_MASK, op,
-						  flags | HT__REC_EXT),
-					 aux };
-		r[1] = (struct ht__rec){ ts, size, nmemb, 0 };
-	}
-	__asm__ __volatile__("" ::: "memory");
-	if (--t->nest == 0 && r)
-		ht__publish(t);
+	ts = ht__clock();
+	r[0] = (struct ht__rec){ ts, addr,
+				 HT__SZOP(size & HT__SZ_MASK, op,
+					  flags | HT__REC_EXT),
+				 aux };
+	r[1] = (struct ht__rec){ ts, size, nmemb, 0 };
+	ht__done(t);
 }
 
 EXPORT void *malloc(size_t n)

@@ -151,11 +151,43 @@ void ht__emit_ext(int op, uint64_t addr, uint64_t size, uint64_t aux,
 		  uint64_t nmemb, unsigned flags);
 
 /*
- * Records one event.  A signal handler that allocates in the middle of a
- * hook nests: it takes the next slot, and only the outermost hook
- * publishes, once every slot before its end is filled.  addr is the
- * errno when flags has HT_EV_FAILED.
+ * A hook's n record slots.  A signal handler that allocates in the
+ * middle of a hook nests: it takes the next slots, and only the
+ * outermost hook publishes (ht__done()), once every slot before its end
+ * is filled.  NULL when not recording (a paused recorder counts the
+ * event) or when the event is dropped; else the caller fills the slots
+ * and calls ht__done().
  */
+static inline struct ht__rec *ht__take(struct ht__tls *t, unsigned n)
+{
+	int on = atomic_load_explicit(&ht__on, memory_order_relaxed);
+	struct ht__rec *r;
+
+	if (__builtin_expect(on != 1, 0)) {
+		if (on == 2)
+			atomic_fetch_add_explicit(&ht__paused_events, 1,
+						  memory_order_relaxed);
+		return NULL;
+	}
+	t->nest++;
+	__asm__ __volatile__("" ::: "memory");
+	r = ht__bump(t, n);
+	if (__builtin_expect(r + n > t->end, 0)) {
+		r = ht__reserve_slow(t, r, n);
+		if (!r)
+			t->nest--;
+	}
+	return r;
+}
+
+static inline void ht__done(struct ht__tls *t)
+{
+	__asm__ __volatile__("" ::: "memory");
+	if (--t->nest == 0)
+		ht__publish(t);
+}
+
+/* Records one event.  addr is the errno when flags has HT_EV_FAILED. */
 static inline void ht__emit(int op, uint64_t addr, uint64_t size,
 			    uint64_t aux, unsigned flags)
 {
@@ -166,31 +198,14 @@ static inline void ht__emit(int op, uint64_t addr, uint64_t size,
 		ht__emit_ext(op, addr, size, aux, 0, flags);
 		return;
 	}
-	if (__builtin_expect(
-		    atomic_load_explicit(&ht__on, memory_order_relaxed) != 1,
-		    0)) {
-		if (atomic_load_explicit(&ht__on, memory_order_relaxed) == 2)
-			atomic_fetch_add_explicit(&ht__paused_events, 1,
-						  memory_order_relaxed);
+	r = ht__take(t, 1);
+	if (!r)
 		return;
-	}
-	t->nest++;
-	__asm__ __volatile__("" ::: "memory");
-	r = ht__bump(t, 1);
-	if (__builtin_expect(r >= t->end, 0)) {
-		r = ht__reserve_slow(t, r, 1);
-		if (!r) {
-			t->nest--;
-			return;
-		}
-	}
 	r->ts = ht__clock();
 	r->addr = addr;
 	r->szop = HT__SZOP(size, op, flags);
 	r->aux = aux;
-	__asm__ __volatile__("" ::: "memory");
-	if (--t->nest == 0)
-		ht__publish(t);
+	ht__done(t);
 }
 
 /* buffer.c */
