@@ -250,6 +250,24 @@ static size_t zc(struct ht__enc *e, int kind, void *dst, size_t cap,
 	return ZSTD_isError(r) ? 0 : r;
 }
 
+/* len bytes of src as a column in out: one zstd frame when len is 64 or
+ * more and zstd makes it smaller (*codec ZSTD), else as they are.
+ * Returns the stored length. */
+static size_t zstd_or_raw(struct ht__enc *e, int kind, uint8_t *out,
+			  const void *src, size_t len, int force_raw,
+			  uint8_t *codec)
+{
+	size_t stored = 0;
+
+	if (!force_raw && len >= 64)
+		stored = zc(e, kind, out, len - 1, src, len);
+	*codec = stored ? HT__CODEC_ZSTD : HT__CODEC_NONE;
+	if (stored)
+		return stored;
+	memcpy(out, src, len);
+	return len;
+}
+
 /* zstd kind of column c. */
 static int zkind(int c)
 {
@@ -667,18 +685,13 @@ single:
 				     a.enc == HT__E_DELTA_VARINT ||
 				     a.enc == HT__E_REL_ADDR ? a.enc : 0;
 	put(e->raw, v, e->base, m, &a);
-	stored = 0;
-	if (!force_raw && a.len >= 64)
-		stored = zc(e, zkind(c), out, a.len - 1, e->raw, a.len);
+	stored = zstd_or_raw(e, zkind(c), out, e->raw, a.len, force_raw,
+			     codec);
 	if (vc >= 0 && !force_raw && e->trial)
 		e->sc->var_raw[vc] = a.len >= 64 &&
-				     (!stored || stored * 16 > a.len * 15);
-	if (stored) {
-		*codec = HT__CODEC_ZSTD;
-		return stored;
-	}
-	memcpy(out, e->raw, a.len);
-	return a.len;
+				     (*codec != HT__CODEC_ZSTD ||
+				      stored * 16 > a.len * 15);
+	return stored;
 }
 
 /*
@@ -757,9 +770,7 @@ static size_t ts_col(struct ht__enc *e, const uint64_t *z, size_t n,
 		     int force_raw, struct pick *pk, uint8_t *codec)
 {
 	unsigned wv = ht__bytes_of(or_v), wz = ht__bytes_of(or_z);
-	size_t stored = 0;
 
-	*codec = HT__CODEC_NONE;
 	if (one)
 		return pick_const(pk, first, codec);
 	wv = wv ? wv : 1;
@@ -823,14 +834,7 @@ static size_t ts_col(struct ht__enc *e, const uint64_t *z, size_t n,
 		pk->enc = HT__E_UDELTA_BSS;
 	else if (uns && pk->enc == HT__E_DELTA_VARINT)
 		pk->enc = HT__E_UDELTA_VARINT;
-	if (!force_raw && pk->len >= 64)
-		stored = zc(e, ZK_TS, out, pk->len - 1, e->raw, pk->len);
-	if (stored) {
-		*codec = HT__CODEC_ZSTD;
-		return stored;
-	}
-	memcpy(out, e->raw, pk->len);
-	return pk->len;
+	return zstd_or_raw(e, ZK_TS, out, e->raw, pk->len, force_raw, codec);
 }
 
 /* Gathers rare column c of the rows whose op carries it. */
@@ -893,23 +897,13 @@ static size_t byte_col(struct ht__enc *e, const uint8_t *b, size_t m,
 		       int one, uint8_t *out, int force_raw, struct pick *pk,
 		       uint8_t *codec)
 {
-	size_t stored = 0;
-
-	*codec = HT__CODEC_NONE;
 	pk->param = 0;
 	if (one)
 		return pick_const(pk, b[0], codec);
 	pk->enc = HT__E_PLAIN;
 	pk->width = 1;
 	pk->len = m;
-	if (!force_raw && m >= 64)
-		stored = zc(e, ZK_RUNS, out, m - 1, b, m);
-	if (stored) {
-		*codec = HT__CODEC_ZSTD;
-		return stored;
-	}
-	memcpy(out, b, m);
-	return m;
+	return zstd_or_raw(e, ZK_RUNS, out, b, m, force_raw, codec);
 }
 
 /*
@@ -925,7 +919,7 @@ static size_t op_col(struct ht__enc *e, const uint8_t *b, size_t m,
 {
 	uint8_t idx[256];
 	unsigned w, per;
-	size_t len, stored = 0, i = 0, j = 0;
+	size_t len, i = 0, j = 0;
 	uint8_t *p = e->raw;
 
 	if (n_ops < 2 || n_ops > 16 || m < 64)
@@ -956,15 +950,7 @@ static size_t op_col(struct ht__enc *e, const uint8_t *b, size_t m,
 	pk->width = (uint8_t)w;
 	pk->param = 0;
 	pk->len = len;
-	*codec = HT__CODEC_NONE;
-	if (!force_raw && len >= 64)
-		stored = zc(e, ZK_RUNS, out, len - 1, p, len);
-	if (stored) {
-		*codec = HT__CODEC_ZSTD;
-		return stored;
-	}
-	memcpy(out, p, len);
-	return len;
+	return zstd_or_raw(e, ZK_RUNS, out, p, len, force_raw, codec);
 }
 
 size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
