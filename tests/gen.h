@@ -30,6 +30,13 @@ static inline uint64_t gen_below(struct gen *g, uint64_t n)
 	return n ? gen_u64(g) % n : 0;
 }
 
+/* A trace UUID drawn from g: the same seed writes the same file. */
+static inline void gen_uuid(struct gen *g, uint8_t uuid[16])
+{
+	for (int i = 0; i < 16; i++)
+		uuid[i] = (uint8_t)gen_u64(g);
+}
+
 /* Every op heaptape.h defines, plus one it does not (200). */
 static const uint8_t gen_ops[] = {
 	HT_OP_MALLOC, HT_OP_CALLOC, HT_OP_REALLOC, HT_OP_REALLOCARRAY,

@@ -64,6 +64,10 @@ int main(int argc, char **argv)
 	}
 	memset(&o, 0, sizeof(o));
 	o.block_events = 5000;
+	struct gen gu = { seed };
+	uint8_t uuid[16];
+	gen_uuid(&gu, uuid);
+	o.uuid = uuid; /* spec/vectors/lifo.hex is made again unchanged */
 	rc = ht_writer_open(&w, fd, &o);
 	if (rc)
 		return fail("open", rc);

@@ -72,8 +72,7 @@ int main(int argc, char **argv)
 		o.compression = HT_COMPRESS_NONE;
 	uint8_t uuid[16];
 	struct gen g = { seed };
-	for (int i = 0; i < 16; i++)
-		uuid[i] = (uint8_t)gen_u64(&g);
+	gen_uuid(&g, uuid);
 	o.uuid = uuid;
 
 	fd = open(argv[optind], O_WRONLY | O_CREAT | O_TRUNC, 0644);
