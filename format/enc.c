@@ -53,7 +53,7 @@ struct ht__enc {
 	ZSTD_CCtx *cctx;
 	void *cwork;
 	uint64_t *vals;  /* a rare column's values; scratch */
-	/* ts (as zigzag deltas), addr, size, old_addr */
+	/* ts (as deltas: ts_col()), addr, size, old_addr */
 	uint64_t *hot[HT__C_OLD_ADDR + 1];
 	uint64_t *base;  /* addr of the rows of the old_addr column */
 	uint64_t *rare[3]; /* old_size, align, nmemb of the rows that carry
@@ -488,7 +488,7 @@ static size_t var_col(struct ht__enc *e, int c, int k, const uint64_t *v,
 {
 	uint64_t first = v[0], prev = first, diff = 0;
 	uint8_t *o = e->mru;
-	size_t len, stored;
+	size_t len;
 
 	switch (k) {
 	case HT__E_VARINT:
@@ -521,13 +521,9 @@ static size_t var_col(struct ht__enc *e, int c, int k, const uint64_t *v,
 	pk->width = 0;
 	pk->param = k == HT__E_DELTA_VARINT ? first : 0;
 	pk->len = len;
-	stored = len >= 64 && !e->sc->var_raw[c == HT__C_OLD_ADDR] ?
-		 zc(e, zkind(c), out, len - 1, e->mru, len) : 0;
-	*codec = stored ? HT__CODEC_ZSTD : HT__CODEC_NONE;
-	if (stored)
-		return stored;
-	memcpy(out, e->mru, len);
-	return len;
+	/* raw, without trying zstd, when it saved little at the trial */
+	return zstd_or_raw(e, zkind(c), out, e->mru, len,
+			   e->sc->var_raw[c == HT__C_OLD_ADDR], codec);
 }
 
 /*
