@@ -361,6 +361,14 @@ undelta_bss2(uint64_t *v, const uint8_t *s, size_t n, size_t m,
 	return prev;
 }
 
+/* 1 if a column of encoding enc is a run of varints (that must end at
+ * the column's end). */
+static int varint_body(int enc)
+{
+	return enc == HT__E_VARINT || enc == HT__E_DELTA_VARINT ||
+	       enc == HT__E_UDELTA_VARINT || enc == HT__E_REL_ADDR;
+}
+
 /* The next n values of column k into v: 0, -1 if malformed, -2 if a
  * value is too wide for its column.  *mono as undelta() says, 0 if the
  * encoding is not a delta one. */
@@ -865,10 +873,8 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 				for (uint32_t j = 0; j < n; j++)
 					d->buf[i + j] = (uint8_t)v[j];
 			}
-			if (cl[HT__C_OP].s != cl[HT__C_OP].se &&
-			    (enc_of[HT__C_OP] == HT__E_VARINT ||
-			     enc_of[HT__C_OP] == HT__E_DELTA_VARINT ||
-			     enc_of[HT__C_OP] == HT__E_UDELTA_VARINT))
+			if (varint_body(enc_of[HT__C_OP]) &&
+			    cl[HT__C_OP].s != cl[HT__C_OP].se)
 				BAD("varint");
 			ops = d->buf;
 		}
@@ -1045,11 +1051,7 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		if (enc_of[c] == HT__E_MRU_ADDR) {
 			if (q.lit != q.se)
 				BAD("MRU_ADDR body");
-		} else if ((enc_of[c] == HT__E_VARINT ||
-			    enc_of[c] == HT__E_DELTA_VARINT ||
-			    enc_of[c] == HT__E_UDELTA_VARINT ||
-			    enc_of[c] == HT__E_REL_ADDR) &&
-			   cl[c].s != cl[c].se) {
+		} else if (varint_body(enc_of[c]) && cl[c].s != cl[c].se) {
 			BAD("varint");
 		}
 	}
