@@ -619,7 +619,8 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 	const struct live_stats *ls = &rp->ls;
 	static const char *const hl[][2] = {
 		{"process.exe", "exe"},        {"process.cmdline", "cmdline"},
-		{"process.pid", "pid"},        {"source", "source"},
+		{"process.pid", "pid"},        {"process.end_signal", "died of"},
+		{"source", "source"},
 		{"source.format", "source"},   {"source.file", "source file"},
 		{"host.name", "host"},         {"clock.source", "clock"},
 	};

@@ -1526,6 +1526,17 @@ static void close_trace(int cmd)
 			};
 			ht_writer_loss(g_w, &l);
 		}
+		if (ht__end_signal()) {
+			char v[32];
+			const char *ab = sigabbrev_np(ht__end_signal());
+			struct ht_kv kv = { "process.end_signal", v };
+
+			if (ab)
+				snprintf(v, sizeof(v), "SIG%s", ab);
+			else
+				snprintf(v, sizeof(v), "%d", ht__end_signal());
+			ht_writer_meta(g_w, &kv, 1);
+		}
 		ht_writer_close(g_w);
 	} else if (g_w) {
 		/* the fd is gone or is the program's now: write nothing */
@@ -1787,6 +1798,7 @@ void ht__init(void)
 		sigemptyset(&sa.sa_mask);
 		sigaction(opt.toggle_sig, &sa, NULL);
 	}
+	ht__take_fatal_signals(opt.toggle_sig);
 	/* Our fds live high (high_fd()): the first one grows the fd table,
 	 * which in a process with threads waits for an RCU grace period
 	 * (~10 ms).  Take them now, while this is the only thread. */

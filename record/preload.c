@@ -2,7 +2,7 @@
  * preload.c - the functions libheaptape-record.so interposes: the malloc
  * family (each call becomes one event, ht__emit() in record.h), and the
  * process-lifecycle calls after which the trace must be flushed (exec*,
- * _exit, abort) or relabelled (pthread_setname_np).
+ * _exit, abort, death by a signal) or relabelled (pthread_setname_np).
  *
  * Order (DESIGN.md "Recorder"): a free is recorded before the real free,
  * an allocation after the real call, so that no address is ever seen
@@ -16,6 +16,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -33,6 +34,8 @@
 /* C23, not declared by glibc 2.36 */
 void free_sized(void *p, size_t n);
 void free_aligned_sized(void *p, size_t align, size_t n);
+/* POSIX.1-2001, withdrawn: not declared under _GNU_SOURCE */
+sighandler_t bsd_signal(int sig, sighandler_t h);
 
 struct ht__real ht__real;
 
@@ -545,4 +548,254 @@ EXPORT int pthread_setname_np(pthread_t th, const char *name)
 	if (rc == 0)
 		ht__names_changed();
 	return rc;
+}
+
+/*
+ * Death by a signal.  A process killed by a signal left at its default
+ * action (SIGTERM from a service manager, ^C, SIGPIPE, a crash in
+ * SIGSEGV) never reaches exit(): its trace would lose up to a flush
+ * interval, the very events before a crash, and have no END block.  So
+ * for each such signal still at SIG_DFL when the recorder starts, a
+ * handler of ours closes the trace as abort() does, puts SIG_DFL back and
+ * has the signal delivered again: the process dies of it as it would
+ * have, with the same status and core dump.
+ *
+ * The program never sees that handler: sigaction() and signal() report
+ * SIG_DFL (with the flags and mask last set) while it is ours.  A handler
+ * or SIG_IGN the program sets replaces it; SIG_DFL set again brings it
+ * back (Python dies of the SIGINT it caught that way).  A disposition
+ * changed past these functions (inside libc) is noticed and left alone.
+ */
+static const int fatal_sigs[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGABRT, SIGBUS, SIGFPE, SIGUSR1,
+	SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGXCPU, SIGVTALRM,
+	SIGSYS,
+};
+static _Atomic(unsigned char) sig_own[_NSIG];
+static struct sigaction sig_view[_NSIG]; /* what the program set */
+static int (*real_sigaction)(int, const struct sigaction *,
+			     struct sigaction *);
+static _Atomic(int) end_signal;
+static int sig_except; /* the toggle signal: never ours */
+static struct sigaction sig_ours;
+
+static void on_fatal(int sig, siginfo_t *si, void *uc);
+
+static int is_ours(const struct sigaction *a)
+{
+	return (a->sa_flags & SA_SIGINFO) && a->sa_sigaction == on_fatal;
+}
+
+static int owned(int sig)
+{
+	return sig > 0 && sig < _NSIG && atomic_load(&sig_own[sig]);
+}
+
+static int resolve_sigaction(void)
+{
+	if (!real_sigaction)
+		real_sigaction = NEXT(int (*)(int, const struct sigaction *,
+					      struct sigaction *),
+				      "sigaction");
+	return real_sigaction ? 0 : -1;
+}
+
+static void on_fatal(int sig, siginfo_t *si, void *uc)
+{
+	int e = errno;
+	pid_t pid = (pid_t)syscall(SYS_getpid);
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	struct sigaction dfl;
+
+	(void)uc;
+	if (!in_vfork_child()) {
+		/* the first fatal signal names the end; a second thread
+		 * hit meanwhile waits in the close for the first */
+		int none = 0;
+
+		atomic_compare_exchange_strong(&end_signal, &none, sig);
+		atomic_store(&sig_own[sig], 0);
+		ht__close_now(HT__CLOSE_ABORT);
+	}
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	real_sigaction(sig, &dfl, NULL);
+	errno = e;
+	/* a fault from an instruction: it runs again and faults again */
+	if (si && si->si_code > 0 &&
+	    (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
+	     sig == SIGFPE))
+		return;
+	/* else again, with its siginfo (sender, code): blocked until we
+	 * return, then it kills */
+	if (!si || syscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, si) != 0)
+		syscall(SYS_tgkill, pid, tid, sig);
+}
+
+int ht__end_signal(void)
+{
+	return atomic_load(&end_signal);
+}
+
+static int is_fatal(int sig)
+{
+	if (!sig_ours.sa_sigaction || sig == sig_except)
+		return 0;
+	for (size_t i = 0; i < sizeof(fatal_sigs) / sizeof(fatal_sigs[0]);
+	     i++)
+		if (fatal_sigs[i] == sig)
+			return 1;
+	return 0;
+}
+
+/* Puts ours under a SIG_DFL the program sees as view. */
+static int take(int sig, const struct sigaction *view)
+{
+	sig_view[sig] = *view;
+	atomic_store(&sig_own[sig], 1);
+	if (real_sigaction(sig, &sig_ours, NULL) == 0)
+		return 0;
+	atomic_store(&sig_own[sig], 0);
+	return -1;
+}
+
+void ht__take_fatal_signals(int except)
+{
+	if (resolve_sigaction())
+		return;
+	sig_except = except;
+	sig_ours.sa_sigaction = on_fatal;
+	sig_ours.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sig_ours.sa_mask);
+	for (size_t i = 0; i < sizeof(fatal_sigs) / sizeof(fatal_sigs[0]);
+	     i++) {
+		int sig = fatal_sigs[i];
+		struct sigaction cur;
+
+		if (sig != except && real_sigaction(sig, NULL, &cur) == 0 &&
+		    cur.sa_handler == SIG_DFL)
+			take(sig, &cur);
+	}
+}
+
+EXPORT int sigaction(int sig, const struct sigaction *act,
+		     struct sigaction *old)
+{
+	struct sigaction cur;
+	int rc;
+
+	if (resolve_sigaction()) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!owned(sig)) {
+		if (!act || act->sa_handler != SIG_DFL || !is_fatal(sig) ||
+		    in_vfork_child())
+			return real_sigaction(sig, act, old);
+		/* SIG_DFL again: ours underneath */
+		if (real_sigaction(sig, NULL, old))
+			return -1;
+		return take(sig, act);
+	}
+	if (real_sigaction(sig, NULL, &cur))
+		return -1;
+	if (!is_ours(&cur)) {
+		/* replaced inside libc (sigignore, ...): not ours now */
+		atomic_store(&sig_own[sig], 0);
+		return real_sigaction(sig, act, old);
+	}
+	if (act && act->sa_handler == SIG_DFL) {
+		if (old)
+			*old = sig_view[sig];
+		if (!in_vfork_child())
+			sig_view[sig] = *act;
+		return 0;
+	}
+	if (old)
+		*old = sig_view[sig];
+	if (!act)
+		return 0;
+	/* the program's handler or SIG_IGN: ours goes for good (a vfork
+	 * child changes its own copy of the dispositions only) */
+	if (!in_vfork_child())
+		atomic_store(&sig_own[sig], 0);
+	rc = real_sigaction(sig, act, NULL);
+	if (rc && !in_vfork_child())
+		atomic_store(&sig_own[sig], 1);
+	return rc;
+}
+
+/* signal() as glibc has it (BSD semantics), through sigaction() above */
+EXPORT sighandler_t signal(int sig, sighandler_t h)
+{
+	struct sigaction a, o;
+
+	memset(&a, 0, sizeof(a));
+	a.sa_handler = h;
+	sigemptyset(&a.sa_mask);
+	if (sig > 0 && sig < _NSIG)
+		sigaddset(&a.sa_mask, sig);
+	a.sa_flags = SA_RESTART;
+	if (sigaction(sig, &a, &o) < 0)
+		return SIG_ERR;
+	return o.sa_handler;
+}
+
+EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
+{
+	return signal(sig, h);
+}
+
+/* System V semantics: reset to SIG_DFL on delivery, not blocked in the
+ * handler */
+EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
+{
+	struct sigaction a, o;
+
+	memset(&a, 0, sizeof(a));
+	a.sa_handler = h;
+	sigemptyset(&a.sa_mask);
+	a.sa_flags = SA_RESETHAND | SA_NODEFER;
+	if (sigaction(sig, &a, &o) < 0)
+		return SIG_ERR;
+	return o.sa_handler;
+}
+
+/* what signal() is in a program built for strict ISO C */
+EXPORT sighandler_t __sysv_signal(int sig, sighandler_t h)
+{
+	return sysv_signal(sig, h);
+}
+
+EXPORT sighandler_t ssignal(int sig, sighandler_t h)
+{
+	return signal(sig, h);
+}
+
+EXPORT sighandler_t sigset(int sig, sighandler_t h)
+{
+	sighandler_t (*real)(int, sighandler_t) =
+		NEXT(sighandler_t (*)(int, sighandler_t), "sigset");
+	sighandler_t r;
+
+	if (!real) {
+		errno = ENOSYS;
+		return SIG_ERR;
+	}
+	/* a handler or SIG_IGN replaces ours; SIG_DFL and SIG_HOLD keep it
+	 * (the mask sigset() also changes is the thread's, not ours) */
+	if (owned(sig) && h != SIG_DFL && h != SIG_HOLD &&
+	    !in_vfork_child())
+		atomic_store(&sig_own[sig], 0);
+	if (owned(sig) && h == SIG_DFL) {
+		sigset_t m;
+
+		sigemptyset(&m);
+		sigaddset(&m, sig);
+		pthread_sigmask(SIG_UNBLOCK, &m, NULL);
+		return SIG_DFL;
+	}
+	r = real(sig, h);
+	return r == (sighandler_t)(void (*)(void))on_fatal ? SIG_DFL : r;
 }

@@ -232,6 +232,11 @@ void ht__fini(void);          /* destructor/exit: final flush and close */
  * the process does (a failed exec, a handler that longjmps). */
 enum { HT__CLOSE_EXIT, HT__CLOSE_EXEC, HT__CLOSE_ABORT };
 void ht__close_now(int why);
+/* Death by a signal at its default action: a handler closes the trace
+ * first (preload.c).  Taken at start for those still at SIG_DFL but
+ * except; ht__end_signal(): the signal the process is dying of, or 0. */
+void ht__take_fatal_signals(int except);
+int ht__end_signal(void);
 void ht__thread_exit(void);   /* the calling thread is exiting */
 void ht__names_changed(void); /* a thread was renamed */
 void ht__fork_prepare(void);

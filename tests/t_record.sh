@@ -5,7 +5,7 @@
 # the events.  python3 and sqlite3 are also counted against glibc mtrace
 # on the same run (per kind of event).  Hostile programs: fork without
 # exec, _exit, abort, a daemon that closes every fd, 1000 threads, a
-# signal storm, dlopen/dlclose, RLIMIT_FSIZE, SIGKILL.
+# signal storm, dlopen/dlclose, RLIMIT_FSIZE, SIGKILL, death by a signal.
 set -u
 H=$HEAPTAPE
 P=$HT_BUILD/tests/progs
@@ -226,6 +226,50 @@ same aborter -- "$P/aborter"
 m=$(opcount "$T/aborter/trace.htape" malloc)
 [ "$m" -ge 3000 ] && ok "aborter: abort keeps every event ($m mallocs)" ||
 	no "aborter: abort keeps every event ($m mallocs)"
+
+# Death by a signal left at its default action: same status (and core)
+# as without the recorder, and a trace closed with an END block that
+# holds every event and names the signal (before, it lost up to a flush
+# interval and had no END block).
+endsig() {
+	"$H" stat --json "$1" 2>/dev/null |
+		sed -n 's/.*"process.end_signal": "\([A-Z0-9]*\)".*/\1/p'
+}
+for m in segv:SIGSEGV thread:SIGSEGV term:SIGTERM pipe:SIGPIPE; do
+	same "sigdie-${m%%:*}" -- "$P/sigdie" "${m%%:*}" 3000
+	f=$T/sigdie-${m%%:*}/trace.htape
+	k=$("$H" cat --op malloc "$f" 2>/dev/null | grep -c 'size=12345 ')
+	s=$(endsig "$f")
+	[ "$k" = 3000 ] && [ "$s" = "${m#*:}" ] &&
+		ok "sigdie ${m%%:*}: all 3000 mallocs before the $s kept, the trace names it" ||
+		no "sigdie ${m%%:*}: mallocs kept ($k of 3000), end signal '$s'"
+done
+# the program sees SIG_DFL where the recorder's handler is, its own
+# handlers and SIG_IGN work, an inherited SIG_IGN stays
+same sigdie-view -- sh -c "trap '' HUP; exec '$P/sigdie' view 100"
+grep -q 'SIGUSR1 handled: 1' "$T/sigdie-view/rec.out" &&
+	grep -q 'Interrupt: SIG_DFL' "$T/sigdie-view/rec.out" &&
+	grep -q 'alive, SIGHUP SIG_IGN' "$T/sigdie-view/rec.out" &&
+	ok "sigdie view: SIG_DFL shown, own handler ran, inherited SIG_IGN kept" ||
+	no "sigdie view: dispositions as without the recorder"
+# a SIGSEGV handler of the program's own that siglongjmps: it goes on
+same sigdie-recover -- "$P/sigdie" recover 1000
+k=$("$H" cat --op malloc "$T/sigdie-recover/trace.htape" 2>/dev/null |
+	grep -c 'size=12345 ')
+[ "$k" = 2000 ] && [ -z "$(endsig "$T/sigdie-recover/trace.htape")" ] &&
+	ok "sigdie recover: own SIGSEGV handler, 2000 mallocs, no end signal" ||
+	no "sigdie recover: 2000 mallocs ($k), no end signal"
+# Python catches ^C (KeyboardInterrupt), then sets SIG_DFL and dies of
+# SIGINT: the recorder's handler is back under that SIG_DFL
+if [ -n "$PY" ]; then
+	same python-sigint PYTHONMALLOC=malloc -- "$PY" -c \
+		'import os, signal; l = [str(i) for i in range(5000)]; os.kill(os.getpid(), signal.SIGINT)'
+	s=$(endsig "$T/python-sigint/trace.htape")
+	[ "$s" = SIGINT ] && ok "python ^C: trace complete, died of SIGINT" ||
+		no "python ^C: trace names SIGINT ('$s')"
+else
+	skip "python ^C" "no python3"
+fi
 
 same closer -- "$P/closer" 400 100000
 m=$(opcount "$T/closer/trace.htape" malloc)

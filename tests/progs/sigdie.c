@@ -1,0 +1,150 @@
+/*
+ * sigdie: dies of a signal, or looks at signal dispositions, for the
+ * recorder's death-by-signal tests.  Every mode first makes N mallocs of
+ * 12345 bytes (kept), so a trace can be checked for all of them.
+ *
+ *   sigdie segv N      a NULL store: SIGSEGV
+ *   sigdie thread N    the N mallocs and the SIGSEGV on a second thread
+ *                      while the main thread allocates
+ *   sigdie term N      kill(getpid(), SIGTERM)
+ *   sigdie pipe N      write to a pipe with no reader: SIGPIPE
+ *   sigdie view N      what the program sees of its dispositions; exits 0
+ *   sigdie recover N   a SIGSEGV handler of its own that siglongjmps out,
+ *                      then N more mallocs; exits 0
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void *volatile sink;
+static int volatile *volatile nowhere;
+static long n;
+static sigjmp_buf back;
+static volatile sig_atomic_t got;
+
+static void allocs(void)
+{
+	for (long i = 0; i < n; i++)
+		sink = malloc(12345);
+}
+
+static void *crasher(void *arg)
+{
+	(void)arg;
+	allocs();
+	*nowhere = 1;
+	return NULL;
+}
+
+static void on_usr1(int sig)
+{
+	got = sig;
+}
+
+static void on_segv(int sig)
+{
+	(void)sig;
+	siglongjmp(back, 1);
+}
+
+static const char *name(void (*h)(int))
+{
+	return h == SIG_DFL ? "SIG_DFL" : h == SIG_IGN ? "SIG_IGN" :
+	       h == on_usr1 ? "on_usr1" : "other";
+}
+
+static int view(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGSEGV, SIGPIPE,
+				    SIGHUP };
+	struct sigaction sa, o;
+	int p[2];
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaction(sigs[i], NULL, &o);
+		printf("%s: %s flags %#x\n", strsignal(sigs[i]),
+		       name(o.sa_handler), (unsigned)(o.sa_flags & SA_SIGINFO));
+	}
+	/* SIG_DFL set and read back with the flags given */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGTERM, NULL, &o);
+	printf("SIGTERM after SIG_DFL: %s SA_RESTART %d\n",
+	       name(o.sa_handler), !!(o.sa_flags & SA_RESTART));
+	printf("signal(SIGINT, SIG_DFL) was %s\n",
+	       name(signal(SIGINT, SIG_DFL)));
+	/* a handler of the program's own replaces the recorder's */
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, &o);
+	printf("SIGUSR1 was %s\n", name(o.sa_handler));
+	raise(SIGUSR1);
+	printf("SIGUSR1 handled: %d\n", got == SIGUSR1);
+	sigaction(SIGUSR1, NULL, &o);
+	printf("SIGUSR1 is %s\n", name(o.sa_handler));
+	/* SIG_IGN through signal(): a write to a broken pipe fails */
+	printf("signal(SIGPIPE, SIG_IGN) was %s\n",
+	       name(signal(SIGPIPE, SIG_IGN)));
+	if (pipe(p) == 0) {
+		close(p[0]);
+		ssize_t k = write(p[1], "x", 1);
+
+		printf("write to a broken pipe: %zd %s\n", k,
+		       k < 0 ? strerror(errno) : "");
+	}
+	/* an ignored signal the program was started with stays ignored */
+	kill(getpid(), SIGHUP);
+	sigaction(SIGHUP, NULL, &o);
+	printf("after SIGHUP: alive, SIGHUP %s\n", name(o.sa_handler));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *m = argc > 1 ? argv[1] : "";
+	int p[2];
+
+	n = argc > 2 ? atol(argv[2]) : 1000;
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (!strcmp(m, "thread")) {
+		pthread_t t;
+
+		pthread_create(&t, NULL, crasher, NULL);
+		for (;;) {
+			free(malloc(100));
+			sched_yield();
+		}
+	}
+	if (!strcmp(m, "view")) {
+		allocs();
+		return view();
+	}
+	if (!strcmp(m, "recover")) {
+		allocs();
+		signal(SIGSEGV, on_segv);
+		if (!sigsetjmp(back, 1))
+			*nowhere = 1;
+		printf("recovered\n");
+		allocs();
+		return 0;
+	}
+	allocs();
+	printf("%s: %ld mallocs\n", m, n);
+	if (!strcmp(m, "segv"))
+		*nowhere = 1;
+	else if (!strcmp(m, "term"))
+		kill(getpid(), SIGTERM);
+	else if (!strcmp(m, "pipe") && pipe(p) == 0) {
+		close(p[0]);
+		if (write(p[1], "x", 1) < 0)
+			perror("write");
+	}
+	pause();
+	return 1;
+}
