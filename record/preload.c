@@ -682,12 +682,16 @@ void ht__take_fatal_signals(int except)
 EXPORT int sigaction(int sig, const struct sigaction *act,
 		     struct sigaction *old)
 {
-	struct sigaction cur;
+	struct sigaction cur, a;
 	int rc;
 
 	if (resolve_sigaction()) {
 		errno = ENOSYS;
 		return -1;
+	}
+	if (act) { /* act and old may be the same struct */
+		a = *act;
+		act = &a;
 	}
 	if (!owned(sig)) {
 		if (!act || act->sa_handler != SIG_DFL || !is_fatal(sig) ||
