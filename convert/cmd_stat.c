@@ -623,6 +623,8 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 		{"source", "source"},
 		{"source.format", "source"},   {"source.file", "source file"},
 		{"host.name", "host"},         {"clock.source", "clock"},
+		{"allocator.name", "allocator"},
+		{"recorder.warning", "warning"},
 	};
 	char b1[32], b2[32];
 	uint64_t max;

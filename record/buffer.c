@@ -965,6 +965,7 @@ static void write_meta(void)
 	static char cmdline[8192], exe[PATH_MAX], num[12][32], uuid[33];
 	static struct utsname un;
 	struct ht_kv kv[32];
+	const char *an, *av, *aw;
 	size_t n = 0;
 	ssize_t len, r;
 
@@ -1037,9 +1038,12 @@ static void write_meta(void)
 	kv[n++] = (struct ht_kv){ "host.arch", un.machine };
 	kv[n++] = (struct ht_kv){ "host.page_size", num[3] };
 	kv[n++] = (struct ht_kv){ "host.ncpu", num[4] };
-	kv[n++] = (struct ht_kv){ "allocator.name", "glibc" };
-	kv[n++] = (struct ht_kv){ "allocator.version",
-				  gnu_get_libc_version() };
+	ht__allocator(&an, &av, &aw);
+	kv[n++] = (struct ht_kv){ "allocator.name", an };
+	if (av)
+		kv[n++] = (struct ht_kv){ "allocator.version", av };
+	if (aw)
+		kv[n++] = (struct ht_kv){ "recorder.warning", aw };
 	kv[n++] = (struct ht_kv){ "libc.version", gnu_get_libc_version() };
 	kv[n++] = (struct ht_kv){ "recorder.name", "heaptape" };
 	kv[n++] = (struct ht_kv){ "recorder.version", HT_VERSION_STRING };

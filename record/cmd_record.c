@@ -42,6 +42,41 @@ static int exists(const char *p)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* A trace whose recorder saw that it could not record (the program's
+ * malloc is its own): say so here, the program's output is not ours. */
+static void warn_trace(const char *path)
+{
+	struct ht_reader *r;
+	const char *w;
+
+	if (ht_reader_open(&r, path, HT_READ_STOP))
+		return;
+	if ((w = ht_reader_meta(r, "recorder.warning")) != NULL)
+		fprintf(stderr, "%s: warning: '%s': %s\n", cli_prog, path, w);
+	ht_reader_close(r);
+}
+
+static void warn_traces(const char *out, pid_t pid)
+{
+	char path[PATH_MAX], pat[PATH_MAX + 8];
+	glob_t g;
+
+	if (!out)
+		snprintf(path, sizeof(path), "heaptape.%d.htape", (int)pid);
+	else if (strchr(out, '%'))
+		return;
+	else
+		snprintf(path, sizeof(path), "%s", out);
+	if (exists(path))
+		warn_trace(path);
+	snprintf(pat, sizeof(pat), "%s.*", path);
+	if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc && i < 256; i++)
+			warn_trace(g.gl_pathv[i]);
+		globfree(&g);
+	}
+}
+
 /* $HEAPTAPE_PRELOAD, next to this binary (build dir), then
  * <bindir>/../lib/heaptape/. */
 static int find_preload(char *out, size_t n)
@@ -286,6 +321,7 @@ static int run(int argc, char **argv)
 			  strerror(err));
 		return err == ENOENT ? 127 : 126;
 	}
+	warn_traces(out, child);
 	if (!quiet) {
 		glob_t g;
 		size_t more = 0;

@@ -14,6 +14,9 @@
  * free() recognises and ignores that buffer.
  */
 #include <dlfcn.h>
+#include <gnu/libc-version.h>
+#include <limits.h>
+#include <stdio.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -118,11 +121,106 @@ static inline int ready(void)
 	return ht__real.malloc != NULL;
 }
 
+/*
+ * Which allocator the program really runs on: the library the next
+ * malloc after ours comes from (glibc, or jemalloc, mimalloc, tcmalloc
+ * linked or preloaded after us).  And whether the program calls ours at
+ * all: an executable with a malloc of its own (a statically linked
+ * allocator) shadows it, and nothing it allocates can be seen.  Done in
+ * the constructor, before any thread: dladdr takes the loader's lock.
+ */
+static char alloc_name[64], alloc_version[64], alloc_warning[PATH_MAX + 96];
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+static void find_allocator(void)
+{
+	Dl_info real, def, self;
+	void *d = dlsym(RTLD_DEFAULT, "malloc");
+	const char *b;
+
+	snprintf(alloc_name, sizeof(alloc_name), "unknown");
+	if (ht__real.malloc && dladdr((void *)ht__real.malloc, &real) &&
+	    real.dli_fname) {
+		b = base_name(real.dli_fname);
+		if (!strncmp(b, "libc.so", 7) || !strncmp(b, "libc-", 5)) {
+			snprintf(alloc_name, sizeof(alloc_name), "glibc");
+			snprintf(alloc_version, sizeof(alloc_version), "%s",
+				 gnu_get_libc_version());
+		} else if (strstr(b, "jemalloc")) {
+			int (*ctl)(const char *, void *, size_t *, void *,
+				   size_t) = (int (*)(const char *, void *,
+						      size_t *, void *,
+						      size_t))
+				dlsym(RTLD_NEXT, "mallctl");
+			const char *v = NULL;
+			size_t vs = sizeof(v);
+
+			snprintf(alloc_name, sizeof(alloc_name), "jemalloc");
+			if (ctl && ctl("version", &v, &vs, NULL, 0) == 0 && v)
+				snprintf(alloc_version, sizeof(alloc_version),
+					 "%s", v);
+		} else if (strstr(b, "mimalloc")) {
+			int (*ver)(void) = (int (*)(void))dlsym(RTLD_NEXT,
+							       "mi_version");
+
+			snprintf(alloc_name, sizeof(alloc_name), "mimalloc");
+			if (ver) {
+				int v = ver();
+
+				snprintf(alloc_version, sizeof(alloc_version),
+					 "%d.%d.%d", v / 100, v / 10 % 10,
+					 v % 10);
+			}
+		} else if (strstr(b, "tcmalloc")) {
+			const char *(*ver)(int *, int *, const char **) =
+				(const char *(*)(int *, int *, const char **))
+					dlsym(RTLD_NEXT, "tc_version");
+			int ma = 0, mi = 0;
+			const char *pa = NULL, *v;
+
+			snprintf(alloc_name, sizeof(alloc_name), "tcmalloc");
+			if (ver && (v = ver(&ma, &mi, &pa)) != NULL)
+				snprintf(alloc_version, sizeof(alloc_version),
+					 "%s", v);
+		} else {
+			snprintf(alloc_name, sizeof(alloc_name), "%s", b);
+		}
+	}
+	if (d && dladdr(d, &def) && dladdr((void *)base_name, &self) &&
+	    def.dli_fbase != self.dli_fbase) {
+		const char *who = def.dli_fname && *def.dli_fname ?
+					  def.dli_fname : "the executable";
+
+		snprintf(alloc_warning, sizeof(alloc_warning),
+			 "malloc is %s's own (a statically linked "
+			 "allocator?): its calls are not recorded", who);
+		snprintf(alloc_name, sizeof(alloc_name), "%s", base_name(who));
+		alloc_version[0] = 0;
+	}
+}
+
+void ht__allocator(const char **name, const char **version,
+		   const char **warning)
+{
+	*name = alloc_name;
+	*version = alloc_version[0] ? alloc_version : NULL;
+	*warning = alloc_warning[0] ? alloc_warning : NULL;
+}
+
 /* Constructor helper: resolve early, before any thread exists. */
 void ht__resolve(void);
 void ht__resolve(void)
 {
 	(void)ready();
+	ht__t.guard++;
+	find_allocator();
+	ht__t.guard--;
 }
 
 static inline int rec_on(void)

@@ -237,6 +237,10 @@ void ht__close_now(int why);
  * except; ht__end_signal(): the signal the process is dying of, or 0. */
 void ht__take_fatal_signals(int except);
 int ht__end_signal(void);
+/* The allocator under the hooks (name, version or NULL) and, when the
+ * program's calls cannot reach the hooks, why (else NULL). */
+void ht__allocator(const char **name, const char **version,
+		   const char **warning);
 void ht__thread_exit(void);   /* the calling thread is exiting */
 void ht__names_changed(void); /* a thread was renamed */
 void ht__fork_prepare(void);

@@ -271,6 +271,46 @@ else
 	skip "python ^C" "no python3"
 fi
 
+# The allocator under the hooks is named: glibc, or one linked or
+# preloaded after the recorder (with its own version string)
+meta() {
+	"$H" stat --json "$1" 2>/dev/null | python3 -c \
+		"import json, sys; print(json.load(sys.stdin)['meta'].get('$2', ''))"
+}
+a=$(meta "$T/prodcons/trace.htape" allocator.name)
+[ "$a" = glibc ] && ok "allocator: glibc named" || no "allocator: glibc named ('$a')"
+for so in jemalloc:libjemalloc.so.2 mimalloc:libmimalloc.so.2 \
+	  tcmalloc:libtcmalloc_minimal.so.4; do
+	lib=$(ls /usr/lib/*/"${so#*:}" 2>/dev/null | head -1)
+	if [ -z "$lib" ]; then
+		skip "allocator: ${so%%:*} named" "${so#*:} not installed"
+		continue
+	fi
+	d=$T/alloc-${so%%:*}
+	rm -rf "$d"; mkdir -p "$d"
+	LD_PRELOAD=$lib "$H" record -q -o "$d/t.htape" -- "$P/prodcons" 2 2000 \
+		>/dev/null 2>&1
+	a=$(meta "$d/t.htape" allocator.name)
+	v=$(meta "$d/t.htape" allocator.version)
+	m=$(opcount "$d/t.htape" malloc)
+	[ "$a" = "${so%%:*}" ] && [ -n "$v" ] && [ "$m" -ge 4000 ] &&
+		ok "allocator: ${so%%:*} $v named, $m mallocs recorded" ||
+		no "allocator: ${so%%:*} named ('$a' '$v', $m mallocs)"
+done
+# A malloc of the program's own shadows the hooks: it runs as before,
+# and record says that nothing could be seen instead of a silent 0
+d=$T/ownmalloc
+rm -rf "$d"; mkdir -p "$d"
+"$P/ownmalloc" >"$d/plain.out" 2>&1
+"$H" record -q -o "$d/t.htape" -- "$P/ownmalloc" >"$d/rec.out" 2>"$d/rec.err"
+rc=$?
+[ $rc = 0 ] && cmp -s "$d/plain.out" "$d/rec.out" &&
+	grep -q "warning: '.*t.htape': malloc is .*ownmalloc's own" "$d/rec.err" &&
+	[ "$(meta "$d/t.htape" allocator.name)" = ownmalloc ] &&
+	[ "$(events "$d/t.htape")" = 0 ] &&
+	ok "ownmalloc: runs as before, record warns that its malloc is its own" ||
+	no "ownmalloc: a warning for a malloc the hooks cannot see (rc $rc: $(cat "$d/rec.err"))"
+
 same closer -- "$P/closer" 400 100000
 m=$(opcount "$T/closer/trace.htape" malloc)
 [ "$m" -ge 100000 ] && ok "closer: events after the program closed every fd ($m mallocs)" ||
