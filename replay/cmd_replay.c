@@ -376,6 +376,20 @@ static int cmd_replay(int argc, char **argv)
 	rc_.speed = speed;
 	rc_.touch = touch;
 	rc_.check = check;
+	rc_.rec_alloc = ht_reader_meta(r, "allocator.name");
+	rc_.rec_alloc_version = ht_reader_meta(r, "allocator.version");
+	{
+		const struct ht_rss_sample *rs;
+		size_t nrs = ht_reader_rss(r, &rs);
+
+		for (size_t i = 0; i < nrs; i++) {
+			if (po.have_pid && rs[i].pid != po.pid)
+				continue;
+			rc_.has_rec_rss = 1;
+			if (rs[i].rss_bytes > rc_.rec_peak_rss)
+				rc_.rec_peak_rss = rs[i].rss_bytes;
+		}
+	}
 	if (json) {
 		struct cli_out o;
 		if (cli_out_open(&o, json)) {

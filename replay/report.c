@@ -179,6 +179,16 @@ void report_table(FILE *f, const struct report_ctx *c)
 		in->npids == 1 ? "" : "es",
 		c->timing_recorded ? "recorded" : "asap",
 		c->check ? ", contents checked" : "");
+	if (c->rec_alloc || c->has_rec_rss) {
+		fprintf(f, "recorded on %s%s%s", c->rec_alloc ? c->rec_alloc :
+			"an unknown allocator", c->rec_alloc_version ? " " : "",
+			c->rec_alloc_version ? c->rec_alloc_version : "");
+		if (c->has_rec_rss) {
+			human(buf, sizeof(buf), c->rec_peak_rss);
+			fprintf(f, ", peak RSS %s (the whole process)", buf);
+		}
+		fputc('\n', f);
+	}
 	fprintf(f, "%-22s", "");
 	for (size_t i = 0; i < c->n; i++)
 		fprintf(f, "%*.*s", w, w - 2, c->sums[i].spec->name);
@@ -342,6 +352,21 @@ void report_json(FILE *f, const struct report_ctx *c)
 		c->timing_recorded ? "recorded" : "asap", c->speed,
 		c->touch ? "true" : "false", c->check ? "true" : "false");
 	json_skipped(f, in);
+	fputs(",\n  \"recorded_allocator\": ", f);
+	if (c->rec_alloc)
+		cli_json_str(f, c->rec_alloc);
+	else
+		fputs("null", f);
+	fputs(",\n  \"recorded_allocator_version\": ", f);
+	if (c->rec_alloc_version)
+		cli_json_str(f, c->rec_alloc_version);
+	else
+		fputs("null", f);
+	fputs(",\n  \"recorded_peak_rss_bytes\": ", f);
+	if (c->has_rec_rss)
+		fprintf(f, "%llu", (unsigned long long)c->rec_peak_rss);
+	else
+		fputs("null", f);
 	if (in->read_err)
 		fprintf(f, ",\n  \"read_error\": {\"offset\": %llu, "
 			   "\"error\": \"%s\"}",

@@ -66,6 +66,11 @@ struct report_ctx {
 	int timing_recorded;
 	double speed;
 	int touch, check;
+	/* the recorded run, for comparison: allocator (NULL if unknown),
+	 * its version, peak RSS of the whole process (has_rss: sampled) */
+	const char *rec_alloc, *rec_alloc_version;
+	uint64_t rec_peak_rss;
+	int has_rec_rss;
 };
 void report_table(FILE *f, const struct report_ctx *c);
 void report_csv(FILE *f, const struct report_ctx *c);

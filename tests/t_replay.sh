@@ -176,6 +176,9 @@ recorded_case() { # name trace work-command... -- idle-command...
 	echo "# $name: replay peak RSS $rss, program heap growth $growth, recorded_peak_rss_bytes $(statget "$tr" recorded_peak_rss_bytes)"
 	check "$name: glibc replay peak RSS ($rss) within 10% of the program's heap growth ($growth)" \
 		python3 -c "import sys; r, g = $rss, $growth; sys.exit(not (abs(r - g) <= 0.10 * g))"
+	is "$name: the report names the recorded run (allocator, peak RSS = stat's)" \
+		"$(jget "$T/$name.json" "(d['recorded_allocator'], d['recorded_peak_rss_bytes'])")" \
+		"('glibc', $(statget "$tr" recorded_peak_rss_bytes))"
 }
 STORM=$HT_BUILD/tests/progs/replay_storm
 if [ -x "$STORM" ] && [ -f "$HT_PRELOAD" ]; then
