@@ -792,29 +792,52 @@ uint32_t ht__pid(void)
 /*
  * The trace file.
  */
+/*
+ * The writer's memory (its buffers and zstd's): mapped in chunks as the
+ * writer asks, never as one big reservation, so that a program under
+ * RLIMIT_AS does not lose address space to the recorder (a writer needs
+ * ~13 MB at level 1, ~100 MB at 19, ~700 MB at 22).  All of it goes when
+ * the file closes; nothing is freed before.
+ */
+#define ARENA_CHUNK ((size_t)16 << 20)
+#define ARENA_CHUNKS 64
 struct arena {
-	char *base;
-	size_t used, cap;
+	struct {
+		char *base;
+		size_t used, cap;
+	} c[ARENA_CHUNKS];
+	unsigned n;
 };
 static struct arena g_arena;
 
 static void *arena_alloc(void *ctx, size_t n)
 {
 	struct arena *a = ctx;
-	size_t off = (a->used + 63) & ~(size_t)63;
+	size_t cap;
+	char *p;
 
-	if (!a->base) {
-		a->cap = (size_t)1 << 30;
-		if (!(a->base = map(a->cap))) {
-			a->cap = (size_t)256 << 20;
-			if (!(a->base = map(a->cap)))
-				return NULL;
+	if (n > SIZE_MAX / 2)
+		return NULL;
+	for (unsigned i = 0; i < a->n; i++) {
+		size_t off = (a->c[i].used + 63) & ~(size_t)63;
+
+		if (off <= a->c[i].cap && n <= a->c[i].cap - off) {
+			a->c[i].used = off + n;
+			return a->c[i].base + off;
 		}
 	}
-	if (off + n > a->cap)
+	if (a->n == ARENA_CHUNKS)
 		return NULL;
-	a->used = off + n;
-	return a->base + off;
+	cap = (n + 4095) & ~(size_t)4095;
+	if (cap < ARENA_CHUNK)
+		cap = ARENA_CHUNK;
+	if (!(p = map(cap)))
+		return NULL;
+	a->c[a->n].base = p;
+	a->c[a->n].cap = cap;
+	a->c[a->n].used = n;
+	a->n++;
+	return p;
 }
 
 static void arena_free(void *ctx, void *p)
@@ -825,10 +848,17 @@ static void arena_free(void *ctx, void *p)
 
 static void arena_reset(struct arena *a)
 {
-	if (a->base)
-		munmap(a->base, a->cap);
-	a->base = NULL;
-	a->used = 0;
+	for (unsigned i = 0; i < a->n; i++)
+		munmap(a->c[i].base, a->c[i].cap);
+	a->n = 0;
+}
+
+/* The memory stays mapped, to be used again (at exit: unmapping there
+ * would only cost a TLB shootdown on the encoder's CPU). */
+static void arena_rewind(struct arena *a)
+{
+	for (unsigned i = 0; i < a->n; i++)
+		a->c[i].used = 0;
 }
 
 static const struct ht_allocator g_alloc = { arena_alloc, arena_free,
@@ -1100,6 +1130,14 @@ static int open_writer(int early)
 	wo.uuid = g_uuid;
 	rc = ht_writer_open(&g_w, fd, &wo);
 	if (rc < 0) {
+		struct stat a, b;
+
+		/* no memory for a writer (RLIMIT_AS): no empty file that
+		 * looks like a trace either; record says none was written */
+		if (fstat(fd, &a) == 0 && a.st_size == 0 &&
+		    stat(g_path, &b) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev)
+			unlink(g_path);
 		g_w = NULL;
 		sys_close(fd);
 		g_fd = -1;
@@ -1549,13 +1587,11 @@ static void close_trace(int cmd)
 	sys_close(g_fd);
 	g_w = NULL;
 	g_fd = -1;
-	/* the writer's memory: kept at exit (unmapping it there would only
-	 * cost a TLB shootdown on the encoder's CPU), else reset for the
-	 * next file */
+	/* the writer's memory: kept at exit, else unmapped */
 	if (cmd != CMD_EXIT)
 		arena_reset(&g_arena);
 	else
-		g_arena.used = 0;
+		arena_rewind(&g_arena);
 	g_discarded = 0;
 	g_failed = 0;
 }
@@ -1640,12 +1676,22 @@ static void *encoder(void *arg)
 static void start_encoder(void)
 {
 	sigset_t all, old;
+	pthread_attr_t at;
+	int attr = pthread_attr_init(&at) == 0;
 
+	/* 1 MiB of stack, not RLIMIT_STACK's 8 (address space a program
+	 * under RLIMIT_AS may need): the deepest path, a close, uses
+	 * ~30 KiB; zstd keeps its tables in the arena */
+	if (attr)
+		pthread_attr_setstacksize(&at, (size_t)1 << 20);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	atomic_store(&g_enc_running,
-		     pthread_create(&g_enc, NULL, encoder, NULL) == 0);
+		     pthread_create(&g_enc, attr ? &at : NULL, encoder,
+				    NULL) == 0);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (attr)
+		pthread_attr_destroy(&at);
 	if (atomic_load(&g_enc_running))
 		pthread_detach(g_enc);
 }
@@ -1738,6 +1784,31 @@ static void toggle(int sig)
 		atomic_store(&ht__on, 1);
 }
 
+/*
+ * Under RLIMIT_AS the program's address space is ours too: record only
+ * when the recorder needs at most a quarter of what is left (its pool,
+ * tables and stacks ~32 MB, plus a writer: ~13 MB at zstd level 1, ~100
+ * at 19, ~700 at 22).  Else the program runs as if not recorded, and
+ * record says why no trace was written.
+ */
+static int address_space_ok(void)
+{
+	struct rlimit rl;
+	unsigned long long pages = 0, need;
+	char b[64];
+
+	if (getrlimit(RLIMIT_AS, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return 1;
+	if (read_file("/proc/self/statm", b, sizeof(b)) <= 0 ||
+	    sscanf(b, "%llu", &pages) != 1)
+		return 0;
+	need = opt.level <= 3 ? 14 : opt.level <= 9 ? 26 :
+	       opt.level <= 19 ? 100 : 700;
+	need = (need + 32) << 20;
+	pages *= (unsigned long long)sysconf(_SC_PAGESIZE);
+	return rl.rlim_cur > pages && (rl.rlim_cur - pages) / 4 >= need;
+}
+
 /* Pool, threads and scratch: mapped once per process. */
 static int pool_init(void)
 {
@@ -1787,7 +1858,7 @@ void ht__init(void)
 	g_root = 1;
 	if (opt.no_follow)
 		unfollow();
-	if (pool_init()) {
+	if (!address_space_ok() || pool_init()) {
 		ht__t.guard--;
 		return;
 	}

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,6 +41,15 @@ static int exists(const char *p)
 	struct stat st;
 
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The recorder stays out of a program with little address space left
+ * (record/buffer.c address_space_ok()). */
+static int as_limited(void)
+{
+	struct rlimit rl;
+
+	return getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
 }
 
 /* A trace whose recorder saw that it could not record (the program's
@@ -340,7 +350,11 @@ static int run(int argc, char **argv)
 			}
 			if (!exists(path))
 				fprintf(stderr, "%s: no trace written to "
-						"'%s'\n", cli_prog, path);
+						"'%s'%s\n", cli_prog, path,
+					as_limited() ?
+						" (RLIMIT_AS: too little address "
+						"space left beside the program)" :
+						"");
 			else if (more)
 				fprintf(stderr, "%s: trace '%s' (and %zu more "
 						"'%s.*')\n", cli_prog, path,

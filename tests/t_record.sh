@@ -311,6 +311,20 @@ rc=$?
 	ok "ownmalloc: runs as before, record warns that its malloc is its own" ||
 	no "ownmalloc: a warning for a malloc the hooks cannot see (rc $rc: $(cat "$d/rec.err"))"
 
+# RLIMIT_AS: the recorder maps what it uses, not a 1 GiB (or 256 MiB)
+# reserve, so a program with 250 MB of address space is recorded; with
+# 60 MB it is left alone (the recorder would take what the program
+# needs) and runs as before
+same aslimit-250m -- sh -c "ulimit -v 250000 && exec '$P/prodcons' 2 2000"
+f=$(ls "$T/aslimit-250m"/trace.htape.* 2>/dev/null | head -1)
+m=$([ -n "$f" ] && opcount "$f" malloc || echo 0)
+[ "$m" -ge 4000 ] && ok "RLIMIT_AS 250 MB: the program's trace has its $m mallocs" ||
+	no "RLIMIT_AS 250 MB: the program is recorded ($m mallocs in '$f')"
+same aslimit-60m -- sh -c "ulimit -v 60000 && exec '$P/prodcons' 2 2000"
+[ -z "$(ls "$T/aslimit-60m"/trace.htape.* 2>/dev/null)" ] &&
+	ok "RLIMIT_AS 60 MB: the program is left alone (no trace of its own)" ||
+	no "RLIMIT_AS 60 MB: no trace for the program"
+
 same closer -- "$P/closer" 400 100000
 m=$(opcount "$T/closer/trace.htape" malloc)
 [ "$m" -ge 100000 ] && ok "closer: events after the program closed every fd ($m mallocs)" ||
