@@ -95,6 +95,23 @@ for w in "storm1:$storm 1 4000000" "storm2:$storm 2 2000000" \
 	echo "$name: $a / $b s  (x$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }'))"
 done
 
+# A busy process that forks: the fork must not wait for the encoder.
+echo
+mtf=$HT_BUILD/tests/progs/mtfork
+if [ -x "$mtf" ]; then
+	wall() { # median wall seconds of REPS runs of "$@"
+		for i in $(seq "$REPS"); do
+			s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N)
+			echo $((e - s))
+		done | sort -n |
+			awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] / 1e9 }'
+	}
+	a=$(wall "$mtf" 200)
+	b=$(wall env HEAPTAPE_OUT="$d/mtf.htape" LD_PRELOAD="$HT_PRELOAD" "$mtf" 200)
+	rm -f "$d/mtf.htape"*
+	echo "200 forks while 3 threads malloc (wall s): $a / $b  (x$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }'))"
+fi
+
 # Every traced process pays the recorder's start and exit (the library's
 # load, its constructor, the encoder thread, the trace file, the final
 # flush): a shell loop of 100 short processes shows that fixed cost.

@@ -1366,7 +1366,11 @@ static void write_pending(void)
 }
 
 /* Encodes what thread th has published.  Returns the number of events. */
-static size_t drain(struct ht__thr *th, uint32_t names_gen)
+/* Writes th's records, those older than upto (raw clock) at least: a
+ * buffer begun after upto is left for the next flush, so that a flush
+ * never chases a producer faster than the encoder (a fork, an exit and
+ * the encoder's next round each wait for g_wlock). */
+static size_t drain(struct ht__thr *th, uint32_t names_gen, uint64_t upto)
 {
 	uint32_t hi = atomic_load_explicit(&th->head, memory_order_acquire);
 	size_t n = 0, total = 0;
@@ -1381,6 +1385,8 @@ static size_t drain(struct ht__thr *th, uint32_t names_gen)
 			&b->pub, memory_order_acquire);
 		struct ht__rec *from = b->recs + b->done;
 
+		if (end > from && from->ts > upto)
+			break;
 		if (end > from) {
 			if (!first_ts)
 				first_ts = from->ts;
@@ -1489,6 +1495,8 @@ static void flush_all(int mode)
 	uint32_t gen = atomic_load(&g_names_gen);
 	int state = atomic_load(&ht__on), wrote = 0;
 	int final = mode == FL_FINAL;
+	/* the last flush takes everything; others what came before them */
+	uint64_t upto = final ? UINT64_MAX : ht__clock();
 
 	calibrate(); /* once */
 	for (uint32_t i = 0; i < hi; i++) {
@@ -1504,13 +1512,13 @@ static void flush_all(int mode)
 			th->gen = 0; /* the exit name may be new */
 			atomic_store(&th->pname_set, 2);
 		}
-		got = drain(th, gen);
+		got = drain(th, gen, upto);
 		wrote |= got != 0;
 		if (st == HT__THR_EXITED) {
 			if (syscall(SYS_tgkill, g_pid, th->tid, 0) < 0 &&
 			    errno == ESRCH) {
 				/* gone: nothing more can come */
-				drain(th, gen);
+				drain(th, gen, UINT64_MAX);
 				release_thread(th);
 				atomic_fetch_sub(&g_exiting, 1);
 			}
@@ -1520,7 +1528,7 @@ static void flush_all(int mode)
 			   syscall(SYS_tgkill, g_pid, th->tid, 0) < 0 &&
 			   errno == ESRCH) {
 			/* died after its key destructor ran, or without it */
-			drain(th, gen);
+			drain(th, gen, UINT64_MAX);
 			release_thread(th);
 		}
 	}
@@ -1905,19 +1913,32 @@ void ht__init(void)
  * belongs to the parent's file) and starts its own trace, linked to the
  * parent's by UUID.
  */
+/* This thread holds g_wlock across its fork. */
+static __thread int fork_locked;
+
 void ht__fork_prepare(void)
 {
 	sigset_t all, mask, p0;
 
+	fork_locked = 0;
 	if (!g_bufs)
 		return;
-	/* keep the encoder out of the writer while the address space is
-	 * copied, so that the child's copy of g_wlock is free */
+	/* With other threads recording, the fork neither waits for the
+	 * encoder nor writes: a busy encoder holds g_wlock for a whole
+	 * round and the flush would follow, ~100 ms a fork on a loaded
+	 * machine.  The child starts afresh whatever the encoder was
+	 * doing (ht__fork_child), and a process with threads does not
+	 * daemon(3). */
+	if (atomic_load(&g_live) > 1)
+		return;
+	/* Else keep the encoder out of the writer while the address space
+	 * is copied, and write what this process recorded so far: a
+	 * parent that forks and leaves by the internal _exit (daemon(3))
+	 * runs no hook. */
 	pthread_mutex_lock(&g_wlock);
+	fork_locked = 1;
 	if (atomic_load(&ht__on) != 1 || g_final)
 		return;
-	/* Write what this process recorded so far: a parent that forks
-	 * and leaves by the internal _exit (daemon(3)) runs no hook. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &mask);
 	sigpending(&p0);
@@ -1930,8 +1951,9 @@ void ht__fork_prepare(void)
 
 void ht__fork_parent(void)
 {
-	if (g_bufs)
+	if (fork_locked)
 		pthread_mutex_unlock(&g_wlock);
+	fork_locked = 0;
 }
 
 void ht__fork_child(void)
@@ -1943,6 +1965,7 @@ void ht__fork_child(void)
 		return;
 	pthread_mutex_init(&g_wlock, NULL);
 	pthread_mutex_init(&g_grow_lock, NULL);
+	fork_locked = 0;
 	t->guard++;
 	memcpy(g_parent_uuid, g_uuid, 16);
 	g_have_parent = 1;

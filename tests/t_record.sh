@@ -197,6 +197,21 @@ set -- $("$H" stat --json "$d/trace.htape" | tr -d '",' |
 	ok "prodcons: 40000 cross-thread frees, no unknown frees, $2 threads" ||
 	no "prodcons: cross-thread frees all known (unknown $1, threads $2)"
 
+# forks while three threads allocate: every child's trace has its own
+# 1000 mallocs (and none of the parent's threads')
+same mtfork -- "$P/mtfork" 50
+nt=0 good=0
+for f in "$T/mtfork"/trace.htape.*; do
+	[ -f "$f" ] || continue
+	nt=$((nt + 1))
+	[ "$("$H" cat --op malloc "$f" | grep -c 'size=4321 ')" = 1000 ] &&
+		[ "$("$H" cat --op malloc "$f" | grep -c 'size=64 ')" = 0 ] &&
+		good=$((good + 1))
+done
+[ "$nt" = 50 ] && [ "$good" = 50 ] &&
+	ok "mtfork: 50 children traced while threads allocate, each with its 1000 mallocs" ||
+	no "mtfork: child traces ($nt of 50, $good with their own 1000 mallocs)"
+
 same forker -- "$P/forker" 10000
 d=$T/forker
 child=$(ls "$d"/trace.htape.* 2>/dev/null | head -1)
