@@ -303,11 +303,15 @@ for so in jemalloc:libjemalloc.so.2 mimalloc:libmimalloc.so.2 \
 	fi
 	d=$T/alloc-${so%%:*}
 	rm -rf "$d"; mkdir -p "$d"
-	LD_PRELOAD=$lib "$H" record -q -o "$d/t.htape" -- "$P/prodcons" 2 2000 \
+	# the allocator after ours in the program's LD_PRELOAD (not in
+	# heaptape's own: that one may be built with ASan)
+	"$H" record -q -o "$d/t.htape" -- sh -c \
+		"LD_PRELOAD=\"\$LD_PRELOAD:$lib\" exec '$P/prodcons' 2 2000" \
 		>/dev/null 2>&1
-	a=$(meta "$d/t.htape" allocator.name)
-	v=$(meta "$d/t.htape" allocator.version)
-	m=$(opcount "$d/t.htape" malloc)
+	f=$(ls "$d"/t.htape.* 2>/dev/null | head -1)
+	a=$(meta "$f" allocator.name)
+	v=$(meta "$f" allocator.version)
+	m=$(opcount "$f" malloc)
 	[ "$a" = "${so%%:*}" ] && [ -n "$v" ] && [ "$m" -ge 4000 ] &&
 		ok "allocator: ${so%%:*} $v named, $m mallocs recorded" ||
 		no "allocator: ${so%%:*} named ('$a' '$v', $m mallocs)"
