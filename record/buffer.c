@@ -1882,6 +1882,9 @@ void ht__init(void)
 		sigaction(opt.toggle_sig, &sa, NULL);
 	}
 	ht__take_fatal_signals(opt.toggle_sig);
+	/* quick_exit() runs no destructor: ours goes last of its handlers
+	 * (registered first), after those of the program */
+	at_quick_exit(ht__fini);
 	/* Our fds live high (high_fd()): the first one grows the fd table,
 	 * which in a process with threads waits for an RCU grace period
 	 * (~10 ms).  Take them now, while this is the only thread. */

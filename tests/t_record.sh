@@ -237,6 +237,16 @@ m=$(opcount "$T/exiter/trace.htape" malloc)
 [ "$m" -ge 5000 ] && ok "exiter: _exit keeps every event ($m mallocs)" ||
 	no "exiter: _exit keeps every event ($m mallocs)"
 
+# quick_exit runs no destructor: the trace still ends, after the
+# program's own at_quick_exit handlers
+same exiter-quick -- "$P/exiter" 5000 quick
+f=$T/exiter-quick/trace.htape
+m=$(opcount "$f" malloc)
+k=$("$H" cat --op malloc "$f" 2>/dev/null | grep -c 'size=777 ')
+[ "$m" -ge 5100 ] && [ "$k" = 100 ] &&
+	ok "exiter quick_exit: every event kept, the handler's 100 too ($m mallocs)" ||
+	no "exiter quick_exit: every event kept ($m mallocs, $k of the handler's 100)"
+
 same aborter -- "$P/aborter"
 m=$(opcount "$T/aborter/trace.htape" malloc)
 [ "$m" -ge 3000 ] && ok "aborter: abort keeps every event ($m mallocs)" ||
