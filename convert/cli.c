@@ -237,6 +237,13 @@ int cli_parse_duration(const char *s, uint64_t *ns)
 	return 0;
 }
 
+void cli_put_clean(FILE *f, const char *s, int max)
+{
+	for (int i = 0; s && s[i] && i < max; i++)
+		fputc((unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i],
+		      f);
+}
+
 void cli_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);

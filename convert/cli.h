@@ -67,6 +67,9 @@ int cli_parse_u64(const char *s, uint64_t *out); /* decimal or 0x hex */
 
 /* Writes s as a JSON string literal (with quotes). */
 void cli_json_str(FILE *f, const char *s);
+/* Writes at most max bytes of s (text from a trace) with each control
+ * character as '?': nothing in a trace can move the terminal. */
+void cli_put_clean(FILE *f, const char *s, int max);
 
 /* What a file holds, from its first bytes (and name for csv). */
 enum cli_kind {

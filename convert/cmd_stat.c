@@ -592,13 +592,6 @@ static const char *human_ns(char *buf, size_t n, uint64_t ns)
 }
 
 /* Text from a trace for a terminal: no control bytes, at most max. */
-static void put_clean(FILE *f, const char *s, int max)
-{
-	for (int i = 0; s && s[i] && i < max; i++)
-		fputc((unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i],
-		      f);
-}
-
 static const char *const life_labels[NLIFEB] = {
 	"< 10 ns",      "10-100 ns",  "0.1-1 us",   "1-10 us",  "10-100 us",
 	"0.1-1 ms",     "1-10 ms",    "10-100 ms",  "0.1-1 s",  "1-10 s",
@@ -642,7 +635,7 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 				v = rp->meta[i].value;
 		if (v) {
 			fprintf(f, "%-14s ", hl[k][1]);
-			put_clean(f, v, 200);
+			cli_put_clean(f, v, 200);
 			fputc('\n', f);
 		}
 	}
@@ -767,7 +760,7 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 			fprintf(f, "           %8u %8u %12" PRIu64 " %12" PRIu64
 				" %12" PRIu64 "  ", t->pid, t->tid,
 				t->events, t->allocs, t->frees);
-			put_clean(f, t->name, 64);
+			cli_put_clean(f, t->name, 64);
 			fputc('\n', f);
 		}
 		if (shown < rp->nthreads)

@@ -61,8 +61,11 @@ static void warn_trace(const char *path)
 
 	if (ht_reader_open(&r, path, HT_READ_STOP))
 		return;
-	if ((w = ht_reader_meta(r, "recorder.warning")) != NULL)
-		fprintf(stderr, "%s: warning: '%s': %s\n", cli_prog, path, w);
+	if ((w = ht_reader_meta(r, "recorder.warning")) != NULL) {
+		fprintf(stderr, "%s: warning: '%s': ", cli_prog, path);
+		cli_put_clean(stderr, w, 400);
+		fputc('\n', stderr);
+	}
 	ht_reader_close(r);
 }
 

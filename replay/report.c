@@ -180,9 +180,13 @@ void report_table(FILE *f, const struct report_ctx *c)
 		c->timing_recorded ? "recorded" : "asap",
 		c->check ? ", contents checked" : "");
 	if (c->rec_alloc || c->has_rec_rss) {
-		fprintf(f, "recorded on %s%s%s", c->rec_alloc ? c->rec_alloc :
-			"an unknown allocator", c->rec_alloc_version ? " " : "",
-			c->rec_alloc_version ? c->rec_alloc_version : "");
+		fputs("recorded on ", f);
+		cli_put_clean(f, c->rec_alloc ? c->rec_alloc :
+				 "an unknown allocator", 64);
+		if (c->rec_alloc_version) {
+			fputc(' ', f);
+			cli_put_clean(f, c->rec_alloc_version, 64);
+		}
 		if (c->has_rec_rss) {
 			human(buf, sizeof(buf), c->rec_peak_rss);
 			fprintf(f, ", peak RSS %s (the whole process)", buf);
