@@ -126,6 +126,10 @@ $(O)/tests/%: tests/tools/%.c $(CMDLIB) $(LIB)
 $(O)/tests/progs/%: tests/progs/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -o $@ $< -pthread -ldl
+# (mallocptr: not PIE, so that malloc's address is a PLT entry of its own)
+$(O)/tests/progs/mallocptr: tests/progs/mallocptr.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -no-pie -fno-pie -o $@ $<
 
 # Fuzz targets replayed over their corpora by `make check` (gcc driver).
 $(O)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(CMDLIB) $(LIB)

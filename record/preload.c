@@ -14,6 +14,7 @@
  * free() recognises and ignores that buffer.
  */
 #include <dlfcn.h>
+#include <link.h>
 #include <gnu/libc-version.h>
 #include <limits.h>
 #include <stdio.h>
@@ -142,6 +143,7 @@ static void find_allocator(void)
 {
 	Dl_info real, def, self;
 	void *d = dlsym(RTLD_DEFAULT, "malloc");
+	const ElfW(Sym) *ds = NULL;
 	const char *b;
 
 	snprintf(alloc_name, sizeof(alloc_name), "unknown");
@@ -192,7 +194,10 @@ static void find_allocator(void)
 			snprintf(alloc_name, sizeof(alloc_name), "%s", b);
 		}
 	}
-	if (d && dladdr(d, &def) && dladdr((void *)base_name, &self) &&
+	/* a definition of malloc, not the canonical PLT entry of an
+	 * executable that takes malloc's address (node): undefined there */
+	if (d && dladdr1(d, &def, (void **)&ds, RTLD_DL_SYMENT) && ds &&
+	    ds->st_shndx != SHN_UNDEF && dladdr((void *)base_name, &self) &&
 	    def.dli_fbase != self.dli_fbase) {
 		const char *who = def.dli_fname && *def.dli_fname ?
 					  def.dli_fname : "the executable";

@@ -354,6 +354,16 @@ same aslimit-60m -- sh -c "ulimit -v 60000 && exec '$P/prodcons' 2 2000"
 	ok "RLIMIT_AS 60 MB: the program is left alone (no trace of its own)" ||
 	no "RLIMIT_AS 60 MB: no trace for the program"
 
+# an executable with malloc's PLT entry as its "malloc" (not PIE, takes
+# the address: node) is no malloc of its own: recorded, no warning
+same mallocptr -- "$P/mallocptr"
+f=$T/mallocptr/trace.htape
+k=$("$H" cat --op malloc "$f" 2>/dev/null | grep -c 'size=2468 ')
+[ "$k" = 1000 ] && [ -z "$(meta "$f" recorder.warning)" ] &&
+	[ "$(meta "$f" allocator.name)" = glibc ] &&
+	ok "mallocptr: malloc through a PLT address recorded (1000), no warning" ||
+	no "mallocptr: $k of 1000 mallocs, warning '$(meta "$f" recorder.warning)'"
+
 same closer -- "$P/closer" 400 100000
 m=$(opcount "$T/closer/trace.htape" malloc)
 [ "$m" -ge 100000 ] && ok "closer: events after the program closed every fd ($m mallocs)" ||
