@@ -666,16 +666,21 @@ EXPORT int pthread_setname_np(pthread_t th, const char *name)
  * The program never sees that handler: sigaction() and signal() report
  * SIG_DFL (with the flags and mask last set) while it is ours.  A handler
  * or SIG_IGN the program sets replaces it; SIG_DFL set again brings it
- * back (Python dies of the SIGINT it caught that way).  A disposition
- * changed past these functions (inside libc) is noticed and left alone.
+ * back (Python dies of the SIGINT it caught that way).  A one-shot
+ * handler (SA_RESETHAND: node's for ^C, which then raises the signal
+ * again) runs from one of ours that does the reset itself, to ours rather
+ * than to SIG_DFL.  A disposition changed past these functions (inside
+ * libc) is noticed and left alone.
  */
 static const int fatal_sigs[] = {
 	SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGABRT, SIGBUS, SIGFPE, SIGUSR1,
 	SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGXCPU, SIGVTALRM,
 	SIGSYS,
 };
-static _Atomic(unsigned char) sig_own[_NSIG];
-static struct sigaction sig_view[_NSIG]; /* what the program set */
+enum { SIG_PROGRAM, SIG_OURS, SIG_ONESHOT };
+static _Atomic(unsigned char) sig_state[_NSIG];
+/* what the program set (SIG_OURS: a SIG_DFL; SIG_ONESHOT: its handler) */
+static struct sigaction sig_view[_NSIG];
 static int (*real_sigaction)(int, const struct sigaction *,
 			     struct sigaction *);
 static _Atomic(int) end_signal;
@@ -683,15 +688,25 @@ static int sig_except; /* the toggle signal: never ours */
 static struct sigaction sig_ours;
 
 static void on_fatal(int sig, siginfo_t *si, void *uc);
+static void on_oneshot(int sig, siginfo_t *si, void *uc);
 
-static int is_ours(const struct sigaction *a)
+static int state(int sig)
 {
-	return (a->sa_flags & SA_SIGINFO) && a->sa_sigaction == on_fatal;
+	return sig > 0 && sig < _NSIG ? atomic_load(&sig_state[sig]) : 0;
 }
 
-static int owned(int sig)
+static void set_state(int sig, int st)
 {
-	return sig > 0 && sig < _NSIG && atomic_load(&sig_own[sig]);
+	atomic_store(&sig_state[sig], (unsigned char)st);
+}
+
+/* Does the real disposition cur still match state st? */
+static int still(int st, const struct sigaction *cur)
+{
+	void (*h)(int, siginfo_t *, void *) =
+		st == SIG_OURS ? on_fatal : on_oneshot;
+
+	return (cur->sa_flags & SA_SIGINFO) && cur->sa_sigaction == h;
 }
 
 static int resolve_sigaction(void)
@@ -701,6 +716,52 @@ static int resolve_sigaction(void)
 					      struct sigaction *),
 				      "sigaction");
 	return real_sigaction ? 0 : -1;
+}
+
+static int is_fatal(int sig)
+{
+	if (!sig_ours.sa_sigaction || sig == sig_except)
+		return 0;
+	for (size_t i = 0; i < sizeof(fatal_sigs) / sizeof(fatal_sigs[0]);
+	     i++)
+		if (fatal_sigs[i] == sig)
+			return 1;
+	return 0;
+}
+
+static int oneshot(const struct sigaction *a)
+{
+	return a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN &&
+	       (a->sa_flags & SA_RESETHAND);
+}
+
+/* Ours under a SIG_DFL the program sees as view. */
+static int take(int sig, const struct sigaction *view)
+{
+	int was = state(sig);
+
+	sig_view[sig] = *view;
+	set_state(sig, SIG_OURS);
+	if (real_sigaction(sig, &sig_ours, NULL) == 0)
+		return 0;
+	set_state(sig, was);
+	return -1;
+}
+
+/* The program's one-shot handler h, run by on_oneshot(). */
+static int wrap(int sig, const struct sigaction *h)
+{
+	struct sigaction w = *h;
+	int was = state(sig);
+
+	w.sa_sigaction = on_oneshot;
+	w.sa_flags = (h->sa_flags & ~SA_RESETHAND) | SA_SIGINFO;
+	sig_view[sig] = *h;
+	set_state(sig, SIG_ONESHOT);
+	if (real_sigaction(sig, &w, NULL) == 0)
+		return 0;
+	set_state(sig, was);
+	return -1;
 }
 
 static void on_fatal(int sig, siginfo_t *si, void *uc)
@@ -717,7 +778,7 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
 		int none = 0;
 
 		atomic_compare_exchange_strong(&end_signal, &none, sig);
-		atomic_store(&sig_own[sig], 0);
+		set_state(sig, SIG_PROGRAM);
 		ht__close_now(HT__CLOSE_ABORT);
 	}
 	memset(&dfl, 0, sizeof(dfl));
@@ -736,31 +797,30 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
 		syscall(SYS_tgkill, pid, tid, sig);
 }
 
+static void on_oneshot(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction h = sig_view[sig], dfl;
+	int e = errno;
+
+	/* what SA_RESETHAND does before the handler, with ours under the
+	 * SIG_DFL (a vfork child's dispositions are its own copy) */
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	if (in_vfork_child())
+		real_sigaction(sig, &dfl, NULL);
+	else
+		take(sig, &dfl);
+	errno = e;
+	if (h.sa_flags & SA_SIGINFO)
+		h.sa_sigaction(sig, si, uc);
+	else
+		h.sa_handler(sig);
+}
+
 int ht__end_signal(void)
 {
 	return atomic_load(&end_signal);
-}
-
-static int is_fatal(int sig)
-{
-	if (!sig_ours.sa_sigaction || sig == sig_except)
-		return 0;
-	for (size_t i = 0; i < sizeof(fatal_sigs) / sizeof(fatal_sigs[0]);
-	     i++)
-		if (fatal_sigs[i] == sig)
-			return 1;
-	return 0;
-}
-
-/* Puts ours under a SIG_DFL the program sees as view. */
-static int take(int sig, const struct sigaction *view)
-{
-	sig_view[sig] = *view;
-	atomic_store(&sig_own[sig], 1);
-	if (real_sigaction(sig, &sig_ours, NULL) == 0)
-		return 0;
-	atomic_store(&sig_own[sig], 0);
-	return -1;
 }
 
 void ht__take_fatal_signals(int except)
@@ -786,7 +846,7 @@ EXPORT int sigaction(int sig, const struct sigaction *act,
 		     struct sigaction *old)
 {
 	struct sigaction cur, a;
-	int rc;
+	int st = state(sig), rc;
 
 	if (resolve_sigaction()) {
 		errno = ENOSYS;
@@ -796,40 +856,46 @@ EXPORT int sigaction(int sig, const struct sigaction *act,
 		a = *act;
 		act = &a;
 	}
-	if (!owned(sig)) {
-		if (!act || act->sa_handler != SIG_DFL || !is_fatal(sig) ||
-		    in_vfork_child())
+	if (st != SIG_PROGRAM) {
+		if (real_sigaction(sig, NULL, &cur))
+			return -1;
+		if (!still(st, &cur)) {
+			/* replaced inside libc (sigignore, ...) */
+			set_state(sig, SIG_PROGRAM);
+			st = SIG_PROGRAM;
+		}
+	}
+	if (st == SIG_PROGRAM) {
+		if (!act || !is_fatal(sig) || in_vfork_child() ||
+		    (act->sa_handler != SIG_DFL && !oneshot(act)))
 			return real_sigaction(sig, act, old);
-		/* SIG_DFL again: ours underneath */
+		/* SIG_DFL (ours underneath) or a one-shot handler */
 		if (real_sigaction(sig, NULL, old))
 			return -1;
-		return take(sig, act);
-	}
-	if (real_sigaction(sig, NULL, &cur))
-		return -1;
-	if (!is_ours(&cur)) {
-		/* replaced inside libc (sigignore, ...): not ours now */
-		atomic_store(&sig_own[sig], 0);
-		return real_sigaction(sig, act, old);
-	}
-	if (act && act->sa_handler == SIG_DFL) {
-		if (old)
-			*old = sig_view[sig];
-		if (!in_vfork_child())
-			sig_view[sig] = *act;
-		return 0;
+		return act->sa_handler == SIG_DFL ? take(sig, act) :
+						    wrap(sig, act);
 	}
 	if (old)
 		*old = sig_view[sig];
 	if (!act)
 		return 0;
-	/* the program's handler or SIG_IGN: ours goes for good (a vfork
-	 * child changes its own copy of the dispositions only) */
-	if (!in_vfork_child())
-		atomic_store(&sig_own[sig], 0);
+	/* a vfork child changes its own copy of the dispositions only */
+	if (in_vfork_child())
+		return real_sigaction(sig, act, NULL);
+	if (act->sa_handler == SIG_DFL) {
+		if (st == SIG_OURS) {
+			sig_view[sig] = *act;
+			return 0;
+		}
+		return take(sig, act);
+	}
+	if (oneshot(act))
+		return wrap(sig, act);
+	/* the program's handler or SIG_IGN */
+	set_state(sig, SIG_PROGRAM);
 	rc = real_sigaction(sig, act, NULL);
-	if (rc && !in_vfork_child())
-		atomic_store(&sig_own[sig], 1);
+	if (rc)
+		set_state(sig, st);
 	return rc;
 }
 
@@ -884,25 +950,35 @@ EXPORT sighandler_t sigset(int sig, sighandler_t h)
 {
 	sighandler_t (*real)(int, sighandler_t) =
 		NEXT(sighandler_t (*)(int, sighandler_t), "sigset");
+	int st = state(sig);
 	sighandler_t r;
 
 	if (!real) {
 		errno = ENOSYS;
 		return SIG_ERR;
 	}
-	/* a handler or SIG_IGN replaces ours; SIG_DFL and SIG_HOLD keep it
-	 * (the mask sigset() also changes is the thread's, not ours) */
-	if (owned(sig) && h != SIG_DFL && h != SIG_HOLD &&
-	    !in_vfork_child())
-		atomic_store(&sig_own[sig], 0);
-	if (owned(sig) && h == SIG_DFL) {
+	if (st != SIG_PROGRAM && h == SIG_DFL && !in_vfork_child()) {
+		/* through sigaction(): ours stays, or comes back; and
+		 * sigset() also takes sig out of the mask */
+		struct sigaction a, o;
 		sigset_t m;
 
+		memset(&a, 0, sizeof(a));
+		a.sa_handler = SIG_DFL;
+		sigemptyset(&a.sa_mask);
+		if (sigaction(sig, &a, &o))
+			return SIG_ERR;
 		sigemptyset(&m);
 		sigaddset(&m, sig);
 		pthread_sigmask(SIG_UNBLOCK, &m, NULL);
-		return SIG_DFL;
+		return o.sa_handler;
 	}
+	if (st != SIG_PROGRAM && h != SIG_HOLD && !in_vfork_child())
+		set_state(sig, SIG_PROGRAM);
 	r = real(sig, h);
-	return r == (sighandler_t)(void (*)(void))on_fatal ? SIG_DFL : r;
+	if (r == (sighandler_t)(void (*)(void))on_fatal)
+		return SIG_DFL;
+	if (r == (sighandler_t)(void (*)(void))on_oneshot)
+		return sig_view[sig].sa_handler;
+	return r;
 }

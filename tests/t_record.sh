@@ -269,6 +269,16 @@ for m in segv:SIGSEGV thread:SIGSEGV term:SIGTERM pipe:SIGPIPE; do
 		ok "sigdie ${m%%:*}: all 3000 mallocs before the $s kept, the trace names it" ||
 		no "sigdie ${m%%:*}: mallocs kept ($k of 3000), end signal '$s'"
 done
+# a one-shot handler (SA_RESETHAND) that raises the signal again, as
+# node's for ^C and SIGTERM: it runs, sees SIG_DFL, the process dies of
+# the signal and its trace is complete
+same sigdie-oneshot -- "$P/sigdie" oneshot 3000
+f=$T/sigdie-oneshot/trace.htape
+k=$("$H" cat --op malloc "$f" 2>/dev/null | grep -c 'size=12345 ')
+grep -q 'handler: SIGTERM is SIG_DFL now' "$T/sigdie-oneshot/rec.out" &&
+	[ "$k" = 3000 ] && [ "$(endsig "$f")" = SIGTERM ] &&
+	ok "sigdie oneshot: SA_RESETHAND handler ran on SIG_DFL, 3000 mallocs kept, died of SIGTERM" ||
+	no "sigdie oneshot: handler saw SIG_DFL, mallocs kept ($k), end signal '$(endsig "$f")'"
 # the program sees SIG_DFL where the recorder's handler is, its own
 # handlers and SIG_IGN work, an inherited SIG_IGN stays
 same sigdie-view -- sh -c "trap '' HUP; exec '$P/sigdie' view 100"
@@ -353,7 +363,6 @@ same aslimit-60m -- sh -c "ulimit -v 60000 && exec '$P/prodcons' 2 2000"
 [ -z "$(ls "$T/aslimit-60m"/trace.htape.* 2>/dev/null)" ] &&
 	ok "RLIMIT_AS 60 MB: the program is left alone (no trace of its own)" ||
 	no "RLIMIT_AS 60 MB: no trace for the program"
-
 # an executable with malloc's PLT entry as its "malloc" (not PIE, takes
 # the address: node) is no malloc of its own: recorded, no warning
 same mallocptr -- "$P/mallocptr"

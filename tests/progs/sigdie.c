@@ -11,6 +11,8 @@
  *   sigdie view N      what the program sees of its dispositions; exits 0
  *   sigdie recover N   a SIGSEGV handler of its own that siglongjmps out,
  *                      then N more mallocs; exits 0
+ *   sigdie oneshot N   a one-shot SIGTERM handler (SA_RESETHAND, as node's)
+ *                      that says what it sees and raises SIGTERM again
  */
 #include <errno.h>
 #include <pthread.h>
@@ -44,6 +46,20 @@ static void *crasher(void *arg)
 static void on_usr1(int sig)
 {
 	got = sig;
+}
+
+static void on_term_once(int sig)
+{
+	struct sigaction o;
+	static const char dfl[] = "handler: SIGTERM is SIG_DFL now\n",
+			  other[] = "handler: SIGTERM is not SIG_DFL\n";
+
+	sigaction(SIGTERM, NULL, &o);
+	if (o.sa_handler == SIG_DFL)
+		write(1, dfl, sizeof(dfl) - 1);
+	else
+		write(1, other, sizeof(other) - 1);
+	raise(sig);
 }
 
 static void on_segv(int sig)
@@ -124,6 +140,21 @@ int main(int argc, char **argv)
 	if (!strcmp(m, "view")) {
 		allocs();
 		return view();
+	}
+	if (!strcmp(m, "oneshot")) {
+		struct sigaction sa, o;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_term_once;
+		sa.sa_flags = SA_RESETHAND;
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGTERM, NULL, &o);
+		printf("SIGTERM: %s, SA_RESETHAND %d\n",
+		       o.sa_handler == on_term_once ? "on_term_once" : "other",
+		       !!(o.sa_flags & SA_RESETHAND));
+		allocs();
+		kill(getpid(), SIGTERM);
+		pause();
 	}
 	if (!strcmp(m, "recover")) {
 		allocs();
