@@ -363,6 +363,7 @@ same aslimit-60m -- sh -c "ulimit -v 60000 && exec '$P/prodcons' 2 2000"
 [ -z "$(ls "$T/aslimit-60m"/trace.htape.* 2>/dev/null)" ] &&
 	ok "RLIMIT_AS 60 MB: the program is left alone (no trace of its own)" ||
 	no "RLIMIT_AS 60 MB: no trace for the program"
+
 # an executable with malloc's PLT entry as its "malloc" (not PIE, takes
 # the address: node) is no malloc of its own: recorded, no warning
 same mallocptr -- "$P/mallocptr"
