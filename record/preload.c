@@ -899,20 +899,28 @@ EXPORT int sigaction(int sig, const struct sigaction *act,
 	return rc;
 }
 
-/* signal() as glibc has it (BSD semantics), through sigaction() above */
-EXPORT sighandler_t signal(int sig, sighandler_t h)
+/* Sets handler h with flags through sigaction() above (sig blocked in
+ * the handler if mask_self); returns the old handler or SIG_ERR. */
+static sighandler_t via_sigaction(int sig, sighandler_t h, int flags,
+				  int mask_self)
 {
 	struct sigaction a, o;
 
 	memset(&a, 0, sizeof(a));
 	a.sa_handler = h;
 	sigemptyset(&a.sa_mask);
-	if (sig > 0 && sig < _NSIG)
+	if (mask_self && sig > 0 && sig < _NSIG)
 		sigaddset(&a.sa_mask, sig);
-	a.sa_flags = SA_RESTART;
+	a.sa_flags = flags;
 	if (sigaction(sig, &a, &o) < 0)
 		return SIG_ERR;
 	return o.sa_handler;
+}
+
+/* signal() as glibc has it (BSD semantics) */
+EXPORT sighandler_t signal(int sig, sighandler_t h)
+{
+	return via_sigaction(sig, h, SA_RESTART, 1);
 }
 
 EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
@@ -924,15 +932,7 @@ EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
  * handler */
 EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
 {
-	struct sigaction a, o;
-
-	memset(&a, 0, sizeof(a));
-	a.sa_handler = h;
-	sigemptyset(&a.sa_mask);
-	a.sa_flags = SA_RESETHAND | SA_NODEFER;
-	if (sigaction(sig, &a, &o) < 0)
-		return SIG_ERR;
-	return o.sa_handler;
+	return via_sigaction(sig, h, SA_RESETHAND | SA_NODEFER, 0);
 }
 
 /* what signal() is in a program built for strict ISO C */
@@ -960,18 +960,14 @@ EXPORT sighandler_t sigset(int sig, sighandler_t h)
 	if (st != SIG_PROGRAM && h == SIG_DFL && !in_vfork_child()) {
 		/* through sigaction(): ours stays, or comes back; and
 		 * sigset() also takes sig out of the mask */
-		struct sigaction a, o;
 		sigset_t m;
 
-		memset(&a, 0, sizeof(a));
-		a.sa_handler = SIG_DFL;
-		sigemptyset(&a.sa_mask);
-		if (sigaction(sig, &a, &o))
+		if ((r = via_sigaction(sig, SIG_DFL, 0, 0)) == SIG_ERR)
 			return SIG_ERR;
 		sigemptyset(&m);
 		sigaddset(&m, sig);
 		pthread_sigmask(SIG_UNBLOCK, &m, NULL);
-		return o.sa_handler;
+		return r;
 	}
 	if (st != SIG_PROGRAM && h != SIG_HOLD && !in_vfork_child())
 		set_state(sig, SIG_PROGRAM);

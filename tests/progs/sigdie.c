@@ -68,6 +68,18 @@ static void on_segv(int sig)
 	siglongjmp(back, 1);
 }
 
+/* Sets sig's handler h with flags, and reads back into *o what is set. */
+static void set_get(int sig, void (*h)(int), int flags, struct sigaction *o)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = h;
+	sa.sa_flags = flags;
+	sigaction(sig, &sa, NULL);
+	sigaction(sig, NULL, o);
+}
+
 static const char *name(void (*h)(int))
 {
 	return h == SIG_DFL ? "SIG_DFL" : h == SIG_IGN ? "SIG_IGN" :
@@ -87,16 +99,13 @@ static int view(void)
 		       name(o.sa_handler), (unsigned)(o.sa_flags & SA_SIGINFO));
 	}
 	/* SIG_DFL set and read back with the flags given */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGTERM, NULL, &o);
+	set_get(SIGTERM, SIG_DFL, SA_RESTART, &o);
 	printf("SIGTERM after SIG_DFL: %s SA_RESTART %d\n",
 	       name(o.sa_handler), !!(o.sa_flags & SA_RESTART));
 	printf("signal(SIGINT, SIG_DFL) was %s\n",
 	       name(signal(SIGINT, SIG_DFL)));
 	/* a handler of the program's own replaces the recorder's */
+	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, &o);
 	printf("SIGUSR1 was %s\n", name(o.sa_handler));
@@ -142,13 +151,9 @@ int main(int argc, char **argv)
 		return view();
 	}
 	if (!strcmp(m, "oneshot")) {
-		struct sigaction sa, o;
+		struct sigaction o;
 
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_term_once;
-		sa.sa_flags = SA_RESETHAND;
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGTERM, NULL, &o);
+		set_get(SIGTERM, on_term_once, SA_RESETHAND, &o);
 		printf("SIGTERM: %s, SA_RESETHAND %d\n",
 		       o.sa_handler == on_term_once ? "on_term_once" : "other",
 		       !!(o.sa_flags & SA_RESETHAND));
