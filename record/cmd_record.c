@@ -335,6 +335,14 @@ static int run(int argc, char **argv)
 		return err == ENOENT ? 127 : 126;
 	}
 	warn_traces(out, child);
+	/* what the shell would have said of PROG: it sees our status only */
+	if (!quiet && WIFSIGNALED(status)) {
+		const char *ab = sigabbrev_np(WTERMSIG(status));
+
+		fprintf(stderr, "%s: %s died of SIG%s (%s)%s\n", cli_prog,
+			argv[optind], ab ? ab : "?", strsignal(WTERMSIG(status)),
+			WCOREDUMP(status) ? ", core dumped" : "");
+	}
 	if (!quiet) {
 		glob_t g;
 		size_t more = 0;

@@ -269,6 +269,13 @@ for m in segv:SIGSEGV thread:SIGSEGV term:SIGTERM pipe:SIGPIPE; do
 		ok "sigdie ${m%%:*}: all 3000 mallocs before the $s kept, the trace names it" ||
 		no "sigdie ${m%%:*}: mallocs kept ($k of 3000), end signal '$s'"
 done
+# the shell sees record's status, not the signal: record says it
+"$H" record -o "$T/sigdie-segv/said.htape" -- "$P/sigdie" segv 10 \
+	>/dev/null 2>"$T/sigdie-segv/said.err"
+rc=$?
+[ $rc = 139 ] && grep -q "sigdie died of SIGSEGV (Segmentation fault)" "$T/sigdie-segv/said.err" &&
+	ok "record says that PROG died of SIGSEGV, returns 139" ||
+	no "record says that PROG died of SIGSEGV (status $rc: $(head -1 "$T/sigdie-segv/said.err"))"
 # a one-shot handler (SA_RESETHAND) that raises the signal again, as
 # node's for ^C and SIGTERM: it runs, sees SIG_DFL, the process dies of
 # the signal and its trace is complete
