@@ -709,12 +709,21 @@ static int still(int st, const struct sigaction *cur)
 	return (cur->sa_flags & SA_SIGINFO) && cur->sa_sigaction == h;
 }
 
+/* libc's, resolved at start (dlsym is not for signal handlers) */
+static sighandler_t (*real_signal)(int, sighandler_t);
+static sighandler_t (*real_sigset)(int, sighandler_t);
+
 static int resolve_sigaction(void)
 {
-	if (!real_sigaction)
+	if (!real_sigaction) {
+		real_signal = NEXT(sighandler_t (*)(int, sighandler_t),
+				   "signal");
+		real_sigset = NEXT(sighandler_t (*)(int, sighandler_t),
+				   "sigset");
 		real_sigaction = NEXT(int (*)(int, const struct sigaction *,
 					      struct sigaction *),
 				      "sigaction");
+	}
 	return real_sigaction ? 0 : -1;
 }
 
@@ -917,10 +926,41 @@ static sighandler_t via_sigaction(int sig, sighandler_t h, int flags,
 	return o.sa_handler;
 }
 
-/* signal() as glibc has it (BSD semantics) */
+/* The real signal() wherever it can: its flags depend on siginterrupt()
+ * (SA_RESTART or not), which only libc knows. */
 EXPORT sighandler_t signal(int sig, sighandler_t h)
 {
-	return via_sigaction(sig, h, SA_RESTART, 1);
+	sighandler_t (*real)(int, sighandler_t) = real_signal;
+	struct sigaction cur;
+	int st = state(sig);
+	sighandler_t r;
+
+	if (resolve_sigaction() || !(real = real_signal)) {
+		errno = ENOSYS;
+		return SIG_ERR;
+	}
+	if (in_vfork_child())
+		return real(sig, h);
+	if (st != SIG_PROGRAM &&
+	    (real_sigaction(sig, NULL, &cur) || !still(st, &cur))) {
+		/* replaced inside libc (sigignore, ...) */
+		set_state(sig, SIG_PROGRAM);
+		st = SIG_PROGRAM;
+	}
+	/* SIG_DFL of a fatal signal: ours under it (the flags of a SIG_DFL
+	 * do nothing) */
+	if (h == SIG_DFL && is_fatal(sig))
+		return via_sigaction(sig, h, SA_RESTART, 1);
+	if (st == SIG_PROGRAM)
+		return real(sig, h);
+	/* the program's handler or SIG_IGN replaces ours */
+	r = sig_view[sig].sa_handler;
+	set_state(sig, SIG_PROGRAM);
+	if (real(sig, h) == SIG_ERR) {
+		set_state(sig, st);
+		return SIG_ERR;
+	}
+	return r;
 }
 
 EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
@@ -948,12 +988,11 @@ EXPORT sighandler_t ssignal(int sig, sighandler_t h)
 
 EXPORT sighandler_t sigset(int sig, sighandler_t h)
 {
-	sighandler_t (*real)(int, sighandler_t) =
-		NEXT(sighandler_t (*)(int, sighandler_t), "sigset");
+	sighandler_t (*real)(int, sighandler_t);
 	int st = state(sig);
 	sighandler_t r;
 
-	if (!real) {
+	if (resolve_sigaction() || !(real = real_sigset)) {
 		errno = ENOSYS;
 		return SIG_ERR;
 	}

@@ -292,7 +292,8 @@ same sigdie-view -- sh -c "trap '' HUP; exec '$P/sigdie' view 100"
 grep -q 'SIGUSR1 handled: 1' "$T/sigdie-view/rec.out" &&
 	grep -q 'Interrupt: SIG_DFL' "$T/sigdie-view/rec.out" &&
 	grep -q 'alive, SIGHUP SIG_IGN' "$T/sigdie-view/rec.out" &&
-	ok "sigdie view: SIG_DFL shown, own handler ran, inherited SIG_IGN kept" ||
+	grep -q 'read after siginterrupt: EINTR' "$T/sigdie-view/rec.out" &&
+	ok "sigdie view: SIG_DFL shown, own handler ran, inherited SIG_IGN kept, siginterrupt honoured" ||
 	no "sigdie view: dispositions as without the recorder"
 # a SIGSEGV handler of the program's own that siglongjmps: it goes on
 same sigdie-recover -- "$P/sigdie" recover 1000

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 void *volatile sink;
@@ -60,6 +61,16 @@ static void on_term_once(int sig)
 	else
 		write(1, other, sizeof(other) - 1);
 	raise(sig);
+}
+
+static int alarm_pipe[2];
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	if (++alarms == 3)
+		close(alarm_pipe[1]);
 }
 
 static void on_segv(int sig)
@@ -122,6 +133,27 @@ static int view(void)
 
 		printf("write to a broken pipe: %zd %s\n", k,
 		       k < 0 ? strerror(errno) : "");
+	}
+	/* siginterrupt() then signal(): no SA_RESTART, a blocked read
+	 * fails with EINTR (restarted, it would end at the third alarm,
+	 * which closes the writer) */
+	if (pipe(alarm_pipe) == 0) {
+		struct itimerval it = { { 0, 50000 }, { 0, 50000 } }, off;
+		char c;
+		ssize_t k;
+
+		/* the legacy call is what is tested: glibc marks it */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+		siginterrupt(SIGALRM, 1);
+#pragma GCC diagnostic pop
+		signal(SIGALRM, on_alarm);
+		setitimer(ITIMER_REAL, &it, NULL);
+		k = read(alarm_pipe[0], &c, 1);
+		memset(&off, 0, sizeof(off));
+		setitimer(ITIMER_REAL, &off, NULL);
+		printf("read after siginterrupt: %s\n",
+		       k < 0 && errno == EINTR ? "EINTR" : "restarted");
 	}
 	/* an ignored signal the program was started with stays ignored */
 	kill(getpid(), SIGHUP);
