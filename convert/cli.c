@@ -299,10 +299,15 @@ enum cli_kind cli_file_kind(const char *path)
 	static const unsigned char magic[8] = {0x89, 'H', 'T', 'R',
 					       0x0d, 0x0a, 0x1a, 0x0a};
 	unsigned char buf[65536];
+	struct stat st;
 	ssize_t n = 0, k;
 	int fd;
 
 	if (!strcmp(path, "-"))
+		return CLI_KIND_UNKNOWN;
+	/* a pipe or a device cannot be read twice (<(cmd), a FIFO whose
+	 * writer would get EPIPE when we closed it): not sniffed */
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
 		return CLI_KIND_UNKNOWN;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "convert.h"
 
@@ -250,10 +251,9 @@ static int cmd_convert(int argc, char **argv)
 					       "--from FORMAT");
 		o.in_kind = cli_file_kind(o.in);
 		if (!o.in_kind) {
-			FILE *f = fopen(o.in, "rb");
-			if (!f)
+			/* not opened: a FIFO's writer would wait for us */
+			if (access(o.in, R_OK))
 				return cli_error("cannot open '%s': %m", o.in);
-			fclose(f);
 			return cli_error("'%s': unknown input format; name it "
 					 "with --from (htape, csv, etl, "
 					 "android, mtrace)", o.in);

@@ -1058,6 +1058,13 @@ HT_API int ht_reader_open_fd(struct ht_reader **rp, int fd, int mode)
 			if (k == 0)
 				break;
 			n += (size_t)k;
+			/* not a trace (/dev/zero, the wrong pipe): say so now,
+			 * not after reading it all */
+			if (n - (size_t)k < sizeof(ht__file_magic) &&
+			    memcmp(b, ht__file_magic,
+				   n < sizeof(ht__file_magic) ?
+					   n : sizeof(ht__file_magic)))
+				break;
 		}
 		r->owned = b;
 		r->data = b;

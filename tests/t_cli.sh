@@ -276,4 +276,34 @@ for c in cat stat verify plot; do
 	grep -q "^  $c  *[a-z]" "$d/out" && ok "help lists $c with a summary" ||
 		no "help lists $c with a summary"
 done
+# Not a regular file.  An endless non-trace is refused at its first
+# bytes, not read into memory to the end; a trace from a pipe (a FIFO
+# here, <(cmd) in bash) reads whole, as it could be read only once.
+expect 1 "stat /dev/zero: refused at once" timeout 20 "$H" stat /dev/zero
+grep -q "^heaptape stat: '/dev/zero': not a heaptape trace at offset 0$" "$d/err" &&
+	ok "stat /dev/zero: one clear line" || no "stat /dev/zero: message"
+rm -f "$d/fifo"
+if mkfifo "$d/fifo" 2>/dev/null; then
+	cat "$d/a.htape" >"$d/fifo" &
+	expect 0 "cat of a trace through a FIFO" timeout 20 "$H" cat "$d/fifo"
+	wait
+	cmp -s "$d/out" "$d/a.want" && ok "cat through a FIFO: every event" ||
+		no "cat through a FIFO: every event"
+	# no writer: convert must not open it (it would wait forever)
+	expect 1 "convert from a FIFO without --from exits 1" \
+		timeout 20 "$H" convert "$d/fifo" "$d/fifo.csv"
+	grep -q "unknown input format; name it with --from" "$d/err" &&
+		[ ! -e "$d/fifo.csv" ] &&
+		ok "convert from a FIFO: asks for --from, writes nothing" ||
+		no "convert from a FIFO: asks for --from"
+	cat "$d/a.htape" >"$d/fifo" &
+	expect 0 "convert --from htape from a FIFO" \
+		timeout 20 "$H" convert --from htape "$d/fifo" "$d/fifo.csv"
+	wait
+	[ "$(wc -l <"$d/fifo.csv")" = 30001 ] &&
+		ok "convert --from htape from a FIFO: every event" ||
+		no "convert --from htape from a FIFO: $(wc -l <"$d/fifo.csv") lines"
+else
+	no "mkfifo for the pipe tests"
+fi
 echo "1..$n"
