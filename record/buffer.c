@@ -1365,11 +1365,11 @@ static void write_pending(void)
 	write_batch(n);
 }
 
-/* Encodes what thread th has published.  Returns the number of events. */
-/* Writes th's records, those older than upto (raw clock) at least: a
- * buffer begun after upto is left for the next flush, so that a flush
- * never chases a producer faster than the encoder (a fork, an exit and
- * the encoder's next round each wait for g_wlock). */
+/* Encodes what thread th has published, up to the buffers begun after
+ * upto (raw clock): those wait for the next flush, so that a flush never
+ * chases a producer faster than the encoder (a fork, an exit and the
+ * encoder's next round each wait for g_wlock).  Returns the number of
+ * events. */
 static size_t drain(struct ht__thr *th, uint32_t names_gen, uint64_t upto)
 {
 	uint32_t hi = atomic_load_explicit(&th->head, memory_order_acquire);
@@ -1928,7 +1928,7 @@ void ht__fork_prepare(void)
 		return;
 	/* With other threads recording, the fork neither waits for the
 	 * encoder nor writes: a busy encoder holds g_wlock for a whole
-	 * round and the flush would follow, ~100 ms a fork on a loaded
+	 * round and the flush would follow, ~150 ms a fork on a loaded
 	 * machine.  The child starts afresh whatever the encoder was
 	 * doing (ht__fork_child), and a process with threads does not
 	 * daemon(3). */
