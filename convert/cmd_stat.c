@@ -591,7 +591,6 @@ static const char *human_ns(char *buf, size_t n, uint64_t ns)
 	return buf;
 }
 
-/* Text from a trace for a terminal: no control bytes, at most max. */
 static const char *const life_labels[NLIFEB] = {
 	"< 10 ns",      "10-100 ns",  "0.1-1 us",   "1-10 us",  "10-100 us",
 	"0.1-1 ms",     "1-10 ms",    "10-100 ms",  "0.1-1 s",  "1-10 s",

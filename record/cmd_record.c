@@ -53,13 +53,17 @@ static int as_limited(void)
 }
 
 /* A trace whose recorder saw that it could not record (the program's
- * malloc is its own): say so here, the program's output is not ours. */
+ * malloc is its own): say so here, the program's output is not ours.
+ * Such a trace holds next to nothing: a big one is not opened (a cut
+ * one would be read whole to find its blocks). */
 static void warn_trace(const char *path)
 {
 	struct ht_reader *r;
+	struct stat st;
 	const char *w;
 
-	if (ht_reader_open(&r, path, HT_READ_STOP))
+	if (stat(path, &st) || st.st_size > (1 << 20) ||
+	    ht_reader_open(&r, path, HT_READ_STOP))
 		return;
 	if ((w = ht_reader_meta(r, "recorder.warning")) != NULL) {
 		fprintf(stderr, "%s: warning: '%s': ", cli_prog, path);
