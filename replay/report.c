@@ -335,6 +335,16 @@ static void json_skipped(FILE *f, const struct plan_info *in)
 	fputc('}', f);
 }
 
+/* ,\n  "key": "s" (or null) */
+static void json_str_or_null(FILE *f, const char *key, const char *s)
+{
+	fprintf(f, ",\n  \"%s\": ", key);
+	if (s)
+		cli_json_str(f, s);
+	else
+		fputs("null", f);
+}
+
 void report_json(FILE *f, const struct report_ctx *c)
 {
 	const struct plan_info *in = c->info;
@@ -356,16 +366,9 @@ void report_json(FILE *f, const struct report_ctx *c)
 		c->timing_recorded ? "recorded" : "asap", c->speed,
 		c->touch ? "true" : "false", c->check ? "true" : "false");
 	json_skipped(f, in);
-	fputs(",\n  \"recorded_allocator\": ", f);
-	if (c->rec_alloc)
-		cli_json_str(f, c->rec_alloc);
-	else
-		fputs("null", f);
-	fputs(",\n  \"recorded_allocator_version\": ", f);
-	if (c->rec_alloc_version)
-		cli_json_str(f, c->rec_alloc_version);
-	else
-		fputs("null", f);
+	json_str_or_null(f, "recorded_allocator", c->rec_alloc);
+	json_str_or_null(f, "recorded_allocator_version",
+			 c->rec_alloc_version);
 	fputs(",\n  \"recorded_peak_rss_bytes\": ", f);
 	if (c->has_rec_rss)
 		fprintf(f, "%llu", (unsigned long long)c->rec_peak_rss);
