@@ -677,6 +677,7 @@ static const int fatal_sigs[] = {
 	SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGXCPU, SIGVTALRM,
 	SIGSYS,
 };
+#define NFATAL (sizeof(fatal_sigs) / sizeof(fatal_sigs[0]))
 enum { SIG_PROGRAM, SIG_OURS, SIG_ONESHOT };
 static _Atomic(unsigned char) sig_state[_NSIG];
 /* what the program set (SIG_OURS: a SIG_DFL; SIG_ONESHOT: its handler) */
@@ -686,6 +687,7 @@ static int (*real_sigaction)(int, const struct sigaction *,
 static _Atomic(int) end_signal;
 static int sig_except; /* the toggle signal: never ours */
 static struct sigaction sig_ours;
+static const struct sigaction sig_dfl; /* zero: SIG_DFL, empty mask */
 
 static void on_fatal(int sig, siginfo_t *si, void *uc);
 static void on_oneshot(int sig, siginfo_t *si, void *uc);
@@ -731,8 +733,7 @@ static int is_fatal(int sig)
 {
 	if (!sig_ours.sa_sigaction || sig == sig_except)
 		return 0;
-	for (size_t i = 0; i < sizeof(fatal_sigs) / sizeof(fatal_sigs[0]);
-	     i++)
+	for (size_t i = 0; i < NFATAL; i++)
 		if (fatal_sigs[i] == sig)
 			return 1;
 	return 0;
@@ -744,33 +745,35 @@ static int oneshot(const struct sigaction *a)
 	       (a->sa_flags & SA_RESETHAND);
 }
 
-/* Ours under a SIG_DFL the program sees as view. */
-static int take(int sig, const struct sigaction *view)
+/* Installs act for sig in state st, the program seeing view; the state
+ * it had stays if the kernel refuses. */
+static int install(int sig, int st, const struct sigaction *act,
+		   const struct sigaction *view)
 {
 	int was = state(sig);
 
 	sig_view[sig] = *view;
-	set_state(sig, SIG_OURS);
-	if (real_sigaction(sig, &sig_ours, NULL) == 0)
+	set_state(sig, st);
+	if (real_sigaction(sig, act, NULL) == 0)
 		return 0;
 	set_state(sig, was);
 	return -1;
+}
+
+/* Ours under a SIG_DFL the program sees as view. */
+static int take(int sig, const struct sigaction *view)
+{
+	return install(sig, SIG_OURS, &sig_ours, view);
 }
 
 /* The program's one-shot handler h, run by on_oneshot(). */
 static int wrap(int sig, const struct sigaction *h)
 {
 	struct sigaction w = *h;
-	int was = state(sig);
 
 	w.sa_sigaction = on_oneshot;
 	w.sa_flags = (h->sa_flags & ~SA_RESETHAND) | SA_SIGINFO;
-	sig_view[sig] = *h;
-	set_state(sig, SIG_ONESHOT);
-	if (real_sigaction(sig, &w, NULL) == 0)
-		return 0;
-	set_state(sig, was);
-	return -1;
+	return install(sig, SIG_ONESHOT, &w, h);
 }
 
 static void on_fatal(int sig, siginfo_t *si, void *uc)
@@ -778,7 +781,6 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
 	int e = errno;
 	pid_t pid = (pid_t)syscall(SYS_getpid);
 	pid_t tid = (pid_t)syscall(SYS_gettid);
-	struct sigaction dfl;
 
 	(void)uc;
 	if (!in_vfork_child()) {
@@ -790,10 +792,7 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
 		set_state(sig, SIG_PROGRAM);
 		ht__close_now(HT__CLOSE_ABORT);
 	}
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	sigemptyset(&dfl.sa_mask);
-	real_sigaction(sig, &dfl, NULL);
+	real_sigaction(sig, &sig_dfl, NULL);
 	errno = e;
 	/* a fault from an instruction: it runs again and faults again */
 	if (si && si->si_code > 0 &&
@@ -808,18 +807,15 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
 
 static void on_oneshot(int sig, siginfo_t *si, void *uc)
 {
-	struct sigaction h = sig_view[sig], dfl;
+	struct sigaction h = sig_view[sig];
 	int e = errno;
 
 	/* what SA_RESETHAND does before the handler, with ours under the
 	 * SIG_DFL (a vfork child's dispositions are its own copy) */
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	sigemptyset(&dfl.sa_mask);
 	if (in_vfork_child())
-		real_sigaction(sig, &dfl, NULL);
+		real_sigaction(sig, &sig_dfl, NULL);
 	else
-		take(sig, &dfl);
+		take(sig, &sig_dfl);
 	errno = e;
 	if (h.sa_flags & SA_SIGINFO)
 		h.sa_sigaction(sig, si, uc);
@@ -840,8 +836,7 @@ void ht__take_fatal_signals(int except)
 	sig_ours.sa_sigaction = on_fatal;
 	sig_ours.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sig_ours.sa_mask);
-	for (size_t i = 0; i < sizeof(fatal_sigs) / sizeof(fatal_sigs[0]);
-	     i++) {
+	for (size_t i = 0; i < NFATAL; i++) {
 		int sig = fatal_sigs[i];
 		struct sigaction cur;
 
@@ -930,7 +925,7 @@ static sighandler_t via_sigaction(int sig, sighandler_t h, int flags,
  * (SA_RESTART or not), which only libc knows. */
 EXPORT sighandler_t signal(int sig, sighandler_t h)
 {
-	sighandler_t (*real)(int, sighandler_t) = real_signal;
+	sighandler_t (*real)(int, sighandler_t);
 	struct sigaction cur;
 	int st = state(sig);
 	sighandler_t r;
