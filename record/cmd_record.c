@@ -73,27 +73,6 @@ static void warn_trace(const char *path)
 	ht_reader_close(r);
 }
 
-static void warn_traces(const char *out, pid_t pid)
-{
-	char path[PATH_MAX], pat[PATH_MAX + 8];
-	glob_t g;
-
-	if (!out)
-		snprintf(path, sizeof(path), "heaptape.%d.htape", (int)pid);
-	else if (strchr(out, '%'))
-		return;
-	else
-		snprintf(path, sizeof(path), "%s", out);
-	if (exists(path))
-		warn_trace(path);
-	snprintf(pat, sizeof(pat), "%s.*", path);
-	if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
-		for (size_t i = 0; i < g.gl_pathc && i < 256; i++)
-			warn_trace(g.gl_pathv[i]);
-		globfree(&g);
-	}
-}
-
 /* $HEAPTAPE_PRELOAD, next to this binary (build dir), then
  * <bindir>/../lib/heaptape/. */
 static int find_preload(char *out, size_t n)
@@ -159,7 +138,8 @@ static int run(int argc, char **argv)
 	char preload[PATH_MAX], path[PATH_MAX + 64], cwd[PATH_MAX];
 	char *ld, *pre;
 	uint64_t v;
-	int c, force = 0, quiet = 0, pfd[2], status, err = 0;
+	int c, force = 0, quiet = 0, pfd[2], status, err = 0, have = 0;
+	size_t more = 0;
 	ssize_t got;
 	struct sigaction sa, old_int, old_quit;
 
@@ -338,7 +318,26 @@ static int run(int argc, char **argv)
 			  strerror(err));
 		return err == ENOENT ? 127 : 126;
 	}
-	warn_traces(out, child);
+	/* the traces written: PATH, and PATH.* for the processes after the
+	 * first (not looked for with a % pattern); any with a warning */
+	if (!out)
+		snprintf(path, sizeof(path), "heaptape.%d.htape", (int)child);
+	else
+		snprintf(path, sizeof(path), "%s", out);
+	if (!strchr(path, '%')) {
+		glob_t g;
+		char pat[PATH_MAX + 80];
+
+		if ((have = exists(path)))
+			warn_trace(path);
+		snprintf(pat, sizeof(pat), "%s.*", path);
+		if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+			more = g.gl_pathc;
+			for (size_t i = 0; i < more && i < 256; i++)
+				warn_trace(g.gl_pathv[i]);
+			globfree(&g);
+		}
+	}
 	/* what the shell would have said of PROG: it sees our status only */
 	if (!quiet && WIFSIGNALED(status)) {
 		const char *ab = sigabbrev_np(WTERMSIG(status));
@@ -348,38 +347,18 @@ static int run(int argc, char **argv)
 			WCOREDUMP(status) ? ", core dumped" : "");
 	}
 	if (!quiet) {
-		glob_t g;
-		size_t more = 0;
-		char pat[PATH_MAX + 80];
-
-		if (!out)
-			snprintf(path, sizeof(path), "heaptape.%d.htape",
-				 (int)child);
-		else
-			snprintf(path, sizeof(path), "%s", out);
-		if (!strchr(path, '%')) {
-			snprintf(pat, sizeof(pat), "%s.*", path);
-			if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
-				more = g.gl_pathc;
-				globfree(&g);
-			}
-			if (!exists(path))
-				fprintf(stderr, "%s: no trace written to "
-						"'%s'%s\n", cli_prog, path,
-					as_limited() ?
-						" (RLIMIT_AS: too little address "
-						"space left beside the program)" :
-						"");
-			else if (more)
-				fprintf(stderr, "%s: trace '%s' (and %zu more "
-						"'%s.*')\n", cli_prog, path,
-					more, path);
-			else
-				fprintf(stderr, "%s: trace '%s'\n", cli_prog,
-					path);
-		} else {
+		if (strchr(path, '%'))
 			fprintf(stderr, "%s: traces '%s'\n", cli_prog, path);
-		}
+		else if (!have)
+			fprintf(stderr, "%s: no trace written to '%s'%s\n",
+				cli_prog, path, as_limited() ?
+				" (RLIMIT_AS: too little address space left "
+				"beside the program)" : "");
+		else if (more)
+			fprintf(stderr, "%s: trace '%s' (and %zu more "
+					"'%s.*')\n", cli_prog, path, more, path);
+		else
+			fprintf(stderr, "%s: trace '%s'\n", cli_prog, path);
 	}
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
