@@ -1564,6 +1564,7 @@ static void flush_all(int mode)
 static void close_trace(int cmd)
 {
 	uint64_t lost = atomic_exchange(&g_lost_nothr, 0);
+	int sig;
 
 	if (g_w && check_fd() == 0) {
 		if (g_discarded || lost) {
@@ -1576,15 +1577,15 @@ static void close_trace(int cmd)
 			};
 			ht_writer_loss(g_w, &l);
 		}
-		if (ht__end_signal()) {
+		if ((sig = ht__end_signal()) != 0) {
 			char v[32];
-			const char *ab = sigabbrev_np(ht__end_signal());
+			const char *ab = sigabbrev_np(sig);
 			struct ht_kv kv = { "process.end_signal", v };
 
 			if (ab)
 				snprintf(v, sizeof(v), "SIG%s", ab);
 			else
-				snprintf(v, sizeof(v), "%d", ht__end_signal());
+				snprintf(v, sizeof(v), "%d", sig);
 			ht_writer_meta(g_w, &kv, 1);
 		}
 		ht_writer_close(g_w);
