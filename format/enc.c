@@ -72,7 +72,34 @@ struct ht__enc {
 	uint64_t mru_cnt[2];       /* pushes so far, all blocks */
 	uint16_t mask[256];
 	uint8_t frees[256];
+	/*
+	 * The block ht__enc_add() is building: what its one pass over the
+	 * rows gathered so far.  heap, aux, flags and result are only
+	 * OR-ed while they stay 0 (and flags below 256, kept in flb); from
+	 * the first row where one is not, all four are kept per row from
+	 * row 0 in dense[] (dense_on).
+	 */
+	struct {
+		size_t n, ma, ms, mo, mos, mal, mnm, t_dl;
+		unsigned n_ops;
+		int dense_on;
+		uint16_t any;
+		uint32_t bad, pid0, tid0, o_fl, a_fl, o_rs;
+		uint64_t ts0, t_prev, ts_min, ts_max, t_or, t_orz, o_hp, o_ax;
+		uint32_t opcnt[256];
+		uint8_t seen[256], ops[256];
+	} b;
+	uint64_t *dheap;           /* dense heap, aux, flags, result */
+	uint32_t *daux, *dflags, *dres;
 };
+
+/* Starts a block: no rows. */
+static void block_reset(struct ht__enc *e)
+{
+	memset(&e->b, 0, sizeof(e->b));
+	e->b.ts_min = UINT64_MAX;
+	e->b.a_fl = ~0u;
+}
 
 static void *mem_alloc(const struct ht__enc_mem *m, size_t n)
 {
@@ -137,6 +164,11 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 		e->rare[k] = mem_alloc(mem, colmax);
 	e->opb = mem_alloc(mem, (size_t)max_events + 16);
 	e->flb = mem_alloc(mem, (size_t)max_events + 16);
+	/* touched only by blocks that need them */
+	e->dheap = mem_alloc(mem, colmax);
+	e->daux = mem_alloc(mem, (size_t)max_events * 4 + 16);
+	e->dflags = mem_alloc(mem, (size_t)max_events * 4 + 16);
+	e->dres = mem_alloc(mem, (size_t)max_events * 4 + 16);
 	for (int h = 0; h < 2; h++) {
 		size_t tb = sizeof(struct ht__mslot) << HT__MRU_HBITS;
 
@@ -146,8 +178,10 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	}
 	/* push numbers start above every slot's 0, so no slot is live */
 	e->mru_cnt[0] = e->mru_cnt[1] = 1;
+	block_reset(e);
 	if (!e->cwork || !e->vals || !e->base || !e->raw || !e->raw2 ||
 	    !e->tmp || !e->cls || !e->mru || !e->opb || !e->flb ||
+	    !e->dheap || !e->daux || !e->dflags || !e->dres ||
 	    !e->rare[0] || !e->rare[1] || !e->rare[2] ||
 	    !e->mtab[0] || !e->mtab[1]) {
 		ht__enc_free(e);
@@ -183,6 +217,10 @@ void ht__enc_free(struct ht__enc *e)
 		mem_free(&m, e->rare[k]);
 	mem_free(&m, e->opb);
 	mem_free(&m, e->flb);
+	mem_free(&m, e->dheap);
+	mem_free(&m, e->daux);
+	mem_free(&m, e->dflags);
+	mem_free(&m, e->dres);
 	mem_free(&m, e->mtab[0]);
 	mem_free(&m, e->mtab[1]);
 	mem_free(&m, e);
@@ -833,27 +871,25 @@ static size_t ts_col(struct ht__enc *e, const uint64_t *z, size_t n,
 	return zstd_or_raw(e, ZK_TS, out, e->raw, pk->len, force_raw, codec);
 }
 
-/* Gathers rare column c of the rows whose op carries it. */
-static size_t gather(const struct ht__enc *e, const struct ht_event *ev,
-		     size_t n, int c, uint64_t *v)
+/* Gathers column c (heap, aux, flags or result, kept in dense[]) of
+ * the rows whose op carries it. */
+static size_t gather(const struct ht__enc *e, int c, uint64_t *v)
 {
 	uint16_t bit = (uint16_t)HT__COLBIT(c);
-	size_t m = 0;
+	const uint8_t *op = e->opb;
+	size_t m = 0, n = e->b.n;
 
-#define GATHER(expr)                                               \
+#define GATHER(arr)                                                \
 	for (size_t i = 0; i < n; i++) {                           \
-		v[m] = (expr);                                     \
-		m += (e->mask[ev[i].op] & bit) != 0;               \
+		v[m] = (arr)[i];                                   \
+		m += (e->mask[op[i]] & bit) != 0;                  \
 	}                                                          \
 	break
 	switch (c) {
-	case HT__C_OLD_SIZE: GATHER(ev[i].old_size);
-	case HT__C_ALIGN: GATHER(ev[i].align);
-	case HT__C_NMEMB: GATHER(ev[i].nmemb);
-	case HT__C_HEAP: GATHER(ev[i].heap);
-	case HT__C_AUX: GATHER(ev[i].aux);
-	case HT__C_FLAGS: GATHER(ev[i].flags);
-	default: GATHER((uint32_t)ev[i].result);
+	case HT__C_HEAP: GATHER(e->dheap);
+	case HT__C_AUX: GATHER(e->daux);
+	case HT__C_FLAGS: GATHER(e->dflags);
+	default: GATHER(e->dres);
 	}
 #undef GATHER
 	return m;
@@ -949,38 +985,58 @@ static size_t op_col(struct ht__enc *e, const uint8_t *b, size_t m,
 	return zstd_or_raw(e, ZK_RUNS, out, p, len, force_raw, codec);
 }
 
-size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
-		     uint8_t *out, int force_raw)
+/* Row r of a block whose heap, aux, flags and result are kept per row:
+ * from row 0 the first time. */
+static void __attribute__((noinline))
+dense_row(struct ht__enc *e, size_t r, const struct ht_event *x)
 {
-	uint8_t seen[256], ops[256];
-	unsigned n_ops = 0, n_cols = 0;
-	uint64_t ts_min = UINT64_MAX, ts_max = 0;
-	uint16_t any = 0;
-	size_t pos, dir;
-	uint64_t orr[HT__NCOLS + 1], andd[HT__NCOLS + 1];
-	size_t mhot[HT__C_OLD_ADDR + 1];
-	uint32_t opcnt[256], bad = 0;
+	if (!e->b.dense_on) {
+		memset(e->dheap, 0, r * sizeof(*e->dheap));
+		memset(e->daux, 0, r * sizeof(*e->daux));
+		memset(e->dres, 0, r * sizeof(*e->dres));
+		for (size_t i = 0; i < r; i++)
+			e->dflags[i] = e->flb[i];
+		e->b.dense_on = 1;
+	}
+	e->dheap[r] = x->heap;
+	e->daux[r] = x->aux;
+	e->dflags[r] = x->flags;
+	e->dres[r] = (uint32_t)x->result;
+}
 
-	memset(seen, 0, sizeof(seen));
-	memset(opcnt, 0, sizeof(opcnt));
-	/*
-	 * One pass over the events: op set, ts range and deltas, the hot
-	 * columns, old_size, align and nmemb gathered, op and flags as
-	 * bytes; heap, aux and result only OR-ed (almost always all zero:
-	 * gathered later when not).
-	 */
-	uint64_t *hts = e->hot[HT__C_TS];
+/*
+ * One pass over the rows: op set, ts range and deltas, the hot columns,
+ * old_size, align and nmemb gathered, op and flags as bytes; heap, aux
+ * and result only OR-ed while they are 0 (almost always).
+ */
+int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n)
+{
+	size_t r0 = e->b.n;
+	uint64_t *hts = e->hot[HT__C_TS] + r0;
 	uint64_t *had = e->hot[HT__C_ADDR], *hsz = e->hot[HT__C_SIZE];
 	uint64_t *hoa = e->hot[HT__C_OLD_ADDR], *hba = e->base;
-	uint8_t *opb = e->opb, *flb = e->flb, *cls = e->cls;
+	uint8_t *opb = e->opb + r0, *flb = e->flb + r0, *cls = e->cls;
 	uint64_t *hos = e->rare[0], *hal = e->rare[1], *hnm = e->rare[2];
-	size_t mos = 0, mal = 0, mnm = 0;
-	uint64_t o_hp = 0, o_ax = 0;
-	uint32_t o_fl = 0, a_fl = ~0u, o_rs = 0;
-	size_t ma = 0, ms = 0, mo = 0, t_dl = 0;
-	int uz = 0; /* ts deltas zigzag-coded */
-	uint32_t pid0 = n ? ev[0].pid : 0, tid0 = n ? ev[0].tid : 0;
-	uint64_t ts0 = n ? ev[0].ts : 0, t_prev = ts0, t_or = 0, t_orz = 0;
+	uint8_t *seen = e->b.seen;
+	uint32_t *opcnt = e->b.opcnt;
+	size_t mos = e->b.mos, mal = e->b.mal, mnm = e->b.mnm;
+	size_t ma = e->b.ma, ms = e->b.ms, mo = e->b.mo, t_dl = e->b.t_dl;
+	uint64_t o_hp = e->b.o_hp, o_ax = e->b.o_ax;
+	uint32_t o_fl = e->b.o_fl, a_fl = e->b.a_fl, o_rs = e->b.o_rs;
+	uint32_t bad = e->b.bad;
+	uint64_t ts_min = e->b.ts_min, ts_max = e->b.ts_max;
+	uint64_t t_prev = e->b.t_prev, t_or = e->b.t_or, t_orz = e->b.t_orz;
+	uint16_t any = e->b.any;
+	int dense = e->b.dense_on;
+
+	if (n == 0)
+		return 0;
+	if (r0 == 0) {
+		e->b.pid0 = ev[0].pid;
+		e->b.tid0 = ev[0].tid;
+		e->b.ts0 = t_prev = ev[0].ts;
+	}
+	uint32_t pid0 = e->b.pid0, tid0 = e->b.tid0;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct ht_event *x = &ev[i];
@@ -992,7 +1048,7 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 
 		if (!seen[op]) {
 			seen[op] = 1;
-			ops[n_ops++] = op;
+			e->b.ops[e->b.n_ops++] = op;
 			any |= e->mask[op];
 		}
 		mk = e->mask[op];
@@ -1030,9 +1086,70 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		o_hp |= x->heap;
 		o_ax |= x->aux;
 		o_rs |= (uint32_t)x->result;
+		if (__builtin_expect(dense | ((x->heap | x->aux |
+					       (x->flags >> 8) |
+					       (uint32_t)x->result) != 0), 0)) {
+			dense_row(e, r0 + i, x);
+			dense = 1;
+		}
 	}
-	if (bad)
+	e->b.n = r0 + n;
+	e->b.mos = mos;
+	e->b.mal = mal;
+	e->b.mnm = mnm;
+	e->b.ma = ma;
+	e->b.ms = ms;
+	e->b.mo = mo;
+	e->b.t_dl = t_dl;
+	e->b.o_hp = o_hp;
+	e->b.o_ax = o_ax;
+	e->b.o_fl = o_fl;
+	e->b.a_fl = a_fl;
+	e->b.o_rs = o_rs;
+	e->b.bad = bad;
+	e->b.ts_min = ts_min;
+	e->b.ts_max = ts_max;
+	e->b.t_prev = t_prev;
+	e->b.t_or = t_or;
+	e->b.t_orz = t_orz;
+	e->b.any = any;
+	return bad ? -1 : 0;
+}
+
+void ht__enc_drop(struct ht__enc *e)
+{
+	block_reset(e);
+}
+
+size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
+		     uint8_t *out, int force_raw)
+{
+	ht__enc_add(e, ev, n);
+	return ht__enc_end(e, out, force_raw);
+}
+
+size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
+{
+	size_t n = e->b.n;
+	const uint8_t *ops = e->b.ops;
+	const uint32_t *opcnt = e->b.opcnt;
+	unsigned n_ops = e->b.n_ops, n_cols = 0;
+	uint64_t ts_min = e->b.ts_min, ts_max = e->b.ts_max;
+	uint16_t any = e->b.any;
+	size_t pos, dir;
+	uint64_t orr[HT__NCOLS + 1], andd[HT__NCOLS + 1];
+	size_t mhot[HT__C_OLD_ADDR + 1];
+	uint64_t *hts = e->hot[HT__C_TS];
+	uint64_t t_or = e->b.t_or, t_orz = e->b.t_orz;
+	size_t t_dl = e->b.t_dl;
+	int uz = 0; /* ts deltas zigzag-coded */
+	uint32_t pid0 = e->b.pid0, tid0 = e->b.tid0;
+	uint64_t ts0 = e->b.ts0;
+
+	if (e->b.bad) {
+		block_reset(e);
 		return 0; /* not one thread */
+	}
 	if (t_orz >> 63) {
 		/* a delta below 0 (or of 2^63 or more): zigzag them */
 		uz = 1;
@@ -1045,18 +1162,21 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		}
 	}
 	memset(andd, 0, sizeof(andd));
-	rare_stats(hos, mos, &orr[HT__C_OLD_SIZE], &andd[HT__C_OLD_SIZE]);
-	rare_stats(hal, mal, &orr[HT__C_ALIGN], &andd[HT__C_ALIGN]);
-	rare_stats(hnm, mnm, &orr[HT__C_NMEMB], &andd[HT__C_NMEMB]);
-	orr[HT__C_HEAP] = o_hp;
-	orr[HT__C_AUX] = o_ax;
-	orr[HT__C_FLAGS] = o_fl;
-	andd[HT__C_FLAGS] = a_fl;
-	orr[HT__C_RESULT] = o_rs;
+	rare_stats(e->rare[0], e->b.mos, &orr[HT__C_OLD_SIZE],
+		   &andd[HT__C_OLD_SIZE]);
+	rare_stats(e->rare[1], e->b.mal, &orr[HT__C_ALIGN],
+		   &andd[HT__C_ALIGN]);
+	rare_stats(e->rare[2], e->b.mnm, &orr[HT__C_NMEMB],
+		   &andd[HT__C_NMEMB]);
+	orr[HT__C_HEAP] = e->b.o_hp;
+	orr[HT__C_AUX] = e->b.o_ax;
+	orr[HT__C_FLAGS] = e->b.o_fl;
+	andd[HT__C_FLAGS] = e->b.a_fl;
+	orr[HT__C_RESULT] = e->b.o_rs;
 	mhot[HT__C_OP] = mhot[HT__C_TS] = n;
-	mhot[HT__C_ADDR] = ma;
-	mhot[HT__C_SIZE] = ms;
-	mhot[HT__C_OLD_ADDR] = mo;
+	mhot[HT__C_ADDR] = e->b.ma;
+	mhot[HT__C_SIZE] = e->b.ms;
+	mhot[HT__C_OLD_ADDR] = e->b.mo;
 	if (n == 0)
 		ts_min = 0;
 	e->sc = stream_of(e, pid0, tid0);
@@ -1096,7 +1216,7 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 					m += opcnt[ops[k]];
 		if (c == HT__C_OP) {
 			m = n;
-			stored = op_col(e, opb, n, ops, n_ops, out + pos,
+			stored = op_col(e, e->opb, n, ops, n_ops, out + pos,
 					force_raw, &pk, &codec);
 		} else if (c == HT__C_TS) {
 			m = n;
@@ -1116,10 +1236,10 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 					    m, out + pos, force_raw, &pk,
 					    &codec);
 		} else if (c == HT__C_FLAGS && m == n && orr[c] < 256) {
-			stored = byte_col(e, flb, n, 0, out + pos, force_raw,
+			stored = byte_col(e, e->flb, n, 0, out + pos, force_raw,
 					  &pk, &codec);
 		} else {
-			m = gather(e, ev, n, c, e->vals);
+			m = gather(e, c, e->vals);
 			stored = encode_col(e, c, e->vals, m, out + pos,
 					    force_raw, &pk, &codec);
 		}
@@ -1148,5 +1268,6 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		pos -= gap;
 	}
 	ht__wr16(out + 24, (uint16_t)n_cols);
+	block_reset(e);
 	return pos;
 }

@@ -246,9 +246,18 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 void ht__enc_free(struct ht__enc *e);
 /* Bytes the payload of a max_events block can take at most. */
 size_t ht__enc_payload_max(uint32_t max_events);
-/* Encodes ev[0..n) (one pid/tid, n <= max_events) into out (capacity from
- * ht__enc_payload_max()); returns the payload length, or 0 if the events
- * are not all of one (pid, tid).  force_raw: no zstd. */
+/*
+ * A block is built in two steps: ht__enc_add() takes its rows, in as
+ * many calls as the caller likes (n rows in all, n <= max_events; the
+ * caller counts them; -1 once they are not all of one (pid, tid)), and
+ * ht__enc_end() encodes them into out
+ * (capacity from ht__enc_payload_max()) and starts the next block.  It
+ * returns the payload length, or 0 if the rows were not all of one
+ * (pid, tid).  force_raw: no zstd.  ht__enc_block() is both at once.
+ */
+int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n);
+size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw);
+void ht__enc_drop(struct ht__enc *e); /* forgets the rows added */
 size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		     uint8_t *out, int force_raw);
 /* Compresses src into dst[0..cap) with the encoder's context; 0 if it did
