@@ -209,6 +209,20 @@ HT_API int ht_writer_open(struct ht_writer **wp, int fd,
 HT_API int ht_writer_write(struct ht_writer *w, const struct ht_event *ev,
 			   size_t n);
 
+/* Like ht_writer_write(), for a caller that hands over a thread's events
+ * a few at a time: they go on filling one open block, written when it
+ * holds block_events, when events of another thread come, and by
+ * ht_writer_seal(), ht_writer_write() or ht_writer_close().  A block is
+ * the same whether its events came in one call or in many, and the
+ * caller's batches can be small enough to stay in its cache.  Never
+ * allocates.  HT_EINVAL (the open block dropped) if one call mixes
+ * threads.  ht_writer_open_events(): events in the open block. */
+HT_API int ht_writer_append(struct ht_writer *w, const struct ht_event *ev,
+			    size_t n);
+HT_API int ht_writer_seal(struct ht_writer *w);
+HT_API void ht_writer_drop(struct ht_writer *w); /* forgets the open block */
+HT_API uint32_t ht_writer_open_events(const struct ht_writer *w);
+
 /* Convenience for importers that see events of many threads interleaved:
  * buffers per (pid, tid) and writes a thread's block when it is full.
  * Allocates.  Do not mix with ht_writer_write() for the same thread. */

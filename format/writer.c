@@ -47,6 +47,9 @@ struct ht_writer {
 	uint64_t last_index;  /* offset of the last INDEX, 0 if none */
 	uint64_t reserve;     /* bytes kept for the final INDEX and END */
 	int force_raw;
+	/* ht_writer_append(): the open block, o_n events of (o_pid, o_tid)
+	 * taken by the encoder */
+	uint32_t o_n, o_pid, o_tid;
 	/* ht_writer_put() */
 	struct pstream *ps;
 	size_t n_ps, cap_ps;
@@ -381,22 +384,58 @@ HT_API int ht_writer_open(struct ht_writer **wp, int fd,
 	return 0;
 }
 
-/* n <= block_events events of one thread. */
-static int write_events(struct ht_writer *w, const struct ht_event *ev,
-			size_t n)
+/* Writes the encoder's block of n events of (pid, tid). */
+static int write_open(struct ht_writer *w, uint32_t n, uint32_t pid,
+		      uint32_t tid)
 {
 	uint8_t *p = w->out + HT__BLK_HDR;
-	size_t len;
+	size_t len = ht__enc_end(w->enc, p, w->force_raw);
 	int rc;
 
-	len = ht__enc_block(w->enc, ev, n, p, w->force_raw);
 	if (len == 0)
 		return HT_EINVAL;
-	rc = emit(w, HT__B_EVENTS, (uint32_t)n, ev[0].tid, len, ht__rd64(p),
-		  ht__rd64(p + 8), ev[0].pid);
+	rc = emit(w, HT__B_EVENTS, n, tid, len, ht__rd64(p), ht__rd64(p + 8),
+		  pid);
 	if (rc == 0)
 		w->total_events += n;
 	return rc;
+}
+
+HT_API int ht_writer_seal(struct ht_writer *w)
+{
+	uint32_t n;
+
+	if (!w)
+		return HT_EINVAL;
+	n = w->o_n;
+	w->o_n = 0;
+	if (n == 0)
+		return w->err;
+	if (w->err) {
+		ht__enc_drop(w->enc);
+		return w->err;
+	}
+	return write_open(w, n, w->o_pid, w->o_tid);
+}
+
+HT_API void ht_writer_drop(struct ht_writer *w)
+{
+	if (w && w->o_n) {
+		w->o_n = 0;
+		ht__enc_drop(w->enc);
+	}
+}
+
+/* n <= block_events events of one thread, after the open block. */
+static int write_events(struct ht_writer *w, const struct ht_event *ev,
+			size_t n)
+{
+	int rc = ht_writer_seal(w);
+
+	if (rc)
+		return rc;
+	ht__enc_add(w->enc, ev, n);
+	return write_open(w, (uint32_t)n, ev[0].pid, ev[0].tid);
 }
 
 HT_API int ht_writer_write(struct ht_writer *w, const struct ht_event *ev,
@@ -420,6 +459,51 @@ HT_API int ht_writer_write(struct ht_writer *w, const struct ht_event *ev,
 		n -= k;
 	}
 	return 0;
+}
+
+HT_API int ht_writer_append(struct ht_writer *w, const struct ht_event *ev,
+			    size_t n)
+{
+	if (!w)
+		return HT_EINVAL;
+	if (w->err)
+		return w->err;
+	if (n && !ev)
+		return HT_EINVAL;
+	while (n) {
+		size_t k;
+		int rc;
+
+		if (w->o_n && (ev->pid != w->o_pid || ev->tid != w->o_tid)) {
+			rc = ht_writer_seal(w);
+			if (rc)
+				return rc;
+		}
+		if (w->o_n == 0) {
+			w->o_pid = ev->pid;
+			w->o_tid = ev->tid;
+		}
+		k = w->block_events - w->o_n;
+		k = n < k ? n : k;
+		if (ht__enc_add(w->enc, ev, k)) {
+			ht_writer_drop(w);
+			return HT_EINVAL;
+		}
+		w->o_n += (uint32_t)k;
+		ev += k;
+		n -= k;
+		if (w->o_n == w->block_events) {
+			rc = ht_writer_seal(w);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+HT_API uint32_t ht_writer_open_events(const struct ht_writer *w)
+{
+	return w ? w->o_n : 0;
 }
 
 static int ps_grow_hash(struct ht_writer *w)
@@ -628,6 +712,7 @@ HT_API int ht_writer_close(struct ht_writer *w)
 
 	if (!w)
 		return 0;
+	rc = ht_writer_seal(w);
 	for (size_t i = 0; i < w->n_ps && (!rc || rc == HT_ENOSPC); i++) {
 		if (w->ps[i].n) {
 			int r2 = write_events(w, w->ps[i].ev, w->ps[i].n);

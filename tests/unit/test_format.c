@@ -2,8 +2,8 @@
  * test_format.c - libheaptape round trips: seeded random events with edge
  * values, field by field, every op, empty and one-event traces, many
  * threads, blocks of 1 and of 1M events, metadata, seek, parallel
- * decode_block, and the allocator hook (ht_writer_write never allocates
- * after open).  Truncation and bit flips live in test_format_damage.c.
+ * decode_block, ht_writer_append, and the allocator hook (the writer
+ * never allocates after open).  Truncation and bit flips live in test_format_damage.c.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -514,6 +514,155 @@ static void c_free(void *ctx, void *p)
 	free(p);
 }
 
+/* A file of nthreads x per events, written by ht_writer_write() in one
+ * batch a thread (chunk 0) or by ht_writer_append() in chunks of 1 to
+ * chunk events; the same uuid makes equal blocks equal files. */
+static void append_file(const struct ht_event *ev, int nthreads, size_t per,
+			size_t chunk, uint64_t seed, struct mem *m)
+{
+	static const uint8_t uuid[16] = { 7, 7, 7 };
+	struct ht_writer_opts o;
+	struct ht_writer *w;
+	struct gen g = { seed };
+	int fd = memfd();
+
+	memset(&o, 0, sizeof(o));
+	o.block_events = 1024;
+	o.uuid = uuid;
+	CHECK_EQ(ht_writer_open(&w, fd, &o), 0);
+	for (int t = 0; t < nthreads; t++) {
+		const struct ht_event *e = ev + (size_t)t * per;
+
+		if (!chunk) {
+			CHECK_EQ(ht_writer_write(w, e, per), 0);
+			continue;
+		}
+		for (size_t i = 0; i < per;) {
+			size_t k = 1 + gen_below(&g, chunk);
+
+			k = per - i < k ? per - i : k;
+			CHECK_EQ(ht_writer_append(w, e + i, k), 0);
+			i += k;
+			CHECK_EQ(ht_writer_open_events(w), i % 1024);
+		}
+	}
+	CHECK_EQ(ht_writer_close(w), 0);
+	slurp(fd, m);
+}
+
+/* Reads m back: its events must be want[0..n) in stream order (one
+ * thread, or threads in tid order when their spans do not overlap). */
+static void check_events(const struct mem *m, const struct ht_event *want,
+			 size_t n)
+{
+	struct ht_reader *r;
+	struct ht_event e;
+	size_t got = 0, bad = 0;
+	int rc;
+
+	CHECK_EQ(ht_reader_open_mem(&r, m->buf, m->len, HT_READ_STRICT), 0);
+	while ((rc = ht_reader_next(r, &e)) == 1) {
+		if (got < n && !ev_equal(&e, &want[got]) && bad++ < 3) {
+			show("got", got, &e);
+			show("want", got, &want[got]);
+		}
+		got++;
+	}
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(got, n);
+	CHECK_EQ(bad, 0);
+	ht_reader_close(r);
+}
+
+/*
+ * ht_writer_append(): events handed over a few at a time make the same
+ * file, byte for byte, as ht_writer_write() of whole batches, also when
+ * heap, aux, flags or result first differ from 0 in the middle of a
+ * block.  Another thread's events, ht_writer_write() and close write the
+ * open block; a call that mixes threads and ht_writer_drop() lose the
+ * open block only.
+ */
+static void test_append(void)
+{
+	enum { T = 3, PER = 5000 };
+	struct ht_event *ev = malloc(T * PER * sizeof(*ev));
+	struct gen g = { 99 };
+	struct mem a, b;
+
+	for (int t = 0; t < T; t++) {
+		uint64_t ts = 1000 + (uint64_t)t * 100000000;
+
+		for (size_t i = 0; i < PER; i++) {
+			struct ht_event *e = &ev[(size_t)t * PER + i];
+
+			if (t < 2) {
+				gen_event(&g, e, &ts, 4242, (uint32_t)(10 + t),
+					  t);
+				continue;
+			}
+			/* mallocs and in-place reallocs, then rare
+			 * fields from mid-block on */
+			memset(e, 0, sizeof(*e));
+			ts += 1 + gen_below(&g, 50);
+			e->ts = ts;
+			e->pid = 4242;
+			e->tid = 12;
+			e->op = HT_OP_MALLOC;
+			e->addr = 0x10000 + 16 * gen_below(&g, 4096);
+			e->size = gen_below(&g, 300);
+			if (i % 97 == 5) {
+				e->op = HT_OP_REALLOC;
+				e->old_addr = e->addr;
+				e->flags = HT_EV_INPLACE;
+			}
+			if (i == 1500 || i == 2100) {
+				e->flags = HT_EV_FAILED;
+				e->addr = 0;
+				e->result = 12;
+			}
+			if (i == 3500)
+				e->flags = 0x100;
+		}
+	}
+	append_file(ev, T, PER, 0, 0, &a);
+	check_events(&a, ev, T * PER);
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		append_file(ev, T, PER, seed == 3 ? 1 : 300 * seed, seed, &b);
+		CHECK_EQ(b.len, a.len);
+		CHECK(b.len == a.len && !memcmp(a.buf, b.buf, a.len));
+		free(b.buf);
+	}
+	free(a.buf);
+
+	/* a call of two threads; drop; write after append; close */
+	struct ht_writer *w;
+	struct ht_event mix[20], *t0 = ev, *t1 = ev + PER;
+	int fd = memfd();
+
+	memcpy(mix, t0, 10 * sizeof(*mix));
+	memcpy(mix + 10, t1, 10 * sizeof(*mix));
+	CHECK_EQ(ht_writer_open(&w, fd, NULL), 0);
+	CHECK_EQ(ht_writer_append(w, t0, 5), 0);
+	CHECK_EQ(ht_writer_append(w, mix + 5, 10), HT_EINVAL);
+	CHECK_EQ(ht_writer_open_events(w), 0);
+	CHECK_EQ(ht_writer_append(w, t0, 100), 0);
+	ht_writer_drop(w);
+	CHECK_EQ(ht_writer_open_events(w), 0);
+	CHECK_EQ(ht_writer_append(w, t0, 100), 0);
+	CHECK_EQ(ht_writer_write(w, t0 + 100, 50), 0);
+	CHECK_EQ(ht_writer_append(w, t0 + 150, 7), 0);
+	CHECK_EQ(ht_writer_seal(w), 0);
+	CHECK_EQ(ht_writer_seal(w), 0);
+	CHECK_EQ(ht_writer_append(w, t0 + 157, 43), 0);
+	CHECK_EQ(ht_writer_append(w, NULL, 0), 0);
+	CHECK_EQ(ht_writer_append(NULL, t0, 1), HT_EINVAL);
+	CHECK_EQ(ht_writer_close(w), 0);
+	slurp(fd, &a);
+	check_events(&a, t0, 200);
+	free(a.buf);
+	free(ev);
+}
+
 static void test_allocator(void)
 {
 	struct counting c = { 0, 0 };
@@ -537,6 +686,9 @@ static void test_allocator(void)
 	CHECK(after_open > 0);
 	for (int rep = 0; rep < 5; rep++)
 		CHECK_EQ(ht_writer_write(w, ev, 3000), 0);
+	for (int i = 0; i < 3000; i += 100)
+		CHECK_EQ(ht_writer_append(w, ev + i, 100), 0);
+	CHECK_EQ(ht_writer_seal(w), 0);
 	struct ht_kv kv = { "allocator.name", "glibc" };
 	struct ht_rss_sample s = { 1, 1, 2 };
 	struct ht_loss l = { 1, 2, 1, 0, 3, HT_LOSS_IO };
@@ -668,6 +820,7 @@ int main(void)
 	TEST(test_seek);
 	TEST(test_parallel_decode);
 	TEST(test_unordered_ts);
+	TEST(test_append);
 	TEST(test_allocator);
 	TEST(test_max_bytes);
 	return TAP_DONE();
