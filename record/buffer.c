@@ -131,8 +131,11 @@ enum { CMD_NONE, CMD_EXIT, CMD_EXEC, CMD_ABORT };
 static _Atomic(int) g_cmd;
 static _Atomic(uint32_t) g_ack;        /* futex: command done */
 static pthread_mutex_t g_wlock = PTHREAD_MUTEX_INITIALIZER;
+/* Events converted a few at a time, small enough to stay in the cache
+ * between convert() and the encoder's pass over them. */
+#define SCRATCH 256
 static struct ht_event *g_scratch;
-static size_t g_scratch_cap;
+static uint32_t g_block_events; /* events a block holds */
 static struct ht_rss_sample g_rss[RSS_MAX];
 static size_t g_nrss;
 static uint64_t g_pause_from;
@@ -487,8 +490,8 @@ static struct ht__buf *take_small(void)
 /* A big buffer: from the free list, else grow within the budget
  * (pool size + one big buffer per live thread), else wait for the
  * encoder a bounded time.  NULL: drop. */
-/* flush_all() modes: KEEP may leave a partial block of the last thread
- * drained in g_scratch (buffer pressure: more events follow), TIMER and
+/* flush_all() modes: KEEP may leave the writer's block of the last
+ * thread drained open (buffer pressure: more events follow), TIMER and
  * FINAL write everything. */
 enum { FL_KEEP, FL_FINAL, FL_TIMER };
 static void flush_all(int mode);
@@ -1126,6 +1129,7 @@ static int open_writer(int early)
 	}
 	memset(&wo, 0, sizeof(wo));
 	wo.level = opt.level;
+	wo.block_events = g_block_events;
 	wo.allocator = &g_alloc;
 	wo.uuid = g_uuid;
 	rc = ht_writer_open(&g_w, fd, &wo);
@@ -1228,31 +1232,80 @@ static void discard(size_t n, uint64_t ts0, uint64_t ts1)
 	g_discarded += n;
 }
 
-/* Writes scratch[0..n) (one thread's events).  Near a size limit the
- * batch goes in smaller pieces, each sure to fit (48 bytes an event is
- * more than any block needs), until not even a small one does. */
-static void write_batch(size_t n)
-{
-	size_t off = 0;
+/*
+ * The writer's open block: g_pend events of thread g_pend_tid, from
+ * g_pend_ts0 to g_pend_ts1 (ns), not written yet.  It may take g_budget
+ * events in all: a whole block, or near a size limit (--max-size,
+ * RLIMIT_FSIZE, a full disk) as many as are sure to fit (48 bytes an
+ * event is more than any block needs), until not even a small block
+ * does.  A drain under buffer pressure leaves it open, and the next
+ * drain of the same thread goes on filling it, so that a busy thread's
+ * blocks are full (65536 events compress better and encode faster than
+ * the odd sizes the encoder's wake-ups would cut).  The timer flush
+ * writes it: an event still reaches the file at the first timer flush
+ * after it happened.
+ */
+static size_t g_pend, g_budget;
+static uint32_t g_pend_tid;
+static uint64_t g_pend_ts0, g_pend_ts1;
 
+/* Writes the open block. */
+static void write_pending(void)
+{
+	size_t n = g_pend;
+
+	g_pend = 0;
+	g_budget = 0;
 	if (!n)
 		return;
-	if (g_failed || ensure_writer() || check_fd()) {
-		stop_writing(HT_LOSS_IO);
-		discard(n, g_scratch[0].ts, g_scratch[n - 1].ts);
-		return;
+	if (g_failed || check_fd() || ht_writer_seal(g_w) < 0) {
+		if (!g_failed)
+			stop_writing(HT_LOSS_IO);
+		if (g_w)
+			ht_writer_drop(g_w);
+		discard(n, g_pend_ts0, g_pend_ts1);
 	}
-	while (off < n) {
-		size_t k = room_for(n - off);
+}
 
-		if (k == 0 || ht_writer_write(g_w, g_scratch + off, k) < 0) {
-			if (!g_failed)
-				stop_writing(HT_LOSS_IO);
-			discard(n - off, g_scratch[off].ts,
-				g_scratch[n - 1].ts);
+/* Adds g_scratch[0..n) (events of one thread, after those of the open
+ * block if it is that thread's) to the open block. */
+static void put_events(size_t n)
+{
+	const struct ht_event *ev = g_scratch;
+
+	while (n) {
+		size_t k;
+
+		if (g_pend && g_pend_tid != ev->tid)
+			write_pending();
+		if (!g_pend) {
+			if (g_failed || ensure_writer() ||
+			    !(g_budget = room_for(g_block_events))) {
+				discard(n, ev[0].ts, ev[n - 1].ts);
+				return;
+			}
+			g_pend_tid = ev->tid;
+			g_pend_ts0 = ev->ts;
+		}
+		k = g_budget - g_pend < n ? g_budget - g_pend : n;
+		g_pend_ts1 = ev[k - 1].ts;
+		/* a full block is written by the append: the fd is checked
+		 * before every block, as write_pending() does */
+		if ((g_pend + k == g_block_events && check_fd()) ||
+		    ht_writer_append(g_w, ev, k) < 0) {
+			/* the fd is not ours, or the writer failed */
+			stop_writing(HT_LOSS_IO);
+			ht_writer_drop(g_w);
+			discard(g_pend + k, g_pend_ts0, g_pend_ts1);
+			g_pend = 0;
+			discard(n - k, ev[k].ts, ev[n - 1].ts);
 			return;
 		}
-		off += k;
+		g_pend += k;
+		ev += k;
+		n -= k;
+		if (g_pend == g_budget)
+			write_pending();
 	}
 }
 
@@ -1275,10 +1328,11 @@ static inline uint64_t pick(unsigned k, unsigned bit, uint64_t v)
 	return v & (uint64_t)-(int64_t)((k & bit) != 0);
 }
 
+/* Records r..end of thread tid as events, into the open block. */
 static void convert(const struct ht__rec *r, const struct ht__rec *end,
-		    uint32_t tid, size_t *np)
+		    uint32_t tid)
 {
-	size_t n = *np;
+	size_t n = 0;
 	uint32_t pid = g_pid;
 
 	for (; r < end; r++) {
@@ -1289,8 +1343,8 @@ static void convert(const struct ht__rec *r, const struct ht__rec *end,
 		unsigned k = op_kind[op];
 		uint64_t failed = -(uint64_t)(fl & HT_EV_FAILED);
 
-		if (n == g_scratch_cap) {
-			write_batch(n);
+		if (n == SCRATCH) {
+			put_events(n);
 			n = 0;
 		}
 		ev = &g_scratch[n++];
@@ -1317,7 +1371,7 @@ static void convert(const struct ht__rec *r, const struct ht__rec *end,
 			r++;
 		}
 	}
-	*np = n;
+	put_events(n);
 }
 
 static void thread_name(struct ht__thr *th, uint64_t ts)
@@ -1345,26 +1399,6 @@ static void thread_name(struct ht__thr *th, uint64_t ts)
 		ht_writer_thread(g_w, ts, g_pid, th->tid, th->name);
 }
 
-/*
- * g_scratch[0..g_pend) holds events of thread g_pend_tid not written yet:
- * what a drain under buffer pressure converted past the last full block.
- * The next drain of the same thread goes on filling the block, so that a
- * busy thread's blocks are full (65536 events compress better and encode
- * faster than the odd sizes the encoder's wake-ups would cut).  The timer
- * flush writes them: an event still reaches the file at the first timer
- * flush after it happened.
- */
-static size_t g_pend;
-static uint32_t g_pend_tid;
-
-static void write_pending(void)
-{
-	size_t n = g_pend;
-
-	g_pend = 0;
-	write_batch(n);
-}
-
 /* Encodes what thread th has published, up to the buffers begun after
  * upto (raw clock): those wait for the next flush, so that a flush never
  * chases a producer faster than the encoder (a fork, an exit and the
@@ -1373,9 +1407,8 @@ static void write_pending(void)
 static size_t drain(struct ht__thr *th, uint32_t names_gen, uint64_t upto)
 {
 	uint32_t hi = atomic_load_explicit(&th->head, memory_order_acquire);
-	size_t n = 0, total = 0;
+	size_t total = 0;
 	uint64_t first_ts = 0;
-	int mine = 0; /* g_scratch[0..n) is this thread's */
 
 	while (hi) {
 		struct ht__buf *b = &g_bufs[hi - 1];
@@ -1390,14 +1423,7 @@ static size_t drain(struct ht__thr *th, uint32_t names_gen, uint64_t upto)
 		if (end > from) {
 			if (!first_ts)
 				first_ts = from->ts;
-			if (!mine) {
-				if (g_pend && g_pend_tid != th->tid)
-					write_pending();
-				n = g_pend;
-				g_pend = 0;
-				mine = 1;
-			}
-			convert(from, end, th->tid, &n);
+			convert(from, end, th->tid);
 			th->last_ts = end[-1].ts;
 			total += (size_t)(end - from);
 			b->done = (uint32_t)(end - b->recs);
@@ -1420,10 +1446,6 @@ static size_t drain(struct ht__thr *th, uint32_t names_gen, uint64_t upto)
 			thread_name(th, to_ns(first_ts ? first_ts :
 							  ht__clock()));
 		th->gen = names_gen + 1;
-	}
-	if (mine) {
-		g_pend = n;
-		g_pend_tid = th->tid;
 	}
 	{
 		uint64_t d = atomic_load_explicit(&th->dropped,
@@ -1563,9 +1585,11 @@ static void flush_all(int mode)
 /* Final LOSS records, END, close.  Caller holds g_wlock. */
 static void close_trace(int cmd)
 {
-	uint64_t lost = atomic_exchange(&g_lost_nothr, 0);
+	uint64_t lost;
 	int sig;
 
+	write_pending();
+	lost = atomic_exchange(&g_lost_nothr, 0);
 	if (g_w && check_fd() == 0) {
 		if (g_discarded || lost) {
 			uint64_t now = to_ns(ht__clock());
@@ -1823,14 +1847,14 @@ static int pool_init(void)
 {
 	g_bufs = map(sizeof(struct ht__buf) * MAX_BUFS);
 	g_thrs = map(sizeof(struct ht__thr) * MAX_THREADS);
-	g_scratch_cap = 65536;
+	g_block_events = 65536;
 	{
 		const char *b = getenv("HEAPTAPE_BLOCK_EVENTS");
 
 		if (b && atoi(b) >= 1024 && atoi(b) <= 65536)
-			g_scratch_cap = (size_t)atoi(b);
+			g_block_events = (uint32_t)atoi(b);
 	}
-	g_scratch = map(sizeof(struct ht_event) * g_scratch_cap);
+	g_scratch = map(sizeof(struct ht_event) * SCRATCH);
 	if (!g_bufs || !g_thrs || !g_scratch) {
 		g_bufs = NULL;
 		return -1;
@@ -1993,7 +2017,7 @@ void ht__fork_child(void)
 	g_failed = 0;
 	g_final = 0;
 	g_discarded = 0;
-	g_pend = 0; /* the parent's events */
+	g_pend = g_budget = 0; /* the parent's events */
 	g_nrss = 0;
 	g_pause_from = atomic_load(&ht__on) == 2 ? ht__clock() : 0;
 	atomic_store(&ht__paused_events, 0);
