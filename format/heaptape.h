@@ -186,6 +186,10 @@ struct ht_writer_opts {
 	const uint8_t *uuid;    /* 16 bytes, or NULL for a random one */
 	uint32_t flags;         /* HT_TRACE_* */
 	int compression;        /* HT_COMPRESS_*; 0 = zstd */
+	/* ht_writer_put(): bytes its buffers may take in all; 0 = 256 MiB,
+	 * or four blocks of block_events if more.  Past it, the thread
+	 * with the most events buffered has them written as a block. */
+	uint64_t put_bytes;
 };
 #define HT_DEFAULT_LEVEL 1
 #define HT_COMPRESS_ZSTD 0      /* zstd per column where it helps */
@@ -224,7 +228,9 @@ HT_API void ht_writer_drop(struct ht_writer *w); /* forgets the open block */
 HT_API uint32_t ht_writer_open_events(const struct ht_writer *w);
 
 /* Convenience for importers that see events of many threads interleaved:
- * buffers per (pid, tid) and writes a thread's block when it is full.
+ * buffers per (pid, tid) and writes a thread's block when it is full, or
+ * earlier when the buffers would pass opts->put_bytes (so that a trace
+ * of a thousand threads does not need a thousand blocks in memory).
  * Allocates.  Do not mix with ht_writer_write() for the same thread. */
 HT_API int ht_writer_put(struct ht_writer *w, const struct ht_event *ev);
 

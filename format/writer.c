@@ -55,6 +55,7 @@ struct ht_writer {
 	size_t n_ps, cap_ps;
 	uint32_t *ps_hash;    /* index+1 into ps, 0 = empty */
 	size_t hash_cap;
+	uint64_t put_bytes, put_max; /* the buffers' bytes, and the bound */
 };
 
 static void *walloc(struct ht_writer *w, size_t n)
@@ -307,6 +308,13 @@ HT_API int ht_writer_open(struct ht_writer **wp, int fd,
 	w->mem = mem;
 	w->block_events = o.block_events;
 	w->index_every = o.index_every;
+	w->put_max = o.put_bytes;
+	if (!w->put_max) {
+		w->put_max = (uint64_t)256 << 20;
+		if (w->put_max < 4ull * o.block_events * sizeof(struct ht_event))
+			w->put_max = 4ull * o.block_events *
+				     sizeof(struct ht_event);
+	}
 	w->max_bytes = o.max_bytes;
 	w->force_raw = o.compression == HT_COMPRESS_NONE;
 	cap = ht__enc_payload_max(o.block_events);
@@ -565,6 +573,49 @@ static struct pstream *ps_find(struct ht_writer *w, uint32_t pid,
 	return s;
 }
 
+/*
+ * Keeps ht_writer_put()'s buffers within put_max when add more bytes
+ * come: buffers with nothing in them are freed, then the threads with
+ * the most events buffered have them written (a block shorter than
+ * block_events) and their buffer freed, until add fits or nothing is
+ * left to write.  *sp, the stream about to grow, may be one of them;
+ * then it starts again from a small buffer (s->cap 0 after).
+ */
+static int put_room(struct ht_writer *w, struct pstream **sp, uint64_t add)
+{
+	while (w->put_bytes + add > w->put_max) {
+		struct pstream *big = NULL;
+		int rc;
+
+		for (size_t i = 0; i < w->n_ps; i++) {
+			struct pstream *t = &w->ps[i];
+
+			if (t->cap && !t->n && t != *sp) {
+				w->put_bytes -= (uint64_t)t->cap *
+						sizeof(struct ht_event);
+				wfree(w, t->ev);
+				t->ev = NULL;
+				t->cap = 0;
+			} else if (t->n && (!big || t->n > big->n)) {
+				big = t;
+			}
+		}
+		if (w->put_bytes + add <= w->put_max || !big)
+			return 0;
+		rc = write_events(w, big->ev, big->n);
+		big->n = 0;
+		w->put_bytes -= (uint64_t)big->cap * sizeof(struct ht_event);
+		wfree(w, big->ev);
+		big->ev = NULL;
+		big->cap = 0;
+		if (rc)
+			return rc;
+		if (big == *sp)
+			return 0; /* it grows from nothing */
+	}
+	return 0;
+}
+
 HT_API int ht_writer_put(struct ht_writer *w, const struct ht_event *ev)
 {
 	struct pstream *s;
@@ -583,14 +634,22 @@ HT_API int ht_writer_put(struct ht_writer *w, const struct ht_event *ev)
 
 		if (cap > w->block_events)
 			cap = w->block_events;
-		e = walloc(w, (size_t)cap * sizeof(*e));
-		if (!e)
-			return HT_ENOMEM;
-		if (s->n)
-			memcpy(e, s->ev, (size_t)s->n * sizeof(*e));
-		wfree(w, s->ev);
-		s->ev = e;
-		s->cap = cap;
+		rc = put_room(w, &s, (uint64_t)(cap - s->cap) * sizeof(*e));
+		if (rc)
+			return rc;
+		if (s->cap == 0)
+			cap = w->block_events < 256 ? w->block_events : 256;
+		if (s->n == s->cap) {
+			e = walloc(w, (size_t)cap * sizeof(*e));
+			if (!e)
+				return HT_ENOMEM;
+			if (s->n)
+				memcpy(e, s->ev, (size_t)s->n * sizeof(*e));
+			wfree(w, s->ev);
+			w->put_bytes += (uint64_t)(cap - s->cap) * sizeof(*e);
+			s->ev = e;
+			s->cap = cap;
+		}
 	}
 	s->ev[s->n++] = *ev;
 	if (s->n == w->block_events) {

@@ -165,6 +165,97 @@ static void test_put(void)
 	roundtrip(4, 7, 3000, 1000, 0, 1, 0);
 }
 
+/* Live bytes through an allocator: a size word before each block. */
+struct live {
+	size_t now, peak;
+};
+
+static void *l_alloc(void *ctx, size_t n)
+{
+	struct live *l = ctx;
+	size_t *p = malloc(n + 16);
+
+	if (!p)
+		return NULL;
+	*p = n;
+	l->now += n;
+	if (l->now > l->peak)
+		l->peak = l->now;
+	return (char *)p + 16;
+}
+
+static void l_free(void *ctx, void *q)
+{
+	struct live *l = ctx;
+	size_t *p;
+
+	if (!q)
+		return;
+	p = (size_t *)(void *)((char *)q - 16);
+	l->now -= *p;
+	free(p);
+}
+
+/*
+ * ht_writer_put() keeps its buffers within put_bytes: 40 threads of
+ * interleaved events, 2000 each, with room for about 4000 buffered;
+ * every event comes back, in its thread's order, from more blocks than
+ * full ones would make.  The bound is on the buffers: the writer's own
+ * memory (encoder, zstd) comes on top, measured right after open.
+ */
+static void test_put_bound(void)
+{
+	enum { T = 40, PER = 2000 };
+	struct live l = { 0, 0 };
+	struct ht_allocator a = { l_alloc, l_free, &l };
+	struct ht_writer_opts o;
+	struct ht_writer *w;
+	struct ht_reader *r;
+	struct ht_event *ev = malloc(T * PER * sizeof(*ev)), e;
+	struct gen g = { 5 };
+	size_t pos[T] = { 0 }, got = 0, bad = 0, base;
+	struct mem m;
+	int fd = memfd(), rc;
+
+	for (int t = 0; t < T; t++) {
+		uint64_t ts = 100;
+
+		for (size_t i = 0; i < PER; i++)
+			gen_event(&g, &ev[t * PER + i], &ts, 9, (uint32_t)t,
+				  1);
+	}
+	memset(&o, 0, sizeof(o));
+	o.allocator = &a;
+	o.block_events = 1024;
+	o.put_bytes = 4000 * sizeof(struct ht_event);
+	CHECK_EQ(ht_writer_open(&w, fd, &o), 0);
+	base = l.now;
+	for (size_t i = 0; i < PER; i++)
+		for (int t = 0; t < T; t++)
+			CHECK_EQ(ht_writer_put(w, &ev[t * PER + i]), 0);
+	/* the stream table and hash, and one buffer's growth, on top */
+	CHECK(l.peak - base < o.put_bytes + 64 * 1024);
+	CHECK_EQ(ht_writer_close(w), 0);
+	CHECK_EQ(l.now, 0);
+	slurp(fd, &m);
+	CHECK_EQ(ht_reader_open_mem(&r, m.buf, m.len, HT_READ_STRICT), 0);
+	struct ht_trace_info info;
+	ht_reader_info(r, &info);
+	CHECK(info.event_blocks > T * 2); /* full ones: 2 a thread */
+	while ((rc = ht_reader_next(r, &e)) == 1) {
+		if (e.tid >= T || pos[e.tid] >= PER ||
+		    !ev_equal(&e, &ev[e.tid * PER + pos[e.tid]++]))
+			bad++;
+		got++;
+	}
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(got, (size_t)T * PER);
+	CHECK_EQ(bad, 0);
+	ht_reader_close(r);
+	free(m.buf);
+	free(ev);
+}
+
 static void test_empty(void)
 {
 	roundtrip(5, 0, 0, 0, 1, 0, 0);
@@ -811,6 +902,7 @@ int main(void)
 	TEST(test_random);
 	TEST(test_edges);
 	TEST(test_put);
+	TEST(test_put_bound);
 	TEST(test_empty);
 	TEST(test_one);
 	TEST(test_many_threads);
