@@ -1402,9 +1402,12 @@ static void thread_name(struct ht__thr *th, uint64_t ts)
 /* Encodes what thread th has published, up to the buffers begun after
  * upto (raw clock): those wait for the next flush, so that a flush never
  * chases a producer faster than the encoder (a fork, an exit and the
- * encoder's next round each wait for g_wlock).  Returns the number of
- * events. */
-static size_t drain(struct ht__thr *th, uint32_t names_gen, uint64_t upto)
+ * encoder's next round each wait for g_wlock).  whole: only the buffers
+ * the thread has filled, not the one it is filling (a round for buffer
+ * pressure: taking a few events of each of many threads would make as
+ * many tiny blocks).  Returns the number of events. */
+static size_t drain(struct ht__thr *th, uint32_t names_gen, uint64_t upto,
+		    int whole)
 {
 	uint32_t hi = atomic_load_explicit(&th->head, memory_order_acquire);
 	size_t total = 0;
@@ -1418,6 +1421,8 @@ static size_t drain(struct ht__thr *th, uint32_t names_gen, uint64_t upto)
 			&b->pub, memory_order_acquire);
 		struct ht__rec *from = b->recs + b->done;
 
+		if (whole && !nx)
+			break;
 		if (end > from && from->ts > upto)
 			break;
 		if (end > from) {
@@ -1534,13 +1539,13 @@ static void flush_all(int mode)
 			th->gen = 0; /* the exit name may be new */
 			atomic_store(&th->pname_set, 2);
 		}
-		got = drain(th, gen, upto);
+		got = drain(th, gen, upto, mode == FL_KEEP);
 		wrote |= got != 0;
 		if (st == HT__THR_EXITED) {
 			if (syscall(SYS_tgkill, g_pid, th->tid, 0) < 0 &&
 			    errno == ESRCH) {
 				/* gone: nothing more can come */
-				drain(th, gen, UINT64_MAX);
+				drain(th, gen, UINT64_MAX, 0);
 				release_thread(th);
 				atomic_fetch_sub(&g_exiting, 1);
 			}
@@ -1550,7 +1555,7 @@ static void flush_all(int mode)
 			   syscall(SYS_tgkill, g_pid, th->tid, 0) < 0 &&
 			   errno == ESRCH) {
 			/* died after its key destructor ran, or without it */
-			drain(th, gen, UINT64_MAX);
+			drain(th, gen, UINT64_MAX, 0);
 			release_thread(th);
 		}
 	}

@@ -396,6 +396,17 @@ m=$(opcount "$T/threads/trace.htape" malloc)
 	ok "threads: 1000 threads recorded, none lost ($1 threads, $m mallocs)" ||
 	no "threads: 1000 threads recorded ($1 threads, $2 lost, $m mallocs)"
 
+# 32 threads that pause between bursts, as a server's do: blocks take
+# the buffers a thread filled, not a few events of every thread each
+# time the encoder wakes (about 130 events a block before, 1400 now).
+same paused -- "$P/threads" 32 8000 32 200
+set -- $("$H" stat --json "$T/paused/trace.htape" | tr -d '",' |
+	awk '$1 == "events:" { e = $2 } $1 == "blocks:" { b = $2 }
+	     END { print e + 0, b + 0 }')
+[ "$2" -gt 0 ] && [ "$1" -ge 512000 ] && [ $(($1 / $2)) -ge 400 ] &&
+	ok "paused threads: $(($1 / $2)) events a block ($1 events, $2 blocks)" ||
+	no "paused threads: events a block ($1 events, $2 blocks; want 400+)"
+
 NOERR=1 same sigstorm -- "$P/sigstorm" 200000
 d=$T/sigstorm
 h=$(sed -n 's/sigstorm: \([0-9]*\) handler calls/\1/p' "$d/rec.err")

@@ -1,11 +1,14 @@
 /* threads: N short-lived threads (default 1000), BATCH at a time
- * (default 8), each allocating and freeing PER blocks.
- * usage: threads [N] [PER] [BATCH] */
+ * (default 8), each allocating and freeing PER blocks, and with PAUSE
+ * sleeping PAUSE microseconds every 20 (a server's threads between
+ * requests).
+ * usage: threads [N] [PER] [BATCH] [PAUSE] */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
-static int per = 50;
+static int per = 50, pause_us;
 
 static void *work(void *arg)
 {
@@ -18,6 +21,8 @@ static void *work(void *arg)
 		if (i % 64 == 63)
 			for (int j = 0; j < 64; j++)
 				free(keep[j]);
+		if (pause_us && i % 20 == 19)
+			usleep((useconds_t)pause_us);
 	}
 	for (int j = 0; j < per % 64; j++)
 		free(keep[j]);
@@ -34,6 +39,8 @@ int main(int argc, char **argv)
 		per = atoi(argv[2]);
 	if (argc > 3)
 		batch = atoi(argv[3]);
+	if (argc > 4)
+		pause_us = atoi(argv[4]);
 	if (batch < 1 || n < 0 || !(th = calloc((size_t)batch, sizeof(*th))))
 		return 2;
 	for (int i = 0; i < n; i += batch) {
