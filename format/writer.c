@@ -446,21 +446,28 @@ static int write_events(struct ht_writer *w, const struct ht_event *ev,
 	return write_open(w, (uint32_t)n, ev[0].pid, ev[0].tid);
 }
 
-HT_API int ht_writer_write(struct ht_writer *w, const struct ht_event *ev,
-			   size_t n)
+/* The checks of a call that hands over n events at ev. */
+static int batch_check(const struct ht_writer *w, const struct ht_event *ev,
+		       size_t n)
 {
 	if (!w)
 		return HT_EINVAL;
 	if (w->err)
 		return w->err;
-	if (n == 0)
-		return 0;
-	if (!ev)
-		return HT_EINVAL;
+	return n && !ev ? HT_EINVAL : 0;
+}
+
+HT_API int ht_writer_write(struct ht_writer *w, const struct ht_event *ev,
+			   size_t n)
+{
+	int rc = batch_check(w, ev, n);
+
+	if (rc)
+		return rc;
 	while (n) {
 		size_t k = n < w->block_events ? n : w->block_events;
-		int rc = write_events(w, ev, k);
 
+		rc = write_events(w, ev, k);
 		if (rc)
 			return rc;
 		ev += k;
@@ -472,15 +479,12 @@ HT_API int ht_writer_write(struct ht_writer *w, const struct ht_event *ev,
 HT_API int ht_writer_append(struct ht_writer *w, const struct ht_event *ev,
 			    size_t n)
 {
-	if (!w)
-		return HT_EINVAL;
-	if (w->err)
-		return w->err;
-	if (n && !ev)
-		return HT_EINVAL;
+	int rc = batch_check(w, ev, n);
+
+	if (rc)
+		return rc;
 	while (n) {
 		size_t k;
-		int rc;
 
 		if (w->o_n && (ev->pid != w->o_pid || ev->tid != w->o_tid)) {
 			rc = ht_writer_seal(w);
