@@ -1031,6 +1031,10 @@ int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n)
 
 	if (n == 0)
 		return 0;
+	if (n > e->max_events - r0) {
+		e->b.bad = 1; /* more than a block: the caller's mistake */
+		return -1;
+	}
 	if (r0 == 0) {
 		e->b.pid0 = ev[0].pid;
 		e->b.tid0 = ev[0].tid;

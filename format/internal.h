@@ -247,13 +247,12 @@ void ht__enc_free(struct ht__enc *e);
 /* Bytes the payload of a max_events block can take at most. */
 size_t ht__enc_payload_max(uint32_t max_events);
 /*
- * A block is built in two steps: ht__enc_add() takes its rows, in as
- * many calls as the caller likes (n rows in all, n <= max_events; the
- * caller counts them; -1 once they are not all of one (pid, tid)), and
- * ht__enc_end() encodes them into out
- * (capacity from ht__enc_payload_max()) and starts the next block.  It
- * returns the payload length, or 0 if the rows were not all of one
- * (pid, tid).  force_raw: no zstd.  ht__enc_block() is both at once.
+ * A block is built in two steps.  ht__enc_add() takes its rows, in as
+ * many calls as the caller likes, max_events in all; it returns -1 once
+ * they are not all of one (pid, tid) or would be more.  ht__enc_end()
+ * encodes them into out (capacity from ht__enc_payload_max()) and
+ * starts the next block; it returns the payload length, or 0 after such
+ * a -1.  force_raw: no zstd.  ht__enc_block() is both at once.
  */
 int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n);
 size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw);

@@ -1298,7 +1298,8 @@ static void put_events(size_t n)
 			ht_writer_drop(g_w);
 			discard(g_pend + k, g_pend_ts0, g_pend_ts1);
 			g_pend = 0;
-			discard(n - k, ev[k].ts, ev[n - 1].ts);
+			if (n > k)
+				discard(n - k, ev[k].ts, ev[n - 1].ts);
 			return;
 		}
 		g_pend += k;
