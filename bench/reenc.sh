@@ -37,3 +37,22 @@ for t in storm py; do
 	done
 done
 rm -f "$d/storm.htape" "$d/py.htape"
+
+# Recompression (`convert in.htape out.htape`) of a trace of 200 threads
+# that ran at once (tests/progs/threads, 20000 events each): wall time
+# and peak RSS, which a thread at a time keeps at one block.
+P=$HT_BUILD/tests/progs/threads
+if [ -x "$P" ]; then
+	"$HEAPTAPE" record -o "$d/mt.htape" -- "$P" 200 20000 200 \
+		>/dev/null 2>&1 || { echo "recording threads failed"; exit 1; }
+	t0=$(date +%s.%N)
+	kb=$("$HT_BUILD/bench/maxrss" "$HEAPTAPE" convert --level 3 \
+		"$d/mt.htape" "$d/mt2.htape" 2>/dev/null | tail -1)
+	t1=$(date +%s.%N)
+	ev=$("$HEAPTAPE" stat --json "$d/mt.htape" | tr -d '",' |
+		awk '$1 == "events:" { print $2 }')
+	echo "recompress 200 threads: $ev events, $(awk -v a="$t0" -v b="$t1" \
+		'BEGIN { printf "%.2f", b - a }') s, peak RSS ${kb} kB" \
+		"(input $(wc -c <"$d/mt.htape") B, output $(wc -c <"$d/mt2.htape") B)"
+	rm -f "$d/mt.htape" "$d/mt2.htape"
+fi

@@ -4,8 +4,12 @@
  * or keep only some of it (--pid, --tid, --op, --from/--to, --limit).
  *
  * The output keeps the trace's UUID and flags, every metadata value, the
- * thread names, RSS samples and loss records; events go through
- * ht_writer_put() in global time order, which regroups them per thread.
+ * thread names, RSS samples and loss records.  Events go a thread at a
+ * time: its blocks decoded in order, filtered, and handed to
+ * ht_writer_append(), so that memory holds one block whatever the
+ * number of threads, and every output block but a thread's last is
+ * full.  Only --limit (the first N events in time order) reads the
+ * merge, through ht_writer_put(), which regroups them per thread.
  * Reader timestamps are ns, so the output clock is ns (1/1): the
  * input's clock.unit_* keys are not copied and clock.origin_ticks is
  * rewritten in ns.  The file appears under its
@@ -79,6 +83,85 @@ static int copy_tables(const struct convert_opts *o, struct ht_reader *r,
 	return rc;
 }
 
+/* Block order for streams: (pid, tid), file order within. */
+static const struct ht_block_info *g_bi;
+
+static int cmp_stream(const void *a, const void *b)
+{
+	const struct ht_block_info *x = &g_bi[*(const uint32_t *)a];
+	const struct ht_block_info *y = &g_bi[*(const uint32_t *)b];
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/*
+ * The events a thread at a time (see the top).  A block that does not
+ * decode stops the conversion, or in salvage mode is skipped and
+ * reported, as the merge does.  Returns 0, or 1 after an error message.
+ */
+static int by_stream(const struct convert_opts *o, struct ht_reader *r,
+		     struct ht_writer *w, struct cli_progress *prog)
+{
+	const struct ht_block_info *bi;
+	size_t nb = ht_reader_blocks(r, &bi), cap = 1;
+	uint64_t start = ht_reader_start_ns(r), seen = 0;
+	uint32_t *ord = malloc((nb ? nb : 1) * sizeof(*ord));
+	struct ht_event *ev = NULL;
+	struct ht_decoder *d = NULL;
+	int filter = o->pid_set || o->ntids || o->ops_set || o->from_set ||
+		     o->to_set;
+	int rc = 1, err;
+
+	for (size_t i = 0; i < nb; i++)
+		if (bi[i].count > cap)
+			cap = bi[i].count;
+	if (!ord || !(ev = malloc(cap * sizeof(*ev))) ||
+	    ht_decoder_new(&d)) {
+		cli_error("'%s': %s", o->in, ht_strerror(HT_ENOMEM));
+		goto out;
+	}
+	for (size_t i = 0; i < nb; i++)
+		ord[i] = (uint32_t)i;
+	g_bi = bi;
+	qsort(ord, nb, sizeof(*ord), cmp_stream);
+	for (size_t j = 0; j < nb; j++) {
+		const struct ht_block_info *b = &bi[ord[j]];
+		int k = ht_reader_decode_block(r, d, ord[j], ev, cap), m = 0;
+
+		if (k < 0 && o->mode == HT_READ_SALVAGE) {
+			cli_warn("'%s': offset %llu: %s, skipped", o->in,
+				 (unsigned long long)b->offset,
+				 ht_strerror(k));
+			continue;
+		}
+		if (k < 0) {
+			cli_error("'%s': %s at offset %llu", o->in,
+				  ht_strerror(k),
+				  (unsigned long long)b->offset);
+			goto out;
+		}
+		for (int i = 0; i < k; i++)
+			if (!filter || convert_keep(o, &ev[i], start))
+				ev[m++] = ev[i];
+		if ((err = ht_writer_append(w, ev, (size_t)m))) {
+			cli_error("'%s': %s", o->out, ht_strerror(err));
+			goto out;
+		}
+		seen += (uint64_t)k;
+		cli_progress_update(prog, seen);
+	}
+	rc = 0;
+out:
+	ht_decoder_free(d);
+	free(ev);
+	free(ord);
+	return rc;
+}
+
 int convert_htape_to_htape(const struct convert_opts *o)
 {
 	struct ht_writer_opts wo;
@@ -123,6 +206,13 @@ int convert_htape_to_htape(const struct convert_opts *o)
 	cli_progress_start(&prog, "convert", info.events);
 	if (!o->progress)
 		prog.active = 0;
+	if (!o->limit) {
+		err = by_stream(o, r, w, &prog);
+		cli_progress_end(&prog);
+		if (err)
+			goto fail;
+		goto close;
+	}
 	while ((err = ht_reader_next(r, &ev)) == 1) {
 		if (!(++seen & 0xfffff))
 			cli_progress_update(&prog, seen);
@@ -141,6 +231,7 @@ int convert_htape_to_htape(const struct convert_opts *o)
 		cli_trace_error(r, o->in, err);
 		goto fail;
 	}
+close:
 	err = ht_writer_close(w);
 	w = NULL;
 	if (err) {

@@ -245,6 +245,26 @@ nb_b=$("$H" stat --json "$d/big.htape" | python3 -c 'import json,sys; print(json
 [ "$nb_b" -lt "$nb_a" ] && [ "$(wc -c <"$d/big.htape")" -lt "$size" ] &&
 	ok "--block-events 65536: $nb_b blocks (was $nb_a), $(wc -c <"$d/big.htape") < $size bytes" ||
 	no "--block-events 65536: $nb_b blocks (was $nb_a), $(wc -c <"$d/big.htape") bytes (was $size)"
+# A thread at a time: every block but a thread's last is full, so a
+# thread of N events takes ceil(N / 4096) blocks.
+expect 0 "convert --block-events 4096 exits 0" "$H" convert --block-events 4096 \
+	"$d/a.htape" "$d/b4k.htape"
+"$H" cat "$d/b4k.htape" | cmp -s - "$d/a.want" &&
+	ok "--block-events 4096: same cat output" || no "--block-events 4096: same cat output"
+want=$("$H" stat --json "$d/a.htape" | python3 -c 'import json,sys
+print(sum((t["events"] + 4095) // 4096 for t in json.load(sys.stdin)["per_thread"]))')
+got=$("$H" stat --json "$d/b4k.htape" | python3 -c 'import json,sys
+print(json.load(sys.stdin)["event_blocks"])')
+[ "$got" = "$want" ] && [ "$want" -gt 0 ] &&
+	ok "recode fills blocks: $got blocks, the fewest the threads allow" ||
+	no "recode fills blocks: $got blocks, want $want"
+# --limit takes the first events in time order, as cat shows them.
+expect 0 "convert --limit 777 exits 0" "$H" convert --limit 777 \
+	"$d/a.htape" "$d/lim.htape"
+"$H" cat "$d/lim.htape" >"$d/lim.out"
+head -n 777 "$d/a.want" | cmp -s - "$d/lim.out" &&
+	ok "convert --limit 777 keeps the first 777 events" ||
+	no "convert --limit 777 keeps the first 777 events"
 expect 2 "convert --block-events 0 is a usage error" "$H" convert --block-events 0 \
 	"$d/a.htape" "$d/b0.htape"
 expect 0 "convert with --pid" "$H" convert --pid 200 "$d/a.htape" "$d/p.htape"
