@@ -258,6 +258,21 @@ print(json.load(sys.stdin)["event_blocks"])')
 [ "$got" = "$want" ] && [ "$want" -gt 0 ] &&
 	ok "recode fills blocks: $got blocks, the fewest the threads allow" ||
 	no "recode fills blocks: $got blocks, want $want"
+# Without --block-events, a trace of many threads gets blocks small
+# enough that a reader's block of every thread at once stays within
+# 256 MiB: 100 threads of 32000 events, 30504 a block, 2 a thread.
+"$HT_BUILD/tests/gentrace" -n 32000 -t 100 "$d/t100.htape"
+expect 0 "convert of 100 threads exits 0" "$H" convert "$d/t100.htape" "$d/t100r.htape"
+set -- $("$H" stat --json "$d/t100r.htape" | python3 -c 'import json,sys
+d = json.load(sys.stdin); print(d["event_blocks"], d["events"])')
+[ "$1" = 200 ] && [ "$2" = 3200000 ] &&
+	ok "100 threads recoded: $1 blocks of at most 30504 events" ||
+	no "100 threads recoded: $1 blocks, $2 events (want 200, 3200000)"
+"$H" cat "$d/t100.htape" | md5sum >"$d/t100.want"
+"$H" cat "$d/t100r.htape" | md5sum | cmp -s - "$d/t100.want" &&
+	ok "100 threads recoded: same cat output" ||
+	no "100 threads recoded: same cat output"
+rm -f "$d/t100.htape" "$d/t100r.htape"
 # --limit takes the first events in time order, as cat shows them.
 expect 0 "convert --limit 777 exits 0" "$H" convert --limit 777 \
 	"$d/a.htape" "$d/lim.htape"
