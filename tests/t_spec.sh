@@ -4,7 +4,8 @@
 #  - every vectors/NAME.hex converts (unhex), `heaptape cat --strict`
 #    prints exactly NAME.cat and `heaptape verify` finds it clean;
 #  - every vectors/bad/R-*.hex is rejected (exit 1) by `cat --strict` and
-#    by `verify`, and the error names an offset;
+#    by `verify`, and the error names an offset; a bad EVENTS block
+#    (R-EV-*) stops `convert` to htape, or `--salvage` skips it;
 #  - tests/tools/refdec.c, a second decoder written from FORMAT.md alone,
 #    prints NAME.cat for every good vector and rejects every bad one
 #    naming the very rule in the vector's name (so each bad vector breaks
@@ -71,6 +72,24 @@ for f in "$V"/bad/R-*.hex; do
 	else
 		no "bad/$name rejected by verify (exit $rc)"
 	fi
+	case $name in R-EV-*)
+		# an EVENTS block that opens but does not decode: convert
+		# stops (no output), or with --salvage skips it and says where
+		rm -f "$d/x.htape"
+		"$H" convert "$d/$name.htape" "$d/x.htape" 2>"$d/err"
+		rc=$?
+		[ "$rc" = 1 ] && [ ! -e "$d/x.htape" ] &&
+			grep -q 'offset [0-9]' "$d/err" &&
+			ok "bad/$name: convert exits 1, writes nothing" ||
+			no "bad/$name: convert (exit $rc)"
+		"$H" convert --salvage "$d/$name.htape" "$d/x.htape" 2>"$d/err"
+		rc=$?
+		[ "$rc" = 0 ] && grep -q 'offset [0-9]*: .*skipped' "$d/err" &&
+			"$H" verify -q "$d/x.htape" &&
+			ok "bad/$name: convert --salvage skips the block" ||
+			no "bad/$name: convert --salvage (exit $rc)"
+		rm -f "$d/x.htape"
+	esac
 	# The rule the reference decoder names; 8 stray bytes where the
 	# first block must start (R-BLK-1) show as a bad block magic.
 	rule=$(echo "$name" | sed 's/^\(R-[A-Z]*-[0-9]*\).*/\1/')
