@@ -1345,8 +1345,17 @@ static void heap_build(struct ht_reader *r)
 	r->merge_ready = 1;
 }
 
+/* Takes the top stream out of the merge: it has no events left, so its
+ * decoded block goes (a trace of many threads that came and went keeps
+ * only the live ones' blocks; a seek decodes again). */
 static void heap_pop(struct ht_reader *r)
 {
+	struct mstream *m = &r->st[r->heap[0]];
+
+	r->merge_bytes -= (uint64_t)m->cap * sizeof(struct ht_event);
+	free(m->ev);
+	m->ev = NULL;
+	m->cap = m->n = m->pos = 0;
 	r->heap[0] = r->heap[--r->n_heap];
 	sift_down(r, 0);
 }
