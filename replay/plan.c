@@ -54,6 +54,10 @@ const char *const rp_skip_names[RS_N] = {
 
 #define CHUNK_FIRST 64u    /* ops in a stream's first chunk */
 #define CHUNK_MAX 4096u    /* ... doubling up to this */
+/* The streams' chunks in memory, at most (then written and freed, all
+ * but the one being appended to): a trace of thousands of threads whose
+ * exits were not recorded would otherwise keep a chunk for each. */
+#define BUF_MAX ((uint64_t)64 << 20)
 
 struct entry {
 	uint64_t addr, heap;
@@ -108,6 +112,7 @@ struct plan {
 
 	uint32_t pids[64];
 	uint32_t npids;
+	uint64_t buf_bytes;  /* the streams' chunks in memory */
 };
 
 static uint64_t mix(uint64_t a, uint64_t b, uint64_t c)
@@ -199,6 +204,32 @@ static int flush(struct plan *p, struct pstream *s)
 	return 0;
 }
 
+/* Writes stream s's chunk so far and frees its buffer: appends go on in
+ * a new one (only ops after wr_from are ever written from it). */
+static int drop_buf(struct plan *p, struct pstream *s)
+{
+	if (!s->buf)
+		return 0;
+	if (flush(p, s))
+		return -1;
+	free(s->buf);
+	s->buf = NULL;
+	p->buf_bytes -= (uint64_t)s->cap * sizeof(struct rp_op);
+	return 0;
+}
+
+/* Room for add more bytes of chunks: past BUF_MAX, every stream's but
+ * si's goes to the file. */
+static int buf_room(struct plan *p, uint32_t si, uint64_t add)
+{
+	if (p->buf_bytes + add <= BUF_MAX)
+		return 0;
+	for (uint32_t i = 0; i < p->nst; i++)
+		if (i != si && drop_buf(p, &p->st[i]))
+			return -1;
+	return 0;
+}
+
 /* Appends op to stream si; *pos gets its file offset.  One op of every
  * chunk stays free for the RK_NEXT or RK_END that ends it. */
 static int raw_append(struct plan *p, uint32_t si, const struct rp_op *op,
@@ -207,9 +238,11 @@ static int raw_append(struct plan *p, uint32_t si, const struct rp_op *op,
 	struct pstream *s = &p->st[si];
 
 	if (!s->buf) {
-		s->buf = malloc((size_t)s->cap * sizeof(struct rp_op));
-		if (!s->buf)
+		uint64_t n = (uint64_t)s->cap * sizeof(struct rp_op);
+
+		if (buf_room(p, si, n) || !(s->buf = malloc((size_t)n)))
 			return -1;
+		p->buf_bytes += n;
 	}
 	if (s->n + 1 >= s->cap) {
 		uint32_t ncap = s->cap < CHUNK_MAX ? s->cap * 2 : CHUNK_MAX;
@@ -220,10 +253,15 @@ static int raw_append(struct plan *p, uint32_t si, const struct rp_op *op,
 		if (flush(p, s))
 			return -1;
 		if (ncap != s->cap) {
+			uint64_t add = (uint64_t)(ncap - s->cap) * sizeof(*nb);
+
+			if (buf_room(p, si, add))
+				return -1;
 			nb = realloc(s->buf, (size_t)ncap * sizeof(*nb));
 			if (!nb)
 				return -1;
 			s->buf = nb;
+			p->buf_bytes += add;
 		}
 		s->chunk = p->file_end;
 		s->cap = ncap;
@@ -238,10 +276,8 @@ static int raw_append(struct plan *p, uint32_t si, const struct rp_op *op,
 		p->info->nops++;
 	if (s->exited) {
 		/* Only an RK_SPAWN comes after thread_exit: keep no buffer. */
-		if (flush(p, s))
+		if (drop_buf(p, s))
 			return -1;
-		free(s->buf);
-		s->buf = NULL;
 	}
 	return 0;
 }
@@ -604,10 +640,8 @@ static int one_event(struct plan *p, const struct ht_event *ev)
 		if (k->stream != RP_NONE && !p->st[k->stream].exited) {
 			struct pstream *s = &p->st[k->stream];
 			s->exited = 1;
-			if (flush(p, s))
+			if (drop_buf(p, s))
 				return -1;
-			free(s->buf);
-			s->buf = NULL;
 		}
 		return 0;
 	}
