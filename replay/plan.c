@@ -1,8 +1,9 @@
 /*
  * plan.c - turn a trace into a replay plan (worker/plan.h): one pass over
  * the events in global order, writing one op stream per recorded thread to
- * a file.  Memory grows with live blocks and threads, not with the trace:
- * each stream keeps only its current chunk (<= 160 KiB) in memory.
+ * a file.  Memory grows with live blocks, not with the trace: each
+ * stream keeps only its current chunk (<= 160 KiB) in memory, and all of
+ * them together at most BUF_MAX.
  *
  * Blocks: every (pid, heap, address) has an entry holding a FIFO of the
  * slots allocated at that address and not yet released.  Normally it
