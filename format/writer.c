@@ -582,10 +582,10 @@ static struct pstream *ps_find(struct ht_writer *w, uint32_t pid,
  * come: buffers with nothing in them are freed, then the threads with
  * the most events buffered have them written (a block shorter than
  * block_events) and their buffer freed, until add fits or nothing is
- * left to write.  *sp, the stream about to grow, may be one of them;
- * then it starts again from a small buffer (s->cap 0 after).
+ * left to write.  s, the stream about to grow, may be one of them; then
+ * it starts again from a small buffer (s->cap 0 after).
  */
-static int put_room(struct ht_writer *w, struct pstream **sp, uint64_t add)
+static int put_room(struct ht_writer *w, struct pstream *s, uint64_t add)
 {
 	while (w->put_bytes + add > w->put_max) {
 		struct pstream *big = NULL;
@@ -594,7 +594,7 @@ static int put_room(struct ht_writer *w, struct pstream **sp, uint64_t add)
 		for (size_t i = 0; i < w->n_ps; i++) {
 			struct pstream *t = &w->ps[i];
 
-			if (t->cap && !t->n && t != *sp) {
+			if (t->cap && !t->n && t != s) {
 				w->put_bytes -= (uint64_t)t->cap *
 						sizeof(struct ht_event);
 				wfree(w, t->ev);
@@ -614,7 +614,7 @@ static int put_room(struct ht_writer *w, struct pstream **sp, uint64_t add)
 		big->cap = 0;
 		if (rc)
 			return rc;
-		if (big == *sp)
+		if (big == s)
 			return 0; /* it grows from nothing */
 	}
 	return 0;
@@ -638,22 +638,20 @@ HT_API int ht_writer_put(struct ht_writer *w, const struct ht_event *ev)
 
 		if (cap > w->block_events)
 			cap = w->block_events;
-		rc = put_room(w, &s, (uint64_t)(cap - s->cap) * sizeof(*e));
+		rc = put_room(w, s, (uint64_t)(cap - s->cap) * sizeof(*e));
 		if (rc)
 			return rc;
-		if (s->cap == 0)
+		if (s->cap == 0) /* written by put_room() */
 			cap = w->block_events < 256 ? w->block_events : 256;
-		if (s->n == s->cap) {
-			e = walloc(w, (size_t)cap * sizeof(*e));
-			if (!e)
-				return HT_ENOMEM;
-			if (s->n)
-				memcpy(e, s->ev, (size_t)s->n * sizeof(*e));
-			wfree(w, s->ev);
-			w->put_bytes += (uint64_t)(cap - s->cap) * sizeof(*e);
-			s->ev = e;
-			s->cap = cap;
-		}
+		e = walloc(w, (size_t)cap * sizeof(*e));
+		if (!e)
+			return HT_ENOMEM;
+		if (s->n)
+			memcpy(e, s->ev, (size_t)s->n * sizeof(*e));
+		wfree(w, s->ev);
+		w->put_bytes += (uint64_t)(cap - s->cap) * sizeof(*e);
+		s->ev = e;
+		s->cap = cap;
 	}
 	s->ev[s->n++] = *ev;
 	if (s->n == w->block_events) {
