@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -379,4 +380,22 @@ void cli_progress_end(struct cli_progress *p)
 	if (p->active && p->drawn)
 		fputs("\r\033[K", stderr);
 	p->active = 0;
+}
+
+const char *cli_bytes(char *buf, size_t n, uint64_t v)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB",
+					   "PiB", "EiB"};
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1024 && u < 6) {
+		d /= 1024;
+		u++;
+	}
+	if (!u)
+		snprintf(buf, n, "%" PRIu64 " B", v);
+	else
+		snprintf(buf, n, "%.1f %s", d, unit[u]);
+	return buf;
 }

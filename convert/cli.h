@@ -70,6 +70,8 @@ void cli_json_str(FILE *f, const char *s);
 /* Writes at most max bytes of s (text from a trace) with each control
  * character as '?': nothing in a trace can move the terminal. */
 void cli_put_clean(FILE *f, const char *s, int max);
+/* v bytes as "12.3 MiB" (powers of 1024; "512 B" below 1 KiB) into buf. */
+const char *cli_bytes(char *buf, size_t n, uint64_t v);
 
 /* What a file holds, from its first bytes (and name for csv). */
 enum cli_kind {

@@ -559,25 +559,6 @@ static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 	fputs(rp->nprob ? "\n  ]\n}\n" : "]\n}\n", f);
 }
 
-/* "12.3 MiB" */
-static const char *human_bytes(char *buf, size_t n, uint64_t v)
-{
-	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB",
-					   "PiB", "EiB"};
-	double d = (double)v;
-	int u = 0;
-
-	while (d >= 1024 && u < 6) {
-		d /= 1024;
-		u++;
-	}
-	if (!u)
-		snprintf(buf, n, "%" PRIu64 " B", v);
-	else
-		snprintf(buf, n, "%.1f %s", d, unit[u]);
-	return buf;
-}
-
 static const char *human_ns(char *buf, size_t n, uint64_t ns)
 {
 	if (ns < 1000)
@@ -640,7 +621,7 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 	}
 	fprintf(f, "file           %" PRIu64 " bytes (%s), %" PRIu64
 		" blocks, %" PRIu64 " with events\n", rp->info.file_bytes,
-		human_bytes(b1, sizeof(b1), rp->info.file_bytes),
+		cli_bytes(b1, sizeof(b1), rp->info.file_bytes),
 		rp->info.blocks, rp->info.event_blocks);
 	fprintf(f, "events         %" PRIu64 " (%.3f bytes/event)\n",
 		a->events, a->events ? (double)rp->info.file_bytes /
@@ -652,7 +633,7 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 		rp->nthreads);
 	fprintf(f, "peak live      %" PRIu64 " bytes (%s) in %" PRIu64
 		" blocks", ls->peak_bytes,
-		human_bytes(b1, sizeof(b1), ls->peak_bytes), ls->peak_blocks);
+		cli_bytes(b1, sizeof(b1), ls->peak_bytes), ls->peak_blocks);
 	if (ls->peak_bytes && !rp->no_time)
 		fprintf(f, ", at %s",
 			human_ns(b2, sizeof(b2), ls->peak_ts >= rp->start ?
@@ -672,7 +653,7 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 	if (rp->has_rss)
 		fprintf(f, "recorded RSS   peak %" PRIu64 " bytes (%s), %zu "
 			   "samples\n", rp->rss_peak,
-			human_bytes(b1, sizeof(b1), rp->rss_peak), rp->nrss);
+			cli_bytes(b1, sizeof(b1), rp->rss_peak), rp->nrss);
 	if (rp->nprob)
 		fprintf(f, "problems       %zu (damaged parts skipped)\n",
 			rp->nprob);

@@ -52,25 +52,94 @@ static int as_limited(void)
 	return getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
 }
 
-/* A trace whose recorder saw that it could not record (the program's
- * malloc is its own): say so here, the program's output is not ours.
- * Such a trace holds next to nothing: a big one is not opened (a cut
- * one would be read whole to find its blocks). */
-static void warn_trace(const char *path)
+/*
+ * What the traces hold, for the last line: events, bytes, and the events
+ * the recorder had to drop, by reason.  Reading a complete trace takes
+ * its index only; a cut one (a killed process) is read whole to find its
+ * blocks, so past READ_MAX bytes in all the rest are counted in bytes
+ * only.
+ */
+#define READ_MAX ((uint64_t)4 << 30)
+struct tally {
+	uint64_t events, bytes, read_bytes, lost, by[HT_LOSS_SOURCE + 1];
+	size_t traces, unread;
+};
+
+/* Adds a trace to t, and says its recorder.warning here (the recorder
+ * saw it could not record: the program's malloc is its own), since the
+ * program's output is not ours.  warn_only (-q): the warning alone,
+ * which a trace over 1 MiB never has: only smaller ones are read. */
+static void read_trace(const char *path, struct tally *t, int warn_only)
 {
 	struct ht_reader *r;
+	struct ht_trace_info info;
+	const struct ht_loss *l;
 	struct stat st;
 	const char *w;
+	size_t n;
 
-	if (stat(path, &st) || st.st_size > (1 << 20) ||
-	    ht_reader_open(&r, path, HT_READ_STOP))
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
 		return;
+	t->traces++;
+	t->bytes += (uint64_t)st.st_size;
+	if ((warn_only && st.st_size > (1 << 20)) ||
+	    t->read_bytes + (uint64_t)st.st_size > READ_MAX ||
+	    ht_reader_open(&r, path, HT_READ_STOP)) {
+		t->unread++;
+		return;
+	}
+	t->read_bytes += (uint64_t)st.st_size;
 	if ((w = ht_reader_meta(r, "recorder.warning")) != NULL) {
 		fprintf(stderr, "%s: warning: '%s': ", cli_prog, path);
 		cli_put_clean(stderr, w, 400);
 		fputc('\n', stderr);
 	}
+	ht_reader_info(r, &info);
+	t->events += info.events;
+	n = ht_reader_losses(r, &l);
+	for (size_t i = 0; i < n; i++) {
+		if (l[i].reason == HT_LOSS_PAUSED)
+			continue; /* asked for, not lost */
+		t->lost += l[i].events;
+		if (l[i].reason <= HT_LOSS_SOURCE)
+			t->by[l[i].reason] += l[i].events;
+	}
 	ht_reader_close(r);
+}
+
+/* ", 8000006 events, 30.5 MB, none lost" and the like. */
+static void put_tally(const struct tally *t)
+{
+	static const char *const why[] = {
+		[HT_LOSS_BUFFERS] = "out of buffers",
+		[HT_LOSS_IO] = "write failed or disk full",
+		[HT_LOSS_LIMIT] = "size limit",
+		[HT_LOSS_SOURCE] = "lost at the source",
+	};
+	const char *sep = " (";
+
+	if (t->unread == t->traces)
+		return;
+	char b[32];
+
+	fprintf(stderr, ": %llu events, %s", (unsigned long long)t->events,
+		cli_bytes(b, sizeof(b), t->bytes));
+	if (t->unread)
+		fprintf(stderr, " (%zu trace%s not read)", t->unread,
+			t->unread == 1 ? "" : "s");
+	if (!t->lost) {
+		fputs(", none lost", stderr);
+		return;
+	}
+	fprintf(stderr, ", %llu events lost", (unsigned long long)t->lost);
+	for (int k = HT_LOSS_BUFFERS; k <= HT_LOSS_SOURCE; k++) {
+		if (!t->by[k])
+			continue;
+		fprintf(stderr, "%s%s", sep, why[k]);
+		sep = ", ";
+	}
+	if (*sep == ',')
+		fputc(')', stderr);
 }
 
 /* $HEAPTAPE_PRELOAD, next to this binary (build dir), then
@@ -140,6 +209,7 @@ static int run(int argc, char **argv)
 	uint64_t v;
 	int c, force = 0, quiet = 0, pfd[2], status, err = 0, have = 0;
 	size_t more = 0;
+	struct tally t = { 0 };
 	ssize_t got;
 	struct sigaction sa, old_int, old_quit;
 
@@ -329,12 +399,12 @@ static int run(int argc, char **argv)
 		char pat[PATH_MAX + 80];
 
 		if ((have = exists(path)))
-			warn_trace(path);
+			read_trace(path, &t, quiet);
 		snprintf(pat, sizeof(pat), "%s.*", path);
 		if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
 			more = g.gl_pathc;
-			for (size_t i = 0; i < more && i < 256; i++)
-				warn_trace(g.gl_pathv[i]);
+			for (size_t i = 0; i < more; i++)
+				read_trace(g.gl_pathv[i], &t, quiet);
 			globfree(&g);
 		}
 	}
@@ -356,9 +426,13 @@ static int run(int argc, char **argv)
 				"beside the program)" : "");
 		else if (more)
 			fprintf(stderr, "%s: trace '%s' (and %zu more "
-					"'%s.*')\n", cli_prog, path, more, path);
+					"'%s.*')", cli_prog, path, more, path);
 		else
-			fprintf(stderr, "%s: trace '%s'\n", cli_prog, path);
+			fprintf(stderr, "%s: trace '%s'", cli_prog, path);
+		if (!strchr(path, '%') && have) {
+			put_tally(&t);
+			fputc('\n', stderr);
+		}
 	}
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
@@ -385,7 +459,8 @@ const struct ht_cmd cmd_record_entry = {
 	"                          (e.g. USR2; heaptape forwards USR1/USR2)\n"
 	"  -n, --no-follow         do not trace programs PROG executes\n"
 	"  -F, --force             overwrite an existing trace\n"
-	"  -q, --quiet             do not print the trace name at the end\n"
+	"  -q, --quiet             do not print the last line (the trace,\n"
+	"                          its events and size, what was lost)\n"
 	"environment for LD_PRELOAD use: HEAPTAPE_OUT, HEAPTAPE_FLUSH_MS,\n"
 	"HEAPTAPE_BUFFER, HEAPTAPE_LEVEL, HEAPTAPE_MAX_SIZE, HEAPTAPE_PAUSED,\n"
 	"HEAPTAPE_TOGGLE_SIGNAL, HEAPTAPE_NO_FOLLOW; HEAPTAPE_PRELOAD: the\n"

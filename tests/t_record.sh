@@ -525,6 +525,10 @@ rm -f "$d"/nof.htape*
 f=$(sed -n "s/.*trace '\(heaptape\.[0-9]*\.htape\)'.*/\1/p" "$d/name.err")
 [ -n "$f" ] && [ -f "$d/$f" ] && ok "record names the default trace on stderr ($f)" ||
 	no "record names the default trace on stderr"
+e=$("$H" stat --json "$d/$f" 2>/dev/null | tr -d '",' | awk '$1 == "events:" { print $2 }')
+grep -q "trace '$f': $e events, [0-9.]* [KMG]*i*B, none lost$" "$d/name.err" &&
+	ok "record's last line gives the trace's events ($e), size, none lost" ||
+	{ no "record's last line gives events, size, losses"; sed 's/^/# /' "$d/name.err"; }
 rm -f "$d"/env.htape*
 HEAPTAPE_OUT="$d/env.htape" LD_PRELOAD="$HT_PRELOAD" "$P/exiter" 100 >/dev/null
 [ "$(opcount "$d/env.htape" malloc)" -ge 100 ] &&
@@ -553,12 +557,18 @@ set -- $("$H" stat --json "$d/tg.htape" 2>/dev/null | tr -d '",' |
 	ok "record --toggle-signal USR2: records between two signals ($1 events, $2 paused)" ||
 	no "record --toggle-signal USR2: records between two signals ($1 events, $2 paused)"
 rm -f "$d"/max.htape*
-"$H" record -q --max-size 300K -o "$d/max.htape" -- "$P/fsize" 100000000 1000000 >/dev/null
+"$H" record --max-size 300K -o "$d/max.htape" -- "$P/fsize" 100000000 1000000 \
+	>/dev/null 2>"$d/max.err"
 s=$(wc -c <"$d/max.htape")
 l=$("$H" stat --json "$d/max.htape" | tr -d '",' | awk '$1 == "lost_events:" { print $2 }')
 "$H" verify "$d/max.htape" >/dev/null && [ "$s" -le 307200 ] && [ "${l:-0}" -gt 0 ] &&
 	ok "record --max-size: stops at 300K with a loss record ($s bytes, $l lost)" ||
 	no "record --max-size: stops at 300K with a loss record ($s bytes, ${l:-0} lost)"
+# record's last line says what was lost and why, as stat counts it
+grep -q "^heaptape record: trace '.*max.htape': [0-9]* events, .*, $l events lost (size limit)$" \
+	"$d/max.err" &&
+	ok "record --max-size: its last line says $l events lost (size limit)" ||
+	{ no "record --max-size: its last line says what was lost"; sed 's/^/# /' "$d/max.err"; }
 
 # a full disk: a 3 MiB tmpfs (root only); the recorder keeps 1 MiB free
 d=$T/full
