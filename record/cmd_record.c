@@ -400,7 +400,8 @@ static int run(int argc, char **argv)
 
 		if ((have = exists(path)))
 			read_trace(path, &t, quiet);
-		snprintf(pat, sizeof(pat), "%s.*", path);
+		/* PATH.PID and PATH.PID.N (exec continuations) */
+		snprintf(pat, sizeof(pat), "%s.[0-9]*", path);
 		if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
 			more = g.gl_pathc;
 			for (size_t i = 0; i < more; i++)
