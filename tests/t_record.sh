@@ -529,6 +529,14 @@ e=$("$H" stat --json "$d/$f" 2>/dev/null | tr -d '",' | awk '$1 == "events:" { p
 grep -q "trace '$f': $e events, [0-9.]* [KMG]*i*B, none lost$" "$d/name.err" &&
 	ok "record's last line gives the trace's events ($e), size, none lost" ||
 	{ no "record's last line gives events, size, losses"; sed 's/^/# /' "$d/name.err"; }
+# files beside the trace that are not a child's are not counted
+rm -f "$d"/side.htape*
+echo "time_ns,pid" >"$d/side.htape.csv"
+"$H" record -o "$d/side.htape" -- true 2>"$d/side.err"
+grep -q "trace '.*side.htape': [0-9]* events" "$d/side.err" &&
+	! grep -q "more" "$d/side.err" &&
+	ok "record's last line counts no side.htape.csv as a trace" ||
+	{ no "record's last line counts side.htape.csv"; sed 's/^/# /' "$d/side.err"; }
 rm -f "$d"/env.htape*
 HEAPTAPE_OUT="$d/env.htape" LD_PRELOAD="$HT_PRELOAD" "$P/exiter" 100 >/dev/null
 [ "$(opcount "$d/env.htape" malloc)" -ge 100 ] &&
