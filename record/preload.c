@@ -711,6 +711,21 @@ static int still(int st, const struct sigaction *cur)
 	return (cur->sa_flags & SA_SIGINFO) && cur->sa_sigaction == h;
 }
 
+/* sig's state, after a look at the real disposition: one changed past
+ * our functions (inside libc: sigignore, ...) is the program's now. */
+static int checked_state(int sig)
+{
+	struct sigaction cur;
+	int st = state(sig);
+
+	if (st != SIG_PROGRAM &&
+	    (real_sigaction(sig, NULL, &cur) || !still(st, &cur))) {
+		set_state(sig, SIG_PROGRAM);
+		st = SIG_PROGRAM;
+	}
+	return st;
+}
+
 /* libc's, resolved at start (dlsym is not for signal handlers) */
 static sighandler_t (*real_signal)(int, sighandler_t);
 static sighandler_t (*real_sigset)(int, sighandler_t);
@@ -849,8 +864,8 @@ void ht__take_fatal_signals(int except)
 EXPORT int sigaction(int sig, const struct sigaction *act,
 		     struct sigaction *old)
 {
-	struct sigaction cur, a;
-	int st = state(sig), rc;
+	struct sigaction a;
+	int st, rc;
 
 	if (resolve_sigaction()) {
 		errno = ENOSYS;
@@ -860,15 +875,7 @@ EXPORT int sigaction(int sig, const struct sigaction *act,
 		a = *act;
 		act = &a;
 	}
-	if (st != SIG_PROGRAM) {
-		if (real_sigaction(sig, NULL, &cur))
-			return -1;
-		if (!still(st, &cur)) {
-			/* replaced inside libc (sigignore, ...) */
-			set_state(sig, SIG_PROGRAM);
-			st = SIG_PROGRAM;
-		}
-	}
+	st = checked_state(sig);
 	if (st == SIG_PROGRAM) {
 		if (!act || !is_fatal(sig) || in_vfork_child() ||
 		    (act->sa_handler != SIG_DFL && !oneshot(act)))
@@ -926,9 +933,8 @@ static sighandler_t via_sigaction(int sig, sighandler_t h, int flags,
 EXPORT sighandler_t signal(int sig, sighandler_t h)
 {
 	sighandler_t (*real)(int, sighandler_t);
-	struct sigaction cur;
-	int st = state(sig);
 	sighandler_t r;
+	int st;
 
 	if (resolve_sigaction() || !(real = real_signal)) {
 		errno = ENOSYS;
@@ -936,12 +942,7 @@ EXPORT sighandler_t signal(int sig, sighandler_t h)
 	}
 	if (in_vfork_child())
 		return real(sig, h);
-	if (st != SIG_PROGRAM &&
-	    (real_sigaction(sig, NULL, &cur) || !still(st, &cur))) {
-		/* replaced inside libc (sigignore, ...) */
-		set_state(sig, SIG_PROGRAM);
-		st = SIG_PROGRAM;
-	}
+	st = checked_state(sig);
 	/* SIG_DFL of a fatal signal: ours under it (the flags of a SIG_DFL
 	 * do nothing) */
 	if (h == SIG_DFL && is_fatal(sig))
