@@ -1249,22 +1249,30 @@ static size_t g_pend, g_budget;
 static uint32_t g_pend_tid;
 static uint64_t g_pend_ts0, g_pend_ts1;
 
-/* Writes the open block. */
-static void write_pending(void)
+/* The open block cannot be written (the fd is not ours, a write
+ * failed): writing stops, its events are counted as lost. */
+static void lose_pending(void)
 {
 	size_t n = g_pend;
 
 	g_pend = 0;
 	g_budget = 0;
-	if (!n)
+	stop_writing(HT_LOSS_IO); /* keeps an earlier reason */
+	if (g_w)
+		ht_writer_drop(g_w);
+	discard(n, g_pend_ts0, g_pend_ts1);
+}
+
+/* Writes the open block. */
+static void write_pending(void)
+{
+	if (g_pend &&
+	    (g_failed || check_fd() || ht_writer_seal(g_w) < 0)) {
+		lose_pending();
 		return;
-	if (g_failed || check_fd() || ht_writer_seal(g_w) < 0) {
-		if (!g_failed)
-			stop_writing(HT_LOSS_IO);
-		if (g_w)
-			ht_writer_drop(g_w);
-		discard(n, g_pend_ts0, g_pend_ts1);
 	}
+	g_pend = 0;
+	g_budget = 0;
 }
 
 /* Adds g_scratch[0..n) (events of one thread, after those of the open
@@ -1293,11 +1301,8 @@ static void put_events(size_t n)
 		 * before every block, as write_pending() does */
 		if ((g_pend + k == g_block_events && check_fd()) ||
 		    ht_writer_append(g_w, ev, k) < 0) {
-			/* the fd is not ours, or the writer failed */
-			stop_writing(HT_LOSS_IO);
-			ht_writer_drop(g_w);
-			discard(g_pend + k, g_pend_ts0, g_pend_ts1);
-			g_pend = 0;
+			g_pend += k;
+			lose_pending();
 			if (n > k)
 				discard(n - k, ev[k].ts, ev[n - 1].ts);
 			return;
