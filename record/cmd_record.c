@@ -68,8 +68,9 @@ struct tally {
 /* Adds a trace to t, and says its recorder.warning here (the recorder
  * saw it could not record: the program's malloc is its own), since the
  * program's output is not ours.  warn_only (-q): the warning alone,
- * which a trace over 1 MiB never has: only smaller ones are read. */
-static void read_trace(const char *path, struct tally *t, int warn_only)
+ * which a trace over 1 MiB never has: only smaller ones are read.
+ * Returns 0 if there is no such file. */
+static int read_trace(const char *path, struct tally *t, int warn_only)
 {
 	struct ht_reader *r;
 	struct ht_trace_info info;
@@ -79,14 +80,14 @@ static void read_trace(const char *path, struct tally *t, int warn_only)
 	size_t n;
 
 	if (stat(path, &st) || !S_ISREG(st.st_mode))
-		return;
+		return 0;
 	t->traces++;
 	t->bytes += (uint64_t)st.st_size;
 	if ((warn_only && st.st_size > (1 << 20)) ||
 	    t->read_bytes + (uint64_t)st.st_size > READ_MAX ||
 	    ht_reader_open(&r, path, HT_READ_STOP)) {
 		t->unread++;
-		return;
+		return 1;
 	}
 	t->read_bytes += (uint64_t)st.st_size;
 	if ((w = ht_reader_meta(r, "recorder.warning")) != NULL) {
@@ -105,9 +106,10 @@ static void read_trace(const char *path, struct tally *t, int warn_only)
 			t->by[l[i].reason] += l[i].events;
 	}
 	ht_reader_close(r);
+	return 1;
 }
 
-/* ", 8000006 events, 30.5 MB, none lost" and the like. */
+/* ": 8000006 events, 30.5 MiB, none lost" and the like. */
 static void put_tally(const struct tally *t)
 {
 	static const char *const why[] = {
@@ -117,11 +119,10 @@ static void put_tally(const struct tally *t)
 		[HT_LOSS_SOURCE] = "lost at the source",
 	};
 	const char *sep = " (";
+	char b[32];
 
 	if (t->unread == t->traces)
 		return;
-	char b[32];
-
 	fprintf(stderr, ": %llu events, %s", (unsigned long long)t->events,
 		cli_bytes(b, sizeof(b), t->bytes));
 	if (t->unread)
@@ -398,8 +399,7 @@ static int run(int argc, char **argv)
 		glob_t g;
 		char pat[PATH_MAX + 80];
 
-		if ((have = exists(path)))
-			read_trace(path, &t, quiet);
+		have = read_trace(path, &t, quiet);
 		/* PATH.PID and PATH.PID.N (exec continuations) */
 		snprintf(pat, sizeof(pat), "%s.[0-9]*", path);
 		if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
@@ -425,12 +425,11 @@ static int run(int argc, char **argv)
 				cli_prog, path, as_limited() ?
 				" (RLIMIT_AS: too little address space left "
 				"beside the program)" : "");
-		else if (more)
-			fprintf(stderr, "%s: trace '%s' (and %zu more "
-					"'%s.*')", cli_prog, path, more, path);
-		else
+		else {
 			fprintf(stderr, "%s: trace '%s'", cli_prog, path);
-		if (!strchr(path, '%') && have) {
+			if (more)
+				fprintf(stderr, " (and %zu more '%s.*')", more,
+					path);
 			put_tally(&t);
 			fputc('\n', stderr);
 		}
