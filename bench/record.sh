@@ -75,10 +75,12 @@ echo
 echo "CPU seconds (user+sys, every process; median of $REPS) without / with the recorder:"
 W=$PEERS_OUT/work
 PY=$(python3 -c 'import sys; print(sys.executable)')
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
 cpu() { # runs "$@" REPS times, prints the median CPU seconds
 	for i in $(seq "$REPS"); do
 		(cd "$W" && "$HT_BUILD/bench/maxrss" -c "$@" 2>/dev/null | tail -1)
-	done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+	done | median
 }
 for w in "storm1:$storm 1 4000000" "storm2:$storm 2 2000000" \
 	"python:env PYTHONMALLOC=malloc $PY pyjson.py" \
@@ -92,7 +94,7 @@ for w in "storm1:$storm 1 4000000" "storm2:$storm 2 2000000" \
 	rm -f "$d/cpu.htape"*
 	b=$(cpu env HEAPTAPE_OUT="$d/cpu.htape" LD_PRELOAD="$HT_PRELOAD" "$@")
 	rm -f "$d/cpu.htape"*
-	echo "$name: $a / $b s  (x$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }'))"
+	echo "$name: $a / $b s  (x$(ratio "$a" "$b"))"
 done
 
 # A busy process that forks: the fork must not wait for the encoder.
@@ -103,13 +105,12 @@ if [ -x "$mtf" ]; then
 		for i in $(seq "$REPS"); do
 			s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N)
 			echo $((e - s))
-		done | sort -n |
-			awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] / 1e9 }'
+		done | median | awk '{ printf "%.3f", $1 / 1e9 }'
 	}
 	a=$(wall "$mtf" 200)
 	b=$(wall env HEAPTAPE_OUT="$d/mtf.htape" LD_PRELOAD="$HT_PRELOAD" "$mtf" 200)
 	rm -f "$d/mtf.htape"*
-	echo "200 forks while 3 threads malloc (wall s): $a / $b  (x$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }'))"
+	echo "200 forks while 3 threads malloc (wall s): $a / $b  (x$(ratio "$a" "$b"))"
 fi
 
 # Every traced process pays the recorder's start and exit (the library's
