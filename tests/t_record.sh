@@ -30,6 +30,15 @@ events() {
 opcount() {
 	"$H" cat --op "$2" "$1" 2>/dev/null | wc -l | tr -d ' '
 }
+# a number of `stat --json` (statnum TRACE KEY), and a metadata value
+statnum() {
+	"$H" stat --json "$1" 2>/dev/null | tr -d '",' |
+		awk -v k="$2:" '$1 == k { print $2 }'
+}
+meta() {
+	"$H" stat --json "$1" 2>/dev/null | python3 -c \
+		"import json, sys; print(json.load(sys.stdin)['meta'].get('$2', ''))"
+}
 
 # same NAME [ENV=V...] -- COMMAND...: runs COMMAND in $T/NAME plain and
 # recorded (trace $T/NAME/trace.htape[.*]); checks output, status, verify.
@@ -256,15 +265,11 @@ m=$(opcount "$T/aborter/trace.htape" malloc)
 # as without the recorder, and a trace closed with an END block that
 # holds every event and names the signal (before, it lost up to a flush
 # interval and had no END block).
-endsig() {
-	"$H" stat --json "$1" 2>/dev/null |
-		sed -n 's/.*"process.end_signal": "\([A-Z0-9]*\)".*/\1/p'
-}
 for m in segv:SIGSEGV thread:SIGSEGV term:SIGTERM pipe:SIGPIPE; do
 	same "sigdie-${m%%:*}" -- "$P/sigdie" "${m%%:*}" 3000
 	f=$T/sigdie-${m%%:*}/trace.htape
 	k=$("$H" cat --op malloc "$f" 2>/dev/null | grep -c 'size=12345 ')
-	s=$(endsig "$f")
+	s=$(meta "$f" process.end_signal)
 	[ "$k" = 3000 ] && [ "$s" = "${m#*:}" ] &&
 		ok "sigdie ${m%%:*}: all 3000 mallocs before the $s kept, the trace names it" ||
 		no "sigdie ${m%%:*}: mallocs kept ($k of 3000), end signal '$s'"
@@ -283,9 +288,9 @@ same sigdie-oneshot -- "$P/sigdie" oneshot 3000
 f=$T/sigdie-oneshot/trace.htape
 k=$("$H" cat --op malloc "$f" 2>/dev/null | grep -c 'size=12345 ')
 grep -q 'handler: SIGTERM is SIG_DFL now' "$T/sigdie-oneshot/rec.out" &&
-	[ "$k" = 3000 ] && [ "$(endsig "$f")" = SIGTERM ] &&
+	[ "$k" = 3000 ] && [ "$(meta "$f" process.end_signal)" = SIGTERM ] &&
 	ok "sigdie oneshot: SA_RESETHAND handler ran on SIG_DFL, 3000 mallocs kept, died of SIGTERM" ||
-	no "sigdie oneshot: handler saw SIG_DFL, mallocs kept ($k), end signal '$(endsig "$f")'"
+	no "sigdie oneshot: handler saw SIG_DFL, mallocs kept ($k), end signal '$(meta "$f" process.end_signal)'"
 # the program sees SIG_DFL where the recorder's handler is, its own
 # handlers and SIG_IGN work, an inherited SIG_IGN stays
 same sigdie-view -- sh -c "trap '' HUP; exec '$P/sigdie' view 100"
@@ -299,7 +304,7 @@ grep -q 'SIGUSR1 handled: 1' "$T/sigdie-view/rec.out" &&
 same sigdie-recover -- "$P/sigdie" recover 1000
 k=$("$H" cat --op malloc "$T/sigdie-recover/trace.htape" 2>/dev/null |
 	grep -c 'size=12345 ')
-[ "$k" = 2000 ] && [ -z "$(endsig "$T/sigdie-recover/trace.htape")" ] &&
+[ "$k" = 2000 ] && [ -z "$(meta "$T/sigdie-recover/trace.htape" process.end_signal)" ] &&
 	ok "sigdie recover: own SIGSEGV handler, 2000 mallocs, no end signal" ||
 	no "sigdie recover: 2000 mallocs ($k), no end signal"
 # Python catches ^C (KeyboardInterrupt), then sets SIG_DFL and dies of
@@ -307,7 +312,7 @@ k=$("$H" cat --op malloc "$T/sigdie-recover/trace.htape" 2>/dev/null |
 if [ -n "$PY" ]; then
 	same python-sigint PYTHONMALLOC=malloc -- "$PY" -c \
 		'import os, signal; l = [str(i) for i in range(5000)]; os.kill(os.getpid(), signal.SIGINT)'
-	s=$(endsig "$T/python-sigint/trace.htape")
+	s=$(meta "$T/python-sigint/trace.htape" process.end_signal)
 	[ "$s" = SIGINT ] && ok "python ^C: trace complete, died of SIGINT" ||
 		no "python ^C: trace names SIGINT ('$s')"
 else
@@ -316,10 +321,6 @@ fi
 
 # The allocator under the hooks is named: glibc, or one linked or
 # preloaded after the recorder (with its own version string)
-meta() {
-	"$H" stat --json "$1" 2>/dev/null | python3 -c \
-		"import json, sys; print(json.load(sys.stdin)['meta'].get('$2', ''))"
-}
 a=$(meta "$T/prodcons/trace.htape" allocator.name)
 [ "$a" = glibc ] && ok "allocator: glibc named" || no "allocator: glibc named ('$a')"
 for so in jemalloc:libjemalloc.so.2 mimalloc:libmimalloc.so.2 \
@@ -411,7 +412,7 @@ NOERR=1 same sigstorm -- "$P/sigstorm" 200000
 d=$T/sigstorm
 h=$(sed -n 's/sigstorm: \([0-9]*\) handler calls/\1/p' "$d/rec.err")
 m=$(opcount "$d/trace.htape" malloc)
-lost=$("$H" stat --json "$d/trace.htape" | tr -d '",' | awk '$1 == "lost_events:" { print $2 }')
+lost=$(statnum "$d/trace.htape" lost_events)
 [ -n "$h" ] && [ "$m" -ge $((200000 + h - lost)) ] &&
 	ok "sigstorm: handler allocations recorded ($h handlers, $m mallocs, $lost lost)" ||
 	no "sigstorm: handler allocations recorded ($h handlers, $m mallocs, $lost lost)"
@@ -420,7 +421,7 @@ same dlopener -- "$P/dlopener" 200
 
 same fsize -- "$P/fsize" 262144 2000000
 d=$T/fsize
-lost=$("$H" stat --json "$d/trace.htape" | tr -d '",' | awk '$1 == "lost_events:" { print $2 }')
+lost=$(statnum "$d/trace.htape" lost_events)
 m=$(opcount "$d/trace.htape" malloc)
 [ "${lost:-0}" -gt 0 ] && [ $((m + lost)) -ge 2000000 ] &&
 	[ "$(wc -c <"$d/trace.htape")" -le 262144 ] &&
@@ -525,7 +526,7 @@ rm -f "$d"/nof.htape*
 f=$(sed -n "s/.*trace '\(heaptape\.[0-9]*\.htape\)'.*/\1/p" "$d/name.err")
 [ -n "$f" ] && [ -f "$d/$f" ] && ok "record names the default trace on stderr ($f)" ||
 	no "record names the default trace on stderr"
-e=$("$H" stat --json "$d/$f" 2>/dev/null | tr -d '",' | awk '$1 == "events:" { print $2 }')
+e=$(statnum "$d/$f" events)
 grep -q "trace '$f': $e events, [0-9.]* [KMG]*i*B, none lost$" "$d/name.err" &&
 	ok "record's last line gives the trace's events ($e), size, none lost" ||
 	{ no "record's last line gives events, size, losses"; sed 's/^/# /' "$d/name.err"; }
@@ -568,7 +569,7 @@ rm -f "$d"/max.htape*
 "$H" record --max-size 300K -o "$d/max.htape" -- "$P/fsize" 100000000 1000000 \
 	>/dev/null 2>"$d/max.err"
 s=$(wc -c <"$d/max.htape")
-l=$("$H" stat --json "$d/max.htape" | tr -d '",' | awk '$1 == "lost_events:" { print $2 }')
+l=$(statnum "$d/max.htape" lost_events)
 "$H" verify "$d/max.htape" >/dev/null && [ "$s" -le 307200 ] && [ "${l:-0}" -gt 0 ] &&
 	ok "record --max-size: stops at 300K with a loss record ($s bytes, $l lost)" ||
 	no "record --max-size: stops at 300K with a loss record ($s bytes, ${l:-0} lost)"
@@ -584,7 +585,7 @@ mkdir -p "$d"
 if mount -t tmpfs -o size=3m tmpfs "$d" 2>/dev/null; then
 	"$H" record -q -o "$d/f.htape" -- "$P/fsize" 100000000000 2000000 >"$T/full.out"
 	rc=$?
-	l=$("$H" stat --json "$d/f.htape" | tr -d '",' | awk '$1 == "lost_events:" { print $2 }')
+	l=$(statnum "$d/f.htape" lost_events)
 	m=$(opcount "$d/f.htape" malloc)
 	"$H" verify "$d/f.htape" >/dev/null && [ "$rc" = 0 ] && [ "${l:-0}" -gt 0 ] &&
 		[ "$m" -gt 10000 ] &&
