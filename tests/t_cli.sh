@@ -240,8 +240,13 @@ expect 0 "convert --block-events 65536 exits 0" "$H" convert --block-events 6553
 	"$d/a.htape" "$d/big.htape"
 "$H" cat "$d/big.htape" | cmp -s - "$d/a.want" &&
 	ok "--block-events: same cat output" || no "--block-events: same cat output"
-nb_a=$("$H" stat --json "$d/a.htape" | python3 -c 'import json,sys; print(json.load(sys.stdin)["blocks"])')
-nb_b=$("$H" stat --json "$d/big.htape" | python3 -c 'import json,sys; print(json.load(sys.stdin)["blocks"])')
+# sj TRACE EXPR: EXPR of d, the trace's `stat --json`
+sj() {
+	"$H" stat --json "$1" | python3 -c "import json, sys
+d = json.load(sys.stdin); print($2)"
+}
+nb_a=$(sj "$d/a.htape" 'd["blocks"]')
+nb_b=$(sj "$d/big.htape" 'd["blocks"]')
 [ "$nb_b" -lt "$nb_a" ] && [ "$(wc -c <"$d/big.htape")" -lt "$size" ] &&
 	ok "--block-events 65536: $nb_b blocks (was $nb_a), $(wc -c <"$d/big.htape") < $size bytes" ||
 	no "--block-events 65536: $nb_b blocks (was $nb_a), $(wc -c <"$d/big.htape") bytes (was $size)"
@@ -251,10 +256,8 @@ expect 0 "convert --block-events 4096 exits 0" "$H" convert --block-events 4096 
 	"$d/a.htape" "$d/b4k.htape"
 "$H" cat "$d/b4k.htape" | cmp -s - "$d/a.want" &&
 	ok "--block-events 4096: same cat output" || no "--block-events 4096: same cat output"
-want=$("$H" stat --json "$d/a.htape" | python3 -c 'import json,sys
-print(sum((t["events"] + 4095) // 4096 for t in json.load(sys.stdin)["per_thread"]))')
-got=$("$H" stat --json "$d/b4k.htape" | python3 -c 'import json,sys
-print(json.load(sys.stdin)["event_blocks"])')
+want=$(sj "$d/a.htape" 'sum((t["events"] + 4095) // 4096 for t in d["per_thread"])')
+got=$(sj "$d/b4k.htape" 'd["event_blocks"]')
 [ "$got" = "$want" ] && [ "$want" -gt 0 ] &&
 	ok "recode fills blocks: $got blocks, the fewest the threads allow" ||
 	no "recode fills blocks: $got blocks, want $want"
@@ -263,8 +266,7 @@ print(json.load(sys.stdin)["event_blocks"])')
 # 256 MiB: 100 threads of 32000 events, 30504 a block, 2 a thread.
 "$HT_BUILD/tests/gentrace" -n 32000 -t 100 "$d/t100.htape"
 expect 0 "convert of 100 threads exits 0" "$H" convert "$d/t100.htape" "$d/t100r.htape"
-set -- $("$H" stat --json "$d/t100r.htape" | python3 -c 'import json,sys
-d = json.load(sys.stdin); print(d["event_blocks"], d["events"])')
+set -- $(sj "$d/t100r.htape" 'd["event_blocks"], d["events"]')
 [ "$1" = 200 ] && [ "$2" = 3200000 ] &&
 	ok "100 threads recoded: $1 blocks of at most 30504 events" ||
 	no "100 threads recoded: $1 blocks, $2 events (want 200, 3200000)"
