@@ -20,7 +20,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+#include <elf.h>
 
 #include "../convert/cli.h"
 
@@ -50,6 +52,125 @@ static int as_limited(void)
 	struct rlimit rl;
 
 	return getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
+}
+
+/* Where execvp() would find prog (searching PATH when it has no '/'),
+ * into buf; 0 if found. */
+static int find_prog(const char *prog, char *buf, size_t size)
+{
+	const char *p = getenv("PATH"), *end;
+	char def[256];
+
+	if (strchr(prog, '/'))
+		return snprintf(buf, size, "%s", prog) >= (int)size;
+	if (!p) {
+		size_t n = confstr(_CS_PATH, def, sizeof(def));
+
+		p = n && n <= sizeof(def) ? def : "/bin:/usr/bin";
+	}
+	for (; *p; p = *end ? end + 1 : end) {
+		int n;
+
+		end = strchrnul(p, ':');
+		n = snprintf(buf, size, "%.*s%s%s", (int)(end - p), p,
+			     end > p ? "/" : "", prog);
+		if (n > 0 && (size_t)n < size && exists(buf) &&
+		    access(buf, X_OK) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* 1 if the ELF file fd has no PT_INTERP (statically linked, static-pie
+ * included), 0 if it has one, -1 if it is not an ELF file of this
+ * machine's byte order. */
+static int elf_static(int fd)
+{
+	union {
+		Elf64_Ehdr h64;
+		Elf32_Ehdr h32;
+	} h;
+	uint64_t off;
+	unsigned n, es;
+	int is64;
+
+	if (pread(fd, &h, sizeof(h), 0) < (ssize_t)sizeof(h.h32) ||
+	    memcmp(h.h64.e_ident, ELFMAG, SELFMAG) ||
+	    h.h64.e_ident[EI_DATA] != (__BYTE_ORDER__ ==
+				       __ORDER_LITTLE_ENDIAN__ ?
+				       ELFDATA2LSB : ELFDATA2MSB))
+		return -1;
+	is64 = h.h64.e_ident[EI_CLASS] == ELFCLASS64;
+	if (!is64 && h.h64.e_ident[EI_CLASS] != ELFCLASS32)
+		return -1;
+	off = is64 ? h.h64.e_phoff : h.h32.e_phoff;
+	n = is64 ? h.h64.e_phnum : h.h32.e_phnum;
+	es = is64 ? h.h64.e_phentsize : h.h32.e_phentsize;
+	if (es < (is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)))
+		return -1;
+	for (unsigned i = 0; i < n && i < 4096; i++) {
+		uint32_t type;
+
+		if (pread(fd, &type, 4, (off_t)(off + (uint64_t)i * es)) != 4)
+			return -1;
+		if (type == PT_INTERP)
+			return 0;
+	}
+	return 1;
+}
+
+/* Why a program that ran left no trace, if it can be told from its
+ * file: the loader ignores LD_PRELOAD in a set-user-ID (or file
+ * capability) program, and a static one has no loader.  A script is
+ * judged by its interpreter.  "" when none of these. */
+static const char *why_untraced(const char *prog, char *msg, size_t size)
+{
+	char path[PATH_MAX], line[PATH_MAX];
+	const char *name = prog;
+
+	for (int depth = 0; depth < 4; depth++) {
+		struct stat st;
+		ssize_t k;
+		int fd, st_elf;
+		char *e;
+
+		if (find_prog(name, path, sizeof(path)) || stat(path, &st))
+			break;
+		if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
+		    ((st.st_mode & S_ISGID) && st.st_gid != getegid()) ||
+		    getxattr(path, "security.capability", NULL, 0) > 0) {
+			snprintf(msg, size, " ('%s' runs with other "
+				 "privileges, %s: the loader ignores "
+				 "LD_PRELOAD for it)", path,
+				 st.st_mode & (S_ISUID | S_ISGID) ?
+				 "set-user-ID or set-group-ID" :
+				 "file capabilities");
+			return msg;
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			break;
+		st_elf = elf_static(fd);
+		k = st_elf < 0 ? pread(fd, line, sizeof(line) - 1, 0) : 0;
+		close(fd);
+		if (st_elf == 1) {
+			snprintf(msg, size, " ('%s' is statically linked: "
+				 "there is no loader to preload the "
+				 "recorder)", path);
+			return msg;
+		}
+		if (st_elf == 0 || k < 3 || line[0] != '#' || line[1] != '!')
+			break;
+		/* #! interpreter: the program the kernel runs */
+		line[k] = 0;
+		e = line + 2 + strspn(line + 2, " \t");
+		k = (ssize_t)strcspn(e, " \t\n");
+		if (!k || e[0] != '/')
+			break;
+		e[k] = 0;
+		name = e;
+	}
+	return "";
 }
 
 /*
@@ -206,6 +327,7 @@ static int run(int argc, char **argv)
 	};
 	const char *out = NULL, *toggle = NULL;
 	char preload[PATH_MAX], path[PATH_MAX + 64], cwd[PATH_MAX];
+	char why[PATH_MAX + 128];
 	char *ld, *pre;
 	uint64_t v;
 	int c, force = 0, quiet = 0, pfd[2], status, err = 0, have = 0;
@@ -424,7 +546,8 @@ static int run(int argc, char **argv)
 			fprintf(stderr, "%s: no trace written to '%s'%s\n",
 				cli_prog, path, as_limited() ?
 				" (RLIMIT_AS: too little address space left "
-				"beside the program)" : "");
+				"beside the program)" :
+				why_untraced(argv[optind], why, sizeof(why)));
 		else {
 			fprintf(stderr, "%s: trace '%s'", cli_prog, path);
 			if (more)

@@ -383,6 +383,43 @@ k=$("$H" cat --op malloc "$f" 2>/dev/null | grep -c 'size=2468 ')
 	ok "mallocptr: malloc through a PLT address recorded (1000), no warning" ||
 	no "mallocptr: $k of 1000 mallocs, warning '$(meta "$f" recorder.warning)'"
 
+# A program the preload library cannot enter runs as before, and record
+# says why there is no trace: statically linked (directly or as a
+# script's interpreter), or set-user-ID to another user (the loader
+# ignores LD_PRELOAD)
+d=$T/untraced
+rm -rf "$d" && mkdir -p "$d"
+printf '#include <stdio.h>\n#include <stdlib.h>\nint main(void) { free(malloc(9)); puts("static"); return 3; }\n' >"$d/s.c"
+if gcc -static -o "$d/static" "$d/s.c" 2>"$d/cc.err"; then
+	printf '#!%s\n' "$d/static" >"$d/script"
+	chmod +x "$d/script"
+	for p in static script; do
+		w="a static program"
+		[ $p = script ] && w="a script whose interpreter is static"
+		(cd "$d" && "$H" record -o "$d/$p.htape" -- "./$p" \
+			>"$d/$p.out" 2>"$d/$p.err"; echo $? >"$d/$p.rc")
+		[ "$(cat "$d/$p.out")" = static ] && [ "$(cat "$d/$p.rc")" = 3 ] &&
+		[ ! -e "$d/$p.htape" ] &&
+		grep -q "no trace written to '$d/$p.htape' ('.*static' is statically linked" "$d/$p.err" &&
+		ok "untraced: $w: same output and status, record says why" ||
+		no "untraced: $w: rc $(cat "$d/$p.rc"), '$(cat "$d/$p.err")'"
+	done
+else
+	no "untraced: gcc -static: $(head -1 "$d/cc.err")"
+	no "untraced: script (not run)"
+fi
+if [ "$(id -u)" = 0 ]; then
+	cp "$P/prodcons" "$d/suid" && chown 65534 "$d/suid" && chmod 4755 "$d/suid"
+	(cd "$d" && "$H" record -o "$d/suid.htape" -- ./suid 2 100 \
+		>/dev/null 2>"$d/suid.err"; echo $? >"$d/suid.rc")
+	[ "$(cat "$d/suid.rc")" = 0 ] && [ ! -e "$d/suid.htape" ] &&
+	grep -q "('./suid' runs with other privileges, set-user-ID" "$d/suid.err" &&
+	ok "untraced: a set-user-ID program: record says the loader ignores LD_PRELOAD" ||
+	no "untraced: set-user-ID: rc $(cat "$d/suid.rc"), '$(cat "$d/suid.err")'"
+else
+	skip "untraced: a set-user-ID program" "needs root to chown"
+fi
+
 same closer -- "$P/closer" 400 100000
 m=$(opcount "$T/closer/trace.htape" malloc)
 [ "$m" -ge 100000 ] && ok "closer: events after the program closed every fd ($m mallocs)" ||
