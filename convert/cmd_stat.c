@@ -1,6 +1,7 @@
 /*
- * cmd_stat.c - `heaptape stat TRACE`: what a trace holds, as a table or
- * as JSON (--json).
+ * cmd_stat.c - `heaptape stat TRACE...`: what a trace holds, as a table
+ * or as JSON (--json).  Several traces (a process and its children's)
+ * are reported in turn, then as one line each (or a JSON array).
  *
  * One pass over the events in global time order (evpipe.h: blocks are
  * decoded on the other cores while this one counts) feeds the live-block
@@ -755,57 +756,66 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 			rp->prob[i].what[0] ? ")" : "");
 }
 
-static int cmd_stat(int argc, char **argv)
+/* One trace's line in the table printed after several traces. */
+struct row {
+	char path[256], exe[256];
+	uint64_t pid, ppid, start, events, peak, rss, lost;
+	int ok, has_rss;
+};
+
+static const char *meta_get(const struct report *rp, const char *key)
 {
-	enum { O_SALVAGE = 256, O_STRICT, O_JOBS };
-	static const struct option longopts[] = {
-		{"json", no_argument, 0, 'j'},
-		{"jobs", required_argument, 0, O_JOBS},
-		{"salvage", no_argument, 0, O_SALVAGE},
-		{"strict", no_argument, 0, O_STRICT},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0}};
-	const struct ht_cmd *c = &cmd_stat_entry;
+	const char *v = NULL;
+
+	for (size_t i = 0; i < rp->nmeta; i++)
+		if (!strcmp(rp->meta[i].key, key))
+			v = rp->meta[i].value; /* the last one holds */
+	return v;
+}
+
+static uint64_t meta_u64(const struct report *rp, const char *key)
+{
+	const char *v = meta_get(rp, key);
+
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+static void fill_row(struct row *w, const struct acc *a,
+		     const struct report *rp)
+{
+	const char *exe = meta_get(rp, "process.exe");
+
+	snprintf(w->path, sizeof(w->path), "%s", rp->path);
+	snprintf(w->exe, sizeof(w->exe), "%s", exe ? exe : "");
+	w->pid = meta_u64(rp, "process.pid");
+	w->ppid = meta_u64(rp, "process.ppid");
+	w->start = meta_u64(rp, "process.start_realtime_ns");
+	w->events = a->events;
+	w->peak = rp->ls.peak_bytes;
+	w->rss = rp->rss_peak;
+	w->has_rss = rp->has_rss;
+	w->lost = rp->lost;
+	w->ok = 1;
+}
+
+/* Reports one trace; sep goes before its JSON object.  Fills w (a
+ * .htape trace). */
+static int stat_one(const char *path, int json, int mode, int jobs,
+		    const char *sep, struct row *w)
+{
 	struct ht_reader *r;
 	struct evpipe *pipe = NULL;
 	const struct ht_event *ev;
 	struct acc a;
 	struct report rp;
 	struct cli_progress prog;
-	const char *path;
-	uint64_t v;
 	size_t n;
-	int ch, err, json = 0, mode = HT_READ_STOP, rc = 0, jobs = -1;
+	int err, rc = 0;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":hj", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			return cli_usage(c, 0, NULL);
-		case 'j':
-			json = 1;
-			break;
-		case O_SALVAGE:
-			mode = HT_READ_SALVAGE;
-			break;
-		case O_STRICT:
-			mode = HT_READ_STRICT;
-			break;
-		case O_JOBS:
-			if (cli_parse_u64(optarg, &v) || v > 256)
-				return cli_usage(c, 2, "--jobs takes 0..256");
-			jobs = (int)v;
-			break;
-		default:
-			return cli_usage(c, 2, "unknown option");
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage(c, 2, "need one trace");
-	path = argv[optind];
-	if (cli_file_kind(path) == CLI_KIND_ETL)
+	if (cli_file_kind(path) == CLI_KIND_ETL) {
+		fputs(json ? sep : "", stdout);
 		return etl_stat(path, json, mode == HT_READ_SALVAGE);
+	}
 	if (cli_open_trace(&r, path, mode))
 		return 1;
 
@@ -849,10 +859,14 @@ static int cmd_stat(int argc, char **argv)
 		collect(&a, r, pipe, &rp);
 		if (a.oom)
 			rc = cli_error("'%s': out of memory", path);
-		else if (json)
+		else if (json) {
+			fputs(sep, stdout);
 			print_json(stdout, &a, &rp);
-		else
+		} else {
 			print_human(stdout, &a, &rp);
+		}
+		if (!rc)
+			fill_row(w, &a, &rp);
 	}
 	evpipe_close(pipe);
 	free(rp.prob);
@@ -865,9 +879,113 @@ static int cmd_stat(int argc, char **argv)
 	return rc;
 }
 
+/* After several traces: one line each, in the order the processes
+ * started (a parent before the children it forked), and the totals. */
+static int cmp_row(const void *x, const void *y)
+{
+	const struct row *p = x, *q = y;
+
+	if (p->ok != q->ok)
+		return q->ok - p->ok;
+	return (p->start > q->start) - (p->start < q->start);
+}
+
+static void print_table(FILE *f, struct row *w, size_t n)
+{
+	uint64_t ev = 0, lost = 0;
+	size_t k = 0;
+	char b1[32], b2[32];
+
+	qsort(w, n, sizeof(*w), cmp_row);
+	fputs("\n     pid     ppid       events    peak live     peak RSS"
+	      "     lost  trace, exe\n", f);
+	for (; k < n && w[k].ok; k++) {
+		fprintf(f, "%8" PRIu64 " %8" PRIu64 " %12" PRIu64 " %12s "
+			"%12s %8" PRIu64 "  ", w[k].pid, w[k].ppid,
+			w[k].events, cli_bytes(b1, sizeof(b1), w[k].peak),
+			w[k].has_rss ? cli_bytes(b2, sizeof(b2), w[k].rss) :
+				       "-", w[k].lost);
+		cli_put_clean(f, w[k].path, 80);
+		fputs(", ", f);
+		cli_put_clean(f, w[k].exe, 120);
+		fputc('\n', f);
+		ev += w[k].events;
+		lost += w[k].lost;
+	}
+	fprintf(f, "%17s %12" PRIu64 " %25s %8" PRIu64 "  %zu traces%s\n",
+		"total", ev, "", lost, k, k < n ? " (the others: .etl, or "
+		"failed above)" : "");
+}
+
+static int cmd_stat(int argc, char **argv)
+{
+	enum { O_SALVAGE = 256, O_STRICT, O_JOBS };
+	static const struct option longopts[] = {
+		{"json", no_argument, 0, 'j'},
+		{"jobs", required_argument, 0, O_JOBS},
+		{"salvage", no_argument, 0, O_SALVAGE},
+		{"strict", no_argument, 0, O_STRICT},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}};
+	const struct ht_cmd *c = &cmd_stat_entry;
+	struct row *rows;
+	uint64_t v;
+	size_t n, printed = 0;
+	int ch, json = 0, mode = HT_READ_STOP, rc = 0, jobs = -1;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":hj", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			return cli_usage(c, 0, NULL);
+		case 'j':
+			json = 1;
+			break;
+		case O_SALVAGE:
+			mode = HT_READ_SALVAGE;
+			break;
+		case O_STRICT:
+			mode = HT_READ_STRICT;
+			break;
+		case O_JOBS:
+			if (cli_parse_u64(optarg, &v) || v > 256)
+				return cli_usage(c, 2, "--jobs takes 0..256");
+			jobs = (int)v;
+			break;
+		default:
+			return cli_usage(c, 2, "unknown option");
+		}
+	}
+	if (argc - optind < 1)
+		return cli_usage(c, 2, "need a trace");
+	n = (size_t)(argc - optind);
+	rows = calloc(n, sizeof(*rows));
+	if (!rows)
+		return cli_error("out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *sep = n == 1 ? "" : printed ? ",\n" : "[\n";
+
+		if (!json && i)
+			putchar('\n');
+		if (stat_one(argv[optind + (int)i], json, mode, jobs, sep,
+			     &rows[i]))
+			rc = 1;
+		else
+			printed++;
+		fflush(stdout);
+	}
+	if (json && n > 1)
+		fputs(printed ? "]\n" : "[]\n", stdout);
+	else if (!json && n > 1)
+		print_table(stdout, rows, n);
+	free(rows);
+	return rc;
+}
+
 const struct ht_cmd cmd_stat_entry = {
 	.name = "stat",
-	.usage = "stat [--json] [--salvage|--strict] [--jobs N] TRACE",
+	.usage = "stat [--json] [--salvage|--strict] [--jobs N] TRACE...",
 	.summary = "summarize a trace: ops, threads, peak live bytes, "
 		   "histograms",
 	.help =
@@ -883,6 +1001,9 @@ const struct ht_cmd cmd_stat_entry = {
 	"  --jobs N       threads decoding blocks besides the main one\n"
 	"                 (default: one per other core; 0: none)\n"
 	"TRACE may also be a Windows .etl file (heap events per process).\n"
+	"Several traces (a recorded process and its children: NAME\n"
+	"NAME.*): each is reported, then a table of them by start time;\n"
+	"--json gives an array of the reports.\n"
 	"Peak live bytes counts requested bytes (nmemb*size for calloc);\n"
 	"a realloc releases its old block before adding the new one.\n",
 	.run = cmd_stat,

@@ -241,6 +241,38 @@ else
 	no "forker: child trace has its events"
 fi
 
+# stat on a process and its children: each trace's report, then one
+# line per trace, parent first (by start time), with its own pid and
+# events, and a total; --json: an array of the same reports.  A missing
+# trace among them: reported, the others still are, exit 1.
+d=$T/mtfork
+set -- "$d/trace.htape" "$d"/trace.htape.*
+"$H" stat "$@" >"$d/fam.txt" 2>"$d/fam.err"; frc=$?
+"$H" stat --json "$@" >"$d/fam.json" 2>>"$d/fam.err" || frc=1
+exp=$(for f in "$@"; do
+	printf '%s %s %s\n' "$(meta "$f" process.pid)" "$(statnum "$f" events)" "$f"
+done | sort -n)
+got=$(awk '$1 == "pid" && $2 == "ppid" { on = 1; next }
+	on && $1 == "total" { print "total", $2; exit }
+	on { sub(",", "", $NF); print $1, $3, $(NF - 1) }' "$d/fam.txt" |
+	sed 's/,$//')
+sum=$(echo "$exp" | awk '{ s += $2 } END { print s }')
+first=$(echo "$got" | head -1 | cut -d' ' -f1)
+jsum=$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(len(d), sum(x["events"] for x in d))' "$d/fam.json")
+[ "$frc" = 0 ] && [ $# -ge 2 ] &&
+	[ "$(echo "$got" | grep -v total | sort -n)" = "$exp" ] &&
+	[ "$(echo "$got" | tail -1)" = "total $sum" ] &&
+	[ "$first" = "$(meta "$d/trace.htape" process.pid)" ] &&
+	[ "$jsum" = "$# $sum" ] &&
+	ok "stat of mtfork and its $(($# - 1)) children: a line each, parent first, total $sum; --json array" ||
+	no "stat of several traces: rc $frc, lines '$got', expected '$exp' (total $sum), json '$jsum'"
+"$H" stat "$d/trace.htape" "$d/none.htape" "$1" >"$d/fam2.txt" 2>"$d/fam2.err"; frc=$?
+[ "$frc" = 1 ] && grep -q "none.htape" "$d/fam2.err" &&
+	[ "$(grep -c '^trace ' "$d/fam2.txt")" = 2 ] &&
+	grep -q "2 traces (the others" "$d/fam2.txt" &&
+	ok "stat of several traces, one missing: the others reported, exit 1" ||
+	no "stat with a missing trace: rc $frc, '$(cat "$d/fam2.err")'"
+
 same exiter -- "$P/exiter" 5000
 m=$(opcount "$T/exiter/trace.htape" malloc)
 [ "$m" -ge 5000 ] && ok "exiter: _exit keeps every event ($m mallocs)" ||
