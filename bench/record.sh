@@ -93,8 +93,16 @@ for w in "storm1:$storm 1 4000000" "storm2:$storm 2 2000000" \
 	a=$(cpu "$@")
 	rm -f "$d/cpu.htape"*
 	b=$(cpu env HEAPTAPE_OUT="$d/cpu.htape" LD_PRELOAD="$HT_PRELOAD" "$@")
+	# the recorder's own count (recorder.cpu_ns) over every trace
+	enc=$(for f in "$d/cpu.htape"*; do
+		"$HEAPTAPE" stat --json "$f" 2>/dev/null | tr -d '",' |
+			awk '$1 == "events:" { e = $2 }
+			     $1 == "recorder.cpu_ns:" { c = $2 }
+			     END { print e + 0, c + 0 }'
+	done | awk '{ e += $1; c += $2 }
+		END { if (e) printf "%.1f", c / e }')
 	rm -f "$d/cpu.htape"*
-	echo "$name: $a / $b s  (x$(ratio "$a" "$b"))"
+	echo "$name: $a / $b s  (x$(ratio "$a" "$b")); encoding ${enc:-?} ns/event (recorder.cpu_ns)"
 done
 
 # A busy process that forks: the fork must not wait for the encoder.

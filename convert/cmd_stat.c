@@ -588,6 +588,16 @@ static void bar(FILE *f, uint64_t v, uint64_t max)
 	fprintf(f, " %.*s", w, "##############################");
 }
 
+static const char *meta_get(const struct report *rp, const char *key)
+{
+	const char *v = NULL;
+
+	for (size_t i = 0; i < rp->nmeta; i++)
+		if (!strcmp(rp->meta[i].key, key))
+			v = rp->meta[i].value; /* the last one holds */
+	return v;
+}
+
 static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 {
 	const struct live_stats *ls = &rp->ls;
@@ -601,6 +611,7 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 		{"recorder.warning", "warning"},
 	};
 	char b1[32], b2[32];
+	const char *cpu_ns;
 	uint64_t max;
 	int lo, hi;
 
@@ -655,6 +666,15 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 		fprintf(f, "recorded RSS   peak %" PRIu64 " bytes (%s), %zu "
 			   "samples\n", rp->rss_peak,
 			cli_bytes(b1, sizeof(b1), rp->rss_peak), rp->nrss);
+	if ((cpu_ns = meta_get(rp, "recorder.cpu_ns")) != NULL) {
+		double cpu = strtod(cpu_ns, NULL);
+
+		fprintf(f, "recorder CPU   %.3f s encoding and writing",
+			cpu * 1e-9);
+		if (a->events)
+			fprintf(f, " (%.1f ns/event)", cpu / (double)a->events);
+		fputc('\n', f);
+	}
 	if (rp->nprob)
 		fprintf(f, "problems       %zu (damaged parts skipped)\n",
 			rp->nprob);
@@ -762,16 +782,6 @@ struct row {
 	uint64_t pid, ppid, start, events, peak, rss, lost;
 	int ok, has_rss;
 };
-
-static const char *meta_get(const struct report *rp, const char *key)
-{
-	const char *v = NULL;
-
-	for (size_t i = 0; i < rp->nmeta; i++)
-		if (!strcmp(rp->meta[i].key, key))
-			v = rp->meta[i].value; /* the last one holds */
-	return v;
-}
 
 static uint64_t meta_u64(const struct report *rp, const char *key)
 {

@@ -123,6 +123,8 @@ static _Atomic(uint32_t) g_names_gen;
 /* Encoder. */
 static pthread_t g_enc;
 static _Atomic(int) g_enc_running;
+static uint64_t g_cpu0;            /* enc_cpu_ns() when the trace opened */
+static uint64_t g_here_cpu0;       /* close_here(): its thread's CPU then */
 static _Atomic(uint32_t) g_enc_seq;    /* futex: wake the encoder */
 static _Atomic(int) g_enc_sleeping;
 /* Close commands: the process ends (exit, _exit), or its image may end
@@ -1112,6 +1114,26 @@ static void reserve_fd(int fd)
 
 /* Opens the writer if needed.  0 ok, -1 recording to a file failed.
  * early: at start, before the clock is calibrated. */
+static uint64_t cpu_ns(clockid_t id)
+{
+	struct timespec t;
+
+	if (clock_gettime(id, &t))
+		return 0;
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* CPU time of the encoder thread so far (its work on this trace is the
+ * difference since the trace opened); 0 when it is not running. */
+static uint64_t enc_cpu_ns(void)
+{
+	clockid_t id;
+
+	if (!atomic_load(&g_enc_running) || pthread_getcpuclockid(g_enc, &id))
+		return 0;
+	return cpu_ns(id);
+}
+
 static int open_writer(int early)
 {
 	struct ht_writer_opts wo;
@@ -1152,6 +1174,7 @@ static int open_writer(int early)
 		reserve_fd(fd);
 	g_segment++;
 	write_meta();
+	g_cpu0 = enc_cpu_ns();
 	return 0;
 }
 
@@ -1596,7 +1619,7 @@ static void flush_all(int mode)
 /* Final LOSS records, END, close.  Caller holds g_wlock. */
 static void close_trace(int cmd)
 {
-	uint64_t lost;
+	uint64_t lost, cpu;
 	int sig;
 
 	write_pending();
@@ -1621,6 +1644,20 @@ static void close_trace(int cmd)
 				snprintf(v, sizeof(v), "SIG%s", ab);
 			else
 				snprintf(v, sizeof(v), "%d", sig);
+			ht_writer_meta(g_w, &kv, 1);
+		}
+		/* the encoder's work on this trace, and a close on the
+		 * program's thread (_exit, a fatal signal): its flush */
+		cpu = enc_cpu_ns();
+		cpu = cpu > g_cpu0 ? cpu - g_cpu0 : 0;
+		if (g_here_cpu0)
+			cpu += cpu_ns(CLOCK_THREAD_CPUTIME_ID) - g_here_cpu0;
+		if (atomic_load(&g_enc_running) || g_here_cpu0) {
+			char v[32];
+			struct ht_kv kv = { "recorder.cpu_ns", v };
+
+			snprintf(v, sizeof(v), "%llu",
+				 (unsigned long long)cpu);
 			ht_writer_meta(g_w, &kv, 1);
 		}
 		ht_writer_close(g_w);
@@ -1751,9 +1788,11 @@ static void close_here(int cmd)
 	pthread_sigmask(SIG_BLOCK, &all, &mask);
 	sigpending(&p0);
 	ht__t.guard++;
+	g_here_cpu0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 	sample_rss(); /* a short process may have none yet */
 	flush_all(FL_FINAL);
 	finish(cmd);
+	g_here_cpu0 = 0;
 	ht__t.guard--;
 	take_own_sigxfsz(&p0);
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);

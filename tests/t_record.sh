@@ -466,6 +466,22 @@ m=$(opcount "$T/threads/trace.htape" malloc)
 	ok "threads: 1000 threads recorded, none lost ($1 threads, $m mallocs)" ||
 	no "threads: 1000 threads recorded ($1 threads, $2 lost, $m mallocs)"
 
+# the encoder thread's CPU time is in the trace (recorder.cpu_ns), for
+# the parent and a forked child, and stat shows it per event; it is
+# under the CPU time of the whole recorded run
+d=$T/cpu
+rm -rf "$d" && mkdir -p "$d"
+/usr/bin/time -f '%U %S' -o "$d/time" "$H" record -q -o "$d/t.htape" -- \
+	"$P/prodcons" 2 100000 >/dev/null 2>&1
+pc=$(meta "$d/t.htape" recorder.cpu_ns)
+cc=$(meta "$T/mtfork/$(ls "$T/mtfork" | grep 'trace.htape\.' | head -1)" recorder.cpu_ns)
+tot=$(awk '{ printf "%.0f", ($1 + $2) * 1e9 }' "$d/time" 2>/dev/null)
+case "$pc$cc" in *[!0-9]*|"") pc=-1 ;; esac
+[ "$pc" -gt 0 ] && [ "${cc:-0}" -gt 0 ] && [ "$pc" -le "${tot:-0}" ] &&
+	"$H" stat "$d/t.htape" | grep -Eq '^recorder CPU +[0-9.]+ s encoding and writing \([0-9.]+ ns/event\)' &&
+	ok "recorder.cpu_ns: encoder CPU in the trace ($pc ns of $tot), also a child's ($cc)" ||
+	no "recorder.cpu_ns: parent '$pc', child '$cc', run's CPU '$tot'"
+
 # 32 threads that pause between bursts, as a server's do: blocks take
 # the buffers a thread filled, not a few events of every thread each
 # time the encoder wakes (about 130 events a block before, 1400 now).
