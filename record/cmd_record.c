@@ -81,17 +81,21 @@ static int find_prog(const char *prog, char *buf, size_t size)
 	return -1;
 }
 
-/* 1 if the ELF file fd has no PT_INTERP (statically linked, static-pie
- * included), 0 if it has one, -1 if it is not an ELF file of this
- * machine's byte order. */
-static int elf_static(int fd)
+/* What the ELF file fd is to the recorder: ELF_STATIC (no PT_INTERP:
+ * statically linked, static-pie included), ELF_OTHER (built for another
+ * machine or word size than the recorder: the loader skips a preload
+ * library of the wrong class), ELF_OK, or -1 if it is not an ELF file of
+ * this byte order. */
+enum { ELF_OK, ELF_STATIC, ELF_OTHER };
+
+static int elf_kind(int fd)
 {
 	union {
 		Elf64_Ehdr h64;
 		Elf32_Ehdr h32;
 	} h;
 	uint64_t off;
-	unsigned n, es;
+	unsigned n, es, mach;
 	int is64;
 
 	if (pread(fd, &h, sizeof(h), 0) < (ssize_t)sizeof(h.h32) ||
@@ -103,6 +107,15 @@ static int elf_static(int fd)
 	is64 = h.h64.e_ident[EI_CLASS] == ELFCLASS64;
 	if (!is64 && h.h64.e_ident[EI_CLASS] != ELFCLASS32)
 		return -1;
+	mach = is64 ? h.h64.e_machine : h.h32.e_machine;
+	if (is64 != (sizeof(void *) == 8) ||
+#if defined(__x86_64__)
+	    mach != EM_X86_64 ||
+#elif defined(__aarch64__)
+	    mach != EM_AARCH64 ||
+#endif
+	    0)
+		return ELF_OTHER;
 	off = is64 ? h.h64.e_phoff : h.h32.e_phoff;
 	n = is64 ? h.h64.e_phnum : h.h32.e_phnum;
 	es = is64 ? h.h64.e_phentsize : h.h32.e_phentsize;
@@ -114,15 +127,16 @@ static int elf_static(int fd)
 		if (pread(fd, &type, 4, (off_t)(off + (uint64_t)i * es)) != 4)
 			return -1;
 		if (type == PT_INTERP)
-			return 0;
+			return ELF_OK;
 	}
-	return 1;
+	return ELF_STATIC;
 }
 
 /* Why a program that ran left no trace, if it can be told from its
  * file: the loader ignores LD_PRELOAD in a set-user-ID (or file
- * capability) program, and a static one has no loader.  A script is
- * judged by its interpreter.  "" when none of these. */
+ * capability) program, a static one has no loader, and one of another
+ * word size (a 32-bit program) cannot load it.  A script is judged by
+ * its interpreter.  "" when none of these. */
 static const char *why_untraced(const char *prog, char *msg, size_t size)
 {
 	char path[PATH_MAX], line[PATH_MAX];
@@ -150,16 +164,23 @@ static const char *why_untraced(const char *prog, char *msg, size_t size)
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			break;
-		st_elf = elf_static(fd);
+		st_elf = elf_kind(fd);
 		k = st_elf < 0 ? pread(fd, line, sizeof(line) - 1, 0) : 0;
 		close(fd);
-		if (st_elf == 1) {
+		if (st_elf == ELF_STATIC) {
 			snprintf(msg, size, " ('%s' is statically linked: "
 				 "there is no loader to preload the "
 				 "recorder)", path);
 			return msg;
 		}
-		if (st_elf == 0 || k < 3 || line[0] != '#' || line[1] != '!')
+		if (st_elf == ELF_OTHER) {
+			snprintf(msg, size, " ('%s' is built for another "
+				 "machine or word size than the recorder, "
+				 "which its loader cannot preload)", path);
+			return msg;
+		}
+		if (st_elf == ELF_OK || k < 3 || line[0] != '#' ||
+		    line[1] != '!')
 			break;
 		/* #! interpreter: the program the kernel runs */
 		line[k] = 0;

@@ -440,6 +440,26 @@ else
 	no "untraced: gcc -static: $(head -1 "$d/cc.err")"
 	no "untraced: script (not run)"
 fi
+# a 32-bit program (here a static one of three instructions, made with
+# binutils alone): the 64-bit recorder cannot enter it, and record says so
+if [ "$(uname -m)" = x86_64 ]; then
+	printf '.globl _start\n_start:\n mov $1, %%eax\n mov $3, %%ebx\n int $0x80\n' >"$d/e32.s"
+	if ! { as --32 -o "$d/e32.o" "$d/e32.s" &&
+	       ld -m elf_i386 -o "$d/e32" "$d/e32.o"; }; then
+		no "untraced: as --32 / ld -m elf_i386 failed"
+	elif ! (cd "$d" && ./e32 2>/dev/null; [ $? = 3 ]); then
+		skip "untraced: a 32-bit program" "this kernel runs no 32-bit programs"
+	else
+		(cd "$d" && "$H" record -o "$d/e32.htape" -- ./e32 2>"$d/e32.err"
+		 echo $? >"$d/e32.rc")
+		[ "$(cat "$d/e32.rc")" = 3 ] && [ ! -e "$d/e32.htape" ] &&
+		grep -q "('./e32' is built for another machine or word size" "$d/e32.err" &&
+		ok "untraced: a 32-bit program: same status, record says why" ||
+		no "untraced: 32-bit: rc $(cat "$d/e32.rc"), '$(cat "$d/e32.err")'"
+	fi
+else
+	skip "untraced: a 32-bit program" "x86_64 only"
+fi
 if [ "$(id -u)" = 0 ]; then
 	cp "$P/prodcons" "$d/suid" && chown 65534 "$d/suid" && chmod 4755 "$d/suid"
 	(cd "$d" && "$H" record -o "$d/suid.htape" -- ./suid 2 100 \
