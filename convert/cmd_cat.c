@@ -308,6 +308,8 @@ static int cmd_cat(int argc, char **argv)
 			return cli_usage(c, 2, "unknown option");
 		}
 	}
+	if (o.from_set && o.to_set && o.to_ns <= o.from_ns)
+		return cli_usage(c, 2, "the end time must be after the start");
 	if (argc - optind != 1)
 		return cli_usage(c, 2, "need one trace");
 	path = argv[optind];

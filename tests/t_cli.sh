@@ -92,6 +92,7 @@ head -n 7 "$d/a.want" | cmp -s - "$d/f4" && ok "-n 7 prints the first 7 events" 
 	no "-n 7 prints the first 7 events"
 expect 2 "--op with an unknown name: exit 2" "$H" cat --op nosuchop "$d/a.htape"
 expect 2 "--pid without a number: exit 2" "$H" cat --pid x "$d/a.htape"
+expect 2 "cat --to before --from: exit 2" "$H" cat --from 2ms --to 1ms "$d/a.htape"
 
 # Damage.  A cut file: the whole blocks, a warning, exit 0 (writer died).
 size=$(wc -c <"$d/a.htape")
