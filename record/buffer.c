@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <gnu/libc-version.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -281,6 +282,11 @@ static void options(void)
 		 opt.flush_ms, (unsigned long long)opt.pool_bytes, opt.level,
 		 (unsigned long long)opt.max_size, opt.paused,
 		 opt.toggle_sig > 0 ? opt.toggle_sig : 0, !opt.no_follow);
+	if ((s = getenv("HEAPTAPE_ONLY")) && *s) {
+		size_t k = strlen(opt.desc);
+
+		snprintf(opt.desc + k, sizeof(opt.desc) - k, " only=%s", s);
+	}
 }
 
 /* --no-follow: children must not inherit the preload. */
@@ -1913,6 +1919,41 @@ static int pool_init(void)
 	return 0;
 }
 
+/*
+ * --only: HEAPTAPE_ONLY holds comma-separated shell patterns; a process
+ * is recorded when one matches the base name of its executable or of
+ * its argv[0] (python3 runs as python3.11; a script's argv[0] is its
+ * interpreter).  1 when there is no such variable.
+ */
+static int only_match(void)
+{
+	const char *pat = getenv("HEAPTAPE_ONLY"), *p, *e;
+	char exe[PATH_MAX], arg0[PATH_MAX], one[256];
+	const char *be = "", *ba = "", *sl;
+	ssize_t n;
+
+	if (!pat || !*pat)
+		return 1;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		be = (sl = strrchr(exe, '/')) ? sl + 1 : exe;
+	}
+	if (read_file("/proc/self/cmdline", arg0, sizeof(arg0)) > 0)
+		ba = (sl = strrchr(arg0, '/')) ? sl + 1 : arg0;
+	for (p = pat; *p; p = *e ? e + 1 : e) {
+		e = strchrnul(p, ',');
+		if (e == p || (size_t)(e - p) >= sizeof(one))
+			continue;
+		memcpy(one, p, (size_t)(e - p));
+		one[e - p] = 0;
+		if ((*be && fnmatch(one, be, 0) == 0) ||
+		    (*ba && fnmatch(one, ba, 0) == 0))
+			return 1;
+	}
+	return 0;
+}
+
 void ht__init(void)
 {
 	struct timespec rt;
@@ -1941,7 +1982,7 @@ void ht__init(void)
 	g_root = 1;
 	if (opt.no_follow)
 		unfollow();
-	if (!address_space_ok() || pool_init()) {
+	if (!only_match() || !address_space_ok() || pool_init()) {
 		ht__t.guard--;
 		return;
 	}

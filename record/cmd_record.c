@@ -341,12 +341,13 @@ static int run(int argc, char **argv)
 		{ "paused", no_argument, 0, 'P' },
 		{ "toggle-signal", required_argument, 0, 's' },
 		{ "no-follow", no_argument, 0, 'n' },
+		{ "only", required_argument, 0, 'O' },
 		{ "force", no_argument, 0, 'F' },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	const char *out = NULL, *toggle = NULL;
+	const char *out = NULL, *toggle = NULL, *only = NULL;
 	char preload[PATH_MAX], path[PATH_MAX + 64], cwd[PATH_MAX];
 	char why[PATH_MAX + 128];
 	char *ld, *pre;
@@ -409,6 +410,14 @@ static int run(int argc, char **argv)
 			break;
 		case 'n':
 			setenv("HEAPTAPE_NO_FOLLOW", "1", 1);
+			break;
+		case 'O':
+			if (!*optarg || strlen(optarg) > 1000)
+				return cli_usage(&cmd_record_entry, 2,
+						 "--only takes names such as "
+						 "cc1,as");
+			only = optarg;
+			setenv("HEAPTAPE_ONLY", optarg, 1);
 			break;
 		case 'F':
 			force = 1;
@@ -563,13 +572,16 @@ static int run(int argc, char **argv)
 	if (!quiet) {
 		if (strchr(path, '%'))
 			fprintf(stderr, "%s: traces '%s'\n", cli_prog, path);
-		else if (!have)
+		else if (!have) {
+			if (only)
+				snprintf(why, sizeof(why), " (no process "
+					 "matched --only '%s')", only);
 			fprintf(stderr, "%s: no trace written to '%s'%s\n",
-				cli_prog, path, as_limited() ?
+				cli_prog, path, only ? why : as_limited() ?
 				" (RLIMIT_AS: too little address space left "
 				"beside the program)" :
 				why_untraced(argv[optind], why, sizeof(why)));
-		else {
+		} else {
 			fprintf(stderr, "%s: trace '%s'", cli_prog, path);
 			if (more)
 				fprintf(stderr, " (and %zu more '%s.*')", more,
@@ -602,6 +614,9 @@ const struct ht_cmd cmd_record_entry = {
 	"  -s, --toggle-signal SIG pause/resume recording on signal SIG\n"
 	"                          (e.g. USR2; heaptape forwards USR1/USR2)\n"
 	"  -n, --no-follow         do not trace programs PROG executes\n"
+	"      --only NAME[,NAME]  record only the processes whose program\n"
+	"                          (or argv[0]) has one of these names, shell\n"
+	"                          patterns allowed: --only 'cc1*,as'\n"
 	"  -F, --force             overwrite an existing trace\n"
 	"  -q, --quiet             do not print the last line (the trace,\n"
 	"                          its events and size, what was lost)\n"

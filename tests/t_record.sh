@@ -192,6 +192,26 @@ nt=$(ls "$T/gcc"/trace.htape* 2>/dev/null | wc -l)
 [ "$nt" -ge 3 ] && ok "gcc: driver, cc1 and as each traced ($nt traces)" ||
 	no "gcc: driver, cc1 and as each traced ($nt traces)"
 
+# --only (HEAPTAPE_ONLY): of gcc's three programs only cc1 is recorded;
+# the others run untouched and leave no trace.  A pattern that matches
+# no process: record says so.
+same gcc-only HEAPTAPE_ONLY='cc1*' -- gcc -O2 -c "$T/small.c" -o small.o
+f=$T/gcc-only/trace.htape
+nt=$(ls "$T/gcc-only"/trace.htape* 2>/dev/null | wc -l)
+exe=$(meta "$f" process.exe)
+[ "$nt" = 1 ] && [ "${exe##*/}" = cc1 ] && [ "$(events "$f")" -gt 1000 ] &&
+	case $(meta "$f" recorder.options) in *"only=cc1*"*) true ;; *) false ;; esac &&
+	ok "gcc --only 'cc1*': one trace, cc1's ($(events "$f") events)" ||
+	no "gcc --only 'cc1*': $nt traces, exe '$exe'"
+d=$T/only-none
+rm -rf "$d" && mkdir -p "$d"
+(cd "$d" && "$H" record --only nomatch -o "$d/t.htape" -- sh -c 'echo x' \
+	>"$d/out" 2>"$d/err"; echo $? >"$d/rc")
+[ "$(cat "$d/rc")" = 0 ] && [ "$(cat "$d/out")" = x ] && [ ! -e "$d/t.htape" ] &&
+	grep -q "no trace written to '$d/t.htape' (no process matched --only 'nomatch')" "$d/err" &&
+	ok "--only matching no process: the program runs, record says why there is no trace" ||
+	no "--only matching nothing: rc $(cat "$d/rc"), '$(cat "$d/err")'"
+
 same pipeline -- sh -c 'seq 1 1000 | sort -r | head -3; echo done >&2'
 
 # --- test programs -----------------------------------------------------------
