@@ -314,7 +314,7 @@ int evpipe_next(struct evpipe *p, const struct ht_event **ev, size_t *n)
 			return rc;
 		}
 		*ev = &p->one;
-		*n = 1;
+		*n = rc == 1;
 		return rc;
 	}
 	put_buf(p, p->prev, p->prev_cap);

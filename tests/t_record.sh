@@ -286,6 +286,22 @@ jsum=$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(len
 	[ "$jsum" = "$# $sum" ] &&
 	ok "stat of mtfork and its $(($# - 1)) children: a line each, parent first, total $sum; --json array" ||
 	no "stat of several traces: rc $frc, lines '$got', expected '$exp' (total $sum), json '$jsum'"
+# cat of the same traces: one time order (ts never decreases), every
+# event once, and each process's events in its own trace's order
+"$H" cat "$@" >"$d/fam.cat" 2>"$d/fam.cerr"; frc=$?
+good=0
+for f in "$@"; do
+	p=$(meta "$f" process.pid)
+	"$H" cat "$f" >"$d/one.cat"
+	awk -v p="$p/" 'index($2, p) == 1' "$d/fam.cat" | cmp -s - "$d/one.cat" &&
+		good=$((good + 1))
+done
+[ "$frc" = 0 ] && [ "$good" = $# ] &&
+	[ "$(wc -l <"$d/fam.cat")" = "$sum" ] &&
+	awk '{ split($1, t, "."); v = t[1] * 1e9 + t[2]
+	       if (NR > 1 && v < last) exit 1; last = v }' "$d/fam.cat" &&
+	ok "cat of mtfork and its children: $sum events in one time order, each process's as in its trace" ||
+	no "cat of several traces: rc $frc, $good of $# processes in order, $(wc -l <"$d/fam.cat") of $sum lines"
 "$H" stat "$d/trace.htape" "$d/none.htape" "$1" >"$d/fam2.txt" 2>"$d/fam2.err"; frc=$?
 [ "$frc" = 1 ] && grep -q "none.htape" "$d/fam2.err" &&
 	[ "$(grep -c '^trace ' "$d/fam2.txt")" = 2 ] &&
