@@ -453,31 +453,36 @@ k=$("$H" cat --op malloc "$f" 2>/dev/null | grep -c 'size=2468 ')
 
 # A program the preload library cannot enter runs as before, and record
 # says why there is no trace: statically linked (directly or as a
-# script's interpreter), or set-user-ID to another user (the loader
-# ignores LD_PRELOAD)
+# script's interpreter), 32-bit, or set-user-ID to another user (the
+# loader ignores LD_PRELOAD).
+# untraced WHAT RC OUT WHY PROG [ARGS]: record runs ./PROG in $d with
+# status RC and stdout OUT ("-": not checked), writes no $d/PROG.htape,
+# and its last line has WHY (a grep pattern)
+untraced() {
+	w=$1 wrc=$2 wout=$3 why=$4; shift 4
+	(cd "$d" && "$H" record -o "$d/$1.htape" -- "./$@" \
+		>"$d/$1.out" 2>"$d/$1.err"; echo $? >"$d/$1.rc")
+	[ "$(cat "$d/$1.rc")" = "$wrc" ] && [ ! -e "$d/$1.htape" ] &&
+	{ [ "$wout" = - ] || [ "$(cat "$d/$1.out")" = "$wout" ]; } &&
+	grep -q "no trace written to '$d/$1.htape' ($why" "$d/$1.err" &&
+	ok "untraced: $w: same status and output, record says why" ||
+	no "untraced: $w: rc $(cat "$d/$1.rc"), '$(cat "$d/$1.err")'"
+}
 d=$T/untraced
 rm -rf "$d" && mkdir -p "$d"
 printf '#include <stdio.h>\n#include <stdlib.h>\nint main(void) { free(malloc(9)); puts("static"); return 3; }\n' >"$d/s.c"
 if gcc -static -o "$d/static" "$d/s.c" 2>"$d/cc.err"; then
 	printf '#!%s\n' "$d/static" >"$d/script"
 	chmod +x "$d/script"
-	for p in static script; do
-		w="a static program"
-		[ $p = script ] && w="a script whose interpreter is static"
-		(cd "$d" && "$H" record -o "$d/$p.htape" -- "./$p" \
-			>"$d/$p.out" 2>"$d/$p.err"; echo $? >"$d/$p.rc")
-		[ "$(cat "$d/$p.out")" = static ] && [ "$(cat "$d/$p.rc")" = 3 ] &&
-		[ ! -e "$d/$p.htape" ] &&
-		grep -q "no trace written to '$d/$p.htape' ('.*static' is statically linked" "$d/$p.err" &&
-		ok "untraced: $w: same output and status, record says why" ||
-		no "untraced: $w: rc $(cat "$d/$p.rc"), '$(cat "$d/$p.err")'"
-	done
+	untraced "a static program" 3 static "'./static' is statically linked" static
+	untraced "a script whose interpreter is static" 3 static \
+		"'$d/static' is statically linked" script
 else
 	no "untraced: gcc -static: $(head -1 "$d/cc.err")"
 	no "untraced: script (not run)"
 fi
-# a 32-bit program (here a static one of three instructions, made with
-# binutils alone): the 64-bit recorder cannot enter it, and record says so
+# 32-bit: a static program of three instructions, made with binutils
+# alone (no multilib needed)
 if [ "$(uname -m)" = x86_64 ]; then
 	printf '.globl _start\n_start:\n mov $1, %%eax\n mov $3, %%ebx\n int $0x80\n' >"$d/e32.s"
 	if ! { as --32 -o "$d/e32.o" "$d/e32.s" &&
@@ -486,24 +491,16 @@ if [ "$(uname -m)" = x86_64 ]; then
 	elif ! (cd "$d" && ./e32 2>/dev/null; [ $? = 3 ]); then
 		skip "untraced: a 32-bit program" "this kernel runs no 32-bit programs"
 	else
-		(cd "$d" && "$H" record -o "$d/e32.htape" -- ./e32 2>"$d/e32.err"
-		 echo $? >"$d/e32.rc")
-		[ "$(cat "$d/e32.rc")" = 3 ] && [ ! -e "$d/e32.htape" ] &&
-		grep -q "('./e32' is built for another machine or word size" "$d/e32.err" &&
-		ok "untraced: a 32-bit program: same status, record says why" ||
-		no "untraced: 32-bit: rc $(cat "$d/e32.rc"), '$(cat "$d/e32.err")'"
+		untraced "a 32-bit program" 3 - \
+			"'./e32' is built for another machine or word size" e32
 	fi
 else
 	skip "untraced: a 32-bit program" "x86_64 only"
 fi
 if [ "$(id -u)" = 0 ]; then
 	cp "$P/prodcons" "$d/suid" && chown 65534 "$d/suid" && chmod 4755 "$d/suid"
-	(cd "$d" && "$H" record -o "$d/suid.htape" -- ./suid 2 100 \
-		>/dev/null 2>"$d/suid.err"; echo $? >"$d/suid.rc")
-	[ "$(cat "$d/suid.rc")" = 0 ] && [ ! -e "$d/suid.htape" ] &&
-	grep -q "('./suid' runs with other privileges, set-user-ID" "$d/suid.err" &&
-	ok "untraced: a set-user-ID program: record says the loader ignores LD_PRELOAD" ||
-	no "untraced: set-user-ID: rc $(cat "$d/suid.rc"), '$(cat "$d/suid.err")'"
+	untraced "a set-user-ID program" 0 - \
+		"'./suid' runs with other privileges, set-user-ID" suid 2 100
 else
 	skip "untraced: a set-user-ID program" "needs root to chown"
 fi
