@@ -520,18 +520,20 @@ m=$(opcount "$T/threads/trace.htape" malloc)
 	no "threads: 1000 threads recorded ($1 threads, $2 lost, $m mallocs)"
 
 # the encoder thread's CPU time is in the trace (recorder.cpu_ns), for
-# the parent and a forked child, and stat shows it per event; it is
-# under the CPU time of the whole recorded run
+# the parent and a forked child, and stat and record's last line show
+# it per event; it is under the CPU time of the whole recorded run
 d=$T/cpu
 rm -rf "$d" && mkdir -p "$d"
-/usr/bin/time -f '%U %S' -o "$d/time" "$H" record -q -o "$d/t.htape" -- \
-	"$P/prodcons" 2 100000 >/dev/null 2>&1
+/usr/bin/time -f '%U %S' -o "$d/time" "$H" record -o "$d/t.htape" -- \
+	"$P/prodcons" 2 100000 >/dev/null 2>"$d/err"
 pc=$(meta "$d/t.htape" recorder.cpu_ns)
+sec=$(awk -v c="$pc" 'BEGIN { printf "%.3f", c / 1e9 }')
 cc=$(meta "$T/mtfork/$(ls "$T/mtfork" | grep 'trace.htape\.' | head -1)" recorder.cpu_ns)
 tot=$(awk '{ printf "%.0f", ($1 + $2) * 1e9 }' "$d/time" 2>/dev/null)
 case "$pc$cc" in *[!0-9]*|"") pc=-1 ;; esac
 [ "$pc" -gt 0 ] && [ "${cc:-0}" -gt 0 ] && [ "$pc" -le "${tot:-0}" ] &&
 	"$H" stat "$d/t.htape" | grep -Eq '^recorder CPU +[0-9.]+ s encoding and writing \([0-9.]+ ns/event\)' &&
+	tail -1 "$d/err" | grep -Eq ", recorder CPU $sec s \([0-9]+ ns/event\), none lost$" &&
 	ok "recorder.cpu_ns: encoder CPU in the trace ($pc ns of $tot), also a child's ($cc)" ||
 	no "recorder.cpu_ns: parent '$pc', child '$cc', run's CPU '$tot'"
 
@@ -665,7 +667,7 @@ f=$(sed -n "s/.*trace '\(heaptape\.[0-9]*\.htape\)'.*/\1/p" "$d/name.err")
 [ -n "$f" ] && [ -f "$d/$f" ] && ok "record names the default trace on stderr ($f)" ||
 	no "record names the default trace on stderr"
 e=$(statnum "$d/$f" events)
-grep -q "trace '$f': $e events, [0-9.]* [KMG]*i*B, none lost$" "$d/name.err" &&
+grep -Eq "trace '$f': $e events, [0-9.]+ [KMG]?i?B(, recorder CPU [0-9.]+ s \([0-9]+ ns/event\))?, none lost$" "$d/name.err" &&
 	ok "record's last line gives the trace's events ($e), size, none lost" ||
 	{ no "record's last line gives events, size, losses"; sed 's/^/# /' "$d/name.err"; }
 # files beside the trace that are not a child's are not counted
