@@ -236,93 +236,6 @@ static size_t report_problems(const struct ht_reader *r,
 	return n1 + n2;
 }
 
-/* One trace being read: its reader, its pipe and the rest of the run
- * the pipe handed out last. */
-struct src {
-	const char *path;
-	struct ht_reader *r;
-	struct evpipe *p;
-	const struct ht_event *ev;
-	size_t n;
-	int done;
-};
-
-/* Time order across traces: (ts, pid, tid), as within one. */
-static int ev_before(const struct ht_event *a, const struct ht_event *b)
-{
-	if (a->ts != b->ts)
-		return a->ts < b->ts;
-	if (a->pid != b->pid)
-		return a->pid < b->pid;
-	return a->tid < b->tid;
-}
-
-/*
- * The next run of events of the traces s[0..ns) merged in time order:
- * the part of the earliest trace's run that comes before every other
- * trace's next event (a whole run when there is one trace, or when the
- * processes did not run at the same time).  Returns 1, 0 at the end,
- * or HT_E* with *bad the trace at fault.
- */
-static int merged_next(struct src *s, size_t ns, const struct ht_event **ev,
-		       size_t *n, size_t *bad)
-{
-	size_t m = ns, m2 = ns, lo, hi;
-
-	for (size_t i = 0; i < ns; i++) {
-		if (!s[i].done && !s[i].n) {
-			int e = evpipe_next(s[i].p, &s[i].ev, &s[i].n);
-
-			if (e < 0) {
-				*bad = i;
-				return e;
-			}
-			if (e == 0) {
-				s[i].done = 1;
-				s[i].n = 0;
-			}
-		}
-		if (!s[i].n)
-			continue;
-		if (m == ns || ev_before(s[i].ev, s[m].ev)) {
-			m2 = m;
-			m = i;
-		} else if (m2 == ns || ev_before(s[i].ev, s[m2].ev)) {
-			m2 = i;
-		}
-	}
-	if (m == ns)
-		return 0;
-	/* events of m up to the first that s[m2]'s next comes before */
-	lo = 1;
-	hi = s[m].n;
-	if (m2 < ns) {
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (ev_before(s[m2].ev, &s[m].ev[mid]))
-				hi = mid;
-			else
-				lo = mid + 1;
-		}
-	}
-	*ev = s[m].ev;
-	*n = lo;
-	s[m].ev += lo;
-	s[m].n -= lo;
-	return 1;
-}
-
-static void close_srcs(struct src *s, size_t ns)
-{
-	for (size_t i = 0; i < ns; i++) {
-		evpipe_close(s[i].p);
-		if (s[i].r)
-			ht_reader_close(s[i].r);
-	}
-	free(s);
-}
-
 static int cmd_cat(int argc, char **argv)
 {
 	enum { O_SALVAGE = 256, O_STRICT, O_FROM, O_TO, O_JOBS };
@@ -340,7 +253,7 @@ static int cmd_cat(int argc, char **argv)
 		{0, 0, 0, 0}};
 	const struct ht_cmd *c = &cmd_cat_entry;
 	struct convert_opts o;
-	struct src *src;
+	struct evsrc *src;
 	const struct ht_event *ev;
 	struct fmt fmt;
 	struct chunk *cur = NULL;
@@ -348,7 +261,7 @@ static int cmd_cat(int argc, char **argv)
 	uint64_t v, shown = 0, start = UINT64_MAX;
 	size_t n, ns, bad = 0;
 	int ch, err = 0, mode = HT_READ_STOP, filter, jobs = -1, done = 0;
-	int rc = 0, pjobs;
+	int rc = 0;
 
 	memset(&o, 0, sizeof(o));
 	optind = 1;
@@ -406,31 +319,15 @@ static int cmd_cat(int argc, char **argv)
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		jobs = ncpu > 1 ? (int)ncpu - 1 : 0;
 	}
-	/* the decoding threads shared among the traces */
-	pjobs = jobs / (int)(ns < 256 ? ns : 256);
-	src = calloc(ns, sizeof(*src));
+	src = evpipe_open_all(argv + optind, ns, mode, jobs, &start);
 	if (!src)
-		return cli_error("out of memory");
-	for (size_t i = 0; i < ns; i++) {
-		src[i].path = argv[optind + (int)i];
-		if (cli_open_trace(&src[i].r, src[i].path, mode)) {
-			close_srcs(src, ns);
-			return 1;
-		}
-		if (ht_reader_start_ns(src[i].r) < start)
-			start = ht_reader_start_ns(src[i].r);
-		if ((err = evpipe_open(&src[i].p, src[i].r, mode, pjobs))) {
-			cli_error("'%s': %s", src[i].path, ht_strerror(err));
-			close_srcs(src, ns);
-			return 1;
-		}
-	}
+		return 1;
 	if (fmt_open(&fmt, jobs)) {
 		fmt_close(&fmt);
-		close_srcs(src, ns);
+		evpipe_close_all(src, ns);
 		return cli_error("out of memory");
 	}
-	while (!done && (err = merged_next(src, ns, &ev, &n, &bad)) == 1) {
+	while (!done && (err = evpipe_merge_next(src, ns, &ev, &n, &bad)) == 1) {
 		for (size_t i = 0; i < n; i++) {
 			if (filter && !convert_keep(&o, &ev[i], start))
 				continue;
@@ -468,7 +365,7 @@ static int cmd_cat(int argc, char **argv)
 			}
 		}
 	}
-	close_srcs(src, ns);
+	evpipe_close_all(src, ns);
 	return rc;
 }
 

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "evpipe.h"
 
 #define NONE UINT32_MAX
@@ -511,4 +512,106 @@ void evpipe_close(struct evpipe *p)
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->done);
 	free(p);
+}
+
+/* Time order across traces: (ts, pid, tid), as within one. */
+static int ev_before(const struct ht_event *a, const struct ht_event *b)
+{
+	if (a->ts != b->ts)
+		return a->ts < b->ts;
+	if (a->pid != b->pid)
+		return a->pid < b->pid;
+	return a->tid < b->tid;
+}
+
+int evpipe_merge_next(struct evsrc *s, size_t ns, const struct ht_event **ev,
+		      size_t *n, size_t *which)
+{
+	size_t m = ns, m2 = ns, lo, hi;
+
+	for (size_t i = 0; i < ns; i++) {
+		if (!s[i].done && !s[i].n) {
+			int e = evpipe_next(s[i].p, &s[i].ev, &s[i].n);
+
+			if (e < 0) {
+				*which = i;
+				return e;
+			}
+			if (e == 0) {
+				s[i].done = 1;
+				s[i].n = 0;
+			}
+		}
+		if (!s[i].n)
+			continue;
+		if (m == ns || ev_before(s[i].ev, s[m].ev)) {
+			m2 = m;
+			m = i;
+		} else if (m2 == ns || ev_before(s[i].ev, s[m2].ev)) {
+			m2 = i;
+		}
+	}
+	if (m == ns)
+		return 0;
+	/* events of m up to the first that s[m2]'s next comes before */
+	lo = 1;
+	hi = s[m].n;
+	if (m2 < ns) {
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (ev_before(s[m2].ev, &s[m].ev[mid]))
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+	}
+	*ev = s[m].ev;
+	*n = lo;
+	*which = m;
+	s[m].ev += lo;
+	s[m].n -= lo;
+	return 1;
+}
+
+struct evsrc *evpipe_open_all(char *const *paths, size_t ns, int mode,
+			      int jobs, uint64_t *start)
+{
+	struct evsrc *s = calloc(ns ? ns : 1, sizeof(*s));
+	int pjobs = jobs / (int)(ns < 256 ? (ns ? ns : 1) : 256);
+
+	if (!s) {
+		cli_error("out of memory");
+		return NULL;
+	}
+	*start = UINT64_MAX;
+	for (size_t i = 0; i < ns; i++) {
+		int err;
+
+		s[i].path = paths[i];
+		if (cli_open_trace(&s[i].r, s[i].path, mode)) {
+			evpipe_close_all(s, ns);
+			return NULL;
+		}
+		if (ht_reader_start_ns(s[i].r) < *start)
+			*start = ht_reader_start_ns(s[i].r);
+		if ((err = evpipe_open(&s[i].p, s[i].r, mode, pjobs))) {
+			cli_error("'%s': %s", s[i].path, ht_strerror(err));
+			evpipe_close_all(s, ns);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+void evpipe_close_all(struct evsrc *s, size_t ns)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < ns; i++) {
+		evpipe_close(s[i].p);
+		if (s[i].r)
+			ht_reader_close(s[i].r);
+	}
+	free(s);
 }

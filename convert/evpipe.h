@@ -39,4 +39,33 @@ size_t evpipe_problems(const struct evpipe *p,
 
 void evpipe_close(struct evpipe *p); /* NULL ok */
 
+/* One of several traces read together: its reader and pipe (the
+ * caller's), and the rest of the run its pipe handed out last. */
+struct evsrc {
+	const char *path;
+	struct ht_reader *r;
+	struct evpipe *p;
+	const struct ht_event *ev;
+	size_t n;
+	int done;
+};
+
+/*
+ * The next run of events of the traces s[0..ns) merged in time order
+ * (ts, pid, tid), each trace's own order kept: the part of the earliest
+ * trace's run that comes before every other trace's next event (a whole
+ * run when there is one trace, or when the processes did not run at the
+ * same time).  *which: the trace the run is of.  Returns 1, 0 at the
+ * end, or HT_E* (then *which is the trace at fault).
+ */
+int evpipe_merge_next(struct evsrc *s, size_t ns, const struct ht_event **ev,
+		      size_t *n, size_t *which);
+
+/* Opens the traces paths[0..ns) (cli_open_trace(): "-" is stdin, errors
+ * are said) with a pipe each, the jobs decoding threads shared among
+ * them; *start: the earliest ht_reader_start_ns().  NULL on failure. */
+struct evsrc *evpipe_open_all(char *const *paths, size_t ns, int mode,
+			      int jobs, uint64_t *start);
+void evpipe_close_all(struct evsrc *s, size_t ns); /* NULL ok */
+
 #endif
