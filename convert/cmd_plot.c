@@ -1,10 +1,12 @@
 /*
- * cmd_plot.c - `heaptape plot INPUT -o OUT.svg`: a picture of a trace or
- * of a replay report, as a self-contained SVG (svg.h).
+ * cmd_plot.c - `heaptape plot INPUT... -o OUT.svg`: a picture of a trace
+ * or of a replay report, as a self-contained SVG (svg.h).
  *
  *  - a trace (.htape): live bytes (top panel, with the recorded RSS of
  *    each process when the trace has RSS samples) and live blocks (bottom
- *    panel) over time, from the live-block tracker (live.h);
+ *    panel) over time, from the live-block tracker (live.h); several
+ *    traces (a process and its children's) merged in time order, their
+ *    sum and the largest of them each as a line;
  *  - a replay report (`heaptape replay --json FILE`): RSS over time of
  *    every allocator, read from
  *      {"allocators": [{"name": "glibc", ..., "rss_series": [[t_s, bytes],
@@ -227,46 +229,93 @@ static double col_max(const struct sampler *s)
 	return m;
 }
 
-static int plot_trace(const char *in, const char *outp, const char *title,
-		      int mode, int width, const struct window *win)
+/* Per-process lines drawn besides the total, for several traces. */
+#define MAXPROC 6
+static const char *const proc_colors[MAXPROC] = { /* none of RSS's */
+	"#2ca02c", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
+};
+
+/* One trace of those drawn together: its live blocks and its line. */
+struct proc {
+	struct live *lv;
+	struct sampler s;
+	struct line l;
+	uint64_t bytes, blocks;
+	double peak;
+	char label[64];
+};
+
+static int cmp_peak(const void *x, const void *y)
 {
-	struct ht_reader *r;
+	const struct proc *const *p = x, *const *q = y;
+
+	return ((*p)->peak < (*q)->peak) - ((*p)->peak > (*q)->peak);
+}
+
+/*
+ * Traces ins[0..n): live bytes (with the recorded RSS of each process)
+ * and live blocks over time.  Several traces (a process and its
+ * children) are merged in time order: the lines are the sum over them,
+ * and the live bytes of the MAXPROC largest each get a line too.
+ */
+static int plot_trace(char *const *ins, size_t n, const char *outp,
+		      const char *title, int mode, int width,
+		      const struct window *win)
+{
+	struct evsrc *src;
 	struct ht_trace_info info;
-	struct live *lv = NULL;
+	struct proc *pr = NULL, *top[MAXPROC];
 	struct sampler sb = {0}, sk = {0};
 	struct line lb = {0}, lk = {0}, lr[MAXRSS];
-	struct svg_series sbytes[1 + MAXRSS], sblocks[1];
+	struct svg_series sbytes[1 + MAXPROC + MAXRSS], sblocks[1];
 	struct svg_panel panels[2];
 	struct svg_chart chart;
 	const struct ht_rss_sample *rss;
 	struct live_stats ls;
-	struct evpipe *pipe = NULL;
 	const struct ht_event *ev;
-	size_t nev;
+	size_t nev, which, nr = 0, ntop = 0, nser;
 	uint32_t rpid[MAXRSS];
-	char titlebuf[512], sub[256], lbl[MAXRSS][48], pk[32], pr[32];
-	size_t nrss, nr = 0;
-	uint64_t t0, t1, rss_peak_w = 0;
+	char titlebuf[512], sub[320], lbl[MAXRSS][48], pk[32], prs[32];
+	const char *in = ins[0];
+	uint64_t t0, t1, start, events = 0, rss_peak_w = 0;
+	uint64_t tot_bytes = 0, tot_blocks = 0;
 	double span, tscale, w0, w1;
-	int err, rc = 1, no_time;
+	int err, rc = 1, no_time = 0;
 
 	memset(lr, 0, sizeof(lr));
-	if (cli_open_trace(&r, in, mode))
+	if (!(src = evpipe_open_all(ins, n, mode, n > 1 ? 0 : -1, &start)))
 		return 1;
-	ht_reader_info(r, &info);
-	nrss = ht_reader_rss(r, &rss);
-	t0 = ht_reader_start_ns(r);
-	t1 = info.events ? info.ts_max : t0;
-	if (info.events && info.ts_min < t0)
-		t0 = info.ts_min;
-	for (size_t i = 0; i < nrss; i++) {
-		if (rss[i].ts < t0)
-			t0 = rss[i].ts;
-		if (rss[i].ts > t1)
-			t1 = rss[i].ts;
+	t0 = start;
+	t1 = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t nrss = ht_reader_rss(src[i].r, &rss);
+
+		ht_reader_info(src[i].r, &info);
+		events += info.events;
+		if (info.events && info.ts_min < t0)
+			t0 = info.ts_min;
+		if (info.events && info.ts_max > t1)
+			t1 = info.ts_max;
+		for (size_t k = 0; k < nrss; k++) {
+			if (rss[k].ts < t0)
+				t0 = rss[k].ts;
+			if (rss[k].ts > t1)
+				t1 = rss[k].ts;
+		}
+		/* Without a clock (android record_allocs) ts is an event
+		 * number, which says nothing across traces. */
+		if (ht_reader_flags(src[i].r) & HT_TRACE_NO_TIME) {
+			if (n > 1) {
+				cli_error("'%s' has no clock: it cannot be "
+					  "drawn with other traces",
+					  src[i].path);
+				goto out;
+			}
+			no_time = 1;
+		}
 	}
-	/* Without a clock (android record_allocs) ts is an event number. */
-	no_time = !!(ht_reader_flags(r) & HT_TRACE_NO_TIME);
+	if (t1 < t0)
+		t1 = t0;
 	tscale = no_time ? 1.0 : 1e9;
 	span = (double)(t1 - t0) / tscale;
 	w0 = win->from_set ? (double)win->from / tscale : 0;
@@ -279,16 +328,20 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 			  "(0..%.9g)", in, w0, w1, no_time ? "" : "s", span);
 		goto out;
 	}
-	if (!(lv = live_new()) || sampler_init(&sb, w0, w1 - w0, 1) ||
+	if (!(pr = calloc(n, sizeof(*pr))) || sampler_init(&sb, w0, w1 - w0, 1) ||
 	    sampler_init(&sk, w0, w1 - w0, 1)) {
 		cli_error("out of memory");
 		goto out;
 	}
-	if ((err = evpipe_open(&pipe, r, mode, -1))) {
-		cli_error("'%s': %s", in, ht_strerror(err));
-		goto out;
-	}
-	while ((err = evpipe_next(pipe, &ev, &nev)) == 1) {
+	for (size_t i = 0; i < n; i++)
+		if (!(pr[i].lv = live_new()) ||
+		    (n > 1 && sampler_init(&pr[i].s, w0, w1 - w0, 1))) {
+			cli_error("out of memory");
+			goto out;
+		}
+	while ((err = evpipe_merge_next(src, n, &ev, &nev, &which)) == 1) {
+		struct proc *p = &pr[which];
+
 		for (size_t i = 0; i < nev; i++) {
 			double t = (double)(ev[i].ts - t0) / tscale;
 			if (t > w1) {
@@ -296,18 +349,25 @@ static int plot_trace(const char *in, const char *outp, const char *title,
 				err = 0;
 				goto drawn;
 			}
-			if (live_apply(lv, &ev[i], NULL)) {
+			if (live_apply(p->lv, &ev[i], NULL)) {
 				cli_error("out of memory");
 				goto out;
 			}
-			live_stats(lv, &ls);
-			sampler_put(&sb, t, (double)ls.bytes);
-			sampler_put(&sk, t, (double)ls.blocks);
+			live_stats(p->lv, &ls);
+			tot_bytes += ls.bytes - p->bytes;
+			tot_blocks += ls.blocks - p->blocks;
+			p->bytes = ls.bytes;
+			p->blocks = ls.blocks;
+			sampler_put(&sb, t, (double)tot_bytes);
+			sampler_put(&sk, t, (double)tot_blocks);
+			if (n > 1)
+				sampler_put(&p->s, t, (double)ls.bytes);
 		}
 	}
 	if (err < 0) {
-		cli_error("'%s': %s at offset %llu", in, ht_strerror(err),
-			  (unsigned long long)evpipe_error_offset(pipe));
+		cli_error("'%s': %s at offset %llu", src[which].path,
+			  ht_strerror(err),
+			  (unsigned long long)evpipe_error_offset(src[which].p));
 		goto out;
 	}
 drawn:
@@ -315,13 +375,39 @@ drawn:
 		cli_error("out of memory");
 		goto out;
 	}
+	/* Several traces: a line for each of the largest. */
+	for (size_t i = 0; n > 1 && i < n; i++) {
+		const char *exe = ht_reader_meta(src[i].r, "process.exe");
+		const char *pid = ht_reader_meta(src[i].r, "process.pid");
+
+		pr[i].peak = col_max(&pr[i].s);
+		if (pr[i].s.cur > pr[i].peak)
+			pr[i].peak = pr[i].s.cur;
+		snprintf(pr[i].label, sizeof(pr[i].label), "%s%s%s",
+			 exe ? base_name(exe) : base_name(src[i].path),
+			 pid ? ", pid " : "", pid ? pid : "");
+		if (ntop < MAXPROC)
+			top[ntop++] = &pr[i];
+		else if (pr[i].peak > top[MAXPROC - 1]->peak)
+			top[MAXPROC - 1] = &pr[i];
+		qsort(top, ntop, sizeof(top[0]), cmp_peak);
+	}
+	for (size_t k = 0; k < ntop; k++)
+		if (sampler_line(&top[k]->s, &top[k]->l, 1)) {
+			cli_error("out of memory");
+			goto out;
+		}
 	/* RSS: one line per process, downsampled the same way. */
-	for (size_t i = 0; i < nrss; i++) {
-		size_t k;
-		for (k = 0; k < nr && rpid[k] != rss[i].pid; k++)
-			;
-		if (k == nr && nr < MAXRSS)
-			rpid[nr++] = rss[i].pid;
+	for (size_t i = 0; i < n; i++) {
+		size_t nrss = ht_reader_rss(src[i].r, &rss);
+
+		for (size_t j = 0; j < nrss; j++) {
+			size_t k;
+			for (k = 0; k < nr && rpid[k] != rss[j].pid; k++)
+				;
+			if (k == nr && nr < MAXRSS)
+				rpid[nr++] = rss[j].pid;
+		}
 	}
 	for (size_t k = 0; k < nr; k++) {
 		struct sampler s = {0};
@@ -329,10 +415,15 @@ drawn:
 			cli_error("out of memory");
 			goto out;
 		}
-		for (size_t i = 0; i < nrss; i++) {
-			double t = (double)(rss[i].ts - t0) / tscale;
-			if (rss[i].pid == rpid[k])
-				sampler_put(&s, t, (double)rss[i].rss_bytes);
+		for (size_t i = 0; i < n; i++) {
+			size_t nrss = ht_reader_rss(src[i].r, &rss);
+
+			for (size_t j = 0; j < nrss; j++) {
+				double t = (double)(rss[j].ts - t0) / tscale;
+				if (rss[j].pid == rpid[k])
+					sampler_put(&s, t,
+						    (double)rss[j].rss_bytes);
+			}
 		}
 		if (col_max(&s) > (double)rss_peak_w)
 			rss_peak_w = (uint64_t)col_max(&s);
@@ -345,44 +436,64 @@ drawn:
 	}
 
 	memset(sbytes, 0, sizeof(sbytes));
-	sbytes[0] = (struct svg_series){"live bytes (requested)", lb.x, lb.y,
+	sbytes[0] = (struct svg_series){n > 1 ? "live bytes (requested), "
+					"all processes" :
+					"live bytes (requested)", lb.x, lb.y,
 					lb.n, 0, "#1f77b4"};
+	nser = 1;
+	for (size_t k = 0; k < ntop; k++)
+		sbytes[nser++] = (struct svg_series){top[k]->label,
+			top[k]->l.x, top[k]->l.y, top[k]->l.n, 0,
+			proc_colors[k]};
 	for (size_t k = 0; k < nr; k++) {
 		if (nr == 1)
 			snprintf(lbl[k], sizeof(lbl[k]), "recorded RSS");
 		else
 			snprintf(lbl[k], sizeof(lbl[k]), "recorded RSS, pid %u",
 				 rpid[k]);
-		sbytes[1 + k] = (struct svg_series){lbl[k], lr[k].x, lr[k].y,
-						    lr[k].n, 1, rss_colors[k]};
+		sbytes[nser++] = (struct svg_series){lbl[k], lr[k].x, lr[k].y,
+						     lr[k].n, 1,
+						     rss_colors[k]};
 	}
 	sblocks[0] = (struct svg_series){"live blocks", lk.x, lk.y, lk.n, 0,
 					 "#2ca02c"};
 	panels[0] = (struct svg_panel){"live bytes", SVG_Y_BYTES, sbytes,
-				       1 + nr};
+				       nser};
 	panels[1] = (struct svg_panel){"live blocks", SVG_Y_COUNT, sblocks,
 				       1};
 	if (!title) {
-		const char *exe = ht_reader_meta(r, "process.exe");
-		snprintf(titlebuf, sizeof(titlebuf), "heap of %s",
-			 exe ? base_name(exe) : base_name(in));
+		const char *exe = ht_reader_meta(src[0].r, "process.exe");
+
+		if (n > 1)
+			snprintf(titlebuf, sizeof(titlebuf), "heap of %s and "
+				 "%zu more process%s",
+				 exe ? base_name(exe) : base_name(in), n - 1,
+				 n == 2 ? "" : "es");
+		else
+			snprintf(titlebuf, sizeof(titlebuf), "heap of %s",
+				 exe ? base_name(exe) : base_name(in));
 		title = titlebuf;
 	}
 	{
 		/* The peaks drawn: of the window, or of the whole trace. */
 		double pb = col_max(&sb), pn = col_max(&sk);
+		char what[96];
+
 		if (sb.cur > pb)
 			pb = sb.cur;
 		if (sk.cur > pn)
 			pn = sk.cur;
 		human_bytes(pk, sizeof(pk), pb);
-		human_bytes(pr, sizeof(pr), (double)rss_peak_w);
+		human_bytes(prs, sizeof(prs), (double)rss_peak_w);
+		if (n > 1)
+			snprintf(what, sizeof(what), "%zu traces", n);
+		else
+			snprintf(what, sizeof(what), "%s", base_name(in));
 		snprintf(sub, sizeof(sub), "%s: %" PRIu64 " events, %speak "
-			 "live %s in %.0f blocks%s%s", base_name(in),
-			 info.events, win->from_set || win->to_set ?
-			 "in this window " : "", pk, pn,
-			 rss_peak_w ? ", peak recorded RSS " : "",
-			 rss_peak_w ? pr : "");
+			 "live %s in %.0f blocks%s%s", what, events,
+			 win->from_set || win->to_set ? "in this window " : "",
+			 pk, pn, rss_peak_w ? ", peak recorded RSS " : "",
+			 rss_peak_w ? prs : "");
 	}
 	memset(&chart, 0, sizeof(chart));
 	chart.title = title;
@@ -403,13 +514,18 @@ out:
 	line_free(&lk);
 	for (size_t k = 0; k < MAXRSS; k++)
 		line_free(&lr[k]);
-	live_free(lv);
-	evpipe_close(pipe);
-	ht_reader_close(r);
+	for (size_t i = 0; pr && i < n; i++) {
+		live_free(pr[i].lv);
+		free(pr[i].s.c);
+		line_free(&pr[i].l);
+	}
+	free(pr);
+	evpipe_close_all(src, n);
 	return rc;
 }
 
 #define MAXALLOC 16
+
 static const char *const alloc_colors[] = {
 	"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
 	"#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
@@ -650,18 +766,29 @@ static int cmd_plot(int argc, char **argv)
 			return cli_usage(c, 2, "unknown option");
 		}
 	}
-	if (argc - optind != 1)
-		return cli_usage(c, 2, "need one input");
+	if (argc - optind < 1)
+		return cli_usage(c, 2, "need an input");
 	if (!outp)
 		return cli_usage(c, 2, "name the output with -o OUT.svg");
 	in = argv[optind];
+	if (argc - optind > 1) {
+		for (int i = optind; i < argc; i++)
+			if (cli_file_kind(argv[i]) != CLI_KIND_HTAPE)
+				return cli_usage(c, 2, "several inputs must "
+						 "all be traces");
+		if (win.from_set && win.to_set && win.to <= win.from)
+			return cli_usage(c, 2, "--to must be after --from");
+		return plot_trace(argv + optind, (size_t)(argc - optind),
+				  outp, title, mode, width, &win);
+	}
 	if (!(f = fopen(in, "rb")))
 		return cli_error("cannot open '%s': %m", in);
 	fclose(f);
 	if (win.from_set && win.to_set && win.to <= win.from)
 		return cli_usage(c, 2, "--to must be after --from");
 	if (cli_file_kind(in) == CLI_KIND_HTAPE)
-		return plot_trace(in, outp, title, mode, width, &win);
+		return plot_trace(argv + optind, 1, outp, title, mode, width,
+				  &win);
 	if (win.from_set || win.to_set)
 		return cli_usage(c, 2, "--from and --to apply to traces");
 	if (looks_json(in))
@@ -673,7 +800,7 @@ static int cmd_plot(int argc, char **argv)
 const struct ht_cmd cmd_plot_entry = {
 	.name = "plot",
 	.usage = "plot [--from T] [--to T] [--title T] [--width PX] "
-		 "[--salvage] INPUT -o OUT.svg",
+		 "[--salvage] INPUT... -o OUT.svg",
 	.summary = "draw heap and RSS over time (trace or replay) as SVG",
 	.help =
 	"INPUT is a trace (.htape): live requested bytes with the recorded\n"
@@ -682,6 +809,8 @@ const struct ht_cmd cmd_plot_entry = {
 	"allocator, from allocators[].rss_series [[seconds, bytes], ...]\n"
 	"(ideal_series and the top-level ideal_peak_bytes, when present,\n"
 	"are drawn dashed).\n"
+	"Several traces (a process and its children: NAME NAME.*) are drawn\n"
+	"together: their sum, and a line for each of the six largest.\n"
 	"options:\n"
 	"  -o, --output F   the SVG to write (- for standard output)\n"
 	"  --from T, --to T draw only this window of a trace (10ms, 1.5s\n"

@@ -158,6 +158,42 @@ printf '{"something": 1}' >"$d/bad3.json"
 expect 1 "JSON that is not a replay report: exit 1" "$H" plot "$d/bad3.json" -o "$d/b.svg"
 [ ! -e "$d/b.svg" ] && ok "failed plots leave no output" || no "failed plots leave no output"
 
+# Several traces (a process and its children): the first line is their
+# sum, then one line per trace, largest peak first; each is drawn with
+# its trace's own peak, and the sum's peak lies between the largest one
+# and the sum of all.
+"$MK" -n 20000 -t 2 -s 33 "$d/b.htape" "$d/b.txt"
+expect 0 "plot of two traces exits 0" "$H" plot "$d/a.htape" "$d/b.htape" -o "$d/ab.svg"
+"$H" stat --json "$d/b.htape" >"$d/b.json"
+svgcheck "$d/ab.svg" "all processes" "2 traces" "and 1 more process" >"$d/chk" 2>&1 &&
+python3 - "$d/ab.svg" "$d/a.json" "$d/b.json" <<'EOF' >>"$d/chk" 2>&1 &&
+import json, re, sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+peaks = sorted((json.load(open(f))["peak_live_bytes"] for f in sys.argv[2:]),
+               reverse=True)
+ticks = []
+for t in root.iter(ns + "text"):
+    m = re.fullmatch(r"([0-9.]+) ([KMG]i)?B", "".join(t.itertext()))
+    if m and float(t.get("y")) < 400:
+        k = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}.get(m.group(2), 1)
+        ticks.append((float(m.group(1)) * k, float(t.get("y")) - 4))
+ticks.sort()
+(v0, y0), (v1, y1) = ticks[0], ticks[-1]
+def top(pl):
+    ys = [float(p.split(",")[1]) for p in pl.get("points").split()]
+    return v0 + (y0 - min(ys)) * (v1 - v0) / (y0 - y1)
+lines = list(root.iter(ns + "polyline"))
+tot, first, second = top(lines[0]), top(lines[1]), top(lines[2])
+assert abs(first - peaks[0]) <= 0.01 * peaks[0], (first, peaks)
+assert abs(second - peaks[1]) <= 0.01 * peaks[0], (second, peaks)
+assert peaks[0] * 0.99 <= tot <= sum(peaks) * 1.01, (tot, peaks)
+print("sum %.0f, lines %.0f %.0f, peaks %s" % (tot, first, second, peaks))
+EOF
+	ok "two traces: their sum and a line each, drawn at each trace's peak" ||
+	{ no "two traces"; sed 's/^/# /' "$d/chk" | tail -3; }
+expect 2 "plot of a trace with a replay report: exit 2" "$H" plot "$d/a.htape" "$d/a.json" -o "$d/x.svg"
+
 # Errors and usage.
 expect 2 "plot without -o: exit 2" "$H" plot "$d/a.htape"
 expect 1 "plot of a missing file: exit 1" "$H" plot "$d/none.htape" -o "$d/n.svg"
