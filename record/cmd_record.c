@@ -632,8 +632,8 @@ const struct ht_cmd cmd_record_entry = {
 	"                          its events and size, what was lost)\n"
 	"environment for LD_PRELOAD use: HEAPTAPE_OUT, HEAPTAPE_FLUSH_MS,\n"
 	"HEAPTAPE_BUFFER, HEAPTAPE_LEVEL, HEAPTAPE_MAX_SIZE, HEAPTAPE_PAUSED,\n"
-	"HEAPTAPE_TOGGLE_SIGNAL, HEAPTAPE_NO_FOLLOW; HEAPTAPE_PRELOAD: the\n"
-	"library to use\n"
+	"HEAPTAPE_TOGGLE_SIGNAL, HEAPTAPE_NO_FOLLOW, HEAPTAPE_ONLY;\n"
+	"HEAPTAPE_PRELOAD: the library to use\n"
 	"exit status: PROG's (128+N for signal N), 125 heaptape failed,\n"
 	"126 PROG cannot be executed, 127 PROG not found\n",
 	.run = run,
