@@ -84,8 +84,8 @@ struct ht__enc {
 		unsigned n_ops;
 		int dense_on;
 		uint16_t any;
-		uint32_t bad, pid0, tid0;
-		uint64_t ts0, t_prev, ts_min, ts_max, t_or, t_orz;
+		uint32_t bad, pid0, tid0, o_fl, a_fl, o_rs;
+		uint64_t ts0, t_prev, ts_min, ts_max, t_or, t_orz, o_hp, o_ax;
 		uint32_t opcnt[256];
 		uint8_t seen[256], ops[256];
 	} b;
@@ -98,6 +98,7 @@ static void block_reset(struct ht__enc *e)
 {
 	memset(&e->b, 0, sizeof(e->b));
 	e->b.ts_min = UINT64_MAX;
+	e->b.a_fl = ~0u;
 }
 
 static void *mem_alloc(const struct ht__enc_mem *m, size_t n)
@@ -1003,126 +1004,30 @@ dense_row(struct ht__enc *e, size_t r, const struct ht_event *x)
 	e->dres[r] = (uint32_t)x->result;
 }
 
-/* ht__enc_add(): op set, op bytes, addr, size, old_addr of rows
- * x[0..k) (rows r..). */
-static void add_hot(struct ht__enc *e, const struct ht_event *x, size_t k,
-		    size_t r)
-{
-	uint64_t *had = e->hot[HT__C_ADDR], *hsz = e->hot[HT__C_SIZE];
-	uint64_t *hoa = e->hot[HT__C_OLD_ADDR], *hba = e->base;
-	uint8_t *opb = e->opb + r, *cls = e->cls, *seen = e->b.seen;
-	const uint16_t *mask = e->mask;
-	const uint8_t *frees = e->frees;
-	uint32_t *opcnt = e->b.opcnt;
-	size_t ma = e->b.ma, ms = e->b.ms, mo = e->b.mo;
-	uint32_t bad = 0, pid0 = e->b.pid0, tid0 = e->b.tid0;
-
-	for (size_t i = 0; i < k; i++) {
-		uint8_t op = x[i].op;
-		unsigned mk;
-
-		if (!seen[op]) {
-			seen[op] = 1;
-			e->b.ops[e->b.n_ops++] = op;
-			e->b.any |= mask[op];
-		}
-		mk = mask[op];
-		opcnt[op]++;
-		bad |= (x[i].pid ^ pid0) | (x[i].tid ^ tid0);
-		opb[i] = op;
-		had[ma] = x[i].addr;
-		cls[ma] = frees[op];
-		ma += (mk >> (HT__C_ADDR - 1)) & 1;
-		hsz[ms] = x[i].size;
-		ms += (mk >> (HT__C_SIZE - 1)) & 1;
-		hoa[mo] = x[i].old_addr;
-		hba[mo] = x[i].addr;
-		mo += (mk >> (HT__C_OLD_ADDR - 1)) & 1;
-	}
-	e->b.ma = ma;
-	e->b.ms = ms;
-	e->b.mo = mo;
-	e->b.bad |= bad;
-}
-
-/* ht__enc_add(): ts of rows x[0..k) as deltas, with what ts_col()
- * needs. */
-static void add_ts(struct ht__enc *e, const struct ht_event *x, size_t k,
-		   size_t r)
-{
-	uint64_t *hts = e->hot[HT__C_TS] + r;
-	uint64_t ts_min = e->b.ts_min, ts_max = e->b.ts_max;
-	uint64_t t_prev = e->b.t_prev, t_or = e->b.t_or, t_orz = e->b.t_orz;
-	size_t t_dl = e->b.t_dl;
-
-	for (size_t i = 0; i < k; i++) {
-		uint64_t ts = x[i].ts, tz = ts - t_prev;
-
-		ts_min = ts < ts_min ? ts : ts_min;
-		ts_max = ts > ts_max ? ts : ts_max;
-		t_prev = ts;
-		hts[i] = tz;
-		t_or |= ts;
-		t_orz |= tz;
-		t_dl += varint_len(tz);
-	}
-	e->b.ts_min = ts_min;
-	e->b.ts_max = ts_max;
-	e->b.t_prev = t_prev;
-	e->b.t_or = t_or;
-	e->b.t_orz = t_orz;
-	e->b.t_dl = t_dl;
-}
-
-/* ht__enc_add(): old_size, align, nmemb, flags, and the rare fields of
- * rows x[0..k). */
-static void add_rest(struct ht__enc *e, const struct ht_event *x, size_t k,
-		     size_t r)
-{
-	uint64_t *hos = e->rare[0], *hal = e->rare[1], *hnm = e->rare[2];
-	uint8_t *flb = e->flb + r;
-	const uint16_t *mask = e->mask;
-	size_t mos = e->b.mos, mal = e->b.mal, mnm = e->b.mnm;
-	int dense = e->b.dense_on;
-
-	for (size_t i = 0; i < k; i++) {
-		unsigned mk = mask[x[i].op];
-
-		hos[mos] = x[i].old_size;
-		mos += (mk >> (HT__C_OLD_SIZE - 1)) & 1;
-		hal[mal] = x[i].align;
-		mal += (mk >> (HT__C_ALIGN - 1)) & 1;
-		hnm[mnm] = x[i].nmemb;
-		mnm += (mk >> (HT__C_NMEMB - 1)) & 1;
-		flb[i] = (uint8_t)x[i].flags;
-		if (__builtin_expect(dense | ((x[i].heap | x[i].aux |
-					       (x[i].flags >> 8) |
-					       (uint32_t)x[i].result) != 0),
-				     0)) {
-			dense_row(e, r + i, &x[i]);
-			dense = 1;
-		}
-	}
-	e->b.mos = mos;
-	e->b.mal = mal;
-	e->b.mnm = mnm;
-}
-
 /*
- * The rows of a batch, in chunks that stay in the L1 cache, by three
- * passes a chunk: op set and the hot columns; ts range and deltas;
- * old_size, align and nmemb gathered, flags as bytes, and heap, aux,
- * flags and result per row from the first where one is not 0 (almost
- * never).  One pass did all of it with some 30 values live: the
- * compiler kept accumulators on the stack, and their read-modify-write
- * chains were a third of the encoder's time on python's trace.  The
- * ORs of flags, heap, aux and result are taken at the block's end.
+ * One pass over the rows: op set, ts range and deltas, the hot columns,
+ * old_size, align and nmemb gathered, op and flags as bytes; heap, aux
+ * and result only OR-ed while they are 0 (almost always).
  */
-#define ADD_CHUNK 256
-
 int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n)
 {
 	size_t r0 = e->b.n;
+	uint64_t *hts = e->hot[HT__C_TS] + r0;
+	uint64_t *had = e->hot[HT__C_ADDR], *hsz = e->hot[HT__C_SIZE];
+	uint64_t *hoa = e->hot[HT__C_OLD_ADDR], *hba = e->base;
+	uint8_t *opb = e->opb + r0, *flb = e->flb + r0, *cls = e->cls;
+	uint64_t *hos = e->rare[0], *hal = e->rare[1], *hnm = e->rare[2];
+	uint8_t *seen = e->b.seen;
+	uint32_t *opcnt = e->b.opcnt;
+	size_t mos = e->b.mos, mal = e->b.mal, mnm = e->b.mnm;
+	size_t ma = e->b.ma, ms = e->b.ms, mo = e->b.mo, t_dl = e->b.t_dl;
+	uint64_t o_hp = e->b.o_hp, o_ax = e->b.o_ax;
+	uint32_t o_fl = e->b.o_fl, a_fl = e->b.a_fl, o_rs = e->b.o_rs;
+	uint32_t bad = e->b.bad;
+	uint64_t ts_min = e->b.ts_min, ts_max = e->b.ts_max;
+	uint64_t t_prev = e->b.t_prev, t_or = e->b.t_or, t_orz = e->b.t_orz;
+	uint16_t any = e->b.any;
+	int dense = e->b.dense_on;
 
 	if (n == 0)
 		return 0;
@@ -1133,18 +1038,86 @@ int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n)
 	if (r0 == 0) {
 		e->b.pid0 = ev[0].pid;
 		e->b.tid0 = ev[0].tid;
-		e->b.ts0 = e->b.t_prev = ev[0].ts;
+		e->b.ts0 = t_prev = ev[0].ts;
 	}
-	for (size_t c0 = 0; c0 < n; c0 += ADD_CHUNK) {
-		const struct ht_event *x0 = ev + c0;
-		size_t k = n - c0 < ADD_CHUNK ? n - c0 : ADD_CHUNK, r = r0 + c0;
+	uint32_t pid0 = e->b.pid0, tid0 = e->b.tid0;
 
-		add_hot(e, x0, k, r);
-		add_ts(e, x0, k, r);
-		add_rest(e, x0, k, r);
+	for (size_t i = 0; i < n; i++) {
+		const struct ht_event *x = &ev[i];
+
+		__builtin_prefetch(&ev[i + 16]);
+		uint8_t op = x->op;
+		uint64_t ts = x->ts;
+		unsigned mk;
+
+		if (!seen[op]) {
+			seen[op] = 1;
+			e->b.ops[e->b.n_ops++] = op;
+			any |= e->mask[op];
+		}
+		mk = e->mask[op];
+		opcnt[op]++;
+		bad |= (x->pid ^ pid0) | (x->tid ^ tid0);
+		ts_min = ts < ts_min ? ts : ts_min;
+		ts_max = ts > ts_max ? ts : ts_max;
+		opb[i] = op;
+		flb[i] = (uint8_t)x->flags;
+		/* ts as deltas, with what ts_col() needs */
+		uint64_t tz = ts - t_prev;
+
+		t_prev = ts;
+		hts[i] = tz;
+		t_or |= ts;
+		t_orz |= tz;
+		t_dl += varint_len(tz);
+		had[ma] = x->addr;
+		cls[ma] = e->frees[op];
+		ma += (mk >> (HT__C_ADDR - 1)) & 1;
+		hsz[ms] = x->size;
+		ms += (mk >> (HT__C_SIZE - 1)) & 1;
+		hoa[mo] = x->old_addr;
+		hba[mo] = x->addr;
+		mo += (mk >> (HT__C_OLD_ADDR - 1)) & 1;
+		/* all ones when the row carries the column */
+		hos[mos] = x->old_size;
+		mos += (mk >> (HT__C_OLD_SIZE - 1)) & 1;
+		hal[mal] = x->align;
+		mal += (mk >> (HT__C_ALIGN - 1)) & 1;
+		hnm[mnm] = x->nmemb;
+		mnm += (mk >> (HT__C_NMEMB - 1)) & 1;
+		o_fl |= x->flags;
+		a_fl &= x->flags;
+		o_hp |= x->heap;
+		o_ax |= x->aux;
+		o_rs |= (uint32_t)x->result;
+		if (__builtin_expect(dense | ((x->heap | x->aux |
+					       (x->flags >> 8) |
+					       (uint32_t)x->result) != 0), 0)) {
+			dense_row(e, r0 + i, x);
+			dense = 1;
+		}
 	}
 	e->b.n = r0 + n;
-	return e->b.bad ? -1 : 0;
+	e->b.mos = mos;
+	e->b.mal = mal;
+	e->b.mnm = mnm;
+	e->b.ma = ma;
+	e->b.ms = ms;
+	e->b.mo = mo;
+	e->b.t_dl = t_dl;
+	e->b.o_hp = o_hp;
+	e->b.o_ax = o_ax;
+	e->b.o_fl = o_fl;
+	e->b.a_fl = a_fl;
+	e->b.o_rs = o_rs;
+	e->b.bad = bad;
+	e->b.ts_min = ts_min;
+	e->b.ts_max = ts_max;
+	e->b.t_prev = t_prev;
+	e->b.t_or = t_or;
+	e->b.t_orz = t_orz;
+	e->b.any = any;
+	return bad ? -1 : 0;
 }
 
 void ht__enc_drop(struct ht__enc *e)
@@ -1157,40 +1130,6 @@ size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 {
 	ht__enc_add(e, ev, n);
 	return ht__enc_end(e, out, force_raw);
-}
-
-/* OR of heap, aux, flags and result over the block's n rows, and AND
- * of flags (all ones when there are none): from the flags bytes, or
- * from the per-row fields once a row needed them. */
-static void fields_or(const struct ht__enc *e, size_t n, uint64_t *orr,
-		      uint64_t *andd)
-{
-	uint64_t o_hp = 0, o_ax = 0;
-	uint32_t o_fl = 0, a_fl = ~0u, o_rs = 0;
-
-	if (e->b.dense_on) {
-		for (size_t i = 0; i < n; i++) {
-			o_hp |= e->dheap[i];
-			o_ax |= e->daux[i];
-			o_fl |= e->dflags[i];
-			a_fl &= e->dflags[i];
-			o_rs |= e->dres[i];
-		}
-	} else {
-		uint8_t o8 = 0, a8 = 0xff;
-
-		for (size_t i = 0; i < n; i++) {
-			o8 |= e->flb[i];
-			a8 &= e->flb[i];
-		}
-		o_fl = o8;
-		a_fl = n ? a8 : ~0u;
-	}
-	orr[HT__C_HEAP] = o_hp;
-	orr[HT__C_AUX] = o_ax;
-	orr[HT__C_FLAGS] = o_fl;
-	andd[HT__C_FLAGS] = a_fl;
-	orr[HT__C_RESULT] = o_rs;
 }
 
 size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
@@ -1233,7 +1172,11 @@ size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
 		   &andd[HT__C_ALIGN]);
 	rare_stats(e->rare[2], e->b.mnm, &orr[HT__C_NMEMB],
 		   &andd[HT__C_NMEMB]);
-	fields_or(e, n, orr, andd);
+	orr[HT__C_HEAP] = e->b.o_hp;
+	orr[HT__C_AUX] = e->b.o_ax;
+	orr[HT__C_FLAGS] = e->b.o_fl;
+	andd[HT__C_FLAGS] = e->b.a_fl;
+	orr[HT__C_RESULT] = e->b.o_rs;
 	mhot[HT__C_OP] = mhot[HT__C_TS] = n;
 	mhot[HT__C_ADDR] = e->b.ma;
 	mhot[HT__C_SIZE] = e->b.ms;
