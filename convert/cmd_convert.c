@@ -236,6 +236,25 @@ static int cmd_convert(int argc, char **argv)
 			return cli_usage(c, 2, "unknown option");
 		}
 	}
+	if (argc - optind > 2) {
+		/* several traces (a process and its children) into one CSV */
+		size_t n = (size_t)(argc - optind - 1);
+
+		o.out = argv[argc - 1];
+		for (size_t i = 0; i < n; i++)
+			if (cli_file_kind(argv[optind + (int)i]) !=
+			    CLI_KIND_HTAPE)
+				return cli_usage(c, 2, "several inputs must "
+						 "all be traces");
+		if ((o.out_kind ? o.out_kind : kind_from_name(o.out)) !=
+		    CLI_KIND_CSV || o.lifetimes || o.interval_ns)
+			return cli_usage(c, 2, "several traces convert to "
+					 "one .csv of event rows");
+		if (o.from_set && o.to_set && o.to_ns <= o.from_ns)
+			return cli_usage(c, 2, "the end time must be after "
+					 "the start");
+		return convert_htapes_to_csv(&o, argv + optind, n);
+	}
 	if (argc - optind != 2)
 		return cli_usage(c, 2, "need an input and an output");
 	o.in = argv[optind];
@@ -289,7 +308,7 @@ static int cmd_convert(int argc, char **argv)
 
 const struct ht_cmd cmd_convert_entry = {
 	.name = "convert",
-	.usage = "convert [options] INPUT OUTPUT",
+	.usage = "convert [options] INPUT OUTPUT | TRACE... OUT.csv",
 	.summary = "convert traces: etl, csv, android, mtrace -> htape; "
 		   "htape -> csv, htape",
 	.help =
@@ -298,6 +317,8 @@ const struct ht_cmd cmd_convert_entry = {
 	"          Android record_allocs text (plain, .zst or .zip),\n"
 	"          glibc mtrace log; - is stdin (needs --from)\n"
 	"  OUTPUT  .htape, or .csv (- is csv on stdout)\n"
+	"  several traces (a process and its children: NAME NAME.*) go to\n"
+	"  one .csv of event rows in one time order\n"
 	"options:\n"
 	"  --from FMT|TIME    input format, or start of the time window\n"
 	"  --to FMT|TIME      output format, or end of the time window\n"

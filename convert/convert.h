@@ -49,6 +49,8 @@ const char *convert_filter(int which, const char *arg,
 			   struct convert_opts *o);
 
 int convert_htape_to_csv(const struct convert_opts *o);    /* csv.c */
+int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
+			  size_t n);                       /* csv.c */
 int convert_csv_to_htape(const struct convert_opts *o);    /* csv.c */
 int convert_etl_to_htape(const struct convert_opts *o);    /* etl.c */
 int convert_android_to_htape(const struct convert_opts *o);/* android.c */

@@ -10,6 +10,7 @@
 
 #include "convert.h"
 #include "csv.h"
+#include "evpipe.h"
 #include "live.h"
 
 #define SHEET_ROWS 1048576 /* rows a spreadsheet opens, header included */
@@ -523,4 +524,85 @@ int convert_htape_to_csv(const struct convert_opts *o)
 	}
 	ht_reader_close(r);
 	return 0;
+}
+
+/*
+ * Event rows of several traces (a process and its children) in one time
+ * order, times from the earliest trace's start, one header: the same
+ * rows, merged, as converting each alone.
+ */
+#define MULTI_ROWS 4096
+int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
+			  size_t n)
+{
+	struct evsrc *src;
+	struct cli_out co;
+	const struct ht_event *ev;
+	const char *name = strcmp(o->out, "-") ? o->out : "standard output";
+	uint64_t start, rows = 0;
+	size_t k, which, fill = 0;
+	char *buf;
+	int err, rc = 0, done = 0;
+
+	csv_fmt_init();
+	src = evpipe_open_all(ins, n, o->mode, o->jobs ? o->jobs - 1 : -1,
+			      &start);
+	if (!src)
+		return 1;
+	buf = malloc((size_t)MULTI_ROWS * CSV_ROW_MAX + 16);
+	if (!buf) {
+		evpipe_close_all(src, n);
+		return cli_error("out of memory");
+	}
+	if (cli_out_open(&co, o->out)) {
+		free(buf);
+		evpipe_close_all(src, n);
+		return 1;
+	}
+	fputs(csv_event_header, co.fp);
+	while (!done &&
+	       (err = evpipe_merge_next(src, n, &ev, &k, &which)) == 1) {
+		for (size_t i = 0; i < k; i++) {
+			char *p;
+
+			if (!convert_keep(o, &ev[i], start))
+				continue;
+			p = csv_format_event(buf + fill, &ev[i], start);
+			fill = (size_t)(p - buf);
+			if (fill > (size_t)(MULTI_ROWS - 1) * CSV_ROW_MAX) {
+				fwrite(buf, 1, fill, co.fp);
+				fill = 0;
+			}
+			if (o->limit && ++rows == o->limit) {
+				done = 1;
+				break;
+			}
+		}
+	}
+	fwrite(buf, 1, fill, co.fp);
+	free(buf);
+	if (!done && err < 0) {
+		rc = cli_error("'%s': %s at offset %llu", src[which].path,
+			       ht_strerror(err), (unsigned long long)
+			       evpipe_error_offset(src[which].p));
+	} else if (ferror(co.fp)) {
+		rc = cli_error("'%s': %s", name, strerror(errno));
+	}
+	for (size_t i = 0; !rc && o->mode == HT_READ_SALVAGE && i < n; i++) {
+		const struct ht_problem *pr;
+		size_t np = ht_reader_problems(src[i].r, &pr);
+
+		if (np)
+			cli_warn("'%s': %zu damaged part%s skipped (first at "
+				 "offset %llu: %s)", src[i].path, np,
+				 np == 1 ? "" : "s",
+				 (unsigned long long)pr[0].offset,
+				 ht_strerror(pr[0].code));
+	}
+	evpipe_close_all(src, n);
+	if (rc) {
+		cli_out_abort(&co);
+		return 1;
+	}
+	return cli_out_commit(&co) ? 1 : 0;
 }

@@ -192,6 +192,28 @@ nt=$(ls "$T/gcc"/trace.htape* 2>/dev/null | wc -l)
 [ "$nt" -ge 3 ] && ok "gcc: driver, cc1 and as each traced ($nt traces)" ||
 	no "gcc: driver, cc1 and as each traced ($nt traces)"
 
+# convert of gcc's three traces to one CSV: one header, every event,
+# time_ns never decreasing, and each process's rows (time aside) as in
+# its own trace's CSV
+d=$T/gcc
+set -- "$d/trace.htape" "$d"/trace.htape.*
+"$H" convert --no-progress "$@" "$d/all.csv" 2>"$d/csv.err"; crc=$?
+good=0 total=0
+for f in "$@"; do
+	"$H" convert --no-progress "$f" "$d/one.csv" 2>/dev/null
+	p=$(meta "$f" process.pid)
+	total=$((total + $(tail -n +2 "$d/one.csv" | wc -l)))
+	tail -n +2 "$d/one.csv" | cut -d, -f2- >"$d/one.rows"
+	awk -F, -v p="$p" 'NR > 1 && $2 == p' "$d/all.csv" | cut -d, -f2- |
+		cmp -s - "$d/one.rows" && good=$((good + 1))
+done
+[ "$crc" = 0 ] && [ "$good" = $# ] &&
+	[ "$(grep -c '^time_ns,' "$d/all.csv")" = 1 ] &&
+	[ "$(($(wc -l <"$d/all.csv") - 1))" = "$total" ] &&
+	awk -F, 'NR > 2 && $1 + 0 < last { exit 1 } NR > 1 { last = $1 + 0 }' "$d/all.csv" &&
+	ok "convert of gcc's $# traces to one CSV: $total rows in time order, each process's as alone" ||
+	no "convert of several traces to CSV: rc $crc, $good of $# processes as alone, $(wc -l <"$d/all.csv") lines for $total events"
+
 # --only (HEAPTAPE_ONLY): of gcc's three programs only cc1 is recorded;
 # the others run untouched and leave no trace.  A pattern that matches
 # no process: record says so.
