@@ -247,9 +247,10 @@ static int cmd_convert(int argc, char **argv)
 				return cli_usage(c, 2, "several inputs must "
 						 "all be traces");
 		if ((o.out_kind ? o.out_kind : kind_from_name(o.out)) !=
-		    CLI_KIND_CSV || o.lifetimes || o.interval_ns)
+		    CLI_KIND_CSV || o.lifetimes)
 			return cli_usage(c, 2, "several traces convert to "
-					 "one .csv of event rows");
+					 "one .csv of event rows or of "
+					 "--interval buckets");
 		if (o.from_set && o.to_set && o.to_ns <= o.from_ns)
 			return cli_usage(c, 2, "the end time must be after "
 					 "the start");
@@ -318,7 +319,8 @@ const struct ht_cmd cmd_convert_entry = {
 	"          glibc mtrace log; - is stdin (needs --from)\n"
 	"  OUTPUT  .htape, or .csv (- is csv on stdout)\n"
 	"  several traces (a process and its children: NAME NAME.*) go to\n"
-	"  one .csv of event rows in one time order\n"
+	"  one .csv: event rows in one time order, or --interval buckets\n"
+	"  of them all\n"
 	"options:\n"
 	"  --from FMT|TIME    input format, or start of the time window\n"
 	"  --to FMT|TIME      output format, or end of the time window\n"

@@ -330,8 +330,10 @@ struct iv {
 	const struct convert_opts *o;
 	struct convert_opts notime;
 	struct rowbuf *rb;
-	struct live *l;
-	struct live_stats st;
+	struct live **l;          /* one per trace (process) */
+	struct live_stats *pst;   /* each one's */
+	size_t nl;
+	struct live_stats st;     /* bytes and blocks: their sum */
 	struct bucket b;
 	uint64_t start, dur, cur;
 	int first, done; /* done: no more rows (limit, write error) */
@@ -351,12 +353,12 @@ static void iv_emit(struct iv *v)
 		v->done = 1;
 }
 
-/* One event.  0, or -1 when out of memory. */
-static int iv_event(struct iv *v, const struct ht_event *ev)
+/* One event of trace which.  0, or -1 when out of memory. */
+static int iv_event(struct iv *v, size_t which, const struct ht_event *ev)
 {
 	uint64_t t = ev->ts > v->start ? ev->ts - v->start : 0;
 	uint64_t kb = t / v->dur, added = 0, nadded = 0;
-	struct live_stats before;
+	struct live_stats before, now;
 	struct live_result res;
 
 	if (!convert_keep(&v->notime, ev, v->start))
@@ -379,9 +381,12 @@ static int iv_event(struct iv *v, const struct ht_event *ev)
 	if (v->done)
 		return 0;
 	before = v->st;
-	if (live_apply(v->l, ev, &res))
+	if (live_apply(v->l[which], ev, &res))
 		return -1;
-	live_stats(v->l, &v->st);
+	live_stats(v->l[which], &now);
+	v->st.bytes += now.bytes - v->pst[which].bytes;
+	v->st.blocks += now.blocks - v->pst[which].blocks;
+	v->pst[which] = now;
 	if (res.added) {
 		added = res.block.size;
 		nadded = 1;
@@ -401,6 +406,52 @@ static int iv_event(struct iv *v, const struct ht_event *ev)
 	return 0;
 }
 
+/* Sets v up for nl traces starting at start, and writes the header.
+ * 0, or 1 after printing an error (iv_close() it anyway). */
+static int iv_open(struct iv *v, const struct convert_opts *o,
+		   struct out *w, size_t nl, uint64_t start)
+{
+	memset(v, 0, sizeof(*v));
+	v->o = o;
+	v->nl = nl;
+	v->rb = calloc(1, sizeof(*v->rb));
+	v->l = calloc(nl, sizeof(*v->l));
+	v->pst = calloc(nl, sizeof(*v->pst));
+	if (!v->rb || !v->l || !v->pst)
+		return cli_error("out of memory");
+	for (size_t i = 0; i < nl; i++)
+		if (!(v->l[i] = live_new()))
+			return cli_error("out of memory");
+	v->rb->w = w;
+	v->start = start;
+	v->dur = o->interval_ns;
+	v->first = 1;
+	/* The window picks buckets; live bytes need all earlier events. */
+	v->notime = *o;
+	v->notime.from_set = v->notime.to_set = 0;
+	if (put(w, interval_header, sizeof(interval_header) - 1))
+		return write_error(w);
+	return 0;
+}
+
+/* The last bucket and the rows buffered; 0, or 1 after printing. */
+static int iv_finish(struct iv *v, struct out *w)
+{
+	if (!v->first && !v->done)
+		iv_emit(v);
+	rowbuf_flush(v->rb);
+	return v->rb->err ? write_error(w) : 0;
+}
+
+static void iv_close(struct iv *v)
+{
+	for (size_t i = 0; v->l && i < v->nl; i++)
+		live_free(v->l[i]);
+	free(v->l);
+	free(v->pst);
+	free(v->rb);
+}
+
 static int interval_csv(const struct convert_opts *o, struct ht_reader *r,
 			struct out *w, uint64_t *rows_out)
 {
@@ -411,39 +462,21 @@ static int interval_csv(const struct convert_opts *o, struct ht_reader *r,
 	const struct ht_event *const *evs;
 	uint64_t seen = 0;
 	size_t n;
-	int k = 0, rc = 0;
+	int k = 0, rc;
 
-	memset(&v, 0, sizeof(v));
-	v.o = o;
-	v.rb = calloc(1, sizeof(*v.rb));
-	v.l = live_new();
-	if (!v.rb || !v.l) {
-		free(v.rb);
-		live_free(v.l);
-		return cli_error("out of memory");
-	}
-	v.rb->w = w;
-	v.start = ht_reader_start_ns(r);
-	v.dur = o->interval_ns;
-	v.first = 1;
-	/* The window picks buckets; live bytes need all earlier events. */
-	v.notime = *o;
-	v.notime.from_set = v.notime.to_set = 0;
 	ht_reader_info(r, &info);
 	cli_progress_start(&prog, "convert", info.events);
 	if (!o->progress)
 		prog.active = 0;
-	if (put(w, interval_header, sizeof(interval_header) - 1)) {
-		rc = write_error(w);
+	if ((rc = iv_open(&v, o, w, 1, ht_reader_start_ns(r))))
 		goto out;
-	}
 	if (csv_src_open(&src, o, r)) {
 		rc = 1;
 		goto out;
 	}
 	while (!v.done && !v.past && (k = csv_src_next(src, &evs, &n)) > 0) {
 		for (size_t j = 0; j < n && !v.done && !v.past; j++) {
-			if (iv_event(&v, evs[j])) {
+			if (iv_event(&v, 0, evs[j])) {
 				rc = cli_error("out of memory");
 				goto out;
 			}
@@ -455,17 +488,12 @@ static int interval_csv(const struct convert_opts *o, struct ht_reader *r,
 		rc = 1;
 		goto out;
 	}
-	if (!v.first && !v.done)
-		iv_emit(&v);
-	rowbuf_flush(v.rb);
-	if (v.rb->err)
-		rc = write_error(w);
+	rc = iv_finish(&v, w);
 out:
 	csv_src_close(src, !rc);
 	cli_progress_end(&prog);
-	*rows_out = v.rb->rows;
-	live_free(v.l);
-	free(v.rb);
+	*rows_out = v.rb ? v.rb->rows : 0;
+	iv_close(&v);
 	return rc;
 }
 
@@ -527,9 +555,11 @@ int convert_htape_to_csv(const struct convert_opts *o)
 }
 
 /*
- * Event rows of several traces (a process and its children) in one time
- * order, times from the earliest trace's start, one header: the same
- * rows, merged, as converting each alone.
+ * Several traces (a process and its children) as one CSV: their event
+ * rows in one time order, the same rows as converting each alone; or
+ * with --interval, buckets of them all (each process's blocks tracked
+ * apart: their addresses are of different address spaces).  Times are
+ * from the earliest trace's start.
  */
 #define MULTI_ROWS 4096
 int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
@@ -537,57 +567,66 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 {
 	struct evsrc *src;
 	struct cli_out co;
+	struct out w;
+	struct iv v;
 	const struct ht_event *ev;
-	const char *name = strcmp(o->out, "-") ? o->out : "standard output";
 	uint64_t start, rows = 0;
-	size_t k, which, fill = 0;
-	char *buf;
-	int err, rc = 0, done = 0;
+	size_t k, which = 0, fill = 0;
+	char *buf = NULL;
+	int err = 0, rc = 0, done = 0;
 
+	memset(&v, 0, sizeof(v));
 	csv_fmt_init();
 	src = evpipe_open_all(ins, n, o->mode, o->jobs ? o->jobs - 1 : -1,
 			      &start);
 	if (!src)
 		return 1;
-	buf = malloc((size_t)MULTI_ROWS * CSV_ROW_MAX + 16);
-	if (!buf) {
-		evpipe_close_all(src, n);
-		return cli_error("out of memory");
-	}
 	if (cli_out_open(&co, o->out)) {
-		free(buf);
 		evpipe_close_all(src, n);
 		return 1;
 	}
-	fputs(csv_event_header, co.fp);
-	while (!done &&
+	w.f = co.fp;
+	w.path = strcmp(o->out, "-") ? o->out : "standard output";
+	w.err = 0;
+	if (o->interval_ns)
+		rc = iv_open(&v, o, &w, n, start);
+	else if (!(buf = malloc((size_t)MULTI_ROWS * CSV_ROW_MAX + 16)))
+		rc = cli_error("out of memory");
+	else if (put(&w, csv_event_header, strlen(csv_event_header)))
+		rc = write_error(&w);
+	while (!rc && !done &&
 	       (err = evpipe_merge_next(src, n, &ev, &k, &which)) == 1) {
-		for (size_t i = 0; i < k; i++) {
+		for (size_t i = 0; i < k && !done; i++) {
 			char *p;
 
+			if (o->interval_ns) {
+				if (iv_event(&v, which, &ev[i]))
+					rc = cli_error("out of memory");
+				done = rc || v.done || v.past;
+				continue;
+			}
 			if (!convert_keep(o, &ev[i], start))
 				continue;
 			p = csv_format_event(buf + fill, &ev[i], start);
 			fill = (size_t)(p - buf);
 			if (fill > (size_t)(MULTI_ROWS - 1) * CSV_ROW_MAX) {
-				fwrite(buf, 1, fill, co.fp);
+				if (put(&w, buf, fill))
+					rc = write_error(&w);
+				done = rc;
 				fill = 0;
 			}
-			if (o->limit && ++rows == o->limit) {
+			if (o->limit && ++rows == o->limit)
 				done = 1;
-				break;
-			}
 		}
 	}
-	fwrite(buf, 1, fill, co.fp);
-	free(buf);
-	if (!done && err < 0) {
+	if (!rc && err < 0)
 		rc = cli_error("'%s': %s at offset %llu", src[which].path,
 			       ht_strerror(err), (unsigned long long)
 			       evpipe_error_offset(src[which].p));
-	} else if (ferror(co.fp)) {
-		rc = cli_error("'%s': %s", name, strerror(errno));
-	}
+	if (!rc && o->interval_ns)
+		rc = iv_finish(&v, &w);
+	else if (!rc && put(&w, buf, fill))
+		rc = write_error(&w);
 	for (size_t i = 0; !rc && o->mode == HT_READ_SALVAGE && i < n; i++) {
 		const struct ht_problem *pr;
 		size_t np = ht_reader_problems(src[i].r, &pr);
@@ -599,6 +638,8 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 				 (unsigned long long)pr[0].offset,
 				 ht_strerror(pr[0].code));
 	}
+	free(buf);
+	iv_close(&v);
 	evpipe_close_all(src, n);
 	if (rc) {
 		cli_out_abort(&co);

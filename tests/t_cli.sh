@@ -109,7 +109,7 @@ expect 2 "--op with an unknown name: exit 2" "$H" cat --op nosuchop "$d/a.htape"
 expect 2 "--pid without a number: exit 2" "$H" cat --pid x "$d/a.htape"
 expect 2 "cat --to before --from: exit 2" "$H" cat --from 2ms --to 1ms "$d/a.htape"
 expect 2 "convert of several traces to .htape: exit 2" "$H" convert "$d/a.htape" "$d/m.htape" "$d/x.htape"
-expect 2 "convert of several traces with --interval: exit 2" "$H" convert --interval 1ms "$d/a.htape" "$d/m.htape" "$d/x.csv"
+expect 2 "convert of several traces with --lifetimes: exit 2" "$H" convert --lifetimes "$d/a.htape" "$d/m.htape" "$d/x.csv"
 [ ! -e "$d/x.htape" ] && [ ! -e "$d/x.csv" ] && ok "those usage errors write nothing" ||
 	no "those usage errors write nothing"
 
