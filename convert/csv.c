@@ -497,6 +497,20 @@ out:
 	return rc;
 }
 
+/* --salvage: one line for the damaged parts of a trace that were
+ * skipped, if any. */
+static void warn_skipped(const struct ht_reader *r, const char *path)
+{
+	const struct ht_problem *pr;
+	size_t np = ht_reader_problems(r, &pr);
+
+	if (np)
+		cli_warn("'%s': %zu damaged part%s skipped (first at offset "
+			 "%llu: %s)", path, np, np == 1 ? "" : "s",
+			 (unsigned long long)pr[0].offset,
+			 ht_strerror(pr[0].code));
+}
+
 int convert_htape_to_csv(const struct convert_opts *o)
 {
 	struct ht_reader *r = NULL;
@@ -521,16 +535,8 @@ int convert_htape_to_csv(const struct convert_opts *o)
 		rc = interval_csv(o, r, &w, &rows);
 	else
 		rc = csv_write_events(o, r, w.f, w.path, &rows);
-	if (!rc && o->mode == HT_READ_SALVAGE) {
-		const struct ht_problem *pr;
-		size_t np = ht_reader_problems(r, &pr);
-		if (np)
-			cli_warn("'%s': %zu damaged part%s skipped (first at "
-				 "offset %llu: %s)", o->in, np,
-				 np == 1 ? "" : "s",
-				 (unsigned long long)pr[0].offset,
-				 ht_strerror(pr[0].code));
-	}
+	if (!rc && o->mode == HT_READ_SALVAGE)
+		warn_skipped(r, o->in);
 	if (rc) {
 		cli_out_abort(&co);
 		ht_reader_close(r);
@@ -627,17 +633,8 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 		rc = iv_finish(&v, &w);
 	else if (!rc && put(&w, buf, fill))
 		rc = write_error(&w);
-	for (size_t i = 0; !rc && o->mode == HT_READ_SALVAGE && i < n; i++) {
-		const struct ht_problem *pr;
-		size_t np = ht_reader_problems(src[i].r, &pr);
-
-		if (np)
-			cli_warn("'%s': %zu damaged part%s skipped (first at "
-				 "offset %llu: %s)", src[i].path, np,
-				 np == 1 ? "" : "s",
-				 (unsigned long long)pr[0].offset,
-				 ht_strerror(pr[0].code));
-	}
+	for (size_t i = 0; !rc && o->mode == HT_READ_SALVAGE && i < n; i++)
+		warn_skipped(src[i].r, src[i].path);
 	free(buf);
 	iv_close(&v);
 	evpipe_close_all(src, n);
