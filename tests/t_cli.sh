@@ -78,6 +78,16 @@ open(sys.argv[2], "wb").write(b)' "$d/m.htape" "$d/mflip.htape" $((msize * 2 / 5
 	grep -q "'$d/mflip.htape': .* at offset [0-9]" "$d/af.err" &&
 	ok "cat of a good and a damaged trace: events, then one line naming the damaged one" ||
 	no "cat of a good and a damaged trace: '$(cat "$d/af.err")'"
+# convert --salvage of a good and a damaged trace to one CSV: the good
+# one whole, the damaged one without its bad block, one warning naming it
+"$H" convert --salvage --no-progress "$d/a.htape" "$d/mflip.htape" "$d/af.csv" 2>"$d/afc.err"
+r=$?
+na=$(awk -F, 'NR > 1 && $2 == 100' "$d/af.csv" | wc -l)
+nm=$(($(wc -l <"$d/af.csv") - 1))
+[ $r = 0 ] && [ "$(grep -c "'$d/mflip.htape': 1 damaged block skipped" "$d/afc.err")" = 1 ] &&
+	[ "$nm" -gt 30000 ] && [ "$nm" -lt 80000 ] &&
+	ok "convert --salvage of a good and a damaged trace: $nm rows, one warning naming the damaged one" ||
+	no "convert --salvage of several traces: rc $r, $nm rows, '$(cat "$d/afc.err")'"
 for mode in "" --salvage; do
 	"$H" cat $mode --jobs 3 "$d/mflip.htape" >"$d/f3" 2>"$d/e3"
 	r3=$?
