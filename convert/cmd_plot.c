@@ -507,6 +507,8 @@ drawn:
 	chart.panels = panels;
 	chart.npanels = 2;
 	rc = write_svg(outp, &chart);
+	for (size_t i = 0; !rc && mode == HT_READ_SALVAGE && i < n; i++)
+		evpipe_warn_skipped(&src[i]);
 out:
 	free(sb.c);
 	free(sk.c);

@@ -633,17 +633,8 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 		rc = iv_finish(&v, &w);
 	else if (!rc && put(&w, buf, fill))
 		rc = write_error(&w);
-	for (size_t i = 0; !rc && o->mode == HT_READ_SALVAGE && i < n; i++) {
-		const struct ht_problem *pr;
-		size_t np = evpipe_problems(src[i].p, &pr);
-
-		warn_skipped(src[i].r, src[i].path);
-		if (np)
-			cli_warn("'%s': %zu damaged block%s skipped (first at "
-				 "offset %llu)", src[i].path, np,
-				 np == 1 ? "" : "s",
-				 (unsigned long long)pr[0].offset);
-	}
+	for (size_t i = 0; !rc && o->mode == HT_READ_SALVAGE && i < n; i++)
+		evpipe_warn_skipped(&src[i]);
 	free(buf);
 	iv_close(&v);
 	evpipe_close_all(src, n);

@@ -68,4 +68,9 @@ struct evsrc *evpipe_open_all(char *const *paths, size_t ns, int mode,
 			      int jobs, uint64_t *start);
 void evpipe_close_all(struct evsrc *s, size_t ns); /* NULL ok */
 
+/* --salvage: one warning for what was skipped of trace s (the reader's
+ * problems and the blocks that did not decode), if anything; returns
+ * their count. */
+size_t evpipe_warn_skipped(const struct evsrc *s);
+
 #endif

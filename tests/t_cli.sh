@@ -84,7 +84,7 @@ open(sys.argv[2], "wb").write(b)' "$d/m.htape" "$d/mflip.htape" $((msize * 2 / 5
 r=$?
 na=$(awk -F, 'NR > 1 && $2 == 100' "$d/af.csv" | wc -l)
 nm=$(($(wc -l <"$d/af.csv") - 1))
-[ $r = 0 ] && [ "$(grep -c "'$d/mflip.htape': 1 damaged block skipped" "$d/afc.err")" = 1 ] &&
+[ $r = 0 ] && [ "$(grep -c "'$d/mflip.htape': 1 damaged part skipped" "$d/afc.err")" = 1 ] &&
 	[ "$nm" -gt 30000 ] && [ "$nm" -lt 80000 ] &&
 	ok "convert --salvage of a good and a damaged trace: $nm rows, one warning naming the damaged one" ||
 	no "convert --salvage of several traces: rc $r, $nm rows, '$(cat "$d/afc.err")'"

@@ -194,6 +194,19 @@ EOF
 	{ no "two traces"; sed 's/^/# /' "$d/chk" | tail -3; }
 expect 2 "plot of a trace with a replay report: exit 2" "$H" plot "$d/a.htape" "$d/a.json" -o "$d/x.svg"
 
+# --salvage draws what is whole and says what it skipped; without it a
+# damaged trace is an error with its offset
+python3 -c '
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[len(b) * 2 // 5] ^= 0x20
+open(sys.argv[2], "wb").write(b)' "$d/a.htape" "$d/aflip.htape"
+expect 0 "plot --salvage of a damaged trace exits 0" "$H" plot --salvage "$d/aflip.htape" -o "$d/af.svg"
+grep -q "warning: '$d/aflip.htape': 1 damaged part skipped (first at offset [0-9]*" "$d/err" &&
+	ok "plot --salvage says what it skipped, with the offset" ||
+	no "plot --salvage: '$(cat "$d/err")'"
+expect 1 "plot of a damaged trace without --salvage: exit 1" "$H" plot "$d/aflip.htape" -o "$d/af2.svg"
+
 # Errors and usage.
 expect 2 "plot without -o: exit 2" "$H" plot "$d/a.htape"
 expect 1 "plot of a missing file: exit 1" "$H" plot "$d/none.htape" -o "$d/n.svg"
