@@ -621,10 +621,8 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 		rp->complete ? "complete" : "no END block (writer did not "
 					    "close it)");
 	for (size_t k = 0; k < sizeof(hl) / sizeof(hl[0]); k++) {
-		const char *v = NULL;
-		for (size_t i = 0; i < rp->nmeta; i++)
-			if (!strcmp(rp->meta[i].key, hl[k][0]))
-				v = rp->meta[i].value;
+		const char *v = meta_get(rp, hl[k][0]);
+
 		if (v) {
 			fprintf(f, "%-14s ", hl[k][1]);
 			cli_put_clean(f, v, 200);

@@ -1118,8 +1118,6 @@ static void reserve_fd(int fd)
 	}
 }
 
-/* Opens the writer if needed.  0 ok, -1 recording to a file failed.
- * early: at start, before the clock is calibrated. */
 static uint64_t cpu_ns(clockid_t id)
 {
 	struct timespec t;
@@ -1140,6 +1138,8 @@ static uint64_t enc_cpu_ns(void)
 	return cpu_ns(id);
 }
 
+/* Opens the writer if needed.  0 ok, -1 recording to a file failed.
+ * early: at start, before the clock is calibrated. */
 static int open_writer(int early)
 {
 	struct ht_writer_opts wo;
