@@ -37,6 +37,7 @@
 
 #include "convert.h"
 #include "csv.h"
+#include "evpipe.h"
 
 #define CHUNK_EVENTS 4096
 #define NONE UINT32_MAX
@@ -331,28 +332,6 @@ static void sift_down(struct pipe *g, size_t i)
 	}
 }
 
-static int by_stream(const void *a, const void *b, void *arg)
-{
-	const struct ht_block_info *bi = arg;
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	if (bi[x].pid != bi[y].pid)
-		return bi[x].pid < bi[y].pid ? -1 : 1;
-	if (bi[x].tid != bi[y].tid)
-		return bi[x].tid < bi[y].tid ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
-static int by_need(const void *a, const void *b, void *arg)
-{
-	const struct ht_block_info *bi = arg;
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	if (bi[x].ts_min != bi[y].ts_min)
-		return bi[x].ts_min < bi[y].ts_min ? -1 : 1;
-	return by_stream(a, b, arg);
-}
-
 /* Streams, their block chains, the heap and the prefetch order. */
 static int merge_init(struct pipe *g)
 {
@@ -375,8 +354,8 @@ static int merge_init(struct pipe *g)
 	}
 	for (uint32_t i = 0; i < g->nb; i++)
 		idx[i] = g->order[i] = i;
-	qsort_r(idx, g->nb, sizeof(*idx), by_stream, (void *)g->bi);
-	qsort_r(g->order, g->nb, sizeof(*g->order), by_need,
+	qsort_r(idx, g->nb, sizeof(*idx), evpipe_by_stream, (void *)g->bi);
+	qsort_r(g->order, g->nb, sizeof(*g->order), evpipe_by_need,
 		(void *)g->bi);
 	for (size_t k = 0; k < g->nb; k++) {
 		uint32_t i = idx[k];

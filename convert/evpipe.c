@@ -355,34 +355,27 @@ int evpipe_next(struct evpipe *p, const struct ht_event **ev, size_t *n)
 	return 1;
 }
 
-static const struct ht_block_info *sort_bi;
-static int cmp_order(const void *a, const void *b)
+int evpipe_by_stream(const void *a, const void *b, void *bi)
 {
-	const struct ht_block_info *x = &sort_bi[*(const uint32_t *)a];
-	const struct ht_block_info *y = &sort_bi[*(const uint32_t *)b];
+	const struct ht_block_info *x = bi;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
 
-	if (x->ts_min != y->ts_min)
-		return x->ts_min < y->ts_min ? -1 : 1;
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+	if (x[i].pid != x[j].pid)
+		return x[i].pid < x[j].pid ? -1 : 1;
+	if (x[i].tid != x[j].tid)
+		return x[i].tid < x[j].tid ? -1 : 1;
+	return i < j ? -1 : i > j;
 }
 
-static int cmp_stream(const void *a, const void *b)
+int evpipe_by_need(const void *a, const void *b, void *bi)
 {
-	const struct ht_block_info *x = &sort_bi[*(const uint32_t *)a];
-	const struct ht_block_info *y = &sort_bi[*(const uint32_t *)b];
+	const struct ht_block_info *x = bi;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
 
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+	if (x[i].ts_min != x[j].ts_min)
+		return x[i].ts_min < x[j].ts_min ? -1 : 1;
+	return evpipe_by_stream(a, b, bi);
 }
-
-static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int evpipe_open(struct evpipe **pp, struct ht_reader *r, int mode, int jobs)
 {
@@ -420,11 +413,9 @@ int evpipe_open(struct evpipe **pp, struct ht_reader *r, int mode, int jobs)
 	}
 	for (uint32_t i = 0; i < p->nb; i++)
 		p->order[i] = byst[i] = i;
-	pthread_mutex_lock(&sort_mu);
-	sort_bi = p->bi;
-	qsort(p->order, p->nb, sizeof(*p->order), cmp_order);
-	qsort(byst, p->nb, sizeof(*byst), cmp_stream);
-	pthread_mutex_unlock(&sort_mu);
+	qsort_r(p->order, p->nb, sizeof(*p->order), evpipe_by_need,
+		(void *)p->bi);
+	qsort_r(byst, p->nb, sizeof(*byst), evpipe_by_stream, (void *)p->bi);
 	/* Streams: runs of (pid, tid) in byst, blocks in file order. */
 	for (size_t k = 0; k < p->nb; k++) {
 		uint32_t i = byst[k];

@@ -39,6 +39,12 @@ size_t evpipe_problems(const struct evpipe *p,
 
 void evpipe_close(struct evpipe *p); /* NULL ok */
 
+/* qsort_r() orders of block numbers, arg a reader's ht_block_info array
+ * (ht_reader_blocks()): by stream, (pid, tid) then file order; and by
+ * need, ts_min then by stream: the order a merge in time reads them. */
+int evpipe_by_stream(const void *a, const void *b, void *bi);
+int evpipe_by_need(const void *a, const void *b, void *bi);
+
 /* One of several traces read together: its reader and pipe (the
  * caller's), and the rest of the run its pipe handed out last. */
 struct evsrc {

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "convert.h"
+#include "evpipe.h"
 
 static int copy_meta(struct ht_reader *r, struct ht_writer *w)
 {
@@ -90,21 +91,6 @@ static int copy_tables(const struct convert_opts *o, struct ht_reader *r,
 
 #define READ_BYTES ((uint64_t)256 << 20)
 
-/* Block order for streams: (pid, tid), file order within. */
-static const struct ht_block_info *g_bi;
-
-static int cmp_stream(const void *a, const void *b)
-{
-	const struct ht_block_info *x = &g_bi[*(const uint32_t *)a];
-	const struct ht_block_info *y = &g_bi[*(const uint32_t *)b];
-
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	return x->offset < y->offset ? -1 : x->offset > y->offset;
-}
-
 /*
  * The events a thread at a time (see the top).  A block that does not
  * decode stops the conversion, or in salvage mode is skipped and
@@ -133,8 +119,7 @@ static int by_stream(const struct convert_opts *o, struct ht_reader *r,
 	}
 	for (size_t i = 0; i < nb; i++)
 		ord[i] = (uint32_t)i;
-	g_bi = bi;
-	qsort(ord, nb, sizeof(*ord), cmp_stream);
+	qsort_r(ord, nb, sizeof(*ord), evpipe_by_stream, (void *)bi);
 	for (size_t j = 0; j < nb; j++) {
 		const struct ht_block_info *b = &bi[ord[j]];
 		int k = ht_reader_decode_block(r, d, ord[j], ev, cap), m = 0;
