@@ -508,7 +508,7 @@ drawn:
 	chart.npanels = 2;
 	rc = write_svg(outp, &chart);
 	for (size_t i = 0; !rc && mode == HT_READ_SALVAGE && i < n; i++)
-		evpipe_warn_skipped(&src[i]);
+		evpipe_warn_skipped(src[i].r, src[i].p, src[i].path);
 out:
 	free(sb.c);
 	free(sk.c);

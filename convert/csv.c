@@ -497,20 +497,6 @@ out:
 	return rc;
 }
 
-/* --salvage: one line for the damaged parts of a trace that were
- * skipped, if any. */
-static void warn_skipped(const struct ht_reader *r, const char *path)
-{
-	const struct ht_problem *pr;
-	size_t np = ht_reader_problems(r, &pr);
-
-	if (np)
-		cli_warn("'%s': %zu damaged part%s skipped (first at offset "
-			 "%llu: %s)", path, np, np == 1 ? "" : "s",
-			 (unsigned long long)pr[0].offset,
-			 ht_strerror(pr[0].code));
-}
-
 int convert_htape_to_csv(const struct convert_opts *o)
 {
 	struct ht_reader *r = NULL;
@@ -536,7 +522,7 @@ int convert_htape_to_csv(const struct convert_opts *o)
 	else
 		rc = csv_write_events(o, r, w.f, w.path, &rows);
 	if (!rc && o->mode == HT_READ_SALVAGE)
-		warn_skipped(r, o->in);
+		evpipe_warn_skipped(r, NULL, o->in);
 	if (rc) {
 		cli_out_abort(&co);
 		ht_reader_close(r);
@@ -567,7 +553,6 @@ int convert_htape_to_csv(const struct convert_opts *o)
  * apart: their addresses are of different address spaces).  Times are
  * from the earliest trace's start.
  */
-#define MULTI_ROWS 4096
 int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 			  size_t n)
 {
@@ -575,10 +560,10 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 	struct cli_out co;
 	struct out w;
 	struct iv v;
+	struct rowbuf *rb = NULL;
 	const struct ht_event *ev;
-	uint64_t start, rows = 0;
-	size_t k, which = 0, fill = 0;
-	char *buf = NULL;
+	uint64_t start;
+	size_t k, which = 0;
 	int err = 0, rc = 0, done = 0;
 
 	memset(&v, 0, sizeof(v));
@@ -594,12 +579,15 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 	w.f = co.fp;
 	w.path = strcmp(o->out, "-") ? o->out : "standard output";
 	w.err = 0;
-	if (o->interval_ns)
+	if (o->interval_ns) {
 		rc = iv_open(&v, o, &w, n, start);
-	else if (!(buf = malloc((size_t)MULTI_ROWS * CSV_ROW_MAX + 16)))
+	} else if ((rb = calloc(1, sizeof(*rb))) != NULL) {
+		rb->w = &w;
+		if (put(&w, csv_event_header, strlen(csv_event_header)))
+			rc = write_error(&w);
+	} else {
 		rc = cli_error("out of memory");
-	else if (put(&w, csv_event_header, strlen(csv_event_header)))
-		rc = write_error(&w);
+	}
 	while (!rc && !done &&
 	       (err = evpipe_merge_next(src, n, &ev, &k, &which)) == 1) {
 		for (size_t i = 0; i < k && !done; i++) {
@@ -613,29 +601,26 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 			}
 			if (!convert_keep(o, &ev[i], start))
 				continue;
-			p = csv_format_event(buf + fill, &ev[i], start);
-			fill = (size_t)(p - buf);
-			if (fill > (size_t)(MULTI_ROWS - 1) * CSV_ROW_MAX) {
-				if (put(&w, buf, fill))
-					rc = write_error(&w);
-				done = rc;
-				fill = 0;
-			}
-			if (o->limit && ++rows == o->limit)
-				done = 1;
+			p = csv_format_event(rowbuf_reserve(rb), &ev[i],
+					     start);
+			rb->len = (size_t)(p - rb->buf);
+			done = rb->err || (o->limit && ++rb->rows == o->limit);
 		}
 	}
 	if (!rc && err < 0)
 		rc = cli_error("'%s': %s at offset %llu", src[which].path,
 			       ht_strerror(err), (unsigned long long)
 			       evpipe_error_offset(src[which].p));
-	if (!rc && o->interval_ns)
+	if (!rc && o->interval_ns) {
 		rc = iv_finish(&v, &w);
-	else if (!rc && put(&w, buf, fill))
-		rc = write_error(&w);
+	} else if (!rc) {
+		rowbuf_flush(rb);
+		if (rb->err)
+			rc = write_error(&w);
+	}
 	for (size_t i = 0; !rc && o->mode == HT_READ_SALVAGE && i < n; i++)
-		evpipe_warn_skipped(&src[i]);
-	free(buf);
+		evpipe_warn_skipped(src[i].r, src[i].p, src[i].path);
+	free(rb);
 	iv_close(&v);
 	evpipe_close_all(src, n);
 	if (rc) {

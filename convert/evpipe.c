@@ -607,18 +607,19 @@ void evpipe_close_all(struct evsrc *s, size_t ns)
 	free(s);
 }
 
-size_t evpipe_warn_skipped(const struct evsrc *s)
+size_t evpipe_warn_skipped(const struct ht_reader *r,
+			   const struct evpipe *p, const char *path)
 {
 	const struct ht_problem *p1, *p2;
-	size_t n1 = ht_reader_problems(s->r, &p1);
-	size_t n2 = s->p ? evpipe_problems(s->p, &p2) : 0;
+	size_t n1 = ht_reader_problems(r, &p1);
+	size_t n2 = p ? evpipe_problems(p, &p2) : 0;
 	const struct ht_problem *first = n1 ? p1 : p2;
 
 	if (n1 && n2 && p2[0].offset < p1[0].offset)
 		first = p2;
 	if (n1 + n2)
 		cli_warn("'%s': %zu damaged part%s skipped (first at offset "
-			 "%llu: %s)", s->path, n1 + n2, n1 + n2 == 1 ? "" : "s",
+			 "%llu: %s)", path, n1 + n2, n1 + n2 == 1 ? "" : "s",
 			 (unsigned long long)first->offset,
 			 ht_strerror(first->code));
 	return n1 + n2;

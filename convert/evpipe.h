@@ -74,9 +74,10 @@ struct evsrc *evpipe_open_all(char *const *paths, size_t ns, int mode,
 			      int jobs, uint64_t *start);
 void evpipe_close_all(struct evsrc *s, size_t ns); /* NULL ok */
 
-/* --salvage: one warning for what was skipped of trace s (the reader's
- * problems and the blocks that did not decode), if anything; returns
- * their count. */
-size_t evpipe_warn_skipped(const struct evsrc *s);
+/* --salvage: one warning for what was skipped of the trace at path:
+ * r's problems and the blocks p (NULL: none) could not decode, if any;
+ * returns their count. */
+size_t evpipe_warn_skipped(const struct ht_reader *r,
+			   const struct evpipe *p, const char *path);
 
 #endif
