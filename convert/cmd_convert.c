@@ -236,6 +236,8 @@ static int cmd_convert(int argc, char **argv)
 			return cli_usage(c, 2, "unknown option");
 		}
 	}
+	if (o.from_set && o.to_set && o.to_ns <= o.from_ns)
+		return cli_usage(c, 2, "the end time must be after the start");
 	if (argc - optind > 2) {
 		/* several traces (a process and its children) into one CSV */
 		size_t n = (size_t)(argc - optind - 1);
@@ -251,9 +253,6 @@ static int cmd_convert(int argc, char **argv)
 			return cli_usage(c, 2, "several traces convert to "
 					 "one .csv of event rows or of "
 					 "--interval buckets");
-		if (o.from_set && o.to_set && o.to_ns <= o.from_ns)
-			return cli_usage(c, 2, "the end time must be after "
-					 "the start");
 		return convert_htapes_to_csv(&o, argv + optind, n);
 	}
 	if (argc - optind != 2)
@@ -263,8 +262,6 @@ static int cmd_convert(int argc, char **argv)
 	if (o.lifetimes && o.interval_ns)
 		return cli_usage(c, 2, "--lifetimes and --interval exclude "
 				       "each other");
-	if (o.from_set && o.to_set && o.to_ns <= o.from_ns)
-		return cli_usage(c, 2, "the end time must be after the start");
 	if (!o.in_kind) {
 		if (!strcmp(o.in, "-"))
 			return cli_usage(c, 2, "reading standard input needs "

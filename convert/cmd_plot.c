@@ -773,24 +773,18 @@ static int cmd_plot(int argc, char **argv)
 	if (!outp)
 		return cli_usage(c, 2, "name the output with -o OUT.svg");
 	in = argv[optind];
-	if (argc - optind > 1) {
-		for (int i = optind; i < argc; i++)
-			if (cli_file_kind(argv[i]) != CLI_KIND_HTAPE)
-				return cli_usage(c, 2, "several inputs must "
-						 "all be traces");
-		if (win.from_set && win.to_set && win.to <= win.from)
-			return cli_usage(c, 2, "--to must be after --from");
-		return plot_trace(argv + optind, (size_t)(argc - optind),
-				  outp, title, mode, width, &win);
-	}
 	if (!(f = fopen(in, "rb")))
 		return cli_error("cannot open '%s': %m", in);
 	fclose(f);
 	if (win.from_set && win.to_set && win.to <= win.from)
 		return cli_usage(c, 2, "--to must be after --from");
-	if (cli_file_kind(in) == CLI_KIND_HTAPE)
-		return plot_trace(argv + optind, 1, outp, title, mode, width,
-				  &win);
+	for (int i = optind; argc - optind > 1 && i < argc; i++)
+		if (cli_file_kind(argv[i]) != CLI_KIND_HTAPE)
+			return cli_usage(c, 2, "several inputs must all be "
+					 "traces");
+	if (argc - optind > 1 || cli_file_kind(in) == CLI_KIND_HTAPE)
+		return plot_trace(argv + optind, (size_t)(argc - optind),
+				  outp, title, mode, width, &win);
 	if (win.from_set || win.to_set)
 		return cli_usage(c, 2, "--from and --to apply to traces");
 	if (looks_json(in))
