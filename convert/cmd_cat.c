@@ -258,7 +258,7 @@ static int cmd_cat(int argc, char **argv)
 	struct fmt fmt;
 	struct chunk *cur = NULL;
 	const char *msg;
-	uint64_t v, shown = 0, start = UINT64_MAX;
+	uint64_t v, shown = 0, start;
 	size_t n, ns, bad = 0;
 	int ch, err = 0, mode = HT_READ_STOP, filter, jobs = -1, done = 0;
 	int rc = 0;
@@ -327,7 +327,8 @@ static int cmd_cat(int argc, char **argv)
 		evpipe_close_all(src, ns);
 		return cli_error("out of memory");
 	}
-	while (!done && (err = evpipe_merge_next(src, ns, &ev, &n, &bad)) == 1) {
+	while (!done &&
+	       (err = evpipe_merge_next(src, ns, &ev, &n, &bad)) == 1) {
 		for (size_t i = 0; i < n; i++) {
 			if (filter && !convert_keep(&o, &ev[i], start))
 				continue;

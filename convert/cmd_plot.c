@@ -328,7 +328,8 @@ static int plot_trace(char *const *ins, size_t n, const char *outp,
 			  "(0..%.9g)", in, w0, w1, no_time ? "" : "s", span);
 		goto out;
 	}
-	if (!(pr = calloc(n, sizeof(*pr))) || sampler_init(&sb, w0, w1 - w0, 1) ||
+	if (!(pr = calloc(n, sizeof(*pr))) ||
+	    sampler_init(&sb, w0, w1 - w0, 1) ||
 	    sampler_init(&sk, w0, w1 - w0, 1)) {
 		cli_error("out of memory");
 		goto out;
@@ -366,8 +367,8 @@ static int plot_trace(char *const *ins, size_t n, const char *outp,
 	}
 	if (err < 0) {
 		cli_error("'%s': %s at offset %llu", src[which].path,
-			  ht_strerror(err),
-			  (unsigned long long)evpipe_error_offset(src[which].p));
+			  ht_strerror(err), (unsigned long long)
+			  evpipe_error_offset(src[which].p));
 		goto out;
 	}
 drawn:
