@@ -330,7 +330,7 @@ const struct ht_cmd cmd_convert_entry = {
 	"  --interval DUR     csv: one summary row per time bucket\n"
 	"  --level N          zstd level of an htape output (1..22)\n"
 	"  --block-events N   events per block of an htape output (1..1048576;\n"
-	"                     default 65536, fewer for traces of over 46\n"
+	"                     default 65536, fewer for traces of over 42\n"
 	"                     threads; larger: smaller file, more memory)\n"
 	"  --salvage          skip damaged input, report and count it\n"
 	"  --strict           fail on any irregularity (htape input)\n"

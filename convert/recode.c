@@ -14,7 +14,7 @@
  * Full blocks are what a reader holds decoded, one a thread: without
  * --block-events, blocks are made small enough that a reader's blocks
  * of every thread at once take at most READ_BYTES (a 200-thread trace:
- * 15252 events a block rather than 65536, 3 % more bytes).
+ * 13981 events a block rather than 65536, 3 % more bytes).
  * Reader timestamps are ns, so the output clock is ns (1/1): the
  * input's clock.unit_* keys are not copied and clock.origin_ticks is
  * rewritten in ns.  The file appears under its

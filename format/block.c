@@ -102,7 +102,7 @@ uint16_t ht__op_mask(int op)
 	case HT_OP_THREAD_EXIT:
 		return base;
 	default:
-		return HT__MASK_ALL;
+		return HT__MASK_UNKNOWN;
 	}
 }
 

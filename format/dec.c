@@ -609,6 +609,7 @@ static void fill_rare(struct ht_event *out, const uint8_t *o, uint32_t n,
 	case HT__C_ALIGN: FILL(align, uint64_t);
 	case HT__C_NMEMB: FILL(nmemb, uint64_t);
 	case HT__C_HEAP: FILL(heap, uint64_t);
+	case HT__C_DUR: FILL(dur, uint64_t);
 	case HT__C_AUX: FILL(aux, uint32_t);
 	case HT__C_FLAGS: FILL(flags, uint32_t);
 	default: FILL(result, int32_t);
@@ -627,6 +628,7 @@ static void tmpl_set(struct ht_event *ev, int col, uint64_t v)
 	case HT__C_ALIGN: ev->align = v; break;
 	case HT__C_NMEMB: ev->nmemb = v; break;
 	case HT__C_HEAP: ev->heap = v; break;
+	case HT__C_DUR: ev->dur = v; break;
 	case HT__C_AUX: ev->aux = (uint32_t)v; break;
 	case HT__C_FLAGS: ev->flags = (uint32_t)v; break;
 	default: ev->result = (int32_t)(uint32_t)v; break;
@@ -958,7 +960,9 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		t.tid = pf.tid;
 		for (int c = HT__C_OLD_SIZE; c <= HT__NCOLS; c++)
 			if (!vary[c] && ((mk >> (c - 1)) & 1))
-				tmpl_set(&t, c, cval[c]);
+				tmpl_set(&t, c, c == HT__C_DUR ?
+					 ht__to_ns(cval[c], num, den) :
+					 cval[c]);
 		memcpy(x->tail, (const char *)&t + TAIL_AT, TAIL_LEN);
 		x->ma = 0 - (uint64_t)((mk >> (HT__C_ADDR - 1)) & 1);
 		x->ms = 0 - (uint64_t)((mk >> (HT__C_SIZE - 1)) & 1);
@@ -1044,6 +1048,9 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 			fill_rare(e, o, n, opmask, rare[k],
 				  cv + rare[k] * CSTRIDE,
 				  (mall >> (rare[k] - 1)) & 1);
+		if (vary[HT__C_DUR] && num != den)
+			for (uint32_t i = 0; i < n; i++)
+				e[i].dur = ht__to_ns(e[i].dur, num, den);
 	}
 
 	/* Every varint column must end at its last value. */

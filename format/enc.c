@@ -74,10 +74,10 @@ struct ht__enc {
 	uint8_t frees[256];
 	/*
 	 * The block ht__enc_add() is building: what its one pass over the
-	 * rows gathered so far.  heap, aux, flags and result are only
-	 * OR-ed while they stay 0 (and flags below 256, kept in flb); from
-	 * the first row where one is not, all four are kept per row from
-	 * row 0 in dense[] (dense_on).
+	 * rows gathered so far.  heap, aux and result are only OR-ed while
+	 * they stay 0 (and flags below 256, kept in flb; dur only looked
+	 * at); from the first row where one is not, all five are kept per
+	 * row from row 0 in dense[] (dense_on).
 	 */
 	struct {
 		size_t n, ma, ms, mo, mos, mal, mnm, t_dl;
@@ -89,7 +89,7 @@ struct ht__enc {
 		uint32_t opcnt[256];
 		uint8_t seen[256], ops[256];
 	} b;
-	uint64_t *dheap;           /* dense heap, aux, flags, result */
+	uint64_t *dheap, *ddur;    /* dense heap, dur, aux, flags, result */
 	uint32_t *daux, *dflags, *dres;
 };
 
@@ -169,6 +169,7 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	e->daux = mem_alloc(mem, (size_t)max_events * 4 + 16);
 	e->dflags = mem_alloc(mem, (size_t)max_events * 4 + 16);
 	e->dres = mem_alloc(mem, (size_t)max_events * 4 + 16);
+	e->ddur = mem_alloc(mem, colmax);
 	for (int h = 0; h < 2; h++) {
 		size_t tb = sizeof(struct ht__mslot) << HT__MRU_HBITS;
 
@@ -181,7 +182,7 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	block_reset(e);
 	if (!e->cwork || !e->vals || !e->base || !e->raw || !e->raw2 ||
 	    !e->tmp || !e->cls || !e->mru || !e->opb || !e->flb ||
-	    !e->dheap || !e->daux || !e->dflags || !e->dres ||
+	    !e->dheap || !e->daux || !e->dflags || !e->dres || !e->ddur ||
 	    !e->rare[0] || !e->rare[1] || !e->rare[2] ||
 	    !e->mtab[0] || !e->mtab[1]) {
 		ht__enc_free(e);
@@ -221,6 +222,7 @@ void ht__enc_free(struct ht__enc *e)
 	mem_free(&m, e->daux);
 	mem_free(&m, e->dflags);
 	mem_free(&m, e->dres);
+	mem_free(&m, e->ddur);
 	mem_free(&m, e->mtab[0]);
 	mem_free(&m, e->mtab[1]);
 	mem_free(&m, e);
@@ -994,6 +996,7 @@ dense_row(struct ht__enc *e, size_t r, const struct ht_event *x)
 		memset(e->dheap, 0, r * sizeof(*e->dheap));
 		memset(e->daux, 0, r * sizeof(*e->daux));
 		memset(e->dres, 0, r * sizeof(*e->dres));
+		memset(e->ddur, 0, r * sizeof(*e->ddur));
 		for (size_t i = 0; i < r; i++)
 			e->dflags[i] = e->flb[i];
 		e->b.dense_on = 1;
@@ -1002,6 +1005,7 @@ dense_row(struct ht__enc *e, size_t r, const struct ht_event *x)
 	e->daux[r] = x->aux;
 	e->dflags[r] = x->flags;
 	e->dres[r] = (uint32_t)x->result;
+	e->ddur[r] = x->dur;
 }
 
 /*
@@ -1090,7 +1094,7 @@ int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n)
 		o_hp |= x->heap;
 		o_ax |= x->aux;
 		o_rs |= (uint32_t)x->result;
-		if (__builtin_expect(dense | ((x->heap | x->aux |
+		if (__builtin_expect(dense | ((x->heap | x->aux | x->dur |
 					       (x->flags >> 8) |
 					       (uint32_t)x->result) != 0), 0)) {
 			dense_row(e, r0 + i, x);
@@ -1177,6 +1181,14 @@ size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
 	orr[HT__C_FLAGS] = e->b.o_fl;
 	andd[HT__C_FLAGS] = e->b.a_fl;
 	orr[HT__C_RESULT] = e->b.o_rs;
+	/* a duration is never 0 but in a block kept dense (dense_row()) */
+	orr[HT__C_DUR] = 0;
+	for (size_t i = 0; e->b.dense_on && i < n; i++)
+		orr[HT__C_DUR] |= e->ddur[i];
+	/* A block with durations gives every op the dur column. */
+	uint16_t dmask = orr[HT__C_DUR] ? (uint16_t)HT__COLBIT(HT__C_DUR) : 0;
+
+	any |= dmask;
 	mhot[HT__C_OP] = mhot[HT__C_TS] = n;
 	mhot[HT__C_ADDR] = e->b.ma;
 	mhot[HT__C_SIZE] = e->b.ms;
@@ -1196,7 +1208,7 @@ size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
 	for (unsigned k = 0; k < n_ops; k++) {
 		out[pos] = ops[k];
 		out[pos + 1] = 0;
-		ht__wr16(out + pos + 2, e->mask[ops[k]]);
+		ht__wr16(out + pos + 2, (uint16_t)(e->mask[ops[k]] | dmask));
 		pos += HT__OPMAP_ENTRY;
 	}
 	while (pos & 7)
@@ -1214,7 +1226,7 @@ size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
 
 		if (!((any >> (c - 1)) & 1))
 			continue;
-		if (c > HT__C_OLD_ADDR)
+		if (c > HT__C_OLD_ADDR && c != HT__C_DUR)
 			for (unsigned k = 0; k < n_ops; k++)
 				if (e->mask[ops[k]] & HT__COLBIT(c))
 					m += opcnt[ops[k]];
@@ -1227,6 +1239,10 @@ size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
 			stored = ts_col(e, hts, n, ts0, t_or, t_orz, t_dl,
 					!uz, ts_min == ts_max, out + pos,
 					force_raw, &pk, &codec);
+		} else if (c == HT__C_DUR) {
+			m = n;
+			stored = encode_col(e, c, e->ddur, n, out + pos,
+					    force_raw, &pk, &codec);
 		} else if (c <= HT__C_OLD_ADDR) {
 			m = mhot[c];
 			stored = encode_col(e, c, e->hot[c], m, out + pos,

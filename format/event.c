@@ -134,6 +134,7 @@ static void add(struct fbuf *f, const char *fmt, ...)
  *   0.000002000 100/101 realloc 0x5555deadbeef size=128 -> 0x5555dead0000
  *   0.000003000 100/101 free 0x5555dead0000
  *   0.000004000 100/101 malloc size=1099511627776 -> FAILED errno=12
+ * and, when the call was timed, how long it took: ` in 85ns`.
  */
 HT_API int ht_event_format(const struct ht_event *ev, char *buf, size_t n)
 {
@@ -232,5 +233,7 @@ HT_API int ht_event_format(const struct ht_event *ev, char *buf, size_t n)
 		add(&f, " inplace");
 	if (ev->flags & ~(uint32_t)(HT_EV_FAILED | HT_EV_INPLACE))
 		add(&f, " flags=0x%" PRIx32, ev->flags);
+	if (ev->dur)
+		add(&f, " in %" PRIu64 "ns", ev->dur);
 	return f.len > INT32_MAX ? INT32_MAX : (int)f.len;
 }

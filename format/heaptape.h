@@ -30,14 +30,14 @@ extern "C" {
 
 /* The version of the software; the Makefile reads these three lines. */
 #define HT_VERSION_MAJOR 0
-#define HT_VERSION_MINOR 1
+#define HT_VERSION_MINOR 2
 #define HT_VERSION_PATCH 0
-#define HT_VERSION_STRING "0.1.0"
+#define HT_VERSION_STRING "0.2.0"
 
 /* The version of the file format (spec/FORMAT.md).
  * Bump HT_FORMAT_MINOR and add a line to spec/FORMAT.md "Changes". */
 #define HT_FORMAT_MAJOR 1
-#define HT_FORMAT_MINOR 2
+#define HT_FORMAT_MINOR 3
 
 /*
  * Errors: one table, negative codes.  Never renumber; append only.
@@ -127,7 +127,10 @@ enum ht_op {
  * A failed call has HT_EV_FAILED set and addr 0; result holds errno when
  * known (posix_memalign's return value).  realloc(p, 0) and realloc(NULL, n)
  * are kept as they were called.  Addresses are 64-bit; 32-bit processes
- * simply have small values.
+ * simply have small values.  dur is how long the call took, when the
+ * recorder measured it (`record --latency`), else 0: an allocation's
+ * call began at ts - dur (ts is when it returned), a free's ended at
+ * ts + dur (ts is when it was called).
  */
 struct ht_event {
 	uint64_t ts;       /* reader: ns since the trace's clock origin
@@ -139,6 +142,8 @@ struct ht_event {
 	uint64_t align;
 	uint64_t nmemb;
 	uint64_t heap;     /* Windows heap handle; 0 for the C API */
+	uint64_t dur;      /* ns the call took, 0 if not measured (writer:
+			      clock ticks, as ts) */
 	uint32_t pid;
 	uint32_t tid;
 	uint32_t flags;    /* HT_EV_* */

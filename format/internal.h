@@ -62,11 +62,15 @@ enum {
 	HT__C_AUX = 10,
 	HT__C_FLAGS = 11,
 	HT__C_RESULT = 12,
-	HT__NCOLS = 12
+	HT__C_DUR = 13,
+	HT__NCOLS = 13
 };
 #define HT__COLBIT(c) (1u << ((c) - 1))
 #define HT__MASK_ALWAYS (HT__COLBIT(HT__C_OP) | HT__COLBIT(HT__C_TS))
 #define HT__MASK_ALL ((1u << HT__NCOLS) - 1)
+/* The mask of an op the writer does not know: every column of 1.2.
+ * dur joins any op's mask in a block that has durations. */
+#define HT__MASK_UNKNOWN 0x0FFFu
 
 /* Column encodings.  Never reuse a value. */
 enum {

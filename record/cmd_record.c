@@ -352,6 +352,7 @@ static int run(int argc, char **argv)
 		{ "toggle-signal", required_argument, 0, 's' },
 		{ "no-follow", no_argument, 0, 'n' },
 		{ "only", required_argument, 0, 'O' },
+		{ "latency", no_argument, 0, 'L' },
 		{ "force", no_argument, 0, 'F' },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "help", no_argument, 0, 'h' },
@@ -369,7 +370,7 @@ static int run(int argc, char **argv)
 	struct sigaction sa, old_int, old_quit;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:f:b:l:m:Ps:nFqh", longopts,
+	while ((c = getopt_long(argc, argv, "+o:f:b:l:m:Ps:nLFqh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'o':
@@ -428,6 +429,9 @@ static int run(int argc, char **argv)
 						 "cc1,as");
 			only = optarg;
 			setenv("HEAPTAPE_ONLY", optarg, 1);
+			break;
+		case 'L':
+			setenv("HEAPTAPE_LATENCY", "1", 1);
 			break;
 		case 'F':
 			force = 1;
@@ -627,12 +631,16 @@ const struct ht_cmd cmd_record_entry = {
 	"      --only NAME[,NAME]  record only the processes whose program\n"
 	"                          (or argv[0]) has one of these names, shell\n"
 	"                          patterns allowed: --only 'cc1*,as'\n"
+	"  -L, --latency           also time every call (one more clock\n"
+	"                          read and 32 bytes an event): `heaptape\n"
+	"                          stat` shows the allocator's latency\n"
 	"  -F, --force             overwrite an existing trace\n"
 	"  -q, --quiet             do not print the last line (the trace,\n"
 	"                          its events and size, what was lost)\n"
 	"environment for LD_PRELOAD use: HEAPTAPE_OUT, HEAPTAPE_FLUSH_MS,\n"
 	"HEAPTAPE_BUFFER, HEAPTAPE_LEVEL, HEAPTAPE_MAX_SIZE, HEAPTAPE_PAUSED,\n"
-	"HEAPTAPE_TOGGLE_SIGNAL, HEAPTAPE_NO_FOLLOW, HEAPTAPE_ONLY;\n"
+	"HEAPTAPE_TOGGLE_SIGNAL, HEAPTAPE_NO_FOLLOW, HEAPTAPE_ONLY,\n"
+	"HEAPTAPE_LATENCY;\n"
 	"HEAPTAPE_PRELOAD: the library to use\n"
 	"exit status: PROG's (128+N for signal N), 125 heaptape failed,\n"
 	"126 PROG cannot be executed, 127 PROG not found\n",

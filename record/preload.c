@@ -238,32 +238,45 @@ static inline int rec_on(void)
 #define FAIL(p) ((p) ? 0u : HT_EV_FAILED)
 
 void ht__emit_ext(int op, uint64_t addr, uint64_t size, uint64_t aux,
-		  uint64_t nmemb, unsigned flags)
+		  uint64_t nmemb, unsigned flags, uint64_t t0, int before)
 {
 	struct ht__tls *t = &ht__t;
 	struct ht__rec *r = ht__take(t, 2);
-	uint64_t ts;
+	uint64_t ts, d = 0;
 
 	if (!r)
 		return;
 	ts = ht__clock();
+	if (t0) {
+		flags |= HT__REC_DUR;
+		d = ts > t0 ? ts - t0 : 0; /* TSCs of two CPUs a hair apart */
+		if (before)
+			ts = t0;
+	}
 	r[0] = (struct ht__rec){ ts, addr,
 				 HT__SZOP(size & HT__SZ_MASK, op,
 					  flags | HT__REC_EXT),
 				 aux };
-	r[1] = (struct ht__rec){ ts, size, nmemb, 0 };
+	r[1] = (struct ht__rec){ d, size, nmemb, 0 };
 	ht__done(t);
 }
+
+/* A free-family call: logged before the real one, or in latency mode
+ * after it, with the time it was called. */
+#define FREE_CALL(op, p, size, aux, call)                                  	do {                                                               		if (!rec_on()) {                                           			call;                                              		} else if (__builtin_expect(ht__lat, 0)) {                 			uint64_t t0_ = ht__clock();                        			call;                                              			ht__emit_ext(op, (uintptr_t)(p), size, aux, 0, 0,  				     t0_ ? t0_ : 1, 1);                    		} else {                                                   			ht__emit(op, (uintptr_t)(p), size, aux, 0, 0);     			call;                                              		}                                                          	} while (0)
 
 EXPORT void *malloc(size_t n)
 {
 	void *p;
 
+	uint64_t t0;
+
 	if (!ready())
 		return boot_alloc(n, 16);
+	t0 = ht__t0();
 	p = ht__real.malloc(n);
 	if (rec_on())
-		ht__emit(HT_OP_MALLOC, RES(p), n, 0, FAIL(p));
+		ht__emit(HT_OP_MALLOC, RES(p), n, 0, FAIL(p), t0);
 	return p;
 }
 
@@ -278,9 +291,11 @@ EXPORT void *calloc(size_t nmemb, size_t size)
 			return NULL;
 		return boot_alloc(total, 16);
 	}
+	uint64_t t0 = ht__t0();
+
 	p = ht__real.calloc(nmemb, size);
 	if (rec_on())
-		ht__emit(HT_OP_CALLOC, RES(p), size, nmemb, FAIL(p));
+		ht__emit(HT_OP_CALLOC, RES(p), size, nmemb, FAIL(p), t0);
 	return p;
 }
 
@@ -290,9 +305,7 @@ EXPORT void free(void *p)
 		return;
 	if (!ready())
 		return; /* cannot happen: p came from somewhere */
-	if (rec_on())
-		ht__emit(HT_OP_FREE, (uintptr_t)p, 0, 0, 0);
-	ht__real.free(p);
+	FREE_CALL(HT_OP_FREE, p, 0, 0, ht__real.free(p));
 }
 
 static void *boot_realloc(void *p, size_t n)
@@ -315,6 +328,8 @@ EXPORT void *realloc(void *p, size_t n)
 			return ready() ? malloc(n) : boot_alloc(n, 16);
 		return boot_realloc(p, n);
 	}
+	uint64_t t0 = ht__t0();
+
 	q = ht__real.realloc(p, n);
 	if (rec_on()) {
 		/* realloc(p, 0) frees p and may return NULL: not a failure */
@@ -322,7 +337,7 @@ EXPORT void *realloc(void *p, size_t n)
 
 		fl = failed ? HT_EV_FAILED : (q && q == p ? HT_EV_INPLACE : 0);
 		ht__emit(HT_OP_REALLOC, failed ? (uint64_t)errno : (uintptr_t)q,
-			 n, (uintptr_t)p, fl);
+			 n, (uintptr_t)p, fl, t0);
 	}
 	return q;
 }
@@ -345,6 +360,8 @@ EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 	if (!rec_on())
 		return ht__real.reallocarray(p, nmemb, size);
 	/* glibc's reallocarray calls realloc: one event, not two */
+	uint64_t t0 = ht__t0();
+
 	ht__t.guard++;
 	q = ht__real.reallocarray(p, nmemb, size);
 	ht__t.guard--;
@@ -355,7 +372,7 @@ EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 
 		ht__emit_ext(HT_OP_REALLOCARRAY,
 			     failed ? (uint64_t)e : (uintptr_t)q, size,
-			     (uintptr_t)p, nmemb, fl);
+			     (uintptr_t)p, nmemb, fl, t0, 0);
 		errno = e;
 	}
 	return q;
@@ -373,11 +390,13 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 		*out = p;
 		return 0;
 	}
+	uint64_t t0 = ht__t0();
+
 	rc = ht__real.posix_memalign(out, align, n);
 	if (rec_on())
 		ht__emit(HT_OP_POSIX_MEMALIGN,
 			 rc ? (uint64_t)rc : (uintptr_t)*out, n, align,
-			 rc ? HT_EV_FAILED : 0);
+			 rc ? HT_EV_FAILED : 0, t0);
 	return rc;
 }
 
@@ -385,11 +404,13 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	EXPORT void *name(size_t align, size_t n)                          \
 	{                                                                  \
 		void *p;                                                   \
+		uint64_t t0;                                               \
 		if (!ready())                                              \
 			return boot_alloc(n, align);                       \
+		t0 = ht__t0();                                             \
 		p = ht__real.name(align, n);                               \
 		if (rec_on())                                              \
-			ht__emit(OP, RES(p), n, align, FAIL(p));           \
+			ht__emit(OP, RES(p), n, align, FAIL(p), t0);       \
 		return p;                                                  \
 	}
 ALIGNED_HOOK(aligned_alloc, HT_OP_ALIGNED_ALLOC)
@@ -399,11 +420,13 @@ ALIGNED_HOOK(memalign, HT_OP_MEMALIGN)
 	EXPORT void *name(size_t n)                                        \
 	{                                                                  \
 		void *p;                                                   \
+		uint64_t t0;                                               \
 		if (!ready())                                              \
 			return boot_alloc(n, 4096);                        \
+		t0 = ht__t0();                                             \
 		p = ht__real.name(n);                                      \
 		if (rec_on())                                              \
-			ht__emit(OP, RES(p), n, 0, FAIL(p));               \
+			ht__emit(OP, RES(p), n, 0, FAIL(p), t0);           \
 		return p;                                                  \
 	}
 PAGE_HOOK(valloc, HT_OP_VALLOC)
@@ -414,24 +437,19 @@ EXPORT void free_sized(void *p, size_t n)
 {
 	if (is_boot(p) || !ready())
 		return;
-	if (rec_on())
-		ht__emit(HT_OP_FREE_SIZED, (uintptr_t)p, n, 0, 0);
-	if (ht__real.free_sized)
-		ht__real.free_sized(p, n);
-	else
-		ht__real.free(p);
+	FREE_CALL(HT_OP_FREE_SIZED, p, n, 0,
+		  ht__real.free_sized ? ht__real.free_sized(p, n) :
+					ht__real.free(p));
 }
 
 EXPORT void free_aligned_sized(void *p, size_t align, size_t n)
 {
 	if (is_boot(p) || !ready())
 		return;
-	if (rec_on())
-		ht__emit(HT_OP_FREE_ALIGNED_SIZED, (uintptr_t)p, n, align, 0);
-	if (ht__real.free_aligned_sized)
-		ht__real.free_aligned_sized(p, align, n);
-	else
-		ht__real.free(p);
+	FREE_CALL(HT_OP_FREE_ALIGNED_SIZED, p, n, align,
+		  ht__real.free_aligned_sized ?
+			  ht__real.free_aligned_sized(p, align, n) :
+			  ht__real.free(p));
 }
 
 /*

@@ -36,10 +36,12 @@ struct ht__rec {
 #define HT__SZ_MASK ((UINT64_C(1) << HT__SZ_BITS) - 1)
 #define HT__SZOP(size, op, fl) \
 	((size) | (uint64_t)(op) << HT__SZ_BITS | (uint64_t)(fl) << 60)
-/* flags: HT_EV_FAILED (1), HT_EV_INPLACE (2) and this one: the next
- * record (same buffer, same ts) carries the full size in addr and nmemb
- * in szop. */
+/* flags: HT_EV_FAILED (1), HT_EV_INPLACE (2) and these two.  EXT: the
+ * next record (same buffer) carries the full size in addr and nmemb in
+ * szop; with DUR as well, its ts is the call's duration in clock ticks
+ * (record --latency). */
 #define HT__REC_EXT 0x4u
+#define HT__REC_DUR 0x8u
 _Static_assert(sizeof(struct ht__rec) == 32, "ht__rec is 32 bytes");
 
 /* A buffer: one producer thread appends, the encoder consumes.  A cache
@@ -101,6 +103,8 @@ extern __thread struct ht__tls ht__t __attribute__((tls_model("initial-exec")));
 extern _Atomic(int) ht__on;
 extern _Atomic(uint64_t) ht__paused_events;
 extern int ht__use_tsc;
+/* record --latency: the hooks also read the clock before the call. */
+extern int ht__lat;
 
 static inline uint64_t ht__clock(void)
 {
@@ -146,9 +150,18 @@ static inline void ht__publish(struct ht__tls *t)
 	atomic_store_explicit(&t->cur->pub, p, memory_order_release);
 }
 
-/* An event that needs two records (preload.c). */
+/* The clock before a call, in latency mode; else 0. */
+static inline uint64_t ht__t0(void)
+{
+	return __builtin_expect(ht__lat, 0) ? ht__clock() : 0;
+}
+
+/* An event that needs two records (preload.c): a size of 2^56 or more,
+ * an nmemb beside an aux, or a duration (t0: the clock before the call,
+ * 0 for none).  The event's time is t0 when before (a free: logged as
+ * called), else now (an allocation: logged as it returned). */
 void ht__emit_ext(int op, uint64_t addr, uint64_t size, uint64_t aux,
-		  uint64_t nmemb, unsigned flags);
+		  uint64_t nmemb, unsigned flags, uint64_t t0, int before);
 
 /*
  * A hook's n record slots.  A signal handler that allocates in the
@@ -187,15 +200,17 @@ static inline void ht__done(struct ht__tls *t)
 		ht__publish(t);
 }
 
-/* Records one event.  addr is the errno when flags has HT_EV_FAILED. */
+/* Records one event that ends now.  addr is the errno when flags has
+ * HT_EV_FAILED; t0 from ht__t0() before the call. */
 static inline void ht__emit(int op, uint64_t addr, uint64_t size,
-			    uint64_t aux, unsigned flags)
+			    uint64_t aux, unsigned flags, uint64_t t0)
 {
 	struct ht__tls *t = &ht__t;
 	struct ht__rec *r;
 
-	if (__builtin_expect(size > HT__SZ_MASK, 0)) {
-		ht__emit_ext(op, addr, size, aux, 0, flags);
+	if (__builtin_expect((size > HT__SZ_MASK) | (t0 != 0), 0)) {
+		ht__emit_ext(op, addr, size, aux,
+			     op == HT_OP_CALLOC ? aux : 0, flags, t0, 0);
 		return;
 	}
 	r = ht__take(t, 1);

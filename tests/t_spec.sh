@@ -132,4 +132,23 @@ fi
 count=$(grep -o '\*\*\[R-[A-Z]*-[0-9]*\]\*\*' "$SPEC" | sort -u | wc -l)
 [ "$count" -ge 40 ] && ok "FORMAT.md defines $count rules" ||
 	no "FORMAT.md defines only $count rules"
+
+# Durations (column 13, 1.3) through zstd, many blocks and threads: the
+# library and the reference decoder read the same events and durations,
+# and the events are those of the same seed written without durations.
+G=$HT_BUILD/tests/gentrace
+"$G" -d -s 5 -n 30000 -t 3 "$d/dur.htape" &&
+	"$H" cat --strict "$d/dur.htape" >"$d/dur.cat" 2>/dev/null &&
+	"$REF" "$d/dur.htape" >"$d/dur.ref" 2>&1
+"$G" -s 5 -n 30000 -t 3 "$d/nodur.htape" &&
+	"$H" cat --strict "$d/nodur.htape" >"$d/nodur.cat" 2>/dev/null
+lines=$(wc -l <"$d/dur.cat")
+timed=$(grep -c ' in [0-9]*ns$' "$d/dur.cat")
+if [ "$lines" = 90000 ] && cmp -s "$d/dur.cat" "$d/dur.ref" &&
+   [ "$timed" -gt 70000 ] &&
+   sed 's/ in [0-9]*ns$//' "$d/dur.cat" | cmp -s - "$d/nodur.cat"; then
+	ok "durations: 90000 events, $timed timed, cat = refdec, the same events as without"
+else
+	no "durations: $lines events, $timed timed, cat and refdec agree, same events"
+fi
 echo "1..$n"

@@ -12,6 +12,7 @@
  *   -x  instead of random events, the four of spec/vectors/min.hex
  *   -r  with -m, N more RSS samples in one block (zstd-compressed)
  *   -f  with -x, these flags on every event
+ *   -d  every event timed (record --latency): durations of 0 to ~8 us
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -34,14 +35,14 @@ int main(int argc, char **argv)
 	uint64_t seed = 1;
 	size_t per = 1000, cut = 0, nrss = 0;
 	int threads = 2, raw = 0, edge = 0, meta = 0, put = 0, c, rc, fd;
-	int example = 0;
+	int example = 0, dur = 0;
 	uint32_t xflags = 0;
 	struct ht_writer_opts o;
 	struct ht_writer *w;
 	struct ht_event *ev;
 
 	memset(&o, 0, sizeof(o));
-	while ((c = getopt(argc, argv, "s:n:t:b:i:uempk:xr:f:")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:t:b:i:uempk:xr:f:d")) != -1) {
 		switch (c) {
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'n': per = strtoul(optarg, NULL, 0); break;
@@ -56,6 +57,7 @@ int main(int argc, char **argv)
 		case 'p': put = 1; break;
 		case 'k': cut = strtoul(optarg, NULL, 0); break;
 		case 'x': example = 1; break;
+		case 'd': dur = 1; break;
 		case 'r': nrss = strtoul(optarg, NULL, 0); break;
 		case 'f': xflags = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
@@ -126,8 +128,10 @@ int main(int argc, char **argv)
 		};
 
 		threads = 0;
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 4; i++) {
 			x[i].flags = xflags;
+			x[i].dur = dur ? 40u + 30u * (unsigned)i : 0;
+		}
 		if ((rc = ht_writer_write(w, x, 4)))
 			return fail("write", rc);
 	}
@@ -141,6 +145,16 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < per; i++)
 			gen_event(&g, &ev[(size_t)t * per + i], &ts, 4242,
 				  (uint32_t)(100 + t), edge);
+	}
+	/* Durations from their own sequence: the events stay those of the
+	 * seed.  Skewed as a real allocator's: mostly tens of ns, some
+	 * microseconds, some 0 (a call faster than the clock). */
+	for (size_t i = 0; dur && i < per * (size_t)threads; i++) {
+		uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull;
+
+		h ^= h >> 29;
+		ev[i].dur = h % 7 == 0 ? 0 : h % 13 == 0 ? 1000 + h % 7000 :
+			    15 + h % 60;
 	}
 	for (size_t i = 0; i < per && put; i++) {
 		for (int t = 0; t < threads; t++) {

@@ -67,9 +67,9 @@ static const char *colname(int c)
 {
 	static const char *n[] = { "?", "op", "ts", "addr", "size",
 				   "old_addr", "old_size", "align", "nmemb",
-				   "heap", "aux", "flags", "result" };
+				   "heap", "aux", "flags", "result", "dur" };
 
-	return c >= 1 && c <= 12 ? n[c] : "unknown";
+	return c >= 1 && c <= 13 ? n[c] : "unknown";
 }
 
 static const char *encname(int e)

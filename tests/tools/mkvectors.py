@@ -133,6 +133,10 @@ def main():
     good('edge', ['-s', '11', '-e', '-u', '-n', '24', '-t', '1'],
          'edge.hex - every op and edge values: addresses 0 and 2^64-1,\n'
          'sizes 0 and 2^64-1, 32-bit addresses, failed calls; no zstd.')
+    good('dur', ['-s', '12', '-d', '-u', '-n', '24', '-t', '1'],
+         'dur.hex - one thread, 24 events timed as `record --latency`\n'
+         'times them (1.3): column 13 dur, its bit in every op\'s\n'
+         'Column_Mask; no zstd.')
 
     def bad(name, title, patch, base='min', fix=True):
         h = Hex(os.path.join(V, base + '.hex'))
@@ -314,12 +318,12 @@ def main():
     ext('R-EXT-1-skippable', 'an unknown block type with bit 7 set', x1)
 
     def x2(h):
-        ent = ([13, 1, 0, 0] + le(0, 4) + le(0, 4) + le(0, 4) + le(7, 8))
-        h.insert(400, ent, 'column 13 (unknown), CONST 7, no values')
+        ent = ([16, 1, 0, 0] + le(0, 4) + le(0, 4) + le(0, 4) + le(7, 8))
+        h.insert(400, ent, 'column 16 (unknown), CONST 7, no values')
         h.set(232, [7], 'Column_Count 7')
         h.set(E + 8, le(211 + 24, 4), 'Payload_Length 235')
         h.set(END + 24 + 48, le(IX + 24, 2), 'Last_Index_Offset 448')
-    ext('R-EXT-2-unknown-column', 'an EVENTS column of unknown id 13', x2)
+    ext('R-EXT-2-unknown-column', 'an EVENTS column of unknown id 16', x2)
 
     def x3(h):
         h.set(10, [7], 'Minor_Version 7')

@@ -101,7 +101,7 @@ static void push(const struct ht_event *e)
 	all.e[all.n++] = *e;
 }
 
-static const int colw[13] = { 0, 1, 8, 8, 8, 8, 8, 8, 8, 8, 4, 4, 4 };
+static const int colw[14] = { 0, 1, 8, 8, 8, 8, 8, 8, 8, 8, 4, 4, 4, 8 };
 
 static void set(struct ht_event *e, int c, uint64_t v)
 {
@@ -118,6 +118,7 @@ static void set(struct ht_event *e, int c, uint64_t v)
 	case 10: e->aux = (uint32_t)v; break;
 	case 11: e->flags = (uint32_t)v; break;
 	case 12: e->result = (int32_t)(uint32_t)v; break;
+	case 13: e->dur = v; break;
 	}
 }
 
@@ -184,7 +185,7 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 			d += st;
 			if (c == 0)
 				die("R-EV-5", "column id 0", off);
-			if (c > 12 || (pass == 0) != (c == 1))
+			if (c > 13 || (pass == 0) != (c == 1))
 				continue;       /* R-EXT-2: unknown column */
 			if (seen[c]++)
 				die("R-EV-5", "column twice", off);
@@ -589,6 +590,8 @@ int main(int argc, char **argv)
 				      unit_num / unit_den;
 
 		all.e[i].ts = x > UINT64_MAX ? UINT64_MAX : (uint64_t)x;
+		x = (unsigned __int128)all.e[i].dur * unit_num / unit_den;
+		all.e[i].dur = x > UINT64_MAX ? UINT64_MAX : (uint64_t)x;
 	}
 	/* an insertion sort: stable, and vectors are small */
 	for (size_t i = 1; i < all.n; i++) {
