@@ -54,7 +54,7 @@ static int pass(const char *path, double *all, double *fmt, uint64_t *rows,
 		char *e;
 		if (n > sizeof(buf) / CSV_ROW_MAX)
 			abort();
-		e = csv_format_eventp(buf, ev, n, start);
+		e = csv_format_eventp(buf, ev, n, start, 0);
 		tf += cpu_now() - t;
 		*rows += n;
 		*bytes += (uint64_t)(e - buf);

@@ -23,7 +23,9 @@
  * lifetime_histogram {unit, buckets [{min, max, count}], never_freed},
  * top_sizes [{size, count}], per_thread [{pid, tid, name, events,
  * allocs, frees, failed, bytes_allocated}], meta {key: value}, problems
- * [{offset, error, what, skipped_bytes}], complete, file, format_version.
+ * [{offset, error, what, skipped_bytes}], complete, file, format_version,
+ * and for a trace recorded with `record --latency`: latency_ns {op:
+ * {count, mean, p50, p99, p999, max}}.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -35,6 +37,7 @@
 #include "evpipe.h"
 #include "live.h"
 #include "svg.h"
+#include "../replay/worker/plan.h" /* the latency histogram */
 
 extern const struct ht_cmd cmd_stat_entry;
 
@@ -66,6 +69,10 @@ struct acc {
 	struct thr *last;
 	uint64_t tcap, tn;
 	struct live *live;
+	/* call durations per op (record --latency), in ns; lat_on: the
+	 * trace was recorded timing every call, so 0 ns is a value */
+	struct rp_kind_stats *lat[256];
+	int lat_on;
 	int oom;
 };
 
@@ -203,11 +210,29 @@ static void on_still_live(void *ctx, const struct live_block *b)
 	((struct acc *)ctx)->never_freed++;
 }
 
+static void lat_add(struct acc *a, const struct ht_event *ev)
+{
+	struct rp_kind_stats *k = a->lat[ev->op];
+
+	if (!k && !(k = a->lat[ev->op] = calloc(1, sizeof(*k)))) {
+		a->oom = 1;
+		return;
+	}
+	k->count++;
+	k->timed++;
+	k->sum += ev->dur;
+	if (ev->dur > k->max)
+		k->max = ev->dur;
+	k->hist[rp_hist_index(ev->dur)]++;
+}
+
 static void account(struct acc *a, const struct ht_event *ev)
 {
 	struct live_result res;
 	struct thr *t;
 
+	if (ev->dur || a->lat_on)
+		lat_add(a, ev);
 	a->events++;
 	a->ops[ev->op]++;
 	if (ev->ts < a->ts_min)
@@ -534,6 +559,31 @@ static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 	}
 	fputs(rp->nthreads ? "\n  ],\n" : "],\n", f);
 
+	first = 1;
+	for (int op = 0; op < 256; op++) {
+		const struct rp_kind_stats *k = a->lat[op];
+		const char *name = ht_op_name(op);
+		char num[16];
+
+		if (!k)
+			continue;
+		if (!name) {
+			snprintf(num, sizeof(num), "%d", op);
+			name = num;
+		}
+		fputs(first ? "  \"latency_ns\": {\n    " : ",\n    ", f);
+		svg_json_str(f, name);
+		fprintf(f, ": {\"count\": %" PRIu64 ", \"mean\": %.1f, "
+			   "\"p50\": %.0f, \"p99\": %.0f, \"p999\": %.0f, "
+			   "\"max\": %" PRIu64 "}", k->count,
+			(double)k->sum / (double)k->count,
+			rp_hist_quantile(k, 0.50), rp_hist_quantile(k, 0.99),
+			rp_hist_quantile(k, 0.999), k->max);
+		first = 0;
+	}
+	if (!first)
+		fputs("\n  },\n", f);
+
 	fputs("  \"meta\": {", f);
 	first = 1;
 	for (size_t i = 0; i < rp->nmeta; i++) {
@@ -596,6 +646,38 @@ static const char *meta_get(const struct report *rp, const char *key)
 		if (!strcmp(rp->meta[i].key, key))
 			v = rp->meta[i].value; /* the last one holds */
 	return v;
+}
+
+/* How long the calls took, per op (a trace of `record --latency`). */
+static void print_latency(FILE *f, const struct acc *a,
+			  const struct report *rp)
+{
+	const char *clk = meta_get(rp, "recorder.clock_read_ns");
+	int first = 1;
+
+	for (int op = 0; op < 256; op++) {
+		const struct rp_kind_stats *k = a->lat[op];
+		const char *name = ht_op_name(op);
+
+		if (!k)
+			continue;
+		if (first)
+			fprintf(f, "\n%-22s %12s %8s %8s %8s %8s %10s\n",
+				"call latency (ns)", "calls", "mean", "p50",
+				"p99", "p99.9", "max");
+		first = 0;
+		if (name)
+			fprintf(f, "  %-20s", name);
+		else
+			fprintf(f, "  op %-17d", op);
+		fprintf(f, " %12" PRIu64 " %8.0f %8.0f %8.0f %8.0f %10" PRIu64
+			   "\n", k->count, (double)k->sum / (double)k->count,
+			rp_hist_quantile(k, 0.50), rp_hist_quantile(k, 0.99),
+			rp_hist_quantile(k, 0.999), k->max);
+	}
+	if (!first && clk && strcmp(clk, "0"))
+		fprintf(f, "  (each includes one clock read, %s ns at least)\n",
+			clk);
 }
 
 static void print_human(FILE *f, const struct acc *a, const struct report *rp)
@@ -689,6 +771,7 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 		fprintf(f, " %12" PRIu64 "  %5.1f%%\n", a->ops[op],
 			100.0 * (double)a->ops[op] / (double)a->events);
 	}
+	print_latency(f, a, rp);
 
 	for (lo = 0; lo < NSIZEB && !a->size_hist[lo]; lo++)
 		;
@@ -840,6 +923,11 @@ static int stat_one(const char *path, int json, int mode, int jobs,
 	}
 	live_on_release(a.live, on_destroy, &a);
 	ht_reader_info(r, &rp.info);
+	{
+		const char *lv = ht_reader_meta(r, "recorder.latency");
+
+		a.lat_on = lv && !strcmp(lv, "1");
+	}
 	if ((err = evpipe_open(&pipe, r, mode, jobs))) {
 		free(a.small);
 		live_free(a.live);
@@ -882,6 +970,8 @@ static int stat_one(const char *path, int json, int mode, int jobs,
 	free(a.sizes);
 	free(a.small);
 	free(a.thr);
+	for (int op = 0; op < 256; op++)
+		free(a.lat[op]);
 	live_free(a.live);
 	ht_reader_close(r);
 	return rc;

@@ -564,7 +564,7 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 	const struct ht_event *ev;
 	uint64_t start;
 	size_t k, which = 0;
-	int err = 0, rc = 0, done = 0;
+	int err = 0, rc = 0, done = 0, dur = 0;
 
 	memset(&v, 0, sizeof(v));
 	csv_fmt_init();
@@ -572,6 +572,8 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 			      &start);
 	if (!src)
 		return 1;
+	for (size_t i = 0; i < n; i++)
+		dur |= csv_trace_has_dur(src[i].r);
 	if (cli_out_open(&co, o->out)) {
 		evpipe_close_all(src, n);
 		return 1;
@@ -583,7 +585,8 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 		rc = iv_open(&v, o, &w, n, start);
 	} else if ((rb = calloc(1, sizeof(*rb))) != NULL) {
 		rb->w = &w;
-		if (put(&w, csv_event_header, strlen(csv_event_header)))
+		if (put(&w, csv_event_header(dur),
+			strlen(csv_event_header(dur))))
 			rc = write_error(&w);
 	} else {
 		rc = cli_error("out of memory");
@@ -602,7 +605,7 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 			if (!convert_keep(o, &ev[i], start))
 				continue;
 			p = csv_format_event(rowbuf_reserve(rb), &ev[i],
-					     start);
+					     start, dur);
 			rb->len = (size_t)(p - rb->buf);
 			done = rb->err || (o->limit && ++rb->rows == o->limit);
 		}

@@ -4,7 +4,8 @@
  * and the CSV reader (csv_read.c, and the fuzz target).
  *
  * Event rows: time_ns,pid,tid,op,heap,address,size,old_address,old_size,
- * alignment,nmemb,result.  A cell is empty when its field does not apply
+ * alignment,nmemb,result, and duration_ns for a trace whose calls were
+ * timed (record --latency).  A cell is empty when its field does not apply
  * to the op (csv_fields()) and holds 0; a field that applies is always
  * written, and a nonzero value is never hidden, so nothing the row model
  * carries is lost.
@@ -22,6 +23,7 @@
 enum csv_col {
 	CSV_TIME, CSV_PID, CSV_TID, CSV_OP, CSV_HEAP, CSV_ADDR, CSV_SIZE,
 	CSV_OLD_ADDR, CSV_OLD_SIZE, CSV_ALIGN, CSV_NMEMB, CSV_RESULT,
+	CSV_DUR, /* optional: only traces of record --latency have it */
 	CSV_NCOLS
 };
 extern const char *const csv_col_names[CSV_NCOLS];
@@ -30,7 +32,7 @@ extern const char *const csv_col_names[CSV_NCOLS];
 unsigned csv_fields(int op);
 
 /* The longest event row csv_format_event() writes, CRLF included. */
-#define CSV_ROW_MAX 256
+#define CSV_ROW_MAX 288
 
 /* Number formatting into p; each returns the end of what it wrote.
  * csv_put_hex() may store up to 16 bytes past its end (whole words):
@@ -39,20 +41,25 @@ char *csv_put_u64(char *p, uint64_t v);
 char *csv_put_i64(char *p, int64_t v);
 char *csv_put_hex(char *p, uint64_t v); /* "0x1f" */
 
-/* The header row (with CRLF) of event rows. */
-extern const char csv_event_header[];
+/* The header row (with CRLF) of event rows; dur: with duration_ns. */
+const char *csv_event_header(int dur);
+/* 1 if the trace's calls were timed (record --latency): its CSV has
+ * duration_ns. */
+int csv_trace_has_dur(const struct ht_reader *r);
 
 /* Builds the formatting tables; call once before csv_format_event(). */
 void csv_fmt_init(void);
 
 /* One event row, CRLF included, at most CSV_ROW_MAX bytes.  time is
- * ev->ts minus the trace's start, taken as signed. */
-char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start);
+ * ev->ts minus the trace's start, taken as signed; dur: the row ends
+ * with duration_ns. */
+char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start,
+		       int dur);
 /* n rows, the same bytes as n calls of csv_format_event(), faster. */
 char *csv_format_events(char *p, const struct ht_event *ev, size_t n,
-			uint64_t start);
+			uint64_t start, int dur);
 char *csv_format_eventp(char *p, const struct ht_event *const *ev,
-			size_t n, uint64_t start);
+			size_t n, uint64_t start, int dur);
 
 /* The result cell: "ok", "failed" (errno unknown), an errno name such as
  * "ENOMEM", or a decimal number for an errno without a name. */

@@ -17,11 +17,23 @@
 const char *const csv_col_names[CSV_NCOLS] = {
 	"time_ns", "pid", "tid", "op", "heap", "address", "size",
 	"old_address", "old_size", "alignment", "nmemb", "result",
+	"duration_ns",
 };
 
-const char csv_event_header[] =
-	"time_ns,pid,tid,op,heap,address,size,old_address,old_size,"
-	"alignment,nmemb,result\r\n";
+const char *csv_event_header(int dur)
+{
+	return dur ? "time_ns,pid,tid,op,heap,address,size,old_address,"
+		     "old_size,alignment,nmemb,result,duration_ns\r\n"
+		   : "time_ns,pid,tid,op,heap,address,size,old_address,"
+		     "old_size,alignment,nmemb,result\r\n";
+}
+
+int csv_trace_has_dur(const struct ht_reader *r)
+{
+	const char *v = ht_reader_meta(r, "recorder.latency");
+
+	return v && !strcmp(v, "1");
+}
 
 #define B(c) (1u << (c))
 
@@ -318,6 +330,7 @@ struct rowcache {
 	uint64_t ahex;       /* ... and its hex8() */
 	char pt[24];
 	char th[16];
+	int dur;             /* rows end with duration_ns */
 };
 
 /* put_hex() for addresses: neighbouring ones share their high half. */
@@ -408,42 +421,50 @@ format_row(char *p, const struct ht_event *ev, uint64_t start,
 	} else {
 		p = csv_put_result(p, ev);
 	}
+	if (rc->dur) {
+		*p++ = ',';
+		p = put_num(p, ev->dur); /* 0 too: a measured value */
+	}
 	p[0] = '\r';
 	p[1] = '\n';
 	return p + 2;
 }
 
-char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start)
+char *csv_format_event(char *p, const struct ht_event *ev, uint64_t start,
+		       int dur)
 {
 	struct rowcache rc;
 
 	rc.have_pt = 0;
 	rc.thi = 0;
 	rc.ahi = 0;
+	rc.dur = dur;
 	return format_row(p, ev, start, &rc);
 }
 
 char *csv_format_eventp(char *p, const struct ht_event *const *ev,
-			size_t n, uint64_t start)
+			size_t n, uint64_t start, int dur)
 {
 	struct rowcache rc;
 
 	rc.have_pt = 0;
 	rc.thi = 0;
 	rc.ahi = 0;
+	rc.dur = dur;
 	for (size_t i = 0; i < n; i++)
 		p = format_row(p, ev[i], start, &rc);
 	return p;
 }
 
 char *csv_format_events(char *p, const struct ht_event *ev, size_t n,
-			uint64_t start)
+			uint64_t start, int dur)
 {
 	struct rowcache rc;
 
 	rc.have_pt = 0;
 	rc.thi = 0;
 	rc.ahi = 0;
+	rc.dur = dur;
 	for (size_t i = 0; i < n; i++)
 		p = format_row(p, &ev[i], start, &rc);
 	return p;

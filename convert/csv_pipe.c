@@ -118,12 +118,13 @@ struct pipe {
 	} *pend;
 	size_t pend_head, pend_tail;
 	int filtering;   /* any filter set: else convert_keep is skipped */
+	int dur;         /* rows end with duration_ns */
 };
 
-static void format_chunk(struct chunk *c, uint64_t start)
+static void format_chunk(struct chunk *c, uint64_t start, int dur)
 {
-	c->len = (size_t)(csv_format_eventp(c->out, c->evp, c->n, start) -
-			  c->out);
+	c->len = (size_t)(csv_format_eventp(c->out, c->evp, c->n, start,
+					    dur) - c->out);
 }
 
 /* A buffer for n events.  Called with the lock held. */
@@ -207,7 +208,7 @@ static int help(struct pipe *g, struct ht_decoder *d)
 		struct chunk *c = &g->c[g->next_claim++ % g->nc];
 		c->state = C_CLAIMED;
 		pthread_mutex_unlock(&g->mu);
-		format_chunk(c, g->start);
+		format_chunk(c, g->start, g->dur);
 		pthread_mutex_lock(&g->mu);
 		c->state = C_DONE;
 		pthread_cond_broadcast(&g->done);
@@ -291,7 +292,7 @@ static struct chunk *finish(struct pipe *g, uint64_t seq)
 		g->next_claim++;
 		c->state = C_CLAIMED;
 		pthread_mutex_unlock(&g->mu);
-		format_chunk(c, g->start);
+		format_chunk(c, g->start, g->dur);
 		pthread_mutex_lock(&g->mu);
 		c->state = C_DONE;
 	}
@@ -612,6 +613,7 @@ static int pipe_setup(struct pipe *g, pthread_t *th, int *nth,
 	pthread_cond_init(&g->done, NULL);
 	g->r = r;
 	g->start = ht_reader_start_ns(r);
+	g->dur = csv_trace_has_dur(r);
 	g->salvage = o->mode == HT_READ_SALVAGE;
 	/* Decoded blocks ahead (up to 64K events, 5.6 MB each): enough to
 	 * keep every worker busy, bounded for machines with many cores. */
@@ -724,8 +726,9 @@ int csv_write_events(const struct convert_opts *o, struct ht_reader *r,
 	if (!o->progress)
 		prog.active = 0;
 	started = 1;
-	if (fwrite(csv_event_header, 1, strlen(csv_event_header), f) !=
-	    strlen(csv_event_header)) {
+	if (fwrite(csv_event_header(g.dur), 1,
+		   strlen(csv_event_header(g.dur)), f) !=
+	    strlen(csv_event_header(g.dur))) {
 		rc = cli_error("cannot write '%s': %s", name, strerror(errno));
 		goto out;
 	}

@@ -2,7 +2,8 @@
  * csv_read.c - CSV -> htape: an RFC 4180 record reader (csv.h) and the
  * converter that turns heaptape's CSV columns back into events.
  *
- * Accepted: the header row naming the 12 event columns in any order
+ * Accepted: the header row naming the 12 event columns in any order, and
+ * duration_ns when the trace was timed (record --latency)
  * (unknown or repeated names are errors: a column we cannot keep must not
  * vanish silently), an optional UTF-8 byte order mark, CRLF or LF line
  * ends, double-quoted fields with "" for a quote and line breaks inside,
@@ -305,7 +306,7 @@ int csv_reader_header(struct csv_reader *c)
 		c->col_of[i] = (int)f;
 	}
 	for (int i = 0; i < CSV_NCOLS; i++)
-		if (c->col_of[i] < 0)
+		if (c->col_of[i] < 0 && i != CSV_DUR)
 			return fail(c, c->line, "missing column '%s'",
 				    csv_col_names[i]);
 	c->ncols = c->nfield;
@@ -383,7 +384,8 @@ int csv_reader_next(struct csv_reader *c, struct ht_event *ev)
 		return fail(c, c->line, "%zu fields where the header has %zu",
 			    c->nfield, c->ncols);
 	for (int i = 0; i < CSV_NCOLS; i++)
-		cell[i] = c->rec + c->field[c->col_of[i]];
+		cell[i] = c->col_of[i] < 0 ? "" :
+			  c->rec + c->field[c->col_of[i]];
 	memset(ev, 0, sizeof(*ev));
 	for (int i = 0; i < CSV_NCOLS; i++) {
 		const char *s = cell[i];
@@ -417,6 +419,7 @@ int csv_reader_next(struct csv_reader *c, struct ht_event *ev)
 		case CSV_OLD_SIZE:
 		case CSV_ALIGN:
 		case CSV_NMEMB:
+		case CSV_DUR:
 			if (num(s, &v))
 				goto bad;
 			*(i == CSV_HEAP ? &ev->heap :
@@ -424,7 +427,8 @@ int csv_reader_next(struct csv_reader *c, struct ht_event *ev)
 			  i == CSV_OLD_ADDR ? &ev->old_addr :
 			  i == CSV_SIZE ? &ev->size :
 			  i == CSV_OLD_SIZE ? &ev->old_size :
-			  i == CSV_ALIGN ? &ev->align : &ev->nmemb) = v;
+			  i == CSV_ALIGN ? &ev->align :
+			  i == CSV_DUR ? &ev->dur : &ev->nmemb) = v;
 			break;
 		case CSV_RESULT:
 			if (!strcmp(s, "ok"))
@@ -481,14 +485,16 @@ int csv_probe(const unsigned char *buf, size_t n)
 }
 
 /* Times in the CSV count from the trace start: make that 0 here, so that
- * the trace converts back to the same times. */
-static int write_origin(struct ht_writer *w)
+ * the trace converts back to the same times.  A CSV with duration_ns
+ * came from a trace whose calls were timed: so is this one. */
+static int write_origin(struct ht_writer *w, int dur)
 {
 	static const struct ht_kv kv[] = {
 		{"clock.origin_ticks", "0"},
+		{"recorder.latency", "1"},
 	};
 
-	return ht_writer_meta(w, kv, sizeof(kv) / sizeof(kv[0]));
+	return ht_writer_meta(w, kv, dur ? 2 : 1);
 }
 
 int convert_csv_to_htape(const struct convert_opts *o)
@@ -525,7 +531,7 @@ int convert_csv_to_htape(const struct convert_opts *o)
 	wo.block_events = o->block_events;
 	err = ht_writer_open(&w, co.fd, &wo);
 	if (!err)
-		err = write_origin(w);
+		err = write_origin(w, c.col_of[CSV_DUR] >= 0);
 	if (err) {
 		cli_error("cannot write '%s': %s", o->out, ht_strerror(err));
 		goto out_abort;

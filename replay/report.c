@@ -42,28 +42,7 @@ static double quantile(const struct rp_kind_stats *k, double q, double tick,
 static double raw_quantile(const struct rp_kind_stats *k, double q,
 			   double tick)
 {
-	uint64_t want, seen = 0;
-
-	if (!k->timed)
-		return 0;
-	want = (uint64_t)(q * (double)k->timed);
-	if (want < 1)
-		want = 1;
-	if (want > k->timed)
-		want = k->timed;
-	for (unsigned i = 0; i < RP_HIST_BUCKETS; i++) {
-		seen += k->hist[i];
-		if (seen >= want) {
-			double lo = (double)rp_hist_low(i);
-			double hi = i + 1 < RP_HIST_BUCKETS
-					    ? (double)rp_hist_low(i + 1)
-					    : lo;
-			double v = i < 32 ? lo : (lo + hi) / 2;
-			double mx = (double)k->max;
-			return (v > mx ? mx : v) * tick;
-		}
-	}
-	return (double)k->max * tick;
+	return rp_hist_quantile(k, q) * tick;
 }
 
 #define MED(field, expr)                                                   \

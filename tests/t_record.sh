@@ -757,6 +757,75 @@ grep -q "^heaptape record: trace '.*max.htape': [0-9]* events, .*, $l events los
 	ok "record --max-size: its last line says $l events lost (size limit)" ||
 	{ no "record --max-size: its last line says what was lost"; sed 's/^/# /' "$d/max.err"; }
 
+# --latency (HEAPTAPE_LATENCY): every call timed.  The program's output
+# and status stay the same; every event carries its duration (stat counts
+# one per event of each op); the CSV gets duration_ns; and on each thread
+# the calls, placed by their time and duration (an allocation's began dur
+# before its ts, a free's ended dur after), never overlap.
+cat >"$T/lat.py" <<'EOF'
+import csv, sys
+last, bad, timed, rows = {}, 0, 0, 0
+for r in csv.DictReader(open(sys.argv[1], newline='')):
+    t, d = int(r['time_ns']), int(r['duration_ns'])
+    start, end = (t, t + d) if r['op'].startswith('free') else (t - d, t)
+    if r['tid'] in last and start < last[r['tid']] - 2:  # ns rounding
+        bad += 1
+    last[r['tid']] = end
+    rows += 1
+    timed += d > 0
+print(rows, timed, bad)
+EOF
+for w in python prodcons allkinds; do
+	case $w in
+	python) same lat-$w HEAPTAPE_LATENCY=1 PYTHONMALLOC=malloc -- \
+		"${PY:-python3}" -c 'import json; print(len(json.dumps([str(i) for i in range(50000)])))' ;;
+	prodcons) same lat-$w HEAPTAPE_LATENCY=1 -- "$P/prodcons" 2 20000 ;;
+	allkinds) same lat-$w HEAPTAPE_LATENCY=1 -- "$P/allkinds" ;;
+	esac
+	f=$T/lat-$w/trace.htape
+	"$H" stat --json "$f" >"$T/lat-$w/stat.json" 2>/dev/null
+	python3 - "$T/lat-$w/stat.json" >"$T/lat-$w/ops" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+lat = s.get('latency_ns', {})
+diff = [op for op in s['ops'] if lat.get(op, {}).get('count') != s['ops'][op]]
+print(len(s['ops']), ' '.join(diff) or '-', s['meta'].get('recorder.latency'))
+EOF
+	read nops diff lv <"$T/lat-$w/ops"
+	[ "$nops" -gt 1 ] && [ "$diff" = - ] && [ "$lv" = 1 ] &&
+		ok "latency $w: every event of its $nops ops timed (stat latency_ns)" ||
+		no "latency $w: every event timed ($nops ops, differing: $diff, recorder.latency $lv)"
+	"$H" convert "$f" "$T/lat-$w/t.csv" 2>/dev/null
+	read rows timed bad <<EOF
+$(python3 "$T/lat.py" "$T/lat-$w/t.csv" 2>&1 | tail -1)
+EOF
+	ev=$(events "$f")
+	[ "$rows" = "$ev" ] && [ "$bad" = 0 ] && [ "$timed" -gt $((rows / 2)) ] &&
+		ok "latency $w: duration_ns on all $rows rows ($timed over 0 ns), no two calls of a thread overlap" ||
+		no "latency $w: CSV rows $rows of $ev events, $timed over 0 ns, $bad overlaps"
+done
+# the option itself, and the CSV round trip keeps the durations
+d=$T/lat-opt
+mkdir -p "$d"
+rm -f "$d"/t.htape*
+"$H" record -q --latency -o "$d/t.htape" -- sh -c 'echo x' >/dev/null 2>&1
+"$H" convert "$d/t.htape" "$d/a.csv" 2>/dev/null &&
+	"$H" convert "$d/a.csv" "$d/b.htape" 2>/dev/null &&
+	"$H" convert "$d/b.htape" "$d/b.csv" 2>/dev/null
+[ "$(meta "$d/t.htape" recorder.latency)" = 1 ] &&
+	head -1 "$d/a.csv" | grep -q ',result,duration_ns' &&
+	[ "$(wc -l <"$d/a.csv")" -gt 10 ] && cmp -s "$d/a.csv" "$d/b.csv" &&
+	ok "record --latency: trace, CSV with duration_ns, CSV -> htape -> CSV the same" ||
+	no "record --latency: trace, CSV with duration_ns and its round trip"
+# without it: no durations anywhere
+f=$T/prodcons/trace.htape
+"$H" stat --json "$f" 2>/dev/null | grep -q latency_ns ||
+	"$H" convert "$f" - 2>/dev/null | head -1 | grep -q duration_ns ||
+	"$H" cat "$f" 2>/dev/null | grep -q ' in [0-9]*ns$' ||
+	[ -n "$(meta "$f" recorder.latency)" ] &&
+	no "without --latency: no durations in stat, CSV or cat" ||
+	ok "without --latency: no durations in stat, CSV or cat"
+
 # a full disk: a 3 MiB tmpfs (root only); the recorder keeps 1 MiB free
 d=$T/full
 mkdir -p "$d"

@@ -151,6 +151,36 @@ struct rp_kind_stats {
 	uint64_t hist[RP_HIST_BUCKETS];
 };
 
+/* Value at quantile q of k's timed calls, in ticks: the midpoint of its
+ * bucket, at most the largest. */
+static inline double rp_hist_quantile(const struct rp_kind_stats *k,
+				      double q)
+{
+	uint64_t want, seen = 0;
+
+	if (!k->timed)
+		return 0;
+	want = (uint64_t)(q * (double)k->timed);
+	if (want < 1)
+		want = 1;
+	if (want > k->timed)
+		want = k->timed;
+	for (unsigned i = 0; i < RP_HIST_BUCKETS; i++) {
+		seen += k->hist[i];
+		if (seen >= want) {
+			double lo = (double)rp_hist_low(i);
+			double hi = i + 1 < RP_HIST_BUCKETS
+					    ? (double)rp_hist_low(i + 1)
+					    : lo;
+			double v = i < 32 ? lo : (lo + hi) / 2;
+			double mx = (double)k->max;
+
+			return v > mx ? mx : v;
+		}
+	}
+	return (double)k->max;
+}
+
 #define RP_SERIES_MAX 4096
 
 struct rp_result {

@@ -19,20 +19,22 @@ static int same(const struct ht_event *a, const struct ht_event *b)
 	       a->size == b->size && a->old_addr == b->old_addr &&
 	       a->old_size == b->old_size && a->align == b->align &&
 	       a->nmemb == b->nmemb && a->flags == b->flags &&
-	       a->result == b->result;
+	       a->result == b->result && a->dur == b->dur;
 }
 
-/* Formats ev as a one-row CSV, reads it back and compares. */
+/* Formats ev as a one-row CSV (with duration_ns when it has one), reads
+ * it back and compares. */
 static void again(const struct ht_event *ev)
 {
 	char buf[256 + CSV_ROW_MAX];
-	size_t h = strlen(csv_event_header);
+	int dur = ev->dur != 0;
+	size_t h = strlen(csv_event_header(dur));
 	struct csv_reader c;
 	struct ht_event back;
 	char *e;
 
-	memcpy(buf, csv_event_header, h);
-	e = csv_format_event(buf + h, ev, 0);
+	memcpy(buf, csv_event_header(dur), h);
+	e = csv_format_event(buf + h, ev, 0, dur);
 	if (e - (buf + h) > CSV_ROW_MAX)
 		abort();
 	if (csv_reader_init_mem(&c, buf, (size_t)(e - buf)))
