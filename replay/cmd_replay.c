@@ -101,7 +101,7 @@ static int cmd_replay(int argc, char **argv)
 	struct alloc_sum *sums = NULL;
 	struct rp_result *res = NULL;
 	struct plan_opts po = { 0 };
-	struct plan_info info;
+	struct plan_info info = { 0 };
 	struct ht_reader *r = NULL;
 	struct report_ctx rc_ = { 0 };
 	const char *path, *json = NULL, *tmpbase;
@@ -409,6 +409,7 @@ out:
 	catch_signals(SIG_DFL);
 	tmp_dir[0] = tmp_plan[0] = 0;
 	ht_reader_close(r);
+	free(info.rec_lat);
 	free(res);
 	free(sums);
 	free(allocs);

@@ -615,6 +615,22 @@ static int call_kind(int op)
 	return 0;
 }
 
+/* How long a call took in the recorded run (record --latency), under
+ * the kind it is replayed as; failed calls, which replay skips, not. */
+static void rec_latency(struct rp_kind_stats *lat, const struct ht_event *ev)
+{
+	int k = call_kind(ev->op);
+	struct rp_kind_stats *s = &lat[k];
+
+	if (!k || (ev->flags & HT_EV_FAILED))
+		return;
+	s->count++;
+	s->timed++;
+	s->sum += ev->dur;
+	s->max = ev->dur > s->max ? ev->dur : s->max;
+	s->hist[rp_hist_index(ev->dur)]++;
+}
+
 static void note_pid(struct plan *p, uint32_t pid)
 {
 	for (uint32_t i = 0; i < p->npids; i++)
@@ -813,6 +829,16 @@ int plan_build(struct ht_reader *r, int fd, const struct plan_opts *o,
 	p.info = info;
 	p.file_end = RP_HEADER_BYTES;
 	p.last = RP_NONE;
+	{
+		const char *lv = ht_reader_meta(r, "recorder.latency");
+
+		if (lv && !strcmp(lv, "1") &&
+		    !(info->rec_lat = calloc(RK_NCALLS,
+					     sizeof(*info->rec_lat)))) {
+			errno = ENOMEM;
+			goto out;
+		}
+	}
 	while ((err = ht_reader_next(r, &ev)) == 1) {
 		if (o->have_pid && ev.pid != o->pid)
 			continue;
@@ -821,6 +847,8 @@ int plan_build(struct ht_reader *r, int fd, const struct plan_opts *o,
 			p.have_t0 = 1;
 		}
 		info->events_read++;
+		if (info->rec_lat)
+			rec_latency(info->rec_lat, &ev);
 		note_pid(&p, ev.pid);
 		if (live_apply(live, &ev, NULL) || one_event(&p, &ev)) {
 			if (!errno)

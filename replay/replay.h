@@ -48,6 +48,9 @@ struct plan_info {
 	uint32_t npids;          /* distinct pids replayed */
 	int read_err;            /* HT_E* that ended reading, or 0 */
 	uint64_t read_err_offset;
+	/* how long the replayed calls took in the recorded run, in ns, per
+	 * kind (record --latency), else NULL; the caller frees it */
+	struct rp_kind_stats *rec_lat;
 };
 
 /* Reads every event of r (global order) and writes the plan to fd (an

@@ -132,8 +132,31 @@ static void human(char *buf, size_t n, uint64_t b)
 		snprintf(buf, n, "%llu B", (unsigned long long)b);
 }
 
+/* The recorded run's call times (record --latency) as a summary. */
+static int recorded_kinds(const struct report_ctx *c,
+			  struct kind_sum out[RK_NCALLS])
+{
+	const struct rp_kind_stats *lat = c->info->rec_lat;
+
+	memset(out, 0, RK_NCALLS * sizeof(*out));
+	if (!lat)
+		return 0;
+	for (int k = 1; k < RK_NCALLS; k++) {
+		out[k].count = lat[k].count;
+		out[k].p50 = rp_hist_quantile(&lat[k], 0.50);
+		out[k].p99 = rp_hist_quantile(&lat[k], 0.99);
+		out[k].p999 = rp_hist_quantile(&lat[k], 0.999);
+		out[k].max = (double)lat[k].max;
+		out[k].mean = lat[k].count ? (double)lat[k].sum /
+						     (double)lat[k].count : 0;
+	}
+	return 1;
+}
+
 static int kind_used(const struct report_ctx *c, int k)
 {
+	if (c->info->rec_lat && c->info->rec_lat[k].count)
+		return 1;
 	for (size_t i = 0; i < c->n; i++)
 		if (c->sums[i].ok && c->sums[i].kinds[k].count)
 			return 1;
@@ -145,6 +168,8 @@ void report_table(FILE *f, const struct report_ctx *c)
 	const struct plan_info *in = c->info;
 	int w = 14;
 	char buf[64];
+	struct kind_sum rk[RK_NCALLS];
+	int rec = recorded_kinds(c, rk);
 
 	for (size_t i = 0; i < c->n; i++) {
 		int l = (int)strlen(c->sums[i].spec->name) + 2;
@@ -173,12 +198,20 @@ void report_table(FILE *f, const struct report_ctx *c)
 		fputc('\n', f);
 	}
 	fprintf(f, "%-22s", "");
+	if (rec)
+		fprintf(f, "%*.*s", w, w - 2, "recorded");
 	for (size_t i = 0; i < c->n; i++)
 		fprintf(f, "%*.*s", w, w - 2, c->sums[i].spec->name);
 	fputc('\n', f);
-#define ROW(label, ...)                                                    \
+	/* A row: the recorded run's cell (when the calls were timed: the
+	 * call times, else "-"), then each allocator's. */
+#define ROWR(label, recexpr, ...)                                          \
 	do {                                                               \
 		fprintf(f, "%-22s", label);                                \
+		if (rec) {                                                 \
+			recexpr;                                           \
+			fprintf(f, "%*s", w, buf);                         \
+		}                                                          \
 		for (size_t i = 0; i < c->n; i++) {                        \
 			const struct alloc_sum *s = &c->sums[i];           \
 			if (!s->ok) {                                      \
@@ -190,6 +223,11 @@ void report_table(FILE *f, const struct report_ctx *c)
 		}                                                          \
 		fputc('\n', f);                                            \
 	} while (0)
+#define ROW(label, ...) ROWR(label, snprintf(buf, sizeof(buf), "-"),       \
+			     __VA_ARGS__)
+#define KROW(label, field)                                                 \
+	ROWR(label, snprintf(buf, sizeof(buf), "%.0f", rk[k].field),       \
+	     snprintf(buf, sizeof(buf), "%.0f", s->kinds[k].field))
 	ROW("wall s", snprintf(buf, sizeof(buf), "%.3f", s->wall_s));
 	ROW("user s", snprintf(buf, sizeof(buf), "%.3f", s->user_s));
 	ROW("sys s", snprintf(buf, sizeof(buf), "%.3f", s->sys_s));
@@ -205,17 +243,13 @@ void report_table(FILE *f, const struct report_ctx *c)
 		if (!kind_used(c, k))
 			continue;
 		snprintf(label, sizeof(label), "%s ns p50", kind_names[k]);
-		ROW(label, snprintf(buf, sizeof(buf), "%.0f",
-				    s->kinds[k].p50));
+		KROW(label, p50);
 		snprintf(label, sizeof(label), "%s ns p99", kind_names[k]);
-		ROW(label, snprintf(buf, sizeof(buf), "%.0f",
-				    s->kinds[k].p99));
+		KROW(label, p99);
 		snprintf(label, sizeof(label), "%s ns p99.9", kind_names[k]);
-		ROW(label, snprintf(buf, sizeof(buf), "%.0f",
-				    s->kinds[k].p999));
+		KROW(label, p999);
 		snprintf(label, sizeof(label), "%s ns max", kind_names[k]);
-		ROW(label, snprintf(buf, sizeof(buf), "%.0f",
-				    s->kinds[k].max));
+		KROW(label, max);
 	}
 	ROW("NULL results", snprintf(buf, sizeof(buf), "%llu",
 				     (unsigned long long)s->null_results));
@@ -223,7 +257,12 @@ void report_table(FILE *f, const struct report_ctx *c)
 		ROW("content errors",
 		    snprintf(buf, sizeof(buf), "%llu",
 			     (unsigned long long)s->content_errors));
+#undef KROW
 #undef ROW
+#undef ROWR
+	if (rec)
+		fputs("recorded = the program's own calls, timed by the "
+		      "recorder (record --latency)\n", f);
 	fprintf(f, "ideal peak = peak of live requested bytes; peak RSS = "
 		   "anonymous RSS above the harness baseline;\ncall times "
 		   "exclude the clock's own cost (%.1f ns)%s\n",
@@ -270,6 +309,7 @@ static void csv_field(FILE *f, const char *s)
 void report_csv(FILE *f, const struct report_ctx *c)
 {
 	const struct plan_info *in = c->info;
+	struct kind_sum rk[RK_NCALLS];
 
 	fputs("allocator,status,wall_s,user_s,sys_s,peak_rss_bytes,"
 	      "ideal_peak_bytes,fragmentation,page_faults,events,calls", f);
@@ -295,6 +335,18 @@ void report_csv(FILE *f, const struct report_ctx *c)
 					(unsigned long long)s->kinds[k].count,
 					s->kinds[k].p50, s->kinds[k].p99,
 					s->kinds[k].p999, s->kinds[k].max);
+		fputs("\r\n", f);
+	}
+	/* The recorded run's call times: a row of their own, status
+	 * "recorded", the cells of the replay measures empty. */
+	if (recorded_kinds(c, rk)) {
+		fputs("recorded,recorded,,,,,,,,,", f);
+		for (int k = 1; k < RK_NCALLS; k++)
+			if (kind_used(c, k))
+				fprintf(f, ",%llu,%.0f,%.0f,%.0f,%.0f",
+					(unsigned long long)rk[k].count,
+					rk[k].p50, rk[k].p99, rk[k].p999,
+					rk[k].max);
 		fputs("\r\n", f);
 	}
 }
@@ -324,9 +376,30 @@ static void json_str_or_null(FILE *f, const char *key, const char *s)
 		fputs("null", f);
 }
 
+/* {"malloc": {"count": ..., "p50_ns": ...}, ...} of the kinds called */
+static void json_kinds(FILE *f, const struct kind_sum *ks)
+{
+	int first = 1;
+
+	fputc('{', f);
+	for (int k = 1; k < RK_NCALLS; k++) {
+		if (!ks[k].count)
+			continue;
+		fprintf(f, "%s\"%s\": {\"count\": %llu, \"p50_ns\": %.0f, "
+			   "\"p99_ns\": %.0f, \"p999_ns\": %.0f, "
+			   "\"max_ns\": %.0f, \"mean_ns\": %.1f}",
+			first ? "" : ", ", kind_names[k],
+			(unsigned long long)ks[k].count, ks[k].p50, ks[k].p99,
+			ks[k].p999, ks[k].max, ks[k].mean);
+		first = 0;
+	}
+	fputc('}', f);
+}
+
 void report_json(FILE *f, const struct report_ctx *c)
 {
 	const struct plan_info *in = c->info;
+	struct kind_sum rk[RK_NCALLS];
 
 	fputs("{\n  \"trace\": ", f);
 	cli_json_str(f, c->trace);
@@ -353,6 +426,11 @@ void report_json(FILE *f, const struct report_ctx *c)
 		fprintf(f, "%llu", (unsigned long long)c->rec_peak_rss);
 	else
 		fputs("null", f);
+	fputs(",\n  \"recorded_ops\": ", f);
+	if (recorded_kinds(c, rk))
+		json_kinds(f, rk);
+	else
+		fputs("null", f);
 	if (in->read_err)
 		fprintf(f, ",\n  \"read_error\": {\"offset\": %llu, "
 			   "\"error\": \"%s\"}",
@@ -361,7 +439,6 @@ void report_json(FILE *f, const struct report_ctx *c)
 	fputs(",\n  \"allocators\": [", f);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct alloc_sum *s = &c->sums[i];
-		int first = 1;
 
 		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
 		cli_json_str(f, s->spec->name);
@@ -380,7 +457,7 @@ void report_json(FILE *f, const struct report_ctx *c)
 			   "\"events\": %llu, \"calls\": %llu, "
 			   "\"threads\": %llu, \"null_results\": %llu, "
 			   "\"fallback_calls\": %llu, "
-			   "\"content_errors\": %llu,\n     \"ops\": {",
+			   "\"content_errors\": %llu,\n     \"ops\": ",
 			s->runs, s->wall_s, s->user_s, s->sys_s,
 			(unsigned long long)s->peak_rss,
 			(unsigned long long)in->ideal_peak, frag(s, in),
@@ -391,20 +468,8 @@ void report_json(FILE *f, const struct report_ctx *c)
 			(unsigned long long)s->null_results,
 			(unsigned long long)s->fallbacks,
 			(unsigned long long)s->content_errors);
-		for (int k = 1; k < RK_NCALLS; k++) {
-			const struct kind_sum *ks = &s->kinds[k];
-			if (!ks->count)
-				continue;
-			fprintf(f, "%s\"%s\": {\"count\": %llu, "
-				   "\"p50_ns\": %.0f, \"p99_ns\": %.0f, "
-				   "\"p999_ns\": %.0f, \"max_ns\": %.0f, "
-				   "\"mean_ns\": %.1f}",
-				first ? "" : ", ", kind_names[k],
-				(unsigned long long)ks->count, ks->p50,
-				ks->p99, ks->p999, ks->max, ks->mean);
-			first = 0;
-		}
-		fputs("},\n     \"skipped\": ", f);
+		json_kinds(f, s->kinds);
+		fputs(",\n     \"skipped\": ", f);
 		json_skipped(f, in);
 		fputs(",\n     \"rss_series\": [", f);
 		if (s->series)

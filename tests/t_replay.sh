@@ -157,6 +157,30 @@ else
 	skip "recorded prodcons program" "no recorder or prodcons"
 fi
 
+# A program recorded with --latency: the report sets its own call times
+# beside the allocators' (table column "recorded", JSON recorded_ops,
+# a CSV row), the same calls per kind as replayed; without it, none.
+if [ -x "$HT_BUILD/tests/progs/prodcons" ] && [ -f "$HT_PRELOAD" ]; then
+	rm -f "$T/pcl.htape"
+	"$HEAPTAPE" record -q --latency -o "$T/pcl.htape" -- \
+		"$HT_BUILD/tests/progs/prodcons" 2 5000 >/dev/null 2>&1
+	"$HEAPTAPE" replay "$T/pcl.htape" -a glibc --json "$T/pcl.json" \
+		>"$T/pcl.txt" 2>/dev/null
+	"$HEAPTAPE" replay "$T/pcl.htape" -a glibc --csv >"$T/pcl.csv" \
+		2>/dev/null
+	is "recorded --latency: recorded_ops has the replayed calls of each kind" \
+		"$(jget "$T/pcl.json" "sorted((k, v['count']) for k, v in d['recorded_ops'].items()) == sorted((k, v['count']) for k, v in d['allocators'][0]['ops'].items()) and d['recorded_ops']['malloc']['count'] > 10000 and d['recorded_ops']['malloc']['max_ns'] > 0")" True
+	grep -q '^ *recorded *glibc$' "$T/pcl.txt" &&
+		grep -q '^malloc ns p99 *[0-9][0-9]* *[0-9][0-9]*$' "$T/pcl.txt" &&
+		grep -q '^recorded,recorded,' "$T/pcl.csv" &&
+		ok "recorded --latency: a recorded column in the table, a row in --csv" ||
+		nok "recorded --latency: a recorded column in the table, a row in --csv"
+	is "without --latency: recorded_ops is null" \
+		"$(jget "$T/pcr.json" "d['recorded_ops']")" None
+else
+	skip "recorded --latency" "no recorder or prodcons"
+fi
+
 # Heap growth of a program = its peak RSS minus the peak RSS of the same
 # program doing nothing (same binary, threads, libraries): what the heap
 # added.  Replay's peak_rss_bytes is the anonymous RSS above the worker's
