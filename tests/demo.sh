@@ -24,8 +24,10 @@ print("done")
 PY
 # The interpreter itself, not a wrapper script (pyenv shims exec it).
 py=$(python3 -c 'import sys; print(sys.executable)')
-echo "== heaptape record -o demo/python.htape -- $py demo/work.py"
-PYTHONMALLOC=malloc PYTHONHASHSEED=0 "$ht" record -o "$out/python.htape" -- "$py" "$out/work.py"
+# --latency: the calls' own times too, which stat and replay set beside
+# the allocators'
+echo "== heaptape record --latency -o demo/python.htape -- $py demo/work.py"
+PYTHONMALLOC=malloc PYTHONHASHSEED=0 "$ht" record --latency -o "$out/python.htape" -- "$py" "$out/work.py"
 echo
 echo "== heaptape verify demo/python.htape"
 "$ht" verify "$out/python.htape"
