@@ -105,6 +105,29 @@ for w in "storm1:$storm 1 4000000" "storm2:$storm 2 2000000" \
 	echo "$name: $a / $b s  (x$(ratio "$a" "$b")); encoding ${enc:-?} ns/event (recorder.cpu_ns)"
 done
 
+# --latency times every call: one more clock read a call on the program's
+# thread and a second record; the same CPU measure, plain recording
+# beside it, and what it does to the trace's size.
+echo
+echo "record --latency: CPU seconds (median of $REPS) without / recorded / recorded with --latency:"
+for w in "storm1:$storm 1 4000000" \
+	"python:env PYTHONMALLOC=malloc $PY pyjson.py"; do
+	name=${w%%:*}
+	set -- ${w#*:}
+	a=$(cpu "$@")
+	rm -f "$d/lat.htape"*
+	b=$(cpu env HEAPTAPE_OUT="$d/lat.htape" LD_PRELOAD="$HT_PRELOAD" "$@")
+	b0=$("$HEAPTAPE" stat --json "$d/lat.htape" 2>/dev/null | tr -d '",' |
+		awk '$1 == "bytes_per_event:" { print $2 }')
+	rm -f "$d/lat.htape"*
+	c=$(cpu env HEAPTAPE_OUT="$d/lat.htape" HEAPTAPE_LATENCY=1 \
+		LD_PRELOAD="$HT_PRELOAD" "$@")
+	b1=$("$HEAPTAPE" stat --json "$d/lat.htape" 2>/dev/null | tr -d '",' |
+		awk '$1 == "bytes_per_event:" { print $2 }')
+	rm -f "$d/lat.htape"*
+	echo "$name: $a / $b / $c s  (x$(ratio "$a" "$b") / x$(ratio "$a" "$c")); $b0 / $b1 bytes/event"
+done
+
 # A busy process that forks: the fork must not wait for the encoder.
 echo
 mtf=$HT_BUILD/tests/progs/mtfork
