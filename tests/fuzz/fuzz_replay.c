@@ -33,7 +33,7 @@ static void check_plan(const uint8_t *m, size_t len,
 	const struct rp_header *h = (const void *)m;
 	const struct rp_stream *st;
 	const uint32_t *nep;
-	const struct rp_op **pc;
+	const struct rp_op **pc, **marked;
 	uint8_t *state; /* 0 not started, 1 running, 2 done */
 	uint32_t *seq, *edone, wm = 0;
 	uint8_t *live;
@@ -48,11 +48,12 @@ static void check_plan(const uint8_t *m, size_t len,
 	st = (const void *)(m + h->streams_off);
 	nep = (const void *)(m + h->epochs_off);
 	pc = calloc(h->nstreams + 1, sizeof(*pc));
+	marked = calloc(h->nstreams + 1, sizeof(*marked));
 	state = calloc(h->nstreams + 1, 1);
 	seq = calloc(h->nslots + 1, sizeof(*seq));
 	live = calloc(h->nslots + 1, 1);
 	edone = calloc(h->nepochs + 1, sizeof(*edone));
-	if (!pc || !state || !seq || !live || !edone)
+	if (!pc || !marked || !state || !seq || !live || !edone)
 		abort();
 	left = h->nstreams;
 	for (uint32_t i = 0; i < h->nstreams; i++) {
@@ -85,25 +86,21 @@ static void check_plan(const uint8_t *m, size_t len,
 					break;
 				}
 				if (op->kind == RK_EPOCH) {
-					if (op->size != RP_NO_EPOCH) {
+					/* as the worker: mark the epoch
+					 * done once, then wait */
+					if (op->size != RP_NO_EPOCH &&
+					    marked[i] != op) {
 						if (op->size >= h->nepochs)
 							abort();
 						edone[op->size]++;
+						marked[i] = op;
 						while (wm < h->nepochs &&
 						       edone[wm] == nep[wm])
 							wm++;
 					}
 					if (op->arg != RP_NO_EPOCH &&
-					    op->arg > 1 && wm < op->arg - 1) {
-						/* blocked: undo, retry later */
-						if (op->size != RP_NO_EPOCH)
-							edone[op->size]--;
-						wm = 0;
-						while (wm < h->nepochs &&
-						       edone[wm] == nep[wm])
-							wm++;
-						break;
-					}
+					    op->arg > 1 && wm < op->arg - 1)
+						break; /* blocked: retry later */
 				} else if (op->kind == RK_SPAWN) {
 					if (op->slot2 >= h->nstreams ||
 					    state[op->slot2] ||
@@ -144,6 +141,7 @@ static void check_plan(const uint8_t *m, size_t len,
 	if (left || calls != in->nops || calls != h->nops)
 		abort(); /* a stream never finished: the plan deadlocks */
 	free(pc);
+	free(marked);
 	free(state);
 	free(seq);
 	free(live);
