@@ -1090,6 +1090,7 @@ static int heap_event(struct conv *cv, const struct etl_event *ev,
 	he->align = 0;
 	he->nmemb = 0;
 	he->heap = h->heap;
+	he->dur = 0; /* ETW heap events are not timed calls */
 	he->pid = ev->pid;
 	he->tid = ev->tid;
 	he->flags = flags;

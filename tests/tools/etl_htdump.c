@@ -40,6 +40,12 @@ int main(int argc, char **argv)
 			       ev.pid, ev.tid, ev.op, ev.ts, ev.heap, ev.addr,
 			       ev.size, ev.old_addr, ev.old_size, ev.aux,
 			       ev.flags);
+			if (ev.dur) { /* ETW heap events are not timed */
+				fprintf(stderr, "etl_htdump: %s: event %"
+					PRIu64 " has a duration\n", argv[i],
+					count);
+				rc = 1;
+			}
 			count++;
 		}
 		if (e < 0) {
