@@ -268,7 +268,6 @@ void ht__emit_ext(int op, uint64_t addr, uint64_t size, uint64_t aux,
 EXPORT void *malloc(size_t n)
 {
 	void *p;
-
 	uint64_t t0;
 
 	if (!ready())
