@@ -110,21 +110,28 @@ done
 # beside it, and what it does to the trace's size.
 echo
 echo "record --latency: CPU seconds (median of $REPS) without / recorded / recorded with --latency:"
+bpe() { # bytes/event over every trace of one recorded run of "$@"
+	rm -f "$d/lat.htape"*
+	(cd "$W" && env HEAPTAPE_OUT="$d/lat.htape" LD_PRELOAD="$HT_PRELOAD" \
+		"$@" >/dev/null 2>&1)
+	for f in "$d/lat.htape"*; do
+		"$HEAPTAPE" stat --json "$f" 2>/dev/null | tr -d '",' |
+			awk '$1 == "events:" { e = $2 }
+			     $1 == "file_bytes:" { b = $2 } END { print e + 0, b + 0 }'
+	done | awk '{ e += $1; b += $2 } END { if (e) printf "%.3f", b / e }'
+	rm -f "$d/lat.htape"*
+}
 for w in "storm1:$storm 1 4000000" \
 	"python:env PYTHONMALLOC=malloc $PY pyjson.py"; do
 	name=${w%%:*}
 	set -- ${w#*:}
 	a=$(cpu "$@")
-	rm -f "$d/lat.htape"*
 	b=$(cpu env HEAPTAPE_OUT="$d/lat.htape" LD_PRELOAD="$HT_PRELOAD" "$@")
-	b0=$("$HEAPTAPE" stat --json "$d/lat.htape" 2>/dev/null | tr -d '",' |
-		awk '$1 == "bytes_per_event:" { print $2 }')
 	rm -f "$d/lat.htape"*
 	c=$(cpu env HEAPTAPE_OUT="$d/lat.htape" HEAPTAPE_LATENCY=1 \
 		LD_PRELOAD="$HT_PRELOAD" "$@")
-	b1=$("$HEAPTAPE" stat --json "$d/lat.htape" 2>/dev/null | tr -d '",' |
-		awk '$1 == "bytes_per_event:" { print $2 }')
-	rm -f "$d/lat.htape"*
+	b0=$(bpe "$@")
+	b1=$(bpe env HEAPTAPE_LATENCY=1 "$@")
 	echo "$name: $a / $b / $c s  (x$(ratio "$a" "$b") / x$(ratio "$a" "$c")); $b0 / $b1 bytes/event"
 done
 
