@@ -75,21 +75,23 @@ struct ht__enc {
 	/*
 	 * The block ht__enc_add() is building: what its one pass over the
 	 * rows gathered so far.  heap, aux and result are only OR-ed while
-	 * they stay 0 (and flags below 256, kept in flb; dur only looked
-	 * at); from the first row where one is not, all five are kept per
-	 * row from row 0 in dense[] (dense_on).
+	 * they stay 0 (and flags below 256, kept in flb); from the first
+	 * row where one is not, all four are kept per row from row 0 in
+	 * dense[] (dense_on).  Likewise dur, in ddur[] from its first
+	 * nonzero value (dur_on): a trace of record --latency has one on
+	 * almost every row, and nothing else.
 	 */
 	struct {
 		size_t n, ma, ms, mo, mos, mal, mnm, t_dl;
 		unsigned n_ops;
-		int dense_on;
+		int dense_on, dur_on;
 		uint16_t any;
 		uint32_t bad, pid0, tid0, o_fl, a_fl, o_rs;
 		uint64_t ts0, t_prev, ts_min, ts_max, t_or, t_orz, o_hp, o_ax;
 		uint32_t opcnt[256];
 		uint8_t seen[256], ops[256];
 	} b;
-	uint64_t *dheap, *ddur;    /* dense heap, dur, aux, flags, result */
+	uint64_t *dheap, *ddur;    /* dense heap, aux, flags, result; dur */
 	uint32_t *daux, *dflags, *dres;
 };
 
@@ -989,14 +991,12 @@ static size_t op_col(struct ht__enc *e, const uint8_t *b, size_t m,
 
 /* Row r of a block whose heap, aux, flags and result are kept per row:
  * from row 0 the first time. */
-static void __attribute__((noinline))
-dense_row(struct ht__enc *e, size_t r, const struct ht_event *x)
+static void dense_row(struct ht__enc *e, size_t r, const struct ht_event *x)
 {
 	if (!e->b.dense_on) {
 		memset(e->dheap, 0, r * sizeof(*e->dheap));
 		memset(e->daux, 0, r * sizeof(*e->daux));
 		memset(e->dres, 0, r * sizeof(*e->dres));
-		memset(e->ddur, 0, r * sizeof(*e->ddur));
 		for (size_t i = 0; i < r; i++)
 			e->dflags[i] = e->flb[i];
 		e->b.dense_on = 1;
@@ -1005,7 +1005,24 @@ dense_row(struct ht__enc *e, size_t r, const struct ht_event *x)
 	e->daux[r] = x->aux;
 	e->dflags[r] = x->flags;
 	e->dres[r] = (uint32_t)x->result;
-	e->ddur[r] = x->dur;
+}
+
+/* Row r has a duration, heap, aux, flags over 255 or result, or an
+ * earlier row had: keep what needs keeping per row (one test in the
+ * pass for all of them). */
+static void __attribute__((noinline))
+rare_row(struct ht__enc *e, size_t r, const struct ht_event *x)
+{
+	if (x->dur || e->b.dur_on) {
+		if (!e->b.dur_on) {
+			memset(e->ddur, 0, r * sizeof(*e->ddur));
+			e->b.dur_on = 1;
+		}
+		e->ddur[r] = x->dur;
+	}
+	if (e->b.dense_on || (x->heap | x->aux | (x->flags >> 8) |
+			      (uint32_t)x->result) != 0)
+		dense_row(e, r, x);
 }
 
 /*
@@ -1031,7 +1048,7 @@ int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n)
 	uint64_t ts_min = e->b.ts_min, ts_max = e->b.ts_max;
 	uint64_t t_prev = e->b.t_prev, t_or = e->b.t_or, t_orz = e->b.t_orz;
 	uint16_t any = e->b.any;
-	int dense = e->b.dense_on;
+	int rare = e->b.dense_on | e->b.dur_on;
 
 	if (n == 0)
 		return 0;
@@ -1094,11 +1111,11 @@ int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n)
 		o_hp |= x->heap;
 		o_ax |= x->aux;
 		o_rs |= (uint32_t)x->result;
-		if (__builtin_expect(dense | ((x->heap | x->aux | x->dur |
-					       (x->flags >> 8) |
-					       (uint32_t)x->result) != 0), 0)) {
-			dense_row(e, r0 + i, x);
-			dense = 1;
+		if (__builtin_expect(rare | ((x->heap | x->aux | x->dur |
+					      (x->flags >> 8) |
+					      (uint32_t)x->result) != 0), 0)) {
+			rare_row(e, r0 + i, x);
+			rare = 1;
 		}
 	}
 	e->b.n = r0 + n;
@@ -1181,10 +1198,8 @@ size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
 	orr[HT__C_FLAGS] = e->b.o_fl;
 	andd[HT__C_FLAGS] = e->b.a_fl;
 	orr[HT__C_RESULT] = e->b.o_rs;
-	/* a duration is never 0 but in a block kept dense (dense_row()) */
-	orr[HT__C_DUR] = 0;
-	for (size_t i = 0; e->b.dense_on && i < n; i++)
-		orr[HT__C_DUR] |= e->ddur[i];
+	/* dur_on: some row's dur is not 0 */
+	orr[HT__C_DUR] = (uint64_t)e->b.dur_on;
 	/* A block with durations gives every op the dur column. */
 	uint16_t dmask = orr[HT__C_DUR] ? (uint16_t)HT__COLBIT(HT__C_DUR) : 0;
 
