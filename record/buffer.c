@@ -1434,6 +1434,9 @@ static void convert(const struct ht__rec *r, const struct ht__rec *end,
 		ev->result = (int32_t)(r->addr & failed);
 		ev->aux = 0;
 		ev->op = (uint8_t)op;
+		if (__builtin_expect(fl & HT__REC_DUR, 0) &&
+		    !(fl & HT__REC_EXT))
+			ev->dur = dur_ns(aux); /* an op without aux */
 		if (__builtin_expect(fl & HT__REC_EXT, 0)) {
 			if (r + 1 < end) {
 				ev->size = r[1].addr;

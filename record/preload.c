@@ -241,7 +241,12 @@ void ht__emit_ext(int op, uint64_t addr, uint64_t size, uint64_t aux,
 		  uint64_t nmemb, unsigned flags, uint64_t t0, int before)
 {
 	struct ht__tls *t = &ht__t;
-	struct ht__rec *r = ht__take(t, 2);
+	/* a duration of an op without aux fits in one record */
+	int one = t0 && size <= HT__SZ_MASK &&
+		  (op == HT_OP_MALLOC || op == HT_OP_FREE ||
+		   op == HT_OP_VALLOC || op == HT_OP_PVALLOC ||
+		   op == HT_OP_FREE_SIZED);
+	struct ht__rec *r = ht__take(t, one ? 1 : 2);
 	uint64_t ts, d = 0;
 
 	if (!r)
@@ -252,6 +257,12 @@ void ht__emit_ext(int op, uint64_t addr, uint64_t size, uint64_t aux,
 		d = ts > t0 ? ts - t0 : 0; /* TSCs of two CPUs a hair apart */
 		if (before)
 			ts = t0;
+	}
+	if (one) {
+		r[0] = (struct ht__rec){ ts, addr,
+					 HT__SZOP(size, op, flags), d };
+		ht__done(t);
+		return;
 	}
 	r[0] = (struct ht__rec){ ts, addr,
 				 HT__SZOP(size & HT__SZ_MASK, op,

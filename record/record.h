@@ -39,7 +39,8 @@ struct ht__rec {
 /* flags: HT_EV_FAILED (1), HT_EV_INPLACE (2) and these two.  EXT: the
  * next record (same buffer) carries the full size in addr and nmemb in
  * szop; with DUR as well, its ts is the call's duration in clock ticks
- * (record --latency). */
+ * (record --latency).  DUR alone: aux is the duration (the ops that
+ * have no aux: malloc, free, valloc, pvalloc, free_sized). */
 #define HT__REC_EXT 0x4u
 #define HT__REC_DUR 0x8u
 _Static_assert(sizeof(struct ht__rec) == 32, "ht__rec is 32 bytes");
