@@ -12,6 +12,7 @@
 #include "csv.h"
 #include "evpipe.h"
 #include "live.h"
+#include "../replay/worker/plan.h" /* the latency histogram */
 
 #define SHEET_ROWS 1048576 /* rows a spreadsheet opens, header included */
 
@@ -289,14 +290,35 @@ out:
 /*
  * --interval DUR: buckets [k*DUR, (k+1)*DUR) from the trace start, from
  * the first to the one of the last kept event, empty ones included.
+ * A trace of record --latency adds the call times of the bucket: p50,
+ * p99 and max of the calls that allocate (realloc too) and of those
+ * that free, empty cells when there were none.
  */
 static const char interval_header[] =
 	"start_ns,allocs,frees,reallocs,bytes_allocated,bytes_freed,"
 	"live_bytes,live_blocks,peak_live_bytes\r\n";
+static const char interval_header_dur[] =
+	"start_ns,allocs,frees,reallocs,bytes_allocated,bytes_freed,"
+	"live_bytes,live_blocks,peak_live_bytes,alloc_p50_ns,alloc_p99_ns,"
+	"alloc_max_ns,free_p50_ns,free_p99_ns,free_max_ns\r\n";
 
 struct bucket {
 	uint64_t allocs, frees, reallocs, bytes_alloc, bytes_freed, peak;
+	/* with durations: of the allocating calls [0] and the freeing [1] */
+	struct rp_kind_stats *lat;
 };
+
+static char *lat_cells(char *p, const struct rp_kind_stats *k)
+{
+	if (!k->timed)
+		return memcpy(p, ",,,", 3), p + 3;
+	*p++ = ',';
+	p = csv_put_u64(p, (uint64_t)rp_hist_quantile(k, 0.50));
+	*p++ = ',';
+	p = csv_put_u64(p, (uint64_t)rp_hist_quantile(k, 0.99));
+	*p++ = ',';
+	return csv_put_u64(p, k->max);
+}
 
 static void interval_row(struct rowbuf *rb, uint64_t k, uint64_t dur,
 			 const struct bucket *b, const struct live_stats *st)
@@ -320,10 +342,25 @@ static void interval_row(struct rowbuf *rb, uint64_t k, uint64_t dur,
 	p = csv_put_u64(p, st->blocks);
 	*p++ = ',';
 	p = csv_put_u64(p, b->peak);
+	if (b->lat) {
+		p = lat_cells(p, &b->lat[0]);
+		p = lat_cells(p, &b->lat[1]);
+	}
 	*p++ = '\r';
 	*p++ = '\n';
 	rb->len = (size_t)(p - rb->buf);
 	rb->rows++;
+}
+
+/* A new bucket: no events yet, its peak from the live bytes now. */
+static void bucket_reset(struct bucket *b, uint64_t live)
+{
+	struct rp_kind_stats *lat = b->lat;
+
+	memset(b, 0, sizeof(*b));
+	b->peak = live;
+	if ((b->lat = lat) != NULL)
+		memset(lat, 0, 2 * sizeof(*lat));
 }
 
 struct iv {
@@ -334,7 +371,7 @@ struct iv {
 	struct live_stats *pst;   /* each one's */
 	size_t nl;
 	struct live_stats st;     /* bytes and blocks: their sum */
-	struct bucket b;
+	struct bucket b;          /* b.lat: the rows have call times */
 	uint64_t start, dur, cur;
 	int first, done; /* done: no more rows (limit, write error) */
 	int past;        /* no more events needed: past the window */
@@ -374,8 +411,7 @@ static int iv_event(struct iv *v, size_t which, const struct ht_event *ev)
 	}
 	while (v->cur < kb && !v->done) {
 		iv_emit(v);
-		memset(&v->b, 0, sizeof(v->b));
-		v->b.peak = v->st.bytes;
+		bucket_reset(&v->b, v->st.bytes);
 		v->cur++;
 	}
 	if (v->done)
@@ -397,6 +433,14 @@ static int iv_event(struct iv *v, size_t which, const struct ht_event *ev)
 		v->b.allocs++;
 	if (ht_op_frees(ev->op) || ev->op == HT_OP_HEAP_DESTROY)
 		v->b.frees += before.blocks + nadded - v->st.blocks;
+	if (v->b.lat && !(ev->flags & HT_EV_FAILED) &&
+	    (ht_op_frees(ev->op) || ht_op_allocates(ev->op))) {
+		struct rp_kind_stats *k = &v->b.lat[ht_op_frees(ev->op)];
+
+		k->timed++;
+		k->max = ev->dur > k->max ? ev->dur : k->max;
+		k->hist[rp_hist_index(ev->dur)]++;
+	}
 	v->b.bytes_alloc += added;
 	v->b.bytes_freed += before.bytes + added - v->st.bytes;
 	if (v->st.bytes > v->b.peak)
@@ -406,18 +450,22 @@ static int iv_event(struct iv *v, size_t which, const struct ht_event *ev)
 	return 0;
 }
 
-/* Sets v up for nl traces starting at start, and writes the header.
- * 0, or 1 after printing an error (iv_close() it anyway). */
+/* Sets v up for nl traces starting at start (dur: with call times), and
+ * writes the header.  0, or 1 after printing an error (iv_close() it
+ * anyway). */
 static int iv_open(struct iv *v, const struct convert_opts *o,
-		   struct out *w, size_t nl, uint64_t start)
+		   struct out *w, size_t nl, uint64_t start, int dur)
 {
+	const char *h = dur ? interval_header_dur : interval_header;
+
 	memset(v, 0, sizeof(*v));
 	v->o = o;
 	v->nl = nl;
 	v->rb = calloc(1, sizeof(*v->rb));
 	v->l = calloc(nl, sizeof(*v->l));
 	v->pst = calloc(nl, sizeof(*v->pst));
-	if (!v->rb || !v->l || !v->pst)
+	if (!v->rb || !v->l || !v->pst ||
+	    (dur && !(v->b.lat = calloc(2, sizeof(*v->b.lat)))))
 		return cli_error("out of memory");
 	for (size_t i = 0; i < nl; i++)
 		if (!(v->l[i] = live_new()))
@@ -429,7 +477,7 @@ static int iv_open(struct iv *v, const struct convert_opts *o,
 	/* The window picks buckets; live bytes need all earlier events. */
 	v->notime = *o;
 	v->notime.from_set = v->notime.to_set = 0;
-	if (put(w, interval_header, sizeof(interval_header) - 1))
+	if (put(w, h, strlen(h)))
 		return write_error(w);
 	return 0;
 }
@@ -450,6 +498,7 @@ static void iv_close(struct iv *v)
 	free(v->l);
 	free(v->pst);
 	free(v->rb);
+	free(v->b.lat);
 }
 
 static int interval_csv(const struct convert_opts *o, struct ht_reader *r,
@@ -468,7 +517,8 @@ static int interval_csv(const struct convert_opts *o, struct ht_reader *r,
 	cli_progress_start(&prog, "convert", info.events);
 	if (!o->progress)
 		prog.active = 0;
-	if ((rc = iv_open(&v, o, w, 1, ht_reader_start_ns(r))))
+	if ((rc = iv_open(&v, o, w, 1, ht_reader_start_ns(r),
+			  csv_trace_has_dur(r))))
 		goto out;
 	if (csv_src_open(&src, o, r)) {
 		rc = 1;
@@ -582,7 +632,7 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 	w.path = strcmp(o->out, "-") ? o->out : "standard output";
 	w.err = 0;
 	if (o->interval_ns) {
-		rc = iv_open(&v, o, &w, n, start);
+		rc = iv_open(&v, o, &w, n, start, dur);
 	} else if ((rb = calloc(1, sizeof(*rb))) != NULL) {
 		rb->w = &w;
 		if (put(&w, csv_event_header(dur),

@@ -804,6 +804,27 @@ EOF
 		ok "latency $w: duration_ns on all $rows rows ($timed over 0 ns), no two calls of a thread overlap" ||
 		no "latency $w: CSV rows $rows of $ev events, $timed over 0 ns, $bad overlaps"
 done
+# --interval with call times: each bucket's slowest allocating and
+# freeing call; over all buckets, the slowest of stat's per op
+f=$T/lat-python/trace.htape
+"$H" convert --interval 1ms "$f" "$T/lat-iv.csv" 2>/dev/null
+"$H" stat --json "$f" >"$T/lat-iv.json" 2>/dev/null
+r=$(python3 - "$T/lat-iv.csv" "$T/lat-iv.json" <<'EOF'
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline='')))
+lat = json.load(open(sys.argv[2]))['latency_ns']
+frees = ('free', 'free_sized', 'free_aligned_sized')
+want_a = max(v['max'] for k, v in lat.items() if k not in frees)
+want_f = max(v['max'] for k, v in lat.items() if k in frees)
+got_a = max(int(r['alloc_max_ns']) for r in rows if r['alloc_max_ns'])
+got_f = max(int(r['free_max_ns']) for r in rows if r['free_max_ns'])
+ok = all((r['alloc_p50_ns'] == '') == (int(r['allocs']) + int(r['reallocs']) == 0)
+         for r in rows)
+print(len(rows), got_a == want_a and got_f == want_f and ok)
+EOF
+)
+case $r in *" True") ok "latency --interval: ${r% *} buckets, slowest calls = stat's" ;;
+*) no "latency --interval: slowest calls = stat's ($r)" ;; esac
 # the option itself, and the CSV round trip keeps the durations
 d=$T/lat-opt
 mkdir -p "$d"
