@@ -98,9 +98,10 @@ static void check_plan(const uint8_t *m, size_t len,
 						       edone[wm] == nep[wm])
 							wm++;
 					}
+					/* blocked: retry later */
 					if (op->arg != RP_NO_EPOCH &&
 					    op->arg > 1 && wm < op->arg - 1)
-						break; /* blocked: retry later */
+						break;
 				} else if (op->kind == RK_SPAWN) {
 					if (op->slot2 >= h->nstreams ||
 					    state[op->slot2] ||
