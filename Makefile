@@ -27,6 +27,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(DEPS) 2>/dev/null || echo -lzstd -lxxh
 CONV_LIBS  := $(shell pkg-config --libs $(CONVDEPS) 2>/dev/null || echo -lzip -lfwnt -lz -ljansson)
 
 VERSION := $(shell sed -n 's/^\#define HT_VERSION_STRING "\(.*\)"/\1/p' format/heaptape.h)
+# Before 1.0 a minor version may change the ABI (0.2: struct ht_event
+# grew): the soname carries it.
+SONAME  := libheaptape.so.$(word 1,$(subst ., ,$(VERSION))).$(word 2,$(subst ., ,$(VERSION)))
 
 BASE_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -Iformat $(PKG_CFLAGS) \
               -fvisibility=hidden -MMD -MP
@@ -88,7 +91,7 @@ $(PICLIB): $(FORMAT_PIC)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(SOLIB): $(FORMAT_PIC)
-	$(Q)$(CC) -shared -o $@ -Wl,-soname,libheaptape.so.0 $^ $(PKG_LIBS) -lpthread
+	$(Q)$(CC) -shared -o $@ -Wl,-soname,$(SONAME) $^ $(PKG_LIBS) -lpthread
 
 $(CMDLIB): $(CMD_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -184,8 +187,8 @@ install: all
 	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/heaptape
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libheaptape.a
-	install -m 755 $(SOLIB) $(DESTDIR)$(PREFIX)/lib/libheaptape.so.0
-	ln -sf libheaptape.so.0 $(DESTDIR)$(PREFIX)/lib/libheaptape.so
+	install -m 755 $(SOLIB) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libheaptape.so
 	install -m 755 $(PRELOAD) $(DESTDIR)$(PREFIX)/lib/heaptape/libheaptape-record.so
 	$(if $(WORKER),install -m 755 $(WORKER) $(DESTDIR)$(PREFIX)/lib/heaptape/heaptape-replay-worker)
 	install -m 644 format/heaptape.h $(DESTDIR)$(PREFIX)/include/heaptape.h

@@ -372,4 +372,48 @@ if mkfifo "$d/fifo" 2>/dev/null; then
 else
 	no "mkfifo for the pipe tests"
 fi
+# make install (DESTDIR, PREFIX): a program built against the installed
+# header and library through pkg-config reads a trace, every event and
+# its duration, and needs the library by its soname.
+inst=$d/inst
+if make -s -C "$HT_TOP" O="$HT_BUILD" install DESTDIR="$inst" PREFIX=/usr \
+	>"$d/inst.log" 2>&1; then
+	cat >"$d/inst.c" <<'EOF'
+#include <heaptape.h>
+#include <stdio.h>
+int main(int argc, char **argv)
+{
+	struct ht_reader *r;
+	struct ht_event ev;
+	unsigned long long n = 0, timed = 0;
+
+	if (argc != 2 || ht_reader_open(&r, argv[1], HT_READ_STRICT))
+		return 1;
+	while (ht_reader_next(r, &ev) == 1) {
+		n++;
+		timed += ev.dur != 0;
+	}
+	ht_reader_close(r);
+	printf("%llu %llu %s\n", n, timed, HT_VERSION_STRING);
+	return 0;
+}
+EOF
+	pc=$inst/usr/lib/pkgconfig
+	"$HT_BUILD/tests/gentrace" -d -s 3 -n 4000 -t 2 "$d/inst.htape"
+	${CC:-cc} -o "$d/instprog" "$d/inst.c" \
+		$(PKG_CONFIG_PATH=$pc pkg-config --define-variable=prefix="$inst/usr" \
+			--cflags --libs heaptape) 2>"$d/inst.err"
+	got=$(LD_LIBRARY_PATH=$inst/usr/lib "$d/instprog" "$d/inst.htape" 2>&1)
+	timed=$("$H" cat "$d/inst.htape" | grep -c ' in [0-9]*ns$')
+	need=$(readelf -d "$d/instprog" 2>/dev/null | sed -n 's/.*NEEDED.*\[\(libheaptape[^]]*\)\].*/\1/p')
+	ver=$(sed -n 's/^#define HT_VERSION_STRING "\(.*\)"/\1/p' "$HT_TOP/format/heaptape.h")
+	[ "$got" = "8000 $timed $ver" ] && [ -f "$inst/usr/lib/$need" ] &&
+		[ "$need" = "libheaptape.so.${ver%.*}" ] &&
+		[ -x "$inst/usr/bin/heaptape" ] &&
+		[ -f "$inst/usr/lib/heaptape/libheaptape-record.so" ] &&
+		ok "make install: a program built with pkg-config reads 8000 events ($timed timed), needs $need" ||
+		no "make install: a program built with pkg-config reads the trace ('$got', needs '$need')"
+else
+	no "make install DESTDIR"; sed 's/^/# /' "$d/inst.log" | head -5
+fi
 echo "1..$n"
