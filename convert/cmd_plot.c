@@ -6,7 +6,9 @@
  *    each process when the trace has RSS samples) and live blocks (bottom
  *    panel) over time, from the live-block tracker (live.h); several
  *    traces (a process and its children's) merged in time order, their
- *    sum and the largest of them each as a line;
+ *    sum and the largest of them each as a line; for a trace of record
+ *    --latency a third panel, the call times per column (p50 and p99 of
+ *    the calls that allocate, p99 of those that free);
  *  - a replay report (`heaptape replay --json FILE`): RSS over time of
  *    every allocator, read from
  *      {"allocators": [{"name": "glibc", ..., "rss_series": [[t_s, bytes],
@@ -27,13 +29,18 @@
 #include <string.h>
 
 #include "cli.h"
+#include "csv.h"
 #include "evpipe.h"
 #include "live.h"
 #include "svg.h"
+#include "../replay/worker/plan.h" /* the latency histogram */
 
 extern const struct ht_cmd cmd_plot_entry;
 
 #define COLUMNS 2000
+/* Call times: per column and class (allocating, freeing) a histogram of
+ * replay's buckets up to 2^32 ns (longer ones count in the last). */
+#define LATB (32 + 27 * 16)
 
 /* A downsampled series: up to 4 points per column. */
 struct line {
@@ -68,6 +75,43 @@ static void line_free(struct line *l)
 {
 	free(l->x);
 	free(l->y);
+}
+
+/* Quantile q of a column's call times h[0..LATB) (bucket midpoint), or
+ * -1 without calls. */
+static double lat_quantile(const uint32_t *h, double q)
+{
+	uint64_t n = 0, want, seen = 0;
+
+	for (unsigned i = 0; i < LATB; i++)
+		n += h[i];
+	if (!n)
+		return -1;
+	want = (uint64_t)(q * (double)n);
+	want = want < 1 ? 1 : want > n ? n : want;
+	for (unsigned i = 0; i < LATB; i++) {
+		seen += h[i];
+		if (seen >= want)
+			return i < 32 ? (double)i :
+			       ((double)rp_hist_low(i) +
+				(double)rp_hist_low(i + 1)) / 2;
+	}
+	return -1;
+}
+
+/* The points of quantile q of class cls, one per column with calls. */
+static int lat_line(const uint32_t *lh, int cls, double q, double w0,
+		    double w1, struct line *l)
+{
+	for (long c = 0; c < COLUMNS; c++) {
+		double v = lat_quantile(lh + ((size_t)c * 2 + (size_t)cls) *
+						     LATB, q);
+
+		if (v >= 0 && line_add(l, w0 + (w1 - w0) * ((double)c + 0.5) /
+						   COLUMNS, v))
+			return -1;
+	}
+	return 0;
 }
 
 /* Per column: the value when it starts, min, max, last. */
@@ -266,9 +310,11 @@ static int plot_trace(char *const *ins, size_t n, const char *outp,
 	struct ht_trace_info info;
 	struct proc *pr = NULL, *top[MAXPROC];
 	struct sampler sb = {0}, sk = {0};
-	struct line lb = {0}, lk = {0}, lr[MAXRSS];
-	struct svg_series sbytes[1 + MAXPROC + MAXRSS], sblocks[1];
-	struct svg_panel panels[2];
+	struct line lb = {0}, lk = {0}, lr[MAXRSS], ll[3];
+	struct svg_series sbytes[1 + MAXPROC + MAXRSS], sblocks[1], slat[3];
+	struct svg_panel panels[3];
+	uint32_t *lh = NULL; /* call times (record --latency), else NULL */
+	int lat = 0;
 	struct svg_chart chart;
 	const struct ht_rss_sample *rss;
 	struct live_stats ls;
@@ -283,8 +329,11 @@ static int plot_trace(char *const *ins, size_t n, const char *outp,
 	int err, rc = 1, no_time = 0;
 
 	memset(lr, 0, sizeof(lr));
+	memset(ll, 0, sizeof(ll));
 	if (!(src = evpipe_open_all(ins, n, mode, n > 1 ? 0 : -1, &start)))
 		return 1;
+	for (size_t i = 0; i < n; i++)
+		lat |= csv_trace_has_dur(src[i].r);
 	t0 = start;
 	t1 = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -329,6 +378,7 @@ static int plot_trace(char *const *ins, size_t n, const char *outp,
 		goto out;
 	}
 	if (!(pr = calloc(n, sizeof(*pr))) ||
+	    (lat && !(lh = calloc((size_t)COLUMNS * 2 * LATB, sizeof(*lh)))) ||
 	    sampler_init(&sb, w0, w1 - w0, 1) ||
 	    sampler_init(&sk, w0, w1 - w0, 1)) {
 		cli_error("out of memory");
@@ -363,6 +413,19 @@ static int plot_trace(char *const *ins, size_t n, const char *outp,
 			sampler_put(&sk, t, (double)tot_blocks);
 			if (n > 1)
 				sampler_put(&p->s, t, (double)ls.bytes);
+			if (lh && t >= w0 && !(ev[i].flags & HT_EV_FAILED) &&
+			    (ht_op_allocates(ev[i].op) ||
+			     ht_op_frees(ev[i].op))) {
+				long c = (long)((t - w0) / (w1 - w0) *
+						COLUMNS);
+				unsigned b = rp_hist_index(ev[i].dur);
+
+				c = c < COLUMNS ? c : COLUMNS - 1;
+				b = b < LATB ? b : LATB - 1;
+				lh[((size_t)c * 2 +
+				    (size_t)ht_op_frees(ev[i].op)) * LATB +
+				   b]++;
+			}
 		}
 	}
 	if (err < 0) {
@@ -462,6 +525,22 @@ drawn:
 				       nser};
 	panels[1] = (struct svg_panel){"live blocks", SVG_Y_COUNT, sblocks,
 				       1};
+	if (lh) {
+		if (lat_line(lh, 0, 0.50, w0, w1, &ll[0]) ||
+		    lat_line(lh, 0, 0.99, w0, w1, &ll[1]) ||
+		    lat_line(lh, 1, 0.99, w0, w1, &ll[2])) {
+			cli_error("out of memory");
+			goto out;
+		}
+		slat[0] = (struct svg_series){"allocating calls, p50",
+			ll[0].x, ll[0].y, ll[0].n, 0, "#17becf"};
+		slat[1] = (struct svg_series){"allocating calls, p99",
+			ll[1].x, ll[1].y, ll[1].n, 0, "#9467bd"};
+		slat[2] = (struct svg_series){"freeing calls, p99",
+			ll[2].x, ll[2].y, ll[2].n, 1, "#8c564b"};
+		panels[2] = (struct svg_panel){"call time, ns", SVG_Y_COUNT,
+					       slat, 3};
+	}
 	if (!title) {
 		const char *exe = ht_reader_meta(src[0].r, "process.exe");
 
@@ -506,7 +585,7 @@ drawn:
 	chart.xmax = w1;
 	chart.width = width;
 	chart.panels = panels;
-	chart.npanels = 2;
+	chart.npanels = lh ? 3 : 2;
 	rc = write_svg(outp, &chart);
 	for (size_t i = 0; !rc && mode == HT_READ_SALVAGE && i < n; i++)
 		evpipe_warn_skipped(src[i].r, src[i].p, src[i].path);
@@ -517,6 +596,9 @@ out:
 	line_free(&lk);
 	for (size_t k = 0; k < MAXRSS; k++)
 		line_free(&lr[k]);
+	for (size_t k = 0; k < 3; k++)
+		line_free(&ll[k]);
+	free(lh);
 	for (size_t i = 0; pr && i < n; i++) {
 		live_free(pr[i].lv);
 		free(pr[i].s.c);

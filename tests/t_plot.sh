@@ -2,7 +2,8 @@
 # t_plot.sh - `heaptape plot`: well-formed, self-contained SVG with axis
 # labels, units and a legend, for a trace (live bytes/blocks, recorded
 # RSS) and for a replay report (RSS per allocator); the drawn peak is the
-# trace's peak; errors; a recorded python3 run that grows and shrinks.
+# trace's peak; errors; a recorded python3 run that grows and shrinks;
+# the call time panel of a trace of record --latency.
 set -u
 H=$HEAPTAPE
 MK=$HT_BUILD/tests/mktrace_stat
@@ -269,5 +270,20 @@ EOF
 	fi
 else
 	ok "plot of a recorded python3 run # SKIP no recorder library"
+fi
+# A trace of record --latency: a third panel, the call times per column.
+if [ -f "$HT_PRELOAD" ] && [ -x "$HT_BUILD/tests/progs/prodcons" ]; then
+	rm -f "$d"/lat.htape*
+	"$H" record -q --latency -o "$d/lat.htape" -- \
+		"$HT_BUILD/tests/progs/prodcons" 2 20000 >/dev/null 2>&1
+	expect 0 "plot of a trace of record --latency" "$H" plot "$d/lat.htape" -o "$d/lat.svg"
+	svgcheck "$d/lat.svg" "live bytes" "live blocks" "call time, ns" \
+		"allocating calls, p50" "allocating calls, p99" \
+		"freeing calls, p99" >"$d/chk" 2>&1 &&
+		! grep -q "call time" "$d/a.svg" &&
+		ok "record --latency: a call time panel (p50, p99), none without" ||
+		{ no "record --latency: a call time panel"; sed 's/^/# /' "$d/chk" | tail -3; }
+else
+	ok "plot of a trace of record --latency # SKIP no recorder library"
 fi
 echo "1..$n"
