@@ -538,7 +538,7 @@ drawn:
 			ll[1].x, ll[1].y, ll[1].n, 0, "#9467bd"};
 		slat[2] = (struct svg_series){"freeing calls, p99",
 			ll[2].x, ll[2].y, ll[2].n, 1, "#8c564b"};
-		panels[2] = (struct svg_panel){"call time, ns", SVG_Y_COUNT,
+		panels[2] = (struct svg_panel){"call time", SVG_Y_LOG_NS,
 					       slat, 3};
 	}
 	if (!title) {

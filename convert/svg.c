@@ -168,6 +168,35 @@ static void y_axis(struct axis *a, double vmax, enum svg_yunit u)
 		a->max = a->step;
 }
 
+/* A log axis of ns: a->max is the number of decades above 1 ns (at
+ * least 2), a tick at each. */
+static void log_axis(struct axis *a, double vmax)
+{
+	a->div = 1;
+	a->unit = "";
+	a->step = 1;
+	a->max = vmax > 1 ? ceil(log10(vmax) - 1e-9) : 0;
+	if (a->max < 2)
+		a->max = 2;
+}
+
+/* Where v sits on the y axis, 0 (bottom) to 1 (top). */
+static double yfrac(const struct axis *a, enum svg_yunit u, double v)
+{
+	if (u == SVG_Y_LOG_NS)
+		return (v > 1 ? log10(v) : 0) / a->max;
+	return v / a->max;
+}
+
+/* "1 ns" ... "100 s": 10^k ns. */
+static void log_label(FILE *f, int k)
+{
+	static const char *const u[] = {"ns", "us", "ms", "s"};
+	static const int m[] = {1, 10, 100};
+
+	fprintf(f, "%d %s", m[k % 3], u[k / 3 < 3 ? k / 3 : 3]);
+}
+
 static void x_axis(struct axis *a, double smax)
 {
 	if (!(smax > 0))
@@ -264,12 +293,15 @@ int svg_write(FILE *f, const struct svg_chart *c)
 			for (size_t i = 0; i < pn->series[s].n; i++)
 				if (pn->series[s].y[i] > vmax)
 					vmax = pn->series[s].y[i];
-		y_axis(&ya, vmax * 1.04, pn->yunit);
+		if (pn->yunit == SVG_Y_LOG_NS)
+			log_axis(&ya, vmax);
+		else
+			y_axis(&ya, vmax * 1.04, pn->yunit);
 
 		fprintf(f, "<g>\n<rect x=\"%d\" y=\"%d\" width=\"%d\" "
 			   "height=\"%d\" fill=\"#fbfbfb\" stroke=\"#999\"/>\n",
 			LEFT, y0, plot_w, PANEL_H);
-		/* y ticks and grid */
+		/* y ticks and grid (a log axis: v counts decades) */
 		for (double v = 0; v <= ya.max * (1 + 1e-9); v += ya.step) {
 			double py = y0 + PANEL_H - v / ya.max * PANEL_H;
 			fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
@@ -277,7 +309,10 @@ int svg_write(FILE *f, const struct svg_chart *c)
 				LEFT, py, LEFT + plot_w, py);
 			fprintf(f, "<text x=\"%d\" y=\"%.1f\" "
 				   "text-anchor=\"end\">", LEFT - 6, py + 4);
-			label(f, &ya, v);
+			if (pn->yunit == SVG_Y_LOG_NS)
+				log_label(f, (int)(v + 0.5));
+			else
+				label(f, &ya, v);
 			fputs("</text>\n", f);
 		}
 		/* x ticks and grid */
@@ -328,7 +363,8 @@ int svg_write(FILE *f, const struct svg_chart *c)
 				double px = LEFT + (se->x[i] - xmin) / xw *
 					    plot_w;
 				double py = y0 + PANEL_H -
-					    se->y[i] / ya.max * PANEL_H;
+					    yfrac(&ya, pn->yunit, se->y[i]) *
+						    PANEL_H;
 				fprintf(f, "%.1f,%.1f%s", px, py,
 					i + 1 < se->n ? " " : "");
 			}

@@ -24,7 +24,9 @@ struct svg_series {
 
 enum svg_yunit {
 	SVG_Y_COUNT = 0, /* plain numbers: 1.5k, 2M */
-	SVG_Y_BYTES = 1  /* bytes: KiB, MiB, GiB */
+	SVG_Y_BYTES = 1, /* bytes: KiB, MiB, GiB */
+	SVG_Y_LOG_NS = 2 /* nanoseconds on a log scale: 1 ns, 10 ns, ...
+			    (values below 1 at the bottom) */
 };
 
 struct svg_panel {
