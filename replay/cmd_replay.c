@@ -379,6 +379,13 @@ static int cmd_replay(int argc, char **argv)
 	rc_.rec_alloc = ht_reader_meta(r, "allocator.name");
 	rc_.rec_alloc_version = ht_reader_meta(r, "allocator.version");
 	{
+		const char *ck = ht_reader_meta(r, "recorder.clock_read_ns");
+
+		rc_.rec_clock_ns = ck ? strtod(ck, NULL) : 0;
+		if (!(rc_.rec_clock_ns >= 0 && rc_.rec_clock_ns < 1e6))
+			rc_.rec_clock_ns = 0; /* not a plausible value */
+	}
+	{
 		const struct ht_rss_sample *rs;
 		size_t nrs = ht_reader_rss(r, &rs);
 

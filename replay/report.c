@@ -3,6 +3,7 @@
  * (one row per allocator) and JSON (--json; `heaptape plot` reads its
  * rss_series).  With --repeat, every figure is the median over the runs.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,23 +133,26 @@ static void human(char *buf, size_t n, uint64_t b)
 		snprintf(buf, n, "%llu B", (unsigned long long)b);
 }
 
-/* The recorded run's call times (record --latency) as a summary. */
+/* The recorded run's call times (record --latency) as a summary, less
+ * the clock's own cost as replay's are. */
 static int recorded_kinds(const struct report_ctx *c,
 			  struct kind_sum out[RK_NCALLS])
 {
 	const struct rp_kind_stats *lat = c->info->rec_lat;
+	double ck = c->rec_clock_ns;
 
 	memset(out, 0, RK_NCALLS * sizeof(*out));
 	if (!lat)
 		return 0;
 	for (int k = 1; k < RK_NCALLS; k++) {
 		out[k].count = lat[k].count;
-		out[k].p50 = rp_hist_quantile(&lat[k], 0.50);
-		out[k].p99 = rp_hist_quantile(&lat[k], 0.99);
-		out[k].p999 = rp_hist_quantile(&lat[k], 0.999);
-		out[k].max = (double)lat[k].max;
-		out[k].mean = lat[k].count ? (double)lat[k].sum /
-						     (double)lat[k].count : 0;
+		out[k].p50 = fmax(rp_hist_quantile(&lat[k], 0.50) - ck, 0);
+		out[k].p99 = fmax(rp_hist_quantile(&lat[k], 0.99) - ck, 0);
+		out[k].p999 = fmax(rp_hist_quantile(&lat[k], 0.999) - ck, 0);
+		out[k].max = fmax((double)lat[k].max - ck, 0);
+		out[k].mean = lat[k].count ?
+			fmax((double)lat[k].sum / (double)lat[k].count - ck,
+			     0) : 0;
 	}
 	return 1;
 }
@@ -261,8 +265,9 @@ void report_table(FILE *f, const struct report_ctx *c)
 #undef ROW
 #undef ROWR
 	if (rec)
-		fputs("recorded = the program's own calls, timed by the "
-		      "recorder (record --latency)\n", f);
+		fprintf(f, "recorded = the program's own calls, timed by the "
+			   "recorder (record --latency; its clock's own cost, "
+			   "%.1f ns, excluded)\n", c->rec_clock_ns);
 	fprintf(f, "ideal peak = peak of live requested bytes; peak RSS = "
 		   "anonymous RSS above the harness baseline;\ncall times "
 		   "exclude the clock's own cost (%.1f ns)%s\n",

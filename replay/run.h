@@ -71,6 +71,9 @@ struct report_ctx {
 	const char *rec_alloc, *rec_alloc_version;
 	uint64_t rec_peak_rss;
 	int has_rec_rss;
+	/* record --latency: the clock's own share of each recorded call
+	 * time (recorder.clock_read_ns), taken off as replay's is */
+	double rec_clock_ns;
 };
 void report_table(FILE *f, const struct report_ctx *c);
 void report_csv(FILE *f, const struct report_ctx *c);

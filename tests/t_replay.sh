@@ -171,6 +171,7 @@ if [ -x "$HT_BUILD/tests/progs/prodcons" ] && [ -f "$HT_PRELOAD" ]; then
 	is "recorded --latency: recorded_ops has the replayed calls of each kind" \
 		"$(jget "$T/pcl.json" "sorted((k, v['count']) for k, v in d['recorded_ops'].items()) == sorted((k, v['count']) for k, v in d['allocators'][0]['ops'].items()) and d['recorded_ops']['malloc']['count'] > 10000 and d['recorded_ops']['malloc']['max_ns'] > 0")" True
 	grep -q '^ *recorded *glibc$' "$T/pcl.txt" &&
+		grep -q "^recorded = the program's own calls, .*clock's own cost, [0-9.]* ns, excluded)$" "$T/pcl.txt" &&
 		grep -q '^malloc ns p99 *[0-9][0-9]* *[0-9][0-9]*$' "$T/pcl.txt" &&
 		grep -q '^recorded,recorded,' "$T/pcl.csv" &&
 		ok "recorded --latency: a recorded column in the table, a row in --csv" ||
