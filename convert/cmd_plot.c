@@ -79,28 +79,17 @@ static void line_free(struct line *l)
 
 /* Quantile q of a column's call times h[0..LATB) (bucket midpoint), or
  * -1 without calls. */
-static double lat_quantile(const uint32_t *h, double q)
+static double lat_quantile(const uint64_t *h, double q)
 {
-	uint64_t n = 0, want, seen = 0;
+	uint64_t n = 0;
 
 	for (unsigned i = 0; i < LATB; i++)
 		n += h[i];
-	if (!n)
-		return -1;
-	want = (uint64_t)(q * (double)n);
-	want = want < 1 ? 1 : want > n ? n : want;
-	for (unsigned i = 0; i < LATB; i++) {
-		seen += h[i];
-		if (seen >= want)
-			return i < 32 ? (double)i :
-			       ((double)rp_hist_low(i) +
-				(double)rp_hist_low(i + 1)) / 2;
-	}
-	return -1;
+	return rp_hist_pick(h, LATB, n, q);
 }
 
 /* The points of quantile q of class cls, one per column with calls. */
-static int lat_line(const uint32_t *lh, int cls, double q, double w0,
+static int lat_line(const uint64_t *lh, int cls, double q, double w0,
 		    double w1, struct line *l)
 {
 	for (long c = 0; c < COLUMNS; c++) {
@@ -313,7 +302,7 @@ static int plot_trace(char *const *ins, size_t n, const char *outp,
 	struct line lb = {0}, lk = {0}, lr[MAXRSS], ll[3];
 	struct svg_series sbytes[1 + MAXPROC + MAXRSS], sblocks[1], slat[3];
 	struct svg_panel panels[3];
-	uint32_t *lh = NULL; /* call times (record --latency), else NULL */
+	uint64_t *lh = NULL; /* call times (record --latency), else NULL */
 	int lat = 0;
 	struct svg_chart chart;
 	const struct ht_rss_sample *rss;

@@ -219,11 +219,7 @@ static void lat_add(struct acc *a, const struct ht_event *ev)
 		return;
 	}
 	k->count++;
-	k->timed++;
-	k->sum += ev->dur;
-	if (ev->dur > k->max)
-		k->max = ev->dur;
-	k->hist[rp_hist_index(ev->dur)]++;
+	rp_kind_add(k, ev->dur);
 }
 
 static void account(struct acc *a, const struct ht_event *ev)

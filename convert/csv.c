@@ -435,11 +435,7 @@ static int iv_event(struct iv *v, size_t which, const struct ht_event *ev)
 		v->b.frees += before.blocks + nadded - v->st.blocks;
 	if (v->b.lat && !(ev->flags & HT_EV_FAILED) &&
 	    (ht_op_frees(ev->op) || ht_op_allocates(ev->op))) {
-		struct rp_kind_stats *k = &v->b.lat[ht_op_frees(ev->op)];
-
-		k->timed++;
-		k->max = ev->dur > k->max ? ev->dur : k->max;
-		k->hist[rp_hist_index(ev->dur)]++;
+		rp_kind_add(&v->b.lat[ht_op_frees(ev->op)], ev->dur);
 	}
 	v->b.bytes_alloc += added;
 	v->b.bytes_freed += before.bytes + added - v->st.bytes;

@@ -625,10 +625,7 @@ static void rec_latency(struct rp_kind_stats *lat, const struct ht_event *ev)
 	if (!k || (ev->flags & HT_EV_FAILED))
 		return;
 	s->count++;
-	s->timed++;
-	s->sum += ev->dur;
-	s->max = ev->dur > s->max ? ev->dur : s->max;
-	s->hist[rp_hist_index(ev->dur)]++;
+	rp_kind_add(s, ev->dur);
 }
 
 static void note_pid(struct plan *p, uint32_t pid)

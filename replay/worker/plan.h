@@ -151,34 +151,56 @@ struct rp_kind_stats {
 	uint64_t hist[RP_HIST_BUCKETS];
 };
 
-/* Value at quantile q of k's timed calls, in ticks: the midpoint of its
- * bucket, at most the largest. */
-static inline double rp_hist_quantile(const struct rp_kind_stats *k,
-				      double q)
+/* One timed call of v ticks. */
+static inline void rp_kind_add(struct rp_kind_stats *k, uint64_t v)
+{
+	k->timed++;
+	k->hist[rp_hist_index(v)]++;
+	k->sum += v;
+	if (v > k->max)
+		k->max = v;
+}
+
+/* Value at quantile q of the n values counted in the first nb buckets
+ * hist[0..nb) (the last takes every larger value): the midpoint of its
+ * bucket; -1 if n is 0. */
+static inline double rp_hist_pick(const uint64_t *hist, unsigned nb,
+				  uint64_t n, double q)
 {
 	uint64_t want, seen = 0;
 
-	if (!k->timed)
-		return 0;
-	want = (uint64_t)(q * (double)k->timed);
+	if (!n)
+		return -1;
+	want = (uint64_t)(q * (double)n);
 	if (want < 1)
 		want = 1;
-	if (want > k->timed)
-		want = k->timed;
-	for (unsigned i = 0; i < RP_HIST_BUCKETS; i++) {
-		seen += k->hist[i];
+	if (want > n)
+		want = n;
+	for (unsigned i = 0; i < nb; i++) {
+		seen += hist[i];
 		if (seen >= want) {
 			double lo = (double)rp_hist_low(i);
 			double hi = i + 1 < RP_HIST_BUCKETS
 					    ? (double)rp_hist_low(i + 1)
 					    : lo;
-			double v = i < 32 ? lo : (lo + hi) / 2;
-			double mx = (double)k->max;
 
-			return v > mx ? mx : v;
+			return i < 32 ? lo : (lo + hi) / 2;
 		}
 	}
-	return (double)k->max;
+	return -1;
+}
+
+/* Value at quantile q of k's timed calls, in ticks: the midpoint of its
+ * bucket, at most the largest. */
+static inline double rp_hist_quantile(const struct rp_kind_stats *k,
+				      double q)
+{
+	double v = rp_hist_pick(k->hist, RP_HIST_BUCKETS, k->timed, q);
+	double mx = (double)k->max;
+
+	if (!k->timed)
+		return 0;
+	return v < 0 || v > mx ? mx : v;
 }
 
 #define RP_SERIES_MAX 4096

@@ -400,11 +400,7 @@ static void run_op(const struct rp_op *op, struct rp_kind_stats *ks,
 	k->count++;
 	if (timed) {
 		*countdown = sample;
-		k->timed++;
-		k->hist[rp_hist_index(dt)]++;
-		k->sum += dt;
-		if (dt > k->max)
-			k->max = dt;
+		rp_kind_add(k, dt);
 	}
 	if (frees)
 		return;
