@@ -67,6 +67,13 @@ int cli_trace_error(const struct ht_reader *r, const char *path, int err)
 	return cli_error("'%s': %s", path, ht_strerror(err));
 }
 
+int cli_trace_timed(const struct ht_reader *r)
+{
+	const char *v = ht_reader_meta(r, "recorder.latency");
+
+	return v && !strcmp(v, "1");
+}
+
 int cli_open_trace(struct ht_reader **r, const char *path, int mode)
 {
 	int err = strcmp(path, "-") ? ht_reader_open(r, path, mode)

@@ -42,6 +42,9 @@ int cli_open_trace(struct ht_reader **r, const char *path, int mode);
 /* Prints "heaptape CMD: 'path': <what> at offset N: <ht_strerror(err)>"
  * using the reader's error offset; returns 1. */
 int cli_trace_error(const struct ht_reader *r, const char *path, int err);
+/* 1 if the trace's calls were timed (record --latency, PROCESS key
+ * recorder.latency): 0 ns is then a measured duration. */
+int cli_trace_timed(const struct ht_reader *r);
 
 /* An output file that appears under its name only when complete: written
  * to a temporary file in the same directory and renamed by commit.  "-"

@@ -29,7 +29,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "csv.h"
 #include "evpipe.h"
 #include "live.h"
 #include "svg.h"
@@ -322,7 +321,7 @@ static int plot_trace(char *const *ins, size_t n, const char *outp,
 	if (!(src = evpipe_open_all(ins, n, mode, n > 1 ? 0 : -1, &start)))
 		return 1;
 	for (size_t i = 0; i < n; i++)
-		lat |= csv_trace_has_dur(src[i].r);
+		lat |= cli_trace_timed(src[i].r);
 	t0 = start;
 	t1 = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -919,11 +919,7 @@ static int stat_one(const char *path, int json, int mode, int jobs,
 	}
 	live_on_release(a.live, on_destroy, &a);
 	ht_reader_info(r, &rp.info);
-	{
-		const char *lv = ht_reader_meta(r, "recorder.latency");
-
-		a.lat_on = lv && !strcmp(lv, "1");
-	}
+	a.lat_on = cli_trace_timed(r);
 	if ((err = evpipe_open(&pipe, r, mode, jobs))) {
 		free(a.small);
 		live_free(a.live);

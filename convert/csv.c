@@ -514,7 +514,7 @@ static int interval_csv(const struct convert_opts *o, struct ht_reader *r,
 	if (!o->progress)
 		prog.active = 0;
 	if ((rc = iv_open(&v, o, w, 1, ht_reader_start_ns(r),
-			  csv_trace_has_dur(r))))
+			  cli_trace_timed(r))))
 		goto out;
 	if (csv_src_open(&src, o, r)) {
 		rc = 1;
@@ -619,7 +619,7 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 	if (!src)
 		return 1;
 	for (size_t i = 0; i < n; i++)
-		dur |= csv_trace_has_dur(src[i].r);
+		dur |= cli_trace_timed(src[i].r);
 	if (cli_out_open(&co, o->out)) {
 		evpipe_close_all(src, n);
 		return 1;

@@ -41,11 +41,9 @@ char *csv_put_u64(char *p, uint64_t v);
 char *csv_put_i64(char *p, int64_t v);
 char *csv_put_hex(char *p, uint64_t v); /* "0x1f" */
 
-/* The header row (with CRLF) of event rows; dur: with duration_ns. */
+/* The header row (with CRLF) of event rows; dur: with duration_ns (a
+ * timed trace: cli_trace_timed()). */
 const char *csv_event_header(int dur);
-/* 1 if the trace's calls were timed (record --latency): its CSV has
- * duration_ns. */
-int csv_trace_has_dur(const struct ht_reader *r);
 
 /* Builds the formatting tables; call once before csv_format_event(). */
 void csv_fmt_init(void);

@@ -28,13 +28,6 @@ const char *csv_event_header(int dur)
 		     "old_size,alignment,nmemb,result\r\n";
 }
 
-int csv_trace_has_dur(const struct ht_reader *r)
-{
-	const char *v = ht_reader_meta(r, "recorder.latency");
-
-	return v && !strcmp(v, "1");
-}
-
 #define B(c) (1u << (c))
 
 unsigned csv_fields(int op)

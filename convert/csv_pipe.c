@@ -613,7 +613,7 @@ static int pipe_setup(struct pipe *g, pthread_t *th, int *nth,
 	pthread_cond_init(&g->done, NULL);
 	g->r = r;
 	g->start = ht_reader_start_ns(r);
-	g->dur = csv_trace_has_dur(r);
+	g->dur = cli_trace_timed(r);
 	g->salvage = o->mode == HT_READ_SALVAGE;
 	/* Decoded blocks ahead (up to 64K events, 5.6 MB each): enough to
 	 * keep every worker busy, bounded for machines with many cores. */

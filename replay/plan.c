@@ -44,6 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../convert/cli.h"
 #include "../convert/live.h"
 #include "replay.h"
 
@@ -826,15 +827,10 @@ int plan_build(struct ht_reader *r, int fd, const struct plan_opts *o,
 	p.info = info;
 	p.file_end = RP_HEADER_BYTES;
 	p.last = RP_NONE;
-	{
-		const char *lv = ht_reader_meta(r, "recorder.latency");
-
-		if (lv && !strcmp(lv, "1") &&
-		    !(info->rec_lat = calloc(RK_NCALLS,
-					     sizeof(*info->rec_lat)))) {
-			errno = ENOMEM;
-			goto out;
-		}
+	if (cli_trace_timed(r) &&
+	    !(info->rec_lat = calloc(RK_NCALLS, sizeof(*info->rec_lat)))) {
+		errno = ENOMEM;
+		goto out;
 	}
 	while ((err = ht_reader_next(r, &ev)) == 1) {
 		if (o->have_pid && ev.pid != o->pid)
