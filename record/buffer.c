@@ -429,8 +429,7 @@ static uint64_t to_ns(uint64_t raw)
 		return raw;
 	if (raw < g_tsc0) /* another CPU's TSC a hair behind */
 		return g_mono0;
-	return g_mono0 +
-	       (uint64_t)(((unsigned __int128)(raw - g_tsc0) * g_mult) >> 32);
+	return g_mono0 + dur_ns(raw - g_tsc0);
 }
 
 /*
@@ -1379,18 +1378,15 @@ static void put_events(size_t n)
 	}
 }
 
-/* Where a record's aux goes, per op: a table, not a switch (ops come in
- * random order; a mispredicted jump per event showed in profiles). */
-enum { K_NMEMB = 1, K_OLD = 2, K_ALIGN = 4, K_NOSIZE = 8 };
-static const uint8_t op_kind[16] = {
-	[HT_OP_CALLOC] = K_NMEMB,
-	[HT_OP_REALLOC] = K_OLD,
-	[HT_OP_REALLOCARRAY] = K_OLD,
-	[HT_OP_FREE] = K_NOSIZE,
-	[HT_OP_POSIX_MEMALIGN] = K_ALIGN,
-	[HT_OP_ALIGNED_ALLOC] = K_ALIGN,
-	[HT_OP_MEMALIGN] = K_ALIGN,
-	[HT_OP_FREE_ALIGNED_SIZED] = K_ALIGN,
+const uint8_t ht__op_kind[16] = {
+	[HT_OP_CALLOC] = HT__K_NMEMB,
+	[HT_OP_REALLOC] = HT__K_OLD,
+	[HT_OP_REALLOCARRAY] = HT__K_OLD,
+	[HT_OP_FREE] = HT__K_NOSIZE,
+	[HT_OP_POSIX_MEMALIGN] = HT__K_ALIGN,
+	[HT_OP_ALIGNED_ALLOC] = HT__K_ALIGN,
+	[HT_OP_MEMALIGN] = HT__K_ALIGN,
+	[HT_OP_FREE_ALIGNED_SIZED] = HT__K_ALIGN,
 };
 
 static inline uint64_t pick(unsigned k, unsigned bit, uint64_t v)
@@ -1410,7 +1406,7 @@ static void convert(const struct ht__rec *r, const struct ht__rec *end,
 		uint64_t so = r->szop, aux = r->aux;
 		unsigned op = (unsigned)(so >> HT__SZ_BITS) & 15;
 		unsigned fl = (unsigned)(so >> 60);
-		unsigned k = op_kind[op];
+		unsigned k = ht__op_kind[op];
 		uint64_t failed = -(uint64_t)(fl & HT_EV_FAILED);
 
 		if (n == SCRATCH) {
@@ -1421,11 +1417,11 @@ static void convert(const struct ht__rec *r, const struct ht__rec *end,
 		/* every field stored once: no memset of 96 bytes first */
 		ev->ts = to_ns(r->ts);
 		ev->addr = r->addr & ~failed;
-		ev->size = pick(~k, K_NOSIZE, so & HT__SZ_MASK);
-		ev->old_addr = pick(k, K_OLD, aux);
+		ev->size = pick(~k, HT__K_NOSIZE, so & HT__SZ_MASK);
+		ev->old_addr = pick(k, HT__K_OLD, aux);
 		ev->old_size = 0;
-		ev->align = pick(k, K_ALIGN, aux);
-		ev->nmemb = pick(k, K_NMEMB, aux);
+		ev->align = pick(k, HT__K_ALIGN, aux);
+		ev->nmemb = pick(k, HT__K_NMEMB, aux);
 		ev->heap = 0;
 		ev->dur = 0;
 		ev->pid = pid;

@@ -243,9 +243,7 @@ void ht__emit_ext(int op, uint64_t addr, uint64_t size, uint64_t aux,
 	struct ht__tls *t = &ht__t;
 	/* a duration of an op without aux fits in one record */
 	int one = t0 && size <= HT__SZ_MASK &&
-		  (op == HT_OP_MALLOC || op == HT_OP_FREE ||
-		   op == HT_OP_VALLOC || op == HT_OP_PVALLOC ||
-		   op == HT_OP_FREE_SIZED);
+		  !(ht__op_kind[op & 15] & HT__K_AUX);
 	struct ht__rec *r = ht__take(t, one ? 1 : 2);
 	uint64_t ts, d = 0;
 

@@ -39,10 +39,17 @@ struct ht__rec {
 /* flags: HT_EV_FAILED (1), HT_EV_INPLACE (2) and these two.  EXT: the
  * next record (same buffer) carries the full size in addr and nmemb in
  * szop; with DUR as well, its ts is the call's duration in clock ticks
- * (record --latency).  DUR alone: aux is the duration (the ops that
- * have no aux: malloc, free, valloc, pvalloc, free_sized). */
+ * (record --latency).  DUR alone: aux is the duration (an op without
+ * aux, below). */
 #define HT__REC_EXT 0x4u
 #define HT__REC_DUR 0x8u
+/* Where a record's aux goes, per op (buffer.c): a table, not a switch
+ * (ops come in random order; a mispredicted jump per event showed in
+ * profiles).  An op with none of HT__K_AUX leaves aux free: a timed
+ * call keeps its duration there (HT__REC_DUR alone). */
+enum { HT__K_NMEMB = 1, HT__K_OLD = 2, HT__K_ALIGN = 4, HT__K_NOSIZE = 8 };
+#define HT__K_AUX (HT__K_NMEMB | HT__K_OLD | HT__K_ALIGN)
+extern const uint8_t ht__op_kind[16];
 _Static_assert(sizeof(struct ht__rec) == 32, "ht__rec is 32 bytes");
 
 /* A buffer: one producer thread appends, the encoder consumes.  A cache
