@@ -452,6 +452,18 @@ static void json_u64_or_null(FILE *f, int have, uint64_t v)
 		fputs("null", f);
 }
 
+/* op's name, or for an op this version does not know its number: "200"
+ * in JSON, "op 200" for people. */
+static const char *op_label(int op, char buf[16], int json)
+{
+	const char *name = ht_op_name(op);
+
+	if (name)
+		return name;
+	snprintf(buf, 16, json ? "%d" : "op %d", op);
+	return buf;
+}
+
 static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 {
 	const struct live_stats *ls = &rp->ls;
@@ -465,16 +477,12 @@ static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 	fprintf(f, "  \"events\": %" PRIu64 ",\n  \"ops\": {", a->events);
 	first = 1;
 	for (int op = 0; op < 256; op++) {
-		const char *name;
 		char num[16];
+
 		if (!a->ops[op])
 			continue;
-		if (!(name = ht_op_name(op))) {
-			snprintf(num, sizeof(num), "%d", op);
-			name = num;
-		}
 		fputs(first ? "" : ", ", f);
-		svg_json_str(f, name);
+		svg_json_str(f, op_label(op, num, 1));
 		fprintf(f, ": %" PRIu64, a->ops[op]);
 		first = 0;
 	}
@@ -558,17 +566,12 @@ static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 	first = 1;
 	for (int op = 0; op < 256; op++) {
 		const struct rp_kind_stats *k = a->lat[op];
-		const char *name = ht_op_name(op);
 		char num[16];
 
 		if (!k)
 			continue;
-		if (!name) {
-			snprintf(num, sizeof(num), "%d", op);
-			name = num;
-		}
 		fputs(first ? "  \"latency_ns\": {\n    " : ",\n    ", f);
-		svg_json_str(f, name);
+		svg_json_str(f, op_label(op, num, 1));
 		fprintf(f, ": {\"count\": %" PRIu64 ", \"mean\": %.1f, "
 			   "\"p50\": %.0f, \"p99\": %.0f, \"p999\": %.0f, "
 			   "\"max\": %" PRIu64 "}", k->count,
@@ -653,7 +656,7 @@ static void print_latency(FILE *f, const struct acc *a,
 
 	for (int op = 0; op < 256; op++) {
 		const struct rp_kind_stats *k = a->lat[op];
-		const char *name = ht_op_name(op);
+		char num[16];
 
 		if (!k)
 			continue;
@@ -662,12 +665,9 @@ static void print_latency(FILE *f, const struct acc *a,
 				"call latency (ns)", "calls", "mean", "p50",
 				"p99", "p99.9", "max");
 		first = 0;
-		if (name)
-			fprintf(f, "  %-20s", name);
-		else
-			fprintf(f, "  op %-17d", op);
-		fprintf(f, " %12" PRIu64 " %8.0f %8.0f %8.0f %8.0f %10" PRIu64
-			   "\n", k->count, (double)k->sum / (double)k->count,
+		fprintf(f, "  %-20s %12" PRIu64 " %8.0f %8.0f %8.0f %8.0f "
+			   "%10" PRIu64 "\n", op_label(op, num, 0), k->count,
+			(double)k->sum / (double)k->count,
 			rp_hist_quantile(k, 0.50), rp_hist_quantile(k, 0.99),
 			rp_hist_quantile(k, 0.999), k->max);
 	}
@@ -757,15 +757,13 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 
 	fputs("\nevents per op\n", f);
 	for (int op = 0; op < 256; op++) {
-		const char *name = ht_op_name(op);
-		if (!a->ops[op])
-			continue;
-		if (name)
-			fprintf(f, "  %-20s", name);
-		else
-			fprintf(f, "  op %-17d", op);
-		fprintf(f, " %12" PRIu64 "  %5.1f%%\n", a->ops[op],
-			100.0 * (double)a->ops[op] / (double)a->events);
+		char num[16];
+
+		if (a->ops[op])
+			fprintf(f, "  %-20s %12" PRIu64 "  %5.1f%%\n",
+				op_label(op, num, 0), a->ops[op],
+				100.0 * (double)a->ops[op] /
+					(double)a->events);
 	}
 	print_latency(f, a, rp);
 
