@@ -311,6 +311,18 @@ static void csv_field(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* The call kinds' cells of a CSV row, then its end. */
+static void csv_kinds(FILE *f, const struct report_ctx *c,
+		      const struct kind_sum *ks)
+{
+	for (int k = 1; k < RK_NCALLS; k++)
+		if (kind_used(c, k))
+			fprintf(f, ",%llu,%.0f,%.0f,%.0f,%.0f",
+				(unsigned long long)ks[k].count, ks[k].p50,
+				ks[k].p99, ks[k].p999, ks[k].max);
+	fputs("\r\n", f);
+}
+
 void report_csv(FILE *f, const struct report_ctx *c)
 {
 	const struct plan_info *in = c->info;
@@ -334,25 +346,13 @@ void report_csv(FILE *f, const struct report_ctx *c)
 			(unsigned long long)s->page_faults,
 			(unsigned long long)in->events,
 			(unsigned long long)s->calls);
-		for (int k = 1; k < RK_NCALLS; k++)
-			if (kind_used(c, k))
-				fprintf(f, ",%llu,%.0f,%.0f,%.0f,%.0f",
-					(unsigned long long)s->kinds[k].count,
-					s->kinds[k].p50, s->kinds[k].p99,
-					s->kinds[k].p999, s->kinds[k].max);
-		fputs("\r\n", f);
+		csv_kinds(f, c, s->kinds);
 	}
 	/* The recorded run's call times: a row of their own, status
 	 * "recorded", the cells of the replay measures empty. */
 	if (recorded_kinds(c, rk)) {
 		fputs("recorded,recorded,,,,,,,,,", f);
-		for (int k = 1; k < RK_NCALLS; k++)
-			if (kind_used(c, k))
-				fprintf(f, ",%llu,%.0f,%.0f,%.0f,%.0f",
-					(unsigned long long)rk[k].count,
-					rk[k].p50, rk[k].p99, rk[k].p999,
-					rk[k].max);
-		fputs("\r\n", f);
+		csv_kinds(f, c, rk);
 	}
 }
 
