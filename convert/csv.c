@@ -294,13 +294,12 @@ out:
  * p99 and max of the calls that allocate (realloc too) and of those
  * that free, empty cells when there were none.
  */
-static const char interval_header[] =
-	"start_ns,allocs,frees,reallocs,bytes_allocated,bytes_freed,"
-	"live_bytes,live_blocks,peak_live_bytes\r\n";
+#define INTERVAL_COLS "start_ns,allocs,frees,reallocs,bytes_allocated," \
+		      "bytes_freed,live_bytes,live_blocks,peak_live_bytes"
+static const char interval_header[] = INTERVAL_COLS "\r\n";
 static const char interval_header_dur[] =
-	"start_ns,allocs,frees,reallocs,bytes_allocated,bytes_freed,"
-	"live_bytes,live_blocks,peak_live_bytes,alloc_p50_ns,alloc_p99_ns,"
-	"alloc_max_ns,free_p50_ns,free_p99_ns,free_max_ns\r\n";
+	INTERVAL_COLS ",alloc_p50_ns,alloc_p99_ns,alloc_max_ns,free_p50_ns,"
+	"free_p99_ns,free_max_ns\r\n";
 
 struct bucket {
 	uint64_t allocs, frees, reallocs, bytes_alloc, bytes_freed, peak;

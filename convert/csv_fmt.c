@@ -20,12 +20,12 @@ const char *const csv_col_names[CSV_NCOLS] = {
 	"duration_ns",
 };
 
+#define EVENT_COLS "time_ns,pid,tid,op,heap,address,size,old_address," \
+		   "old_size,alignment,nmemb,result"
+
 const char *csv_event_header(int dur)
 {
-	return dur ? "time_ns,pid,tid,op,heap,address,size,old_address,"
-		     "old_size,alignment,nmemb,result,duration_ns\r\n"
-		   : "time_ns,pid,tid,op,heap,address,size,old_address,"
-		     "old_size,alignment,nmemb,result\r\n";
+	return dur ? EVENT_COLS ",duration_ns\r\n" : EVENT_COLS "\r\n";
 }
 
 #define B(c) (1u << (c))
