@@ -385,6 +385,41 @@ static int destroy_heap(struct live *l, const struct ht_event *ev,
 	return 0;
 }
 
+int live_end_process(struct live *l, uint32_t pid)
+{
+	struct live_block *ns = calloc(l->cap, sizeof(*ns));
+	uint64_t n = 0;
+
+	if (!ns)
+		return -1;
+	/* Rebuilt without pid's blocks: removing them in place would move
+	 * the rest of their probe runs under the scan. */
+	for (uint64_t i = 0; i < l->cap; i++) {
+		const struct live_block *b = &l->slot[i];
+		uint64_t j;
+
+		if (!b->op)
+			continue;
+		if (b->pid == pid) {
+			l->st.bytes -= b->size;
+			l->st.blocks--;
+			continue;
+		}
+		j = mix(b->pid, b->heap, b->addr) & l->mask;
+		while (ns[j].op)
+			j = (j + 1) & l->mask;
+		ns[j] = *b;
+		n++;
+	}
+	free(l->slot);
+	l->slot = ns;
+	l->n = n;
+	for (uint64_t k = 0; l->hc && k < l->hcap; k++)
+		if (l->hc[k].used && l->hc[k].pid == pid)
+			l->hc[k].n = l->hc[k].count = 0;
+	return 0;
+}
+
 int live_apply(struct live *l, const struct ht_event *ev,
 	       struct live_result *res)
 {

@@ -53,6 +53,11 @@ void live_free(struct live *l);         /* NULL ok */
 /* Applies ev; res may be NULL.  Returns 0 or -1 (out of memory). */
 int live_apply(struct live *l, const struct ht_event *ev,
 	       struct live_result *res);
+/* Process pid has ended: the system took back its blocks still live.
+ * They leave the live set uncounted (neither freed nor unknown), so
+ * that the live bytes of a process tree drop as its processes exit.
+ * Returns 0 or -1 (out of memory, nothing changed). */
+int live_end_process(struct live *l, uint32_t pid);
 /* With a callback, HeapDestroy reports every block it releases. */
 void live_on_release(struct live *l,
 		     void (*fn)(void *ctx, const struct live_block *b,

@@ -1,12 +1,15 @@
 /*
- * cmd_replay.c - `heaptape replay TRACE [-a ALLOC]...`: build a replay plan
- * from the trace once (plan.c), run it under each allocator in its own
- * worker process (run.c, worker/worker.c) and compare (report.c).
+ * cmd_replay.c - `heaptape replay TRACE... [-a ALLOC]...`: build a replay
+ * plan from the traces once (plan.c), run it under each allocator in its
+ * own worker process (run.c, worker/worker.c) and compare (report.c).
  *
- * Several processes in one trace are replayed together, each recorded
- * thread as one replay thread and each process's addresses apart, unless
- * --pid picks one.  Damaged traces replay what is readable: a truncated
- * tail is a warning, a corrupt block an error unless --salvage.
+ * Several processes, in one trace or in several (a process and its
+ * children: NAME NAME.*), are replayed together, each recorded thread
+ * as one replay thread and each process's addresses apart, unless --pid
+ * picks one; a process's blocks still live when its trace ends are
+ * freed there, as its exit gave them back.  Damaged traces replay what
+ * is readable: a truncated tail is a warning, a corrupt block an error
+ * unless --salvage.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include "../convert/cli.h"
+#include "../convert/evpipe.h"
 #include "run.h"
 
 #define MAX_ALLOCS 16
@@ -75,6 +79,172 @@ static int set_options(const char *plan, uint32_t options, uint32_t sample,
 	return rc;
 }
 
+/*
+ * Opens trace path for replay into *s (reader and pipe): a cut tail is
+ * a warning and the trace is read in salvage mode up to it.  Returns 0,
+ * or 1 after an error message.
+ */
+static int open_one(struct evsrc *s, const char *path, int salvage,
+		    int recorded, int jobs)
+{
+	enum cli_kind k = cli_file_kind(path);
+	int err, mode = salvage ? HT_READ_SALVAGE : HT_READ_STOP;
+
+	s->path = path;
+	if (k != CLI_KIND_HTAPE && k != CLI_KIND_UNKNOWN)
+		return cli_error("'%s' is not a heaptape trace (it looks like "
+				 "%s); convert it first: heaptape convert "
+				 "'%s' OUT.htape", path, cli_kind_name(k),
+				 path);
+	err = ht_reader_open(&s->r, path, mode);
+	if (err && s->r && err == HT_ETRUNC && !salvage) {
+		/* A cut tail: replay every whole block before it. */
+		cli_warn("'%s': trace ends inside a block at offset %llu; "
+			 "replaying the blocks before it", path,
+			 (unsigned long long)ht_reader_error_offset(s->r));
+		ht_reader_close(s->r);
+		s->r = NULL;
+		mode = HT_READ_SALVAGE;
+		err = ht_reader_open(&s->r, path, mode);
+	}
+	if (err) {
+		if (!s->r)
+			return cli_error("cannot open '%s': %s", path,
+					 err == HT_EIO ? strerror(errno)
+						       : ht_strerror(err));
+		cli_trace_error(s->r, path, err);
+		return 1;
+	}
+	if (recorded && (ht_reader_flags(s->r) & HT_TRACE_NO_TIME)) {
+		const char *src = ht_reader_meta(s->r, "trace.source");
+		return cli_error("'%s': the trace has no real time stamps "
+				 "(source: %s); use --timing=asap", path,
+				 src ? src : "unknown");
+	}
+	if ((err = evpipe_open(&s->p, s->r, mode, jobs)))
+		return cli_error("'%s': %s", path, ht_strerror(err));
+	return 0;
+}
+
+/* After the plan: what of trace s was not read, said once. */
+static int warn_unread(const struct evsrc *s, size_t i,
+		       const struct plan_info *info, int salvage)
+{
+	const struct ht_problem *pr;
+	size_t np = ht_reader_problems(s->r, &pr);
+
+	if (info->read_err && info->read_err_trace == i) {
+		cli_warn("'%s': %s at offset %llu; replaying the %llu events "
+			 "before it", s->path, ht_strerror(info->read_err),
+			 (unsigned long long)info->read_err_offset,
+			 (unsigned long long)info->events_read);
+		return info->read_err != HT_ETRUNC && !salvage;
+	}
+	if (salvage) {
+		const struct ht_problem *pp;
+		size_t npp = evpipe_problems(s->p, &pp);
+
+		for (size_t k = 0; k < np; k++)
+			cli_warn("'%s': %s at offset %llu (skipped)", s->path,
+				 ht_strerror(pr[k].code),
+				 (unsigned long long)pr[k].offset);
+		for (size_t k = 0; k < npp; k++)
+			cli_warn("'%s': %s at offset %llu (skipped)", s->path,
+				 ht_strerror(pp[k].code),
+				 (unsigned long long)pp[k].offset);
+	} else if (!ht_reader_complete(s->r) && !info->read_err) {
+		struct ht_trace_info ti;
+
+		ht_reader_info(s->r, &ti);
+		cli_warn("'%s': trace ends without its END block at offset "
+			 "%llu (cut short?); replaying the %llu events of its "
+			 "whole blocks", s->path,
+			 (unsigned long long)(np ? pr[0].offset
+						 : ti.file_bytes),
+			 (unsigned long long)ti.events);
+	}
+	return 0;
+}
+
+/* The recorded run's peak RSS: of the processes of every trace
+ * together, at the time of each sample, each process counted from its
+ * first sample to its last (near its exit).  0 if none was sampled. */
+struct rss_pt {
+	uint64_t ts, bytes;
+	uint32_t proc;  /* (trace, pid) numbered in order of first sample */
+};
+
+static int rss_cmp(const void *a, const void *b)
+{
+	const struct rss_pt *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return (x->ts > y->ts) - (x->ts < y->ts);
+	return (x->proc > y->proc) - (x->proc < y->proc);
+}
+
+static int recorded_rss(const struct evsrc *s, size_t ns,
+			const struct plan_opts *po, uint64_t *peak)
+{
+	struct rss_pt *pt = NULL;
+	uint64_t *cur = NULL, sum = 0;
+	uint32_t *left = NULL, *pids = NULL, nproc = 0;
+	size_t n = 0, k = 0;
+
+	*peak = 0;
+	for (size_t i = 0; i < ns; i++) {
+		const struct ht_rss_sample *rs;
+		n += ht_reader_rss(s[i].r, &rs);
+	}
+	if (!n)
+		return 0;
+	pt = malloc(n * sizeof(*pt));
+	pids = malloc(n * sizeof(*pids));
+	left = calloc(n, sizeof(*left));
+	cur = calloc(n, sizeof(*cur));
+	if (!pt || !pids || !left || !cur)
+		goto out;
+	for (size_t i = 0; i < ns; i++) {
+		const struct ht_rss_sample *rs;
+		size_t m = ht_reader_rss(s[i].r, &rs);
+		uint32_t first = nproc; /* this trace's processes */
+
+		for (size_t j = 0; j < m; j++) {
+			uint32_t q = first;
+
+			if (po->have_pid && rs[j].pid != po->pid)
+				continue;
+			while (q < nproc && pids[q] != rs[j].pid)
+				q++;
+			if (q == nproc)
+				pids[nproc++] = rs[j].pid;
+			pt[k].ts = rs[j].ts;
+			pt[k].bytes = rs[j].rss_bytes;
+			pt[k++].proc = q;
+			left[q]++;
+		}
+	}
+	qsort(pt, k, sizeof(*pt), rss_cmp);
+	for (size_t j = 0; j < k; j++) {
+		uint32_t q = pt[j].proc;
+
+		sum = sum - cur[q] + pt[j].bytes;
+		cur[q] = pt[j].bytes;
+		if (sum > *peak)
+			*peak = sum;
+		if (!--left[q]) { /* its last sample: the process ends */
+			sum -= cur[q];
+			cur[q] = 0;
+		}
+	}
+out:
+	free(pt);
+	free(pids);
+	free(left);
+	free(cur);
+	return k > 0;
+}
+
 static int cmd_replay(int argc, char **argv)
 {
 	enum { O_THREADS = 256, O_TIMING, O_SPEED, O_NO_TOUCH, O_CHECK,
@@ -102,9 +272,10 @@ static int cmd_replay(int argc, char **argv)
 	struct rp_result *res = NULL;
 	struct plan_opts po = { 0 };
 	struct plan_info info = { 0 };
-	struct ht_reader *r = NULL;
+	struct evsrc *src = NULL;
+	size_t ns = 0;
 	struct report_ctx rc_ = { 0 };
-	const char *path, *json = NULL, *tmpbase;
+	const char *json = NULL, *tmpbase;
 	char worker[PATH_MAX], dir[PATH_MAX], plan[PATH_MAX + 16] = "";
 	size_t nalloc = 0;
 	uint64_t u;
@@ -212,15 +383,14 @@ static int cmd_replay(int argc, char **argv)
 			return cli_usage(c, 2, "unknown option");
 		}
 	}
-	if (argc - optind != 1) {
+	if (argc - optind < 1) {
 		free(allocs);
-		return cli_usage(c, 2, "need one trace");
+		return cli_usage(c, 2, "need a trace");
 	}
 	if (speed != 1.0 && !recorded) {
 		free(allocs);
 		return cli_usage(c, 2, "--speed needs --timing=recorded");
 	}
-	path = argv[optind];
 	{
 		/* A block bigger than the machine cannot be touched: skip
 		 * it rather than have the replay killed. */
@@ -239,53 +409,24 @@ static int cmd_replay(int argc, char **argv)
 				 "HEAPTAPE_REPLAY_WORKER)");
 	}
 
-	{
-		enum cli_kind k = cli_file_kind(path);
-		if (k != CLI_KIND_HTAPE && k != CLI_KIND_UNKNOWN) {
-			free(allocs);
-			return cli_error("'%s' is not a heaptape trace (it "
-					 "looks like %s); convert it first: "
-					 "heaptape convert '%s' OUT.htape",
-					 path, cli_kind_name(k), path);
-		}
-	}
-	err = ht_reader_open(&r, path, salvage ? HT_READ_SALVAGE
-					       : HT_READ_STOP);
-	if (err && r && err == HT_ETRUNC && !salvage) {
-		/* A cut tail: replay every whole block before it. */
-		cli_warn("'%s': trace ends inside a block at offset %llu; "
-			 "replaying the blocks before it", path,
-			 (unsigned long long)ht_reader_error_offset(r));
-		ht_reader_close(r);
-		r = NULL;
-		err = ht_reader_open(&r, path, HT_READ_SALVAGE);
-	}
-	if (err) {
-		if (!r) {
-			free(allocs);
-			return cli_error("cannot open '%s': %s", path,
-					 err == HT_EIO ? strerror(errno)
-						       : ht_strerror(err));
-		}
-		cli_trace_error(r, path, err);
-		ht_reader_close(r);
+	ns = (size_t)(argc - optind);
+	if (!(src = calloc(ns, sizeof(*src)))) {
 		free(allocs);
-		return 1;
+		return cli_error("out of memory");
 	}
-	if (recorded && (ht_reader_flags(r) & HT_TRACE_NO_TIME)) {
-		const char *src = ht_reader_meta(r, "trace.source");
-		cli_error("'%s': the trace has no real time stamps (source: "
-			  "%s); use --timing=asap", path, src ? src : "unknown");
-		ht_reader_close(r);
-		free(allocs);
-		return 1;
-	}
+	for (size_t i = 0; i < ns; i++)
+		if (open_one(&src[i], argv[optind + (int)i], salvage, recorded,
+			     ns > 1 ? 0 : -1)) {
+			evpipe_close_all(src, ns);
+			free(allocs);
+			return 1;
+		}
 
 	tmpbase = getenv("TMPDIR");
 	snprintf(dir, sizeof(dir), "%s/heaptape-replay.XXXXXX",
 		 tmpbase && *tmpbase ? tmpbase : "/tmp");
 	if (!mkdtemp(dir)) {
-		ht_reader_close(r);
+		evpipe_close_all(src, ns);
 		free(allocs);
 		return cli_error("cannot create a directory in '%s': %s",
 				 tmpbase && *tmpbase ? tmpbase : "/tmp",
@@ -300,41 +441,19 @@ static int cmd_replay(int argc, char **argv)
 		rc = cli_error("cannot create '%s': %s", plan, strerror(errno));
 		goto out;
 	}
-	if (plan_build(r, fd, &po, &info)) {
+	if (plan_build(src, ns, fd, &po, &info)) {
 		rc = cli_error("cannot write the replay plan '%s': %s", plan,
 			       strerror(errno));
 		close(fd);
 		goto out;
 	}
 	close(fd);
-	if (info.read_err) {
-		cli_warn("'%s': %s at offset %llu; replaying the %llu events "
-			 "before it", path, ht_strerror(info.read_err),
-			 (unsigned long long)info.read_err_offset,
-			 (unsigned long long)info.events_read);
-		if (info.read_err != HT_ETRUNC && !salvage)
+	for (size_t i = 0; i < ns; i++)
+		if (warn_unread(&src[i], i, &info, salvage))
 			rc = 1;
-	} else if (!ht_reader_complete(r) && !salvage) {
-		const struct ht_problem *pr;
-		struct ht_trace_info ti;
-		size_t np = ht_reader_problems(r, &pr);
-		ht_reader_info(r, &ti);
-		cli_warn("'%s': trace ends without its END block at offset "
-			 "%llu (cut short?); replaying the %llu events of its "
-			 "whole blocks", path,
-			 (unsigned long long)(np ? pr[0].offset
-						 : ti.file_bytes),
-			 (unsigned long long)info.events_read);
-	} else if (salvage) {
-		const struct ht_problem *pr;
-		size_t np = ht_reader_problems(r, &pr);
-		for (size_t i = 0; i < np; i++)
-			cli_warn("'%s': %s at offset %llu (skipped)", path,
-				 ht_strerror(pr[i].code),
-				 (unsigned long long)pr[i].offset);
-	}
 	if (po.have_pid && !info.events_read)
-		cli_warn("'%s': no events of pid %u", path, po.pid);
+		cli_warn("'%s'%s: no events of pid %u", src[0].path,
+			 ns > 1 ? " and the others" : "", po.pid);
 	if (set_options(plan, (touch ? RP_OPT_TOUCH : 0) |
 				      (check ? RP_OPT_CHECK : 0) |
 				      (recorded ? RP_OPT_RECORDED : 0),
@@ -368,7 +487,9 @@ static int cmd_replay(int argc, char **argv)
 			rc = 1;
 		}
 	}
-	rc_.trace = path;
+	rc_.trace = src[0].path;
+	rc_.ntraces = ns;
+	rc_.traces = argv + optind;
 	rc_.info = &info;
 	rc_.sums = sums;
 	rc_.n = nalloc;
@@ -376,27 +497,17 @@ static int cmd_replay(int argc, char **argv)
 	rc_.speed = speed;
 	rc_.touch = touch;
 	rc_.check = check;
-	rc_.rec_alloc = ht_reader_meta(r, "allocator.name");
-	rc_.rec_alloc_version = ht_reader_meta(r, "allocator.version");
+	rc_.rec_alloc = ht_reader_meta(src[0].r, "allocator.name");
+	rc_.rec_alloc_version = ht_reader_meta(src[0].r, "allocator.version");
 	{
-		const char *ck = ht_reader_meta(r, "recorder.clock_read_ns");
+		const char *ck = ht_reader_meta(src[0].r,
+						"recorder.clock_read_ns");
 
 		rc_.rec_clock_ns = ck ? strtod(ck, NULL) : 0;
 		if (!(rc_.rec_clock_ns >= 0 && rc_.rec_clock_ns < 1e6))
 			rc_.rec_clock_ns = 0; /* not a plausible value */
 	}
-	{
-		const struct ht_rss_sample *rs;
-		size_t nrs = ht_reader_rss(r, &rs);
-
-		for (size_t i = 0; i < nrs; i++) {
-			if (po.have_pid && rs[i].pid != po.pid)
-				continue;
-			rc_.has_rec_rss = 1;
-			if (rs[i].rss_bytes > rc_.rec_peak_rss)
-				rc_.rec_peak_rss = rs[i].rss_bytes;
-		}
-	}
+	rc_.has_rec_rss = recorded_rss(src, ns, &po, &rc_.rec_peak_rss);
 	if (json) {
 		struct cli_out o;
 		if (cli_out_open(&o, json)) {
@@ -415,7 +526,7 @@ out:
 	rm_tree(dir, plan);
 	catch_signals(SIG_DFL);
 	tmp_dir[0] = tmp_plan[0] = 0;
-	ht_reader_close(r);
+	evpipe_close_all(src, ns);
 	free(info.rec_lat);
 	free(res);
 	free(sums);
@@ -428,7 +539,7 @@ usage_threads:
 
 const struct ht_cmd cmd_replay_entry = {
 	.name = "replay",
-	.usage = "replay [options] TRACE",
+	.usage = "replay [options] TRACE...",
 	.summary = "replay a trace against allocators and compare them",
 	.help =
 	"options:\n"
@@ -462,6 +573,11 @@ const struct ht_cmd cmd_replay_entry = {
 	"peak, page faults, events replayed and skipped (unknown_free,\n"
 	"double_free, failed_call, unsupported_op, loss_gap, too_large: a\n"
 	"block bigger than this machine's memory).\n"
+	"Several traces (a process and its children: NAME NAME.*) replay\n"
+	"together in their recorded time order, as one program; the blocks\n"
+	"a process left live when its trace ends are freed there, untimed\n"
+	"(its exit gave them back), and the recorded peak RSS is of the\n"
+	"processes together.\n"
 	"exit 1 if an allocator crashed or failed --check-contents, or the\n"
 	"trace is corrupt (a cut tail only warns).\n",
 	.run = cmd_replay,

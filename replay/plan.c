@@ -36,8 +36,19 @@
  * deadlock, whatever the threads' speeds.  tests/t_replay.sh runs
  * producer/consumer and 393-thread traces in a loop under `timeout`.
  *
+ * Several traces (a process and its children) are merged in time order
+ * and planned as one trace of several processes.  Each (trace, pid) is a
+ * process of its own: a pid that an earlier trace had gets a made-up one
+ * (trace_pid()).  When a trace ends, so have its processes: the blocks
+ * they left live are freed in the stream of the trace's last event with
+ * RF_EXIT (made, but neither timed nor counted as calls), and their
+ * entries leave the table (end_process()).  These frees are appended
+ * after every op of the trace, so (2) above still holds for their waits.
+ *
  * The ideal peak comes from convert/live.c on the same events, so it is
- * by construction the peak_live_bytes of `heaptape stat`.
+ * by construction the peak_live_bytes of `heaptape stat` (for several
+ * traces, with each process's blocks dropped at its end:
+ * live_end_process()).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -45,6 +56,7 @@
 #include <unistd.h>
 
 #include "../convert/cli.h"
+#include "../convert/evpipe.h"
 #include "../convert/live.h"
 #include "replay.h"
 
@@ -112,9 +124,23 @@ struct plan {
 	uint32_t *nep;       /* streams with ops in each epoch */
 	uint64_t nepochs, epcap;
 
-	uint32_t pids[64];
-	uint32_t npids;
+	uint32_t *pids;      /* every pid an event has had, in order */
+	uint32_t npids, pidcap;
+	uint32_t next_id;    /* trace_pid(): the next made-up pid */
 	uint64_t buf_bytes;  /* the streams' chunks in memory */
+};
+
+/* Several traces: what each (trace, pid) is called in the plan, and the
+ * stream and time of the trace's last event (where its exit goes). */
+struct tpid {
+	uint32_t pid, id;
+};
+struct trace_state {
+	struct tpid *map;
+	uint32_t n, cap;
+	uint32_t last;       /* stream of its last event, RP_NONE */
+	uint64_t last_ts;
+	int ended, timed;
 };
 
 static uint64_t mix(uint64_t a, uint64_t b, uint64_t c)
@@ -629,13 +655,63 @@ static void rec_latency(struct rp_kind_stats *lat, const struct ht_event *ev)
 	rp_kind_add(s, ev->dur);
 }
 
-static void note_pid(struct plan *p, uint32_t pid)
+static int pid_seen(const struct plan *p, uint32_t pid)
 {
-	for (uint32_t i = 0; i < p->npids; i++)
+	for (uint32_t i = p->npids; i-- > 0;)
 		if (p->pids[i] == pid)
-			return;
-	if (p->npids < sizeof(p->pids) / sizeof(p->pids[0]))
-		p->pids[p->npids++] = pid;
+			return 1;
+	return 0;
+}
+
+static int note_pid(struct plan *p, uint32_t pid)
+{
+	if ((p->npids && p->pids[p->npids - 1] == pid) || pid_seen(p, pid))
+		return 0;
+	if (p->npids == p->pidcap) {
+		uint32_t ncap = p->pidcap ? 2 * p->pidcap : 16;
+		uint32_t *n = realloc(p->pids, ncap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		p->pids = n;
+		p->pidcap = ncap;
+	}
+	p->pids[p->npids++] = pid;
+	return 0;
+}
+
+/* The plan's pid for pid in trace t: pid itself unless an earlier
+ * trace had it (pids are reused, and containers repeat them), then one
+ * no trace has (from 2^31 up, above Linux's PID_MAX_LIMIT).  0 on
+ * success, -1 out of memory. */
+static int trace_pid(struct plan *p, struct trace_state *t, uint32_t pid,
+		     uint32_t *out)
+{
+	uint32_t id = pid;
+
+	for (uint32_t i = t->n; i-- > 0;)
+		if (t->map[i].pid == pid) {
+			*out = t->map[i].id;
+			return 0;
+		}
+	if (pid_seen(p, pid)) {
+		while (pid_seen(p, p->next_id))
+			p->next_id++;
+		id = p->next_id++;
+	}
+	if (t->n == t->cap) {
+		uint32_t ncap = t->cap ? 2 * t->cap : 4;
+		struct tpid *m = realloc(t->map, ncap * sizeof(*m));
+
+		if (!m)
+			return -1;
+		t->map = m;
+		t->cap = ncap;
+	}
+	t->map[t->n].pid = pid;
+	t->map[t->n++].id = id;
+	*out = id;
+	return note_pid(p, id);
 }
 
 static int one_event(struct plan *p, const struct ht_event *ev)
@@ -738,6 +814,58 @@ static int one_event(struct plan *p, const struct ht_event *ev)
 	return create(p, si, &op, ev);
 }
 
+/*
+ * The process pid (of the trace that just ended) has exited: the blocks
+ * it left live are freed in stream si, as the system took them back
+ * (RF_EXIT: untimed, uncounted), and its entries leave the table, which
+ * is rebuilt without them (so a long process tree keeps only the running
+ * processes' addresses).
+ */
+static int end_process(struct plan *p, uint32_t pid, uint32_t si,
+		       uint64_t ts)
+{
+	struct entry *ne;
+	uint64_t n = 0, mask = p->ecap - 1;
+
+	if (!p->ecap)
+		return 0;
+	if (!(ne = calloc(p->ecap, sizeof(*ne))))
+		return -1;
+	for (uint64_t k = 0; k < p->ecap; k++) {
+		struct entry *e = &p->ent[k];
+		uint64_t i;
+
+		if (!e->used)
+			continue;
+		if (e->pid != pid) {
+			i = mix(e->addr, e->heap, e->pid) & mask;
+			while (ne[i].used)
+				i = (i + 1) & mask;
+			ne[i] = *e;
+			n++;
+			continue;
+		}
+		while (e->head != RP_NONE) {
+			uint32_t slot = e->head;
+			struct rp_op op = { .kind = RK_FREE, .flags = RF_EXIT,
+					    .slot = RP_NONE, .ts = ts };
+
+			e->head = p->slot_next[slot];
+			if (release(p, si, slot, &op) ||
+			    raw_append(p, si, &op, NULL)) {
+				free(ne);
+				return -1;
+			}
+			p->info->nops--; /* not a call of the trace */
+			p->info->exit_blocks++;
+		}
+	}
+	free(p->ent);
+	p->ent = ne;
+	p->en = n;
+	return 0;
+}
+
 static void plan_free(struct plan *p)
 {
 	for (uint32_t i = 0; i < p->nst; i++)
@@ -750,6 +878,7 @@ static void plan_free(struct plan *p)
 	free(p->slot_next);
 	free(p->slot_pos);
 	free(p->nep);
+	free(p->pids);
 }
 
 static int finish(struct plan *p)
@@ -806,58 +935,99 @@ static int finish(struct plan *p)
 	return pwrite_all(p->fd, &h, sizeof(h), 0);
 }
 
-int plan_build(struct ht_reader *r, int fd, const struct plan_opts *o,
-	       struct plan_info *info)
+/* Trace t has ended: so have its processes. */
+static int end_trace(struct plan *p, struct live *live, struct trace_state *t)
+{
+	t->ended = 1;
+	for (uint32_t k = 0; k < t->n; k++) {
+		if (live_end_process(live, t->map[k].id))
+			return -1;
+		if (t->last != RP_NONE &&
+		    end_process(p, t->map[k].id, t->last,
+				t->last_ts >= p->t0 ? t->last_ts - p->t0 : 0))
+			return -1;
+	}
+	return 0;
+}
+
+int plan_build(struct evsrc *src, size_t ns, int fd,
+	       const struct plan_opts *o, struct plan_info *info)
 {
 	struct plan p = { 0 };
 	struct live *live = live_new();
 	struct live_stats ls;
-	const struct ht_loss *loss;
-	struct ht_event ev;
-	size_t nloss;
-	int rc = -1, err;
+	struct trace_state *ts = calloc(ns ? ns : 1, sizeof(*ts));
+	const struct ht_event *run;
+	size_t n, which;
+	int rc = -1, err, timed = 0;
 
 	memset(info, 0, sizeof(*info));
-	if (!live) {
+	if (!live || !ts) {
 		errno = ENOMEM;
-		return -1;
+		goto out;
 	}
 	p.fd = fd;
 	p.o = o;
 	p.info = info;
 	p.file_end = RP_HEADER_BYTES;
 	p.last = RP_NONE;
-	if (cli_trace_timed(r) &&
+	p.next_id = 0x80000000u;
+	for (size_t i = 0; i < ns; i++) {
+		ts[i].last = RP_NONE;
+		timed |= ts[i].timed = cli_trace_timed(src[i].r);
+	}
+	if (timed &&
 	    !(info->rec_lat = calloc(RK_NCALLS, sizeof(*info->rec_lat)))) {
 		errno = ENOMEM;
 		goto out;
 	}
-	while ((err = ht_reader_next(r, &ev)) == 1) {
-		if (o->have_pid && ev.pid != o->pid)
-			continue;
-		if (!p.have_t0) {
-			p.t0 = ev.ts;
-			p.have_t0 = 1;
-		}
-		info->events_read++;
-		if (info->rec_lat)
-			rec_latency(info->rec_lat, &ev);
-		note_pid(&p, ev.pid);
-		if (live_apply(live, &ev, NULL) || one_event(&p, &ev)) {
-			if (!errno)
-				errno = ENOMEM;
-			goto out;
+	while ((err = evpipe_merge_next(src, ns, &run, &n, &which)) >= 0) {
+		struct trace_state *t = &ts[which];
+
+		/* A trace whose events are all out has ended, and its
+		 * processes with it, before this run's events. */
+		for (size_t i = 0; ns > 1 && i < ns; i++)
+			if (src[i].done && !ts[i].ended &&
+			    end_trace(&p, live, &ts[i]))
+				goto nomem;
+		if (!err)
+			break;
+		for (size_t k = 0; k < n; k++) {
+			struct ht_event ev = run[k];
+
+			if (o->have_pid && ev.pid != o->pid)
+				continue;
+			if (trace_pid(&p, t, ev.pid, &ev.pid))
+				goto nomem;
+			if (!p.have_t0) {
+				p.t0 = ev.ts;
+				p.have_t0 = 1;
+			}
+			info->events_read++;
+			if (t->timed)
+				rec_latency(info->rec_lat, &ev);
+			if (live_apply(live, &ev, NULL) || one_event(&p, &ev))
+				goto nomem;
+			if (p.last != RP_NONE) {
+				t->last = p.last;
+				t->last_ts = ev.ts;
+			}
 		}
 	}
 	if (err < 0) {
 		info->read_err = err;
-		info->read_err_offset = ht_reader_error_offset(r);
+		info->read_err_trace = which;
+		info->read_err_offset = evpipe_error_offset(src[which].p);
 	}
-	nloss = ht_reader_losses(r, &loss);
-	for (size_t i = 0; i < nloss; i++)
-		if (!o->have_pid || loss[i].pid == o->pid)
-			info->skipped[RS_LOSS_GAP] +=
-				loss[i].events ? loss[i].events : 1;
+	for (size_t i = 0; i < ns; i++) {
+		const struct ht_loss *loss;
+		size_t nloss = ht_reader_losses(src[i].r, &loss);
+
+		for (size_t k = 0; k < nloss; k++)
+			if (!o->have_pid || loss[k].pid == o->pid)
+				info->skipped[RS_LOSS_GAP] +=
+					loss[k].events ? loss[k].events : 1;
+	}
 	live_stats(live, &ls);
 	info->ideal_peak = ls.peak_bytes;
 	info->npids = p.npids;
@@ -866,7 +1036,14 @@ int plan_build(struct ht_reader *r, int fd, const struct plan_opts *o,
 	info->nstreams = p.nst;
 	info->nslots = p.nslots;
 	rc = 0;
+	goto out;
+nomem:
+	if (!errno)
+		errno = ENOMEM;
 out:
+	for (size_t i = 0; ts && i < ns; i++)
+		free(ts[i].map);
+	free(ts);
 	plan_free(&p);
 	live_free(live);
 	return rc;

@@ -45,17 +45,29 @@ struct plan_info {
 	uint64_t inversions;     /* reuse inversions fixed */
 	uint64_t edges;          /* cross-thread wait edges */
 	uint64_t nstreams, nslots, nops;
-	uint32_t npids;          /* distinct pids replayed */
+	uint32_t npids;          /* distinct processes replayed */
+	/* several traces (a process and its children): the blocks their
+	 * processes left live when their traces ended, freed there as the
+	 * system took them back (untimed RF_EXIT frees) */
+	uint64_t exit_blocks;
 	int read_err;            /* HT_E* that ended reading, or 0 */
+	size_t read_err_trace;   /* the trace it is of */
 	uint64_t read_err_offset;
 	/* how long the replayed calls took in the recorded run, in ns, per
 	 * kind (record --latency), else NULL; the caller frees it */
 	struct rp_kind_stats *rec_lat;
 };
 
-/* Reads every event of r (global order) and writes the plan to fd (an
- * empty, seekable file).  Returns 0, or -1 with errno (I/O, memory). */
-int plan_build(struct ht_reader *r, int fd, const struct plan_opts *o,
+/*
+ * Reads every event of the traces s[0..ns) merged in time order
+ * (evpipe_merge_next()) and writes the plan to fd (an empty, seekable
+ * file).  Several traces are the processes of one recording: each
+ * (trace, pid) is a process of its own, even where pids repeat, and
+ * when a trace ends its process has exited: the blocks it left live are
+ * released there.  Returns 0, or -1 with errno (I/O, memory).
+ */
+struct evsrc;
+int plan_build(struct evsrc *s, size_t ns, int fd, const struct plan_opts *o,
 	       struct plan_info *info);
 
 #endif

@@ -180,9 +180,13 @@ void report_table(FILE *f, const struct report_ctx *c)
 		if (l > w)
 			w = l > 40 ? 40 : l;
 	}
-	fprintf(f, "replay of %s: %llu events, %llu threads, %u process%s, "
+	fprintf(f, "replay of %s", c->trace);
+	if (c->ntraces > 1)
+		fprintf(f, " and %zu more trace%s", c->ntraces - 1,
+			c->ntraces == 2 ? "" : "s");
+	fprintf(f, ": %llu events, %llu threads, %u process%s, "
 		   "%s timing%s\n",
-		c->trace, (unsigned long long)in->events,
+		(unsigned long long)in->events,
 		(unsigned long long)in->nstreams, in->npids,
 		in->npids == 1 ? "" : "es",
 		c->timing_recorded ? "recorded" : "asap",
@@ -197,7 +201,9 @@ void report_table(FILE *f, const struct report_ctx *c)
 		}
 		if (c->has_rec_rss) {
 			human(buf, sizeof(buf), c->rec_peak_rss);
-			fprintf(f, ", peak RSS %s (the whole process)", buf);
+			fprintf(f, ", peak RSS %s (%s)", buf,
+				c->ntraces > 1 ? "its processes together" :
+						 "the whole process");
 		}
 		fputc('\n', f);
 	}
@@ -287,6 +293,10 @@ void report_table(FILE *f, const struct report_ctx *c)
 			fprintf(f, "%sreuse inversions fixed %llu",
 				any ? "; " : "",
 				(unsigned long long)in->inversions), any = 1;
+		if (in->exit_blocks)
+			fprintf(f, "%sblocks left live at process exits, freed "
+				   "there untimed %llu", any ? "; " : "",
+				(unsigned long long)in->exit_blocks), any = 1;
 		if (any)
 			fputc('\n', f);
 	}
@@ -408,6 +418,14 @@ void report_json(FILE *f, const struct report_ctx *c)
 
 	fputs("{\n  \"trace\": ", f);
 	cli_json_str(f, c->trace);
+	fputs(",\n  \"traces\": [", f);
+	for (size_t i = 0; i < c->ntraces; i++) {
+		if (i)
+			fputs(", ", f);
+		cli_json_str(f, c->traces[i]);
+	}
+	fprintf(f, "],\n  \"exit_blocks\": %llu",
+		(unsigned long long)in->exit_blocks);
 	fprintf(f, ",\n  \"events_read\": %llu,\n  \"events\": %llu,\n"
 		   "  \"threads\": %llu,\n  \"processes\": %u,\n"
 		   "  \"ideal_peak_bytes\": %llu,\n  \"inversions\": %llu,\n"
@@ -436,11 +454,14 @@ void report_json(FILE *f, const struct report_ctx *c)
 		json_kinds(f, rk);
 	else
 		fputs("null", f);
-	if (in->read_err)
-		fprintf(f, ",\n  \"read_error\": {\"offset\": %llu, "
-			   "\"error\": \"%s\"}",
+	if (in->read_err) {
+		fputs(",\n  \"read_error\": {\"trace\": ", f);
+		cli_json_str(f, c->ntraces ? c->traces[in->read_err_trace] :
+					     c->trace);
+		fprintf(f, ", \"offset\": %llu, \"error\": \"%s\"}",
 			(unsigned long long)in->read_err_offset,
 			ht_strerror(in->read_err));
+	}
 	fputs(",\n  \"allocators\": [", f);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct alloc_sum *s = &c->sums[i];

@@ -157,6 +157,112 @@ else
 	skip "recorded prodcons program" "no recorder or prodcons"
 fi
 
+# --- a process and its children: their traces replayed together -------
+# Two traces of one pid (reused): the first leaves a 64-byte block live
+# when it ends, the second allocates 100 bytes at the same address.  The
+# first process's exit releases its block, so nothing is an inversion or
+# a double free and the ideal peak is 100, not 164.
+H='time_ns,pid,tid,op,heap,address,size,old_address,old_size,alignment,nmemb,result'
+printf '%s\r\n' "$H" '1000,100,100,malloc,,0x1000,64,,,,,ok' \
+	'1500,100,100,malloc,,0x2000,16,,,,,ok' \
+	'1600,100,100,free,,0x2000,,,,,,ok' >"$T/pa.csv"
+printf '%s\r\n' "$H" '5000,100,100,malloc,,0x1000,100,,,,,ok' \
+	'6000,100,100,free,,0x1000,,,,,,ok' >"$T/pb.csv"
+rm -f "$T/pa.htape" "$T/pb.htape"
+"$HEAPTAPE" convert "$T/pa.csv" "$T/pa.htape" &&
+	"$HEAPTAPE" convert "$T/pb.csv" "$T/pb.htape"
+"$HEAPTAPE" replay "$T/pb.htape" "$T/pa.htape" --check-contents \
+	--json "$T/pp.json" >"$T/pp.table" 2>"$T/err"
+is "two traces of a reused pid: two processes, the first one's block freed at its exit, nothing skipped" \
+	"$(jget "$T/pp.json" "(d['events'], d['processes'], d['exit_blocks'], d['inversions'], d['skipped'], d['ideal_peak_bytes'], d['allocators'][0]['calls'], d['allocators'][0]['content_errors'])")" \
+	"(5, 2, 1, 0, {}, 100, 5, 0)"
+check "two traces: the table says so, and the JSON lists both" \
+	sh -c "grep -q 'and 1 more trace: 5 events' '$T/pp.table' && grep -q 'at process exits, freed there untimed 1' '$T/pp.table' && [ \"\$(python3 $T/jget.py '$T/pp.json' \"[t.rsplit('/', 1)[-1] for t in d['traces']]\")\" = \"['pb.htape', 'pa.htape']\" ]"
+"$HEAPTAPE" replay "$T/pa.htape" --json "$T/pa.json" >/dev/null 2>&1
+is "one trace: no exit release (nothing after its end)" \
+	"$(jget "$T/pa.json" "(d['exit_blocks'], d['ideal_peak_bytes'], d['processes'])")" "(0, 80, 1)"
+"$HEAPTAPE" replay "$T/pa.htape" "$T/nonexistent.htape" >/dev/null 2>"$T/err"
+check "a missing trace among several: exit 1 naming it" \
+	sh -c "[ $? = 1 ] && grep -q 'nonexistent.htape' '$T/err'"
+head -c 200 "$T/pa.htape" >"$T/pcut.htape"
+"$HEAPTAPE" replay "$T/pb.htape" "$T/pcut.htape" --json "$T/pc2.json" \
+	>/dev/null 2>"$T/err"
+rc=$?
+check "a cut trace among several: a warning naming it, the others replayed, exit 0" \
+	sh -c "[ $rc = 0 ] && grep -q 'pcut.htape' '$T/err' && [ \"\$(python3 $T/jget.py '$T/pc2.json' \"d['events'] >= 2\")\" = True ]"
+
+# gcc: the driver, cc1 and as, each a trace.  Checked against stat of
+# each trace and against python3 over their merged CSV: the ideal peak
+# of the tree, where a process's blocks go when its last event is past.
+if [ -f "$HT_PRELOAD" ] && command -v gcc >/dev/null; then
+	rm -f "$T/gcc.htape" "$T"/gcc.htape.*
+	"$HEAPTAPE" record -q -o "$T/gcc.htape" -- gcc -O2 -c \
+		"$HT_TOP/format/block.c" -I"$HT_TOP/format" -o "$T/block.o" \
+		>/dev/null 2>&1
+	set -- "$T/gcc.htape" "$T"/gcc.htape.*
+	ntr=$#
+	"$HEAPTAPE" replay "$@" $ALL --check-contents --json "$T/gcc.json" \
+		>"$T/gcc.table" 2>"$T/err"
+	rc=$?
+	sev=0; slive=0; smax=0; ssum=0
+	for f in "$@"; do
+		sev=$((sev + $(statget "$f" events)))
+		slive=$((slive + $(statget "$f" live_at_end_blocks)))
+		pk=$(statget "$f" peak_live_bytes)
+		ssum=$((ssum + pk)); [ "$pk" -gt "$smax" ] && smax=$pk
+	done
+	check "gcc ($ntr traces): replayed together on $nall allocators, contents intact" \
+		sh -c "[ $rc = 0 ] && [ $ntr -ge 3 ] && [ \"\$(python3 $T/jget.py '$T/gcc.json' \"all(a['status'] == 'ok' and a['content_errors'] == 0 for a in d['allocators'])\")\" = True ]"
+	is "gcc: events read = stat's over the traces, one process a trace" \
+		"$(jget "$T/gcc.json" "(d['events_read'], d['processes'])")" "($sev, $ntr)"
+	is "gcc: blocks freed at exits = stat's live_at_end_blocks summed ($slive)" \
+		"$(jget "$T/gcc.json" "(d['exit_blocks'], d['exit_blocks'] > 0)")" "($slive, True)"
+	"$HEAPTAPE" convert "$@" "$T/gcc.csv" >/dev/null 2>&1
+	python3 -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+last = {}
+for i, r in enumerate(rows):
+    last[r["pid"]] = i
+live = {}; cur = peak = 0; per = {}; pcur = {}
+adds = ("malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
+        "aligned_alloc", "memalign", "valloc", "pvalloc")
+for i, r in enumerate(rows):
+    pid, op = r["pid"], r["op"]
+    def rel(a):
+        global cur
+        n = live.pop((pid, a), None)
+        if n is not None:
+            cur -= n; pcur[pid] -= n
+    if r["result"] == "ok":
+        if op in ("realloc", "reallocarray") and r["old_address"]:
+            rel(r["old_address"])
+        if op in adds and r["address"] and r["address"] != "0x0":
+            n = int(r["size"]) * (int(r["nmemb"]) if r["nmemb"] else 1)
+            rel(r["address"])
+            live[(pid, r["address"])] = n
+            cur += n; pcur[pid] = pcur.get(pid, 0) + n
+            peak = max(peak, cur); per[pid] = max(per.get(pid, 0), pcur[pid])
+        elif op.startswith("free") and r["address"]:
+            rel(r["address"])
+    if last[pid] == i:  # the process has exited
+        for k in [k for k in live if k[0] == pid]:
+            cur -= live.pop(k)
+        pcur[pid] = 0
+print(peak, sum(per.values()), max(per.values()))' "$T/gcc.csv" >"$T/gcc.peak"
+	is "gcc: python3 over the merged CSV finds each trace's stat peak (sum $ssum, largest $smax)" \
+		"$(cut -d' ' -f2,3 "$T/gcc.peak")" "$ssum $smax"
+	is "gcc: ideal peak of the tree = python3's, with each process's blocks gone at its exit" \
+		"$(jget "$T/gcc.json" "d['ideal_peak_bytes']")" "$(cut -d' ' -f1 "$T/gcc.peak")"
+	check "gcc: the tree's ideal peak lies between the largest process's and the sum" \
+		sh -c "[ \"\$(python3 $T/jget.py '$T/gcc.json' \"$smax <= d['ideal_peak_bytes'] <= $ssum\")\" = True ]"
+	check "gcc: recorded peak RSS is of the processes together, at least the largest one's" \
+		sh -c "grep -q 'its processes together' '$T/gcc.table' && [ \"\$(python3 $T/jget.py '$T/gcc.json' \"d['recorded_peak_rss_bytes'] >= max($(for f in "$@"; do printf '%s,' "$(statget "$f" recorded_peak_rss_bytes)"; done))\")\" = True ]"
+	set --
+else
+	skip "gcc process tree replay" "no recorder or gcc"
+fi
+
 # A program recorded with --latency: the report sets its own call times
 # beside the allocators' (table column "recorded", JSON recorded_ops,
 # a CSV row), the same calls per kind as replayed; without it, none.

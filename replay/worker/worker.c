@@ -370,7 +370,8 @@ static void run_op(const struct rp_op *op, struct rp_kind_stats *ks,
 	int frees = op->kind == RK_FREE || op->kind == RK_FREE_SIZED ||
 		    op->kind == RK_FREE_ALIGNED_SIZED;
 	int reallocs = op->kind == RK_REALLOC || op->kind == RK_REALLOCARRAY;
-	int timed = !--*countdown;
+	int quiet = op->flags & RF_EXIT;
+	int timed = !quiet && !--*countdown;
 
 	if (op->slot2 != RP_NONE) {
 		os = &slots[op->slot2];
@@ -397,7 +398,8 @@ static void run_op(const struct rp_op *op, struct rp_kind_stats *ks,
 	} else {
 		p = call(op, op->kind, old, timed, &dt);
 	}
-	k->count++;
+	if (!quiet)
+		k->count++;
 	if (timed) {
 		*countdown = sample;
 		rp_kind_add(k, dt);

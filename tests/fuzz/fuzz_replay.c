@@ -9,13 +9,17 @@
  * Input: 6 bytes per event (op, thread, address, old address, size, heap
  * and flags); addresses come from 16 values so that reuse, hand-offs,
  * unknown and double frees and inversions are frequent.  The first byte
- * chooses --threads=1.
+ * chooses --threads=1 and how many traces (1 to 3, a process tree) the
+ * events are spread over; their pids repeat across traces, as reused
+ * pids do.  With several traces every block is freed by the end: a
+ * trace's end frees what its processes left live (RF_EXIT, not a call).
  */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../../convert/evpipe.h"
 #include "../../replay/replay.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,7 +32,7 @@ static const uint8_t ops[] = {
 };
 
 static void check_plan(const uint8_t *m, size_t len,
-		       const struct plan_info *in)
+		       const struct plan_info *in, int several)
 {
 	const struct rp_header *h = (const void *)m;
 	const struct rp_stream *st;
@@ -130,7 +134,8 @@ static void check_plan(const uint8_t *m, size_t len,
 						if (op->flags & RF_PUBLISH)
 							seq[op->slot]++;
 					}
-					calls++;
+					if (!(op->flags & RF_EXIT))
+						calls++;
 				} else {
 					abort();
 				}
@@ -141,6 +146,9 @@ static void check_plan(const uint8_t *m, size_t len,
 	} while (progress && left);
 	if (left || calls != in->nops || calls != h->nops)
 		abort(); /* a stream never finished: the plan deadlocks */
+	for (uint64_t k = 0; several && k < h->nslots; k++)
+		if (live[k])
+			abort(); /* a process's block outlived its trace */
 	free(pc);
 	free(marked);
 	free(state);
@@ -151,24 +159,32 @@ static void check_plan(const uint8_t *m, size_t len,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ht_writer *w;
-	struct ht_reader *r;
+	struct ht_writer *w[3];
+	struct evsrc src[3];
 	struct plan_opts po = { .max_block = 1ull << 30 };
 	struct plan_info info;
-	int tfd = memfd_create("trace", 0), pfd = memfd_create("plan", 0);
+	int tfd[3], pfd = memfd_create("plan", 0);
 	uint64_t ts = 1000;
+	size_t nt = 1;
 	off_t len;
 	void *m;
 
-	if (tfd < 0 || pfd < 0)
+	if (pfd < 0)
 		abort();
-	if (size)
+	if (size) {
 		po.one_thread = data[0] & 1;
-	if (ht_writer_open(&w, tfd, NULL))
-		abort();
+		nt = 1 + (size_t)((data[0] >> 1) & 3) % 3;
+	}
+	memset(src, 0, sizeof(src));
+	for (size_t t = 0; t < nt; t++)
+		if ((tfd[t] = memfd_create("trace", 0)) < 0 ||
+		    ht_writer_open(&w[t], tfd[t], NULL))
+			abort();
 	for (size_t i = 1; i + 6 <= size; i += 6) {
 		const uint8_t *b = data + i;
 		struct ht_event ev = { 0 };
+		size_t t = (size_t)(b[1] >> 4) % nt;
+
 		ev.op = ops[b[0] & 15];
 		ev.tid = 1 + (b[1] & 7);
 		ev.pid = 100 + ((b[1] >> 3) & 1);
@@ -188,23 +204,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ev.op == HT_OP_THREAD_EXIT || ev.op == HT_OP_HEAP_DESTROY)
 			ev.addr = ev.size = 0;
 		ev.ts = ts += 1 + (b[5] & 7);
-		if (ht_writer_put(w, &ev))
+		if (ht_writer_put(w[t], &ev))
 			abort();
 	}
-	if (ht_writer_close(w))
+	for (size_t t = 0; t < nt; t++) {
+		if (ht_writer_close(w[t]) ||
+		    ht_reader_open_fd(&src[t].r, tfd[t], HT_READ_STRICT) ||
+		    evpipe_open(&src[t].p, src[t].r, HT_READ_STRICT, 0))
+			abort();
+		src[t].path = "trace";
+	}
+	if (plan_build(src, nt, pfd, &po, &info))
 		abort();
-	if (ht_reader_open_fd(&r, tfd, HT_READ_STRICT))
-		abort();
-	if (plan_build(r, pfd, &po, &info))
-		abort();
-	ht_reader_close(r);
+	for (size_t t = 0; t < nt; t++) {
+		evpipe_close(src[t].p);
+		ht_reader_close(src[t].r);
+		close(tfd[t]);
+	}
 	len = lseek(pfd, 0, SEEK_END);
 	m = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, pfd, 0);
 	if (m == MAP_FAILED)
 		abort();
-	check_plan(m, (size_t)len, &info);
+	check_plan(m, (size_t)len, &info, nt > 1);
 	munmap(m, (size_t)len);
-	close(tfd);
 	close(pfd);
 	return 0;
 }
