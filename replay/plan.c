@@ -43,7 +43,8 @@
  * they left live are freed in the stream of the trace's last event with
  * RF_EXIT (made, but neither timed nor counted as calls), and their
  * entries leave the table (end_process()).  These frees are appended
- * after every op of the trace, so (2) above still holds for their waits.
+ * (append()) in the current epoch, after every op of the trace, so (2)
+ * and (4) above hold for them as for any op.
  *
  * The ideal peak comes from convert/live.c on the same events, so it is
  * by construction the peak_live_bytes of `heaptape stat` (for several
@@ -851,8 +852,11 @@ static int end_process(struct plan *p, uint32_t pid, uint32_t si,
 					    .slot = RP_NONE, .ts = ts };
 
 			e->head = p->slot_next[slot];
+			/* append(): in the current epoch, after the marker
+			 * that ends si's last one, which must not wait for
+			 * these frees (their waits are on later epochs) */
 			if (release(p, si, slot, &op) ||
-			    raw_append(p, si, &op, NULL)) {
+			    append(p, si, &op, NULL)) {
 				free(ne);
 				return -1;
 			}
