@@ -273,6 +273,8 @@ struct proc {
 	struct sampler s;
 	struct line l;
 	uint64_t bytes, blocks;
+	double last_t;          /* of its last event */
+	int ended;
 	double peak;
 	char label[64];
 };
@@ -381,6 +383,21 @@ static int plot_trace(char *const *ins, size_t n, const char *outp,
 	while ((err = evpipe_merge_next(src, n, &ev, &nev, &which)) == 1) {
 		struct proc *p = &pr[which];
 
+		/* A trace whose events are all out, while others go on: its
+		 * process has exited, and the system took its blocks back. */
+		for (size_t k = 0; n > 1 && k < n; k++) {
+			struct proc *q = &pr[k];
+
+			if (!src[k].done || q->ended)
+				continue;
+			q->ended = 1;
+			tot_bytes -= q->bytes;
+			tot_blocks -= q->blocks;
+			q->bytes = q->blocks = 0;
+			sampler_put(&sb, q->last_t, (double)tot_bytes);
+			sampler_put(&sk, q->last_t, (double)tot_blocks);
+			sampler_put(&q->s, q->last_t, 0);
+		}
 		for (size_t i = 0; i < nev; i++) {
 			double t = (double)(ev[i].ts - t0) / tscale;
 			if (t > w1) {
@@ -393,6 +410,7 @@ static int plot_trace(char *const *ins, size_t n, const char *outp,
 				goto out;
 			}
 			live_stats(p->lv, &ls);
+			p->last_t = t;
 			tot_bytes += ls.bytes - p->bytes;
 			tot_blocks += ls.blocks - p->blocks;
 			p->bytes = ls.bytes;

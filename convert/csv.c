@@ -368,6 +368,7 @@ struct iv {
 	struct rowbuf *rb;
 	struct live **l;          /* one per trace (process) */
 	struct live_stats *pst;   /* each one's */
+	uint8_t *ended;           /* its process has exited (iv_end()) */
 	size_t nl;
 	struct live_stats st;     /* bytes and blocks: their sum */
 	struct bucket b;          /* b.lat: the rows have call times */
@@ -445,6 +446,16 @@ static int iv_event(struct iv *v, size_t which, const struct ht_event *ev)
 	return 0;
 }
 
+/* Trace which has no more events while others go on: its process has
+ * exited, and the system took its blocks back. */
+static void iv_end(struct iv *v, size_t which)
+{
+	v->ended[which] = 1;
+	v->st.bytes -= v->pst[which].bytes;
+	v->st.blocks -= v->pst[which].blocks;
+	v->pst[which].bytes = v->pst[which].blocks = 0;
+}
+
 /* Sets v up for nl traces starting at start (dur: with call times), and
  * writes the header.  0, or 1 after printing an error (iv_close() it
  * anyway). */
@@ -459,7 +470,8 @@ static int iv_open(struct iv *v, const struct convert_opts *o,
 	v->rb = calloc(1, sizeof(*v->rb));
 	v->l = calloc(nl, sizeof(*v->l));
 	v->pst = calloc(nl, sizeof(*v->pst));
-	if (!v->rb || !v->l || !v->pst ||
+	v->ended = calloc(nl, 1);
+	if (!v->rb || !v->l || !v->pst || !v->ended ||
 	    (dur && !(v->b.lat = calloc(2, sizeof(*v->b.lat)))))
 		return cli_error("out of memory");
 	for (size_t i = 0; i < nl; i++)
@@ -492,6 +504,7 @@ static void iv_close(struct iv *v)
 		live_free(v->l[i]);
 	free(v->l);
 	free(v->pst);
+	free(v->ended);
 	free(v->rb);
 	free(v->b.lat);
 }
@@ -638,6 +651,9 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 	}
 	while (!rc && !done &&
 	       (err = evpipe_merge_next(src, n, &ev, &k, &which)) == 1) {
+		for (size_t i = 0; o->interval_ns && n > 1 && i < n; i++)
+			if (src[i].done && !v.ended[i])
+				iv_end(&v, i);
 		for (size_t i = 0; i < k && !done; i++) {
 			char *p;
 

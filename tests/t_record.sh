@@ -215,19 +215,22 @@ done
 	no "convert of several traces to CSV: rc $crc, $good of $# processes as alone, $(wc -l <"$d/all.csv") lines for $total events"
 
 # --interval over the same traces: buckets of all three processes, each
-# one's blocks tracked apart: the allocations counted and the live
-# bytes at the end are the sums of each trace's own
+# one's blocks tracked apart: the allocations counted are the sums of
+# each trace's own; the live bytes at the end are those of the process
+# that ran last (the driver): the others had exited, their blocks gone
 "$H" convert --no-progress --interval 1ms "$@" "$d/all_iv.csv" 2>/dev/null; crc=$?
 sa=0 sl=0
+plast=$(tail -1 "$d/all.csv" | cut -d, -f2)
 for f in "$@"; do
 	"$H" convert --no-progress --interval 1ms "$f" "$d/one_iv.csv" 2>/dev/null
 	sa=$((sa + $(awk -F, 'NR > 1 { s += $2 } END { print s + 0 }' "$d/one_iv.csv")))
-	sl=$((sl + $(statnum "$f" live_at_end_bytes)))
+	[ "$(meta "$f" process.pid)" = "$plast" ] &&
+		sl=$(statnum "$f" live_at_end_bytes)
 done
 ga=$(awk -F, 'NR > 1 { s += $2 } END { print s + 0 }' "$d/all_iv.csv")
 gl=$(tail -1 "$d/all_iv.csv" | cut -d, -f7)
 [ "$crc" = 0 ] && [ "$ga" = "$sa" ] && [ "$gl" = "$sl" ] && [ "$sa" -gt 0 ] &&
-	ok "convert --interval of gcc's $# traces: $ga allocations, $gl bytes live at the end, the sums of each" ||
+	ok "convert --interval of gcc's $# traces: $ga allocations (the sum of each), $gl bytes live at the end (the last process's)" ||
 	no "convert --interval of several traces: rc $crc, allocs $ga vs $sa, live at end $gl vs $sl"
 
 # --only (HEAPTAPE_ONLY): of gcc's three programs only cc1 is recorded;

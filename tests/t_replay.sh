@@ -256,6 +256,64 @@ print(peak, sum(per.values()), max(per.values()))' "$T/gcc.csv" >"$T/gcc.peak"
 		"$(jget "$T/gcc.json" "d['ideal_peak_bytes']")" "$(cut -d' ' -f1 "$T/gcc.peak")"
 	check "gcc: the tree's ideal peak lies between the largest process's and the sum" \
 		sh -c "[ \"\$(python3 $T/jget.py '$T/gcc.json' \"$smax <= d['ideal_peak_bytes'] <= $ssum\")\" = True ]"
+	# convert --interval and plot of the tree drop a process's blocks
+	# when its trace ends, as replay does (python3: after its last row,
+	# the last process's end being past the last row).
+	"$HEAPTAPE" convert --interval 1ms "$@" "$T/gcc.iv.csv" >/dev/null 2>&1
+	python3 -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+iv = [int(r["live_bytes"]) for r in csv.DictReader(open(sys.argv[2], newline=""))]
+last = {r["pid"]: i for i, r in enumerate(rows)}
+adds = ("malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
+        "aligned_alloc", "memalign", "valloc", "pvalloc")
+live = {}; cur = 0; out = []; b0 = None
+for i, r in enumerate(rows):
+    pid, op, b = r["pid"], r["op"], int(r["time_ns"]) // 1000000
+    while b0 is not None and b0 < b:
+        out.append(cur); b0 += 1
+    b0 = b
+    if r["result"] == "ok":
+        if op in ("realloc", "reallocarray") and r["old_address"]:
+            cur -= live.pop((pid, r["old_address"]), 0)
+        if op in adds and r["address"] and r["address"] != "0x0":
+            cur -= live.pop((pid, r["address"]), 0)
+            n = int(r["size"]) * (int(r["nmemb"]) if r["nmemb"] else 1)
+            live[(pid, r["address"])] = n; cur += n
+        elif op.startswith("free") and r["address"]:
+            cur -= live.pop((pid, r["address"]), 0)
+    if last[pid] == i and i != len(rows) - 1:
+        for k in [k for k in live if k[0] == pid]:
+            cur -= live.pop(k)
+out.append(cur)
+print("same" if out == iv else "differ: %d vs %d buckets, first at %s" % (
+    len(out), len(iv), next((j for j, (x, y) in enumerate(zip(out, iv)) if x != y), None)))' \
+		"$T/gcc.csv" "$T/gcc.iv.csv" >"$T/gcc.ivchk" 2>&1
+	is "gcc: convert --interval of the tree: live bytes per ms as python3 has them, each process's dropped at its exit" \
+		"$(cat "$T/gcc.ivchk")" "same"
+	"$HEAPTAPE" plot "$@" -o "$T/gcc.svg" >/dev/null 2>&1
+	python3 - "$T/gcc.svg" "$(statget "$T/gcc.htape" live_at_end_bytes)" \
+		<<'EOF' >"$T/gcc.plotchk" 2>&1
+import re, sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+ticks = []
+for t in root.iter(ns + "text"):
+    m = re.fullmatch(r"([0-9.]+) ([KMG]i)?B", "".join(t.itertext()))
+    if m and float(t.get("y")) < 400:
+        k = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}.get(m.group(2), 1)
+        ticks.append((float(m.group(1)) * k, float(t.get("y")) - 4))
+ticks.sort()
+(v0, y0), (v1, y1) = ticks[0], ticks[-1]
+pl = list(root.iter(ns + "polyline"))[0]
+y = float(pl.get("points").split()[-1].split(",")[1])
+end = v0 + (y0 - y) * (v1 - v0) / (y0 - y1)
+want = int(sys.argv[2])  # the driver, the last process running
+print("ok" if abs(end - want) <= 0.02 * v1 else
+      "sum line ends at %.0f, want %d" % (end, want))
+EOF
+	is "gcc: plot of the tree: the sum line ends at the driver's live bytes, its children's given back at their exits" \
+		"$(cat "$T/gcc.plotchk")" "ok"
 	check "gcc: recorded peak RSS is of the processes together, at least the largest one's" \
 		sh -c "grep -q 'its processes together' '$T/gcc.table' && [ \"\$(python3 $T/jget.py '$T/gcc.json' \"d['recorded_peak_rss_bytes'] >= max($(for f in "$@"; do printf '%s,' "$(statget "$f" recorded_peak_rss_bytes)"; done))\")\" = True ]"
 	set --
