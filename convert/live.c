@@ -138,9 +138,11 @@ static inline uint64_t find(const struct live *l, uint32_t pid, uint64_t heap,
 	}
 }
 
-static int grow(struct live *l)
+/* The block table rebuilt with ncap slots, without the blocks of *drop
+ * (NULL: all kept), which leave the live counts. */
+static int rebuild(struct live *l, uint64_t ncap, const uint32_t *drop)
 {
-	uint64_t ncap = l->cap * 2, nmask = ncap - 1;
+	uint64_t nmask = ncap - 1, n = 0;
 	struct live_block *ns = calloc(ncap, sizeof(*ns));
 
 	if (!ns)
@@ -150,16 +152,28 @@ static int grow(struct live *l)
 		uint64_t j;
 		if (!b->op)
 			continue;
+		if (drop && b->pid == *drop) {
+			l->st.bytes -= b->size;
+			l->st.blocks--;
+			continue;
+		}
 		j = mix(b->pid, b->heap, b->addr) & nmask;
 		while (ns[j].op)
 			j = (j + 1) & nmask;
 		ns[j] = *b;
+		n++;
 	}
 	free(l->slot);
 	l->slot = ns;
 	l->cap = ncap;
 	l->mask = nmask;
+	l->n = n;
 	return 0;
+}
+
+static int grow(struct live *l)
+{
+	return rebuild(l, l->cap * 2, NULL);
 }
 
 /* Empties slot i, moving later members of its probe run back. */
@@ -387,33 +401,10 @@ static int destroy_heap(struct live *l, const struct ht_event *ev,
 
 int live_end_process(struct live *l, uint32_t pid)
 {
-	struct live_block *ns = calloc(l->cap, sizeof(*ns));
-	uint64_t n = 0;
-
-	if (!ns)
-		return -1;
 	/* Rebuilt without pid's blocks: removing them in place would move
 	 * the rest of their probe runs under the scan. */
-	for (uint64_t i = 0; i < l->cap; i++) {
-		const struct live_block *b = &l->slot[i];
-		uint64_t j;
-
-		if (!b->op)
-			continue;
-		if (b->pid == pid) {
-			l->st.bytes -= b->size;
-			l->st.blocks--;
-			continue;
-		}
-		j = mix(b->pid, b->heap, b->addr) & l->mask;
-		while (ns[j].op)
-			j = (j + 1) & l->mask;
-		ns[j] = *b;
-		n++;
-	}
-	free(l->slot);
-	l->slot = ns;
-	l->n = n;
+	if (rebuild(l, l->cap, &pid))
+		return -1;
 	for (uint64_t k = 0; l->hc && k < l->hcap; k++)
 		if (l->hc[k].used && l->hc[k].pid == pid)
 			l->hc[k].n = l->hc[k].count = 0;

@@ -168,23 +168,15 @@ expect 0 "plot of two traces exits 0" "$H" plot "$d/a.htape" "$d/b.htape" -o "$d
 "$H" stat --json "$d/b.htape" >"$d/b.json"
 svgcheck "$d/ab.svg" "all processes" "2 traces" "and 1 more process" >"$d/chk" 2>&1 &&
 python3 - "$d/ab.svg" "$d/a.json" "$d/b.json" <<'EOF' >>"$d/chk" 2>&1 &&
-import json, re, sys, xml.etree.ElementTree as ET
-ns = "{http://www.w3.org/2000/svg}"
-root = ET.parse(sys.argv[1]).getroot()
+import json, os, sys
+sys.path.insert(0, os.path.join(os.environ["HT_TOP"], "tests", "tools"))
+import svgaxis
+root, val, _ = svgaxis.load(sys.argv[1])
 peaks = sorted((json.load(open(f))["peak_live_bytes"] for f in sys.argv[2:]),
                reverse=True)
-ticks = []
-for t in root.iter(ns + "text"):
-    m = re.fullmatch(r"([0-9.]+) ([KMG]i)?B", "".join(t.itertext()))
-    if m and float(t.get("y")) < 400:
-        k = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}.get(m.group(2), 1)
-        ticks.append((float(m.group(1)) * k, float(t.get("y")) - 4))
-ticks.sort()
-(v0, y0), (v1, y1) = ticks[0], ticks[-1]
 def top(pl):
-    ys = [float(p.split(",")[1]) for p in pl.get("points").split()]
-    return v0 + (y0 - min(ys)) * (v1 - v0) / (y0 - y1)
-lines = list(root.iter(ns + "polyline"))
+    return val(min(svgaxis.ys(pl)))
+lines = svgaxis.lines(root)
 tot, first, second = top(lines[0]), top(lines[1]), top(lines[2])
 assert abs(first - peaks[0]) <= 0.01 * peaks[0], (first, peaks)
 assert abs(second - peaks[1]) <= 0.01 * peaks[0], (second, peaks)

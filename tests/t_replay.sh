@@ -294,22 +294,13 @@ print("same" if out == iv else "differ: %d vs %d buckets, first at %s" % (
 	"$HEAPTAPE" plot "$@" -o "$T/gcc.svg" >/dev/null 2>&1
 	python3 - "$T/gcc.svg" "$(statget "$T/gcc.htape" live_at_end_bytes)" \
 		<<'EOF' >"$T/gcc.plotchk" 2>&1
-import re, sys, xml.etree.ElementTree as ET
-ns = "{http://www.w3.org/2000/svg}"
-root = ET.parse(sys.argv[1]).getroot()
-ticks = []
-for t in root.iter(ns + "text"):
-    m = re.fullmatch(r"([0-9.]+) ([KMG]i)?B", "".join(t.itertext()))
-    if m and float(t.get("y")) < 400:
-        k = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}.get(m.group(2), 1)
-        ticks.append((float(m.group(1)) * k, float(t.get("y")) - 4))
-ticks.sort()
-(v0, y0), (v1, y1) = ticks[0], ticks[-1]
-pl = list(root.iter(ns + "polyline"))[0]
-y = float(pl.get("points").split()[-1].split(",")[1])
-end = v0 + (y0 - y) * (v1 - v0) / (y0 - y1)
+import os, sys
+sys.path.insert(0, os.path.join(os.environ["HT_TOP"], "tests", "tools"))
+import svgaxis
+root, val, top = svgaxis.load(sys.argv[1])
+end = val(svgaxis.ys(svgaxis.lines(root)[0])[-1])
 want = int(sys.argv[2])  # the driver, the last process running
-print("ok" if abs(end - want) <= 0.02 * v1 else
+print("ok" if abs(end - want) <= 0.02 * top else
       "sum line ends at %.0f, want %d" % (end, want))
 EOF
 	is "gcc: plot of the tree: the sum line ends at the driver's live bytes, its children's given back at their exits" \
