@@ -115,7 +115,7 @@ static enum cli_kind kind_from_name(const char *path)
 static int cmd_convert(int argc, char **argv)
 {
 	enum { O_START = 256, O_END, O_LIFE, O_LEVEL, O_SALVAGE, O_STRICT,
-	       O_NOPROG, O_INFMT, O_OUTFMT, O_BLOCK };
+	       O_NOPROG, O_INFMT, O_OUTFMT, O_BLOCK, O_ANON };
 	static const struct option longopts[] = {
 		{"from", required_argument, 0, 'f'},
 		{"to", required_argument, 0, 't'},
@@ -135,6 +135,7 @@ static int cmd_convert(int argc, char **argv)
 		{"strict", no_argument, 0, O_STRICT},
 		{"jobs", required_argument, 0, 'j'},
 		{"no-progress", no_argument, 0, O_NOPROG},
+		{"anonymize", no_argument, 0, O_ANON},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
 	const struct ht_cmd *c = &cmd_convert_entry;
@@ -230,6 +231,9 @@ static int cmd_convert(int argc, char **argv)
 		case O_NOPROG:
 			o.progress = 0;
 			break;
+		case O_ANON:
+			o.anonymize = 1;
+			break;
 		case ':':
 			return cli_usage(c, 2, "option needs a value");
 		default:
@@ -238,6 +242,9 @@ static int cmd_convert(int argc, char **argv)
 	}
 	if (o.from_set && o.to_set && o.to_ns <= o.from_ns)
 		return cli_usage(c, 2, "the end time must be after the start");
+	if (o.anonymize && argc - optind > 2)
+		return cli_usage(c, 2, "--anonymize converts one trace to one "
+				       ".htape; run it on each");
 	if (argc - optind > 2) {
 		/* several traces (a process and its children) into one CSV */
 		size_t n = (size_t)(argc - optind - 1);
@@ -281,6 +288,11 @@ static int cmd_convert(int argc, char **argv)
 				       "its name; use .htape, .csv or --to");
 	if ((o.lifetimes || o.interval_ns) && o.out_kind != CLI_KIND_CSV)
 		return cli_usage(c, 2, "--lifetimes and --interval write csv");
+	if (o.anonymize && (o.in_kind != CLI_KIND_HTAPE ||
+			    o.out_kind != CLI_KIND_HTAPE))
+		return cli_usage(c, 2, "--anonymize converts a .htape trace to "
+				       "a .htape (convert other formats to "
+				       ".htape first)");
 	if (o.out_kind == CLI_KIND_CSV && o.in_kind == CLI_KIND_HTAPE)
 		return convert_htape_to_csv(&o);
 	if (o.out_kind != CLI_KIND_HTAPE)
@@ -336,6 +348,11 @@ const struct ht_cmd cmd_convert_entry = {
 	"  --strict           fail on any irregularity (htape input)\n"
 	"  -j, --jobs N       threads for decoding and formatting\n"
 	"  --no-progress      never draw a progress bar\n"
+	"  --anonymize        htape -> htape for sharing: drops the\n"
+	"                     program's names (exe, command line, host,\n"
+	"                     thread names, wall-clock times) and maps\n"
+	"                     every address to a made-up one, one to one\n"
+	"                     (replay, stat and plot see the same heap)\n"
 	"csv columns: time_ns,pid,tid,op,heap,address,size,old_address,\n"
 	"  old_size,alignment,nmemb,result (see README)\n",
 	.run = cmd_convert,

@@ -36,6 +36,7 @@ struct convert_opts {
 	uint64_t interval_ns;      /* csv: one row per bucket; 0 = off */
 	int jobs;                  /* threads; 0 = one per core */
 	int progress;              /* 1 = may draw a progress bar */
+	int anonymize;             /* htape -> htape: no names, no addresses */
 };
 
 /* 1 if the event passes the pid/tid/op/time filters. */

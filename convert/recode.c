@@ -19,6 +19,17 @@
  * input's clock.unit_* keys are not copied and clock.origin_ticks is
  * rewritten in ns.  The file appears under its
  * name only when complete (cli_out).
+ *
+ * --anonymize makes a trace to share: only the metadata keys a reader
+ * needs to interpret the events are kept (keep_anon()), thread names go,
+ * and every address (and heap handle) is mapped one to one to a made-up
+ * one: its 64 KiB granule gets the next granule number the first time it
+ * is seen, and its low 16 bits stay.  So equal addresses stay equal and
+ * distinct ones distinct (replay pairs the same blocks, stat counts the
+ * same reuse), alignment up to 64 KiB is kept (and above it where the
+ * granule is first seen at an aligned block), and the addresses still
+ * compress as well; but no address, layout or ASLR base of the recorded
+ * process is left.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +38,110 @@
 #include "convert.h"
 #include "evpipe.h"
 
-static int copy_meta(struct ht_reader *r, struct ht_writer *w)
+/* --anonymize: the metadata keys kept, which say how to read the
+ * events and what made them; everything else (exe, command line, host
+ * name and kernel, wall-clock times, source file names, x- keys, keys
+ * this version does not know) goes. */
+static int keep_anon(const char *k)
+{
+	static const char *const keep[] = {
+		"clock.source", "clock.domain", "clock.tsc_hz",
+		"clock.origin_ticks", "process.pid", "process.ppid",
+		"process.parent_trace_uuid", "process.end_signal",
+		"host.arch", "host.page_size", "host.ncpu", "libc.version",
+		"allocator.name", "allocator.version", "allocator.tunables",
+		"recorder.name", "recorder.version", "recorder.options",
+		"recorder.warning", "recorder.latency",
+		"recorder.clock_read_ns", "recorder.cpu_ns", "trace.source",
+		"trace.source_compression", "trace.notes", "etl.pointer_size",
+		"etl.events_lost", "etl.buffers_lost", "etl.bad_buffers",
+		"etl.realloc_duplicates_dropped", "etl.stack_events",
+		"etl.heap_events_with_stack",
+	};
+
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (!strcmp(k, keep[i]))
+			return 1;
+	return 0;
+}
+
+/* --anonymize: granule (address >> 16) -> its made-up number. */
+struct anon {
+	uint64_t *key, *val; /* key + 1; 0: empty */
+	size_t cap, n;
+	uint64_t next;       /* the next granule number (from 1) */
+};
+
+static int anon_grow(struct anon *a)
+{
+	size_t ncap = a->cap ? a->cap * 2 : 4096;
+	uint64_t *k = calloc(ncap, sizeof(*k)), *v = malloc(ncap * sizeof(*v));
+
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return -1;
+	}
+	for (size_t i = 0; i < a->cap; i++) {
+		size_t j;
+
+		if (!a->key[i])
+			continue;
+		j = (size_t)((a->key[i] * 0x9e3779b97f4a7c15ull) >> 20) &
+		    (ncap - 1);
+		while (k[j])
+			j = (j + 1) & (ncap - 1);
+		k[j] = a->key[i];
+		v[j] = a->val[i];
+	}
+	free(a->key);
+	free(a->val);
+	a->key = k;
+	a->val = v;
+	a->cap = ncap;
+	return 0;
+}
+
+/* The made-up address of x (0 stays 0); align: the alignment the event
+ * asked for, honoured where x's granule is new.  -1: out of memory. */
+static int anon_addr(struct anon *a, uint64_t *x, uint64_t align)
+{
+	uint64_t g = (*x >> 16) + 1, v;
+	size_t j;
+
+	if (!*x)
+		return 0;
+	if ((a->n + 1) * 2 > a->cap && anon_grow(a))
+		return -1;
+	j = (size_t)((g * 0x9e3779b97f4a7c15ull) >> 20) & (a->cap - 1);
+	while (a->key[j] && a->key[j] != g)
+		j = (j + 1) & (a->cap - 1);
+	if (!a->key[j]) {
+		v = a->next ? a->next : 1;
+		if (align > 65536 && !(*x & 0xffff) &&
+		    !(align & (align - 1)) && align <= (1ull << 40)) {
+			uint64_t m = align >> 16;
+			v = (v + m - 1) / m * m;
+		}
+		a->next = v + 1;
+		a->key[j] = g;
+		a->val[j] = v;
+		a->n++;
+	}
+	*x = a->val[j] << 16 | (*x & 0xffff);
+	return 0;
+}
+
+static int anon_event(struct anon *a, struct ht_event *ev)
+{
+	int al = ev->op == HT_OP_POSIX_MEMALIGN ||
+		 ev->op == HT_OP_ALIGNED_ALLOC || ev->op == HT_OP_MEMALIGN;
+
+	return anon_addr(a, &ev->addr, al ? ev->align : 0) ||
+	       anon_addr(a, &ev->old_addr, 0) || anon_addr(a, &ev->heap, 0);
+}
+
+static int copy_meta(struct ht_reader *r, struct ht_writer *w, int anon)
 {
 	const struct ht_kv *kv;
 	size_t n = ht_reader_meta_all(r, &kv), k = 0;
@@ -41,8 +155,11 @@ static int copy_meta(struct ht_reader *r, struct ht_writer *w)
 		return HT_ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(kv[i].key, "clock.unit_", 11) &&
-		    strcmp(kv[i].key, "clock.origin_ticks"))
+		    strcmp(kv[i].key, "clock.origin_ticks") &&
+		    (!anon || keep_anon(kv[i].key)))
 			keep[k++] = kv[i];
+	if (anon)
+		keep[k++] = (struct ht_kv){"trace.anonymized", "1"};
 	rc = k ? ht_writer_meta(w, keep, k) : 0;
 	free(keep);
 	/* The origin is in the input's ticks; the output's ticks are ns. */
@@ -65,7 +182,7 @@ static int copy_tables(const struct convert_opts *o, struct ht_reader *r,
 	size_t n;
 	int rc = 0;
 
-	n = ht_reader_threads(r, &t);
+	n = o->anonymize ? 0 : ht_reader_threads(r, &t);
 	for (size_t i = 0; i < n && !rc; i++) {
 		if (o->pid_set && t[i].pid != o->pid)
 			continue;
@@ -97,7 +214,8 @@ static int copy_tables(const struct convert_opts *o, struct ht_reader *r,
  * reported, as the merge does.  Returns 0, or 1 after an error message.
  */
 static int by_stream(const struct convert_opts *o, struct ht_reader *r,
-		     struct ht_writer *w, struct cli_progress *prog)
+		     struct ht_writer *w, struct cli_progress *prog,
+		     struct anon *an)
 {
 	const struct ht_block_info *bi;
 	size_t nb = ht_reader_blocks(r, &bi), cap = 1;
@@ -139,6 +257,12 @@ static int by_stream(const struct convert_opts *o, struct ht_reader *r,
 		for (int i = 0; i < k; i++)
 			if (!filter || convert_keep(o, &ev[i], start))
 				ev[m++] = ev[i];
+		for (int i = 0; an && i < m; i++)
+			if (anon_event(an, &ev[i])) {
+				cli_error("'%s': %s", o->in,
+					  ht_strerror(HT_ENOMEM));
+				goto out;
+			}
 		if ((err = ht_writer_append(w, ev, (size_t)m))) {
 			cli_error("'%s': %s", o->out, ht_strerror(err));
 			goto out;
@@ -176,8 +300,9 @@ int convert_htape_to_htape(const struct convert_opts *o)
 	struct cli_out out;
 	struct cli_progress prog;
 	struct ht_trace_info info;
+	struct anon an = { 0 };
 	uint64_t start, kept = 0, seen = 0;
-	int err, filter;
+	int err, filter, rc = 1;
 
 	if (!strcmp(o->in, "-"))
 		return cli_error("reading an htape trace from standard input "
@@ -198,7 +323,7 @@ int convert_htape_to_htape(const struct convert_opts *o)
 	wo.flags = ht_reader_flags(r);
 	err = ht_writer_open(&w, out.fd, &wo);
 	if (!err)
-		err = copy_meta(r, w);
+		err = copy_meta(r, w, o->anonymize);
 	if (!err)
 		err = copy_tables(o, r, w);
 	if (err) {
@@ -213,7 +338,7 @@ int convert_htape_to_htape(const struct convert_opts *o)
 	if (!o->progress)
 		prog.active = 0;
 	if (!o->limit) {
-		err = by_stream(o, r, w, &prog);
+		err = by_stream(o, r, w, &prog, o->anonymize ? &an : NULL);
 		cli_progress_end(&prog);
 		if (err)
 			goto fail;
@@ -224,7 +349,8 @@ int convert_htape_to_htape(const struct convert_opts *o)
 			cli_progress_update(&prog, seen);
 		if (filter && !convert_keep(o, &ev, start))
 			continue;
-		if ((err = ht_writer_put(w, &ev))) {
+		if ((o->anonymize && anon_event(&an, &ev) && (err = HT_ENOMEM)) ||
+		    (err = ht_writer_put(w, &ev))) {
 			cli_progress_end(&prog);
 			cli_error("'%s': %s", o->out, ht_strerror(err));
 			goto fail;
@@ -253,11 +379,15 @@ close:
 				 ht_strerror(p[i].code));
 	}
 	ht_reader_close(r);
-	return cli_out_commit(&out);
+	rc = cli_out_commit(&out);
+	goto done;
 fail:
 	if (w)
 		ht_writer_abandon(w);
 	cli_out_abort(&out);
 	ht_reader_close(r);
-	return 1;
+done:
+	free(an.key);
+	free(an.val);
+	return rc;
 }

@@ -191,6 +191,33 @@ rc=$?
 check "a cut trace among several: a warning naming it, the others replayed, exit 0" \
 	sh -c "[ $rc = 0 ] && grep -q 'pcut.htape' '$T/err' && [ \"\$(python3 $T/jget.py '$T/pc2.json' \"d['events'] >= 2\")\" = True ]"
 
+# convert --anonymize keeps what replay needs of addresses: equality
+# (an in-place realloc stays in place), alignment of aligned blocks up
+# to 2 MiB; and refuses other outputs
+printf '%s\r\n' "$H" '1000,7,7,posix_memalign,,0x7f3a12400000,100,,,2097152,,ok' \
+	'1100,7,7,aligned_alloc,,0x7f3a12620000,64,,,131072,,ok' \
+	'1200,7,7,malloc,,0x55d0c0a012a0,24,,,,,ok' \
+	'1300,7,7,realloc,,0x55d0c0a012a0,40,0x55d0c0a012a0,,,,ok' \
+	'1400,7,7,free,,0x55d0c0a012a0,,,,,,ok' \
+	'1500,7,7,free,,0x7f3a12400000,,,,,,ok' \
+	'1600,7,7,free,,0x7f3a12620000,,,,,,ok' >"$T/al.csv"
+rm -f "$T/al.htape" "$T/al.anon.htape"
+"$HEAPTAPE" convert "$T/al.csv" "$T/al.htape" &&
+	"$HEAPTAPE" convert --anonymize "$T/al.htape" "$T/al.anon.htape"
+"$HEAPTAPE" convert "$T/al.anon.htape" "$T/al.anon.csv" 2>/dev/null
+is "--anonymize: aligned blocks stay aligned, the in-place realloc in place, frees on their blocks" \
+	"$(python3 -c '
+import csv, sys
+r = list(csv.DictReader(open(sys.argv[1], newline="")))
+a = [int(x["address"], 16) for x in r]
+print(a[0] % 2097152 == 0, a[1] % 131072 == 0,
+      int(r[3]["old_address"], 16) == a[3] == a[2] == a[4], a[5] == a[0],
+      a[6] == a[1], len(set(a[:3])) == 3, max(a) < 2**32)' "$T/al.anon.csv")" \
+	"True True True True True True True"
+"$HEAPTAPE" convert --anonymize "$T/al.htape" "$T/al.anon.csv" >/dev/null 2>"$T/err"
+check "--anonymize to a CSV: exit 2, saying it writes .htape" \
+	sh -c "[ $? = 2 ] && grep -q 'anonymize converts a .htape trace to a .htape' '$T/err'"
+
 # gcc: the driver, cc1 and as, each a trace.  Checked against stat of
 # each trace and against python3 over their merged CSV: the ideal peak
 # of the tree, where a process's blocks go when its last event is past.
@@ -307,6 +334,55 @@ EOF
 		"$(cat "$T/gcc.plotchk")" "ok"
 	check "gcc: recorded peak RSS is of the processes together, at least the largest one's" \
 		sh -c "grep -q 'its processes together' '$T/gcc.table' && [ \"\$(python3 $T/jget.py '$T/gcc.json' \"d['recorded_peak_rss_bytes'] >= max($(for f in "$@"; do printf '%s,' "$(statget "$f" recorded_peak_rss_bytes)"; done))\")\" = True ]"
+	# convert --anonymize, trace by trace: nothing of the program's
+	# names or addresses is left, and stat and replay see the same heap
+	for f in "$@"; do
+		rm -f "$f.anon.htape"
+		"$HEAPTAPE" convert --anonymize --no-progress "$f" "$f.anon.htape" \
+			>/dev/null 2>&1 || echo "convert failed: $f" >>"$T/anon.err"
+	done
+	keys="['events', 'ops', 'threads', 'peak_live_bytes', 'peak_live_blocks', 'unknown_frees', 'reused_addresses', 'live_at_end_bytes', 'live_at_end_blocks', 'failed_calls', 'time_span_ns']"
+	same=0 names=0 addrs=0
+	for f in "$@"; do
+		"$HEAPTAPE" stat --json "$f" >"$T/o.json"
+		"$HEAPTAPE" stat --json "$f.anon.htape" >"$T/a.json"
+		[ "$(jget "$T/o.json" "[d[k] for k in $keys]")" = \
+		  "$(jget "$T/a.json" "[d[k] for k in $keys]")" ] && same=$((same + 1))
+		# no exe, command line, host name or thread name; marked
+		python3 - "$T/o.json" "$T/a.json" <<'EOF' && names=$((names + 1))
+import json, sys
+o, a = (json.load(open(f)) for f in sys.argv[1:])
+gone = [o["meta"][k] for k in ("process.exe", "process.cmdline", "host.name")]
+gone += [t["name"] for t in o["per_thread"] if t.get("name")]
+del a["file"]  # its name is the user's choice
+text = json.dumps(a)
+sys.exit(not (all(g not in text for g in gone) and
+              a["meta"].get("trace.anonymized") == "1" and
+              not any(k in a["meta"] for k in ("process.exe",
+                      "process.cmdline", "host.name", "host.kernel",
+                      "process.start_realtime_ns",
+                      "clock.realtime_offset_ns"))))
+EOF
+		"$HEAPTAPE" cat "$f" | grep -o '0x[0-9a-f]*' | grep -vx 0x0 |
+			sort -u >"$T/o.addr"
+		"$HEAPTAPE" cat "$f.anon.htape" | grep -o '0x[0-9a-f]*' |
+			grep -vx 0x0 | sort -u >"$T/a.addr"
+		[ "$(wc -l <"$T/o.addr")" = "$(wc -l <"$T/a.addr")" ] &&
+			[ -z "$(comm -12 "$T/o.addr" "$T/a.addr")" ] &&
+			addrs=$((addrs + 1))
+	done
+	is "gcc --anonymize: each trace's stat the same (events, ops, peaks, reuse, unknown frees, live at end)" \
+		"$same $(cat "$T/anon.err" 2>/dev/null)" "$ntr "
+	is "gcc --anonymize: no exe, command line, host or thread name left; trace.anonymized=1" \
+		"$names" "$ntr"
+	is "gcc --anonymize: as many distinct addresses (NULL aside), none of them recorded ones" \
+		"$addrs" "$ntr"
+	set -- "$T/gcc.htape.anon.htape" "$T"/gcc.htape.*.anon.htape
+	"$HEAPTAPE" replay "$@" --json "$T/gcca.json" >/dev/null 2>&1
+	rkeys="[d[k] for k in ('events', 'events_read', 'processes', 'threads', 'ideal_peak_bytes', 'skipped', 'inversions', 'exit_blocks', 'edges')] + [d['allocators'][0]['calls']]"
+	is "gcc --anonymize: replay of the anonymized traces = replay of the recorded ones" \
+		"$(jget "$T/gcca.json" "$rkeys")" "$(jget "$T/gcc.json" "$rkeys")"
+	set --
 	set --
 else
 	skip "gcc process tree replay" "no recorder or gcc"
