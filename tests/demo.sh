@@ -59,5 +59,20 @@ echo "== heaptape plot"
 "$ht" plot "$out/python.htape" -o "$out/python.svg"
 "$ht" plot "$out/replay.json" -o "$out/replay.svg"
 echo
+# A program that runs others: a trace each, replayed together
+rm -f "$out"/gcc.htape "$out"/gcc.htape.*
+echo "== heaptape record -o demo/gcc.htape -- gcc -O2 -c format/block.c (driver, cc1, as)"
+"$ht" record -o "$out/gcc.htape" -- gcc -O2 -c "$top/format/block.c" \
+	-I"$top/format" -o "$out/block.o"
+echo
+echo "== heaptape replay demo/gcc.htape demo/gcc.htape.* $allocs"
+"$ht" replay "$out/gcc.htape" "$out"/gcc.htape.* $allocs
+echo
+echo "== heaptape convert --anonymize demo/python.htape demo/python-shared.htape"
+rm -f "$out/python-shared.htape"
+"$ht" convert --anonymize "$out/python.htape" "$out/python-shared.htape"
+"$ht" cat "$out/python-shared.htape" | head -3 || true
+echo
 echo "wrote demo/python.htape, demo/python.csv, demo/python-10ms.csv,"
-echo "demo/replay.json, demo/python.svg and demo/replay.svg"
+echo "demo/replay.json, demo/python.svg, demo/replay.svg, demo/gcc.htape*"
+echo "and demo/python-shared.htape"
