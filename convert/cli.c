@@ -107,6 +107,23 @@ int cli_out_open(struct cli_out *o, const char *path)
 		o->fp = stdout;
 		return 0;
 	}
+	{
+		/* /dev/null, /dev/stdout, a FIFO: no file to replace
+		 * (renaming over /dev/null would turn it into a file) */
+		struct stat st;
+
+		if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+			if (S_ISDIR(st.st_mode))
+				return cli_error("cannot write '%s': %s", path,
+						 strerror(EISDIR));
+			o->fd = open(path, O_WRONLY | O_CLOEXEC);
+			if (o->fd < 0)
+				return cli_error("cannot open '%s': %s", path,
+						 strerror(errno));
+			o->direct = 1;
+			goto stream;
+		}
+	}
 	if ((size_t)snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.XXXXXX", path) >=
 	    sizeof(o->tmp))
 		return cli_error("'%s': name too long", path);
@@ -115,11 +132,13 @@ int cli_out_open(struct cli_out *o, const char *path)
 		return cli_error("cannot create '%s': %s", path,
 				 strerror(errno));
 	fchmod(o->fd, 0644);
+stream:
 	o->fp = fdopen(o->fd, "w");
 	if (!o->fp) {
 		int e = errno;
 		close(o->fd);
-		unlink(o->tmp);
+		if (!o->direct)
+			unlink(o->tmp);
 		return cli_error("cannot create '%s': %s", path, strerror(e));
 	}
 	setvbuf(o->fp, NULL, _IOFBF, 1 << 20);
@@ -142,10 +161,11 @@ int cli_out_commit(struct cli_out *o)
 		err = errno;
 	o->fp = NULL;
 	o->fd = -1;
-	if (!err && rename(o->tmp, o->path))
+	if (!err && !o->direct && rename(o->tmp, o->path))
 		err = errno;
 	if (err) {
-		unlink(o->tmp);
+		if (!o->direct)
+			unlink(o->tmp);
 		return cli_error("cannot write '%s': %s", o->path,
 				 strerror(err));
 	}
@@ -164,7 +184,7 @@ void cli_out_abort(struct cli_out *o)
 		close(o->fd);
 	o->fp = NULL;
 	o->fd = -1;
-	if (o->tmp[0])
+	if (o->tmp[0] && !o->direct)
 		unlink(o->tmp);
 }
 

@@ -48,14 +48,17 @@ int cli_trace_timed(const struct ht_reader *r);
 
 /* An output file that appears under its name only when complete: written
  * to a temporary file in the same directory and renamed by commit.  "-"
- * is stdout (then commit only flushes).  On abort the temporary is
- * removed.  Both return 0 or print an error and return 1. */
+ * is stdout (then commit only flushes); a path that is not a regular
+ * file (/dev/null, /dev/stdout, a FIFO) is written in place.  On abort
+ * the temporary is removed.  Both return 0 or print an error and return
+ * 1. */
 struct cli_out {
 	const char *path;
 	char tmp[4096];
 	int fd;
 	FILE *fp;      /* buffered stream on fd, opened by cli_out_open */
 	int is_stdout;
+	int direct;    /* a device or FIFO (/dev/null): written in place */
 };
 int cli_out_open(struct cli_out *o, const char *path);
 int cli_out_commit(struct cli_out *o);

@@ -241,6 +241,30 @@ EOF
 [ "$missed" = 0 ] && ok "verify detects 250 of 250 random single-bit flips" ||
 	no "verify missed $missed of 250 single-bit flips"
 
+# Outputs that are not files are written in place: /dev/null stays the
+# device (a rename over it would make it a file: every later daemon(3)
+# fails), and a FIFO gets the whole CSV.
+expect 0 "convert to /dev/null exits 0" "$H" convert "$d/a.htape" /dev/null --to csv
+expect 0 "plot -o /dev/null exits 0" "$H" plot "$d/a.htape" -o /dev/null
+[ -c /dev/null ] && ok "/dev/null is still a character device" ||
+	no "/dev/null is still a character device: $(ls -l /dev/null)"
+rm -f "$d/outfifo.csv"
+if mkfifo "$d/outfifo.csv" 2>/dev/null; then
+	timeout 20 cat "$d/outfifo.csv" >"$d/fromfifo.csv" &
+	cpid=$!
+	timeout 20 "$H" convert "$d/a.htape" "$d/outfifo.csv" 2>"$d/err"
+	rc=$?
+	wait $cpid
+	"$H" convert "$d/a.htape" "$d/direct.csv" 2>/dev/null
+	[ "$rc" = 0 ] && [ -p "$d/outfifo.csv" ] &&
+		cmp -s "$d/fromfifo.csv" "$d/direct.csv" &&
+		ok "convert into a FIFO: the whole CSV through it, the FIFO left as is" ||
+		no "convert into a FIFO (exit $rc): $(head -c 200 "$d/err")"
+else
+	no "mkfifo failed"
+fi
+rm -f "$d/outfifo.csv"
+
 # convert in.htape out.htape --level 19: same events, no bigger file,
 # metadata, thread names, RSS and losses kept.
 expect 0 "convert --level 19 exits 0" "$H" convert "$d/a.htape" "$d/z.htape" --level 19
