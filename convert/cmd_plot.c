@@ -391,6 +391,8 @@ static int plot_trace(char *const *ins, size_t n, const char *outp,
 			if (!src[k].done || q->ended)
 				continue;
 			q->ended = 1;
+			live_free(q->lv); /* no event of it comes again */
+			q->lv = NULL;
 			tot_bytes -= q->bytes;
 			tot_blocks -= q->blocks;
 			q->bytes = q->blocks = 0;

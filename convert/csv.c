@@ -451,6 +451,8 @@ static int iv_event(struct iv *v, size_t which, const struct ht_event *ev)
 static void iv_end(struct iv *v, size_t which)
 {
 	v->ended[which] = 1;
+	live_free(v->l[which]); /* no event of it comes again */
+	v->l[which] = NULL;
 	v->st.bytes -= v->pst[which].bytes;
 	v->st.blocks -= v->pst[which].blocks;
 	v->pst[which].bytes = v->pst[which].blocks = 0;

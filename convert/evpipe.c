@@ -324,8 +324,20 @@ int evpipe_next(struct evpipe *p, const struct ht_event **ev, size_t *n)
 		p->err = rc;
 		return rc;
 	}
-	if (!p->nheap)
+	if (!p->nheap) {
+		/* the end: its buffers go now, not when it is closed (one
+		 * of many traces merged may end long before the others) */
+		pthread_mutex_lock(&p->mu);
+		for (int i = 0; i < p->nspare; i++)
+			free(p->spare[i]);
+		p->nspare = 0;
+		pthread_mutex_unlock(&p->mu);
+		free(p->prev); /* the last block, moved here by load_top() */
+		p->prev = NULL;
+		ht_decoder_free(p->dec);
+		p->dec = NULL;
 		return 0;
+	}
 	s = &p->st[p->heap[0].s];
 	end = s->n;
 	if (p->nheap > 1) {
@@ -352,6 +364,22 @@ int evpipe_next(struct evpipe *p, const struct ht_event **ev, size_t *n)
 	}
 	/* else load_top() moves on at the next call, after the caller is
 	 * done with this run. */
+	return 1;
+}
+
+int evpipe_peek(const struct evpipe *p, uint64_t *ts, uint64_t *pt)
+{
+	const struct stream *s;
+
+	if (p->err || p->use_reader)
+		return -1;
+	if (!p->nheap)
+		return 0;
+	s = &p->st[p->heap[0].s];
+	if (s->loaded && s->pos >= s->n)
+		return -1; /* its key is stale until load_top() */
+	*ts = p->heap[0].ts;
+	*pt = p->heap[0].pt;
 	return 1;
 }
 
@@ -505,53 +533,95 @@ void evpipe_close(struct evpipe *p)
 	free(p);
 }
 
-/* Time order across traces: (ts, pid, tid), as within one. */
-static int ev_before(const struct ht_event *a, const struct ht_event *b)
+/* Time order across traces: (ts, pid, tid), as within one; keys are
+ * (ts, pid << 32 | tid). */
+static int key_less(uint64_t ats, uint64_t apt, uint64_t bts, uint64_t bpt)
 {
-	if (a->ts != b->ts)
-		return a->ts < b->ts;
-	if (a->pid != b->pid)
-		return a->pid < b->pid;
-	return a->tid < b->tid;
+	return ats != bts ? ats < bts : apt < bpt;
 }
 
+/*
+ * A source is only loaded (a block decoded) when the lower bound of its
+ * next event comes first: traces of processes that ran one after the
+ * other (a build's compilers) hold no decoded block before their turn,
+ * so memory follows the traces running at once, not all of them.
+ */
 int evpipe_merge_next(struct evsrc *s, size_t ns, const struct ht_event **ev,
 		      size_t *n, size_t *which)
 {
-	size_t m = ns, m2 = ns, lo, hi;
+	size_t m, m2, lo, hi;
+	uint64_t mts = 0, mpt = 0, m2ts = 0, m2pt = 0;
 
-	for (size_t i = 0; i < ns; i++) {
-		if (!s[i].done && !s[i].n) {
-			int e = evpipe_next(s[i].p, &s[i].ev, &s[i].n);
+	for (;;) {
+		m = m2 = ns;
+		for (size_t i = 0; i < ns; i++) {
+			uint64_t ts, pt;
+
+			if (s[i].done)
+				continue;
+			if (!s[i].n) {
+				int k = evpipe_peek(s[i].p, &s[i].lb_ts,
+						    &s[i].lb_pt);
+				if (k < 0) {
+					/* no bound: load it now */
+					s[i].lb_ts = 0;
+					s[i].lb_pt = 0;
+				} else if (k == 0) {
+					/* the end: evpipe_next() says so and
+					 * lets its buffers go */
+					if (evpipe_next(s[i].p, &s[i].ev,
+							&s[i].n) < 0)
+						s[i].n = 0;
+					s[i].done = 1;
+					continue;
+				}
+			}
+			/* its run's first event, or a bound of it */
+			ts = s[i].n ? s[i].ev->ts : s[i].lb_ts;
+			pt = s[i].n ? (uint64_t)s[i].ev->pid << 32 |
+					      s[i].ev->tid : s[i].lb_pt;
+			if (m == ns || key_less(ts, pt, mts, mpt)) {
+				m2 = m;
+				m2ts = mts;
+				m2pt = mpt;
+				m = i;
+				mts = ts;
+				mpt = pt;
+			} else if (m2 == ns || key_less(ts, pt, m2ts, m2pt)) {
+				m2 = i;
+				m2ts = ts;
+				m2pt = pt;
+			}
+		}
+		if (m == ns)
+			return 0;
+		if (s[m].n)
+			break;
+		/* the first is a bound: load that source and look again */
+		{
+			int e = evpipe_next(s[m].p, &s[m].ev, &s[m].n);
 
 			if (e < 0) {
-				*which = i;
+				*which = m;
 				return e;
 			}
 			if (e == 0) {
-				s[i].done = 1;
-				s[i].n = 0;
+				s[m].done = 1;
+				s[m].n = 0;
 			}
 		}
-		if (!s[i].n)
-			continue;
-		if (m == ns || ev_before(s[i].ev, s[m].ev)) {
-			m2 = m;
-			m = i;
-		} else if (m2 == ns || ev_before(s[i].ev, s[m2].ev)) {
-			m2 = i;
-		}
 	}
-	if (m == ns)
-		return 0;
-	/* events of m up to the first that s[m2]'s next comes before */
+	/* events of m up to the first that m2's key comes before (an
+	 * event's key, or a bound: its event comes no earlier) */
 	lo = 1;
 	hi = s[m].n;
 	if (m2 < ns) {
 		while (lo < hi) {
 			size_t mid = lo + (hi - lo) / 2;
+			const struct ht_event *e = &s[m].ev[mid];
 
-			if (ev_before(s[m2].ev, &s[m].ev[mid]))
+			if (key_less(m2ts, m2pt, e->ts,
+				     (uint64_t)e->pid << 32 | e->tid))
 				hi = mid;
 			else
 				lo = mid + 1;

@@ -33,6 +33,12 @@ int evpipe_next(struct evpipe *p, const struct ht_event **ev, size_t *n);
 
 uint64_t evpipe_error_offset(const struct evpipe *p);
 
+/* A lower bound of the key (ts, pid << 32 | tid) of the next event
+ * evpipe_next() will hand out, without decoding anything: 1, 0 at the
+ * end, -1 if it cannot tell without loading (a block just used up, an
+ * error, HEAPTAPE_MERGE=reader). */
+int evpipe_peek(const struct evpipe *p, uint64_t *ts, uint64_t *pt);
+
 /* Blocks skipped in salvage mode because they did not decode. */
 size_t evpipe_problems(const struct evpipe *p,
 		       const struct ht_problem **out);
@@ -54,6 +60,7 @@ struct evsrc {
 	const struct ht_event *ev;
 	size_t n;
 	int done;
+	uint64_t lb_ts, lb_pt; /* merge: bound of its next event (n == 0) */
 };
 
 /*

@@ -233,6 +233,42 @@ gl=$(tail -1 "$d/all_iv.csv" | cut -d, -f7)
 	ok "convert --interval of gcc's $# traces: $ga allocations (the sum of each), $gl bytes live at the end (the last process's)" ||
 	no "convert --interval of several traces: rc $crc, allocs $ga vs $sa, live at end $gl vs $sl"
 
+# Processes that ran one after the other (a shell running 16 pythons):
+# reading their traces together holds the blocks of the ones running at
+# the time, not a block of every trace, so cat and plot of all 17 take
+# about the memory of one (before: a decoded block of each, 6 MiB a
+# trace)
+d=$T/seq
+mkdir -p "$d"
+rm -f "$d"/s.htape*
+py=$(python3 -c 'import sys; print(sys.executable)') # not a wrapper
+PYTHONMALLOC=malloc "$H" record -q -o "$d/s.htape" -- sh -c \
+	'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do "$0" -c "x = [str(i) for i in range(150000)]"; done' "$py" \
+	>/dev/null 2>&1
+set -- "$d/s.htape" "$d"/s.htape.*
+big=$(ls -S "$d"/s.htape.* | head -1)
+# (under ASan, without the quarantine that keeps freed memory)
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0" \
+	python3 - "$H" "$big" "$@" >"$d/rss" 2>&1 <<'EOF'
+import resource, subprocess, sys
+h, one, alls = sys.argv[1], sys.argv[2], sys.argv[3:]
+def rss(args):
+    # a fresh python3 per measurement: ru_maxrss of children is a max
+    code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], "
+            "stdout=subprocess.DEVNULL, check=True); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    return int(subprocess.run([sys.executable, "-c", code] + args,
+                              capture_output=True, text=True, check=True).stdout)
+for cmd in ("cat", "plot"):
+    extra = ["-o", sys.argv[3] + ".svg"] if cmd == "plot" else []
+    a, b = rss([h, cmd] + extra + [one]), rss([h, cmd] + extra + alls)
+    print(cmd, a, b, "ok" if b < a + 40 * 1024 else "too much")
+EOF
+[ $# -ge 17 ] && [ "$(grep -c ' ok$' "$d/rss")" = 2 ] &&
+	ok "cat and plot of 17 sequential processes' traces: about one trace's memory ($(tr '\n' ' ' <"$d/rss")KB)" ||
+	no "cat/plot of sequential traces: $# traces; $(tr '\n' ' ' <"$d/rss")"
+set --
+
 # --only (HEAPTAPE_ONLY): of gcc's three programs only cc1 is recorded;
 # the others run untouched and leave no trace.  A pattern that matches
 # no process: record says so.
