@@ -441,6 +441,8 @@ static int cmd_replay(int argc, char **argv)
 		rc = cli_error("cannot create '%s': %s", plan, strerror(errno));
 		goto out;
 	}
+	po.window = window ? (uint32_t)((window + RP_EPOCH_OPS - 1) /
+					RP_EPOCH_OPS) : 0;
 	if (plan_build(src, ns, fd, &po, &info)) {
 		rc = cli_error("cannot write the replay plan '%s': %s", plan,
 			       strerror(errno));
@@ -458,8 +460,7 @@ static int cmd_replay(int argc, char **argv)
 				      (check ? RP_OPT_CHECK : 0) |
 				      (recorded ? RP_OPT_RECORDED : 0),
 			sample, speed,
-			window ? (uint32_t)((window + RP_EPOCH_OPS - 1) /
-					    RP_EPOCH_OPS) : 0)) {
+			po.window)) {
 		rc = cli_error("cannot update '%s': %s", plan, strerror(errno));
 		goto out;
 	}

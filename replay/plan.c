@@ -125,6 +125,11 @@ struct plan {
 	uint32_t *nep;       /* streams with ops in each epoch */
 	uint64_t nepochs, epcap;
 
+	/* slots of ended processes' streams, by the epoch they were
+	 * given up in (nondecreasing): see end_trace() */
+	uint32_t *gy_slot;
+	uint64_t *gy_epoch;
+	size_t gy_head, gy_n, gy_cap;
 	uint32_t *pids;      /* every pid an event has had, in order */
 	uint32_t npids, pidcap;
 	uint32_t next_id;    /* trace_pid(): the next made-up pid */
@@ -455,11 +460,21 @@ static int stream_of(struct plan *p, const struct ht_event *ev, uint32_t *out)
 static uint32_t slot_new(struct plan *p, uint32_t si)
 {
 	struct pstream *s = &p->st[si];
+	uint64_t e = p->gidx / RP_EPOCH_OPS;
 	uint32_t slot;
 
 	if (s->free_head != RP_NONE) {
 		slot = s->free_head;
 		s->free_head = p->slot_next[slot];
+	} else if (p->gy_n && (p->o->one_thread ||
+			       (p->o->window &&
+				e >= p->gy_epoch[p->gy_head] + p->o->window +
+					     1))) {
+		/* an ended process's slot: the op that takes it runs after
+		 * epoch gy_epoch is complete (the window), so after every op
+		 * of the streams that gave it up */
+		slot = p->gy_slot[p->gy_head++];
+		p->gy_n--;
 	} else {
 		if (p->nslots == p->scap) {
 			uint64_t ncap = p->scap ? p->scap * 2 : 4096;
@@ -883,6 +898,8 @@ static void plan_free(struct plan *p)
 	free(p->slot_pos);
 	free(p->nep);
 	free(p->pids);
+	free(p->gy_slot);
+	free(p->gy_epoch);
 }
 
 static int finish(struct plan *p)
@@ -939,7 +956,45 @@ static int finish(struct plan *p)
 	return pwrite_all(p->fd, &h, sizeof(h), 0);
 }
 
-/* Trace t has ended: so have its processes. */
+/* Slot given up in the current epoch, for other streams to reuse. */
+static int graveyard_add(struct plan *p, uint32_t slot)
+{
+	if (p->gy_head + p->gy_n == p->gy_cap) {
+		if (p->gy_head) { /* slide the queue down first */
+			memmove(p->gy_slot, p->gy_slot + p->gy_head,
+				p->gy_n * sizeof(*p->gy_slot));
+			memmove(p->gy_epoch, p->gy_epoch + p->gy_head,
+				p->gy_n * sizeof(*p->gy_epoch));
+			p->gy_head = 0;
+		}
+		if (p->gy_n == p->gy_cap) {
+			size_t nc = p->gy_cap ? 2 * p->gy_cap : 4096;
+			uint32_t *a = realloc(p->gy_slot, nc * sizeof(*a));
+			uint64_t *b;
+
+			if (!a)
+				return -1;
+			p->gy_slot = a;
+			if (!(b = realloc(p->gy_epoch, nc * sizeof(*b))))
+				return -1;
+			p->gy_epoch = b;
+			p->gy_cap = nc;
+		}
+	}
+	p->gy_slot[p->gy_head + p->gy_n] = slot;
+	p->gy_epoch[p->gy_head + p->gy_n++] = p->gidx / RP_EPOCH_OPS;
+	return 0;
+}
+
+/*
+ * Trace t has ended: so have its processes.  Their blocks still live are
+ * freed (end_process()), and then every slot their streams hold free
+ * goes to the graveyard, tagged with the current epoch: every op of
+ * those streams is in that epoch or an earlier one, so an op window + 1
+ * epochs later, which waits for it to be complete, may reuse the slot
+ * without a wait edge of its own (slot_new()).  Without it the slots of
+ * a long process tree would grow with every process's leftover blocks.
+ */
 static int end_trace(struct plan *p, struct live *live, struct trace_state *t)
 {
 	t->ended = 1;
@@ -950,6 +1005,22 @@ static int end_trace(struct plan *p, struct live *live, struct trace_state *t)
 		    end_process(p, t->map[k].id, t->last,
 				t->last_ts >= p->t0 ? t->last_ts - p->t0 : 0))
 			return -1;
+	}
+	for (uint32_t i = 0; i < p->nst && !p->o->one_thread; i++) {
+		struct pstream *s = &p->st[i];
+		uint32_t k;
+
+		for (k = 0; k < t->n && t->map[k].id != s->pid; k++)
+			;
+		if (k == t->n)
+			continue;
+		while (s->free_head != RP_NONE) {
+			uint32_t slot = s->free_head;
+
+			s->free_head = p->slot_next[slot];
+			if (graveyard_add(p, slot))
+				return -1;
+		}
 	}
 	return 0;
 }

@@ -35,6 +35,11 @@ struct plan_opts {
 	int have_pid;       /* --pid */
 	uint32_t pid;
 	uint64_t max_block;  /* larger allocations are skipped (too_large) */
+	uint32_t window;     /* the run's window in epochs (rp_header); 0:
+				none.  Several traces: a slot of an ended
+				process is reused only by an op at least
+				window + 1 epochs later, when its free is sure
+				to be done (0: never) */
 };
 
 struct plan_info {

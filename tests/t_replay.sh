@@ -218,6 +218,28 @@ print(a[0] % 2097152 == 0, a[1] % 131072 == 0,
 check "--anonymize to a CSV: exit 2, saying it writes .htape" \
 	sh -c "[ $? = 2 ] && grep -q 'anonymize converts a .htape trace to a .htape' '$T/err'"
 
+# Processes one after the other (a shell running 8 pythons): the slots
+# of an ended process's threads are reused by the next processes, so
+# the harness's memory stays that of one process, not of all 8
+if [ -f "$HT_PRELOAD" ]; then
+	rm -f "$T"/sq.htape*
+	py=$(python3 -c 'import sys; print(sys.executable)')
+	PYTHONMALLOC=malloc "$HEAPTAPE" record -q -o "$T/sq.htape" -- sh -c \
+		'for i in 1 2 3 4 5 6 7 8; do "$0" -c "x = [str(i) for i in range(200000)]"; done' "$py" \
+		>/dev/null 2>&1
+	set -- "$T/sq.htape" "$T"/sq.htape.*
+	big=$(ls -S "$T"/sq.htape.* | head -1)
+	"$HEAPTAPE" replay "$big" --no-touch --json "$T/sq1.json" >/dev/null 2>&1
+	"$HEAPTAPE" replay "$@" --no-touch --json "$T/sq.json" >/dev/null 2>&1
+	one=$(jget "$T/sq1.json" "d['allocators'][0]['peak_rss_bytes']")
+	all=$(jget "$T/sq.json" "(d['processes'], d['allocators'][0]['peak_rss_bytes'])")
+	check "8 sequential pythons ($# traces) replayed together: peak RSS $all about one's ($one)" \
+		sh -c "[ \"\$(python3 -c \"p, a = $all; print(p >= 9 and a < 2 * $one + (8 << 20))\")\" = True ]"
+	set --
+else
+	skip "sequential processes replay" "no recorder"
+fi
+
 # gcc: the driver, cc1 and as, each a trace.  Checked against stat of
 # each trace and against python3 over their merged CSV: the ideal peak
 # of the tree, where a process's blocks go when its last event is past.

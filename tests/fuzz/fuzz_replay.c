@@ -12,7 +12,9 @@
  * chooses --threads=1 and how many traces (1 to 3, a process tree) the
  * events are spread over; their pids repeat across traces, as reused
  * pids do.  With several traces every block is freed by the end: a
- * trace's end frees what its processes left live (RF_EXIT, not a call).
+ * trace's end frees what its processes left live (RF_EXIT, not a call),
+ * and with a window its streams' slots are reused by later processes:
+ * the simulation checks that no slot is made while still in use.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +176,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size) {
 		po.one_thread = data[0] & 1;
 		nt = 1 + (size_t)((data[0] >> 1) & 3) % 3;
+		/* the simulation's window (one epoch), or none: ended
+		 * processes' slots reused, or never */
+		po.window = (data[0] >> 3) & 1;
 	}
 	memset(src, 0, sizeof(src));
 	for (size_t t = 0; t < nt; t++)
