@@ -164,9 +164,11 @@ static void sampler_put(struct sampler *s, double t, double v)
 
 /* Columns to points, x in seconds (the window's); a step shape between
  * columns.  from_start: the line begins at the left edge with the
- * value the window starts with. */
+ * value the window starts with; to_end: it goes on to the right edge
+ * with its last value, else it stops at its last column (a process
+ * that ended). */
 static int sampler_line(const struct sampler *s, struct line *l,
-			int from_start)
+			int from_start, int to_end)
 {
 	double prev = 0;
 	int any = 0, rc = 0;
@@ -202,7 +204,8 @@ static int sampler_line(const struct sampler *s, struct line *l,
 		prev = c->last;
 		any = 1;
 	}
-	rc |= line_add(l, s->t0 + s->span, prev);
+	if (to_end)
+		rc |= line_add(l, s->t0 + s->span, prev);
 	return rc;
 }
 
@@ -443,7 +446,7 @@ static int plot_trace(char *const *ins, size_t n, const char *outp,
 		goto out;
 	}
 drawn:
-	if (sampler_line(&sb, &lb, 1) || sampler_line(&sk, &lk, 1)) {
+	if (sampler_line(&sb, &lb, 1, 1) || sampler_line(&sk, &lk, 1, 1)) {
 		cli_error("out of memory");
 		goto out;
 	}
@@ -465,7 +468,8 @@ drawn:
 		qsort(top, ntop, sizeof(top[0]), cmp_peak);
 	}
 	for (size_t k = 0; k < ntop; k++)
-		if (sampler_line(&top[k]->s, &top[k]->l, 1)) {
+		/* a process that exited ends where it did */
+		if (sampler_line(&top[k]->s, &top[k]->l, 1, !top[k]->ended)) {
 			cli_error("out of memory");
 			goto out;
 		}
@@ -489,17 +493,27 @@ drawn:
 		}
 		for (size_t i = 0; i < n; i++) {
 			size_t nrss = ht_reader_rss(src[i].r, &rss);
+			double lt = -1, lv = 0;
 
 			for (size_t j = 0; j < nrss; j++) {
 				double t = (double)(rss[j].ts - t0) / tscale;
-				if (rss[j].pid == rpid[k])
+				if (rss[j].pid == rpid[k]) {
 					sampler_put(&s, t,
 						    (double)rss[j].rss_bytes);
+					lt = t;
+					lv = (double)rss[j].rss_bytes;
+				}
 			}
+			/* the last sample holds until the process's last
+			 * event, where its line ends */
+			if (n > 1 && lt >= 0 && pr[i].last_t > lt)
+				sampler_put(&s, pr[i].last_t, lv);
 		}
 		if (col_max(&s) > (double)rss_peak_w)
 			rss_peak_w = (uint64_t)col_max(&s);
-		err = sampler_line(&s, &lr[k], 0);
+		/* several processes: each one's line ends at its last
+		 * sample, near its exit */
+		err = sampler_line(&s, &lr[k], 0, n == 1);
 		free(s.c);
 		if (err) {
 			cli_error("out of memory");
@@ -658,7 +672,7 @@ static int json_series(json_t *arr, struct line *l, double *tmax,
 	json_array_foreach(arr, i, p)
 		sampler_put(&s, json_number_value(json_array_get(p, 0)),
 			    json_number_value(json_array_get(p, 1)));
-	rc = sampler_line(&s, l, 0);
+	rc = sampler_line(&s, l, 0, 1);
 	free(s.c);
 	return rc ? -2 : 0;
 }

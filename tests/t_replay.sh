@@ -351,9 +351,15 @@ end = val(svgaxis.ys(svgaxis.lines(root)[0])[-1])
 want = int(sys.argv[2])  # the driver, the last process running
 print("ok" if abs(end - want) <= 0.02 * top else
       "sum line ends at %.0f, want %d" % (end, want))
+# the lines of processes that exited (cc1: its live bytes and its RSS)
+# end there, not at the right edge
+xs = [[float(p.split(",")[0]) for p in l.get("points").split()]
+      for l in svgaxis.lines(root)]
+edge = max(x[-1] for x in xs)
+print("ended lines", sum(x[-1] < edge - 1 for x in xs) >= 2)
 EOF
-	is "gcc: plot of the tree: the sum line ends at the driver's live bytes, its children's given back at their exits" \
-		"$(cat "$T/gcc.plotchk")" "ok"
+	is "gcc: plot of the tree: the sum line ends at the driver's live bytes, its children's given back at their exits; an exited process's lines end at its exit" \
+		"$(tr '\n' ' ' <"$T/gcc.plotchk")" "ok ended lines True "
 	check "gcc: recorded peak RSS is of the processes together, at least the largest one's" \
 		sh -c "grep -q 'its processes together' '$T/gcc.table' && [ \"\$(python3 $T/jget.py '$T/gcc.json' \"d['recorded_peak_rss_bytes'] >= max($(for f in "$@"; do printf '%s,' "$(statget "$f" recorded_peak_rss_bytes)"; done))\")\" = True ]"
 	# convert --anonymize, trace by trace: nothing of the program's
