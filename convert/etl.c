@@ -37,6 +37,7 @@
 
 #include "convert.h"
 #include "etl_read.h"
+#include "imap.h"
 
 #define BUF_HDR 0x48u
 
@@ -55,72 +56,6 @@ int etl_probe(const unsigned char *buf, size_t n)
 	return (m >> 24 & 0xC0) == 0xC0 &&
 	       ((m >> 16 & 0xFF) == 1 || (m >> 16 & 0xFF) == 2) &&
 	       buf[BUF_HDR + 6] == 0 && buf[BUF_HDR + 7] == 0;
-}
-
-/*
- * A small open-addressing map from a 64-bit key to an index.
- */
-struct imap {
-	uint64_t *keys;
-	uint32_t *vals;
-	size_t cap, n;
-};
-
-static uint64_t mix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return k;
-}
-
-/* Returns the slot of key; *found tells whether it was there.  Grows.
- * -1 on out of memory. */
-static long imap_slot(struct imap *m, uint64_t key, int *found)
-{
-	size_t i;
-
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t nc = m->cap ? m->cap * 2 : 64, j;
-		uint64_t *nk = malloc(nc * sizeof(*nk));
-		uint32_t *nv = malloc(nc * sizeof(*nv));
-		if (!nk || !nv) {
-			free(nk);
-			free(nv);
-			return -1;
-		}
-		memset(nv, 0xff, nc * sizeof(*nv));
-		for (j = 0; j < m->cap; j++) {
-			if (m->vals[j] == UINT32_MAX)
-				continue;
-			for (i = mix(m->keys[j]) & (nc - 1);
-			     nv[i] != UINT32_MAX; i = (i + 1) & (nc - 1))
-				;
-			nk[i] = m->keys[j];
-			nv[i] = m->vals[j];
-		}
-		free(m->keys);
-		free(m->vals);
-		m->keys = nk;
-		m->vals = nv;
-		m->cap = nc;
-	}
-	for (i = mix(key) & (m->cap - 1); m->vals[i] != UINT32_MAX;
-	     i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == key) {
-			*found = 1;
-			return (long)i;
-		}
-	}
-	*found = 0;
-	m->keys[i] = key;
-	return (long)i;
-}
-
-static void imap_free(struct imap *m)
-{
-	free(m->keys);
-	free(m->vals);
 }
 
 /* Process names from Process Start/End/DCStart/DCEnd events. */

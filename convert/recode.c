@@ -37,6 +37,7 @@
 
 #include "convert.h"
 #include "evpipe.h"
+#include "imap.h"
 
 /* --anonymize: the metadata keys kept, which say how to read the
  * events and what made them; everything else (exe, command line, host
@@ -67,68 +68,37 @@ static int keep_anon(const char *k)
 
 /* --anonymize: granule (address >> 16) -> its made-up number. */
 struct anon {
-	uint64_t *key, *val; /* key + 1; 0: empty */
-	size_t cap, n;
+	struct imap map;
 	uint64_t next;       /* the next granule number (from 1) */
 };
 
-static int anon_grow(struct anon *a)
-{
-	size_t ncap = a->cap ? a->cap * 2 : 4096;
-	uint64_t *k = calloc(ncap, sizeof(*k)), *v = malloc(ncap * sizeof(*v));
-
-	if (!k || !v) {
-		free(k);
-		free(v);
-		return -1;
-	}
-	for (size_t i = 0; i < a->cap; i++) {
-		size_t j;
-
-		if (!a->key[i])
-			continue;
-		j = (size_t)((a->key[i] * 0x9e3779b97f4a7c15ull) >> 20) &
-		    (ncap - 1);
-		while (k[j])
-			j = (j + 1) & (ncap - 1);
-		k[j] = a->key[i];
-		v[j] = a->val[i];
-	}
-	free(a->key);
-	free(a->val);
-	a->key = k;
-	a->val = v;
-	a->cap = ncap;
-	return 0;
-}
-
 /* The made-up address of x (0 stays 0); align: the alignment the event
- * asked for, honoured where x's granule is new.  -1: out of memory. */
+ * asked for, honoured where x's granule is new.  -1: out of memory, or
+ * more granules than the map holds (2^32 - 1: 256 TiB). */
 static int anon_addr(struct anon *a, uint64_t *x, uint64_t align)
 {
-	uint64_t g = (*x >> 16) + 1, v;
-	size_t j;
+	long j;
+	int found;
+	uint64_t v;
 
 	if (!*x)
 		return 0;
-	if ((a->n + 1) * 2 > a->cap && anon_grow(a))
+	if ((j = imap_slot(&a->map, *x >> 16, &found)) < 0)
 		return -1;
-	j = (size_t)((g * 0x9e3779b97f4a7c15ull) >> 20) & (a->cap - 1);
-	while (a->key[j] && a->key[j] != g)
-		j = (j + 1) & (a->cap - 1);
-	if (!a->key[j]) {
+	if (!found) {
 		v = a->next ? a->next : 1;
 		if (align > 65536 && !(*x & 0xffff) &&
 		    !(align & (align - 1)) && align <= (1ull << 40)) {
 			uint64_t m = align >> 16;
 			v = (v + m - 1) / m * m;
 		}
+		if (v >= UINT32_MAX)
+			return -1;
 		a->next = v + 1;
-		a->key[j] = g;
-		a->val[j] = v;
-		a->n++;
+		a->map.vals[j] = (uint32_t)v;
+		a->map.n++;
 	}
-	*x = a->val[j] << 16 | (*x & 0xffff);
+	*x = (uint64_t)a->map.vals[j] << 16 | (*x & 0xffff);
 	return 0;
 }
 
@@ -387,7 +357,6 @@ fail:
 	cli_out_abort(&out);
 	ht_reader_close(r);
 done:
-	free(an.key);
-	free(an.val);
+	imap_free(&an.map);
 	return rc;
 }
