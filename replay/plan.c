@@ -841,11 +841,18 @@ static int end_process(struct plan *p, uint32_t pid, uint32_t si,
 		       uint64_t ts)
 {
 	struct entry *ne;
-	uint64_t n = 0, mask = p->ecap - 1;
+	uint64_t n = 0, keep = 0, cap = 4096, mask;
 
 	if (!p->ecap)
 		return 0;
-	if (!(ne = calloc(p->ecap, sizeof(*ne))))
+	/* sized for the entries that stay (at most half full): the
+	 * table shrinks back as the processes that filled it end */
+	for (uint64_t k = 0; k < p->ecap; k++)
+		keep += p->ent[k].used && p->ent[k].pid != pid;
+	while (cap < 2 * keep)
+		cap *= 2;
+	mask = cap - 1;
+	if (!(ne = calloc(cap, sizeof(*ne))))
 		return -1;
 	for (uint64_t k = 0; k < p->ecap; k++) {
 		struct entry *e = &p->ent[k];
@@ -881,6 +888,7 @@ static int end_process(struct plan *p, uint32_t pid, uint32_t si,
 	}
 	free(p->ent);
 	p->ent = ne;
+	p->ecap = cap;
 	p->en = n;
 	return 0;
 }
