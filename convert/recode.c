@@ -118,9 +118,9 @@ static int copy_meta(struct ht_reader *r, struct ht_writer *w, int anon)
 	struct ht_kv *keep;
 	int rc;
 
-	if (!n)
+	if (!n && !anon)
 		return 0;
-	keep = calloc(n, sizeof(*keep));
+	keep = calloc(n + 1, sizeof(*keep)); /* + trace.anonymized */
 	if (!keep)
 		return HT_ENOMEM;
 	for (size_t i = 0; i < n; i++)
