@@ -178,31 +178,45 @@ static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
+/* The entry table rebuilt with ncap slots, without the entries of
+ * *drop (NULL: all kept).  0 or -1 (out of memory, nothing changed). */
+static int entry_rebuild(struct plan *p, uint64_t ncap, const uint32_t *drop)
+{
+	struct entry *ne = calloc(ncap, sizeof(*ne));
+	uint64_t n = 0;
+
+	if (!ne)
+		return -1;
+	for (uint64_t k = 0; k < p->ecap; k++) {
+		const struct entry *e = &p->ent[k];
+		uint64_t i;
+
+		if (!e->used || (drop && e->pid == *drop))
+			continue;
+		i = mix(e->addr, e->heap, e->pid) & (ncap - 1);
+		while (ne[i].used)
+			i = (i + 1) & (ncap - 1);
+		ne[i] = *e;
+		n++;
+	}
+	free(p->ent);
+	p->ent = ne;
+	p->ecap = ncap;
+	p->en = n;
+	return 0;
+}
+
 /* Entry table: open addressing, never deleted (an entry whose FIFO is
- * empty remembers that the address was freed: double-free detection). */
+ * empty remembers that the address was freed: double-free detection)
+ * until its process ends (end_process()). */
 static struct entry *entry_find(struct plan *p, uint32_t pid, uint64_t heap,
 				uint64_t addr, int create)
 {
 	uint64_t i, mask;
 
-	if (create && (p->en + 1) * 10 > p->ecap * 7) {
-		uint64_t ncap = p->ecap ? p->ecap * 2 : 4096;
-		struct entry *ne = calloc(ncap, sizeof(*ne));
-		if (!ne)
-			return NULL;
-		for (uint64_t k = 0; k < p->ecap; k++) {
-			struct entry *e = &p->ent[k];
-			if (!e->used)
-				continue;
-			i = mix(e->addr, e->heap, e->pid) & (ncap - 1);
-			while (ne[i].used)
-				i = (i + 1) & (ncap - 1);
-			ne[i] = *e;
-		}
-		free(p->ent);
-		p->ent = ne;
-		p->ecap = ncap;
-	}
+	if (create && (p->en + 1) * 10 > p->ecap * 7 &&
+	    entry_rebuild(p, p->ecap ? p->ecap * 2 : 4096, NULL))
+		return NULL;
 	if (!p->ecap)
 		return NULL;
 	mask = p->ecap - 1;
@@ -679,10 +693,9 @@ static int pid_seen(const struct plan *p, uint32_t pid)
 	return 0;
 }
 
-static int note_pid(struct plan *p, uint32_t pid)
+/* Adds pid, which pid_seen() has not, to the pids. */
+static int add_pid(struct plan *p, uint32_t pid)
 {
-	if ((p->npids && p->pids[p->npids - 1] == pid) || pid_seen(p, pid))
-		return 0;
 	if (p->npids == p->pidcap) {
 		uint32_t ncap = p->pidcap ? 2 * p->pidcap : 16;
 		uint32_t *n = realloc(p->pids, ncap * sizeof(*n));
@@ -727,7 +740,7 @@ static int trace_pid(struct plan *p, struct trace_state *t, uint32_t pid,
 	t->map[t->n].pid = pid;
 	t->map[t->n++].id = id;
 	*out = id;
-	return note_pid(p, id);
+	return add_pid(p, id);
 }
 
 static int one_event(struct plan *p, const struct ht_event *ev)
@@ -840,32 +853,15 @@ static int one_event(struct plan *p, const struct ht_event *ev)
 static int end_process(struct plan *p, uint32_t pid, uint32_t si,
 		       uint64_t ts)
 {
-	struct entry *ne;
-	uint64_t n = 0, keep = 0, cap = 4096, mask;
+	uint64_t keep = 0, cap = 4096;
 
-	if (!p->ecap)
-		return 0;
-	/* sized for the entries that stay (at most half full): the
-	 * table shrinks back as the processes that filled it end */
-	for (uint64_t k = 0; k < p->ecap; k++)
-		keep += p->ent[k].used && p->ent[k].pid != pid;
-	while (cap < 2 * keep)
-		cap *= 2;
-	mask = cap - 1;
-	if (!(ne = calloc(cap, sizeof(*ne))))
-		return -1;
 	for (uint64_t k = 0; k < p->ecap; k++) {
 		struct entry *e = &p->ent[k];
-		uint64_t i;
 
 		if (!e->used)
 			continue;
 		if (e->pid != pid) {
-			i = mix(e->addr, e->heap, e->pid) & mask;
-			while (ne[i].used)
-				i = (i + 1) & mask;
-			ne[i] = *e;
-			n++;
+			keep++;
 			continue;
 		}
 		while (e->head != RP_NONE) {
@@ -878,19 +874,17 @@ static int end_process(struct plan *p, uint32_t pid, uint32_t si,
 			 * that ends si's last one, which must not wait for
 			 * these frees (their waits are on later epochs) */
 			if (release(p, si, slot, &op) ||
-			    append(p, si, &op, NULL)) {
-				free(ne);
+			    append(p, si, &op, NULL))
 				return -1;
-			}
 			p->info->nops--; /* not a call of the trace */
 			p->info->exit_blocks++;
 		}
 	}
-	free(p->ent);
-	p->ent = ne;
-	p->ecap = cap;
-	p->en = n;
-	return 0;
+	/* sized for the entries that stay (at most half full): the
+	 * table shrinks back as the processes that filled it end */
+	while (cap < 2 * keep)
+		cap *= 2;
+	return p->ecap ? entry_rebuild(p, cap, &pid) : 0;
 }
 
 static void plan_free(struct plan *p)
