@@ -559,23 +559,12 @@ int evpipe_merge_next(struct evsrc *s, size_t ns, const struct ht_event **ev,
 
 			if (s[i].done)
 				continue;
-			if (!s[i].n) {
-				int k = evpipe_peek(s[i].p, &s[i].lb_ts,
-						    &s[i].lb_pt);
-				if (k < 0) {
-					/* no bound: load it now */
-					s[i].lb_ts = 0;
-					s[i].lb_pt = 0;
-				} else if (k == 0) {
-					/* the end: evpipe_next() says so and
-					 * lets its buffers go */
-					if (evpipe_next(s[i].p, &s[i].ev,
-							&s[i].n) < 0)
-						s[i].n = 0;
-					s[i].done = 1;
-					continue;
-				}
-			}
+			/* no bound, or at its end: load it now, and
+			 * evpipe_next() says which (and lets the buffers of
+			 * an ended one go) */
+			if (!s[i].n &&
+			    evpipe_peek(s[i].p, &s[i].lb_ts, &s[i].lb_pt) <= 0)
+				s[i].lb_ts = s[i].lb_pt = 0;
 			/* its run's first event, or a bound of it */
 			ts = s[i].n ? s[i].ev->ts : s[i].lb_ts;
 			pt = s[i].n ? (uint64_t)s[i].ev->pid << 32 |
