@@ -141,17 +141,16 @@ static int warn_unread(const struct evsrc *s, size_t i,
 		return info->read_err != HT_ETRUNC && !salvage;
 	}
 	if (salvage) {
-		const struct ht_problem *pp;
-		size_t npp = evpipe_problems(s->p, &pp);
-
-		for (size_t k = 0; k < np; k++)
-			cli_warn("'%s': %s at offset %llu (skipped)", s->path,
-				 ht_strerror(pr[k].code),
-				 (unsigned long long)pr[k].offset);
-		for (size_t k = 0; k < npp; k++)
-			cli_warn("'%s': %s at offset %llu (skipped)", s->path,
-				 ht_strerror(pp[k].code),
-				 (unsigned long long)pp[k].offset);
+		/* the reader's problems, then the blocks that did not
+		 * decode */
+		for (int from = 0; from < 2; from++) {
+			if (from)
+				np = evpipe_problems(s->p, &pr);
+			for (size_t k = 0; k < np; k++)
+				cli_warn("'%s': %s at offset %llu (skipped)",
+					 s->path, ht_strerror(pr[k].code),
+					 (unsigned long long)pr[k].offset);
+		}
 	} else if (!ht_reader_complete(s->r) && !info->read_err) {
 		struct ht_trace_info ti;
 
