@@ -487,7 +487,6 @@ static int cmd_replay(int argc, char **argv)
 			rc = 1;
 		}
 	}
-	rc_.trace = src[0].path;
 	rc_.ntraces = ns;
 	rc_.traces = argv + optind;
 	rc_.info = &info;

@@ -180,7 +180,7 @@ void report_table(FILE *f, const struct report_ctx *c)
 		if (l > w)
 			w = l > 40 ? 40 : l;
 	}
-	fprintf(f, "replay of %s", c->trace);
+	fprintf(f, "replay of %s", c->traces[0]);
 	if (c->ntraces > 1)
 		fprintf(f, " and %zu more trace%s", c->ntraces - 1,
 			c->ntraces == 2 ? "" : "s");
@@ -417,7 +417,7 @@ void report_json(FILE *f, const struct report_ctx *c)
 	struct kind_sum rk[RK_NCALLS];
 
 	fputs("{\n  \"trace\": ", f);
-	cli_json_str(f, c->trace);
+	cli_json_str(f, c->traces[0]);
 	fputs(",\n  \"traces\": [", f);
 	for (size_t i = 0; i < c->ntraces; i++) {
 		if (i)
@@ -456,8 +456,7 @@ void report_json(FILE *f, const struct report_ctx *c)
 		fputs("null", f);
 	if (in->read_err) {
 		fputs(",\n  \"read_error\": {\"trace\": ", f);
-		cli_json_str(f, c->ntraces ? c->traces[in->read_err_trace] :
-					     c->trace);
+		cli_json_str(f, c->traces[in->read_err_trace]);
 		fprintf(f, ", \"offset\": %llu, \"error\": \"%s\"}",
 			(unsigned long long)in->read_err_offset,
 			ht_strerror(in->read_err));

@@ -59,8 +59,7 @@ struct alloc_sum {
 void summarise(const struct rp_result *res, int nres, struct alloc_sum *s);
 
 struct report_ctx {
-	const char *trace;             /* the first of the traces */
-	char *const *traces;
+	char *const *traces;           /* at least one */
 	size_t ntraces;
 	const struct plan_info *info;
 	const struct alloc_sum *sums;
