@@ -1025,12 +1025,32 @@ rare_row(struct ht__enc *e, size_t r, const struct ht_event *x)
 		dense_row(e, r, x);
 }
 
+/* The per-op aux slot of struct ht__rec (internal.h). */
+const uint8_t ht__op_kind[16] = {
+	[HT_OP_CALLOC] = HT__K_NMEMB,
+	[HT_OP_REALLOC] = HT__K_OLD,
+	[HT_OP_REALLOCARRAY] = HT__K_OLD,
+	[HT_OP_FREE] = HT__K_NOSIZE,
+	[HT_OP_POSIX_MEMALIGN] = HT__K_ALIGN,
+	[HT_OP_ALIGNED_ALLOC] = HT__K_ALIGN,
+	[HT_OP_MEMALIGN] = HT__K_ALIGN,
+	[HT_OP_FREE_ALIGNED_SIZED] = HT__K_ALIGN,
+};
+
 /*
  * One pass over the rows: op set, ts range and deltas, the hot columns,
  * old_size, align and nmemb gathered, op and flags as bytes; heap, aux
- * and result only OR-ed while they are 0 (almost always).
+ * and result only OR-ed while they are 0 (almost always).  The rows are
+ * events (ev) or, with rc, the recorder's records (r), read in place:
+ * that spares the recorder writing and this reading back 96 bytes an
+ * event (recording mallocstorm, the encoder thread's instructions -6.5 %
+ * under callgrind, its CPU time -10 % in the quietest of 12 runs).
+ * Inlined into each caller, so the test of rc is made at compile time.
  */
-int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n)
+static inline __attribute__((always_inline)) int
+add_rows(struct ht__enc *e, const struct ht_event *ev,
+	 const struct ht__rec *rv, size_t n, uint32_t rpid, uint32_t rtid,
+	 const struct ht__recclock *clk, const int rc)
 {
 	size_t r0 = e->b.n;
 	uint64_t *hts = e->hot[HT__C_TS] + r0;
@@ -1057,18 +1077,56 @@ int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n)
 		return -1;
 	}
 	if (r0 == 0) {
-		e->b.pid0 = ev[0].pid;
-		e->b.tid0 = ev[0].tid;
-		e->b.ts0 = t_prev = ev[0].ts;
+		e->b.pid0 = rc ? rpid : ev[0].pid;
+		e->b.tid0 = rc ? rtid : ev[0].tid;
+		e->b.ts0 = t_prev = rc ? ht__rec_ns(clk, rv[0].ts) : ev[0].ts;
 	}
 	uint32_t pid0 = e->b.pid0, tid0 = e->b.tid0;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct ht_event *x = &ev[i];
+		/* the row's fields: an event's, or a record's unpacked */
+		uint8_t op;
+		uint64_t ts, addr, size, old_addr, old_size, align, nmemb;
+		uint32_t flags;
+		int32_t result;
 
-		__builtin_prefetch(&ev[i + 16]);
-		uint8_t op = x->op;
-		uint64_t ts = x->ts;
+		if (rc) {
+			const struct ht__rec *x = &rv[i];
+			uint64_t so = x->szop, aux = x->aux;
+			unsigned fl = (unsigned)(so >> 60);
+			uint64_t failed = -(uint64_t)(fl & HT_EV_FAILED);
+			unsigned k;
+
+			__builtin_prefetch(&rv[i + 16]);
+			op = (uint8_t)((so >> HT__SZ_BITS) & 15);
+			k = ht__op_kind[op];
+			ts = ht__rec_ns(clk, x->ts);
+			addr = x->addr & ~failed;
+			size = ht__pick(~k, HT__K_NOSIZE, so & HT__SZ_MASK);
+			old_addr = ht__pick(k, HT__K_OLD, aux);
+			old_size = 0;
+			align = ht__pick(k, HT__K_ALIGN, aux);
+			nmemb = ht__pick(k, HT__K_NMEMB, aux);
+			flags = fl & (HT_EV_FAILED | HT_EV_INPLACE);
+			result = (int32_t)(x->addr & failed);
+		} else {
+			const struct ht_event *x = &ev[i];
+
+			__builtin_prefetch(&ev[i + 16]);
+			op = x->op;
+			ts = x->ts;
+			addr = x->addr;
+			size = x->size;
+			old_addr = x->old_addr;
+			old_size = x->old_size;
+			align = x->align;
+			nmemb = x->nmemb;
+			flags = x->flags;
+			result = x->result;
+			bad |= (x->pid ^ pid0) | (x->tid ^ tid0);
+			o_hp |= x->heap;
+			o_ax |= x->aux;
+		}
 		unsigned mk;
 
 		if (!seen[op]) {
@@ -1078,11 +1136,10 @@ int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n)
 		}
 		mk = e->mask[op];
 		opcnt[op]++;
-		bad |= (x->pid ^ pid0) | (x->tid ^ tid0);
 		ts_min = ts < ts_min ? ts : ts_min;
 		ts_max = ts > ts_max ? ts : ts_max;
 		opb[i] = op;
-		flb[i] = (uint8_t)x->flags;
+		flb[i] = (uint8_t)flags;
 		/* ts as deltas, with what ts_col() needs */
 		uint64_t tz = ts - t_prev;
 
@@ -1091,30 +1148,43 @@ int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n)
 		t_or |= ts;
 		t_orz |= tz;
 		t_dl += varint_len(tz);
-		had[ma] = x->addr;
+		had[ma] = addr;
 		cls[ma] = e->frees[op];
 		ma += (mk >> (HT__C_ADDR - 1)) & 1;
-		hsz[ms] = x->size;
+		hsz[ms] = size;
 		ms += (mk >> (HT__C_SIZE - 1)) & 1;
-		hoa[mo] = x->old_addr;
-		hba[mo] = x->addr;
+		hoa[mo] = old_addr;
+		hba[mo] = addr;
 		mo += (mk >> (HT__C_OLD_ADDR - 1)) & 1;
 		/* all ones when the row carries the column */
-		hos[mos] = x->old_size;
+		hos[mos] = old_size;
 		mos += (mk >> (HT__C_OLD_SIZE - 1)) & 1;
-		hal[mal] = x->align;
+		hal[mal] = align;
 		mal += (mk >> (HT__C_ALIGN - 1)) & 1;
-		hnm[mnm] = x->nmemb;
+		hnm[mnm] = nmemb;
 		mnm += (mk >> (HT__C_NMEMB - 1)) & 1;
-		o_fl |= x->flags;
-		a_fl &= x->flags;
-		o_hp |= x->heap;
-		o_ax |= x->aux;
-		o_rs |= (uint32_t)x->result;
-		if (__builtin_expect(rare | ((x->heap | x->aux | x->dur |
-					      (x->flags >> 8) |
-					      (uint32_t)x->result) != 0), 0)) {
-			rare_row(e, r0 + i, x);
+		o_fl |= flags;
+		a_fl &= flags;
+		o_rs |= (uint32_t)result;
+		if (rc) {
+			/* a record has no heap, aux, dur or flags over 255 */
+			if (__builtin_expect(rare | (result != 0), 0)) {
+				struct ht_event t = {
+					.ts = ts, .addr = addr, .size = size,
+					.old_addr = old_addr, .align = align,
+					.nmemb = nmemb, .pid = pid0,
+					.tid = tid0, .flags = flags,
+					.result = result, .op = op,
+				};
+
+				rare_row(e, r0 + i, &t);
+				rare = 1;
+			}
+		} else if (__builtin_expect(
+				   rare | ((ev[i].heap | ev[i].aux |
+					    ev[i].dur | (flags >> 8) |
+					    (uint32_t)result) != 0), 0)) {
+			rare_row(e, r0 + i, &ev[i]);
 			rare = 1;
 		}
 	}
@@ -1139,6 +1209,24 @@ int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n)
 	e->b.t_orz = t_orz;
 	e->b.any = any;
 	return bad ? -1 : 0;
+}
+
+int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n)
+{
+	return add_rows(e, ev, NULL, n, 0, 0, NULL, 0);
+}
+
+int ht__enc_add_recs(struct ht__enc *e, const struct ht__rec *r, size_t n,
+		     uint32_t pid, uint32_t tid,
+		     const struct ht__recclock *clk)
+{
+	int rc;
+
+	/* a block holds one thread's rows */
+	if (n && e->b.n && (pid != e->b.pid0 || tid != e->b.tid0))
+		e->b.bad = 1;
+	rc = add_rows(e, NULL, r, n, pid, tid, clk, 1);
+	return e->b.bad ? -1 : rc;
 }
 
 void ht__enc_drop(struct ht__enc *e)

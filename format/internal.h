@@ -237,6 +237,62 @@ int ht__bhdr_check(const uint8_t *p, uint64_t seed, struct ht__bhdr *h);
 uint64_t ht__hash(const void *p, size_t n, uint64_t seed);
 
 /*
+ * The recorder's event record (record/): what its hot path writes, a
+ * fixed 32 bytes (four stores, two records a cache line).  The op and
+ * flags ride in the top byte of the size; a failed call (result NULL)
+ * keeps its errno where the address would be.  A size of 2^56 or more
+ * (always a failed call) and every reallocarray (its nmemb) take a
+ * second record, HT__REC_EXT.  The encoder reads these records directly
+ * (ht__enc_add_recs()), with no struct ht_event between.
+ */
+struct ht__rec {
+	uint64_t ts;    /* raw clock: TSC ticks or CLOCK_MONOTONIC ns */
+	uint64_t addr;  /* result; errno if HT_EV_FAILED */
+	uint64_t szop;  /* size | op << 56 | flags << 60 */
+	uint64_t aux;   /* old_addr (realloc*), align, or nmemb (calloc) */
+};
+#define HT__SZ_BITS 56
+#define HT__SZ_MASK ((UINT64_C(1) << HT__SZ_BITS) - 1)
+#define HT__SZOP(size, op, fl) \
+	((size) | (uint64_t)(op) << HT__SZ_BITS | (uint64_t)(fl) << 60)
+/* flags: HT_EV_FAILED (1), HT_EV_INPLACE (2) and these two.  EXT: the
+ * next record (same buffer) carries the full size in addr and nmemb in
+ * szop; with DUR as well, its ts is the call's duration in clock ticks
+ * (record --latency).  DUR alone: aux is the duration (an op without
+ * aux, below). */
+#define HT__REC_EXT 0x4u
+#define HT__REC_DUR 0x8u
+/* Where a record's aux goes, per op: a table, not a switch (ops come in
+ * random order; a mispredicted jump per event showed in profiles).  An
+ * op with none of HT__K_AUX leaves aux free: a timed call keeps its
+ * duration there (HT__REC_DUR alone). */
+enum { HT__K_NMEMB = 1, HT__K_OLD = 2, HT__K_ALIGN = 4, HT__K_NOSIZE = 8 };
+#define HT__K_AUX (HT__K_NMEMB | HT__K_OLD | HT__K_ALIGN)
+extern const uint8_t ht__op_kind[16];
+_Static_assert(sizeof(struct ht__rec) == 32, "ht__rec is 32 bytes");
+/* v if kind k has bit, else 0, with no branch. */
+static inline uint64_t ht__pick(unsigned k, unsigned bit, uint64_t v)
+{
+	return v & (uint64_t)-(int64_t)((k & bit) != 0);
+}
+/* How a record's raw clock becomes ns: with tsc, mono0 + (ts - tsc0) *
+ * mult / 2^32 (mono0 for a ts below tsc0: another CPU's TSC a hair
+ * behind); without, ts is ns already. */
+struct ht__recclock {
+	uint64_t tsc0, mono0, mult;
+	int tsc;
+};
+static inline uint64_t ht__rec_ns(const struct ht__recclock *c, uint64_t ts)
+{
+	if (!c->tsc)
+		return ts;
+	if (ts < c->tsc0)
+		return c->mono0;
+	return c->mono0 + (uint64_t)(((unsigned __int128)(ts - c->tsc0) *
+				      c->mult) >> 32);
+}
+
+/*
  * EVENTS block encoder: all buffers sized at creation for max_events.
  */
 struct ht__enc;
@@ -259,7 +315,17 @@ size_t ht__enc_payload_max(uint32_t max_events);
  * a -1.  force_raw: no zstd.  ht__enc_block() is both at once.
  */
 int ht__enc_add(struct ht__enc *e, const struct ht_event *ev, size_t n);
+/* The same for n records of thread (pid, tid), none with HT__REC_EXT or
+ * HT__REC_DUR: the events convert() in record/ would make of them. */
+int ht__enc_add_recs(struct ht__enc *e, const struct ht__rec *r, size_t n,
+		     uint32_t pid, uint32_t tid,
+		     const struct ht__recclock *clk);
 size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw);
+/* ht_writer_append() of the recorder's records (ht__enc_add_recs()). */
+struct ht_writer;
+int ht__writer_append_recs(struct ht_writer *w, const struct ht__rec *r,
+			   size_t n, uint32_t pid, uint32_t tid,
+			   const struct ht__recclock *clk);
 void ht__enc_drop(struct ht__enc *e); /* forgets the rows added */
 size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		     uint8_t *out, int force_raw);

@@ -446,15 +446,14 @@ static int write_events(struct ht_writer *w, const struct ht_event *ev,
 	return write_open(w, (uint32_t)n, ev[0].pid, ev[0].tid);
 }
 
-/* The checks of a call that hands over n events at ev. */
-static int batch_check(const struct ht_writer *w, const struct ht_event *ev,
-		       size_t n)
+/* The checks of a call that hands over n events (or records) at p. */
+static int batch_check(const struct ht_writer *w, const void *p, size_t n)
 {
 	if (!w)
 		return HT_EINVAL;
 	if (w->err)
 		return w->err;
-	return n && !ev ? HT_EINVAL : 0;
+	return n && !p ? HT_EINVAL : 0;
 }
 
 HT_API int ht_writer_write(struct ht_writer *w, const struct ht_event *ev,
@@ -476,33 +475,44 @@ HT_API int ht_writer_write(struct ht_writer *w, const struct ht_event *ev,
 	return 0;
 }
 
-HT_API int ht_writer_append(struct ht_writer *w, const struct ht_event *ev,
-			    size_t n)
+/* ht_writer_append() of events (ev) or, with r, of the recorder's
+ * records of thread (pid, tid). */
+static int append(struct ht_writer *w, const struct ht_event *ev,
+		  const struct ht__rec *r, size_t n, uint32_t pid,
+		  uint32_t tid, const struct ht__recclock *clk)
 {
-	int rc = batch_check(w, ev, n);
+	int rc = batch_check(w, ev ? (const void *)ev : (const void *)r, n);
 
 	if (rc)
 		return rc;
 	while (n) {
 		size_t k;
 
-		if (w->o_n && (ev->pid != w->o_pid || ev->tid != w->o_tid)) {
+		if (ev) {
+			pid = ev->pid;
+			tid = ev->tid;
+		}
+		if (w->o_n && (pid != w->o_pid || tid != w->o_tid)) {
 			rc = ht_writer_seal(w);
 			if (rc)
 				return rc;
 		}
 		if (w->o_n == 0) {
-			w->o_pid = ev->pid;
-			w->o_tid = ev->tid;
+			w->o_pid = pid;
+			w->o_tid = tid;
 		}
 		k = w->block_events - w->o_n;
 		k = n < k ? n : k;
-		if (ht__enc_add(w->enc, ev, k)) {
+		if (ev ? ht__enc_add(w->enc, ev, k) :
+			 ht__enc_add_recs(w->enc, r, k, pid, tid, clk)) {
 			ht_writer_drop(w);
 			return HT_EINVAL;
 		}
 		w->o_n += (uint32_t)k;
-		ev += k;
+		if (ev)
+			ev += k;
+		else
+			r += k;
 		n -= k;
 		if (w->o_n == w->block_events) {
 			rc = ht_writer_seal(w);
@@ -511,6 +521,19 @@ HT_API int ht_writer_append(struct ht_writer *w, const struct ht_event *ev,
 		}
 	}
 	return 0;
+}
+
+HT_API int ht_writer_append(struct ht_writer *w, const struct ht_event *ev,
+			    size_t n)
+{
+	return append(w, ev, NULL, n, 0, 0, NULL);
+}
+
+int ht__writer_append_recs(struct ht_writer *w, const struct ht__rec *r,
+			   size_t n, uint32_t pid, uint32_t tid,
+			   const struct ht__recclock *clk)
+{
+	return append(w, NULL, r, n, pid, tid, clk);
 }
 
 HT_API uint32_t ht_writer_open_events(const struct ht_writer *w)

@@ -139,6 +139,7 @@ static pthread_mutex_t g_wlock = PTHREAD_MUTEX_INITIALIZER;
 /* Events converted a few at a time, small enough to stay in the cache
  * between convert() and the encoder's pass over them. */
 #define SCRATCH 256
+#define RUN 2048 /* records (64 KiB) */
 static struct ht_event *g_scratch;
 static uint32_t g_block_events; /* events a block holds */
 static struct ht_rss_sample g_rss[RSS_MAX];
@@ -423,13 +424,17 @@ static uint64_t clock_cost_ns(void)
 	return best == UINT64_MAX ? 0 : dur_ns(best);
 }
 
+/* The raw clock's conversion to ns, for ht__rec_ns(). */
+static struct ht__recclock rec_clock(void)
+{
+	return (struct ht__recclock){ g_tsc0, g_mono0, g_mult, ht__use_tsc };
+}
+
 static uint64_t to_ns(uint64_t raw)
 {
-	if (!ht__use_tsc)
-		return raw;
-	if (raw < g_tsc0) /* another CPU's TSC a hair behind */
-		return g_mono0;
-	return g_mono0 + dur_ns(raw - g_tsc0);
+	struct ht__recclock c = rec_clock();
+
+	return ht__rec_ns(&c, raw);
 }
 
 /*
@@ -1338,71 +1343,89 @@ static void write_pending(void)
 	g_budget = 0;
 }
 
-/* Adds g_scratch[0..n) (events of one thread, after those of the open
- * block if it is that thread's) to the open block. */
-static void put_events(size_t n)
+/*
+ * Adds n events of thread tid to the open block, after its events if it
+ * is that thread's: g_scratch[0..n) when r is NULL, else the records r
+ * (none with HT__REC_EXT or HT__REC_DUR) as they are.
+ */
+static void put_events(const struct ht__rec *r, size_t n, uint32_t tid,
+		       const struct ht__recclock *clk)
 {
 	const struct ht_event *ev = g_scratch;
+#define TS_AT(i) (r ? ht__rec_ns(clk, r[i].ts) : ev[i].ts)
 
 	while (n) {
 		size_t k;
+		int rc;
 
-		if (g_pend && g_pend_tid != ev->tid)
+		if (g_pend && g_pend_tid != tid)
 			write_pending();
 		if (!g_pend) {
 			if (g_failed || ensure_writer() ||
 			    !(g_budget = room_for(g_block_events))) {
-				discard(n, ev[0].ts, ev[n - 1].ts);
+				discard(n, TS_AT(0), TS_AT(n - 1));
 				return;
 			}
-			g_pend_tid = ev->tid;
-			g_pend_ts0 = ev->ts;
+			g_pend_tid = tid;
+			g_pend_ts0 = TS_AT(0);
 		}
 		k = g_budget - g_pend < n ? g_budget - g_pend : n;
-		g_pend_ts1 = ev[k - 1].ts;
+		g_pend_ts1 = TS_AT(k - 1);
 		/* a full block is written by the append: the fd is checked
 		 * before every block, as write_pending() does */
-		if ((g_pend + k == g_block_events && check_fd()) ||
-		    ht_writer_append(g_w, ev, k) < 0) {
+		rc = g_pend + k == g_block_events && check_fd();
+		if (!rc)
+			rc = r ? ht__writer_append_recs(g_w, r, k, g_pid, tid,
+							clk) :
+				 ht_writer_append(g_w, ev, k);
+		if (rc) {
 			g_pend += k;
 			lose_pending();
 			if (n > k)
-				discard(n - k, ev[k].ts, ev[n - 1].ts);
+				discard(n - k, TS_AT(k), TS_AT(n - 1));
 			return;
 		}
 		g_pend += k;
-		ev += k;
+		if (r)
+			r += k;
+		else
+			ev += k;
 		n -= k;
 		if (g_pend == g_budget)
 			write_pending();
 	}
+#undef TS_AT
 }
 
-const uint8_t ht__op_kind[16] = {
-	[HT_OP_CALLOC] = HT__K_NMEMB,
-	[HT_OP_REALLOC] = HT__K_OLD,
-	[HT_OP_REALLOCARRAY] = HT__K_OLD,
-	[HT_OP_FREE] = HT__K_NOSIZE,
-	[HT_OP_POSIX_MEMALIGN] = HT__K_ALIGN,
-	[HT_OP_ALIGNED_ALLOC] = HT__K_ALIGN,
-	[HT_OP_MEMALIGN] = HT__K_ALIGN,
-	[HT_OP_FREE_ALIGNED_SIZED] = HT__K_ALIGN,
-};
-
-static inline uint64_t pick(unsigned k, unsigned bit, uint64_t v)
-{
-	return v & (uint64_t)-(int64_t)((k & bit) != 0);
-}
-
-/* Records r..end of thread tid as events, into the open block. */
+/*
+ * Records r..end of thread tid as events, into the open block.  A run
+ * of plain records goes to the encoder as it is; a record with a second
+ * one (HT__REC_EXT) or a duration is made an event in g_scratch first.
+ */
 static void convert(const struct ht__rec *r, const struct ht__rec *end,
 		    uint32_t tid)
 {
 	size_t n = 0;
 	uint32_t pid = g_pid;
+	struct ht__recclock clk = rec_clock();
 
-	for (; r < end; r++) {
+	while (r < end) {
+		/* runs of up to RUN records: still in cache when the
+		 * encoder reads them after this scan */
+		const struct ht__rec *q = r, *qe = end - r > RUN ? r + RUN : end;
 		struct ht_event *ev;
+
+		while (q < qe && !((q->szop >> 60) &
+				   (HT__REC_EXT | HT__REC_DUR)))
+			q++;
+		if (q > r) {
+			put_events(NULL, n, tid, &clk);
+			n = 0;
+			put_events(r, (size_t)(q - r), tid, &clk);
+			r = q;
+			continue;
+		}
+
 		uint64_t so = r->szop, aux = r->aux;
 		unsigned op = (unsigned)(so >> HT__SZ_BITS) & 15;
 		unsigned fl = (unsigned)(so >> 60);
@@ -1410,18 +1433,18 @@ static void convert(const struct ht__rec *r, const struct ht__rec *end,
 		uint64_t failed = -(uint64_t)(fl & HT_EV_FAILED);
 
 		if (n == SCRATCH) {
-			put_events(n);
+			put_events(NULL, n, tid, &clk);
 			n = 0;
 		}
 		ev = &g_scratch[n++];
 		/* every field stored once: no memset of 96 bytes first */
-		ev->ts = to_ns(r->ts);
+		ev->ts = ht__rec_ns(&clk, r->ts);
 		ev->addr = r->addr & ~failed;
-		ev->size = pick(~k, HT__K_NOSIZE, so & HT__SZ_MASK);
-		ev->old_addr = pick(k, HT__K_OLD, aux);
+		ev->size = ht__pick(~k, HT__K_NOSIZE, so & HT__SZ_MASK);
+		ev->old_addr = ht__pick(k, HT__K_OLD, aux);
 		ev->old_size = 0;
-		ev->align = pick(k, HT__K_ALIGN, aux);
-		ev->nmemb = pick(k, HT__K_NMEMB, aux);
+		ev->align = ht__pick(k, HT__K_ALIGN, aux);
+		ev->nmemb = ht__pick(k, HT__K_NMEMB, aux);
 		ev->heap = 0;
 		ev->dur = 0;
 		ev->pid = pid;
@@ -1430,10 +1453,9 @@ static void convert(const struct ht__rec *r, const struct ht__rec *end,
 		ev->result = (int32_t)(r->addr & failed);
 		ev->aux = 0;
 		ev->op = (uint8_t)op;
-		if (__builtin_expect(fl & HT__REC_DUR, 0) &&
-		    !(fl & HT__REC_EXT))
-			ev->dur = dur_ns(aux); /* an op without aux */
-		if (__builtin_expect(fl & HT__REC_EXT, 0)) {
+		if (!(fl & HT__REC_EXT)) {
+			ev->dur = dur_ns(aux); /* DUR alone: an op without aux */
+		} else {
 			if (r + 1 < end) {
 				ev->size = r[1].addr;
 				ev->nmemb = r[1].szop;
@@ -1442,8 +1464,9 @@ static void convert(const struct ht__rec *r, const struct ht__rec *end,
 			}
 			r++;
 		}
+		r++;
 	}
-	put_events(n);
+	put_events(NULL, n, tid, &clk);
 }
 
 static void thread_name(struct ht__thr *th, uint64_t ts)

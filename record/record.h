@@ -6,9 +6,11 @@
  *
  * Data flow:  hook -> ht__emit() -> this thread's buffer (a linear array
  * of struct ht__rec, published by an atomic pointer) -> encoder thread
- * reads up to the published pointer, converts to struct ht_event and
- * calls ht_writer_write().  One producer and one consumer per buffer, so
- * the hot path has no lock, no atomic read-modify-write and no syscall.
+ * reads up to the published pointer and hands the records to the writer
+ * as they are (ht__writer_append_recs()), or as struct ht_event where
+ * one has a second record or a duration.  One producer and one consumer
+ * per buffer, so the hot path has no lock, no atomic read-modify-write
+ * and no syscall.
  */
 #ifndef HT_RECORD_H
 #define HT_RECORD_H
@@ -18,39 +20,9 @@
 #include <stdint.h>
 
 #include "heaptape.h"
+#include "internal.h"
 
-/*
- * A fixed 32-byte record: what the hot path writes (four stores, two
- * records a cache line).  The op and flags ride in the top byte of the
- * size; a failed call (result NULL) keeps its errno where the address
- * would be.  A size of 2^56 or more (always a failed call) and every
- * reallocarray (its nmemb) take a second record, HT__REC_EXT.
- */
-struct ht__rec {
-	uint64_t ts;    /* raw clock: TSC ticks or CLOCK_MONOTONIC ns */
-	uint64_t addr;  /* result; errno if HT_EV_FAILED */
-	uint64_t szop;  /* size | op << 56 | flags << 60 */
-	uint64_t aux;   /* old_addr (realloc*), align, or nmemb (calloc) */
-};
-#define HT__SZ_BITS 56
-#define HT__SZ_MASK ((UINT64_C(1) << HT__SZ_BITS) - 1)
-#define HT__SZOP(size, op, fl) \
-	((size) | (uint64_t)(op) << HT__SZ_BITS | (uint64_t)(fl) << 60)
-/* flags: HT_EV_FAILED (1), HT_EV_INPLACE (2) and these two.  EXT: the
- * next record (same buffer) carries the full size in addr and nmemb in
- * szop; with DUR as well, its ts is the call's duration in clock ticks
- * (record --latency).  DUR alone: aux is the duration (an op without
- * aux, below). */
-#define HT__REC_EXT 0x4u
-#define HT__REC_DUR 0x8u
-/* Where a record's aux goes, per op (buffer.c): a table, not a switch
- * (ops come in random order; a mispredicted jump per event showed in
- * profiles).  An op with none of HT__K_AUX leaves aux free: a timed
- * call keeps its duration there (HT__REC_DUR alone). */
-enum { HT__K_NMEMB = 1, HT__K_OLD = 2, HT__K_ALIGN = 4, HT__K_NOSIZE = 8 };
-#define HT__K_AUX (HT__K_NMEMB | HT__K_OLD | HT__K_ALIGN)
-extern const uint8_t ht__op_kind[16];
-_Static_assert(sizeof(struct ht__rec) == 32, "ht__rec is 32 bytes");
+/* struct ht__rec, the record the hot path writes: format/internal.h. */
 
 /* A buffer: one producer thread appends, the encoder consumes.  A cache
  * line each: the producer stores pub on every event, and two threads'

@@ -2,8 +2,9 @@
  * test_format.c - libheaptape round trips: seeded random events with edge
  * values, field by field, every op, empty and one-event traces, many
  * threads, blocks of 1 and of 1M events, metadata, seek, parallel
- * decode_block, ht_writer_append, and the allocator hook (the writer
- * never allocates after open).  Truncation and bit flips live in test_format_damage.c.
+ * decode_block, ht_writer_append, the recorder's records appended as
+ * they are, and the allocator hook (the writer never allocates after
+ * open).  Truncation and bit flips live in test_format_damage.c.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "heaptape.h"
+#include "internal.h"
 #include "tap.h"
 #include "gen.h"
 
@@ -754,6 +756,149 @@ static void test_append(void)
 	free(ev);
 }
 
+/*
+ * The recorder's records, appended as they are (ht__writer_append_recs()),
+ * make the same file, byte for byte, as the events they stand for
+ * through ht_writer_append(): every op of the C API, failed calls (errno
+ * in place of the address), in-place reallocs, sizes up to 2^56 - 1,
+ * aux as old_addr, align or nmemb by op, a TSC clock (with stamps a hair
+ * below its origin) and a ns one.  The events are made here from the
+ * record layout of internal.h, independently of record/.
+ */
+static void recs_to_events(const struct ht__rec *r, size_t n, uint32_t pid,
+			   uint32_t tid, const struct ht__recclock *c,
+			   struct ht_event *ev)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned op = (unsigned)(r[i].szop >> 56) & 15;
+		unsigned fl = (unsigned)(r[i].szop >> 60);
+		struct ht_event *e = &ev[i];
+
+		memset(e, 0, sizeof(*e));
+		e->op = (uint8_t)op;
+		e->pid = pid;
+		e->tid = tid;
+		e->ts = !c->tsc ? r[i].ts : r[i].ts < c->tsc0 ? c->mono0 :
+			c->mono0 + (uint64_t)(((unsigned __int128)(r[i].ts -
+							      c->tsc0) *
+					       c->mult) >> 32);
+		e->flags = fl & 3;
+		if (fl & HT_EV_FAILED)
+			e->result = (int32_t)r[i].addr;
+		else
+			e->addr = r[i].addr;
+		if (op != HT_OP_FREE)
+			e->size = r[i].szop & ((UINT64_C(1) << 56) - 1);
+		if (op == HT_OP_CALLOC)
+			e->nmemb = r[i].aux;
+		else if (op == HT_OP_REALLOC || op == HT_OP_REALLOCARRAY)
+			e->old_addr = r[i].aux;
+		else if (op == HT_OP_POSIX_MEMALIGN ||
+			 op == HT_OP_ALIGNED_ALLOC || op == HT_OP_MEMALIGN ||
+			 op == HT_OP_FREE_ALIGNED_SIZED)
+			e->align = r[i].aux;
+	}
+}
+
+static void test_append_recs(void)
+{
+	enum { T = 2, PER = 6000 };
+	static const uint8_t uuid[16] = { 9, 9 };
+	static const int ops[] = {
+		HT_OP_MALLOC, HT_OP_CALLOC, HT_OP_REALLOC,
+		HT_OP_REALLOCARRAY, HT_OP_FREE, HT_OP_POSIX_MEMALIGN,
+		HT_OP_ALIGNED_ALLOC, HT_OP_MEMALIGN, HT_OP_VALLOC,
+		HT_OP_PVALLOC, HT_OP_FREE_SIZED, HT_OP_FREE_ALIGNED_SIZED,
+	};
+	struct ht__recclock clk[2] = {
+		{ 5000000, 777000, (uint64_t)1 << 31, 1 }, /* 2 ticks a ns */
+		{ 0, 0, 0, 0 },                            /* ns */
+	};
+	struct ht__rec *r = malloc(T * PER * sizeof(*r));
+	struct ht_event *ev = malloc(T * PER * sizeof(*ev));
+
+	for (int c = 0; c < 2; c++) {
+		struct gen g = { 123 + (uint64_t)c };
+		struct mem a, b;
+		int fa = memfd(), fb = memfd();
+		struct ht_writer *wa, *wb;
+		struct ht_writer_opts o;
+
+		for (size_t i = 0; i < T * PER; i++) {
+			int op = ops[gen_below(&g, 12)];
+			unsigned fl = gen_below(&g, 40) == 0 ? HT_EV_FAILED :
+				      op == HT_OP_REALLOC &&
+						      gen_below(&g, 3) == 0 ?
+				      HT_EV_INPLACE : 0;
+			uint64_t size = gen_below(&g, 8) == 0 ?
+						(UINT64_C(1) << 56) - 1 -
+							gen_below(&g, 3) :
+						gen_below(&g, 5000);
+
+			/* a few stamps below the TSC origin */
+			r[i].ts = 4999990 + i * 7 + gen_below(&g, 5);
+			r[i].addr = fl & HT_EV_FAILED ? 12 :
+				    0x7f0000000000 + 16 * gen_below(&g, 1 << 20);
+			r[i].szop = HT__SZOP(size, op, fl);
+			r[i].aux = gen_below(&g, 2) ?
+					   0x7f0000000000 + 16 * gen_below(&g, 99) :
+					   (uint64_t)1 << gen_below(&g, 20);
+		}
+		memset(&o, 0, sizeof(o));
+		o.block_events = 1000;
+		o.uuid = uuid;
+		CHECK_EQ(ht_writer_open(&wa, fa, &o), 0);
+		CHECK_EQ(ht_writer_open(&wb, fb, &o), 0);
+		for (int t = 0; t < T; t++) {
+			const struct ht__rec *rt = r + (size_t)t * PER;
+			struct ht_event *et = ev + (size_t)t * PER;
+			uint32_t tid = 100 + (uint32_t)t;
+
+			recs_to_events(rt, PER, 4242, tid, &clk[c], et);
+			for (size_t i = 0; i < PER;) {
+				size_t k = 1 + gen_below(&g, 700);
+
+				k = PER - i < k ? PER - i : k;
+				CHECK_EQ(ht__writer_append_recs(wa, rt + i, k,
+								4242, tid,
+								&clk[c]), 0);
+				CHECK_EQ(ht_writer_append(wb, et + i, k), 0);
+				i += k;
+			}
+		}
+		CHECK_EQ(ht_writer_close(wa), 0);
+		CHECK_EQ(ht_writer_close(wb), 0);
+		slurp(fa, &a);
+		slurp(fb, &b);
+		CHECK(a.len > 0 && a.len == b.len &&
+		      !memcmp(a.buf, b.buf, a.len));
+		check_events(&a, ev, T * PER);
+		free(a.buf);
+		free(b.buf);
+	}
+
+	/* another thread's records write the open block first, as
+	 * ht_writer_append() does; no records at all is refused */
+	struct ht_writer *w;
+	int fd = memfd();
+	struct mem m;
+
+	CHECK_EQ(ht_writer_open(&w, fd, NULL), 0);
+	CHECK_EQ(ht__writer_append_recs(w, r, 5, 1, 2, &clk[1]), 0);
+	CHECK_EQ(ht__writer_append_recs(w, r + 5, 5, 1, 3, &clk[1]), 0);
+	CHECK_EQ(ht_writer_open_events(w), 5); /* the first went out whole */
+	CHECK_EQ(ht__writer_append_recs(w, NULL, 1, 1, 3, &clk[1]),
+		 HT_EINVAL);
+	CHECK_EQ(ht_writer_close(w), 0);
+	slurp(fd, &m);
+	recs_to_events(r, 5, 1, 2, &clk[1], ev);
+	recs_to_events(r + 5, 5, 1, 3, &clk[1], ev + 5);
+	check_events(&m, ev, 10);
+	free(m.buf);
+	free(r);
+	free(ev);
+}
+
 static void test_allocator(void)
 {
 	struct counting c = { 0, 0 };
@@ -913,6 +1058,7 @@ int main(void)
 	TEST(test_parallel_decode);
 	TEST(test_unordered_ts);
 	TEST(test_append);
+	TEST(test_append_recs);
 	TEST(test_allocator);
 	TEST(test_max_bytes);
 	return TAP_DONE();
