@@ -926,8 +926,11 @@ static int stat_one(const char *path, int json, int mode, int jobs,
 	}
 	cli_progress_start(&prog, "stat", rp.info.events);
 	while ((err = evpipe_next(pipe, &ev, &n)) == 1) {
-		for (size_t i = 0; i < n && !a.oom; i++)
+		for (size_t i = 0; i < n && !a.oom; i++) {
+			if (i + LIVE_AHEAD < n)
+				live_prefetch(a.live, &ev[i + LIVE_AHEAD]);
 			account(&a, &ev[i]);
+		}
 		if (a.oom)
 			break;
 		if ((a.events >> 20) != (prog.done >> 20))

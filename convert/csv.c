@@ -235,6 +235,8 @@ static int lifetimes_csv(const struct convert_opts *o, struct ht_reader *r,
 	while (!stop && (k = csv_src_next(src, &evs, &n)) > 0) {
 		for (size_t j = 0; j < n; j++) {
 			const struct ht_event *ev = evs[j];
+			if (j + LIVE_AHEAD < n)
+				live_prefetch(l, evs[j + LIVE_AHEAD]);
 			if ((o->limit && t->rb.rows >= o->limit) ||
 			    t->rb.err) {
 				stop = 1;

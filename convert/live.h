@@ -53,6 +53,13 @@ void live_free(struct live *l);         /* NULL ok */
 /* Applies ev; res may be NULL.  Returns 0 or -1 (out of memory). */
 int live_apply(struct live *l, const struct ht_event *ev,
 	       struct live_result *res);
+/* Starts loading what live_apply(l, ev) will look at first: called
+ * LIVE_AHEAD events ahead, it hides the cache misses of a table larger
+ * than the caches (stat of python's 10 M events, 57 k blocks live at the
+ * peak: 0.69 -> 0.57 s of CPU, and convert --lifetimes 1.04 -> 0.88 s;
+ * 8 and 32 ahead did worse than 16). */
+#define LIVE_AHEAD 16
+void live_prefetch(const struct live *l, const struct ht_event *ev);
 /* Process pid has ended: the system took back its blocks still live.
  * They leave the live set uncounted (neither freed nor unknown), so
  * that the live bytes of a process tree drop as its processes exit.
