@@ -743,6 +743,31 @@ static int trace_pid(struct plan *p, struct trace_state *t, uint32_t pid,
 	return add_pid(p, id);
 }
 
+/*
+ * Starts loading the address-table and live-table slots that ev will
+ * look up first (its pid as trace_pid() maps it, when it has been seen):
+ * called LIVE_AHEAD events ahead, as stat does.  Planning python's 10 M
+ * events spent 40 % of its time in those two tables; with this, replay's
+ * own process takes 4-7 % fewer samples (perf, 3 alternating runs).
+ */
+static void prefetch(const struct plan *p, const struct trace_state *t,
+		     const struct live *live, const struct ht_event *ev)
+{
+	struct ht_event e = *ev;
+	uint64_t a;
+
+	for (uint32_t i = t->n; i-- > 0;)
+		if (t->map[i].pid == ev->pid) {
+			e.pid = t->map[i].id;
+			break;
+		}
+	live_prefetch(live, &e);
+	a = ht_op_is_realloc(e.op) && e.old_addr ? e.old_addr : e.addr;
+	if (p->ecap)
+		__builtin_prefetch(&p->ent[mix(a, e.heap, e.pid) &
+					   (p->ecap - 1)]);
+}
+
 static int one_event(struct plan *p, const struct ht_event *ev)
 {
 	struct plan_info *in = p->info;
@@ -1072,6 +1097,8 @@ int plan_build(struct evsrc *src, size_t ns, int fd,
 		for (size_t k = 0; k < n; k++) {
 			struct ht_event ev = run[k];
 
+			if (k + LIVE_AHEAD < n)
+				prefetch(&p, t, live, &run[k + LIVE_AHEAD]);
 			if (o->have_pid && ev.pid != o->pid)
 				continue;
 			if (trace_pid(&p, t, ev.pid, &ev.pid))
