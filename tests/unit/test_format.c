@@ -1015,6 +1015,40 @@ static void test_api(void)
 		  "0x5555deadbeef");
 	CHECK_EQ(ht_event_format(&f, buf, 5), 55);
 	CHECK_STR(buf, "12.3");
+	/* the widest fields (unknown op, every field all ones), a negative
+	 * result and zeros, against the printf forms the text had */
+	struct ht_event u = { .ts = UINT64_MAX, .pid = UINT32_MAX,
+			      .tid = UINT32_MAX, .op = 255, .addr = UINT64_MAX,
+			      .size = UINT64_MAX, .old_addr = UINT64_MAX,
+			      .old_size = UINT64_MAX, .align = UINT64_MAX,
+			      .nmemb = UINT64_MAX, .heap = UINT64_MAX,
+			      .aux = UINT32_MAX, .flags = UINT32_MAX,
+			      .result = INT32_MIN, .dur = UINT64_MAX };
+	char big[600], want[600];
+	int k = snprintf(want, sizeof(want),
+			 "%" PRIu64 ".%09" PRIu64 " %" PRIu32 "/%" PRIu32
+			 " op255 addr=0x%" PRIx64 " size=%" PRIu64
+			 " old_addr=0x%" PRIx64 " old_size=%" PRIu64
+			 " align=%" PRIu64 " nmemb=%" PRIu64 " heap=0x%" PRIx64
+			 " aux=%" PRIu32 " -> FAILED errno=%" PRId32
+			 " inplace flags=0x%" PRIx32 " in %" PRIu64 "ns",
+			 UINT64_MAX / 1000000000u, UINT64_MAX % 1000000000u,
+			 UINT32_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX,
+			 UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX,
+			 UINT64_MAX, UINT32_MAX, INT32_MIN, UINT32_MAX,
+			 UINT64_MAX);
+	CHECK_EQ(ht_event_format(&u, big, sizeof(big)), k);
+	CHECK_STR(big, want);
+	CHECK_EQ(ht_event_format(&u, NULL, 0), k);
+	struct ht_event z = { .op = HT_OP_REALLOCARRAY, .result = -7 };
+	ht_event_format(&z, buf, sizeof(buf));
+	CHECK_STR(buf, "0.000000000 0/0 reallocarray 0x0 nmemb=0 size=0 "
+		  "-> 0x0 errno=-7");
+	z.op = HT_OP_HEAP_CREATE;
+	z.aux = 0x1002;
+	z.result = 0;
+	ht_event_format(&z, buf, sizeof(buf));
+	CHECK_STR(buf, "0.000000000 0/0 HeapCreate heap=0x0 flags=0x1002");
 
 	memset(&o, 0, sizeof(o));
 	o.clock_num = 1;
