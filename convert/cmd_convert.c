@@ -91,9 +91,17 @@ const char *convert_filter(int which, const char *arg,
 	case 't':
 		return add_list(arg, o, 0) ?
 		       "--tid takes numbers separated by commas" : NULL;
-	default:
-		return add_list(arg, o, 1) ?
-		       "--op takes operation names such as malloc,free" : NULL;
+	default: {
+		/* name the value: `cat T -o out.txt` is a likely slip
+		 * (cat writes to standard output) */
+		static char msg[160];
+
+		if (!add_list(arg, o, 1))
+			return NULL;
+		snprintf(msg, sizeof(msg), "--op takes operation names such "
+			 "as malloc,free, not '%.64s'", arg);
+		return msg;
+	}
 	}
 }
 

@@ -117,6 +117,11 @@ head -n 7 "$d/a.want" | cmp -s - "$d/f4" && ok "-n 7 prints the first 7 events" 
 	no "-n 7 prints the first 7 events"
 expect 2 "--op with an unknown name: exit 2" "$H" cat --op nosuchop "$d/a.htape"
 expect 2 "--pid without a number: exit 2" "$H" cat --pid x "$d/a.htape"
+# cat writes to stdout, and -o is --op: a `-o FILE` slip names the value
+(cd "$d" && "$H" cat a.htape -o out.txt) >/dev/null 2>"$d/err"
+[ $? = 2 ] && grep -q "not 'out.txt'" "$d/err" && [ ! -e "$d/out.txt" ] &&
+	ok "cat -o FILE: exit 2, the value named, no file" ||
+	no "cat -o FILE: exit 2, the value named, no file"
 expect 2 "cat --to before --from: exit 2" "$H" cat --from 2ms --to 1ms "$d/a.htape"
 expect 2 "convert of several traces to .htape: exit 2" "$H" convert "$d/a.htape" "$d/m.htape" "$d/x.htape"
 expect 2 "convert of several traces with --lifetimes: exit 2" "$H" convert --lifetimes "$d/a.htape" "$d/m.htape" "$d/x.csv"
