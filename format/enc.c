@@ -1084,49 +1084,23 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 	uint32_t pid0 = e->b.pid0, tid0 = e->b.tid0;
 
 	for (size_t i = 0; i < n; i++) {
-		/* the row's fields: an event's, or a record's unpacked */
-		uint8_t op;
-		uint64_t ts, addr, size, old_addr, old_size, align, nmemb;
-		uint32_t flags;
-		int32_t result;
+		/* the row: an event, or what a record stands for (rc) */
+		struct ht_event t;
+		const struct ht_event *x;
 
 		if (rc) {
-			const struct ht__rec *x = &rv[i];
-			uint64_t so = x->szop, aux = x->aux;
-			unsigned fl = (unsigned)(so >> 60);
-			uint64_t failed = -(uint64_t)(fl & HT_EV_FAILED);
-			unsigned k;
-
 			__builtin_prefetch(&rv[i + 16]);
-			op = (uint8_t)((so >> HT__SZ_BITS) & 15);
-			k = ht__op_kind[op];
-			ts = ht__rec_ns(clk, x->ts);
-			addr = x->addr & ~failed;
-			size = ht__pick(~k, HT__K_NOSIZE, so & HT__SZ_MASK);
-			old_addr = ht__pick(k, HT__K_OLD, aux);
-			old_size = 0;
-			align = ht__pick(k, HT__K_ALIGN, aux);
-			nmemb = ht__pick(k, HT__K_NMEMB, aux);
-			flags = fl & (HT_EV_FAILED | HT_EV_INPLACE);
-			result = (int32_t)(x->addr & failed);
+			ht__rec_event(&rv[i], clk, pid0, tid0, &t);
+			x = &t;
 		} else {
-			const struct ht_event *x = &ev[i];
-
+			x = &ev[i];
 			__builtin_prefetch(&ev[i + 16]);
-			op = x->op;
-			ts = x->ts;
-			addr = x->addr;
-			size = x->size;
-			old_addr = x->old_addr;
-			old_size = x->old_size;
-			align = x->align;
-			nmemb = x->nmemb;
-			flags = x->flags;
-			result = x->result;
 			bad |= (x->pid ^ pid0) | (x->tid ^ tid0);
 			o_hp |= x->heap;
 			o_ax |= x->aux;
 		}
+		uint8_t op = x->op;
+		uint64_t ts = x->ts;
 		unsigned mk;
 
 		if (!seen[op]) {
@@ -1139,7 +1113,7 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 		ts_min = ts < ts_min ? ts : ts_min;
 		ts_max = ts > ts_max ? ts : ts_max;
 		opb[i] = op;
-		flb[i] = (uint8_t)flags;
+		flb[i] = (uint8_t)x->flags;
 		/* ts as deltas, with what ts_col() needs */
 		uint64_t tz = ts - t_prev;
 
@@ -1148,43 +1122,37 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 		t_or |= ts;
 		t_orz |= tz;
 		t_dl += varint_len(tz);
-		had[ma] = addr;
+		had[ma] = x->addr;
 		cls[ma] = e->frees[op];
 		ma += (mk >> (HT__C_ADDR - 1)) & 1;
-		hsz[ms] = size;
+		hsz[ms] = x->size;
 		ms += (mk >> (HT__C_SIZE - 1)) & 1;
-		hoa[mo] = old_addr;
-		hba[mo] = addr;
+		hoa[mo] = x->old_addr;
+		hba[mo] = x->addr;
 		mo += (mk >> (HT__C_OLD_ADDR - 1)) & 1;
 		/* all ones when the row carries the column */
-		hos[mos] = old_size;
+		hos[mos] = x->old_size;
 		mos += (mk >> (HT__C_OLD_SIZE - 1)) & 1;
-		hal[mal] = align;
+		hal[mal] = x->align;
 		mal += (mk >> (HT__C_ALIGN - 1)) & 1;
-		hnm[mnm] = nmemb;
+		hnm[mnm] = x->nmemb;
 		mnm += (mk >> (HT__C_NMEMB - 1)) & 1;
-		o_fl |= flags;
-		a_fl &= flags;
-		o_rs |= (uint32_t)result;
-		if (rc) {
-			/* a record has no heap, aux, dur or flags over 255 */
-			if (__builtin_expect(rare | (result != 0), 0)) {
-				struct ht_event t = {
-					.ts = ts, .addr = addr, .size = size,
-					.old_addr = old_addr, .align = align,
-					.nmemb = nmemb, .pid = pid0,
-					.tid = tid0, .flags = flags,
-					.result = result, .op = op,
-				};
+		o_fl |= x->flags;
+		a_fl &= x->flags;
+		o_rs |= (uint32_t)x->result;
+		/* a record has no heap, aux, dur or flags over 255 */
+		if (__builtin_expect(rare | (rc ? x->result != 0 :
+					     (x->heap | x->aux | x->dur |
+					      (x->flags >> 8) |
+					      (uint32_t)x->result) != 0),
+				     0)) {
+			/* a copy of t: t itself never has its address
+			 * taken, so it stays in registers */
+			struct ht_event u;
 
-				rare_row(e, r0 + i, &t);
-				rare = 1;
-			}
-		} else if (__builtin_expect(
-				   rare | ((ev[i].heap | ev[i].aux |
-					    ev[i].dur | (flags >> 8) |
-					    (uint32_t)result) != 0), 0)) {
-			rare_row(e, r0 + i, &ev[i]);
+			if (rc)
+				u = t;
+			rare_row(e, r0 + i, rc ? &u : x);
 			rare = 1;
 		}
 	}

@@ -291,6 +291,34 @@ static inline uint64_t ht__rec_ns(const struct ht__recclock *c, uint64_t ts)
 	return c->mono0 + (uint64_t)(((unsigned __int128)(ts - c->tsc0) *
 				      c->mult) >> 32);
 }
+/* The event record x of thread (pid, tid) stands for, but for what a
+ * second record (HT__REC_EXT) or a duration (HT__REC_DUR) adds: every
+ * field stored once, no memset of 96 bytes first. */
+static inline void ht__rec_event(const struct ht__rec *x,
+				 const struct ht__recclock *c, uint32_t pid,
+				 uint32_t tid, struct ht_event *ev)
+{
+	uint64_t so = x->szop, aux = x->aux;
+	unsigned op = (unsigned)(so >> HT__SZ_BITS) & 15;
+	unsigned fl = (unsigned)(so >> 60), k = ht__op_kind[op];
+	uint64_t failed = -(uint64_t)(fl & HT_EV_FAILED);
+
+	ev->ts = ht__rec_ns(c, x->ts);
+	ev->addr = x->addr & ~failed;
+	ev->size = ht__pick(~k, HT__K_NOSIZE, so & HT__SZ_MASK);
+	ev->old_addr = ht__pick(k, HT__K_OLD, aux);
+	ev->old_size = 0;
+	ev->align = ht__pick(k, HT__K_ALIGN, aux);
+	ev->nmemb = ht__pick(k, HT__K_NMEMB, aux);
+	ev->heap = 0;
+	ev->dur = 0;
+	ev->pid = pid;
+	ev->tid = tid;
+	ev->flags = fl & (HT_EV_FAILED | HT_EV_INPLACE);
+	ev->result = (int32_t)(x->addr & failed);
+	ev->aux = 0;
+	ev->op = (uint8_t)op;
+}
 
 /*
  * EVENTS block encoder: all buffers sized at creation for max_events.

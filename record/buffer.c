@@ -1426,35 +1426,16 @@ static void convert(const struct ht__rec *r, const struct ht__rec *end,
 			continue;
 		}
 
-		uint64_t so = r->szop, aux = r->aux;
-		unsigned op = (unsigned)(so >> HT__SZ_BITS) & 15;
-		unsigned fl = (unsigned)(so >> 60);
-		unsigned k = ht__op_kind[op];
-		uint64_t failed = -(uint64_t)(fl & HT_EV_FAILED);
+		unsigned fl = (unsigned)(r->szop >> 60);
 
 		if (n == SCRATCH) {
 			put_events(NULL, n, tid, &clk);
 			n = 0;
 		}
 		ev = &g_scratch[n++];
-		/* every field stored once: no memset of 96 bytes first */
-		ev->ts = ht__rec_ns(&clk, r->ts);
-		ev->addr = r->addr & ~failed;
-		ev->size = ht__pick(~k, HT__K_NOSIZE, so & HT__SZ_MASK);
-		ev->old_addr = ht__pick(k, HT__K_OLD, aux);
-		ev->old_size = 0;
-		ev->align = ht__pick(k, HT__K_ALIGN, aux);
-		ev->nmemb = ht__pick(k, HT__K_NMEMB, aux);
-		ev->heap = 0;
-		ev->dur = 0;
-		ev->pid = pid;
-		ev->tid = tid;
-		ev->flags = fl & (HT_EV_FAILED | HT_EV_INPLACE);
-		ev->result = (int32_t)(r->addr & failed);
-		ev->aux = 0;
-		ev->op = (uint8_t)op;
+		ht__rec_event(r, &clk, pid, tid, ev);
 		if (!(fl & HT__REC_EXT)) {
-			ev->dur = dur_ns(aux); /* DUR alone: an op without aux */
+			ev->dur = dur_ns(r->aux); /* DUR alone: an op without aux */
 		} else {
 			if (r + 1 < end) {
 				ev->size = r[1].addr;
