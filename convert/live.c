@@ -413,10 +413,8 @@ int live_end_process(struct live *l, uint32_t pid)
 
 void live_prefetch(const struct live *l, const struct ht_event *ev)
 {
-	uint64_t a = ht_op_is_realloc(ev->op) && ev->old_addr ? ev->old_addr :
-		     ev->addr;
-
-	__builtin_prefetch(&l->slot[mix(ev->pid, ev->heap, a) & l->mask]);
+	__builtin_prefetch(&l->slot[mix(ev->pid, ev->heap,
+					live_first_addr(ev)) & l->mask]);
 }
 
 int live_apply(struct live *l, const struct ht_event *ev,

@@ -60,6 +60,14 @@ int live_apply(struct live *l, const struct ht_event *ev,
  * 8 and 32 ahead did worse than 16). */
 #define LIVE_AHEAD 16
 void live_prefetch(const struct live *l, const struct ht_event *ev);
+/* The address an event looks up first: a realloc's old block, else
+ * its own (a table keyed by address, like the replay planner's, may
+ * prefetch by it too). */
+static inline uint64_t live_first_addr(const struct ht_event *ev)
+{
+	return ht_op_is_realloc(ev->op) && ev->old_addr ? ev->old_addr :
+	       ev->addr;
+}
 /* Process pid has ended: the system took back its blocks still live.
  * They leave the live set uncounted (neither freed nor unknown), so
  * that the live bytes of a process tree drop as its processes exit.

@@ -709,6 +709,19 @@ static int add_pid(struct plan *p, uint32_t pid)
 	return 0;
 }
 
+/* 1, with the plan's pid for trace t's pid in *out, once trace_pid()
+ * has given it one; else 0. */
+static int mapped_pid(const struct trace_state *t, uint32_t pid,
+		      uint32_t *out)
+{
+	for (uint32_t i = t->n; i-- > 0;)
+		if (t->map[i].pid == pid) {
+			*out = t->map[i].id;
+			return 1;
+		}
+	return 0;
+}
+
 /* The plan's pid for pid in trace t: pid itself unless an earlier
  * trace had it (pids are reused, and containers repeat them), then one
  * no trace has (from 2^31 up, above Linux's PID_MAX_LIMIT).  0 on
@@ -718,11 +731,8 @@ static int trace_pid(struct plan *p, struct trace_state *t, uint32_t pid,
 {
 	uint32_t id = pid;
 
-	for (uint32_t i = t->n; i-- > 0;)
-		if (t->map[i].pid == pid) {
-			*out = t->map[i].id;
-			return 0;
-		}
+	if (mapped_pid(t, pid, out))
+		return 0;
 	if (pid_seen(p, pid)) {
 		while (pid_seen(p, p->next_id))
 			p->next_id++;
@@ -754,15 +764,10 @@ static void prefetch(const struct plan *p, const struct trace_state *t,
 		     const struct live *live, const struct ht_event *ev)
 {
 	struct ht_event e = *ev;
-	uint64_t a;
+	uint64_t a = live_first_addr(&e);
 
-	for (uint32_t i = t->n; i-- > 0;)
-		if (t->map[i].pid == ev->pid) {
-			e.pid = t->map[i].id;
-			break;
-		}
+	mapped_pid(t, ev->pid, &e.pid);
 	live_prefetch(live, &e);
-	a = ht_op_is_realloc(e.op) && e.old_addr ? e.old_addr : e.addr;
 	if (p->ecap)
 		__builtin_prefetch(&p->ent[mix(a, e.heap, e.pid) &
 					   (p->ecap - 1)]);
