@@ -581,7 +581,7 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 			  uint8_t *out, int force_raw, struct pick *pk,
 			  uint8_t *codec)
 {
-	uint64_t first = v[0], prev = v[0], or_v = 0, or_z = 0, or_r = 0;
+	uint64_t first = v[0], prev = v[0], or_v = 0, or_z = 0;
 	size_t vlen = 0, dlen = 0, rlen = 0, stored;
 	unsigned cw = ht__col_width(c), wv, wz;
 	int same = 1, rel = c == HT__C_OLD_ADDR;
@@ -620,7 +620,6 @@ static size_t encode_col1(struct ht__enc *e, int c, uint64_t *v, size_t m,
 		for (size_t i = 0; i < m; i++) {
 			uint64_t z = ht__zz((int64_t)(v[i] - e->base[i]));
 
-			or_r |= z;
 			rlen += varint_len(z);
 		}
 	}
