@@ -1,10 +1,11 @@
 /*
  * bench_dec.c - decode speed of one trace's EVENTS blocks
- * (ht_reader_decode_block into struct ht_event) on one core, in thread
- * CPU time, best of REPS; and a hash of every decoded field, so that two
- * builds of the decoder can be compared for identical output.
+ * (ht_reader_decode_block into struct ht_event, or with -c
+ * ht_reader_decode_columns) on one core, in thread CPU time, best of
+ * REPS; and a hash of every decoded field, the same for both, so that
+ * two builds of the decoder, or its two outputs, can be compared.
  *
- * usage: bench_dec [-r REPS] TRACE...
+ * usage: bench_dec [-c] [-r REPS] TRACE...
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -44,7 +45,7 @@ static uint64_t hash_ev(uint64_t h, const struct ht_event *e)
 	return h;
 }
 
-static int bench(const char *path, int reps)
+static int bench(const char *path, int reps, int cols)
 {
 	struct ht_reader *r;
 	struct ht_decoder *d;
@@ -70,7 +71,9 @@ static int bench(const char *path, int reps)
 
 		n = 0;
 		for (size_t i = 0; i < nb; i++) {
-			int k = ht_reader_decode_block(r, d, i, buf, cap);
+			struct ht_columns cl;
+			int k = cols ? ht_reader_decode_columns(r, d, i, &cl) :
+				       ht_reader_decode_block(r, d, i, buf, cap);
 
 			if (k < 0) {
 				fprintf(stderr, "bench_dec: %s: block %zu: "
@@ -84,8 +87,16 @@ static int bench(const char *path, int reps)
 			best = t;
 	}
 	for (size_t i = 0; i < nb; i++) {
-		int k = ht_reader_decode_block(r, d, i, buf, cap);
+		struct ht_columns cl;
+		int k;
 
+		if (cols) {
+			k = ht_reader_decode_columns(r, d, i, &cl);
+			for (int j = 0; j < k; j++)
+				ht_columns_event(&cl, (size_t)j, &buf[j]);
+		} else {
+			k = ht_reader_decode_block(r, d, i, buf, cap);
+		}
 		for (int j = 0; j < k; j++)
 			h = hash_ev(h, &buf[j]);
 	}
@@ -99,14 +110,15 @@ static int bench(const char *path, int reps)
 	return 0;
 }
 
-#define USAGE "usage: bench_dec [-r REPS] TRACE...\n"
+#define USAGE "usage: bench_dec [-c] [-r REPS] TRACE...\n"
 
 int main(int argc, char **argv)
 {
-	int reps = 5, c, rc = 0;
+	int reps = 5, c, rc = 0, cols = 0;
 
-	while ((c = getopt(argc, argv, "r:")) != -1) {
+	while ((c = getopt(argc, argv, "cr:")) != -1) {
 		switch (c) {
+		case 'c': cols = 1; break;
 		case 'r': reps = atoi(optarg); break;
 		default:
 			fputs(USAGE, stderr);
@@ -118,6 +130,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (int i = optind; i < argc; i++)
-		rc |= bench(argv[i], reps > 0 ? reps : 1);
+		rc |= bench(argv[i], reps > 0 ? reps : 1, cols);
 	return rc;
 }

@@ -8,7 +8,8 @@
  * usage: bench_format [-n EVENTS_PER_THREAD] [-r REPS] [-l LEVEL] [-u]
  *                     [-o TRACE] [-w ROWS]
  * -u: no zstd (shows the cost of the column codecs alone).
- * Prints encode and decode M events/s on one core and bytes/event; with
+ * Prints encode and decode M events/s on one core (decoding into events
+ * and into columns) and bytes/event; with
  * -w writes the same events as plain 40-byte rows (in the trace's order)
  * for bench/format.sh to compress with the zstd CLI.
  */
@@ -201,7 +202,7 @@ int main(int argc, char **argv)
 	const char *out = "/tmp/bench_format.htape", *rows = NULL;
 	struct ht_event *ev;
 	struct ht_writer_opts o;
-	double best_enc = 1e9, best_dec = 1e9, file_enc = 0;
+	double best_enc = 1e9, best_dec = 1e9, best_col = 1e9, file_enc = 0;
 	uint64_t bytes = 0;
 
 	while ((c = getopt(argc, argv, "n:r:l:o:w:u")) != -1) {
@@ -291,6 +292,29 @@ int main(int argc, char **argv)
 			best_dec = t;
 		if (n != total || !x)
 			return 1;
+
+		/* the same blocks as columns: no events assembled */
+		uint64_t y = 0;
+		struct ht_columns cl;
+
+		n = 0;
+		t0 = cpu();
+		for (size_t i = 0; i < nb; i++) {
+			int k = ht_reader_decode_columns(r, d, i, &cl);
+
+			if (k < 0) {
+				fprintf(stderr, "bench_format: decode: %s\n",
+					ht_strerror(k));
+				return 1;
+			}
+			n += (uint64_t)k;
+			y ^= cl.addr[k - 1];
+		}
+		t = cpu() - t0;
+		if (t < best_col)
+			best_col = t;
+		if (n != total || y != x)
+			return 1;
 		ht_decoder_free(d);
 		ht_reader_close(r);
 		free(buf);
@@ -304,6 +328,8 @@ int main(int argc, char **argv)
 	       (double)total / file_enc / 1e6);
 	printf("decode %.1f M events/s (decode_block, one core)\n",
 	       (double)total / best_dec / 1e6);
+	printf("decode %.1f M events/s (decode_columns, one core)\n",
+	       (double)total / best_col / 1e6);
 	printf("size %llu bytes, %.3f bytes/event\n",
 	       (unsigned long long)bytes, (double)bytes / (double)total);
 

@@ -44,6 +44,8 @@ void ht__dec_release(struct ht_decoder *d)
 		free(d->col[c]);
 	free(d->cv);
 	free(d->cnt);
+	for (int c = 0; c <= HT__NCOLS; c++)
+		free(d->dc[c]);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -635,15 +637,34 @@ static void tmpl_set(struct ht_event *ev, int col, uint64_t v)
 	}
 }
 
+/* What dec_block() hands dec_columns() once the block is checked. */
+struct dblk {
+	const struct ht__evprefix *pf;
+	const uint16_t *opmask;
+	const uint8_t *oplist, *ops;
+	const int *enc_of;
+	const uint64_t *cval;
+	struct col *cl;
+	struct mru *q;
+	uint32_t count, nch;
+	uint64_t num, den;
+};
+
 #define BAD(msg)                                                           \
 	do {                                                               \
 		*what = (msg);                                             \
 		return HT_ECORRUPT;                                        \
 	} while (0)
 
-int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
-		  uint32_t count, uint64_t num, uint64_t den,
-		  struct ht_event *out, const char **what)
+static int dec_columns(struct ht_decoder *d, const struct dblk *k,
+		       struct ht_columns *out, const char **what);
+
+/* Checks the payload, decodes its op column and readies the others; then
+ * assembles events into out or, with cols, fills column arrays. */
+static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
+		     uint32_t count, uint64_t num, uint64_t den,
+		     struct ht_event *out, struct ht_columns *cols,
+		     const char **what)
 {
 	struct ht__evprefix pf;
 	uint16_t opmask[256];
@@ -935,6 +956,16 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 	}
 	if (count == 0)
 		return 0;
+	if (cols) {
+		struct dblk k = {
+			.pf = &pf, .opmask = opmask, .oplist = oplist,
+			.ops = ops, .enc_of = enc_of, .cval = cval, .cl = cl,
+			.q = &q, .count = count, .nch = nch, .num = num,
+			.den = den,
+		};
+
+		return dec_columns(d, &k, cols, what);
+	}
 
 	/*
 	 * Per op, a template event holding pid, tid and every field its
@@ -1068,4 +1099,218 @@ int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 	if (lo != pf.ts_min || hi != pf.ts_max)
 		BAD("ts_min/ts_max");
 	return (int)count;
+}
+
+int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
+		  uint32_t count, uint64_t num, uint64_t den,
+		  struct ht_event *out, const char **what)
+{
+	return dec_block(d, p, len, count, num, den, out, NULL, what);
+}
+
+/*
+ * Columns.  A column that every op of the block carries and that fills a
+ * u64 decodes straight into its array; the others decode a chunk into
+ * the chunk values, then spread to the rows that carry them (0 in the
+ * rows that do not).
+ */
+
+/* The n values v of column c into the rows of o that carry it. */
+static void spread64(uint64_t *dst, const uint8_t *o, uint32_t n,
+		     const uint16_t *opmask, unsigned c, const uint64_t *v)
+{
+	unsigned sh = c - 1;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t on = (opmask[o[i]] >> sh) & 1;
+
+		dst[i] = *v & (0 - on);
+		v += on;
+	}
+}
+
+static void spread32(uint32_t *dst, const uint8_t *o, uint32_t n,
+		     const uint16_t *opmask, unsigned c, const uint64_t *v)
+{
+	unsigned sh = c - 1;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t on = (opmask[o[i]] >> sh) & 1;
+
+		dst[i] = (uint32_t)(*v & (0 - on));
+		v += on;
+	}
+}
+
+/* REL_ADDR old_addr: the row's addr (a, NULL: 0) plus the zigzag delta. */
+static void spread_rel(uint64_t *dst, const uint8_t *o, uint32_t n,
+		       const uint16_t *opmask, const uint64_t *a,
+		       const uint64_t *v)
+{
+	unsigned sh = HT__C_OLD_ADDR - 1;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t on = (opmask[o[i]] >> sh) & 1;
+		uint64_t x = (a ? a[i] : 0) + (uint64_t)ht__unzz(*v);
+
+		dst[i] = x & (0 - on);
+		v += on;
+	}
+}
+
+static int dec_columns(struct ht_decoder *d, const struct dblk *k,
+		       struct ht_columns *out, const char **what)
+{
+	const uint16_t *opmask = k->opmask;
+	const int *enc_of = k->enc_of;
+	uint64_t *cv = d->cv, lo = UINT64_MAX, hi = 0;
+	uint64_t num = k->num, den = k->den;
+	uint32_t count = k->count;
+	uint16_t many = 0, mall = HT__MASK_ALL;
+	int use[HT__NCOLS + 1];
+	void *arr[HT__NCOLS + 1];
+
+	for (unsigned j = 0; j < k->pf->n_ops; j++) {
+		many |= opmask[k->oplist[j]];
+		mall &= opmask[k->oplist[j]];
+	}
+	/* The arrays: columns some row carries, unless 0 in all. */
+	for (int c = HT__C_TS; c <= HT__NCOLS; c++) {
+		int vary = enc_of[c] >= 0 && enc_of[c] != HT__E_CONST;
+
+		arr[c] = NULL;
+		use[c] = ((many >> (c - 1)) & 1) && (vary || k->cval[c]);
+		if (!use[c])
+			continue;
+		if (grow_buf((void **)&d->dc[c], &d->dcap[c],
+			     (size_t)count * sizeof(uint64_t)))
+			return HT_ENOMEM;
+		arr[c] = d->dc[c];
+	}
+	for (uint32_t ch = 0; ch < k->nch; ch++) {
+		const uint8_t *o = k->ops + (size_t)ch * CHUNK;
+		const uint32_t *cc = d->cnt + (size_t)ch * 16;
+		uint32_t n = count - ch * CHUNK;
+		size_t at = (size_t)ch * CHUNK;
+
+		n = n < CHUNK ? n : CHUNK;
+		for (int c = HT__C_TS; c <= HT__NCOLS; c++) {
+			int wide = ht__col_width(c) == 8, all, rc, mono;
+			uint64_t *w64 = (uint64_t *)arr[c] + at, *v;
+
+			if (!use[c])
+				continue;
+			all = (mall >> (c - 1)) & 1;
+			if (enc_of[c] < 0 || enc_of[c] == HT__E_CONST) {
+				/* one value, in the rows that carry it */
+				uint64_t x = k->cval[c];
+				unsigned sh = (unsigned)c - 1;
+
+				if (c == HT__C_TS || c == HT__C_DUR)
+					x = ht__to_ns(x, num, den);
+				if (wide) {
+					for (uint32_t i = 0; i < n; i++)
+						w64[i] = x & (0 - (uint64_t)
+							((opmask[o[i]] >> sh) & 1));
+				} else {
+					uint32_t *w32 = (uint32_t *)arr[c] +
+							at;
+
+					for (uint32_t i = 0; i < n; i++)
+						w32[i] = (uint32_t)x & (0 -
+							((opmask[o[i]] >> sh) &
+							 1u));
+				}
+				continue;
+			}
+			v = wide && all && enc_of[c] != HT__E_REL_ADDR ? w64 :
+			    cv + c * CSTRIDE;
+			if (enc_of[c] == HT__E_MRU_ADDR) {
+				if (mru_take(k->q, o, n, v))
+					BAD("MRU_ADDR body");
+				mono = 0;
+			} else {
+				rc = col_take(&k->cl[c], v, cc[c], &mono);
+				if (rc == -2)
+					BAD("value too wide for its column");
+				if (rc)
+					BAD("varint");
+			}
+			if (c == HT__C_TS) { /* every row carries ts */
+				if (mono) {
+					lo = v[0] < lo ? v[0] : lo;
+					hi = v[n - 1] > hi ? v[n - 1] : hi;
+				} else {
+					for (uint32_t i = 0; i < n; i++) {
+						lo = v[i] < lo ? v[i] : lo;
+						hi = v[i] > hi ? v[i] : hi;
+					}
+				}
+			}
+			if ((c == HT__C_TS || c == HT__C_DUR) && num != den)
+				for (uint32_t i = 0; i < cc[c]; i++)
+					v[i] = ht__to_ns(v[i], num, den);
+			if (v == w64)
+				continue;
+			if (enc_of[c] == HT__E_REL_ADDR)
+				spread_rel(w64, o, n, opmask,
+					   arr[HT__C_ADDR] ? (uint64_t *)
+					   arr[HT__C_ADDR] + at : NULL, v);
+			else if (wide)
+				spread64(w64, o, n, opmask, (unsigned)c, v);
+			else
+				spread32((uint32_t *)arr[c] + at, o, n, opmask,
+					 (unsigned)c, v);
+		}
+	}
+	for (int c = HT__C_TS; c <= HT__NCOLS; c++) {
+		if (enc_of[c] == HT__E_MRU_ADDR) {
+			if (k->q->lit != k->q->se)
+				BAD("MRU_ADDR body");
+		} else if (varint_body(enc_of[c]) &&
+			   k->cl[c].s != k->cl[c].se) {
+			BAD("varint");
+		}
+	}
+	if (enc_of[HT__C_TS] < 0 || enc_of[HT__C_TS] == HT__E_CONST)
+		lo = hi = k->cval[HT__C_TS];
+	if (lo != k->pf->ts_min || hi != k->pf->ts_max)
+		BAD("ts_min/ts_max");
+
+	memset(out, 0, sizeof(*out));
+	out->count = count;
+	out->pid = k->pf->pid;
+	out->tid = k->pf->tid;
+	out->op = k->ops;
+	out->ts = arr[HT__C_TS];
+	out->addr = arr[HT__C_ADDR];
+	out->size = arr[HT__C_SIZE];
+	out->old_addr = arr[HT__C_OLD_ADDR];
+	out->old_size = arr[HT__C_OLD_SIZE];
+	out->align = arr[HT__C_ALIGN];
+	out->nmemb = arr[HT__C_NMEMB];
+	out->heap = arr[HT__C_HEAP];
+	out->dur = arr[HT__C_DUR];
+	out->aux = arr[HT__C_AUX];
+	out->flags = arr[HT__C_FLAGS];
+	out->result = arr[HT__C_RESULT];
+	return (int)count;
+}
+
+int ht__dec_columns(struct ht_decoder *d, const uint8_t *p, size_t len,
+		    uint32_t count, uint64_t num, uint64_t den,
+		    struct ht_columns *cols, const char **what)
+{
+	struct ht__evprefix pf;
+	int rc = dec_block(d, p, len, count, num, den, NULL, cols, what);
+
+	if (rc != 0)
+		return rc;
+	/* an empty block: no arrays (its prefix has been checked) */
+	memset(cols, 0, sizeof(*cols));
+	if (!ht__ev_prefix(p, len, count, &pf)) {
+		cols->pid = pf.pid;
+		cols->tid = pf.tid;
+	}
+	return 0;
 }

@@ -106,6 +106,29 @@ HT_API uint64_t ht_event_bytes(const struct ht_event *ev)
 	return ev->size;
 }
 
+HT_API void ht_columns_event(const struct ht_columns *c, size_t k,
+			     struct ht_event *ev)
+{
+#define AT(f) (c->f ? c->f[k] : 0)
+	memset(ev, 0, sizeof(*ev));
+	ev->ts = c->ts[k];
+	ev->addr = AT(addr);
+	ev->size = AT(size);
+	ev->old_addr = AT(old_addr);
+	ev->old_size = AT(old_size);
+	ev->align = AT(align);
+	ev->nmemb = AT(nmemb);
+	ev->heap = AT(heap);
+	ev->dur = AT(dur);
+	ev->pid = c->pid;
+	ev->tid = c->tid;
+	ev->flags = AT(flags);
+	ev->result = AT(result);
+	ev->aux = AT(aux);
+	ev->op = c->op[k];
+#undef AT
+}
+
 /*
  * The line is built with these rather than snprintf: `heaptape cat`
  * prints one for every event, and vsnprintf took 80 % of its time.  Each

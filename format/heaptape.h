@@ -30,9 +30,9 @@ extern "C" {
 
 /* The version of the software; the Makefile reads these three lines. */
 #define HT_VERSION_MAJOR 0
-#define HT_VERSION_MINOR 2
+#define HT_VERSION_MINOR 3
 #define HT_VERSION_PATCH 0
-#define HT_VERSION_STRING "0.2.0"
+#define HT_VERSION_STRING "0.3.0"
 
 /* The version of the file format (spec/FORMAT.md).
  * Bump HT_FORMAT_MINOR and add a line to spec/FORMAT.md "Changes". */
@@ -396,6 +396,30 @@ HT_API void ht_decoder_free(struct ht_decoder *d); /* NULL ok */
 HT_API int ht_reader_decode_block(const struct ht_reader *r,
 				  struct ht_decoder *d, size_t i,
 				  struct ht_event *out, size_t cap);
+
+/* EVENTS block i as columns, the way a columnar (Arrow-style) reader
+ * wants it, without assembling events: element k of each array is the
+ * field of the block's k-th event, in the thread's order, as struct
+ * ht_event gives it (ts and dur in ns).  An array is NULL when that field
+ * is 0 in every event of the block; op and ts are never NULL in a block
+ * with events.  The arrays belong to d and stay valid until its next
+ * decode, ht_decoder_free() or ht_reader_close().  Thread-safe as
+ * ht_reader_decode_block(); checks the block as fully.  Returns the
+ * number of events or HT_E*. */
+struct ht_columns {
+	uint32_t count, pid, tid;
+	const uint8_t *op;
+	const uint64_t *ts, *addr, *size, *old_addr, *old_size, *align;
+	const uint64_t *nmemb, *heap, *dur;
+	const uint32_t *aux, *flags;
+	const int32_t *result;
+};
+HT_API int ht_reader_decode_columns(const struct ht_reader *r,
+				    struct ht_decoder *d, size_t i,
+				    struct ht_columns *out);
+/* Event k (below c->count) of decoded columns, as one struct. */
+HT_API void ht_columns_event(const struct ht_columns *c, size_t k,
+			     struct ht_event *ev);
 
 /* Iterator over all events in global time order: a merge of the
  * per-thread streams by (ts, pid, tid); each stream keeps its own order.

@@ -382,6 +382,8 @@ struct ht_decoder {
 	uint64_t *cv;                  /* one chunk of values per column */
 	uint32_t *cnt;                 /* per chunk: values of each column */
 	size_t cntcap;
+	uint64_t *dc[HT__NCOLS + 1];   /* ht_reader_decode_columns() arrays */
+	size_t dcap[HT__NCOLS + 1];
 };
 void ht__dec_release(struct ht_decoder *d); /* frees the scratch */
 /* Decodes a verified payload of count events into out, ts converted
@@ -389,5 +391,9 @@ void ht__dec_release(struct ht_decoder *d); /* frees the scratch */
 int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		  uint32_t count, uint64_t num, uint64_t den,
 		  struct ht_event *out, const char **what);
+/* The same into column arrays owned by d. */
+int ht__dec_columns(struct ht_decoder *d, const uint8_t *p, size_t len,
+		    uint32_t count, uint64_t num, uint64_t den,
+		    struct ht_columns *cols, const char **what);
 
 #endif /* HT_INTERNAL_H */

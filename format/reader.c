@@ -1241,9 +1241,11 @@ HT_API void ht_decoder_free(struct ht_decoder *d)
 	free(d);
 }
 
-/* Decodes EVENTS block i; sets *what on failure. */
+/* Decodes EVENTS block i into out[0..cap) or, with cols, into columns;
+ * sets *what on failure. */
 static int decode(const struct ht_reader *r, struct ht_decoder *d, size_t i,
-		  struct ht_event *out, size_t cap, const char **what)
+		  struct ht_event *out, size_t cap, struct ht_columns *cols,
+		  const char **what)
 {
 	const struct ht_block_info *bi = &r->binfo[i];
 	const uint8_t *h = r->data + bi->offset;
@@ -1252,7 +1254,7 @@ static int decode(const struct ht_reader *r, struct ht_decoder *d, size_t i,
 	struct ht__evprefix pf;
 
 	*what = "";
-	if (cap < bi->count) {
+	if (!cols && cap < bi->count) {
 		*what = "output buffer too small";
 		return HT_ERANGE;
 	}
@@ -1271,6 +1273,9 @@ static int decode(const struct ht_reader *r, struct ht_decoder *d, size_t i,
 		*what = "events prefix";
 		return HT_ECORRUPT;
 	}
+	if (cols)
+		return ht__dec_columns(d, p, plen, bi->count, r->clk_num,
+				       r->clk_den, cols, what);
 	return ht__dec_block(d, p, plen, bi->count, r->clk_num, r->clk_den,
 			     out, what);
 }
@@ -1285,7 +1290,20 @@ HT_API int ht_reader_decode_block(const struct ht_reader *r,
 		return HT_EINVAL;
 	if (i >= r->n_eb)
 		return HT_ERANGE;
-	return decode(r, d, i, out, cap, &what);
+	return decode(r, d, i, out, cap, NULL, &what);
+}
+
+HT_API int ht_reader_decode_columns(const struct ht_reader *r,
+				    struct ht_decoder *d, size_t i,
+				    struct ht_columns *out)
+{
+	const char *what;
+
+	if (!r || !d || !out)
+		return HT_EINVAL;
+	if (i >= r->n_eb)
+		return HT_ERANGE;
+	return decode(r, d, i, NULL, 0, out, &what);
 }
 
 /*
@@ -1389,7 +1407,7 @@ static int st_load(struct ht_reader *r, struct mstream *m)
 			m->cap = b->count;
 			r->merge_bytes += add;
 		}
-		n = decode(r, &r->dec, bi, m->ev, m->cap, &what);
+		n = decode(r, &r->dec, bi, m->ev, m->cap, NULL, &what);
 		if (n < 0) {
 			if (r->mode != HT_READ_SALVAGE)
 				return fail(r, b->offset, n, what);

@@ -1,12 +1,13 @@
 /*
  * fuzz_reader.c - the trace reader on hostile input: open_mem in all three
- * modes, iterate ht_reader_next, decode every block, read all metadata,
- * format every event.
+ * modes, iterate ht_reader_next, decode every block (as events and as
+ * columns, which must agree), read all metadata, format every event.
  *
  * Hashes stop almost every mutation at the block framing, so each input
  * is also tried a second time with every hash recomputed ("re-hashed"):
  * that lets the fuzzer reach the column decoders and metadata parsers.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,23 @@
 #include "heaptape.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Block i as columns must give what it gave as events (rc of them) or
+ * fail the same way. */
+static void same_columns(const struct ht_reader *r, struct ht_decoder *dc,
+			 size_t i, int rc, const struct ht_event *out)
+{
+	struct ht_columns c;
+	struct ht_event e;
+
+	if (ht_reader_decode_columns(r, dc, i, &c) != rc)
+		abort();
+	for (int k = 0; k < rc; k++) {
+		ht_columns_event(&c, (size_t)k, &e);
+		if (memcmp(&e, &out[k], offsetof(struct ht_event, op) + 1))
+			abort();
+	}
+}
 
 static void run(const uint8_t *buf, size_t len, int mode)
 {
@@ -27,7 +45,7 @@ static void run(const uint8_t *buf, size_t len, int mode)
 	const struct ht_rss_sample *rs;
 	const struct ht_loss *lo;
 	const struct ht_block_info *bi;
-	struct ht_decoder *d;
+	struct ht_decoder *d = NULL, *dc = NULL;
 	char line[512];
 	size_t n, total = 0;
 	int rc;
@@ -65,7 +83,7 @@ static void run(const uint8_t *buf, size_t len, int mode)
 				ht_event_format(&ev, line, sizeof(line));
 		}
 		n = ht_reader_blocks(r, &bi);
-		if (ht_decoder_new(&d) == 0) {
+		if (ht_decoder_new(&d) == 0 && ht_decoder_new(&dc) == 0) {
 			for (size_t i = 0; i < n && i < 64; i++) {
 				size_t cap = bi[i].count;
 				struct ht_event *out;
@@ -79,10 +97,12 @@ static void run(const uint8_t *buf, size_t len, int mode)
 				if (rc > 0)
 					ht_event_format(&out[rc - 1], line,
 							sizeof(line));
+				same_columns(r, dc, i, rc, out);
 				free(out);
 			}
-			ht_decoder_free(d);
+			ht_decoder_free(dc);
 		}
+		ht_decoder_free(d);
 		if (info.ts_max)
 			ht_reader_seek(r, info.ts_min / 2 + info.ts_max / 2);
 		for (int k = 0; k < 1000 && ht_reader_next(r, &ev) == 1; k++)

@@ -64,6 +64,51 @@ static void show(const char *what, size_t i, const struct ht_event *e)
 }
 
 /*
+ * Every EVENTS block of r decoded both ways, ht_reader_decode_block()
+ * and ht_reader_decode_columns(), must give the same events, and a
+ * NULL array only where the field is 0 throughout.  Returns mismatches.
+ */
+static size_t columns_match(const struct ht_reader *r)
+{
+	const struct ht_block_info *bi;
+	size_t nb = ht_reader_blocks(r, &bi), bad = 0;
+	struct ht_decoder *d, *dc;
+	struct ht_event *out = NULL;
+	struct ht_columns c;
+
+	ht_decoder_new(&d);
+	ht_decoder_new(&dc);
+	for (size_t i = 0; i < nb; i++) {
+		int n, m;
+
+		out = realloc(out, (bi[i].count + 1) * sizeof(*out));
+		n = ht_reader_decode_block(r, d, i, out, bi[i].count);
+		m = ht_reader_decode_columns(r, dc, i, &c);
+		if (n != m || (n >= 0 && (c.count != (uint32_t)n ||
+					  c.pid != bi[i].pid ||
+					  c.tid != bi[i].tid ||
+					  (n > 0 && (!c.op || !c.ts))))) {
+			bad++;
+			continue;
+		}
+		for (int k = 0; k < n; k++) {
+			struct ht_event e;
+
+			ht_columns_event(&c, (size_t)k, &e);
+			if ((!ev_equal(&e, &out[k]) || e.dur != out[k].dur) &&
+			    bad++ < 3) {
+				show("columns", (size_t)k, &e);
+				show("events", (size_t)k, &out[k]);
+			}
+		}
+	}
+	free(out);
+	ht_decoder_free(d);
+	ht_decoder_free(dc);
+	return bad;
+}
+
+/*
  * Writes nthreads x per events with seed (ht_writer_write in batches of
  * batch, or ht_writer_put when batch == 0), then reads them back with
  * ht_reader_next and compares stream by stream and the global order.
@@ -144,6 +189,7 @@ static void roundtrip(uint64_t seed, int nthreads, size_t per,
 	CHECK_EQ(rc, 0);
 	CHECK_EQ(got, total);
 	CHECK_EQ(bad, 0);
+	CHECK_EQ(columns_match(r), 0);
 	ht_reader_close(r);
 	free(m.buf);
 	free(ev);
@@ -518,6 +564,92 @@ static void test_parallel_decode(void)
 }
 
 /*
+ * ht_reader_decode_columns() on what columns can be: a clock of 5 ticks
+ * to 2 ns with durations (both converted), CONST columns (every
+ * posix_memalign of a thread aligned alike), columns absent (a thread
+ * that only frees), a block of one event (CONST ts), every op with edge
+ * values; and its argument checks.
+ */
+static void test_columns(void)
+{
+	enum { PER = 700 };
+	struct ht_writer_opts o;
+	struct ht_writer *w;
+	struct ht_reader *r;
+	struct ht_decoder *d;
+	struct ht_columns c;
+	const struct ht_block_info *bi;
+	struct ht_event *ev = calloc(PER + 1, sizeof(*ev));
+	struct gen g = { 77 };
+	struct mem m;
+	int fd = memfd(), frees = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.clock_num = 5;
+	o.clock_den = 2;
+	o.block_events = 100;
+	CHECK_EQ(ht_writer_open(&w, fd, &o), 0);
+	for (uint32_t t = 1; t <= 4; t++) {
+		uint64_t ts = 1000;
+		size_t n = t == 4 ? 101 : PER;
+
+		for (size_t i = 0; i < n; i++) {
+			struct ht_event *e = &ev[i];
+
+			gen_event(&g, e, &ts, 9, t, t == 1);
+			if (t == 1 && i % 3)
+				e->dur = gen_below(&g, 1000);
+			if (t == 2) {
+				e->op = HT_OP_POSIX_MEMALIGN;
+				e->size = 32;
+				e->align = 64;
+				e->flags = e->result = 0;
+				e->old_addr = e->old_size = e->nmemb = 0;
+				e->heap = e->aux = 0;
+			}
+			if (t == 3) {
+				memset(e, 0, sizeof(*e));
+				e->ts = ts;
+				e->pid = 9;
+				e->tid = t;
+				e->op = HT_OP_FREE;
+				e->addr = 0x1000 + 16 * i;
+			}
+		}
+		CHECK_EQ(ht_writer_write(w, ev, n), 0);
+	}
+	CHECK_EQ(ht_writer_close(w), 0);
+	slurp(fd, &m);
+	CHECK_EQ(ht_reader_open_mem(&r, m.buf, m.len, HT_READ_STRICT), 0);
+	CHECK_EQ(columns_match(r), 0);
+
+	size_t nb = ht_reader_blocks(r, &bi);
+	ht_decoder_new(&d);
+	for (size_t i = 0; i < nb; i++) {
+		CHECK_EQ(ht_reader_decode_columns(r, d, i, &c),
+			 (int)bi[i].count);
+		if (bi[i].tid == 3) { /* left out: no array */
+			CHECK(c.size == NULL && c.old_addr == NULL &&
+			      c.flags == NULL && c.dur == NULL);
+			frees++;
+		}
+		if (bi[i].tid == 2)
+			CHECK(c.align && c.align[0] == 64 &&
+			      c.align[c.count - 1] == 64);
+		if (bi[i].tid == 1)
+			CHECK(c.dur != NULL);
+	}
+	CHECK_EQ(frees, 7);
+	CHECK_EQ(ht_reader_decode_columns(r, d, nb, &c), HT_ERANGE);
+	CHECK_EQ(ht_reader_decode_columns(r, d, 0, NULL), HT_EINVAL);
+	CHECK_EQ(ht_reader_decode_columns(r, NULL, 0, &c), HT_EINVAL);
+	ht_decoder_free(d);
+	ht_reader_close(r);
+	free(m.buf);
+	free(ev);
+}
+
+/*
  * One thread's timestamps that go back, stand still or jump by 2^63 and
  * more (a library user's or an importer's, never the recorder's): the
  * writer must fall back from UDELTA to zigzag deltas, block by block,
@@ -664,6 +796,7 @@ static void check_events(const struct mem *m, const struct ht_event *want,
 	CHECK_EQ(rc, 0);
 	CHECK_EQ(got, n);
 	CHECK_EQ(bad, 0);
+	CHECK_EQ(columns_match(r), 0);
 	ht_reader_close(r);
 }
 
@@ -1090,6 +1223,7 @@ int main(void)
 	TEST(test_metadata);
 	TEST(test_seek);
 	TEST(test_parallel_decode);
+	TEST(test_columns);
 	TEST(test_unordered_ts);
 	TEST(test_append);
 	TEST(test_append_recs);
