@@ -44,8 +44,7 @@ static void *decode_worker(void *arg)
 {
 	struct decode_job *j = arg;
 	struct ht_decoder *d = NULL;
-	struct ht_event *buf = NULL;
-	size_t cap = 0;
+	struct ht_columns cols;
 
 	if (ht_decoder_new(&d))
 		d = NULL;
@@ -56,23 +55,10 @@ static void *decode_worker(void *arg)
 		pthread_mutex_unlock(&j->mu);
 		if (i >= j->nblk)
 			break;
-		if (!d) {
-			j->res[i] = HT_ENOMEM;
-			continue;
-		}
-		if (j->blk[i].count > cap || !buf) {
-			size_t want = j->blk[i].count ? j->blk[i].count : 1;
-			struct ht_event *nb = realloc(buf, want * sizeof(*buf));
-			if (!nb) {
-				j->res[i] = HT_ENOMEM;
-				continue;
-			}
-			buf = nb;
-			cap = want;
-		}
-		j->res[i] = ht_reader_decode_block(j->r, d, i, buf, cap);
+		/* as columns: every check of the block, no events to build */
+		j->res[i] = d ? ht_reader_decode_columns(j->r, d, i, &cols) :
+				HT_ENOMEM;
 	}
-	free(buf);
 	ht_decoder_free(d);
 	return NULL;
 }
