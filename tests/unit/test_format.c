@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
 
 #include "heaptape.h"
 #include "internal.h"
@@ -800,6 +802,110 @@ static void check_events(const struct mem *m, const struct ht_event *want,
 	ht_reader_close(r);
 }
 
+/* The blocks of the zstd frame at p (Stored_Length n); 0 if it is not
+ * one well-formed frame. */
+static unsigned zstd_blocks(const uint8_t *p, size_t n)
+{
+	ZSTD_frameHeader fh;
+	size_t at = ZSTD_frameHeaderSize(p, n);
+	unsigned k = 0;
+
+	if (ZSTD_isError(at) || ZSTD_getFrameHeader(&fh, p, n))
+		return 0;
+	while (at + 3 <= n) {
+		uint32_t h = p[at] | (uint32_t)p[at + 1] << 8 |
+			     (uint32_t)p[at + 2] << 16;
+		unsigned type = (h >> 1) & 3;
+
+		at += 3 + (type == 1 ? 1 : h >> 3); /* RLE: one byte */
+		k++;
+		if (h & 1)
+			return at + (fh.checksumFlag ? 4 : 0) == n ? k : 0;
+	}
+	return 0;
+}
+
+/*
+ * A column made of parts that differ goes through zstd as one frame with
+ * a block per part, each with its own Huffman table: MRU_ADDR's codes
+ * and literals, and each byte plane of a byte-stream split.  Half the
+ * addresses hit (codes small), half miss (literals random); ts deltas
+ * below 2^16 (two planes).
+ */
+static void test_zstd_parts(void)
+{
+	enum { N = 20000 }; /* each column within one 128 KiB zstd block */
+	struct ht_event *ev = calloc(N, sizeof(*ev));
+	struct gen g = { 5 };
+	struct ht_writer *w;
+	struct ht_writer_opts o;
+	struct mem m;
+	uint64_t ts = 1, live[64];
+	size_t nlive = 0;
+	int fd = memfd(), seen = 0;
+
+	for (size_t i = 0; i < N; i++) {
+		struct ht_event *e = &ev[i];
+
+		ts += 1 + gen_below(&g, 256) + 256 * gen_below(&g, 4);
+		e->ts = ts;
+		e->pid = 1;
+		e->tid = 2;
+		if (nlive && (nlive == 64 || gen_below(&g, 2))) {
+			e->op = HT_OP_FREE;
+			e->addr = live[--nlive];
+		} else {
+			e->op = HT_OP_MALLOC;
+			e->size = 16 + gen_below(&g, 8) * 16;
+			e->addr = gen_below(&g, 2) && nlive < 64 && i ?
+					  0x7f0000000000ull + 16 * gen_below(&g,
+									     1u << 30) :
+					  0x500000 + 16 * (i & 1023);
+			live[nlive++] = e->addr;
+		}
+	}
+	memset(&o, 0, sizeof(o));
+	CHECK_EQ(ht_writer_open(&w, fd, &o), 0);
+	CHECK_EQ(ht_writer_write(w, ev, N), 0);
+	CHECK_EQ(ht_writer_close(w), 0);
+	slurp(fd, &m);
+	check_events(&m, ev, N);
+
+	/* the EVENTS block is the second one, after PROCESS */
+	size_t off = 64 + HT__BLK_HDR + ht__rd32(m.buf + 64 + 8);
+	off = (off + 7) & ~(size_t)7;
+	const uint8_t *p = m.buf + off + HT__BLK_HDR;
+	CHECK_EQ(p[-HT__BLK_HDR + 4], HT__B_EVENTS);
+	size_t pos = HT__EV_PREFIX + (size_t)ht__rd16(p + 26) *
+		     HT__OPMAP_ENTRY;
+	pos = (pos + 7) & ~(size_t)7;
+	const uint8_t *dir = p + pos;
+	const uint8_t *body = dir + (size_t)ht__rd16(p + 24) * HT__DIR_ENTRY;
+
+	for (unsigned k = 0; k < ht__rd16(p + 24); k++) {
+		const uint8_t *de = dir + (size_t)k * HT__DIR_ENTRY;
+		uint32_t stored = ht__rd32(de + 12);
+
+		if (de[0] == HT__C_ADDR) {
+			CHECK_EQ(de[1], HT__E_MRU_ADDR);
+			CHECK_EQ(de[2], HT__CODEC_ZSTD);
+			CHECK(zstd_blocks(body, stored) >= 2);
+			seen++;
+		}
+		if (de[0] == HT__C_TS) {
+			CHECK_EQ(de[1], HT__E_UDELTA_BSS);
+			CHECK_EQ(de[3], 2);
+			CHECK_EQ(de[2], HT__CODEC_ZSTD);
+			CHECK(zstd_blocks(body, stored) >= 2);
+			seen++;
+		}
+		body += stored;
+	}
+	CHECK_EQ(seen, 2);
+	free(m.buf);
+	free(ev);
+}
+
 /*
  * ht_writer_append(): events handed over a few at a time make the same
  * file, byte for byte, as ht_writer_write() of whole batches, also when
@@ -1224,6 +1330,7 @@ int main(void)
 	TEST(test_seek);
 	TEST(test_parallel_decode);
 	TEST(test_columns);
+	TEST(test_zstd_parts);
 	TEST(test_unordered_ts);
 	TEST(test_append);
 	TEST(test_append_recs);
