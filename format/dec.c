@@ -1158,6 +1158,110 @@ static void spread_rel(uint64_t *dst, const uint8_t *o, uint32_t n,
 	}
 }
 
+/*
+ * The same with AVX-512 where the CPU has it: per 32 rows one test of
+ * their op masks gives the rows that carry the column, and per 8 rows
+ * one expanding load puts the next values in those rows (zeros in the
+ * others).  m16[i] is row i's op mask; n_left rows from here.
+ */
+int ht__dec_scalar; /* tests: 1 takes the portable loops */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define X512 __attribute__((target("avx512f,avx512bw,avx512vl,popcnt")))
+
+static int x512_ok(void)
+{
+	static int ok = -1;
+	int v = __atomic_load_n(&ok, __ATOMIC_RELAXED);
+
+	if (v < 0) {
+		__builtin_cpu_init();
+		v = __builtin_cpu_supports("avx512f") &&
+		    __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512vl");
+		__atomic_store_n(&ok, v, __ATOMIC_RELAXED);
+	}
+	return v && !ht__dec_scalar;
+}
+
+enum { XS_U64, XS_U32, XS_REL, XS_CONST };
+
+/* kind XS_CONST: the value is *v, in every row that carries c; XS_REL:
+ * a holds the rows' addr (NULL: 0). */
+X512 static void xspread(void *dst, const uint16_t *m16, uint32_t n,
+			 unsigned c, const uint64_t *v, const uint64_t *a,
+			 int kind)
+{
+	const __m512i bit = _mm512_set1_epi16((short)(1u << (c - 1)));
+	const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+	const __m512i cst = _mm512_set1_epi64((long long)*v);
+	uint64_t *d64 = dst;
+	uint32_t *d32 = dst;
+
+	for (uint32_t i = 0; i < n; i += 32) {
+		uint32_t left = n - i;
+		uint32_t lim = left >= 32 ? 0xffffffffu : (1u << left) - 1;
+		uint32_t k = _mm512_test_epi16_mask(
+				     _mm512_loadu_si512(m16 + i), bit) & lim;
+
+		for (unsigned g = 0; g < 4 && 8 * g < left; g++) {
+			__mmask8 k8 = (__mmask8)(k >> (8 * g));
+			__mmask8 l8 = (__mmask8)(lim >> (8 * g));
+			size_t r = (size_t)i + 8 * g;
+			__m512i x;
+
+			switch (kind) {
+			case XS_CONST:
+				x = _mm512_maskz_mov_epi64(k8, cst);
+				_mm512_mask_storeu_epi64(d64 + r, l8, x);
+				continue;
+			case XS_U32:
+				x = _mm512_maskz_expandloadu_epi64(k8, v);
+				_mm256_mask_storeu_epi32(d32 + r, l8,
+					_mm512_cvtepi64_epi32(x));
+				break;
+			case XS_REL: {
+				__m512i z = _mm512_maskz_expandloadu_epi64(k8,
+									   v);
+				__m512i dz = _mm512_xor_si512(
+					_mm512_srli_epi64(z, 1),
+					_mm512_sub_epi64(zero,
+						_mm512_and_si512(z, one)));
+				__m512i av = a ? _mm512_maskz_loadu_epi64(l8,
+									  a + r) :
+						 zero;
+
+				x = _mm512_maskz_add_epi64(k8, av, dz);
+				_mm512_mask_storeu_epi64(d64 + r, l8, x);
+				break;
+			}
+			default:
+				x = _mm512_maskz_expandloadu_epi64(k8, v);
+				_mm512_mask_storeu_epi64(d64 + r, l8, x);
+				break;
+			}
+			v += __builtin_popcount(k8);
+		}
+	}
+}
+#else
+static int x512_ok(void)
+{
+	return 0;
+}
+
+enum { XS_U64, XS_U32, XS_REL, XS_CONST };
+
+static void xspread(void *dst, const uint16_t *m16, uint32_t n, unsigned c,
+		    const uint64_t *v, const uint64_t *a, int kind)
+{
+	(void)dst; (void)m16; (void)n; (void)c; (void)v; (void)a;
+	(void)kind;
+}
+#endif
+
 static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 		       struct ht_columns *out, const char **what)
 {
@@ -1187,6 +1291,9 @@ static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 			return HT_ENOMEM;
 		arr[c] = d->dc[c];
 	}
+	int x512 = x512_ok();
+	uint16_t m16[CHUNK];
+
 	for (uint32_t ch = 0; ch < k->nch; ch++) {
 		const uint8_t *o = k->ops + (size_t)ch * CHUNK;
 		const uint32_t *cc = d->cnt + (size_t)ch * 16;
@@ -1194,6 +1301,9 @@ static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 		size_t at = (size_t)ch * CHUNK;
 
 		n = n < CHUNK ? n : CHUNK;
+		if (x512)
+			for (uint32_t i = 0; i < n; i++)
+				m16[i] = opmask[o[i]];
 		for (int c = HT__C_TS; c <= HT__NCOLS; c++) {
 			int wide = ht__col_width(c) == 8, all, rc, mono;
 			uint64_t *w64 = (uint64_t *)arr[c] + at, *v;
@@ -1208,7 +1318,10 @@ static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 
 				if (c == HT__C_TS || c == HT__C_DUR)
 					x = ht__to_ns(x, num, den);
-				if (wide) {
+				if (x512 && wide) {
+					xspread(w64, m16, n, (unsigned)c, &x,
+						NULL, XS_CONST);
+				} else if (wide) {
 					for (uint32_t i = 0; i < n; i++)
 						w64[i] = x & (0 - (uint64_t)
 							((opmask[o[i]] >> sh) & 1));
@@ -1252,7 +1365,16 @@ static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 					v[i] = ht__to_ns(v[i], num, den);
 			if (v == w64)
 				continue;
-			if (enc_of[c] == HT__E_REL_ADDR)
+			if (x512) {
+				int kind = enc_of[c] == HT__E_REL_ADDR ? XS_REL :
+					   wide ? XS_U64 : XS_U32;
+				const uint64_t *a = arr[HT__C_ADDR] ?
+					(uint64_t *)arr[HT__C_ADDR] + at : NULL;
+				void *dst = wide ? (void *)w64 :
+					    (void *)((uint32_t *)arr[c] + at);
+
+				xspread(dst, m16, n, (unsigned)c, v, a, kind);
+			} else if (enc_of[c] == HT__E_REL_ADDR)
 				spread_rel(w64, o, n, opmask,
 					   arr[HT__C_ADDR] ? (uint64_t *)
 					   arr[HT__C_ADDR] + at : NULL, v);

@@ -391,7 +391,9 @@ void ht__dec_release(struct ht_decoder *d); /* frees the scratch */
 int ht__dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		  uint32_t count, uint64_t num, uint64_t den,
 		  struct ht_event *out, const char **what);
-/* The same into column arrays owned by d. */
+/* The same into column arrays owned by d.  ht__dec_scalar = 1 (tests)
+ * keeps it to its portable loops. */
+extern int ht__dec_scalar;
 int ht__dec_columns(struct ht_decoder *d, const uint8_t *p, size_t len,
 		    uint32_t count, uint64_t num, uint64_t den,
 		    struct ht_columns *cols, const char **what);
