@@ -363,6 +363,12 @@ undelta_bss2(uint64_t *v, const uint8_t *s, size_t n, size_t m,
 	return prev;
 }
 
+/* 1 if enc is one of the MRU encodings (addr only). */
+static int is_mru(int enc)
+{
+	return enc == HT__E_MRU_ADDR || enc == HT__E_MRU_BSS;
+}
+
 /* 1 if a column of encoding enc is a run of varints (that must end at
  * the column's end). */
 static int varint_body(int enc)
@@ -479,13 +485,23 @@ struct mru {
 	uint64_t lp[2];
 	uint32_t n[2];
 	const uint8_t *code, *lit, *se;
+	uint32_t w, nl, li;  /* MRU_BSS: w-byte planes of nl literals, the
+				next one; w = 0: varint literals (MRU_ADDR) */
 	uint8_t kind[256]; /* 0: no addr, 1: allocating, 2: freeing */
 };
 
+/* 1 if an MRU column's literals were all used. */
+static int mru_done(const struct mru *q)
+{
+	return q->w ? q->li == q->nl : q->lit == q->se;
+}
+
 /* The addr values of the rows ops[0..n) that carry one into v; -1 if
- * malformed.  The caller has checked that the codes last. */
-static int mru_take(struct mru *q, const uint8_t *ops, uint32_t n,
-		    uint64_t *v)
+ * malformed.  The caller has checked that the codes last.  lits: the
+ * chunk's literals (MRU_BSS), else NULL (varints, MRU_ADDR). */
+static inline __attribute__((always_inline)) int
+mru_run(struct mru *q, const uint8_t *ops, uint32_t n, uint64_t *v,
+	const uint64_t *lits)
 {
 	const uint8_t *code = q->code, *lit = q->lit, *se = q->se;
 	uint64_t lp0 = q->lp[0], lp1 = q->lp[1];
@@ -493,7 +509,7 @@ static int mru_take(struct mru *q, const uint8_t *ops, uint32_t n,
 	int px = pext_fast();
 
 	for (uint32_t i = 0; i < n; i++) {
-		unsigned kd = q->kind[ops[i]], j;
+		unsigned kd = q->kind[ops[i]], j, k;
 		uint64_t x, z;
 
 		if (!kd)
@@ -506,9 +522,10 @@ static int mru_take(struct mru *q, const uint8_t *ops, uint32_t n,
 				return -1;
 			x = q->hist[kd == 1][(ng - 1 - j) & 255];
 		} else {
-			unsigned k;
-
-			if (se - lit >= 8 && (k = vfast(lit, &z, px)) != 0)
+			if (lits)
+				z = *lits++;
+			else if (se - lit >= 8 &&
+				 (k = vfast(lit, &z, px)) != 0)
 				lit += k;
 			else if (ht__get_varint(&lit, se, &z))
 				return -1;
@@ -530,6 +547,25 @@ static int mru_take(struct mru *q, const uint8_t *ops, uint32_t n,
 	q->n[0] = n0;
 	q->n[1] = n1;
 	return 0;
+}
+
+/* mru_run() for a chunk whose rows carry m codes: MRU_BSS first takes
+ * the chunk's literals out of their byte planes, all at once. */
+static int mru_take(struct mru *q, const uint8_t *ops, uint32_t n,
+		    uint32_t m, uint64_t *v)
+{
+	uint64_t lits[CHUNK];
+	uint32_t nl = 0;
+
+	if (!q->w)
+		return mru_run(q, ops, n, v, NULL);
+	for (uint32_t i = 0; i < m; i++)
+		nl += q->code[i] == HT__MRU_MISS;
+	if (nl > q->nl - q->li)
+		return -1;
+	get_bss(lits, q->lit + q->li, nl, q->w, q->nl);
+	q->li += nl;
+	return mru_run(q, ops, n, v, lits);
 }
 
 /*
@@ -679,6 +715,7 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 
 	*what = "";
 	q.code = q.lit = q.se = NULL;
+	q.w = q.nl = q.li = 0;
 	q.lp[0] = q.lp[1] = 0;
 	q.n[0] = q.n[1] = 0;
 	if (ht__ev_prefix(p, len, count, &pf))
@@ -794,6 +831,14 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 				    raw_len > (uint64_t)m * 11)
 					BAD("column raw length");
 				break;
+			case HT__E_MRU_BSS:
+				if (c != HT__C_ADDR)
+					BAD("encoding not allowed here");
+				if (w < 1 || w > 8 || raw_len < m ||
+				    (raw_len - m) % w ||
+				    (raw_len - m) / w > m)
+					BAD("column raw length");
+				break;
 			case HT__E_REL_ADDR:
 				if (c != HT__C_OLD_ADDR)
 					BAD("encoding not allowed here");
@@ -834,14 +879,17 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 				continue;
 			}
 			if (param && enc != HT__E_DELTA_BSS &&
-			    enc != HT__E_DELTA_VARINT && enc != HT__E_MRU_ADDR &&
+			    enc != HT__E_DELTA_VARINT && !is_mru(enc) &&
 			    enc != HT__E_UDELTA_BSS &&
 			    enc != HT__E_UDELTA_VARINT)
 				BAD("column parameter");
-			if (enc == HT__E_MRU_ADDR) {
+			if (is_mru(enc)) {
 				q.code = s;
 				q.lit = s + m;
 				q.se = s + raw_len;
+				q.w = enc == HT__E_MRU_BSS ? w : 0;
+				q.nl = q.w ? (raw_len - m) / w : 0;
+				q.li = 0;
 				q.lp[0] = q.lp[1] = param;
 				q.n[0] = q.n[1] = 0;
 				for (unsigned j = 0; j < pf.n_ops; j++) {
@@ -1038,9 +1086,9 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 
 			if (!vary[c])
 				continue;
-			if (enc_of[c] == HT__E_MRU_ADDR) {
-				if (mru_take(&q, o, n, cv + c * CSTRIDE))
-					BAD("MRU_ADDR body");
+			if (is_mru(enc_of[c])) {
+				if (mru_take(&q, o, n, cc[c], cv + c * CSTRIDE))
+					BAD("MRU body");
 				continue;
 			}
 			rc = col_take(&cl[c], cv + c * CSTRIDE, cc[c], &mo);
@@ -1086,9 +1134,9 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 
 	/* Every varint column must end at its last value. */
 	for (int c = HT__C_TS; c <= HT__NCOLS; c++) {
-		if (enc_of[c] == HT__E_MRU_ADDR) {
-			if (q.lit != q.se)
-				BAD("MRU_ADDR body");
+		if (is_mru(enc_of[c])) {
+			if (!mru_done(&q))
+				BAD("MRU body");
 		} else if (varint_body(enc_of[c]) && cl[c].s != cl[c].se) {
 			BAD("varint");
 		}
@@ -1338,9 +1386,9 @@ static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 			}
 			v = wide && all && enc_of[c] != HT__E_REL_ADDR ? w64 :
 			    cv + c * CSTRIDE;
-			if (enc_of[c] == HT__E_MRU_ADDR) {
-				if (mru_take(k->q, o, n, v))
-					BAD("MRU_ADDR body");
+			if (is_mru(enc_of[c])) {
+				if (mru_take(k->q, o, n, cc[c], v))
+					BAD("MRU body");
 				mono = 0;
 			} else {
 				rc = col_take(&k->cl[c], v, cc[c], &mono);
@@ -1386,9 +1434,9 @@ static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 		}
 	}
 	for (int c = HT__C_TS; c <= HT__NCOLS; c++) {
-		if (enc_of[c] == HT__E_MRU_ADDR) {
-			if (k->q->lit != k->q->se)
-				BAD("MRU_ADDR body");
+		if (is_mru(enc_of[c])) {
+			if (!mru_done(k->q))
+				BAD("MRU body");
 		} else if (varint_body(enc_of[c]) &&
 			   k->cl[c].s != k->cl[c].se) {
 			BAD("varint");

@@ -41,7 +41,7 @@ struct ht__scache {
 	uint32_t pid, tid;
 	uint32_t blocks;  /* blocks of the stream so far, 0 = unused */
 	uint8_t ts_enc;   /* DELTA_BSS or DELTA_VARINT */
-	uint8_t addr_enc; /* PLAIN, DELTA_BSS or MRU_ADDR */
+	uint8_t addr_enc; /* PLAIN, DELTA_BSS or MRU_BSS */
 	uint8_t var_enc[2]; /* size, old_addr: when a varint encoding */
 	uint8_t var_raw[2]; /* size, old_addr: zstd saved < 1/16 */
 };
@@ -61,14 +61,14 @@ struct ht__enc {
 	uint8_t *raw;    /* one column encoded, before zstd */
 	uint8_t *raw2;   /* a second candidate */
 	uint8_t *tmp;    /* the second candidate compressed */
-	uint8_t *cls;    /* per addr row: 1 if its op frees (MRU_ADDR) */
-	uint8_t *mru;    /* the MRU_ADDR candidate, before zstd */
+	uint8_t *cls;    /* per addr row: 1 if its op frees (MRU_BSS) */
+	uint8_t *mru;    /* the MRU_BSS candidate, before zstd */
 	uint8_t *opb;    /* the op column, PLAIN(1) */
 	uint8_t *flb;    /* the flags column, PLAIN(1) */
 	struct ht__scache *sc; /* this block's stream */
 	int trial;       /* this block tries ts and addr encodings */
 	struct ht__scache scache[HT__NSTREAM];
-	struct ht__mslot *mtab[2]; /* MRU_ADDR: value -> its last push */
+	struct ht__mslot *mtab[2]; /* MRU_BSS: value -> its last push */
 	uint64_t mru_cnt[2];       /* pushes so far, all blocks */
 	uint16_t mask[256];
 	uint8_t frees[256];
@@ -301,35 +301,45 @@ static size_t zc(struct ht__enc *e, int kind, void *dst, size_t cap,
 }
 
 /*
- * zc() for a column made of parts that differ: the MRU_ADDR codes and
- * its literals, or the byte planes of a byte-stream split.  Cuts after
- * seg, 2 seg, ... (nseg - 1) seg bytes end a zstd block, so that each part
- * gets its own Huffman table (zstd fits one to a block's literals):
- * still one frame.  On the synthetic stream the addr column shrank by
- * 4 % and decoded 12 % faster.  A part below SPLIT_MIN bytes is not worth
- * a block header and tables: then no cut at all.
+ * zc() for a column made of parts that differ: MRU_BSS's codes and its
+ * literals' byte planes, or the byte planes of a byte-stream split.
+ * The parts are [0, first), then nseg parts of seg bytes (the last one
+ * to n).  A cut between parts ends a zstd block, so that each part gets
+ * its own Huffman table (zstd fits one to a block's literals): still
+ * one frame.  On the synthetic stream the addr column shrank by 4 % and
+ * decoded 12 % faster.  A part below SPLIT_MIN bytes is not worth a
+ * block header and tables: it joins the next one.
  */
 #define SPLIT_MIN 4096
 
 static size_t zc_parts(struct ht__enc *e, int kind, void *dst, size_t cap,
-		       const void *src, size_t n, size_t seg, unsigned nseg)
+		       const void *src, size_t n, size_t first, size_t seg,
+		       unsigned nseg)
 {
 	ZSTD_CCtx *z = e->cctx;
 	ZSTD_outBuffer o = { dst, cap, 0 };
 	ZSTD_inBuffer in = { src, 0, 0 };
+	size_t cut[10], last = 0;
+	unsigned nc = 0;
 
-	if (nseg < 2 || seg < SPLIT_MIN || n < (size_t)nseg * seg ||
-	    n - (size_t)(nseg - 1) * seg < SPLIT_MIN)
+	for (unsigned k = 0; k < nseg && k < 9; k++) {
+		size_t at = first + (size_t)k * seg;
+
+		if (at - last >= SPLIT_MIN && at < n && n - at >= SPLIT_MIN)
+			cut[nc++] = last = at;
+	}
+	if (!nc)
 		return zc(e, kind, dst, cap, src, n);
+	cut[nc++] = n;
 	zparams(e, kind);
 	ZSTD_CCtx_setParameter(z, ZSTD_c_stableInBuffer, 1);
 	ZSTD_CCtx_setParameter(z, ZSTD_c_stableOutBuffer, 1);
 	ZSTD_CCtx_setPledgedSrcSize(z, n);
-	for (unsigned k = 1; k <= nseg; k++) {
-		ZSTD_EndDirective how = k < nseg ? ZSTD_e_flush : ZSTD_e_end;
+	for (unsigned k = 0; k < nc; k++) {
+		ZSTD_EndDirective how = k + 1 < nc ? ZSTD_e_flush : ZSTD_e_end;
 		size_t r;
 
-		in.size = k < nseg ? (size_t)k * seg : n;
+		in.size = cut[k];
 		do {
 			size_t ip = in.pos, op = o.pos;
 
@@ -342,18 +352,16 @@ static size_t zc_parts(struct ht__enc *e, int kind, void *dst, size_t cap,
 	return o.pos;
 }
 
-/* len bytes of src as a column in out: one zstd frame when len is 64 or
- * more and zstd makes it smaller (*codec ZSTD), else as they are.
- * Returns the stored length. */
-/* The same for a column of nseg parts of seg bytes (zc_parts()). */
+/* The same for a byte-stream split column of w planes of m bytes. */
 static size_t zstd_or_raw_parts(struct ht__enc *e, int kind, uint8_t *out,
-				const void *src, size_t len, size_t seg,
-				unsigned nseg, int force_raw, uint8_t *codec)
+				const void *src, size_t len, size_t m,
+				unsigned w, int force_raw, uint8_t *codec)
 {
 	size_t stored = 0;
 
 	if (!force_raw && len >= 64)
-		stored = zc_parts(e, kind, out, len - 1, src, len, seg, nseg);
+		stored = zc_parts(e, kind, out, len - 1, src, len, m, m,
+				  w - 1);
 	*codec = stored ? HT__CODEC_ZSTD : HT__CODEC_NONE;
 	if (stored)
 		return stored;
@@ -531,13 +539,14 @@ static inline size_t mru_slot(uint64_t x)
 }
 
 /*
- * MRU_ADDR body of v[0..m) (cls[i]: row i frees) into out; returns its
- * length: m code bytes, then the literals (each a varint of the zigzag
- * delta from the previous literal of its class, prev before the first).
+ * MRU_BSS body of v[0..m) (cls[i]: row i frees) into out; returns its
+ * length: m code bytes, then the *nmiss literals (the zigzag delta from
+ * the previous literal of its class, prev before the first) as *width
+ * byte planes.
  */
 static size_t mru_put(struct ht__enc *e, uint8_t *out, const uint64_t *v,
 		      const uint8_t *cls, size_t m, uint64_t prev,
-		      size_t *hits)
+		      size_t *hits, size_t *nmiss, unsigned *width)
 {
 	uint32_t *mi = (uint32_t *)e->vals; /* rows that missed */
 	size_t nm = 0;
@@ -570,18 +579,26 @@ static size_t mru_put(struct ht__enc *e, uint8_t *out, const uint64_t *v,
 		c0 += !f;
 		c1 += f;
 	}
-	/* then the misses' literals, in row order */
+	/* then the misses' literals, in row order, byte-stream split at
+	 * the width of the widest */
+	uint64_t *z = (uint64_t *)e->tmp, or = 0;
+
 	for (size_t j = 0; j < nm; j++) {
 		uint64_t x = v[mi[j]];
 		unsigned f = cls[mi[j]];
 
-		lit += put_varint(lit, ht__zz((int64_t)(x - lp[f])));
+		z[j] = ht__zz((int64_t)(x - lp[f]));
+		or |= z[j];
 		lp[f] = x;
 	}
+	*width = ht__bytes_of(or);
+	*width = *width ? *width : 1;
+	bss_put(lit, z, nm, *width);
+	*nmiss = nm;
 	e->mru_cnt[0] = c0;
 	e->mru_cnt[1] = c1;
 	*hits = m - nm;
-	return (size_t)(lit - out);
+	return m + nm * *width;
 }
 
 /*
@@ -799,7 +816,7 @@ single:
 }
 
 /*
- * encode_col1(), and for addr through zstd also MRU_ADDR: taken without
+ * encode_col1(), and for addr through zstd also MRU_BSS: taken without
  * trying the others when 40 % of the rows hit (they never came close on
  * the traces measured), not tried below 10 %, else kept when its zstd
  * frame is smaller.
@@ -808,20 +825,22 @@ static size_t encode_col(struct ht__enc *e, int c, uint64_t *v, size_t m,
 			 uint8_t *out, int force_raw, struct pick *pk,
 			 uint8_t *codec)
 {
-	size_t stored, ml = 0, mz, hits = 0;
+	size_t stored, ml = 0, mz, hits = 0, nl = 0;
 	uint64_t first = m ? v[0] : 0;
+	unsigned lw = 1;
 
 	if (c == HT__C_ADDR && !force_raw && m >= 64 &&
-	    (e->trial || e->sc->addr_enc == HT__E_MRU_ADDR)) {
-		ml = mru_put(e, e->mru, v, e->cls, m, first, &hits);
+	    (e->trial || e->sc->addr_enc == HT__E_MRU_BSS)) {
+		ml = mru_put(e, e->mru, v, e->cls, m, first, &hits, &nl, &lw);
 		if (hits * 10 < m)
 			ml = 0;
 	}
+	/* parts: the codes, then each byte plane of the literals */
 	if (ml && (hits * 10 >= m * 4 || !e->trial)) {
 		/* out holds 8 m bytes, the plain column */
-		mz = zc_parts(e, zkind(c), out, m * 8, e->mru, ml, m, 2);
+		mz = zc_parts(e, zkind(c), out, m * 8, e->mru, ml, m, nl, lw);
 		if (mz) {
-			e->sc->addr_enc = HT__E_MRU_ADDR;
+			e->sc->addr_enc = HT__E_MRU_BSS;
 			goto mru;
 		}
 		ml = 0;
@@ -829,14 +848,15 @@ static size_t encode_col(struct ht__enc *e, int c, uint64_t *v, size_t m,
 	stored = encode_col1(e, c, v, m, out, force_raw, pk, codec);
 	if (!ml || pk->enc == HT__E_CONST || stored < 2)
 		return stored;
-	mz = zc_parts(e, zkind(c), e->tmp, stored - 1, e->mru, ml, m, 2);
+	mz = zc_parts(e, zkind(c), e->tmp, stored - 1, e->mru, ml, m, nl,
+		      lw);
 	if (!mz)
 		return stored;
 	memcpy(out, e->tmp, mz);
-	e->sc->addr_enc = HT__E_MRU_ADDR;
+	e->sc->addr_enc = HT__E_MRU_BSS;
 mru:
-	pk->enc = HT__E_MRU_ADDR;
-	pk->width = 0;
+	pk->enc = HT__E_MRU_BSS;
+	pk->width = (uint8_t)lw;
 	pk->param = first;
 	pk->len = ml;
 	*codec = HT__CODEC_ZSTD;

@@ -37,7 +37,7 @@ extern "C" {
 /* The version of the file format (spec/FORMAT.md).
  * Bump HT_FORMAT_MINOR and add a line to spec/FORMAT.md "Changes". */
 #define HT_FORMAT_MAJOR 1
-#define HT_FORMAT_MINOR 3
+#define HT_FORMAT_MINOR 4
 
 /*
  * Errors: one table, negative codes.  Never renumber; append only.

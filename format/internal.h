@@ -85,7 +85,8 @@ enum {
 	HT__E_UDELTA_VARINT = 8, /* DELTA_VARINT of a non-decreasing column, */
 	HT__E_UDELTA_BSS = 9,    /* DELTA_BSS: deltas without zigzag */
 	HT__E_OPMAP_BITS = 10,   /* op: op map index in Width bits */
-	HT__E_MAX = 10
+	HT__E_MRU_BSS = 11,      /* MRU_ADDR, literals byte-stream split */
+	HT__E_MAX = 11
 };
 /* MRU_ADDR: code of a miss (codes 0..254 are hits); the encoder's
  * lookup table has 2^HT__MRU_HBITS slots per history. */
@@ -95,7 +96,10 @@ enum {
 #define HT__INCOMPAT_MRU 1ull
 /* Incompat_Features bit 1: EVENTS blocks may use encodings 8 to 10. */
 #define HT__INCOMPAT_UDELTA 2ull
-#define HT__INCOMPAT_KNOWN (HT__INCOMPAT_MRU | HT__INCOMPAT_UDELTA)
+/* Incompat_Features bit 2: EVENTS blocks may use encoding 11. */
+#define HT__INCOMPAT_MRU_BSS 4ull
+#define HT__INCOMPAT_KNOWN (HT__INCOMPAT_MRU | HT__INCOMPAT_UDELTA | \
+			    HT__INCOMPAT_MRU_BSS)
 /* 1 for the ops whose addr is a pointer freed (MRU_ADDR row class). */
 int ht__op_frees(int op);
 /* Codecs. */

@@ -365,10 +365,10 @@ HT_API int ht_writer_open(struct ht_writer **wp, int fd,
 	ht__wr16(hdr + 8, HT_FORMAT_MAJOR);
 	ht__wr16(hdr + 10, HT_FORMAT_MINOR);
 	ht__wr32(hdr + 12, HT__FILE_HDR);
-	/* zstd columns may use MRU_ADDR, raw ones never do; timestamps
+	/* zstd columns may use MRU_BSS, raw ones never do; timestamps
 	 * may use UDELTA either way */
 	ht__wr64(hdr + 16, HT__INCOMPAT_UDELTA |
-				   (w->force_raw ? 0 : HT__INCOMPAT_MRU));
+				   (w->force_raw ? 0 : HT__INCOMPAT_MRU_BSS));
 	memcpy(hdr + 32, w->uuid, 16);
 	ht__wr32(hdr + 48, o.flags);
 	ht__wr64(hdr + 56, ht__hash(hdr, 56, 0));

@@ -1,7 +1,7 @@
 /*
  * genlifo.c - writes a seeded trace whose addresses come from a LIFO
  * allocator model (a freed block is the next one handed out, as glibc's
- * tcache does), so that libheaptape stores its addr columns as MRU_ADDR
+ * tcache does), so that libheaptape stores its addr columns as MRU_BSS
  * (spec/FORMAT.md 6.4).  Every op that carries addr appears, the caches
  * overflow (more than 64 live and freed blocks), some frees are of
  * blocks never allocated, and some allocations fail.

@@ -77,9 +77,9 @@ static const char *encname(int e)
 	static const char *n[] = { "PLAIN", "CONST", "VARINT",
 				   "DELTA_VARINT", "DELTA_BSS", "BSS",
 				   "REL_ADDR", "MRU_ADDR", "UDELTA_VARINT",
-				   "UDELTA_BSS", "OPMAP_BITS" };
+				   "UDELTA_BSS", "OPMAP_BITS", "MRU_BSS" };
 
-	return e >= 0 && e <= 10 ? n[e] : "unknown";
+	return e >= 0 && e <= 11 ? n[e] : "unknown";
 }
 
 static void events(size_t p, size_t plen)

@@ -123,9 +123,9 @@ def main():
          'loss record; random ops including an unknown one (200); no zstd.')
     good('lifo', ['-s', '1', '-n', '69', '-t', '1'],
          'lifo.hex - one thread, 69 events of genlifo (addresses reused\n'
-         'last-freed-first, as glibc does): the 1.1 and 1.2 encodings,\n'
+         'last-freed-first, as glibc does): the 1.2 and 1.4 encodings,\n'
          'op as OPMAP_BITS (4-bit op map indices), ts as UDELTA_BSS,\n'
-         'addr as MRU_ADDR; op stored as is, ts and addr through zstd.',
+         'addr as MRU_BSS; op stored as is, ts and addr through zstd.',
          tool='genlifo')
     good('zstd', ['-s', '10', '-n', '120', '-t', '1'],
          'zstd.hex - one thread, 120 events: columns compressed with zstd\n'
@@ -163,7 +163,7 @@ def main():
     bad('R-HDR-4-header-length', 'Header_Length is 72',
         lambda h: h.set(12, [72], '72'))
     bad('R-HDR-5-incompat', 'an unknown Incompat_Features bit',
-        lambda h: h.set(16, [4], 'bit 2'))
+        lambda h: h.set(16, [8], 'bit 3'))
     bad('R-HDR-6-reserved', 'the header Reserved field is not 0',
         lambda h: h.set(52, [1], 'not 0'))
     bad('R-HDR-7-short', 'the file is 40 bytes: a cut file header',
@@ -238,8 +238,8 @@ def main():
         lambda h: h.set(dir_(0, 3), [2], 'width 2'))
     bad('R-EV-8-codec', 'the size column has codec 2 (unknown)',
         lambda h: h.set(dir_(3, 2), [2], 'codec 2'))
-    bad('R-EV-9-encoding', 'the size column has encoding 11 (unknown)',
-        lambda h: h.set(dir_(3, 1), [11], 'encoding 11'))
+    bad('R-EV-9-encoding', 'the size column has encoding 12 (unknown)',
+        lambda h: h.set(dir_(3, 1), [12], 'encoding 12'))
     # flags.hex (not kept): min's events with flags INPLACE, so that
     # the flags column is CONST 2 at directory entry 6.
     good('flags', ['-x', '-u', '-s', '1', '-f', '2'], 'temporary')

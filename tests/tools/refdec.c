@@ -197,7 +197,7 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 				die("R-EV-6", "Values", off);
 			if (codec > 1)
 				die("R-EV-8", "unknown codec", off);
-			if (enc > 10)
+			if (enc > 11)
 				die("R-EV-9", "unknown encoding", off);
 			int fixed = enc == 0 || enc == 4 || enc == 5 ||
 				    enc == 9;
@@ -211,15 +211,18 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 				die("R-EV-7", "varint length", off);
 			if (enc == 7 && (w || raw < n || raw > 11ull * n))
 				die("R-EV-7", "MRU_ADDR length", off);
+			if (enc == 11 && (w < 1 || w > 8 || raw < n ||
+					  (raw - n) % w || (raw - n) / w > n))
+				die("R-EV-7", "MRU_BSS width or length", off);
 			if (enc == 10 && ((w != 1 && w != 2 && w != 4) ||
 					  raw != ((uint64_t)n * w + 7) / 8))
 				die("R-EV-7", "OPMAP_BITS width or length", off);
 			if (param && enc != 1 && enc != 3 && enc != 4 &&
-			    enc != 7 && enc != 8 && enc != 9)
+			    enc != 7 && enc != 8 && enc != 9 && enc != 11)
 				die("R-EV-7", "Param", off);
 			if (enc == 6 && c != 5)
 				die("R-EV-12", "REL_ADDR on this column", off);
-			if (enc == 7 && c != 3)
+			if ((enc == 7 || enc == 11) && c != 3)
 				die("R-EV-12", "MRU_ADDR on this column", off);
 			if (enc == 10 && c != 1)
 				die("R-EV-12", "OPMAP_BITS on this column", off);
@@ -242,6 +245,8 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 			uint64_t lp[2] = { param, param };
 			uint32_t hn[2] = { 0, 0 };
 			const uint8_t *lit = s + n;
+			/* MRU_BSS: literal k's byte t at s + n + t L + k */
+			uint64_t nlit = enc == 11 ? (raw - n) / w : 0, li = 0;
 			for (uint32_t i = 0; i < count; i++) {
 				uint64_t v = 0;
 
@@ -260,7 +265,7 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 					if (x >= nop)
 						die("R-EV-4", "op index", off);
 					v = opv[x];
-				} else if (enc == 7) {
+				} else if (enc == 7 || enc == 11) {
 					int op = ev[i].op;
 					unsigned fr = op == 5 || op == 11 ||
 						     op == 12 || op == 19;
@@ -268,6 +273,17 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 
 					if (code < 255 && code < hn[g]) {
 						v = hist[g][hn[g] - 1 - code];
+					} else if (code == 255 && enc == 11) {
+						if (li == nlit)
+							die("R-EV-11",
+							    "MRU literal", off);
+						v = 0;
+						for (int t = 0; t < w; t++)
+							v |= (uint64_t)lit[t *
+								nlit + li] <<
+							     (8 * t);
+						li++;
+						v = lp[fr] += (uint64_t)unzz(v);
 					} else if (code == 255) {
 						if (varint(&lit, se, &v))
 							die("R-EV-11",
@@ -312,6 +328,8 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 				die("R-EV-11", "varint body length", off);
 			if (enc == 7 && lit != se)
 				die("R-EV-11", "MRU_ADDR body length", off);
+			if (enc == 11 && li != nlit)
+				die("R-EV-11", "MRU_BSS literal count", off);
 			if (enc == 10 && n % (8 / w) &&
 			    s[n / (8 / w)] >> ((n % (8 / w)) * w))
 				die("R-EV-7", "OPMAP_BITS padding", off);
@@ -470,8 +488,9 @@ int main(int argc, char **argv)
 		die("R-HDR-3", "major version", 8);
 	if (u(f + 12, 4) != 64)
 		die("R-HDR-4", "header length", 12);
-	/* bit 0: MRU_ADDR (1.1); bit 1: UDELTA (1.2) */
-	if (u(f + 16, 8) & ~3ull)
+	/* bit 0: MRU_ADDR (1.1); bit 1: UDELTA (1.2); bit 2: MRU_BSS
+	 * (1.4) */
+	if (u(f + 16, 8) & ~7ull)
 		die("R-HDR-5", "incompat features", 16);
 	if (u(f + 52, 4))
 		die("R-HDR-6", "reserved", 52);

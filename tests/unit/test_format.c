@@ -841,24 +841,21 @@ static unsigned zstd_blocks(const uint8_t *p, size_t n)
 
 /*
  * A column made of parts that differ goes through zstd as one frame with
- * a block per part, each with its own Huffman table: MRU_ADDR's codes
- * and literals, and each byte plane of a byte-stream split.  Half the
+ * a block per part, each with its own Huffman table: MRU_BSS's codes
+ * and its literals' byte planes, and each byte plane of a byte-stream
+ * split.  Half the
  * addresses hit (codes small), half miss (literals random); ts deltas
  * below 2^16 (two planes).
  */
-static void test_zstd_parts(void)
+/* n malloc/free events of one thread, half the frees LIFO, half the
+ * allocations at random addresses: MRU codes and literals both. */
+static void mixed_reuse(struct ht_event *ev, size_t n, uint64_t seed)
 {
-	enum { N = 20000 }; /* each column within one 128 KiB zstd block */
-	struct ht_event *ev = calloc(N, sizeof(*ev));
-	struct gen g = { 5 };
-	struct ht_writer *w;
-	struct ht_writer_opts o;
-	struct mem m;
+	struct gen g = { seed };
 	uint64_t ts = 1, live[64];
 	size_t nlive = 0;
-	int fd = memfd(), seen = 0;
 
-	for (size_t i = 0; i < N; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct ht_event *e = &ev[i];
 
 		ts += 1 + gen_below(&g, 256) + 256 * gen_below(&g, 4);
@@ -878,6 +875,18 @@ static void test_zstd_parts(void)
 			live[nlive++] = e->addr;
 		}
 	}
+}
+
+static void test_zstd_parts(void)
+{
+	enum { N = 20000 }; /* each column within one 128 KiB zstd block */
+	struct ht_event *ev = calloc(N, sizeof(*ev));
+	struct ht_writer *w;
+	struct ht_writer_opts o;
+	struct mem m;
+	int fd = memfd(), seen = 0;
+
+	mixed_reuse(ev, N, 5);
 	memset(&o, 0, sizeof(o));
 	CHECK_EQ(ht_writer_open(&w, fd, &o), 0);
 	CHECK_EQ(ht_writer_write(w, ev, N), 0);
@@ -901,7 +910,7 @@ static void test_zstd_parts(void)
 		uint32_t stored = ht__rd32(de + 12);
 
 		if (de[0] == HT__C_ADDR) {
-			CHECK_EQ(de[1], HT__E_MRU_ADDR);
+			CHECK_EQ(de[1], HT__E_MRU_BSS);
 			CHECK_EQ(de[2], HT__CODEC_ZSTD);
 			CHECK(zstd_blocks(body, stored) >= 2);
 			seen++;
@@ -918,6 +927,119 @@ static void test_zstd_parts(void)
 	CHECK_EQ(seen, 2);
 	free(m.buf);
 	free(ev);
+}
+
+/*
+ * MRU_BSS checked at the decoder (spec/FORMAT.md R-EV-7, R-EV-11): the
+ * addr column of a written block, stored again without zstd, decodes to
+ * the same events; a code turned into a miss or a miss into a hit (the
+ * literal count no longer matches), Width 0 or 9, or a literal part that
+ * is not whole literals are each refused.
+ */
+static size_t mru_raw_payload(const uint8_t *p, size_t len, uint8_t *out,
+			      size_t *dir_at, size_t *data_at)
+{
+	size_t pos = HT__EV_PREFIX + (size_t)ht__rd16(p + 26) *
+		     HT__OPMAP_ENTRY, o;
+	unsigned nc = ht__rd16(p + 24);
+	const uint8_t *body;
+
+	pos = (pos + 7) & ~(size_t)7;
+	body = p + pos + (size_t)nc * HT__DIR_ENTRY;
+	memcpy(out, p, pos + (size_t)nc * HT__DIR_ENTRY);
+	o = pos + (size_t)nc * HT__DIR_ENTRY;
+	for (unsigned k = 0; k < nc; k++) {
+		uint8_t *de = out + pos + (size_t)k * HT__DIR_ENTRY;
+		uint32_t raw = ht__rd32(de + 8), st = ht__rd32(de + 12);
+
+		if (de[0] == HT__C_ADDR && de[2] == HT__CODEC_ZSTD) {
+			CHECK_EQ(ZSTD_decompress(out + o, raw, body, st), raw);
+			de[2] = HT__CODEC_NONE;
+			ht__wr32(de + 12, raw);
+			*dir_at = (size_t)(de - out);
+			*data_at = o;
+			o += raw;
+		} else {
+			memcpy(out + o, body, st);
+			o += st;
+		}
+		body += st;
+	}
+	CHECK_EQ((size_t)(body - p), len);
+	return o;
+}
+
+static void test_mru_bss(void)
+{
+	enum { N = 3000 };
+	struct ht_event *ev = calloc(N, sizeof(*ev));
+	struct ht_event *out = calloc(N, sizeof(*out));
+	struct ht_writer *w;
+	struct mem m;
+	struct ht_decoder *d;
+	const char *what;
+	int fd = memfd();
+	size_t de = 0, body = 0;
+
+	mixed_reuse(ev, N, 8);
+	CHECK_EQ(ht_writer_open(&w, fd, NULL), 0);
+	CHECK_EQ(ht_writer_write(w, ev, N), 0);
+	CHECK_EQ(ht_writer_close(w), 0);
+	slurp(fd, &m);
+	size_t off = 64 + HT__BLK_HDR + ht__rd32(m.buf + 64 + 8);
+	off = (off + 7) & ~(size_t)7;
+	CHECK_EQ(m.buf[off + 4], HT__B_EVENTS);
+	CHECK_EQ(ht__rd32(m.buf + off + 12), N);
+
+	uint8_t *p = malloc(N * 64), *q = malloc(N * 64);
+	size_t len = mru_raw_payload(m.buf + off + HT__BLK_HDR,
+				     ht__rd32(m.buf + off + 8), p, &de, &body);
+	CHECK(de != 0);
+	CHECK_EQ(p[de + 1], HT__E_MRU_BSS);
+	ht_decoder_new(&d);
+	CHECK_EQ(ht__dec_block(d, p, len, N, 1, 1, out, &what), N);
+	size_t bad = 0;
+	for (size_t i = 0; i < N; i++)
+		bad += !ev_equal(&out[i], &ev[i]);
+	CHECK_EQ(bad, 0);
+
+	uint32_t m_codes = ht__rd32(p + de + 4);
+	size_t hit = 0, miss = m_codes - 1; /* the first hit, last miss */
+	while (hit < m_codes && p[body + hit] == HT__MRU_MISS)
+		hit++;
+	while (miss && p[body + miss] != HT__MRU_MISS)
+		miss--;
+	CHECK(hit < m_codes && miss > hit);
+
+	memcpy(q, p, len);
+	q[body + hit] = HT__MRU_MISS;     /* one literal too few */
+	CHECK_EQ(ht__dec_block(d, q, len, N, 1, 1, out, &what),
+		 HT_ECORRUPT);
+	memcpy(q, p, len);
+	q[body + miss] = 0;               /* one literal left over */
+	CHECK_EQ(ht__dec_block(d, q, len, N, 1, 1, out, &what),
+		 HT_ECORRUPT);
+	memcpy(q, p, len);
+	q[de + 3] = 0;                    /* Width 0 */
+	CHECK_EQ(ht__dec_block(d, q, len, N, 1, 1, out, &what),
+		 HT_ECORRUPT);
+	q[de + 3] = 9;                    /* Width 9 */
+	CHECK_EQ(ht__dec_block(d, q, len, N, 1, 1, out, &what),
+		 HT_ECORRUPT);
+	/* the last column is not addr: drop addr's last byte and say so */
+	memcpy(q, p, len);
+	ht__wr32(q + de + 8, ht__rd32(q + de + 8) - 1);
+	ht__wr32(q + de + 12, ht__rd32(q + de + 12) - 1);
+	size_t end = body + ht__rd32(p + de + 12);
+	memmove(q + end - 1, q + end, len - end);
+	CHECK_EQ(ht__dec_block(d, q, len - 1, N, 1, 1, out, &what),
+		 HT_ECORRUPT);
+	ht_decoder_free(d);
+	free(p);
+	free(q);
+	free(m.buf);
+	free(ev);
+	free(out);
 }
 
 /*
@@ -1345,6 +1467,7 @@ int main(void)
 	TEST(test_parallel_decode);
 	TEST(test_columns);
 	TEST(test_zstd_parts);
+	TEST(test_mru_bss);
 	TEST(test_unordered_ts);
 	TEST(test_append);
 	TEST(test_append_recs);
