@@ -673,6 +673,39 @@ static void tmpl_set(struct ht_event *ev, int col, uint64_t v)
 	}
 }
 
+/* The smallest and largest of t[0..n) into *lo, *hi (mono: t never
+ * decreases). */
+static inline void ts_range(const uint64_t *t, uint32_t n, int mono,
+			    uint64_t *lo, uint64_t *hi)
+{
+	if (mono) {
+		*lo = t[0] < *lo ? t[0] : *lo;
+		*hi = t[n - 1] > *hi ? t[n - 1] : *hi;
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		*lo = t[i] < *lo ? t[i] : *lo;
+		*hi = t[i] > *hi ? t[i] : *hi;
+	}
+}
+
+/* Once every row is decoded, each varint column must end at its last
+ * value and an MRU column must have used all its literals: NULL, or
+ * what is wrong. */
+static const char *cols_end(const int *enc_of, const struct col *cl,
+			    const struct mru *q)
+{
+	for (int c = HT__C_TS; c <= HT__NCOLS; c++) {
+		if (is_mru(enc_of[c])) {
+			if (!mru_done(q))
+				return "MRU body";
+		} else if (varint_body(enc_of[c]) && cl[c].s != cl[c].se) {
+			return "varint";
+		}
+	}
+	return NULL;
+}
+
 /* What dec_block() hands dec_columns() once the block is checked. */
 struct dblk {
 	const struct ht__evprefix *pf;
@@ -712,6 +745,7 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 	struct col cl[HT__NCOLS + 1];
 	struct mru q;
 	uint32_t nch = (uint32_t)(((uint64_t)count + CHUNK - 1) / CHUNK);
+	const char *bad;
 
 	*what = "";
 	q.code = q.lit = q.se = NULL;
@@ -1102,15 +1136,7 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		if (vary[HT__C_TS]) {
 			uint64_t *t = cv + HT__C_TS * CSTRIDE;
 
-			if (mono) {
-				lo = t[0] < lo ? t[0] : lo;
-				hi = t[n - 1] > hi ? t[n - 1] : hi;
-			} else {
-				for (uint32_t i = 0; i < n; i++) {
-					lo = t[i] < lo ? t[i] : lo;
-					hi = t[i] > hi ? t[i] : hi;
-				}
-			}
+			ts_range(t, n, mono, &lo, &hi);
 			if (num != den)
 				for (uint32_t i = 0; i < n; i++)
 					t[i] = ht__to_ns(t[i], num, den);
@@ -1132,15 +1158,8 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 				e[i].dur = ht__to_ns(e[i].dur, num, den);
 	}
 
-	/* Every varint column must end at its last value. */
-	for (int c = HT__C_TS; c <= HT__NCOLS; c++) {
-		if (is_mru(enc_of[c])) {
-			if (!mru_done(&q))
-				BAD("MRU body");
-		} else if (varint_body(enc_of[c]) && cl[c].s != cl[c].se) {
-			BAD("varint");
-		}
-	}
+	if ((bad = cols_end(enc_of, cl, &q)) != NULL)
+		BAD(bad);
 	/* ts_min/ts_max must be the column's */
 	if (!vary[HT__C_TS])
 		lo = hi = cval[HT__C_TS];
@@ -1321,6 +1340,7 @@ static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 	uint16_t many = 0, mall = HT__MASK_ALL;
 	int use[HT__NCOLS + 1];
 	void *arr[HT__NCOLS + 1];
+	const char *bad;
 
 	for (unsigned j = 0; j < k->pf->n_ops; j++) {
 		many |= opmask[k->oplist[j]];
@@ -1397,17 +1417,8 @@ static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 				if (rc)
 					BAD("varint");
 			}
-			if (c == HT__C_TS) { /* every row carries ts */
-				if (mono) {
-					lo = v[0] < lo ? v[0] : lo;
-					hi = v[n - 1] > hi ? v[n - 1] : hi;
-				} else {
-					for (uint32_t i = 0; i < n; i++) {
-						lo = v[i] < lo ? v[i] : lo;
-						hi = v[i] > hi ? v[i] : hi;
-					}
-				}
-			}
+			if (c == HT__C_TS) /* every row carries ts */
+				ts_range(v, n, mono, &lo, &hi);
 			if ((c == HT__C_TS || c == HT__C_DUR) && num != den)
 				for (uint32_t i = 0; i < cc[c]; i++)
 					v[i] = ht__to_ns(v[i], num, den);
@@ -1433,15 +1444,8 @@ static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 					 (unsigned)c, v);
 		}
 	}
-	for (int c = HT__C_TS; c <= HT__NCOLS; c++) {
-		if (is_mru(enc_of[c])) {
-			if (!mru_done(k->q))
-				BAD("MRU body");
-		} else if (varint_body(enc_of[c]) &&
-			   k->cl[c].s != k->cl[c].se) {
-			BAD("varint");
-		}
-	}
+	if ((bad = cols_end(enc_of, k->cl, k->q)) != NULL)
+		BAD(bad);
 	if (enc_of[HT__C_TS] < 0 || enc_of[HT__C_TS] == HT__E_CONST)
 		lo = hi = k->cval[HT__C_TS];
 	if (lo != k->pf->ts_min || hi != k->pf->ts_max)
