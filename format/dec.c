@@ -82,6 +82,41 @@ struct col {
 	uint64_t prev;          /* DELTA_*: the last value */
 };
 
+/*
+ * AVX-512 (F, BW, VL), where the CPU has it, for a few loops that gain
+ * from it; each has a portable twin.
+ */
+int ht__dec_scalar; /* tests: 1 takes the portable loops */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define HT_X512 1
+#define X512 __attribute__((target("avx512f,avx512bw,avx512vl,popcnt")))
+
+static int x512_ok(void)
+{
+	static int ok = -1;
+	int v = __atomic_load_n(&ok, __ATOMIC_RELAXED);
+
+	if (v < 0) {
+		__builtin_cpu_init();
+		v = __builtin_cpu_supports("avx512f") &&
+		    __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512vl");
+		__atomic_store_n(&ok, v, __ATOMIC_RELAXED);
+	}
+	return v && !ht__dec_scalar;
+}
+#else
+#define HT_X512 0
+
+static int x512_ok(void)
+{
+	return 0;
+}
+#endif
+
 /* Plain values of width w from s (left bytes from s to the column end). */
 static void get_plain(uint64_t *v, const uint8_t *s, size_t n, unsigned w,
 		      size_t left)
@@ -117,10 +152,49 @@ static void get_plain(uint64_t *v, const uint8_t *s, size_t n, unsigned w,
 	}
 }
 
+#if HT_X512
+/* get_bss() 8 values at a time: 8 bytes of each plane widened to the 8
+ * lanes and shifted into place. */
+X512 static void get_bss_x(uint64_t *v, const uint8_t *s, size_t n,
+			   unsigned w, size_t m)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m512i x = _mm512_cvtepu8_epi64(
+			_mm_loadl_epi64((const __m128i *)(const void *)
+					(s + i)));
+
+		for (unsigned t = 1; t < w; t++) {
+			__m512i y = _mm512_cvtepu8_epi64(_mm_loadl_epi64(
+				(const __m128i *)(const void *)
+				(s + (size_t)t * m + i)));
+
+			x = _mm512_or_si512(x, _mm512_sll_epi64(y,
+					_mm_cvtsi32_si128((int)(8 * t))));
+		}
+		_mm512_storeu_si512(v + i, x);
+	}
+	for (; i < n; i++) {
+		uint64_t x = 0;
+
+		for (unsigned t = 0; t < w; t++)
+			x |= (uint64_t)s[(size_t)t * m + i] << (8 * t);
+		v[i] = x;
+	}
+}
+#endif
+
 /* Byte-stream-split values: byte t of value i at s[t * m + i]. */
 static void get_bss(uint64_t *v, const uint8_t *s, size_t n, unsigned w,
 		    size_t m)
 {
+#if HT_X512
+	if (w > 2 && x512_ok()) {
+		get_bss_x(v, s, n, w, m);
+		return;
+	}
+#endif
 	if (w == 2) {
 		for (size_t i = 0; i < n; i++)
 			v[i] = s[i] | (uint64_t)s[m + i] << 8;
@@ -1231,28 +1305,7 @@ static void spread_rel(uint64_t *dst, const uint8_t *o, uint32_t n,
  * one expanding load puts the next values in those rows (zeros in the
  * others).  m16[i] is row i's op mask; n_left rows from here.
  */
-int ht__dec_scalar; /* tests: 1 takes the portable loops */
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-
-#define X512 __attribute__((target("avx512f,avx512bw,avx512vl,popcnt")))
-
-static int x512_ok(void)
-{
-	static int ok = -1;
-	int v = __atomic_load_n(&ok, __ATOMIC_RELAXED);
-
-	if (v < 0) {
-		__builtin_cpu_init();
-		v = __builtin_cpu_supports("avx512f") &&
-		    __builtin_cpu_supports("avx512bw") &&
-		    __builtin_cpu_supports("avx512vl");
-		__atomic_store_n(&ok, v, __ATOMIC_RELAXED);
-	}
-	return v && !ht__dec_scalar;
-}
-
+#if HT_X512
 enum { XS_U64, XS_U32, XS_REL, XS_CONST };
 
 /* kind XS_CONST: the value is *v, in every row that carries c; XS_REL:
@@ -1314,11 +1367,6 @@ X512 static void xspread(void *dst, const uint16_t *m16, uint32_t n,
 	}
 }
 #else
-static int x512_ok(void)
-{
-	return 0;
-}
-
 enum { XS_U64, XS_U32, XS_REL, XS_CONST };
 
 static void xspread(void *dst, const uint16_t *m16, uint32_t n, unsigned c,
