@@ -1110,8 +1110,6 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 				BAD("old_addr relative to a missing addr");
 		}
 	}
-	if (count == 0)
-		return 0;
 	if (cols) {
 		struct dblk k = {
 			.pf = &pf, .opmask = opmask, .oplist = oplist,
@@ -1122,6 +1120,8 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 
 		return dec_columns(d, &k, cols, what);
 	}
+	if (count == 0)
+		return 0;
 
 	/*
 	 * Per op, a template event holding pid, tid and every field its
@@ -1303,7 +1303,7 @@ static void spread_rel(uint64_t *dst, const uint8_t *o, uint32_t n,
  * The same with AVX-512 where the CPU has it: per 32 rows one test of
  * their op masks gives the rows that carry the column, and per 8 rows
  * one expanding load puts the next values in those rows (zeros in the
- * others).  m16[i] is row i's op mask; n_left rows from here.
+ * others).  m16[i] is row i's op mask, for the n rows of a chunk.
  */
 #if HT_X512
 enum { XS_U64, XS_U32, XS_REL, XS_CONST };
@@ -1499,6 +1499,7 @@ static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 	if (lo != k->pf->ts_min || hi != k->pf->ts_max)
 		BAD("ts_min/ts_max");
 
+	/* an empty block (count 0) ends here too: no arrays, no ops */
 	memset(out, 0, sizeof(*out));
 	out->count = count;
 	out->pid = k->pf->pid;
@@ -1523,16 +1524,5 @@ int ht__dec_columns(struct ht_decoder *d, const uint8_t *p, size_t len,
 		    uint32_t count, uint64_t num, uint64_t den,
 		    struct ht_columns *cols, const char **what)
 {
-	struct ht__evprefix pf;
-	int rc = dec_block(d, p, len, count, num, den, NULL, cols, what);
-
-	if (rc != 0)
-		return rc;
-	/* an empty block: no arrays (its prefix has been checked) */
-	memset(cols, 0, sizeof(*cols));
-	if (!ht__ev_prefix(p, len, count, &pf)) {
-		cols->pid = pf.pid;
-		cols->tid = pf.tid;
-	}
-	return 0;
+	return dec_block(d, p, len, count, num, den, NULL, cols, what);
 }

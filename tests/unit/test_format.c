@@ -655,6 +655,17 @@ static void test_columns(void)
 			CHECK(c.dur != NULL);
 	}
 	CHECK_EQ(frees, 7);
+	/* an empty block (R-EV-1): its thread, no arrays */
+	uint8_t empty[HT__EV_PREFIX] = { 0 };
+	const char *what;
+
+	ht__wr32(empty + 16, 9);
+	ht__wr32(empty + 20, 3);
+	memset(&c, 0xff, sizeof(c));
+	CHECK_EQ(ht__dec_columns(d, empty, sizeof(empty), 0, 5, 2, &c,
+				 &what), 0);
+	CHECK(c.count == 0 && c.pid == 9 && c.tid == 3 && !c.op && !c.ts &&
+	      !c.addr && !c.result);
 	CHECK_EQ(ht_reader_decode_columns(r, d, nb, &c), HT_ERANGE);
 	CHECK_EQ(ht_reader_decode_columns(r, d, 0, NULL), HT_EINVAL);
 	CHECK_EQ(ht_reader_decode_columns(r, NULL, 0, &c), HT_EINVAL);
