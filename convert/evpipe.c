@@ -604,7 +604,9 @@ int evpipe_merge_next(struct evsrc *s, size_t ns, const struct ht_event **ev,
 	 * event's key, or a bound: its event comes no earlier) */
 	lo = 1;
 	hi = s[m].n;
-	if (m2 < ns) {
+	if (m2 == ns) {
+		lo = hi; /* no other source: the whole run */
+	} else {
 		while (lo < hi) {
 			size_t mid = lo + (hi - lo) / 2;
 			const struct ht_event *e = &s[m].ev[mid];
