@@ -77,8 +77,20 @@ const char *const rp_skip_names[RS_N] = {
 struct entry {
 	uint64_t addr, heap;
 	uint32_t pid;
-	uint32_t used;
+	uint32_t used;       /* E_USED, and E_LISTED: in its heap's list */
 	uint32_t head, tail; /* FIFO of live slots (RP_NONE: none) */
+};
+enum { E_USED = 1, E_LISTED = 2 };
+
+/* A Windows heap (heap != 0) of a process: the addresses allocated in
+ * it, in the order they were first listed, so that HeapDestroy visits
+ * its own blocks rather than the whole entry table.  Compacted when it
+ * holds more than twice its live blocks (plus some). */
+struct hlist {
+	uint64_t heap;
+	uint32_t pid, used;
+	uint64_t *addr;
+	uint64_t n, cap, live;
 };
 
 struct pstream {
@@ -110,6 +122,8 @@ struct plan {
 
 	struct entry *ent;
 	uint64_t ecap, en;
+	struct hlist *hl;    /* open addressing by (pid, heap) */
+	uint32_t hlcap, hln;
 
 	uint32_t *slot_stream, *slot_pub, *slot_next;
 	uint64_t *slot_pos;
@@ -238,6 +252,104 @@ static struct entry *entry_find(struct plan *p, uint32_t pid, uint64_t heap,
 			return e;
 		i = (i + 1) & mask;
 	}
+}
+
+/* The list of heap (pid, heap), made if new and create; NULL if none
+ * (or out of memory, with create). */
+static struct hlist *hlist_find(struct plan *p, uint32_t pid, uint64_t heap,
+				int create)
+{
+	uint32_t i, mask;
+
+	if (create && (p->hln + 1) * 2 > p->hlcap) {
+		uint32_t ncap = p->hlcap ? p->hlcap * 2 : 64;
+		struct hlist *nh = calloc(ncap, sizeof(*nh));
+
+		if (!nh)
+			return NULL;
+		for (uint32_t k = 0; k < p->hlcap; k++) {
+			if (!p->hl[k].used)
+				continue;
+			i = (uint32_t)mix(p->hl[k].heap, p->hl[k].pid, 7) &
+			    (ncap - 1);
+			while (nh[i].used)
+				i = (i + 1) & (ncap - 1);
+			nh[i] = p->hl[k];
+		}
+		free(p->hl);
+		p->hl = nh;
+		p->hlcap = ncap;
+	}
+	if (!p->hlcap)
+		return NULL;
+	mask = p->hlcap - 1;
+	i = (uint32_t)mix(heap, pid, 7) & mask;
+	for (;; i = (i + 1) & mask) {
+		struct hlist *h = &p->hl[i];
+
+		if (h->used && h->pid == pid && h->heap == heap)
+			return h;
+		if (!h->used) {
+			if (!create)
+				return NULL;
+			h->used = 1;
+			h->pid = pid;
+			h->heap = heap;
+			p->hln++;
+			return h;
+		}
+	}
+}
+
+/* Keeps the addresses of h that still have live blocks. */
+static void hlist_compact(struct plan *p, struct hlist *h)
+{
+	uint64_t k = 0;
+
+	for (uint64_t i = 0; i < h->n; i++) {
+		struct entry *e = entry_find(p, h->pid, h->heap, h->addr[i],
+					     0);
+
+		if (e && e->head != RP_NONE)
+			h->addr[k++] = h->addr[i];
+		else if (e)
+			e->used &= ~(uint32_t)E_LISTED;
+	}
+	h->n = k;
+}
+
+/* Block at e (of a Windows heap) allocated: e's address is listed. */
+static int hlist_add(struct plan *p, struct entry *e)
+{
+	uint32_t pid = e->pid;
+	uint64_t heap = e->heap, addr = e->addr;
+	struct hlist *h = hlist_find(p, pid, heap, 1);
+
+	if (!h)
+		return -1;
+	h->live++;
+	if (e->used & E_LISTED)
+		return 0;
+	e->used |= E_LISTED;
+	if (h->n == h->cap) {
+		uint64_t *na;
+
+		if (h->n > 2 * h->live + 64) {
+			hlist_compact(p, h);
+			if (h->n < h->cap) {
+				h->addr[h->n++] = addr;
+				return 0;
+			}
+		}
+		na = realloc(h->addr, (h->cap ? h->cap * 2 : 16) *
+				      sizeof(*na));
+		if (!na)
+			return -1;
+		h->addr = na;
+		h->cap = h->cap ? h->cap * 2 : 16;
+	}
+	h->addr[h->n++] = addr;
+	return 0;
 }
 
 static int flush(struct plan *p, struct pstream *s)
@@ -462,7 +574,8 @@ static int stream_of(struct plan *p, const struct ht_event *ev, uint32_t *out)
 	k->stream = si;
 	if (p->last != RP_NONE) {
 		struct rp_op op = { .kind = RK_SPAWN, .slot = RP_NONE,
-				    .slot2 = si, .ts = ev->ts - p->t0 };
+				    .slot2 = si,
+				    .ts = ev->ts >= p->t0 ? ev->ts - p->t0 : 0 };
 		p->st[si].spawner = p->last;
 		if (append(p, p->last, &op, NULL))
 			return -1;
@@ -576,6 +689,12 @@ static uint32_t take(struct plan *p, uint32_t pid, uint64_t heap,
 	e->head = p->slot_next[slot];
 	if (e->head == RP_NONE)
 		e->tail = RP_NONE;
+	if (heap) {
+		struct hlist *h = hlist_find(p, pid, heap, 0);
+
+		if (h && h->live)
+			h->live--;
+	}
 	return slot;
 }
 
@@ -594,7 +713,7 @@ static int put(struct plan *p, uint32_t pid, uint64_t heap, uint64_t addr,
 		p->slot_next[e->tail] = slot;
 		e->tail = slot;
 	}
-	return 0;
+	return heap ? hlist_add(p, e) : 0;
 }
 
 /* Emits op in stream si creating a block at (pid, heap, addr). */
@@ -618,23 +737,42 @@ static int create(struct plan *p, uint32_t si, struct rp_op *op,
 	return put(p, ev->pid, ev->heap, ev->addr, slot);
 }
 
+/*
+ * HeapDestroy: every block still live in the heap is freed, in the order
+ * the heap's list has them (allocation order, mostly).  These frees are
+ * made but, like a process's exit frees, neither timed nor counted as
+ * calls: the recorded program made one call, which no malloc-family
+ * allocator has.
+ */
 static int heap_destroy(struct plan *p, uint32_t si, const struct ht_event *ev)
 {
-	for (uint64_t i = 0; i < p->ecap; i++) {
-		struct entry *e = &p->ent[i];
-		if (!e->used || e->pid != ev->pid || e->heap != ev->heap)
+	struct hlist *h = hlist_find(p, ev->pid, ev->heap, 0);
+
+	if (!h)
+		return 0;
+	for (uint64_t i = 0; i < h->n; i++) {
+		struct entry *e = entry_find(p, ev->pid, ev->heap, h->addr[i],
+					     0);
+
+		if (!e)
 			continue;
+		e->used &= ~(uint32_t)E_LISTED;
 		while (e->head != RP_NONE) {
 			uint32_t slot = e->head;
-			struct rp_op op = { .kind = RK_FREE, .slot = RP_NONE,
-					    .ts = ev->ts - p->t0 };
+			struct rp_op op = { .kind = RK_FREE, .flags = RF_EXIT,
+					    .slot = RP_NONE,
+					    .ts = ev->ts >= p->t0 ?
+						  ev->ts - p->t0 : 0 };
 			e->head = p->slot_next[slot];
 			if (release(p, si, slot, &op) ||
 			    append(p, si, &op, NULL))
 				return -1;
+			p->info->nops--; /* not a call of the trace */
+			p->info->heap_blocks++;
 		}
 		e->tail = RP_NONE;
 	}
+	h->n = h->live = 0;
 	return 0;
 }
 
@@ -800,7 +938,15 @@ static int one_event(struct plan *p, const struct ht_event *ev)
 		return 0;
 	}
 	if (ev->op == HT_OP_HEAP_DESTROY) {
+		/* As convert/live.c: a failed HeapDestroy, or one of heap 0
+		 * (the C heap, not a Windows heap), releases nothing. */
+		if (ev->flags & HT_EV_FAILED) {
+			in->skipped[RS_FAILED_CALL]++;
+			return 0;
+		}
 		in->events++;
+		if (!ev->heap)
+			return 0;
 		if (stream_of(p, ev, &si))
 			return -1;
 		p->last = si;
@@ -910,6 +1056,17 @@ static int end_process(struct plan *p, uint32_t pid, uint32_t si,
 			p->info->exit_blocks++;
 		}
 	}
+	/* its heaps' lists go too (the slot stays, for the probes: the
+	 * plan's pids are never reused) */
+	for (uint32_t k = 0; k < p->hlcap; k++) {
+		struct hlist *h = &p->hl[k];
+
+		if (h->used && h->pid == pid) {
+			free(h->addr);
+			h->addr = NULL;
+			h->n = h->cap = h->live = 0;
+		}
+	}
 	/* sized for the entries that stay (at most half full): the
 	 * table shrinks back as the processes that filled it end */
 	while (cap < 2 * keep)
@@ -924,6 +1081,9 @@ static void plan_free(struct plan *p)
 	free(p->st);
 	free(p->tk);
 	free(p->ent);
+	for (uint32_t i = 0; i < p->hlcap; i++)
+		free(p->hl[i].addr);
+	free(p->hl);
 	free(p->slot_stream);
 	free(p->slot_pub);
 	free(p->slot_next);
@@ -1112,11 +1272,15 @@ int plan_build(struct evsrc *src, size_t ns, int fd,
 				p.t0 = ev.ts;
 				p.have_t0 = 1;
 			}
+			uint64_t calls = info->nops;
+
 			info->events_read++;
-			if (t->timed)
-				rec_latency(info->rec_lat, &ev);
 			if (live_apply(live, &ev, NULL) || one_event(&p, &ev))
 				goto nomem;
+			/* the recorded latency of the calls replayed, not of
+			 * those skipped (unknown frees, ...) */
+			if (t->timed && info->nops > calls)
+				rec_latency(info->rec_lat, &ev);
 			if (p.last != RP_NONE) {
 				t->last = p.last;
 				t->last_ts = ev.ts;

@@ -55,6 +55,8 @@ struct plan_info {
 	 * processes left live when their traces ended, freed there as the
 	 * system took them back (untimed RF_EXIT frees) */
 	uint64_t exit_blocks;
+	/* blocks HeapDestroy released, freed there (untimed too) */
+	uint64_t heap_blocks;
 	int read_err;            /* HT_E* that ended reading, or 0 */
 	size_t read_err_trace;   /* the trace it is of */
 	uint64_t read_err_offset;

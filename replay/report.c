@@ -297,6 +297,10 @@ void report_table(FILE *f, const struct report_ctx *c)
 			fprintf(f, "%sblocks left live at process exits, freed "
 				   "there untimed %llu", any ? "; " : "",
 				(unsigned long long)in->exit_blocks), any = 1;
+		if (in->heap_blocks)
+			fprintf(f, "%sblocks HeapDestroy released, freed there "
+				   "untimed %llu", any ? "; " : "",
+				(unsigned long long)in->heap_blocks), any = 1;
 		if (any)
 			fputc('\n', f);
 	}
@@ -424,8 +428,9 @@ void report_json(FILE *f, const struct report_ctx *c)
 			fputs(", ", f);
 		cli_json_str(f, c->traces[i]);
 	}
-	fprintf(f, "],\n  \"exit_blocks\": %llu",
-		(unsigned long long)in->exit_blocks);
+	fprintf(f, "],\n  \"exit_blocks\": %llu,\n  \"heap_blocks\": %llu",
+		(unsigned long long)in->exit_blocks,
+		(unsigned long long)in->heap_blocks);
 	fprintf(f, ",\n  \"events_read\": %llu,\n  \"events\": %llu,\n"
 		   "  \"threads\": %llu,\n  \"processes\": %u,\n"
 		   "  \"ideal_peak_bytes\": %llu,\n  \"inversions\": %llu,\n"

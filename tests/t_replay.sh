@@ -601,4 +601,53 @@ print(peak)' >"$T/sui.peak"
 else
 	skip "systemui replay" "no systemui trace or android import"
 fi
+
+# HeapDestroy, as stat (live.c) has it: heap 0 (the C heap) and a
+# failed call release nothing; a heap's blocks freed there are neither
+# timed nor counted as calls; a time before the first event's is not a
+# time to sleep until.
+hcsv() { # name, then rows after the header
+	f=$T/$1.csv; shift
+	echo "time_ns,pid,tid,op,heap,address,size,old_address,old_size,alignment,nmemb,result" >"$f"
+	printf '%s\n' "$@" >>"$f"
+	"$HEAPTAPE" convert "$f" "${f%.csv}.htape" || echo "# convert $f failed"
+}
+hcsv hd0 "100,1,1,malloc,,0x2000,64,,,,,ok" "200,1,1,malloc,,0x3000,64,,,,,ok" \
+	"300,1,1,HeapDestroy,0x0,,,,,,,ok" "400,1,1,free,,0x2000,,,,,,ok" \
+	"500,1,1,free,,0x3000,,,,,,ok"
+"$HEAPTAPE" replay --json "$T/hd0.json" "$T/hd0.htape" >/dev/null 2>&1
+is "HeapDestroy of heap 0 frees no C-heap block: both frees replayed" \
+	"$(jget "$T/hd0.json" "(d['events'], d['skipped'], d['heap_blocks'], d['allocators'][0]['calls'])")" \
+	"(5, {}, 0, 4)"
+hcsv hdf "100,1,1,HeapCreate,0x10,,,,,,,ok" "200,1,1,HeapAlloc,0x10,0x1000,64,,,,,ok" \
+	"300,1,1,HeapDestroy,0x10,,,,,,,failed" "400,1,1,HeapFree,0x10,0x1000,,,,,,ok" \
+	"500,1,1,HeapDestroy,0x10,,,,,,,ok"
+"$HEAPTAPE" replay --json "$T/hdf.json" "$T/hdf.htape" >/dev/null 2>&1
+is "a failed HeapDestroy releases nothing: counted as failed_call, the HeapFree replayed" \
+	"$(jget "$T/hdf.json" "(d['skipped'], d['heap_blocks'], d['allocators'][0]['calls'])")" \
+	"({'failed_call': 1}, 0, 2)"
+hcsv hdk "100,1,1,HeapCreate,0x10,,,,,,,ok" "110,1,1,HeapCreate,0x20,,,,,,,ok" \
+	"120,1,1,HeapAlloc,0x10,0x1000,64,,,,,ok" "130,1,1,HeapAlloc,0x20,0x1000,32,,,,,ok" \
+	"140,1,1,HeapAlloc,0x10,0x2000,64,,,,,ok" "150,1,1,malloc,,0x1000,16,,,,,ok" \
+	"160,1,1,HeapDestroy,0x10,,,,,,,ok" "170,1,1,HeapFree,0x20,0x1000,,,,,,ok" \
+	"180,1,1,free,,0x1000,,,,,,ok" "190,1,1,HeapAlloc,0x10,0x1000,8,,,,,ok"
+"$HEAPTAPE" replay --json "$T/hdk.json" "$T/hdk.htape" >/dev/null 2>&1
+is "HeapDestroy frees its own heap's 2 blocks, untimed and uncounted; the same address elsewhere lives on" \
+	"$(jget "$T/hdk.json" "(d['skipped'], d['heap_blocks'], d['allocators'][0]['calls'], d['allocators'][0]['ops']['free']['count'])")" \
+	"({}, 2, 7, 2)"
+hcsv hdt "1000000,1,1,HeapCreate,0x10,,,,,,,ok" "1000100,1,1,HeapAlloc,0x10,0x1000,64,,,,,ok" \
+	"1000200,1,1,malloc,,0x2000,64,,,,,ok" "500,1,1,HeapDestroy,0x10,,,,,,,ok" \
+	"1000300,1,1,free,,0x2000,,,,,,ok"
+timeout 60 "$HEAPTAPE" replay --timing=recorded --speed 2 "$T/hdt.htape" >/dev/null 2>&1
+is "--timing=recorded --speed 2: a HeapDestroy timed before the first event does not sleep" "$?" 0
+# recorded latencies (duration_ns) of the calls replayed only: not of
+# an unknown free, which replay skips
+printf '%s\n' "time_ns,pid,tid,op,heap,address,size,old_address,old_size,alignment,nmemb,result,duration_ns" \
+	"100,1,1,malloc,,0x2000,64,,,,,ok,50" "200,1,1,free,,0x2000,,,,,,ok,40" \
+	"300,1,1,free,,0x9000,,,,,,ok,30" >"$T/lat.csv"
+"$HEAPTAPE" convert "$T/lat.csv" "$T/lat.htape"
+"$HEAPTAPE" replay --json "$T/lat.json" "$T/lat.htape" >/dev/null 2>&1
+is "recorded_ops counts the calls replayed, not the skipped unknown free" \
+	"$(jget "$T/lat.json" "(d['skipped'], d['recorded_ops']['free']['count'], d['recorded_ops']['free']['max_ns'], d['allocators'][0]['ops']['free']['count'])")" \
+	"({'unknown_free': 1}, 1, 40, 1)"
 echo "1..$n"

@@ -73,7 +73,8 @@ enum rp_kind {
 #define RF_WAIT 0x1u    /* wait until slot2's seq >= wseq before the call */
 #define RF_PUBLISH 0x2u /* after creating slot, bump its seq */
 #define RF_EXIT 0x4u    /* a free of a block its process left live at
-			   exit: made, but neither timed nor counted */
+			   exit, or HeapDestroy released: made, but
+			   neither timed nor counted */
 
 /* One op: 40 bytes.  wseq only with RF_WAIT. */
 struct rp_op {
