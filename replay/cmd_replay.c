@@ -99,13 +99,16 @@ static int open_one(struct evsrc *s, const char *path, int salvage,
 	err = ht_reader_open(&s->r, path, mode);
 	if (err && s->r && err == HT_ETRUNC && !salvage) {
 		/* A cut tail: replay every whole block before it. */
-		cli_warn("'%s': trace ends inside a block at offset %llu; "
-			 "replaying the blocks before it", path,
-			 (unsigned long long)ht_reader_error_offset(s->r));
+		unsigned long long off = ht_reader_error_offset(s->r);
+
 		ht_reader_close(s->r);
 		s->r = NULL;
 		mode = HT_READ_SALVAGE;
 		err = ht_reader_open(&s->r, path, mode);
+		if (!err)
+			cli_warn("'%s': trace ends inside a block at offset "
+				 "%llu; replaying the blocks before it", path,
+				 off);
 	}
 	if (err) {
 		if (!s->r)
@@ -389,6 +392,10 @@ static int cmd_replay(int argc, char **argv)
 	if (speed != 1.0 && !recorded) {
 		free(allocs);
 		return cli_usage(c, 2, "--speed needs --timing=recorded");
+	}
+	if (csv && json && !strcmp(json, "-")) {
+		free(allocs);
+		return cli_usage(c, 2, "--csv and --json - both want stdout");
 	}
 	{
 		/* A block bigger than the machine cannot be touched: skip

@@ -640,6 +640,13 @@ hcsv hdt "1000000,1,1,HeapCreate,0x10,,,,,,,ok" "1000100,1,1,HeapAlloc,0x10,0x10
 	"1000300,1,1,free,,0x2000,,,,,,ok"
 timeout 60 "$HEAPTAPE" replay --timing=recorded --speed 2 "$T/hdt.htape" >/dev/null 2>&1
 is "--timing=recorded --speed 2: a HeapDestroy timed before the first event does not sleep" "$?" 0
+# a trace cut inside its header: one line, exit 1
+head -c 10 "$T/hd0.htape" >"$T/cuthdr.htape"
+"$HEAPTAPE" replay "$T/cuthdr.htape" >/dev/null 2>"$T/err"
+is "a trace cut in its header: exit 1, one line naming it" \
+	"$? $(wc -l <"$T/err") $(grep -c "cuthdr.htape" "$T/err")" "1 1 1"
+"$HEAPTAPE" replay --json - --csv "$T/hd0.htape" >/dev/null 2>&1
+is "--json - with --csv (both on stdout): usage error" "$?" 2
 # recorded latencies (duration_ns) of the calls replayed only: not of
 # an unknown free, which replay skips
 printf '%s\n' "time_ns,pid,tid,op,heap,address,size,old_address,old_size,alignment,nmemb,result,duration_ns" \
