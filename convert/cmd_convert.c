@@ -258,11 +258,14 @@ static int cmd_convert(int argc, char **argv)
 		size_t n = (size_t)(argc - optind - 1);
 
 		o.out = argv[argc - 1];
-		for (size_t i = 0; i < n; i++)
-			if (cli_file_kind(argv[optind + (int)i]) !=
-			    CLI_KIND_HTAPE)
+		for (size_t i = 0; i < n; i++) {
+			const char *in = argv[optind + (int)i];
+			if (access(in, R_OK))
+				return cli_error("cannot open '%s': %m", in);
+			if (cli_file_kind(in) != CLI_KIND_HTAPE)
 				return cli_usage(c, 2, "several inputs must "
 						 "all be traces");
+		}
 		if ((o.out_kind ? o.out_kind : kind_from_name(o.out)) !=
 		    CLI_KIND_CSV || o.lifetimes)
 			return cli_usage(c, 2, "several traces convert to "

@@ -585,6 +585,8 @@ int convert_htape_to_csv(const struct convert_opts *o)
 		rc = csv_write_events(o, r, w.f, w.path, &rows);
 	if (!rc && o->mode == HT_READ_SALVAGE)
 		evpipe_warn_skipped(r, NULL, o->in);
+	else if (!rc)
+		evpipe_warn_cut(r, o->in);
 	if (rc) {
 		cli_out_abort(&co);
 		ht_reader_close(r);
@@ -686,8 +688,11 @@ int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 		if (rb->err)
 			rc = write_error(&w);
 	}
-	for (size_t i = 0; !rc && o->mode == HT_READ_SALVAGE && i < n; i++)
-		evpipe_warn_skipped(src[i].r, src[i].p, src[i].path);
+	for (size_t i = 0; !rc && i < n; i++)
+		if (o->mode == HT_READ_SALVAGE)
+			evpipe_warn_skipped(src[i].r, src[i].p, src[i].path);
+		else
+			evpipe_warn_cut(src[i].r, src[i].path);
 	free(rb);
 	iv_close(&v);
 	evpipe_close_all(src, n);

@@ -81,6 +81,11 @@ struct evsrc *evpipe_open_all(char *const *paths, size_t ns, int mode,
 			      int jobs, uint64_t *start);
 void evpipe_close_all(struct evsrc *s, size_t ns); /* NULL ok */
 
+/* Default (stop) mode: a trace whose writer died converts up to its last
+ * whole block; warns about each problem the reader met at its end, as
+ * cat does, so that the events lost there are never lost silently. */
+void evpipe_warn_cut(const struct ht_reader *r, const char *path);
+
 /* --salvage: one warning for what was skipped of the trace at path:
  * r's problems and the blocks p (NULL: none) could not decode, if any;
  * returns their count. */

@@ -347,6 +347,8 @@ close:
 			cli_warn("'%s': offset %llu: %s, skipped", o->in,
 				 (unsigned long long)p[i].offset,
 				 ht_strerror(p[i].code));
+	} else {
+		evpipe_warn_cut(r, o->in);
 	}
 	ht_reader_close(r);
 	rc = cli_out_commit(&out);

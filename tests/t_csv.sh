@@ -241,4 +241,25 @@ else
 	n=$((n + 1))
 	echo "ok $n - recorded python3 round trip # SKIP heaptape record does not work here"
 fi
+
+# A trace whose writer died (cut in a block): converted up to its last
+# whole block, with a warning naming the offset, never silently.
+sz=$(wc -c <"$T/a.htape")
+head -c $((sz / 2)) "$T/a.htape" >"$T/cut.htape"
+for out in cut.csv cut2.htape; do
+	"$H" convert "$T/cut.htape" "$T/$out" 2>"$T/cut.err"
+	rc=$?
+	[ $rc = 0 ] && grep -q "cut.htape': offset [0-9]*: .*nothing after it converted" "$T/cut.err" &&
+		ok "a cut trace to ${out#*.}: converted, and a warning with the offset" ||
+		{ nok "a cut trace to ${out#*.}: rc $rc"; sed 's/^/# /' "$T/cut.err"; }
+done
+"$H" convert "$T/cut.htape" "$T/a.htape" "$T/cutm.csv" 2>"$T/cut.err"
+grep -q "cut.htape': offset" "$T/cut.err" && ok "several traces to csv: the cut one is said" ||
+	nok "several traces to csv: the cut one is said"
+# Several inputs, one missing: cannot open it, exit 1
+"$H" convert "$T/a.htape" "$T/nosuch.htape" "$T/m.csv" 2>"$T/miss.err"
+rc=$?
+[ $rc = 1 ] && grep -q "cannot open '.*nosuch.htape'" "$T/miss.err" && [ ! -e "$T/m.csv" ] &&
+	ok "several inputs, one missing: cannot open it, exit 1" ||
+	{ nok "several inputs, one missing: rc $rc"; sed 's/^/# /' "$T/miss.err"; }
 echo "1..$n"
