@@ -484,13 +484,16 @@ int csv_probe(const unsigned char *buf, size_t n)
 	return ok;
 }
 
-/* Times in the CSV count from the trace start: make that 0 here, so that
- * the trace converts back to the same times.  A CSV with duration_ns
- * came from a trace whose calls were timed: so is this one. */
+/* Times in the CSV count from the trace start, and may be negative (an
+ * event before it): the trace's ticks are time_ns + CSV_ORIGIN, and its
+ * origin CSV_ORIGIN, so that every time from -2^62 to 2^62 ns (146
+ * years) keeps its order and converts back exactly.  A CSV with
+ * duration_ns came from a trace whose calls were timed: so is this one. */
+#define CSV_ORIGIN (UINT64_C(1) << 62)
 static int write_origin(struct ht_writer *w, int dur)
 {
 	static const struct ht_kv kv[] = {
-		{"clock.origin_ticks", "0"},
+		{"clock.origin_ticks", "4611686018427387904"},
 		{"recorder.latency", "1"},
 	};
 
@@ -542,6 +545,14 @@ int convert_csv_to_htape(const struct convert_opts *o)
 	if (!o->progress)
 		prog.active = 0;
 	while ((k = csv_reader_next(&c, &ev)) != 0) {
+		if (k == 1 && ((int64_t)ev.ts < -(int64_t)CSV_ORIGIN ||
+				(int64_t)ev.ts >= (int64_t)CSV_ORIGIN)) {
+			snprintf(c.err, sizeof(c.err), "time_ns %lld out of "
+				 "range (-2^62 to 2^62 - 1)",
+				 (long long)(int64_t)ev.ts);
+			c.err_line = c.line;
+			k = -1;
+		}
 		if (k < 0) {
 			if (k == -1 && o->salvage) {
 				if (!skipped++)
@@ -553,7 +564,8 @@ int convert_csv_to_htape(const struct convert_opts *o)
 				  (unsigned long long)c.err_line, c.err);
 			goto out_abort;
 		}
-		if (!convert_keep(o, &ev, 0))
+		ev.ts += CSV_ORIGIN;
+		if (!convert_keep(o, &ev, CSV_ORIGIN))
 			continue;
 		if ((err = ht_writer_put(w, &ev))) {
 			cli_progress_end(&prog);

@@ -24,6 +24,8 @@ struct ctx {
 	struct ht_writer *w;
 	struct cli_progress prog;
 	uint64_t kept, ops[256];
+	uint64_t start;          /* ts of the first event: the trace start */
+	int have_start;
 	uint32_t *tids;          /* open-addressing set of tid + 1 */
 	uint32_t last_tid;       /* the tid added last (most lines repeat it) */
 	char cut[320];           /* salvage: where and why the input ended */
@@ -134,7 +136,13 @@ static int put(void *vc, const struct ht_event *ev)
 		return err;
 	if ((c->st->events & 0xffff) == 0)
 		cli_progress_update(&c->prog, textin_pos(c->in));
-	if (!convert_keep(c->o, ev, 0))
+	/* --start/--end count from the trace start, as for a trace:
+	 * Android timestamps are since boot, not since the recording. */
+	if (!c->have_start) {
+		c->start = ev->ts;
+		c->have_start = 1;
+	}
+	if (!convert_keep(c->o, ev, c->start))
 		return 0;
 	if (c->o->limit && c->kept >= c->o->limit)
 		return 0;
@@ -200,6 +208,11 @@ static int write_meta(struct ctx *c)
 	kv[n++] = (struct ht_kv){"import.threads", v[3]};
 	if (c->cut[0])
 		kv[n++] = (struct ht_kv){"import.input_cut", c->cut};
+	/* The start stays the first event's, whatever the filters kept. */
+	if (c->have_start) {
+		u64s(v[5], sizeof(v[5]), c->start);
+		kv[n++] = (struct ht_kv){"clock.origin_ticks", v[5]};
+	}
 	return ht_writer_meta(c->w, kv, n);
 }
 

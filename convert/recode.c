@@ -118,8 +118,6 @@ static int copy_meta(struct ht_reader *r, struct ht_writer *w, int anon)
 	struct ht_kv *keep;
 	int rc;
 
-	if (!n && !anon)
-		return 0;
 	keep = calloc(n + 1, sizeof(*keep)); /* + trace.anonymized */
 	if (!keep)
 		return HT_ENOMEM;
@@ -132,8 +130,11 @@ static int copy_meta(struct ht_reader *r, struct ht_writer *w, int anon)
 		keep[k++] = (struct ht_kv){"trace.anonymized", "1"};
 	rc = k ? ht_writer_meta(w, keep, k) : 0;
 	free(keep);
-	/* The origin is in the input's ticks; the output's ticks are ns. */
-	if (!rc && ht_reader_meta(r, "clock.origin_ticks")) {
+	/* The origin is in the input's ticks; the output's ticks are ns.
+	 * Written even when the input has none (its start is then its
+	 * first event): a filtered output must keep the input's time base,
+	 * or its first kept event would become its time 0. */
+	if (!rc) {
 		char v[24];
 		struct ht_kv o = {"clock.origin_ticks", v};
 		snprintf(v, sizeof(v), "%llu",

@@ -256,6 +256,28 @@ done
 "$H" convert "$T/cut.htape" "$T/a.htape" "$T/cutm.csv" 2>"$T/cut.err"
 grep -q "cut.htape': offset" "$T/cut.err" && ok "several traces to csv: the cut one is said" ||
 	nok "several traces to csv: the cut one is said"
+# A filtered recode keeps the time base: the same window applied again
+# keeps the same rows (the first kept event does not become time 0).
+"$H" convert --start 2ms --end 4ms "$T/a.htape" "$T/w1.htape" &&
+	"$H" convert --start 2ms --end 4ms "$T/w1.htape" "$T/w2.htape" &&
+	"$H" convert "$T/w1.htape" "$T/w1.csv" && "$H" convert "$T/w2.htape" "$T/w2.csv"
+[ "$(lines "$T/w1.csv")" -gt 100 ] && cmp -s "$T/w1.csv" "$T/w2.csv" &&
+	[ "$(sed -n 2p "$T/w1.csv" | cut -d, -f1)" -ge 2000000 ] &&
+	ok "recode --start/--end keeps the time base: windowing twice keeps the same $(lines "$T/w1.csv") rows" ||
+	nok "recode --start/--end keeps the time base ($(lines "$T/w1.csv") vs $(lines "$T/w2.csv") lines, first $(sed -n 2p "$T/w1.csv" | cut -d, -f1))"
+# Times before the trace start (negative) keep their order and value;
+# beyond +-2^62 ns a row is refused.
+printf 'time_ns,pid,tid,op,heap,address,size,old_address,old_size,alignment,nmemb,result\r\n-500,1,1,malloc,,0x10,16,,,,,ok\r\n1000,1,2,free,,0x10,,,,,,ok\r\n' >"$T/neg.csv"
+"$H" convert "$T/neg.csv" "$T/neg.htape" && "$H" convert "$T/neg.htape" "$T/neg2.csv"
+same "negative time_ns: csv -> htape -> csv is byte-identical, in order" "$T/neg.csv" "$T/neg2.csv"
+[ "$("$H" stat --json "$T/neg.htape" | python3 -c 'import json,sys; print(json.load(sys.stdin)["time_span_ns"])')" = 1500 ] &&
+	ok "negative time_ns: the span is 1500 ns" || nok "negative time_ns: the span is 1500 ns"
+printf 'time_ns,pid,tid,op,heap,address,size,old_address,old_size,alignment,nmemb,result\r\n1,1,1,free,,0x10,,,,,,ok\r\n9223372036854775807,1,1,malloc,,0x10,16,,,,,ok\r\n' >"$T/big.csv"
+"$H" convert "$T/big.csv" "$T/big.htape" 2>"$T/big.err"
+rc=$?
+[ $rc = 1 ] && [ ! -e "$T/big.htape" ] && grep -q "big.csv':3: time_ns .* out of range" "$T/big.err" &&
+	ok "time_ns beyond 2^62: 'file':LINE: error, exit 1, no output" ||
+	{ nok "time_ns beyond 2^62: rc $rc"; sed 's/^/# /' "$T/big.err"; }
 # Several inputs, one missing: cannot open it, exit 1
 "$H" convert "$T/a.htape" "$T/nosuch.htape" "$T/m.csv" 2>"$T/miss.err"
 rc=$?

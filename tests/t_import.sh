@@ -299,5 +299,18 @@ fi
 rc=$?
 check "replay --timing=recorded refuses a trace without time" \
 	eval '[ $rc = 1 ] && grep -q "no real time" "$T/replay3.out"'
+# Android timestamps count from boot: --start/--end count from the
+# trace's first event, as for any trace, and the origin is kept.
+python3 -c "
+with open('$T/and_t.txt', 'w') as f:
+    for i in range(1000):
+        t = 5000000000000 + i * 100000
+        f.write(f'10: malloc 0x{0x1000 + i * 16:x} 16 {t} {t + 50}\n')"
+"$HEAPTAPE" convert --start 10ms --end 20ms "$T/and_t.txt" "$T/andw.htape" 2>>"$T/err"
+"$HEAPTAPE" convert "$T/and_t.txt" "$T/andf.htape" 2>>"$T/err"
+"$HEAPTAPE" convert --start 10ms --end 20ms "$T/andf.htape" "$T/andf.csv" 2>>"$T/err"
+check "android with times: --start 10ms --end 20ms keeps 100 events, as the window of the whole import" \
+	eval '[ "$("$HEAPTAPE" stat --json "$T/andw.htape" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"events\"])")" = 100 ] &&
+	      "$HEAPTAPE" convert "$T/andw.htape" "$T/andw.csv" 2>>"$T/err" && cmp -s "$T/andw.csv" "$T/andf.csv"'
 echo "# stderr of the conversions:"
 sed 's/^/# /' "$T/err" | head -20
