@@ -706,8 +706,12 @@ struct ht__rec *ht__reserve_slow(struct ht__tls *t, struct ht__rec *r,
 		return NULL;
 	if (t->nest > 1) {
 		/* a signal handler inside a hook: no switching here; the
-		 * outer hook publishes at most up to the end */
-		drop(t, n);
+		 * outer hook publishes at most up to the end, which must not
+		 * take in the slots of this reservation that fit before it:
+		 * they stay unwritten */
+		if (r < t->end)
+			t->end = r;
+		drop(t, 1);
 		return NULL;
 	}
 	e = errno;
@@ -719,7 +723,7 @@ struct ht__rec *ht__reserve_slow(struct ht__tls *t, struct ht__rec *r,
 	if (old)
 		oldend = r < t->end ? r : t->end;
 	if (!t->thr && !(t->thr = register_thread(t))) {
-		drop(t, n);
+		drop(t, 1);
 		t->pos = t->end = oldend;
 		goto out;
 	}
@@ -732,7 +736,7 @@ struct ht__rec *ht__reserve_slow(struct ht__tls *t, struct ht__rec *r,
 		if (nb)
 			give_back(nb);
 		t->starved = 1;
-		drop(t, n);
+		drop(t, 1);
 		/* keep the old buffer, full: the next event comes back */
 		t->pos = t->end = oldend;
 		goto out;
@@ -787,8 +791,15 @@ void ht__thread_exit(void)
 	/* The thread keeps its slot and buffers until it is gone: what it
  * frees later in its exit (TLS, stacks) stays in the same stream, in
  * order.  The encoder releases the slot once the tid no longer exists. */
-	if (t->cur && t->pos)
+	if (t->cur && t->pos) {
+		/* as in a hook: a handler now cannot switch buffers under
+		 * the publish (ht__done()) */
+		t->nest++;
+		__asm__ __volatile__("" ::: "memory");
 		ht__publish(t);
+		__asm__ __volatile__("" ::: "memory");
+		t->nest--;
+	}
 	t->dead = 1;
 	atomic_store_explicit(&th->state, HT__THR_EXITED,
 			      memory_order_release);
@@ -1860,6 +1871,14 @@ static void request_close(int cmd)
 
 	if (!g_bufs)
 		return;
+	/* what a signal handler added after this thread's last publish */
+	if (ht__t.cur && ht__t.pos && !ht__t.nest) {
+		ht__t.nest++;
+		__asm__ __volatile__("" ::: "memory");
+		ht__publish(&ht__t);
+		__asm__ __volatile__("" ::: "memory");
+		ht__t.nest--;
+	}
 	if (here && pthread_mutex_trylock(&g_wlock) == 0) {
 		close_here(cmd);
 		pthread_mutex_unlock(&g_wlock);

@@ -176,8 +176,14 @@ static inline struct ht__rec *ht__take(struct ht__tls *t, unsigned n)
 static inline void ht__done(struct ht__tls *t)
 {
 	__asm__ __volatile__("" ::: "memory");
-	if (--t->nest == 0)
+	/* Publish while still counted as in a hook: a signal handler that
+	 * allocates during the publish then nests and cannot switch
+	 * buffers between our loads of pos/end/cur and the store.  What a
+	 * handler adds after it is published by the next outermost hook. */
+	if (t->nest == 1)
 		ht__publish(t);
+	__asm__ __volatile__("" ::: "memory");
+	t->nest--;
 }
 
 /* Records one event that ends now.  addr is the errno when flags has

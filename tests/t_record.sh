@@ -634,6 +634,20 @@ lost=$(statnum "$d/trace.htape" lost_events)
 	ok "sigstorm: handler allocations recorded ($h handlers, $m mallocs, $lost lost)" ||
 	no "sigstorm: handler allocations recorded ($h handlers, $m mallocs, $lost lost)"
 
+# Handlers whose event takes two records, on a buffer's last slot or
+# while the interrupted hook publishes: every event recorded or counted
+# lost (one each), and no record that nobody wrote.
+NOERR=1 same sigstorm2 -- "$P/sigstorm2" 3000000
+d=$T/sigstorm2
+h=$(sed -n 's/sigstorm2: \([0-9]*\) handler calls/\1/p' "$d/rec.err")
+m=$(opcount "$d/trace.htape" reallocarray)
+lost=$(statnum "$d/trace.htape" lost_events)
+# (an op that is a number: a record nobody wrote)
+ops=$("$H" stat --json "$d/trace.htape" | python3 -c 'import json, sys; print(" ".join(k for k in json.load(sys.stdin)["ops"] if k[0].isdigit()) or "none")')
+[ -n "$h" ] && [ "$h" -gt 1000 ] && [ $((m + lost)) = "$h" ] && [ "$ops" = none ] &&
+	ok "sigstorm2: $h handler reallocarrays = $m recorded + $lost lost, no unknown op" ||
+	no "sigstorm2: $h handler reallocarrays = $m recorded + $lost lost, unknown ops: $ops"
+
 same dlopener -- "$P/dlopener" 200
 
 same fsize -- "$P/fsize" 262144 2000000
