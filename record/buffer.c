@@ -975,7 +975,8 @@ static int high_fd(int fd)
 		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (nfd < 0)
 		return fd;
-	close(fd);
+	/* not close(): ours refuses to close g_statm, which fd may be */
+	sys_close(fd);
 	return nfd;
 }
 
@@ -2164,7 +2165,10 @@ void ht__fork_child(void)
 	if (g_statm >= 0)
 		syscall(SYS_close, g_statm);
 	g_fd = -1;
-	g_statm = -1;
+	/* the child's own, now: from the encoder it would take the lowest
+	 * free fd for a moment while the program runs (close(0); open()) */
+	if ((g_statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) >= 0)
+		g_statm = high_fd(g_statm);
 	g_failed = 0;
 	g_final = 0;
 	g_discarded = 0;

@@ -648,6 +648,8 @@ ops=$("$H" stat --json "$d/trace.htape" | python3 -c 'import json, sys; print(" 
 	ok "sigstorm2: $h handler reallocarrays = $m recorded + $lost lost, no unknown op" ||
 	no "sigstorm2: $h handler reallocarrays = $m recorded + $lost lost, unknown ops: $ops"
 
+# The recorder's fds stay out of the program's way, in a fork child too
+same fdnums -- "$P/fdnums"
 same dlopener -- "$P/dlopener" 200
 
 same fsize -- "$P/fsize" 262144 2000000
