@@ -44,7 +44,7 @@ WORKER_SRC  := $(wildcard replay/worker/*.c)
 PRELOAD_SRC := $(filter-out $(wildcard record/cmd_*.c),$(wildcard record/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 TOOL_SRC    := $(wildcard tests/tools/*.c)
-PROG_SRC    := $(wildcard tests/progs/*.c)
+PROG_SRC    := $(filter-out tests/progs/lib%.c,$(wildcard tests/progs/*.c))
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
 
@@ -63,7 +63,8 @@ PRELOAD     := $(O)/libheaptape-record.so
 WORKER      := $(if $(WORKER_SRC),$(O)/heaptape-replay-worker)
 UNITS       := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 TOOLS       := $(TOOL_SRC:tests/tools/%.c=$(O)/tests/%)
-PROGS       := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%)
+PROGS       := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%) \
+               $(O)/tests/progs/libdtor.so
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/tests/%)
 BENCHES     := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
 
@@ -129,6 +130,14 @@ $(O)/tests/%: tests/tools/%.c $(CMDLIB) $(LIB)
 $(O)/tests/progs/%: tests/progs/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -o $@ $< -pthread -ldl
+# (dtorlib: linked with libdtor.so, a library whose destructor allocates)
+$(O)/tests/progs/libdtor.so: tests/progs/libdtor.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -std=gnu11 -Wall -shared -fPIC -o $@ $<
+$(O)/tests/progs/dtorlib: tests/progs/dtorlib.c $(O)/tests/progs/libdtor.so
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -std=gnu11 -Wall -o $@ $< -L$(O)/tests/progs -ldtor \
+	  -Wl,-rpath,'$$ORIGIN'
 # (mallocptr: not PIE, so that malloc's address is a PLT entry of its own)
 $(O)/tests/progs/mallocptr: tests/progs/mallocptr.c
 	@mkdir -p $(@D)

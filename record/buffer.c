@@ -1915,6 +1915,17 @@ void ht__close_now(int why)
 	errno = e;
 }
 
+/* The final close is an exit handler that runs after the loader's
+ * _dl_fini (ht__init()); our destructor then does nothing. */
+static int g_exit_late;
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+
+static void at_last_exit(void *arg)
+{
+	(void)arg;
+	ht__fini();
+}
+
 void ht__fini(void)
 {
 	int e = errno;
@@ -2062,6 +2073,12 @@ void ht__init(void)
 	/* quick_exit() runs no destructor: ours goes last of its handlers
 	 * (registered first), after those of the program */
 	at_quick_exit(ht__fini);
+	/* exit(): after every library's destructor, which may allocate and
+	 * free (ours runs before those of the libraries loaded after it).
+	 * Registered now, before __libc_start_main() registers the
+	 * loader's _dl_fini, and with no DSO handle (not run by our own
+	 * __cxa_finalize()): the last exit handler to run. */
+	g_exit_late = __cxa_atexit(at_last_exit, NULL, NULL) == 0;
 	/* Our fds live high (high_fd()): the first one grows the fd table,
 	 * which in a process with threads waits for an RCU grace period
 	 * (~10 ms).  Take them now, while this is the only thread. */
@@ -2211,5 +2228,6 @@ __attribute__((constructor)) static void ht_ctor(void)
 
 __attribute__((destructor)) static void ht_dtor(void)
 {
-	ht__fini();
+	if (!g_exit_late)
+		ht__fini();
 }

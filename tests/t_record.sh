@@ -650,6 +650,15 @@ ops=$("$H" stat --json "$d/trace.htape" | python3 -c 'import json, sys; print(" 
 
 # The recorder's fds stay out of the program's way, in a fork child too
 same fdnums -- "$P/fdnums"
+# Libraries' destructors run after the preload library's: their events
+# are recorded all the same
+same dtorlib -- "$P/dtorlib"
+d=$T/dtorlib
+m=$("$H" cat --op malloc "$d/trace.htape" | grep -c " size=77 ")
+f=$(opcount "$d/trace.htape" free)
+[ "$m" = 1000 ] && [ "$f" -ge 1000 ] &&
+	ok "dtorlib: a library destructor's 1000 malloc(77) and frees at exit recorded" ||
+	no "dtorlib: a library destructor's malloc(77) and frees at exit recorded ($m, $f frees)"
 same dlopener -- "$P/dlopener" 200
 
 same fsize -- "$P/fsize" 262144 2000000
