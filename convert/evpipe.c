@@ -324,6 +324,9 @@ int evpipe_next(struct evpipe *p, const struct ht_event **ev, size_t *n)
 		p->err = rc;
 		return rc;
 	}
+	if (!p->nheap && !p->salvage &&
+	    (rc = evpipe_stop_error(p->r, &p->err_off)))
+		return p->err = rc;
 	if (!p->nheap) {
 		/* the end: its buffers go now, not when it is closed (one
 		 * of many traces merged may end long before the others) */
@@ -666,6 +669,19 @@ void evpipe_close_all(struct evsrc *s, size_t ns)
 			ht_reader_close(s[i].r);
 	}
 	free(s);
+}
+
+int evpipe_stop_error(const struct ht_reader *r, uint64_t *off)
+{
+	const struct ht_problem *p;
+	size_t n = ht_reader_problems(r, &p);
+
+	for (size_t i = 0; i < n; i++)
+		if (p[i].code != HT_ETRUNC) {
+			*off = p[i].offset;
+			return p[i].code;
+		}
+	return 0;
 }
 
 void evpipe_warn_cut(const struct ht_reader *r, const char *path)

@@ -81,6 +81,12 @@ struct evsrc *evpipe_open_all(char *const *paths, size_t ns, int mode,
 			      int jobs, uint64_t *start);
 void evpipe_close_all(struct evsrc *s, size_t ns); /* NULL ok */
 
+/* STOP/STRICT: the error of the damaged block the reader's scan stopped
+ * at (its offset in *off), to be said once the blocks before it, all the
+ * reader lists, are read; 0 if none (a cut tail is no error).  Not for
+ * a reader in salvage mode. */
+int evpipe_stop_error(const struct ht_reader *r, uint64_t *off);
+
 /* Default (stop) mode: a trace whose writer died converts up to its last
  * whole block; warns about each problem the reader met at its end, as
  * cat does, so that the events lost there are never lost silently. */

@@ -1399,7 +1399,8 @@ static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 		int vary = enc_of[c] >= 0 && enc_of[c] != HT__E_CONST;
 
 		arr[c] = NULL;
-		use[c] = ((many >> (c - 1)) & 1) && (vary || k->cval[c]);
+		use[c] = ((many >> (c - 1)) & 1) &&
+			 (vary || k->cval[c] || (c == HT__C_TS && count));
 		if (!use[c])
 			continue;
 		if (grow_buf((void **)&d->dc[c], &d->dcap[c],

@@ -55,7 +55,7 @@ extern "C" {
 	X(HT_ENOSPC, -10, "file size limit reached")                        \
 	X(HT_EZSTD, -11, "compression library error")                       \
 	X(HT_EUNSUPPORTED, -12, "unsupported encoding or block type")       \
-	X(HT_ESEQ, -13, "block sequence gap (blocks missing)")              \
+	X(HT_ESEQ, -13, "block sequence broken (blocks missing or repeated)") \
 	X(HT_ESTATE, -14, "handle already failed or closed")
 
 enum {
@@ -310,7 +310,8 @@ struct ht_problem {
 	uint64_t offset;  /* byte offset in the file */
 	int code;         /* HT_E* */
 	uint64_t skipped; /* bytes skipped (salvage), or 0 */
-	uint64_t seq_from, seq_to; /* block sequence numbers lost, if known */
+	uint64_t seq_from, seq_to; /* block sequence numbers lost, if known;
+				      none when seq_to < seq_from */
 	char what[96];    /* short detail, e.g. "payload hash" */
 };
 

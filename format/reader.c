@@ -58,6 +58,10 @@ struct ht_reader {
 	int mode;
 	int err;
 	uint64_t err_off;
+	int pend;           /* STOP/STRICT: the damage the scan stopped at,
+			       the merged stream's error once the blocks
+			       before it are read ([R-RD-1]) */
+	uint64_t pend_off;
 	int complete;
 	struct ht_problem *prob;
 	size_t n_prob, cap_prob;
@@ -142,6 +146,20 @@ static int fail(struct ht_reader *r, uint64_t off, int code,
 }
 
 /*
+ * STOP/STRICT: the scan ends at a damaged block as at a cut tail: the
+ * blocks before it stay readable ([R-RD-1]), and the merged stream
+ * ends with the error, at this offset.
+ */
+static int stop_at(struct ht_reader *r, uint64_t off, int code,
+		   const char *what)
+{
+	problem(r, off, code, 0, 0, 0, what);
+	r->pend = code;
+	r->pend_off = off;
+	return 0;
+}
+
+/*
  * Metadata blocks.
  */
 static int meta_body(struct ht_reader *r, const uint8_t *p, size_t len,
@@ -153,6 +171,8 @@ static int meta_body(struct ht_reader *r, const uint8_t *p, size_t len,
 	if (len < HT__META_PREFIX || p[1] || p[2] || p[3])
 		return -1;
 	raw_len = ht__rd32(p + 4);
+	if (raw_len > HT__META_MAX) /* [R-META-1], whatever the codec */
+		return -1;
 	if (p[0] == HT__CODEC_NONE) {
 		if (raw_len != len - HT__META_PREFIX)
 			return -1;
@@ -161,8 +181,6 @@ static int meta_body(struct ht_reader *r, const uint8_t *p, size_t len,
 		return 0;
 	}
 	if (p[0] != HT__CODEC_ZSTD)
-		return -1;
-	if (raw_len > HT__META_MAX)
 		return -1;
 	if (r->dec.cap < raw_len + 1) {
 		uint8_t *b = realloc(r->dec.buf, raw_len + 1);
@@ -443,8 +461,10 @@ static int try_index(struct ht_reader *r)
 			    || eh.count != ht__rd32(e + 40) ||
 			    eh.type != e[44] || eh.stream_id != ht__rd32(e + 36)
 			    || e[45] || e[46] || e[47] ||
-			    eh.type == HT__B_INDEX || eh.type == HT__B_END)
-				return -1;
+			    eh.type == HT__B_INDEX || eh.type == HT__B_END ||
+			    (!known_type(eh.type) &&
+			     !(eh.type & HT__SAFE_TO_SKIP)))
+				return -1; /* the scan says it ([R-BLK-9]) */
 			if (add_block(r, off, &eh))
 				return -1;
 			struct blk *nb = &r->blocks[r->n_blk - 1];
@@ -621,17 +641,24 @@ static int scan(struct ht_reader *r)
 			code = HT_ECORRUPT;
 		} else if (h.seq != next_seq) {
 			if (!salvage)
-				return fail(r, off, HT_ESEQ,
-					    "block sequence number");
-			problem(r, off, HT_ESEQ, 0, next_seq,
-				h.seq > next_seq ? h.seq - 1 : next_seq,
-				"block sequence gap");
+				return stop_at(r, off, HT_ESEQ,
+					       "block sequence number");
+			if (h.seq < next_seq) {
+				/* a block repeated or out of order: skipped
+				 * as damaged, never read twice */
+				code = HT_ESEQ;
+				what = "block sequence repeated or out of "
+				       "order";
+			} else {
+				problem(r, off, HT_ESEQ, 0, next_seq,
+					h.seq - 1, "block sequence gap");
+			}
 		}
 		if (code) {
 			uint64_t nx;
 
 			if (!salvage)
-				return fail(r, off, code, what);
+				return stop_at(r, off, code, what);
 			/* After a valid header (bad payload, padding, type or
 			 * structure) the block's length can be trusted. */
 			nx = resync(r, hdr_ok ? blk_end(off, h.payload_len) :
@@ -656,7 +683,8 @@ static int scan(struct ht_reader *r)
 
 			if (bad && !r->n_prob) {
 				if (!salvage)
-					return fail(r, off, HT_ECORRUPT, bad);
+					return stop_at(r, off, HT_ECORRUPT,
+						       bad);
 				problem(r, off, HT_ECORRUPT, 0, 0, 0, bad);
 			}
 		}
@@ -686,9 +714,11 @@ static int parse_u64(const char *s, uint64_t *v)
 	if (!s || !*s)
 		return -1;
 	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || x > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*s - '0');
+
+		if (*s < '0' || *s > '9' || x > (UINT64_MAX - d) / 10)
 			return -1;
-		x = x * 10 + (uint64_t)(*s - '0');
+		x = x * 10 + d;
 	}
 	*v = x;
 	return 0;
@@ -780,6 +810,15 @@ static int build(struct ht_reader *r, int via_index)
 			r->info.events += b->count;
 			break;
 		}
+		default:
+			/* PADDING, a skippable block of a later version:
+			 * nothing to read, but its checksum holds as for
+			 * any block ([R-BLK-6]), as the scan checks it */
+			if (via_index &&
+			    payload_ok(r, b->off, b->plen,
+				       ht__rd64(r->data + b->off + 32)))
+				return 1; /* fall back to a scan */
+			break;
 		}
 	}
 	/* Clock: the last valid clock.unit_* values. */
@@ -789,7 +828,9 @@ static int build(struct ht_reader *r, int via_index)
 	if (sn || sd) {
 		uint64_t n, d;
 
-		if (parse_u64(sn, &n) || parse_u64(sd, &d) || !n || !d) {
+		/* [R-META-3]: a key that is absent counts as 1 */
+		if (parse_u64(sn ? sn : "1", &n) ||
+		    parse_u64(sd ? sd : "1", &d) || !n || !d) {
 			if (!salvage)
 				return fail(r, HT__FILE_HDR, HT_ECORRUPT,
 					    "clock.unit_num/den");
@@ -960,7 +1001,7 @@ static int open_common(struct ht_reader *r)
 			problem(r, r->len, HT_ETRUNC, 0, 0, 0,
 				"no END block");
 	}
-	if (!r->complete && r->mode == HT_READ_STRICT)
+	if (!r->complete && r->mode == HT_READ_STRICT && !r->pend)
 		return fail(r, r->len, HT_ETRUNC, "no END block");
 	rc = build_streams(r);
 	if (rc)
@@ -1459,6 +1500,11 @@ HT_API int ht_reader_next(struct ht_reader *r, struct ht_event *ev)
 			sift_down(r, 0);
 		else
 			heap_pop(r);
+	}
+	if (r->pend) {
+		/* the blocks before the damage are read: now its error */
+		r->err_off = r->pend_off;
+		return r->err = r->pend;
 	}
 	return 0;
 }

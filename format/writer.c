@@ -213,9 +213,12 @@ static int meta_end(struct ht_writer *w, uint8_t type, uint32_t count,
 	return emit(w, type, count, tid, meta_pack(w, body), 0, 0, pid);
 }
 
+/* Body bytes a metadata block may take: the buffer, and [R-META-1]. */
 static size_t meta_room(const struct ht_writer *w)
 {
-	return w->out_cap - HT__META_PREFIX;
+	size_t room = w->out_cap - HT__META_PREFIX;
+
+	return room < HT__META_MAX ? room : HT__META_MAX;
 }
 
 static int put_kv(struct ht_writer *w, const struct ht_kv *kv, size_t n)
@@ -759,7 +762,9 @@ HT_API int ht_writer_loss(struct ht_writer *w, const struct ht_loss *l)
 		return w->err;
 	b = q = meta_begin(w);
 	q += ht__put_varint(q, l->ts_from);
-	q += ht__put_varint(q, l->ts_to);
+	/* [R-META-4] Ts_From <= Ts_To: a range the caller got backwards
+	 * (clocks of two CPUs) is kept, as the instant ts_from, not lost */
+	q += ht__put_varint(q, l->ts_to < l->ts_from ? l->ts_from : l->ts_to);
 	q += ht__put_varint(q, l->pid);
 	q += ht__put_varint(q, l->tid);
 	q += ht__put_varint(q, l->events);

@@ -330,6 +330,23 @@ def main():
         h.set(24, [0x01], 'an unknown Compat_Features bit')
     ext('R-EXT-3-compat', 'minor version 7 and a compat feature bit', x3)
 
+    # Bad vectors whose INDEX and END agree with the damage, so that a
+    # reader taking the index path must find it there.
+    def p9i(h):
+        p9(h)
+        h.set(END + 56, [0], 'Total_Events 0: the block is no EVENTS')
+    bad('R-BLK-9-unknown-type-indexed', 'an unknown block type without '
+        'bit 7, in the INDEX, END not counting its events', p9i)
+
+    def p6s(h):
+        h.set(E + 4, [0x8a], 'type 0x8A: PADDING, safe to skip')
+        h.set(ENT1 + 44, [0x8a], 'the index agrees')
+        h.set(END + 56, [0], 'Total_Events 0: the block is no EVENTS')
+        h.set(416, [0x41], 'a payload byte changed')
+        h.nofix_line(E + 32)
+    bad('R-BLK-6-padding-hash', 'a PADDING block in the INDEX, a '
+        'payload byte changed, Payload_Hash not', p6s)
+
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -11,6 +11,7 @@
  * usage: refdec TRACE    exit 0 and the events, or 1 and "rule: what"
  */
 #include <inttypes.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,8 +170,10 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 
 	struct ht_event *ev = hold(calloc(count ? count : 1, sizeof(*ev)));
 	int seen[256] = { 0 };
-	/* the op column first: presence of the others depends on it */
-	for (int pass = 0; pass < 2; pass++) {
+	/* the op column first: presence of the others depends on it;
+	 * then addr, which REL_ADDR (old_addr) depends on, wherever its
+	 * entry is in the directory; then the rest */
+	for (int pass = 0; pass < 3; pass++) {
 		const uint8_t *d = data;
 
 		for (unsigned k = 0; k < ncol; k++) {
@@ -185,7 +188,7 @@ static void events_block(const uint8_t *p, size_t len, uint32_t count,
 			d += st;
 			if (c == 0)
 				die("R-EV-5", "column id 0", off);
-			if (c > 13 || (pass == 0) != (c == 1))
+			if (c > 13 || pass != (c == 1 ? 0 : c == 3 ? 1 : 2))
 				continue;       /* R-EXT-2: unknown column */
 			if (seen[c]++)
 				die("R-EV-5", "column twice", off);
@@ -397,10 +400,12 @@ static void process(const uint8_t *p, size_t len, uint32_t count,
 		if (!strcmp(key, "clock.unit_num") ||
 		    !strcmp(key, "clock.unit_den")) {
 			char *end;
-			uint64_t v = strtoull(val, &end, 10);
+			uint64_t v;
 
+			errno = 0;
+			v = strtoull(val, &end, 10);
 			if (!vl || vl > 20 || *end || !v || val[0] < '0' ||
-			    val[0] > '9')
+			    val[0] > '9' || errno == ERANGE)
 				die("R-META-3", "clock value", off);
 			*(key[11] == 'n' ? &unit_num : &unit_den) = v;
 		}

@@ -1460,6 +1460,68 @@ static void test_api(void)
 	close(fd);
 }
 
+/* Contracts of the writer and reader at their edges: a loss whose range
+ * is backwards ([R-META-4]), a metadata body over 2^26 ([R-META-1]), a
+ * clock of 2^64-1 ticks ([R-META-3]), and a block whose timestamps are
+ * all 0 read as columns (heaptape.h: ts is never NULL). */
+static void test_edges_contract(void)
+{
+	struct ht_writer_opts o;
+	struct ht_writer *w;
+	struct ht_reader *r;
+	struct ht_decoder *d;
+	struct ht_columns cl;
+	struct mem m;
+	struct ht_event ev[3];
+	const struct ht_loss *lo;
+	int fd = memfd();
+
+	memset(&o, 0, sizeof(o));
+	o.clock_num = 1;
+	o.clock_den = UINT64_MAX;
+	o.flags = HT_TRACE_NO_TIME;
+	o.block_events = 1u << 20;
+	memset(ev, 0, sizeof(ev));
+	for (int i = 0; i < 3; i++) {
+		ev[i].op = HT_OP_MALLOC;
+		ev[i].pid = ev[i].tid = 7;
+		ev[i].addr = 0x1000 + 16 * (uint64_t)i;
+		ev[i].size = 16;
+	}
+	CHECK_EQ(ht_writer_open(&w, fd, &o), 0);
+	CHECK_EQ(ht_writer_write(w, ev, 3), 0);
+	{
+		struct ht_loss l = { 10, 5, 7, 7, 3, HT_LOSS_BUFFERS };
+		size_t big = (1u << 26) + 1000;
+		char *v = malloc(big + 1);
+		struct ht_kv kv = { "x.big", v };
+
+		CHECK_EQ(ht_writer_loss(w, &l), 0);
+		if (v) {
+			memset(v, 'a', big);
+			v[big] = 0;
+			CHECK_EQ(ht_writer_meta(w, &kv, 1), HT_ERANGE);
+			free(v);
+		}
+	}
+	CHECK_EQ(ht_writer_close(w), 0);
+	slurp(fd, &m);
+	CHECK_EQ(ht_reader_open_mem(&r, m.buf, m.len, HT_READ_STRICT), 0);
+	if (r) {
+		CHECK_EQ(ht_reader_losses(r, &lo), 1);
+		CHECK_EQ(lo[0].events, 3);
+		CHECK(lo[0].ts_from <= lo[0].ts_to);
+		CHECK(ht_reader_meta(r, "x.big") == NULL);
+		CHECK_EQ(ht_decoder_new(&d), 0);
+		CHECK_EQ(ht_reader_decode_columns(r, d, 0, &cl), 3);
+		CHECK(cl.op != NULL && cl.ts != NULL);
+		CHECK(cl.ts && cl.ts[0] == 0 && cl.ts[2] == 0);
+		ht_decoder_free(d);
+	}
+	ht_reader_close(r);
+	free(m.buf);
+}
+
 int main(void)
 {
 	TEST(test_api);
@@ -1483,5 +1545,6 @@ int main(void)
 	TEST(test_append_recs);
 	TEST(test_allocator);
 	TEST(test_max_bytes);
+	TEST(test_edges_contract);
 	return TAP_DONE();
 }
