@@ -201,7 +201,8 @@ install: all
 	install -m 755 $(PRELOAD) $(DESTDIR)$(PREFIX)/lib/heaptape/libheaptape-record.so
 	$(if $(WORKER),install -m 755 $(WORKER) $(DESTDIR)$(PREFIX)/lib/heaptape/heaptape-replay-worker)
 	install -m 644 format/heaptape.h $(DESTDIR)$(PREFIX)/include/heaptape.h
-	install -m 644 $(O)/heaptape.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/heaptape.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	  format/heaptape.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/heaptape.pc
 
 clean:
 	rm -rf build

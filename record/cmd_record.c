@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -332,6 +333,38 @@ static int find_preload(char *out, size_t n)
 			 PRELOAD_NAME, exe, exe);
 }
 
+/* A signal for --toggle-signal: USR2, SIGUSR2, usr2, 12, RTMIN+N; -1 if
+ * it is not one the program can catch. */
+static int parse_toggle(const char *s)
+{
+	char *end;
+	long v;
+
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	if (!strncasecmp(s, "RTMIN+", 6)) {
+		v = strtol(s + 6, &end, 10);
+		v = *end || end == s + 6 || v < 0 ? -1 : SIGRTMIN + v;
+	} else if (*s >= '0' && *s <= '9') {
+		v = strtol(s, &end, 10);
+		if (*end)
+			v = -1;
+	} else {
+		v = -1;
+		for (int i = 1; i < NSIG; i++) {
+			const char *ab = sigabbrev_np(i);
+
+			if (ab && !strcasecmp(s, ab)) {
+				v = i;
+				break;
+			}
+		}
+	}
+	if (v <= 0 || v >= NSIG || v == SIGKILL || v == SIGSTOP)
+		return -1;
+	return (int)v;
+}
+
 static int setenv_u64(const char *k, uint64_t v)
 {
 	char buf[32];
@@ -415,10 +448,17 @@ static int run(int argc, char **argv)
 		case 'P':
 			setenv("HEAPTAPE_PAUSED", "1", 1);
 			break;
-		case 's':
+		case 's': {
+			int sig = parse_toggle(optarg);
+
+			if (sig < 0)
+				return cli_usage(&cmd_record_entry, 2,
+						 "bad --toggle-signal (a signal "
+						 "name or number, e.g. USR2)");
 			toggle = optarg;
-			setenv("HEAPTAPE_TOGGLE_SIGNAL", optarg, 1);
+			setenv_u64("HEAPTAPE_TOGGLE_SIGNAL", (uint64_t)sig);
 			break;
+		}
 		case 'n':
 			setenv("HEAPTAPE_NO_FOLLOW", "1", 1);
 			break;
@@ -476,13 +516,47 @@ static int run(int argc, char **argv)
 			snprintf(path, sizeof(path), "%s", out);
 		else
 			snprintf(path, sizeof(path), "%s/%s", cwd, out);
-		if (!strchr(out, '%') && exists(path)) {
-			if (!force)
-				return cli_error("'%s' exists; use --force to "
-						 "overwrite it", out), 125;
-			if (unlink(path))
-				return cli_error("cannot remove '%s': %s", out,
-						 strerror(errno)), 125;
+		if (!strchr(out, '%')) {
+			struct stat st;
+			glob_t g;
+			char pat[PATH_MAX + 80];
+
+			if (lstat(path, &st) == 0) {
+				if (S_ISDIR(st.st_mode))
+					return cli_error("'%s' is a directory",
+							 out), 125;
+				if (!force)
+					return cli_error("'%s' exists; use "
+						"--force to overwrite it",
+						out), 125;
+				if (unlink(path))
+					return cli_error("cannot remove '%s': "
+						"%s", out, strerror(errno)), 125;
+			}
+			/* the children of an earlier recording to this
+			 * name: not to be taken for this one's */
+			snprintf(pat, sizeof(pat), "%s.[0-9]*", path);
+			if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+				for (size_t i = 0; i < g.gl_pathc; i++) {
+					const char *f = g.gl_pathv[i];
+
+					if (!force) {
+						cli_error("'%s' exists (a "
+							"process of an earlier "
+							"recording); use --force "
+							"to remove it", f);
+						globfree(&g);
+						return 125;
+					}
+					if (unlink(f)) {
+						cli_error("cannot remove '%s': "
+							"%s", f, strerror(errno));
+						globfree(&g);
+						return 125;
+					}
+				}
+				globfree(&g);
+			}
 		}
 		setenv("HEAPTAPE_OUT", path, 1);
 	}
@@ -491,6 +565,10 @@ static int run(int argc, char **argv)
 		char dir[PATH_MAX + 64], *slash;
 
 		snprintf(dir, sizeof(dir), "%s", out ? path : cwd);
+		/* %h, %p, %t may name directories: check the first one
+		 * the pattern does not depend on */
+		if (out && (slash = strchr(dir, '%')))
+			*slash = 0;
 		if (out && (slash = strrchr(dir, '/')))
 			*slash = 0;
 		if (access(dir[0] ? dir : "/", W_OK | X_OK))

@@ -442,6 +442,10 @@ EOF
 		[ -f "$inst/usr/lib/heaptape/libheaptape-record.so" ] &&
 		ok "make install: a program built with pkg-config reads 8000 events ($timed timed), needs $need" ||
 		no "make install: a program built with pkg-config reads the trace ('$got', needs '$need')"
+	# the .pc names the PREFIX of this install, whatever `make` had
+	pfx=$(PKG_CONFIG_PATH=$pc pkg-config --variable=prefix heaptape)
+	[ "$pfx" = /usr ] && ok "make install PREFIX=/usr: heaptape.pc says prefix=/usr" ||
+		no "make install PREFIX=/usr: heaptape.pc says prefix=$pfx"
 else
 	no "make install DESTDIR"; sed 's/^/# /' "$d/inst.log" | head -5
 fi

@@ -790,6 +790,42 @@ rm -f "$d"/p.htape*
 [ "$(opcount "$d/p.htape" malloc)" = 0 ] && "$H" verify "$d/p.htape" >/dev/null &&
 	ok "record --paused records nothing until toggled" ||
 	no "record --paused records nothing until toggled"
+# -o: the children of an earlier recording to the name are not taken
+# for this one's (refused, or removed with --force); a directory is
+# refused; a pattern may name the directory
+rm -f "$d"/fk.htape*
+: >"$d/fk.htape.4242"
+"$H" record -q -o "$d/fk.htape" -- true 2>"$d/err"
+rc=$?
+"$H" record -q --force -o "$d/fk.htape" -- true 2>>"$d/err"
+rc2=$?
+[ $rc = 125 ] && grep -q "fk.htape.4242' exists" "$d/err" && [ $rc2 = 0 ] &&
+	[ ! -e "$d/fk.htape.4242" ] && [ -s "$d/fk.htape" ] &&
+	ok "record: an earlier run's child trace is refused (125), --force removes it" ||
+	no "record: an earlier run's child trace: $rc, --force $rc2: $(cat "$d/err")"
+mkdir -p "$d/adir" "$d/$(hostname)"
+"$H" record -q -o "$d/adir" -- true 2>"$d/err"
+rc=$?
+"$H" record -q -o "$d/%h/h.htape" -- true 2>>"$d/err"
+rc2=$?
+[ $rc = 125 ] && grep -q "is a directory" "$d/err" && [ $rc2 = 0 ] &&
+	[ -s "$d/$(hostname)/h.htape" ] &&
+	ok "record -o: a directory refused (125); %h in a directory name works" ||
+	no "record -o: directory $rc, %h/ $rc2: $(cat "$d/err")"
+# --toggle-signal: a name or number the program can catch, else usage
+for sig in FOO KILL 0 RTMIN+99; do
+	"$H" record -q --toggle-signal "$sig" -o "$d/bad.htape" -- true 2>/dev/null
+	rc=$?
+	[ $rc = 2 ] || break
+done
+[ $rc = 2 ] && [ ! -e "$d/bad.htape" ] &&
+	ok "record --toggle-signal FOO, KILL, 0, RTMIN+99: usage error (2)" ||
+	no "record --toggle-signal $sig: exit $rc"
+"$H" record -q --toggle-signal alrm -o "$d/alrm.htape" -- sh -c 'kill -ALRM $$; kill -ALRM $$; echo alive'  >"$d/alrm.out" 2>&1
+rc=$?
+[ $rc = 0 ] && [ "$(cat "$d/alrm.out")" = alive ] &&
+	ok "record --toggle-signal alrm: SIGALRM toggles, never kills the program" ||
+	no "record --toggle-signal alrm: exit $rc, $(cat "$d/alrm.out")"
 rm -f "$d"/tg.htape*
 "$H" record -q --paused --toggle-signal USR2 -o "$d/tg.htape" -- \
 	"$P/killme" >/dev/null &

@@ -1,13 +1,15 @@
 /* sigstorm2: a helper thread sends SIGUSR1 to the main thread as fast as
  * it can while the main thread calls free(NULL) (async-signal-safe); the
  * handler calls reallocarray(NULL, 3, 8), an event of two records, and
- * keeps the block.  Prints how many calls each side made.
+ * keeps the block, until the handler ran 50000 times.  Prints how many
+ * calls each side made.
  * usage: sigstorm2 [N] */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KEEP (1 << 20)
@@ -47,7 +49,13 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	main_tid = (pid_t)syscall(SYS_gettid);
 	pthread_create(&th, NULL, storm, NULL);
-	for (long i = 0; i < n; i++)
+	/* n calls at least, and on until the handler ran 50000 times (a
+	 * loaded machine gives the storm thread little time), 60 s at
+	 * most */
+	time_t t0 = time(NULL);
+
+	for (long i = 0; i < n || (handled < 50000 && time(NULL) < t0 + 60);
+	     i++)
 		free(nothing);
 	stop = 1;
 	pthread_join(th, NULL);
