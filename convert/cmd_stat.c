@@ -302,7 +302,7 @@ struct report {
 	size_t nthreads, nprocs;
 	struct sizecount top[NTOP];
 	size_t ntop;
-	uint64_t lost, rss_peak, start;
+	uint64_t lost, paused, rss_peak, start;
 	size_t nrss, nloss;
 	int has_rss, complete, no_time;
 	const struct ht_kv *meta;
@@ -381,8 +381,10 @@ static void collect(struct acc *a, struct ht_reader *r,
 		memcpy(rp->top, a->sizes, rp->ntop * sizeof(*rp->top));
 	nloss = ht_reader_losses(r, &loss);
 	rp->nloss = nloss;
+	/* events not recorded while paused are no loss: said apart */
 	for (size_t i = 0; i < nloss; i++)
-		rp->lost += loss[i].events;
+		*(loss[i].reason == HT_LOSS_PAUSED ? &rp->paused : &rp->lost) +=
+			loss[i].events;
 	rp->nrss = ht_reader_rss(r, &rss);
 	for (size_t i = 0; i < rp->nrss; i++) {
 		rp->has_rss = 1;
@@ -496,6 +498,7 @@ static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 			 ls->peak_ts >= rp->start ? ls->peak_ts - rp->start
 						  : 0);
 	fprintf(f, ",\n  \"lost_events\": %" PRIu64 ",\n", rp->lost);
+	fprintf(f, "  \"paused_events\": %" PRIu64 ",\n", rp->paused);
 	fprintf(f, "  \"loss_records\": %zu,\n", rp->nloss);
 	fprintf(f, "  \"blocks\": %" PRIu64 ",\n", rp->info.blocks);
 	fprintf(f, "  \"event_blocks\": %" PRIu64 ",\n",
@@ -738,6 +741,10 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 		fprintf(f, " (%zu loss record%s)", rp->nloss,
 			rp->nloss == 1 ? "" : "s");
 	fputc('\n', f);
+	if (rp->paused)
+		fprintf(f, "paused events  %" PRIu64 " (calls while recording "
+			   "was paused: not recorded, by choice)\n",
+			rp->paused);
 	if (rp->has_rss)
 		fprintf(f, "recorded RSS   peak %" PRIu64 " bytes (%s), %zu "
 			   "samples\n", rp->rss_peak,
@@ -1083,7 +1090,7 @@ const struct ht_cmd cmd_stat_entry = {
 	"options:\n"
 	"  -j, --json     machine-readable output (keys: events, ops,\n"
 	"                 threads, processes, time_span_ns, peak_live_bytes,\n"
-	"                 lost_events, blocks, file_bytes, bytes_per_event,\n"
+	"                 lost_events, paused_events, blocks, file_bytes, bytes_per_event,\n"
 	"                 unknown_frees, recorded_peak_rss_bytes,\n"
 	"                 size_histogram, lifetime_histogram, top_sizes,\n"
 	"                 per_thread, meta, problems, ...)\n"

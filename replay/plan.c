@@ -1297,7 +1297,8 @@ int plan_build(struct evsrc *src, size_t ns, int fd,
 		size_t nloss = ht_reader_losses(src[i].r, &loss);
 
 		for (size_t k = 0; k < nloss; k++)
-			if (!o->have_pid || loss[k].pid == o->pid)
+			if ((!o->have_pid || loss[k].pid == o->pid) &&
+			    loss[k].reason != HT_LOSS_PAUSED)
 				info->skipped[RS_LOSS_GAP] +=
 					loss[k].events ? loss[k].events : 1;
 	}

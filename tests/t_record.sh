@@ -838,11 +838,13 @@ sleep 0.3
 kill -TERM "$rp"
 wait "$rp"
 set -- $("$H" stat --json "$d/tg.htape" 2>/dev/null | tr -d '",' |
-	awk '$1 == "events:" { e = $2 } $1 == "lost_events:" { l = $2 }
-	     END { print e + 0, l + 0 }')
-[ "$1" -gt 1000 ] && [ "$2" -gt "$1" ] &&
-	ok "record --toggle-signal USR2: records between two signals ($1 events, $2 paused)" ||
-	no "record --toggle-signal USR2: records between two signals ($1 events, $2 paused)"
+	awk '$1 == "events:" { e = $2 } $1 == "paused_events:" { p = $2 }
+	     $1 == "lost_events:" { l = $2 } END { print e + 0, p + 0, l + 0 }')
+"$H" replay --json "$d/tg.json" "$d/tg.htape" >/dev/null 2>&1
+gap=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["skipped"].get("loss_gap", 0))' "$d/tg.json")
+[ "$1" -gt 1000 ] && [ "$2" -gt "$1" ] && [ "$3" = 0 ] && [ "$gap" = 0 ] &&
+	ok "record --toggle-signal USR2: records between two signals ($1 events, $2 paused, none lost, no loss gap in replay)" ||
+	no "record --toggle-signal USR2: records between two signals ($1 events, $2 paused, $3 lost, replay loss_gap $gap)"
 rm -f "$d"/max.htape*
 "$H" record --max-size 300K -o "$d/max.htape" -- "$P/fsize" 100000000 1000000 \
 	>/dev/null 2>"$d/max.err"
