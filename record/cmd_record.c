@@ -440,9 +440,12 @@ static int run(int argc, char **argv)
 			break;
 		}
 		case 'm':
-			if (cli_parse_size(optarg, &v))
+			/* below 128K the room the last blocks need (64K)
+			 * leaves next to none for events */
+			if (cli_parse_size(optarg, &v) || v < (128u << 10))
 				return cli_usage(&cmd_record_entry, 2,
-						 "bad --max-size");
+						 "bad --max-size (128K or "
+						 "more)");
 			setenv_u64("HEAPTAPE_MAX_SIZE", v);
 			break;
 		case 'P':
@@ -701,10 +704,12 @@ const struct ht_cmd cmd_record_entry = {
 	"  -l, --level N           zstd level (default 1; recompress later\n"
 	"                          with `heaptape convert --level`)\n"
 	"  -m, --max-size SIZE     stop recording (with a loss record) when\n"
-	"                          the trace reaches SIZE\n"
+	"                          the trace reaches SIZE (128K or more; the\n"
+	"                          last 64K are kept for its closing blocks)\n"
 	"  -P, --paused            start with recording paused\n"
 	"  -s, --toggle-signal SIG pause/resume recording on signal SIG\n"
-	"                          (e.g. USR2; heaptape forwards USR1/USR2)\n"
+	"                          (a name or number, e.g. USR2; heaptape\n"
+	"                          forwards USR1/USR2)\n"
 	"  -n, --no-follow         do not trace programs PROG executes\n"
 	"      --only NAME[,NAME]  record only the processes whose program\n"
 	"                          (or argv[0]) has one of these names, shell\n"

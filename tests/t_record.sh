@@ -846,6 +846,10 @@ gap=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["skipped"
 	ok "record --toggle-signal USR2: records between two signals ($1 events, $2 paused, none lost, no loss gap in replay)" ||
 	no "record --toggle-signal USR2: records between two signals ($1 events, $2 paused, $3 lost, replay loss_gap $gap)"
 rm -f "$d"/max.htape*
+"$H" record --max-size 64K -o "$d/max.htape" -- true 2>/dev/null
+[ $? = 2 ] && [ ! -e "$d/max.htape" ] &&
+	ok "record --max-size 64K: usage error (the closing blocks need 64K)" ||
+	no "record --max-size 64K: usage error"
 "$H" record --max-size 300K -o "$d/max.htape" -- "$P/fsize" 100000000 1000000 \
 	>/dev/null 2>"$d/max.err"
 s=$(wc -c <"$d/max.htape")
