@@ -205,22 +205,6 @@ static void fmt_close(struct fmt *f)
 	pthread_cond_destroy(&f->done);
 }
 
-static void report_one(const struct ht_problem *p, size_t n,
-		       const char *path)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned long long off = p[i].offset;
-		if (p[i].code == HT_ETRUNC && !p[i].skipped)
-			cli_warn("'%s': offset %llu: trace has no END block "
-				 "(the writer did not close it)", path, off);
-		else
-			cli_warn("'%s': offset %llu: %s%s%s%s", path, off,
-				 ht_strerror(p[i].code),
-				 p[i].what[0] ? " (" : "", p[i].what,
-				 p[i].what[0] ? ")" : "");
-	}
-}
-
 /* Prints the problems the reader and the merge found; returns their
  * count. */
 static size_t report_problems(const struct ht_reader *r,
@@ -230,9 +214,9 @@ static size_t report_problems(const struct ht_reader *r,
 	size_t n1 = ht_reader_problems(r, &p1);
 	size_t n2 = pipe ? evpipe_problems(pipe, &p2) : 0;
 
-	report_one(p1, n1, path);
+	evpipe_warn_problems(p1, n1, path, "");
 	if (n2)
-		report_one(p2, n2, path);
+		evpipe_warn_problems(p2, n2, path, "");
 	return n1 + n2;
 }
 

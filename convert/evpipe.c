@@ -684,22 +684,29 @@ int evpipe_stop_error(const struct ht_reader *r, uint64_t *off)
 	return 0;
 }
 
+void evpipe_warn_problems(const struct ht_problem *p, size_t n,
+			  const char *path, const char *after)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned long long off = p[i].offset;
+
+		if (p[i].code == HT_ETRUNC && !p[i].skipped)
+			cli_warn("'%s': offset %llu: trace has no END block "
+				 "(the writer did not close it)", path, off);
+		else
+			cli_warn("'%s': offset %llu: %s%s%s%s%s", path, off,
+				 ht_strerror(p[i].code),
+				 p[i].what[0] ? " (" : "", p[i].what,
+				 p[i].what[0] ? ")" : "", after);
+	}
+}
+
 void evpipe_warn_cut(const struct ht_reader *r, const char *path)
 {
 	const struct ht_problem *p;
 	size_t n = ht_reader_problems(r, &p);
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned long long off = p[i].offset;
-		if (p[i].code == HT_ETRUNC && !p[i].skipped)
-			cli_warn("'%s': offset %llu: trace has no END block "
-				 "(the writer did not close it)", path, off);
-		else
-			cli_warn("'%s': offset %llu: %s%s%s%s; nothing after "
-				 "it converted", path, off,
-				 ht_strerror(p[i].code), p[i].what[0] ? " (" : "",
-				 p[i].what, p[i].what[0] ? ")" : "");
-	}
+	evpipe_warn_problems(p, n, path, "; nothing after it converted");
 }
 
 size_t evpipe_warn_skipped(const struct ht_reader *r,

@@ -92,6 +92,11 @@ int evpipe_stop_error(const struct ht_reader *r, uint64_t *off);
  * cat does, so that the events lost there are never lost silently. */
 void evpipe_warn_cut(const struct ht_reader *r, const char *path);
 
+/* One warning for each of the problems p[0..n) of the trace at path,
+ * with after at the end of each but 'no END block'. */
+void evpipe_warn_problems(const struct ht_problem *p, size_t n,
+			  const char *path, const char *after);
+
 /* --salvage: one warning for what was skipped of the trace at path:
  * r's problems and the blocks p (NULL: none) could not decode, if any;
  * returns their count. */
