@@ -977,27 +977,47 @@ static int heap_event(struct conv *cv, const struct etl_event *ev,
 				return 0;
 			}
 		}
+		/* the new block freed, or the old address handed out
+		 * again: a later Alloc(new) / Free(old) is a real one */
+		if ((op == HT_OP_HEAP_FREE && h->addr == t->x_new) ||
+		    (op == HT_OP_HEAP_REALLOC && h->old_addr == t->x_new &&
+		     h->addr != t->x_new))
+			t->x_want_new = 0;
+		if ((op == HT_OP_HEAP_ALLOC || op == HT_OP_HEAP_REALLOC) &&
+		    h->addr == t->x_old)
+			t->x_want_old = 0;
 	}
 	if (op == HT_OP_HEAP_REALLOC && h->addr && h->old_addr &&
 	    h->addr != h->old_addr) {
-		int want_new = 1, want_old = 1;
+		int want_new = 1, want_old = 1, seek_new = 1, seek_old = 1;
 		size_t lo = t->n > RING ? t->n - RING : 0;
-		/* ... and before it: the last RING events, not yet written */
+		/* ... and before it: the last RING events, not yet written;
+		 * going back in time, a Free of NewAddress or an Alloc of
+		 * OldAddress means what comes before it is real */
 		for (i = t->n; i-- > lo;) {
 			struct ht_event *p = &t->buf[i];
-			if (p->heap != h->heap)
+			if (seek_new && p->heap == h->heap &&
+			    p->op == HT_OP_HEAP_ALLOC && p->addr == h->addr) {
+				ring_drop(t, i);
+				want_new = seek_new = 0;
+				cv->dropped_dup++;
 				continue;
-			if (want_new && p->op == HT_OP_HEAP_ALLOC &&
-			    p->addr == h->addr) {
-				ring_drop(t, i);
-				want_new = 0;
-				cv->dropped_dup++;
-			} else if (want_old && p->op == HT_OP_HEAP_FREE &&
-				   p->addr == h->old_addr) {
-				ring_drop(t, i);
-				want_old = 0;
-				cv->dropped_dup++;
 			}
+			if (seek_old && p->heap == h->heap &&
+			    p->op == HT_OP_HEAP_FREE && p->addr == h->old_addr) {
+				ring_drop(t, i);
+				want_old = seek_old = 0;
+				cv->dropped_dup++;
+				continue;
+			}
+			if ((p->op == HT_OP_HEAP_FREE && p->addr == h->addr) ||
+			    (p->op == HT_OP_HEAP_REALLOC &&
+			     p->old_addr == h->addr && p->addr != h->addr))
+				seek_new = 0;
+			if ((p->op == HT_OP_HEAP_ALLOC ||
+			     p->op == HT_OP_HEAP_REALLOC) &&
+			    p->addr == h->old_addr)
+				seek_old = 0;
 		}
 		t->x_want_new = want_new;
 		t->x_want_old = want_old;

@@ -747,12 +747,38 @@ static int add_buffer(struct etl *e, const struct etl_buffer *bf)
 	return 0;
 }
 
-/* Walks the buffer headers.  In salvage mode a bad header is skipped by
- * the size of the first good buffer (uncompressed files have one buffer
- * size), else the rest of the file is given up. */
+/* Whether b (left bytes to the end of the file) looks like a buffer
+ * header of this file: sizes in range, a known BufferType and flags, the
+ * first buffer's LoggerId and, uncompressed, an event marker first. */
+static int plausible(const struct etl *e, const uint8_t *b, uint64_t left)
+{
+	uint32_t size, filled, m;
+	uint16_t flags;
+
+	if (left < BUF_HDR + 4)
+		return 0;
+	size = rd32(b);
+	filled = rd32(b + 0x30);
+	flags = rd16(b + 0x34);
+	if (size < BUF_HDR + 4 || size > left || filled < BUF_HDR ||
+	    rd16(b + 0x36) > 7 || (flags & ~0x7Fu) ||
+	    rd16(b + 0x2A) != rd16(e->map + e->bufs[0].off + 0x2A))
+		return 0;
+	if (flags & ETL_BF_COMPRESSED)
+		return filled <= MAX_BUF;
+	if (filled > size)
+		return 0;
+	m = rd32(b + BUF_HDR);
+	return filled == BUF_HDR || m == 0xFFFFFFFFu ||
+	       (m >> 24 & 0xC0) == 0xC0 || (m >> 24 & 0x90) == 0x90;
+}
+
+/* Walks the buffer headers.  In salvage mode a bad header is skipped up
+ * to the next offset that holds a plausible buffer header (buffers may
+ * start at any byte, ETL.md 1), counted as one bad buffer. */
 static int scan(struct etl *e)
 {
-	uint64_t off = 0, step = 0;
+	uint64_t off = 0;
 
 	while (off < e->len) {
 		uint8_t b[BUF_HDR];
@@ -806,20 +832,19 @@ static int scan(struct etl *e)
 			e->cnt.flag_buffer_lost++;
 		if (add_buffer(e, &bf))
 			return -1;
-		if (!step && !(bf.flags & ETL_BF_COMPRESSED))
-			step = bf.size;
 		off += bf.size;
 		continue;
 bad:
 		if (!(e->flags & ETL_SALVAGE) || !e->nbufs)
 			return -1;
-		if (step && left >= step + BUF_HDR) {
-			bad_buffer(e, off, step);
-			off += step;
-			continue;
+		{
+			uint64_t next = off + 1;
+			while (next < e->len &&
+			       !plausible(e, e->map + next, e->len - next))
+				next++;
+			bad_buffer(e, off, next - off);
+			off = next;
 		}
-		bad_buffer(e, off, left);
-		break;
 	}
 	e->cnt.buffers = e->nbufs;
 	return 0;

@@ -351,5 +351,46 @@ EOF
 check "compressed buffer with a wrong FilledBytes: error at offset 1024" \
 	badcomp
 
+
+# A moving HeapReAlloc may come with an Alloc(new) and a Free(old) of its
+# own (ETL.md 7.4), dropped as duplicates; real ones next to it stay:
+# an Alloc(new) before the new block was freed, an Alloc(old) after the
+# old address was handed out again.
+MK=$HT_TOP/tests/tools/etlmk.py
+"$GEN" --heap-events 10 --no-lost "$W/mkbase.etl" >/dev/null
+dedupe() { # name want-events events...
+	n=$1 want=$2; shift 2
+	python3 "$MK" "$W/mkbase.etl" "$W/$n.etl" "$@" &&
+	"$HEAPTAPE" convert "$W/$n.etl" "$W/$n.htape" 2>/dev/null &&
+	[ "$("$HTDUMP" "$W/$n.htape" | grep -vc '^#')" = "$want" ]
+}
+check "realloc duplicates: Alloc(new) and Free(old) around a moving ReAlloc dropped" \
+	dedupe dup 3 alloc:c000:64 alloc:b000:c8 realloc:b000:c000:c8:64 free:c000 free:b000
+check "realloc duplicates: an Alloc of the new address freed before the ReAlloc stays" \
+	dedupe keepnew 5 alloc:c000:64 alloc:b000:40 free:b000 realloc:b000:c000:c8:64 free:b000
+check "realloc duplicates: the old address allocated again after the ReAlloc stays" \
+	dedupe keepold 5 alloc:c000:64 realloc:b000:c000:c8:64 alloc:c000:32 free:c000 free:b000
+
+# --salvage after one damaged BufferSize in a compressed relogged file
+# (buffers of many sizes, ETL.md 1): the next buffer is found, not lost
+# with the rest of the file
+salv() {
+	python3 - "$D/microsoft_perfview__net.4.5.2.x64.etl" "$W/nb.etl" <<'EOF'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+offs, off = [], 0
+while off < len(b):
+    offs.append(off)
+    off += struct.unpack_from("<I", b, off)[0]
+struct.pack_into("<I", b, offs[10], 0xdeadbeef)
+open(sys.argv[2], "wb").write(b)
+EOF
+	"$HEAPTAPE" stat --salvage --json "$W/nb.etl" 2>/dev/null >"$W/nb.json" &&
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["bad_buffers"] == 1 and d["events"] > 178000, (d["bad_buffers"], d["events"])' "$W/nb.json"
+}
+check "etl --salvage: one bad BufferSize of 360 buffers costs 1 buffer, not the rest of the file" salv
 echo "1..$T"
 exit $FAILED
