@@ -359,6 +359,9 @@ int ht__writer_append_recs(struct ht_writer *w, const struct ht__rec *r,
 			   size_t n, uint32_t pid, uint32_t tid,
 			   const struct ht__recclock *clk);
 void ht__enc_drop(struct ht__enc *e); /* forgets the rows added */
+/* The recorder's trace moved to another fd (the program took the
+ * number with dup2): the writer goes on there. */
+void ht__writer_set_fd(struct ht_writer *w, int fd);
 size_t ht__enc_block(struct ht__enc *e, const struct ht_event *ev, size_t n,
 		     uint8_t *out, int force_raw);
 /* Compresses src into dst[0..cap) with the encoder's context; 0 if it did

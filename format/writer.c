@@ -752,6 +752,11 @@ HT_API int ht_writer_rss(struct ht_writer *w,
 	return 0;
 }
 
+void ht__writer_set_fd(struct ht_writer *w, int fd)
+{
+	w->fd = fd;
+}
+
 HT_API int ht_writer_loss(struct ht_writer *w, const struct ht_loss *l)
 {
 	uint8_t *b, *q;

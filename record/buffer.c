@@ -96,6 +96,9 @@ static uint64_t g_discarded;     /* events drained but not written */
 static uint64_t g_discard_ts0, g_discard_ts1;
 static uint64_t g_start_real_ns, g_start_mono_ns;
 static int g_statm = -1;
+static dev_t g_statm_dev;
+static ino_t g_statm_ino;
+static int fd_is(int fd, dev_t dev, ino_t ino);
 static long g_page;
 
 /* Clock calibration: ns = mono0 + (tsc - tsc0) * mult >> 32. */
@@ -722,10 +725,15 @@ struct ht__rec *ht__reserve_slow(struct ht__tls *t, struct ht__rec *r,
 	old = t->cur;
 	if (old)
 		oldend = r < t->end ? r : t->end;
-	if (!t->thr && !(t->thr = register_thread(t))) {
-		drop(t, 1);
-		t->pos = t->end = oldend;
-		goto out;
+	if (!t->thr) {
+		/* a buffer without a thread: one a fork child keeps for the
+		 * hook its fork interrupted (ht__fork_child()), not ours */
+		old = NULL;
+		if (!(t->thr = register_thread(t))) {
+			drop(t, 1);
+			t->pos = t->end = oldend;
+			goto out;
+		}
 	}
 	nb = NULL;
 	if (t->fills == 0)
@@ -820,12 +828,15 @@ void ht__names_changed(void)
 
 int ht__own_fd(int fd)
 {
-	return fd >= 0 && (fd == g_fd || fd == g_statm);
+	return fd >= 0 &&
+	       ((fd == g_fd && fd_is(fd, g_dev, g_ino)) ||
+		(fd == g_statm && fd_is(fd, g_statm_dev, g_statm_ino)));
 }
 
 int ht__own_fds(int out[2])
 {
-	int n = 0, a = g_fd, b = g_statm;
+	int n = 0, a = ht__own_fd(g_fd) ? g_fd : -1,
+	    b = ht__own_fd(g_statm) ? g_statm : -1;
 
 	if (a > b) {
 		int x = a;
@@ -978,6 +989,31 @@ static int high_fd(int fd)
 	/* not close(): ours refuses to close g_statm, which fd may be */
 	sys_close(fd);
 	return nfd;
+}
+
+/* Is fd still the file (dev, ino)?  The program may have put one of its
+ * own on that number (dup2): then it is the program's, not ours. */
+static int fd_is(int fd, dev_t dev, ino_t ino)
+{
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev &&
+	       st.st_ino == ino;
+}
+
+static int open_statm(void)
+{
+	struct stat st;
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	fd = high_fd(fd);
+	if (fstat(fd, &st) == 0) {
+		g_statm_dev = st.st_dev;
+		g_statm_ino = st.st_ino;
+	}
+	return fd;
 }
 
 /*
@@ -1260,8 +1296,23 @@ static int check_fd(void)
 			sys_close(fd);
 		}
 	}
-	if (fstat(g_fd, &st) || st.st_dev != g_dev || st.st_ino != g_ino)
-		return -1;
+	if (fstat(g_fd, &st) || st.st_dev != g_dev || st.st_ino != g_ino) {
+		/* The program put a file of its own on the number (dup2):
+		 * that one is its now; the trace goes on at another. */
+		int fd = open(g_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+		if (fd < 0)
+			return -1;
+		fd = high_fd(fd);
+		if (fstat(fd, &st) || st.st_dev != g_dev ||
+		    st.st_ino != g_ino) {
+			sys_close(fd);
+			return -1;
+		}
+		g_fd = fd;
+		if (g_w)
+			ht__writer_set_fd(g_w, fd);
+	}
 	return 0;
 }
 
@@ -1585,11 +1636,12 @@ static void sample_rss(void)
 	unsigned long size, res;
 
 	if (g_statm < 0 || (n = pread(g_statm, buf, sizeof(buf) - 1, 0)) <= 0) {
-		sys_close(g_statm);
-		g_statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+		/* not if the program put a file of its own on the number */
+		if (fd_is(g_statm, g_statm_dev, g_statm_ino))
+			sys_close(g_statm);
+		g_statm = open_statm();
 		if (g_statm < 0)
 			return;
-		g_statm = high_fd(g_statm);
 		if ((n = pread(g_statm, buf, sizeof(buf) - 1, 0)) <= 0)
 			return;
 	}
@@ -1613,6 +1665,10 @@ static void flush_all(int mode)
 	/* the last flush takes everything; others what came before them */
 	uint64_t upto = final ? UINT64_MAX : ht__clock();
 
+	/* the program may have put a file of its own on our number (dup2):
+	 * not one byte of the trace into it */
+	if (g_w && !g_failed && check_fd())
+		lose_pending();
 	calibrate(); /* once */
 	for (uint32_t i = 0; i < hi; i++) {
 		struct ht__thr *th = &g_thrs[i];
@@ -1724,7 +1780,8 @@ static void close_trace(int cmd)
 		/* the fd is gone or is the program's now: write nothing */
 		ht_writer_abandon(g_w);
 	}
-	sys_close(g_fd);
+	if (fd_is(g_fd, g_dev, g_ino))
+		sys_close(g_fd);
 	g_w = NULL;
 	g_fd = -1;
 	/* the writer's memory: kept at exit, else unmapped */
@@ -1748,6 +1805,29 @@ static void finish(int cmd)
 		atomic_store(&ht__on, 0);
 		g_final = 1;
 	}
+}
+
+/* The main thread left by pthread_exit() and every other thread of the
+ * program is gone: only we keep the process alive (glibc exits when its
+ * thread count, which counts us, reaches zero).  Do that exit(0). */
+static int only_encoder_left(void)
+{
+	char b[512], path[64], *p;
+	long n = 0;
+
+	if (read_file("/proc/self/stat", b, sizeof(b)) <= 0 ||
+	    !(p = strrchr(b, ')')))
+		return 0;
+	/* field 20, num_threads: the zombie main thread and us */
+	for (int f = 2; f < 20 && p; f++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		n = strtol(p + 1, NULL, 10);
+	if (n != 2)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/task/%u/stat", g_pid);
+	return read_file(path, b, sizeof(b)) > 0 && (p = strrchr(b, ')')) &&
+	       p[1] == ' ' && p[2] == 'Z';
 }
 
 static void *encoder(void *arg)
@@ -1809,6 +1889,11 @@ static void *encoder(void *arg)
 		if (mode != FL_KEEP)
 			next_flush = mono_ns() +
 				     (uint64_t)opt.flush_ms * 1000000u;
+		if (mode == FL_TIMER && only_encoder_left()) {
+			/* the close runs here, from the exit handler */
+			atomic_store(&g_enc_running, 0);
+			exit(0);
+		}
 	}
 	return NULL;
 }
@@ -2082,20 +2167,29 @@ void ht__init(void)
 	/* Our fds live high (high_fd()): the first one grows the fd table,
 	 * which in a process with threads waits for an RCU grace period
 	 * (~10 ms).  Take them now, while this is the only thread. */
-	if ((g_statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) >= 0)
-		g_statm = high_fd(g_statm);
+	g_statm = open_statm();
 	/* The first process of a recording takes the name now, before a
 	 * child it starts can (files are otherwise made at the first
 	 * flush: cc1 would get the name of the gcc that ran it). */
 	if (g_root) {
-		int fd = create_file();
+		sigset_t all, mask, p0;
+		int fd;
 
+		/* written on the program's thread: with every signal
+		 * blocked, as in the encoder (RLIMIT_FSIZE: EFBIG, not a
+		 * SIGXFSZ that kills the program) */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &mask);
+		sigpending(&p0);
+		fd = create_file();
 		/* with its header and metadata at once: a process killed
 		 * before its first flush still leaves a readable trace */
 		if (fd >= 0) {
 			reserve_fd(fd);
 			open_writer(1);
 		}
+		take_own_sigxfsz(&p0);
+		pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	}
 	atomic_store(&ht__on, opt.paused ? 2 : 1);
 	if (opt.paused)
@@ -2156,10 +2250,17 @@ void ht__fork_parent(void)
 void ht__fork_child(void)
 {
 	struct ht__tls *t = &ht__t;
+	struct ht__buf *keep = NULL;
 	uint32_t nb;
 
 	if (!g_bufs)
 		return;
+	/* forked by a signal handler that interrupted a hook: that hook
+	 * still writes its slot of t->cur and publishes it when the handler
+	 * returns.  The buffer stays out of the pool (its event is the
+	 * parent's). */
+	if (t->nest && t->cur)
+		keep = t->cur;
 	pthread_mutex_init(&g_wlock, NULL);
 	pthread_mutex_init(&g_grow_lock, NULL);
 	fork_locked = 0;
@@ -2177,15 +2278,14 @@ void ht__fork_child(void)
 	arena_reset(&g_arena);
 	/* the parent's files: the trace, and statm (which names the
 	 * parent's /proc entry) */
-	if (g_fd >= 0)
+	if (fd_is(g_fd, g_dev, g_ino))
 		syscall(SYS_close, g_fd);
-	if (g_statm >= 0)
+	if (fd_is(g_statm, g_statm_dev, g_statm_ino))
 		syscall(SYS_close, g_statm);
 	g_fd = -1;
 	/* the child's own, now: from the encoder it would take the lowest
 	 * free fd for a moment while the program runs (close(0); open()) */
-	if ((g_statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) >= 0)
-		g_statm = high_fd(g_statm);
+	g_statm = open_statm();
 	g_failed = 0;
 	g_final = 0;
 	g_discarded = 0;
@@ -2201,6 +2301,8 @@ void ht__fork_child(void)
 	atomic_store(&g_big_free, 0);
 	nb = atomic_load(&g_nbufs);
 	for (uint32_t i = nb; i-- > 0;) {
+		if (&g_bufs[i] == keep)
+			continue;
 		buf_reset(&g_bufs[i]);
 		give_back(&g_bufs[i]);
 	}
@@ -2211,8 +2313,9 @@ void ht__fork_child(void)
 	atomic_store(&g_cmd, CMD_NONE);
 	atomic_store(&g_buf_waiters, 0);
 	atomic_store(&g_enc_sleeping, 0);
-	t->pos = t->end = NULL;
-	t->cur = NULL;
+	/* past the end: the next event takes a new buffer */
+	t->pos = t->end = keep ? keep->recs + keep->cap : NULL;
+	t->cur = keep;
 	t->thr = NULL;
 	t->tid = 0;
 	t->fills = 0;

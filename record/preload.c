@@ -599,10 +599,22 @@ EXPORT void _Exit(int status)
 	_exit(status);
 }
 
+static int state(int sig);
+static _Atomic(int) end_signal;
+enum { SIG_PROGRAM, SIG_OURS, SIG_ONESHOT };
+
 EXPORT void abort(void)
 {
-	if (!in_vfork_child())
+	if (!in_vfork_child()) {
+		/* SIGABRT at SIG_DFL (ours underneath): abort() dies of it,
+		 * and the trace closed here must say so */
+		int none = 0;
+
+		if (state(SIGABRT) == SIG_OURS)
+			atomic_compare_exchange_strong(&end_signal, &none,
+						       SIGABRT);
 		ht__close_now(HT__CLOSE_ABORT);
+	}
 	NEXT(void (*)(void), "abort")();
 	__builtin_unreachable();
 }
@@ -704,13 +716,11 @@ static const int fatal_sigs[] = {
 	SIGSYS,
 };
 #define NFATAL (sizeof(fatal_sigs) / sizeof(fatal_sigs[0]))
-enum { SIG_PROGRAM, SIG_OURS, SIG_ONESHOT };
 static _Atomic(unsigned char) sig_state[_NSIG];
 /* what the program set (SIG_OURS: a SIG_DFL; SIG_ONESHOT: its handler) */
 static struct sigaction sig_view[_NSIG];
 static int (*real_sigaction)(int, const struct sigaction *,
 			     struct sigaction *);
-static _Atomic(int) end_signal;
 static int sig_except; /* the toggle signal: never ours */
 static struct sigaction sig_ours;
 static const struct sigaction sig_dfl; /* zero: SIG_DFL, empty mask */

@@ -403,8 +403,38 @@ k=$("$H" cat --op malloc "$f" 2>/dev/null | grep -c 'size=777 ')
 
 same aborter -- "$P/aborter"
 m=$(opcount "$T/aborter/trace.htape" malloc)
-[ "$m" -ge 3000 ] && ok "aborter: abort keeps every event ($m mallocs)" ||
-	no "aborter: abort keeps every event ($m mallocs)"
+s=$(meta "$T/aborter/trace.htape" process.end_signal)
+[ "$m" -ge 3000 ] && [ "$s" = SIGABRT ] && ok "aborter: abort keeps every event ($m mallocs), the trace names SIGABRT" ||
+	no "aborter: abort keeps every event ($m mallocs), end signal '$s'"
+
+# main() leaving by pthread_exit(): the process ends with its last
+# thread, not kept alive by the recorder's own
+# (outside same(): a process kept alive answers no signal but KILL)
+rm -rf "$T/mainexit"; mkdir -p "$T/mainexit"
+"$P/mainexit" >"$T/mainexit/plain.out" 2>&1
+timeout -s KILL 60 "$H" record -q -o "$T/mainexit/trace.htape" -- \
+	"$P/mainexit" >"$T/mainexit/rec.out" 2>&1
+rc=$?
+c=$(statnum "$T/mainexit/trace.htape" events)
+[ $rc = 0 ] && cmp -s "$T/mainexit/plain.out" "$T/mainexit/rec.out" &&
+	[ "${c:-0}" -ge 200000 ] &&
+	"$H" verify "$T/mainexit/trace.htape" 2>/dev/null | grep -q complete &&
+	ok "mainexit: the process ends with its thread, same output, a complete trace ($c events)" ||
+	no "mainexit: status $rc, $c events"
+# fork() in a signal handler that interrupted malloc or free: the
+# children run on
+same sigfork -- "$P/sigfork" 20
+# a program's own file put on the recorder's fd numbers (1000: RSS
+# sampler, 1001: trace): it gets its bytes and its close, nothing more
+same fdplace-1000 -- "$P/fdplace" 1000
+same fdplace-1001 -- "$P/fdplace" 1001
+# RLIMIT_FSIZE 0: the recorder writes nothing and the program does not
+# die of SIGXFSZ (the trace is made before the program runs)
+(ulimit -f 0; "$P/exiter" 100 >/dev/null 2>&1; echo $? >"$T/fs0.plain")
+(ulimit -f 0; "$H" record -q -o "$T/fs0.htape" -- "$P/exiter" 100 >/dev/null 2>&1; echo $? >"$T/fs0.rec")
+[ "$(cat "$T/fs0.plain")" = "$(cat "$T/fs0.rec")" ] &&
+	ok "ulimit -f 0: the program's status ($(cat "$T/fs0.rec")) as without the recorder" ||
+	no "ulimit -f 0: status $(cat "$T/fs0.rec"), without the recorder $(cat "$T/fs0.plain")"
 
 # Death by a signal left at its default action: same status (and core)
 # as without the recorder, and a trace closed with an END block that
