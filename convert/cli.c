@@ -1,8 +1,10 @@
 /*
  * cli.c - shared command-line plumbing (see cli.h).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -56,6 +58,22 @@ int cli_usage(const struct ht_cmd *c, int status, const char *msg)
 			fprintf(f, "\n%s", c->help);
 	}
 	return status;
+}
+
+int cli_bad_option(const struct ht_cmd *c, int ch, char *const *argv)
+{
+	char name[64], msg[128];
+	const char *a = optind > 0 ? argv[optind - 1] : NULL;
+
+	if (ch != ':' && optopt > 0 && optopt < 128 && isprint(optopt))
+		snprintf(name, sizeof(name), "-%c", optopt); /* short */
+	else if (a)
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(a, "="), a);
+	else
+		snprintf(name, sizeof(name), "?");
+	snprintf(msg, sizeof(msg), ch == ':' ? "option '%s' needs a value" :
+		 "unknown option '%s'", name);
+	return cli_usage(c, 2, msg);
 }
 
 int cli_trace_error(const struct ht_reader *r, const char *path, int err)

@@ -35,6 +35,10 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Usage (and help text) to stdout when status is 0, else to stderr with a
  * "heaptape CMD: " line first if msg is not NULL.  Returns status. */
 int cli_usage(const struct ht_cmd *c, int status, const char *msg);
+/* The usage error (2) for what getopt_long() just refused: ch '?' (an
+ * unknown option) or ':' (no value; the short options start with ':'),
+ * naming the option as given. */
+int cli_bad_option(const struct ht_cmd *c, int ch, char *const *argv);
 
 /* Opens a trace and reports failure as one line naming the file and the
  * byte offset.  Returns 0, or 1 after printing. */

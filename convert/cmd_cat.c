@@ -288,9 +288,9 @@ static int cmd_cat(int argc, char **argv)
 			jobs = (int)v;
 			break;
 		case ':':
-			return cli_usage(c, 2, "option needs a value");
+			return cli_bad_option(c, ':', argv);
 		default:
-			return cli_usage(c, 2, "unknown option");
+			return cli_bad_option(c, ch, argv);
 		}
 	}
 	if (o.from_set && o.to_set && o.to_ns <= o.from_ns)

@@ -243,9 +243,9 @@ static int cmd_convert(int argc, char **argv)
 			o.anonymize = 1;
 			break;
 		case ':':
-			return cli_usage(c, 2, "option needs a value");
+			return cli_bad_option(c, ':', argv);
 		default:
-			return cli_usage(c, 2, "unknown option");
+			return cli_bad_option(c, ch, argv);
 		}
 	}
 	if (o.from_set && o.to_set && o.to_ns <= o.from_ns)

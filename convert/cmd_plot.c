@@ -868,9 +868,9 @@ static int cmd_plot(int argc, char **argv)
 			*(ch == O_FROM ? &win.from_set : &win.to_set) = 1;
 			break;
 		case ':':
-			return cli_usage(c, 2, "option needs a value");
+			return cli_bad_option(c, ':', argv);
 		default:
-			return cli_usage(c, 2, "unknown option");
+			return cli_bad_option(c, ch, argv);
 		}
 	}
 	if (argc - optind < 1)

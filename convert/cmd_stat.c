@@ -1052,7 +1052,7 @@ static int cmd_stat(int argc, char **argv)
 			jobs = (int)v;
 			break;
 		default:
-			return cli_usage(c, 2, "unknown option");
+			return cli_bad_option(c, ch, argv);
 		}
 	}
 	if (argc - optind < 1)

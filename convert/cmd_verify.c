@@ -222,7 +222,7 @@ static int cmd_verify(int argc, char **argv)
 			quiet = 1;
 			break;
 		default:
-			return cli_usage(c, 2, "unknown option");
+			return cli_bad_option(c, ch, argv);
 		}
 	}
 	if (optind == argc)

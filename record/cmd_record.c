@@ -403,7 +403,8 @@ static int run(int argc, char **argv)
 	struct sigaction sa, old_int, old_quit;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:f:b:l:m:Ps:nLFqh", longopts,
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:o:f:b:l:m:Ps:nLFqh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'o':
@@ -485,7 +486,7 @@ static int run(int argc, char **argv)
 		case 'h':
 			return cli_usage(&cmd_record_entry, 0, NULL);
 		default:
-			return cli_usage(&cmd_record_entry, 2, NULL);
+			return cli_bad_option(&cmd_record_entry, c, argv);
 		}
 	}
 	if (optind >= argc)

@@ -379,10 +379,10 @@ static int cmd_replay(int argc, char **argv)
 			break;
 		case ':':
 			free(allocs);
-			return cli_usage(c, 2, "option needs a value");
+			return cli_bad_option(c, ':', argv);
 		default:
 			free(allocs);
-			return cli_usage(c, 2, "unknown option");
+			return cli_bad_option(c, ch, argv);
 		}
 	}
 	if (argc - optind < 1) {

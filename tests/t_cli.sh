@@ -123,6 +123,18 @@ expect 2 "--pid without a number: exit 2" "$H" cat --pid x "$d/a.htape"
 	ok "cat -o FILE: exit 2, the value named, no file" ||
 	no "cat -o FILE: exit 2, the value named, no file"
 expect 2 "cat --to before --from: exit 2" "$H" cat --from 2ms --to 1ms "$d/a.htape"
+# a usage error names the option as given, for every command
+bad=
+for c in "stat --bogus" "stat --jobs" "cat -Z" "convert --level" "verify --nope" \
+	 "plot --nope" "replay --nope" "record --nope" "record -o"; do
+	set -- $c
+	"$H" "$@" >/dev/null 2>"$d/opt.err"
+	rc=$?
+	o=$2
+	[ $rc = 2 ] && grep -q "heaptape $1: .*'$o'" "$d/opt.err" || bad="$bad [$c: $rc $(head -1 "$d/opt.err")]"
+done
+[ -z "$bad" ] && ok "usage errors name the option (9 commands and cases), exit 2" ||
+	no "usage errors name the option:$bad"
 expect 2 "convert of several traces to .htape: exit 2" "$H" convert "$d/a.htape" "$d/m.htape" "$d/x.htape"
 expect 2 "convert of several traces with --lifetimes: exit 2" "$H" convert --lifetimes "$d/a.htape" "$d/m.htape" "$d/x.csv"
 [ ! -e "$d/x.htape" ] && [ ! -e "$d/x.csv" ] && ok "those usage errors write nothing" ||
