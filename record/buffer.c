@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "record.h"
+#include "signame.h"
 
 __thread struct ht__tls ht__t __attribute__((tls_model("initial-exec")));
 _Atomic(int) ht__on;
@@ -226,29 +227,6 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int parse_signal(const char *s)
-{
-	static const struct { const char *n; int v; } sigs[] = {
-		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP },
-		{ "INT", SIGINT },   { "QUIT", SIGQUIT }, { "TERM", SIGTERM },
-		{ "WINCH", SIGWINCH }, { "URG", SIGURG },
-	};
-	char *end;
-	long v;
-
-	if (!strncmp(s, "SIG", 3))
-		s += 3;
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (!strcmp(s, sigs[i].n))
-			return sigs[i].v;
-	if (!strncmp(s, "RTMIN+", 6)) {
-		v = strtol(s + 6, &end, 10);
-		return *end ? -1 : SIGRTMIN + (int)v;
-	}
-	v = strtol(s, &end, 10);
-	return (*end || v <= 0 || v >= NSIG) ? -1 : (int)v;
-}
-
 static void options(void)
 {
 	const char *s;
@@ -279,7 +257,7 @@ static void options(void)
 	s = getenv("HEAPTAPE_PAUSED");
 	opt.paused = s && *s && strcmp(s, "0");
 	if ((s = getenv("HEAPTAPE_TOGGLE_SIGNAL")) && *s)
-		opt.toggle_sig = parse_signal(s);
+		opt.toggle_sig = ht__signal_of(s);
 	s = getenv("HEAPTAPE_NO_FOLLOW");
 	opt.no_follow = s && *s && strcmp(s, "0");
 	s = getenv("HEAPTAPE_LATENCY");

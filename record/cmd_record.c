@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,6 +25,7 @@
 #include <elf.h>
 
 #include "../convert/cli.h"
+#include "signame.h"
 
 extern const struct ht_cmd cmd_record_entry;
 
@@ -333,38 +333,6 @@ static int find_preload(char *out, size_t n)
 			 PRELOAD_NAME, exe, exe);
 }
 
-/* A signal for --toggle-signal: USR2, SIGUSR2, usr2, 12, RTMIN+N; -1 if
- * it is not one the program can catch. */
-static int parse_toggle(const char *s)
-{
-	char *end;
-	long v;
-
-	if (!strncasecmp(s, "SIG", 3))
-		s += 3;
-	if (!strncasecmp(s, "RTMIN+", 6)) {
-		v = strtol(s + 6, &end, 10);
-		v = *end || end == s + 6 || v < 0 ? -1 : SIGRTMIN + v;
-	} else if (*s >= '0' && *s <= '9') {
-		v = strtol(s, &end, 10);
-		if (*end)
-			v = -1;
-	} else {
-		v = -1;
-		for (int i = 1; i < NSIG; i++) {
-			const char *ab = sigabbrev_np(i);
-
-			if (ab && !strcasecmp(s, ab)) {
-				v = i;
-				break;
-			}
-		}
-	}
-	if (v <= 0 || v >= NSIG || v == SIGKILL || v == SIGSTOP)
-		return -1;
-	return (int)v;
-}
-
 static int setenv_u64(const char *k, uint64_t v)
 {
 	char buf[32];
@@ -453,7 +421,7 @@ static int run(int argc, char **argv)
 			setenv("HEAPTAPE_PAUSED", "1", 1);
 			break;
 		case 's': {
-			int sig = parse_toggle(optarg);
+			int sig = ht__signal_of(optarg);
 
 			if (sig < 0)
 				return cli_usage(&cmd_record_entry, 2,
