@@ -749,6 +749,17 @@ out:
 }
 
 /* The calling thread exits (pthread key destructor, or TLS teardown). */
+/* ht__publish() outside a hook, counted as in one (ht__done()): a
+ * signal handler then cannot switch buffers under it. */
+static void publish_nested(struct ht__tls *t)
+{
+	t->nest++;
+	__asm__ __volatile__("" ::: "memory");
+	ht__publish(t);
+	__asm__ __volatile__("" ::: "memory");
+	t->nest--;
+}
+
 void ht__thread_exit(void)
 {
 	struct ht__tls *t = &ht__t;
@@ -777,15 +788,8 @@ void ht__thread_exit(void)
 	/* The thread keeps its slot and buffers until it is gone: what it
  * frees later in its exit (TLS, stacks) stays in the same stream, in
  * order.  The encoder releases the slot once the tid no longer exists. */
-	if (t->cur && t->pos) {
-		/* as in a hook: a handler now cannot switch buffers under
-		 * the publish (ht__done()) */
-		t->nest++;
-		__asm__ __volatile__("" ::: "memory");
-		ht__publish(t);
-		__asm__ __volatile__("" ::: "memory");
-		t->nest--;
-	}
+	if (t->cur && t->pos)
+		publish_nested(t);
 	t->dead = 1;
 	atomic_store_explicit(&th->state, HT__THR_EXITED,
 			      memory_order_release);
@@ -1259,8 +1263,6 @@ static int ensure_writer(void)
  * number, stop: it is the program's. */
 static int check_fd(void)
 {
-	struct stat st;
-
 	if (fcntl(g_fd, F_GETFD) < 0 && errno == EBADF) {
 		int fd = open(g_path, O_WRONLY | O_APPEND | O_CLOEXEC);
 
@@ -1274,7 +1276,7 @@ static int check_fd(void)
 			sys_close(fd);
 		}
 	}
-	if (fstat(g_fd, &st) || st.st_dev != g_dev || st.st_ino != g_ino) {
+	if (!fd_is(g_fd, g_dev, g_ino)) {
 		/* The program put a file of its own on the number (dup2):
 		 * that one is its now; the trace goes on at another. */
 		int fd = open(g_path, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -1282,8 +1284,7 @@ static int check_fd(void)
 		if (fd < 0)
 			return -1;
 		fd = high_fd(fd);
-		if (fstat(fd, &st) || st.st_dev != g_dev ||
-		    st.st_ino != g_ino) {
+		if (!fd_is(fd, g_dev, g_ino)) {
 			sys_close(fd);
 			return -1;
 		}
@@ -1936,13 +1937,8 @@ static void request_close(int cmd)
 	if (!g_bufs)
 		return;
 	/* what a signal handler added after this thread's last publish */
-	if (ht__t.cur && ht__t.pos && !ht__t.nest) {
-		ht__t.nest++;
-		__asm__ __volatile__("" ::: "memory");
-		ht__publish(&ht__t);
-		__asm__ __volatile__("" ::: "memory");
-		ht__t.nest--;
-	}
+	if (ht__t.cur && ht__t.pos && !ht__t.nest)
+		publish_nested(&ht__t);
 	if (here && pthread_mutex_trylock(&g_wlock) == 0) {
 		close_here(cmd);
 		pthread_mutex_unlock(&g_wlock);

@@ -509,25 +509,24 @@ static int run(int argc, char **argv)
 			 * name: not to be taken for this one's */
 			snprintf(pat, sizeof(pat), "%s.[0-9]*", path);
 			if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
-				for (size_t i = 0; i < g.gl_pathc; i++) {
+				int bad = 0;
+
+				for (size_t i = 0; i < g.gl_pathc && !bad; i++) {
 					const char *f = g.gl_pathv[i];
 
-					if (!force) {
-						cli_error("'%s' exists (a "
+					if (!force)
+						bad = cli_error("'%s' exists (a "
 							"process of an earlier "
 							"recording); use --force "
 							"to remove it", f);
-						globfree(&g);
-						return 125;
-					}
-					if (unlink(f)) {
-						cli_error("cannot remove '%s': "
-							"%s", f, strerror(errno));
-						globfree(&g);
-						return 125;
-					}
+					else if (unlink(f))
+						bad = cli_error("cannot remove "
+							"'%s': %s", f,
+							strerror(errno));
 				}
 				globfree(&g);
+				if (bad)
+					return 125;
 			}
 		}
 		setenv("HEAPTAPE_OUT", path, 1);
