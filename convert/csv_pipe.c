@@ -523,15 +523,9 @@ static int merge_fill(struct pipe *g, const struct convert_opts *o,
 		struct stream *s;
 		int has_lim;
 
-		if (!g->nheap && o->mode != HT_READ_SALVAGE) {
-			uint64_t off;
-			int e = evpipe_stop_error(g->r, &off);
-
-			if (e)
-				return cli_error("'%s': %s at offset %llu",
-						 o->in, ht_strerror(e),
-						 (unsigned long long)off), -1;
-		}
+		if (!g->nheap && o->mode != HT_READ_SALVAGE &&
+		    evpipe_stop_said(g->r, o->in))
+			return -1;
 		if (!g->nheap || (o->limit && *rows >= o->limit))
 			return 1;
 		top = &g->heap[0];

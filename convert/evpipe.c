@@ -684,6 +684,17 @@ int evpipe_stop_error(const struct ht_reader *r, uint64_t *off)
 	return 0;
 }
 
+int evpipe_stop_said(const struct ht_reader *r, const char *path)
+{
+	uint64_t off;
+	int e = evpipe_stop_error(r, &off);
+
+	if (e)
+		cli_error("'%s': %s at offset %llu", path, ht_strerror(e),
+			  (unsigned long long)off);
+	return e != 0;
+}
+
 void evpipe_warn_problems(const struct ht_problem *p, size_t n,
 			  const char *path, const char *after)
 {

@@ -86,6 +86,9 @@ void evpipe_close_all(struct evsrc *s, size_t ns); /* NULL ok */
  * reader lists, are read; 0 if none (a cut tail is no error).  Not for
  * a reader in salvage mode. */
 int evpipe_stop_error(const struct ht_reader *r, uint64_t *off);
+/* evpipe_stop_error() said as an error naming path: 1 if there was
+ * one, else 0. */
+int evpipe_stop_said(const struct ht_reader *r, const char *path);
 
 /* Default (stop) mode: a trace whose writer died converts up to its last
  * whole block; warns about each problem the reader met at its end, as

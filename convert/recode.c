@@ -241,15 +241,8 @@ static int by_stream(const struct convert_opts *o, struct ht_reader *r,
 		seen += (uint64_t)k;
 		cli_progress_update(prog, seen);
 	}
-	if (o->mode != HT_READ_SALVAGE) {
-		uint64_t off;
-
-		if ((err = evpipe_stop_error(r, &off))) {
-			cli_error("'%s': %s at offset %llu", o->in,
-				  ht_strerror(err), (unsigned long long)off);
-			goto out;
-		}
-	}
+	if (o->mode != HT_READ_SALVAGE && evpipe_stop_said(r, o->in))
+		goto out;
 	rc = 0;
 out:
 	ht_decoder_free(d);
