@@ -140,6 +140,8 @@ enum { CMD_NONE, CMD_EXIT, CMD_EXEC, CMD_ABORT };
 static _Atomic(int) g_cmd;
 static _Atomic(uint32_t) g_ack;        /* futex: command done */
 static pthread_mutex_t g_wlock = PTHREAD_MUTEX_INITIALIZER;
+/* This thread holds g_wlock across its fork. */
+static __thread int fork_locked;
 /* Events converted a few at a time, small enough to stay in the cache
  * between convert() and the encoder's pass over them. */
 #define SCRATCH 256
@@ -815,6 +817,41 @@ int ht__own_fd(int fd)
 		(fd == g_statm && fd_is(fd, g_statm_dev, g_statm_ino)));
 }
 
+/*
+ * The program is about to put a file of its own on fd (dup2, dup3), one
+ * of ours.  Move ours to another number first, under the writer's lock:
+ * the encoder checks its fd before a round of writes (check_fd), and a
+ * dup2 in the middle of the round would get the rest of them.  Every
+ * signal is blocked while the lock is held, and a thread that holds it
+ * across a fork does not take it again.
+ */
+void ht__fd_taken(int fd)
+{
+	sigset_t all, mask;
+	int nfd;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &mask);
+	if (!fork_locked)
+		pthread_mutex_lock(&g_wlock);
+	if (fd == g_fd && fd_is(fd, g_dev, g_ino)) {
+		/* on failure (no fd left) the dup2 takes ours, and the next
+		 * round's check_fd() opens the trace again */
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, FD_MIN);
+		if (nfd >= 0) {
+			g_fd = nfd;
+			if (g_w)
+				ht__writer_set_fd(g_w, nfd);
+		}
+	} else if (fd == g_statm && fd_is(fd, g_statm_dev, g_statm_ino)) {
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, FD_MIN);
+		g_statm = nfd; /* -1: sample_rss() opens it again */
+	}
+	if (!fork_locked)
+		pthread_mutex_unlock(&g_wlock);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+}
+
 int ht__own_fds(int out[2])
 {
 	int n = 0, a = ht__own_fd(g_fd) ? g_fd : -1,
@@ -1269,7 +1306,8 @@ static int check_fd(void)
 		if (fd < 0)
 			return -1;
 		if (fd != g_fd) {
-			if (dup3(fd, g_fd, O_CLOEXEC) < 0) {
+			/* not dup3(): ours would take g_wlock again */
+			if (syscall(SYS_dup3, fd, g_fd, O_CLOEXEC) < 0) {
 				sys_close(fd);
 				return -1;
 			}
@@ -2178,8 +2216,6 @@ void ht__init(void)
  * belongs to the parent's file) and starts its own trace, linked to the
  * parent's by UUID.
  */
-/* This thread holds g_wlock across its fork. */
-static __thread int fork_locked;
 
 void ht__fork_prepare(void)
 {

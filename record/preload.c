@@ -485,12 +485,16 @@ static struct {
 void ht__resolve_exec(void);
 static int (*real_close)(int);
 static int (*real_close_range)(unsigned, unsigned, int);
+static int (*real_dup2)(int, int);
+static int (*real_dup3)(int, int, int);
 
 void ht__resolve_exec(void)
 {
 	real_close = NEXT(int (*)(int), "close");
 	real_close_range = NEXT(int (*)(unsigned, unsigned, int),
 				"close_range");
+	real_dup2 = NEXT(int (*)(int, int), "dup2");
+	real_dup3 = NEXT(int (*)(int, int, int), "dup3");
 	real_exec.execve = NEXT(execve_fn, "execve");
 	real_exec.execvpe = NEXT(execve_fn, "execvpe");
 	real_exec.execv = NEXT(execv_fn, "execv");
@@ -631,6 +635,33 @@ EXPORT int close(int fd)
 	if (!real_close)
 		real_close = NEXT(int (*)(int), "close");
 	return real_close(fd);
+}
+
+/*
+ * A program may put a file of its own on one of our numbers (a parent
+ * hands its child fd 1000, a shell does `exec 1001>x`): ours moves out
+ * of the way first, so the trace never writes into the program's file.
+ * Not in a vfork child: it has its own fds but our memory, and execs
+ * (our fds close there).
+ */
+EXPORT int dup2(int oldfd, int newfd)
+{
+	if (__builtin_expect(ht__own_fd(newfd), 0) && oldfd != newfd &&
+	    !in_vfork_child())
+		ht__fd_taken(newfd);
+	if (!real_dup2)
+		real_dup2 = NEXT(int (*)(int, int), "dup2");
+	return real_dup2(oldfd, newfd);
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	if (__builtin_expect(ht__own_fd(newfd), 0) && oldfd != newfd &&
+	    !in_vfork_child())
+		ht__fd_taken(newfd);
+	if (!real_dup3)
+		real_dup3 = NEXT(int (*)(int, int, int), "dup3");
+	return real_dup3(oldfd, newfd, flags);
 }
 
 static int range(unsigned lo, unsigned hi, int flags)

@@ -250,5 +250,6 @@ void ht__fork_child(void);
 uint32_t ht__pid(void);       /* the pid recorded for this process */
 int ht__own_fd(int fd);       /* one of the recorder's fds */
 int ht__own_fds(int out[2]);  /* them, ascending; returns how many */
+void ht__fd_taken(int fd);     /* the program dup2()s onto it */
 
 #endif

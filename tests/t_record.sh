@@ -428,6 +428,14 @@ same sigfork -- "$P/sigfork" 20
 # sampler, 1001: trace): it gets its bytes and its close, nothing more
 same fdplace-1000 -- "$P/fdplace" 1000
 same fdplace-1001 -- "$P/fdplace" 1001
+# ... again and again, on whatever number the trace is at, while the
+# encoder writes: dup2 and dup3 move the trace out of the way first
+same fdrace -- "$P/fdrace" 0 20000
+c=$(statnum "$T/fdrace/trace.htape" events)
+"$H" verify "$T/fdrace/trace.htape" 2>/dev/null | grep -q complete &&
+	[ "${c:-0}" -ge 100000 ] &&
+	ok "fdrace: the trace is whole ($c events) after 20000 dup2s on its fd" ||
+	no "fdrace: trace of $c events, or not complete"
 # RLIMIT_FSIZE 0: the recorder writes nothing and the program does not
 # die of SIGXFSZ (the trace is made before the program runs)
 (ulimit -f 0; "$P/exiter" 100 >/dev/null 2>&1; echo $? >"$T/fs0.plain")
