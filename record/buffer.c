@@ -77,6 +77,7 @@ static struct {
 	int no_follow;
 	int latency;
 	char desc[256];          /* recorder.options */
+	char warn[512];          /* HEAPTAPE_* values not understood */
 } opt;
 
 /* Process and trace state (per process: reset in a fork child). */
@@ -210,6 +211,8 @@ static int parse_size(const char *s, uint64_t *out)
 	char *end;
 	unsigned long long v;
 
+	if (*s < '0' || *s > '9') /* strtoull takes "-5" and " 5" */
+		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || end == s)
@@ -229,6 +232,17 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* A HEAPTAPE_* value the library cannot use: the program's output is
+ * not ours to write to, so the trace says it (recorder.warning, which
+ * `heaptape stat` shows).  The launcher checks its options itself. */
+static void bad_env(const char *name, const char *val, const char *then)
+{
+	size_t k = strlen(opt.warn);
+
+	snprintf(opt.warn + k, sizeof(opt.warn) - k, "%s%s='%.40s' not understood: %s",
+		 k ? "; " : "", name, val, then);
+}
+
 static void options(void)
 {
 	const char *s;
@@ -246,20 +260,42 @@ static void options(void)
 		snprintf(opt.out, sizeof(opt.out), "%s", s);
 	}
 	opt.flush_ms = 100;
-	if ((s = getenv("HEAPTAPE_FLUSH_MS")) && !parse_size(s, &v) && v > 0)
-		opt.flush_ms = v > 60000 ? 60000 : (unsigned)v;
+	if ((s = getenv("HEAPTAPE_FLUSH_MS")) && *s) {
+		if (!parse_size(s, &v) && v > 0)
+			opt.flush_ms = v > 60000 ? 60000 : (unsigned)v;
+		else
+			bad_env("HEAPTAPE_FLUSH_MS", s, "100 ms");
+	}
 	opt.pool_bytes = 4u << 20;
-	if ((s = getenv("HEAPTAPE_BUFFER")) && !parse_size(s, &v))
-		opt.pool_bytes = v < (1u << 20) ? (1u << 20) : v;
+	if ((s = getenv("HEAPTAPE_BUFFER")) && *s) {
+		if (!parse_size(s, &v))
+			opt.pool_bytes = v < (1u << 20) ? (1u << 20) : v;
+		else
+			bad_env("HEAPTAPE_BUFFER", s, "4M");
+	}
 	opt.level = HT_DEFAULT_LEVEL;
-	if ((s = getenv("HEAPTAPE_LEVEL")) && *s)
-		opt.level = atoi(s);
-	if ((s = getenv("HEAPTAPE_MAX_SIZE")) && !parse_size(s, &v))
-		opt.max_size = v;
+	if ((s = getenv("HEAPTAPE_LEVEL")) && *s) {
+		char *end;
+		long l = strtol(s, &end, 10);
+
+		if (end != s && !*end && l >= -7 && l <= 22)
+			opt.level = (int)l;
+		else
+			bad_env("HEAPTAPE_LEVEL", s, "level 1");
+	}
+	if ((s = getenv("HEAPTAPE_MAX_SIZE")) && *s) {
+		if (!parse_size(s, &v))
+			opt.max_size = v;
+		else
+			bad_env("HEAPTAPE_MAX_SIZE", s, "no size limit");
+	}
 	s = getenv("HEAPTAPE_PAUSED");
 	opt.paused = s && *s && strcmp(s, "0");
-	if ((s = getenv("HEAPTAPE_TOGGLE_SIGNAL")) && *s)
+	if ((s = getenv("HEAPTAPE_TOGGLE_SIGNAL")) && *s) {
 		opt.toggle_sig = ht__signal_of(s);
+		if (opt.toggle_sig <= 0)
+			bad_env("HEAPTAPE_TOGGLE_SIGNAL", s, "no toggle signal");
+	}
 	s = getenv("HEAPTAPE_NO_FOLLOW");
 	opt.no_follow = s && *s && strcmp(s, "0");
 	s = getenv("HEAPTAPE_LATENCY");
@@ -1103,7 +1139,8 @@ static void hex(const uint8_t *u, char *out)
 
 static void write_meta(void)
 {
-	static char cmdline[8192], exe[PATH_MAX], num[12][32], uuid[33];
+	static char cmdline[8192], exe[PATH_MAX], num[12][32], uuid[33],
+		warn[768];
 	static struct utsname un;
 	struct ht_kv kv[32];
 	const char *an, *av, *aw;
@@ -1185,6 +1222,12 @@ static void write_meta(void)
 	kv[n++] = (struct ht_kv){ "allocator.name", an };
 	if (av)
 		kv[n++] = (struct ht_kv){ "allocator.version", av };
+	if (opt.warn[0] && aw) {
+		snprintf(warn, sizeof(warn), "%s; %s", opt.warn, aw);
+		aw = warn;
+	} else if (opt.warn[0]) {
+		aw = opt.warn;
+	}
 	if (aw)
 		kv[n++] = (struct ht_kv){ "recorder.warning", aw };
 	kv[n++] = (struct ht_kv){ "libc.version", gnu_get_libc_version() };

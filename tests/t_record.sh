@@ -823,6 +823,21 @@ HEAPTAPE_OUT="$d/env.htape" LD_PRELOAD="$HT_PRELOAD" "$P/exiter" 100 >/dev/null
 [ "$(opcount "$d/env.htape" malloc)" -ge 100 ] &&
 	ok "LD_PRELOAD + HEAPTAPE_OUT alone records" ||
 	no "LD_PRELOAD + HEAPTAPE_OUT alone records"
+# values the library cannot use: the program's output stays its own,
+# the trace says what was not understood and what was done instead
+rm -f "$d"/envbad.htape*
+HEAPTAPE_OUT="$d/envbad.htape" HEAPTAPE_MAX_SIZE=10GBs HEAPTAPE_LEVEL=fast \
+	HEAPTAPE_FLUSH_MS=-5 HEAPTAPE_TOGGLE_SIGNAL=NOSUCH \
+	LD_PRELOAD="$HT_PRELOAD" "$P/exiter" 100 >"$d/envbad.out" 2>&1
+"$P/exiter" 100 >"$d/envgood.out" 2>&1
+w=$("$H" stat --json "$d/envbad.htape" | python3 -c '
+import json, sys; print(json.load(sys.stdin)["meta"].get("recorder.warning", ""))')
+cmp -s "$d/envbad.out" "$d/envgood.out" &&
+	case "$w" in *"HEAPTAPE_LEVEL='fast'"*"HEAPTAPE_MAX_SIZE='10GBs' not understood: no size limit"*) true ;; *) false ;; esac &&
+	case "$w" in *"HEAPTAPE_FLUSH_MS='-5'"*HEAPTAPE_TOGGLE_SIGNAL*) true ;; *) false ;; esac &&
+	[ "$(opcount "$d/envbad.htape" malloc)" -ge 100 ] &&
+	ok "HEAPTAPE_* values not understood: same output, recorder.warning names each" ||
+	no "HEAPTAPE_* values not understood: warning '$w'"
 rm -f "$d"/p.htape*
 "$H" record -q --paused -o "$d/p.htape" -- "$P/exiter" 1000 >/dev/null
 [ "$(opcount "$d/p.htape" malloc)" = 0 ] && "$H" verify "$d/p.htape" >/dev/null &&
