@@ -2020,10 +2020,22 @@ static void request_close(int cmd)
 	/* what a signal handler added after this thread's last publish */
 	if (ht__t.cur && ht__t.pos && !ht__t.nest)
 		publish_nested(&ht__t);
-	if (here && pthread_mutex_trylock(&g_wlock) == 0) {
-		close_here(cmd);
-		pthread_mutex_unlock(&g_wlock);
-		return;
+	if (here) {
+		/* signals blocked from the lock on: a handler's dup2 would
+		 * take it again (ht__fd_taken) */
+		sigset_t all, mask;
+		int got;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &mask);
+		got = pthread_mutex_trylock(&g_wlock) == 0;
+		if (got) {
+			close_here(cmd);
+			pthread_mutex_unlock(&g_wlock);
+		}
+		pthread_sigmask(SIG_SETMASK, &mask, NULL);
+		if (got)
+			return;
 	}
 	if (atomic_load(&g_enc_running) &&
 	    !pthread_equal(pthread_self(), g_enc)) {
@@ -2279,8 +2291,10 @@ void ht__fork_prepare(void)
 	 * is copied, and write what this process recorded so far: a
 	 * parent that forks and leaves by the internal _exit (daemon(3))
 	 * runs no hook. */
-	pthread_mutex_lock(&g_wlock);
+	/* set first: a handler's dup2 (ht__fd_taken) must not wait for
+	 * the lock this thread is about to hold */
 	fork_locked = 1;
+	pthread_mutex_lock(&g_wlock);
 	if (atomic_load(&ht__on) != 1 || g_final)
 		return;
 	sigfillset(&all);
