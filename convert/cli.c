@@ -314,6 +314,7 @@ static const char *const kind_names[] = {
 	[CLI_KIND_UNKNOWN] = "unknown", [CLI_KIND_HTAPE] = "htape",
 	[CLI_KIND_ETL] = "etl",         [CLI_KIND_CSV] = "csv",
 	[CLI_KIND_ANDROID] = "android", [CLI_KIND_MTRACE] = "mtrace",
+	[CLI_KIND_HEAPTRACK] = "heaptrack",
 };
 
 const char *cli_kind_name(enum cli_kind k)
@@ -368,6 +369,8 @@ enum cli_kind cli_file_kind(const char *path)
 		return CLI_KIND_ETL;
 	if (has_suffix(path, ".csv") && csv_probe(buf, (size_t)n))
 		return CLI_KIND_CSV;
+	if (heaptrack_probe(buf, (size_t)n))
+		return CLI_KIND_HEAPTRACK;
 	if (android_probe(buf, (size_t)n))
 		return CLI_KIND_ANDROID;
 	if (mtrace_probe(buf, (size_t)n))

@@ -90,7 +90,8 @@ enum cli_kind {
 	CLI_KIND_ETL,
 	CLI_KIND_CSV,
 	CLI_KIND_ANDROID,
-	CLI_KIND_MTRACE
+	CLI_KIND_MTRACE,
+	CLI_KIND_HEAPTRACK
 };
 enum cli_kind cli_file_kind(const char *path);
 const char *cli_kind_name(enum cli_kind k);

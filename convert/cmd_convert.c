@@ -166,7 +166,8 @@ static int cmd_convert(int argc, char **argv)
 			if (format_or_time(optarg, &o.in_kind, &o.from_set,
 					   &o.from_ns))
 				return cli_usage(c, 2, "--from takes a format "
-					"(htape, csv, etl, android, mtrace) or "
+					"(htape, csv, etl, android, mtrace, "
+					"heaptrack) or "
 					"a time such as 1.5s");
 			break;
 		case 't':
@@ -291,7 +292,7 @@ static int cmd_convert(int argc, char **argv)
 				return cli_error("cannot open '%s': %m", o.in);
 			return cli_error("'%s': unknown input format; name it "
 					 "with --from (htape, csv, etl, "
-					 "android, mtrace)", o.in);
+					 "android, mtrace, heaptrack)", o.in);
 		}
 	}
 	if (!o.out_kind && !(o.out_kind = kind_from_name(o.out)))
@@ -322,6 +323,8 @@ static int cmd_convert(int argc, char **argv)
 		return convert_android_to_htape(&o);
 	case CLI_KIND_MTRACE:
 		return convert_mtrace_to_htape(&o);
+	case CLI_KIND_HEAPTRACK:
+		return convert_heaptrack_to_htape(&o);
 	default:
 		return cli_error("'%s': unknown input format", o.in);
 	}
@@ -330,13 +333,15 @@ static int cmd_convert(int argc, char **argv)
 const struct ht_cmd cmd_convert_entry = {
 	.name = "convert",
 	.usage = "convert [options] INPUT OUTPUT | TRACE... OUT.csv",
-	.summary = "convert traces: etl, csv, android, mtrace -> htape; "
+	.summary = "convert traces: etl, csv, android, mtrace, heaptrack "
+		   "-> htape; "
 		   "htape -> csv, htape",
 	.help =
 	"formats (from content, or --from/--to):\n"
 	"  INPUT   .htape trace, .csv (heaptape columns), Windows .etl,\n"
 	"          Android record_allocs text (plain, .zst or .zip),\n"
-	"          glibc mtrace log; - is stdin (needs --from)\n"
+	"          glibc mtrace log, heaptrack file (heaptrack.PROG.PID.zst\n"
+	"          or .gz, or --raw .raw.zst); - is stdin (needs --from)\n"
 	"  OUTPUT  .htape, or .csv (- is csv on stdout)\n"
 	"  several traces (a process and its children: NAME NAME.*) go to\n"
 	"  one .csv: event rows in one time order, or --interval buckets\n"

@@ -2,7 +2,7 @@
  * convert.h - the converters behind `heaptape convert` and the foreign
  * formats `stat` reads.  cmd_convert.c parses the options and picks one
  * function by input and output kind; each lives in the file of its format
- * (csv.c, etl.c, android.c, mtrace.c, recode.c).
+ * (csv.c, etl.c, android.c, mtrace.c, heaptrack.c, recode.c).
  *
  * Every function returns an exit status (0 ok, 1 failure), prints its own
  * errors through cli_error(), and writes its output through struct
@@ -56,6 +56,8 @@ int convert_csv_to_htape(const struct convert_opts *o);    /* csv.c */
 int convert_etl_to_htape(const struct convert_opts *o);    /* etl.c */
 int convert_android_to_htape(const struct convert_opts *o);/* android.c */
 int convert_mtrace_to_htape(const struct convert_opts *o); /* mtrace.c */
+int convert_heaptrack_to_htape(const struct convert_opts *o);
+							  /* heaptrack.c */
 int convert_htape_to_htape(const struct convert_opts *o);  /* recode.c */
 
 /* Content probes for format detection: 1 if buf (the first n bytes of a
@@ -63,6 +65,7 @@ int convert_htape_to_htape(const struct convert_opts *o);  /* recode.c */
 int etl_probe(const unsigned char *buf, size_t n);
 int android_probe(const unsigned char *buf, size_t n);
 int mtrace_probe(const unsigned char *buf, size_t n);
+int heaptrack_probe(const unsigned char *buf, size_t n);
 int csv_probe(const unsigned char *buf, size_t n);
 
 /* `heaptape stat FILE.etl [--json] [--salvage]`: etl.c. */

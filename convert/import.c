@@ -6,7 +6,9 @@
  * pointer width, line and event counts, skipped lines.
  *
  * The writer is opened at the first event, after the parser has seen
- * whether the lines carry timestamps (newer Android traces do).
+ * whether the lines carry timestamps (newer Android traces do).  RSS
+ * samples and metadata a parser finds (heaptrack) wait here until the
+ * end, when the trace start is known for the --start/--end window.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +33,13 @@ struct ctx {
 	char cut[320];           /* salvage: where and why the input ended */
 	int have_last;
 	size_t ntids, captids;
+	struct ht_rss_sample *rss;
+	size_t nrss, caprss;
+	struct ht_kv extra[16];  /* import_meta(): keys are literals */
+	size_t nextra;
 };
+
+#define RSS_BATCH 4096 /* samples per ht_writer_rss() call */
 
 /* Hex digit value + 1; 0 for anything else. */
 static const uint8_t hexval[256] = {
@@ -157,6 +165,73 @@ static int put(void *vc, const struct ht_event *ev)
 	return ht_writer_put(c->w, ev);
 }
 
+static int rss_sink(void *vc, const struct ht_rss_sample *s)
+{
+	struct ctx *c = vc;
+
+	if (c->nrss == c->caprss) {
+		size_t ncap = c->caprss ? c->caprss * 2 : 256;
+		void *n = realloc(c->rss, ncap * sizeof(*c->rss));
+		if (!n)
+			return HT_ENOMEM;
+		c->rss = n;
+		c->caprss = ncap;
+	}
+	c->rss[c->nrss++] = *s;
+	return 0;
+}
+
+/* A later value of a key replaces the earlier one; a NUL (not allowed
+ * in a value) ends it. */
+static int meta_sink(void *vc, const char *key, const char *value,
+		     size_t len)
+{
+	struct ctx *c = vc;
+	const char *nul = memchr(value, 0, len);
+	size_t i;
+	char *v;
+
+	if (nul)
+		len = (size_t)(nul - value);
+	for (i = 0; i < c->nextra && strcmp(c->extra[i].key, key); i++)
+		;
+	if (i == sizeof(c->extra) / sizeof(c->extra[0]))
+		return HT_EINVAL;
+	if (!(v = strndup(value, len)))
+		return HT_ENOMEM;
+	if (i == c->nextra)
+		c->nextra++;
+	else
+		free((char *)c->extra[i].value);
+	c->extra[i] = (struct ht_kv){key, v};
+	return 0;
+}
+
+/* The RSS samples inside the --start/--end window and --pid, in batches
+ * (one RSS block each). */
+static int write_rss(struct ctx *c)
+{
+	const struct convert_opts *o = c->o;
+	size_t i, n = 0;
+	int err;
+
+	for (i = 0; i < c->nrss; i++) {
+		const struct ht_rss_sample *s = &c->rss[i];
+		uint64_t t = s->ts >= c->start ? s->ts - c->start : 0;
+
+		if ((o->pid_set && s->pid != o->pid) ||
+		    (o->from_set && t < o->from_ns) ||
+		    (o->to_set && t >= o->to_ns))
+			continue;
+		c->rss[n++] = *s;
+	}
+	for (i = 0; i < n; i += RSS_BATCH)
+		if ((err = ht_writer_rss(c->w, c->rss + i, n - i < RSS_BATCH ?
+					 n - i : RSS_BATCH)))
+			return err;
+	return 0;
+}
+
 static void u64s(char *buf, size_t n, uint64_t v)
 {
 	snprintf(buf, n, "%llu", (unsigned long long)v);
@@ -167,7 +242,7 @@ static int write_meta(struct ctx *c)
 	static const uint8_t show[] = {HT_OP_MALLOC, HT_OP_CALLOC,
 		HT_OP_MEMALIGN, HT_OP_REALLOC, HT_OP_FREE, HT_OP_THREAD_EXIT};
 	char v[8][24], opbuf[256];
-	struct ht_kv kv[20];
+	struct ht_kv kv[40];
 	size_t n = 0, i, len = 0;
 	const char *member = textin_member(c->in);
 
@@ -194,9 +269,9 @@ static int write_meta(struct ctx *c)
 		kv[n++] = (struct ht_kv){"trace.source_member", member};
 	kv[n++] = (struct ht_kv){"recorder.name", c->f->recorder};
 	kv[n++] = (struct ht_kv){"trace.notes", c->f->notes};
-	kv[n++] = (struct ht_kv){"clock.source", c->st->timed ?
-		"recorded (start_ns; file order kept)" :
-		"ordinal (line number)"};
+	kv[n++] = (struct ht_kv){"clock.source", !c->st->timed ?
+		"ordinal (line number)" : c->f->clock ? c->f->clock :
+		"recorded (start_ns; file order kept)"};
 	kv[n++] = (struct ht_kv){"trace.has_time", c->st->timed ? "1" : "0"};
 	kv[n++] = (struct ht_kv){"trace.has_tid",
 		(c->f->flags & HT_TRACE_NO_TID) ? "0" : "1"};
@@ -213,6 +288,8 @@ static int write_meta(struct ctx *c)
 		u64s(v[5], sizeof(v[5]), c->start);
 		kv[n++] = (struct ht_kv){"clock.origin_ticks", v[5]};
 	}
+	for (i = 0; i < c->nextra; i++)
+		kv[n++] = c->extra[i];
 	return ht_writer_meta(c->w, kv, n);
 }
 
@@ -230,6 +307,9 @@ int import_convert(const struct convert_opts *o,
 	c.st = st;
 	if (!st)
 		return cli_error("out of memory");
+	st->rss = rss_sink;
+	st->meta = meta_sink;
+	st->sink = &c;
 	if (textin_open(&c.in, o->in, err, sizeof(err))) {
 		free(st);
 		return cli_error("cannot read '%s': %s", o->in, err);
@@ -272,7 +352,7 @@ int import_convert(const struct convert_opts *o,
 			       ht_strerror(e));
 		goto done;
 	}
-	if ((e = write_meta(&c)))
+	if ((e = write_rss(&c)) || (e = write_meta(&c)))
 		ht_writer_abandon(c.w);
 	else
 		e = ht_writer_close(c.w);
@@ -296,6 +376,9 @@ done:
 		cli_out_abort(&c.out);
 	textin_close(c.in);
 	free(c.tids);
+	free(c.rss);
+	for (size_t i = 0; i < c.nextra; i++)
+		free((char *)c.extra[i].value);
 	free(st);
 	return rc;
 }
@@ -316,4 +399,15 @@ int import_emit(struct import_stats *st, import_put_fn fn, void *ctx,
 	if (ev->flags & HT_EV_FAILED)
 		st->failed++;
 	return 0;
+}
+
+int import_rss(struct import_stats *st, const struct ht_rss_sample *s)
+{
+	return st->rss ? st->rss(st->sink, s) : 0;
+}
+
+int import_meta(struct import_stats *st, const char *key, const char *value,
+		size_t len)
+{
+	return st->meta ? st->meta(st->sink, key, value, len) : 0;
 }
