@@ -80,6 +80,13 @@ struct hk {
 	struct node *node;      /* live blocks; free ones chained by next */
 	uint32_t nnode, capnode, freenode;
 	char why[160];          /* what was wrong with the last bad line */
+	uint64_t lineno;
+	/* The command line, which goes on over more lines when an
+	 * argument has a newline: heaptrack writes it as it is. */
+	char *cmd;
+	size_t ncmd, capcmd;
+	int in_cmd;             /* the lines now may still be part of it */
+	uint64_t cmd_line, cmd_more; /* where it began; lines added */
 };
 
 /* One field: lower-case hex (what heaptrack writes and reads), ending at
@@ -370,6 +377,78 @@ static int sysinfo(struct hk *h, const char *p, const char *e)
 	return import_meta(h->st, "host.page_size", buf, strlen(buf));
 }
 
+static int cmd_add(struct hk *h, const char *s, size_t n, int nl)
+{
+	if (h->ncmd + n + 1 > h->capcmd) {
+		size_t ncap = (h->ncmd + n + 1) * 2;
+		char *c = realloc(h->cmd, ncap);
+
+		if (!c)
+			return HT_ENOMEM;
+		h->cmd = c;
+		h->capcmd = ncap;
+	}
+	if (nl)
+		h->cmd[h->ncmd++] = '\n';
+	memcpy(h->cmd + h->ncmd, s, n);
+	h->ncmd += n;
+	return 0;
+}
+
+/* Whether a line after the X line ends the command line: a well formed
+ * line of a kind heaptrack writes after it (the I line, in practice). */
+static int ends_cmd(const struct hk *h, const char *s, size_t n)
+{
+	const char *p = s + 2, *e = s + n, *str;
+	uint64_t v[3];
+	size_t len;
+	int k;
+
+	if (n < 3 || s[1] != ' ')
+		return 0;
+	switch (*s) {
+	case 'I':
+	case 'a':
+	case 't':
+		return fields(p, e, v, 2) == 2;
+	case 'c':
+	case 'R':
+	case '-':
+		return fields(p, e, v, 1) == 1;
+	case '+':
+		k = fields(p, e, v, 3);
+		return k == 1 || k == 3;
+	case 'i':
+		return fields(p, e, v, 0) >= 2;
+	case 's':
+	case 'x':
+		return h->sized && !string(h, p, e, &str, &len);
+	default:
+		return 0;
+	}
+}
+
+static int cmd_end(struct hk *h)
+{
+	h->in_cmd = 0;
+	return import_meta(h->st, "process.cmdline", h->cmd, h->ncmd);
+}
+
+/* The loop's view of a line: 1 if it went to the command line. */
+static int cmd_line(struct hk *h, const char *s, size_t n, int *err)
+{
+	*err = 0;
+	if (!h->in_cmd)
+		return 0;
+	if (n && ends_cmd(h, s, n)) {
+		*err = cmd_end(h);
+		return 0;
+	}
+	h->cmd_more++;
+	*err = cmd_add(h, s, n, 1);
+	return 1;
+}
+
 static const char attached[] =
 	"heaptrack attached to the running process: blocks allocated "
 	"before are not in the trace (in a raw file their frees are "
@@ -432,8 +511,9 @@ static int one_line(struct hk *h, const char *s, size_t n)
 			return bad(h, "a second 'X' line (a heaptrack file "
 				   "holds one process)");
 		h->have_cmdline = 1;
-		return import_meta(h->st, "process.cmdline", p,
-				   (size_t)(e - p));
+		h->in_cmd = 1;
+		h->cmd_line = h->lineno;
+		return cmd_add(h, p, (size_t)(e - p), 0);
 	case 'I':
 		return sysinfo(h, p, e);
 	case 'v':
@@ -457,6 +537,21 @@ static int one_line(struct hk *h, const char *s, size_t n)
 	}
 }
 
+/* Notes a malformed line: 1 to stop, 0 to go on (salvage). */
+static int bad_line(struct hk *h, uint64_t line, int salvage)
+{
+	struct import_stats *st = h->st;
+
+	if (!st->err_line) {
+		st->err_line = line;
+		memcpy(st->why, h->why, sizeof(st->why));
+	}
+	if (!salvage)
+		return 1;
+	st->bad++;
+	return 0;
+}
+
 int heaptrack_import(struct textin *in, int salvage, import_put_fn put,
 		     void *ctx, struct import_stats *st)
 {
@@ -473,24 +568,32 @@ int heaptrack_import(struct textin *in, int salvage, import_put_fn put,
 	st->timed = 1;
 	while ((r = textin_line(in, &s, &n)) == 1) {
 		st->lines++;
+		h.lineno = textin_lineno(in);
+		if (cmd_line(&h, s, n, &rc) || rc < 0) {
+			if (rc < 0)
+				break;
+			continue;
+		}
 		if (!n)
 			continue;
 		rc = one_line(&h, s, n);
 		if (rc < 0)
 			break;
-		if (rc == 1) {
-			if (!st->err_line) {
-				st->err_line = textin_lineno(in);
-				memcpy(st->why, h.why, sizeof(st->why));
-			}
-			if (!salvage)
-				break;
-			st->bad++;
-			rc = 0;
-		}
+		if (rc == 1 && (rc = bad_line(&h, h.lineno, salvage)))
+			break;
 	}
 	if (!rc && r < 0)
 		rc = -1;
+	if (!rc && h.in_cmd) {
+		/* lines that were not heaptrack's up to the end: damage */
+		if (h.cmd_more) {
+			bad(&h, "the 'X' line (command line) runs on to the "
+			    "end: no heaptrack line after it");
+			rc = bad_line(&h, h.cmd_line, salvage);
+		} else {
+			rc = cmd_end(&h);
+		}
+	}
 	if (!rc) {
 		const char *f = h.form == FORM_RAW ? "raw" :
 				h.form == FORM_INTERPRETED ? "interpreted" :
@@ -500,11 +603,13 @@ int heaptrack_import(struct textin *in, int salvage, import_put_fn put,
 	free(h.isize);
 	free(h.itop);
 	free(h.node);
+	free(h.cmd);
 	return rc;
 }
 
-/* Content probe: the first line is heaptrack's "v VERSION FORMAT" and
- * the next ones have a known line kind. */
+/* Content probe: the first line is heaptrack's "v VERSION FORMAT", the
+ * next ones (up to 16, the command line's own lines aside) have a known
+ * line kind. */
 static int probe_line(const char *s, size_t n)
 {
 	uint64_t v[3];
@@ -519,16 +624,42 @@ static int probe_line(const char *s, size_t n)
 int heaptrack_probe(const unsigned char *buf, size_t n)
 {
 	unsigned char out[65536];
-	const unsigned char *text, *nl;
+	const unsigned char *text;
 	size_t len = textin_peek(buf, n, out, sizeof(out), &text);
+	const char *p = (const char *)text, *e = p + len, *nl;
+	int whole = text == buf && n < 65536, lines = 0, k;
 	uint64_t v[2];
+	struct hk h;
 
-	if (len < 4 || text[0] != 'v' || text[1] != ' ' ||
-	    !(nl = memchr(text, '\n', len)) ||
-	    fields((const char *)text + 2, (const char *)nl, v, 2) < 1)
-		return 0;
-	return textin_probe_lines(text, len, text == buf && n < 65536, 16,
-				  probe_line) > 0;
+	memset(&h, 0, sizeof(h));
+	for (; p < e && lines < 16; p = nl + 1) {
+		size_t ln;
+
+		if (!(nl = memchr(p, '\n', (size_t)(e - p)))) {
+			if (!whole)
+				break;
+			nl = e;
+		}
+		ln = (size_t)(nl - p);
+		if (!lines) {
+			if (ln < 3 || p[0] != 'v' || p[1] != ' ' ||
+			    (k = fields(p + 2, nl, v, 2)) < 1)
+				return 0;
+			h.sized = k == 2 && v[1] >= 3;
+			lines++;
+			continue;
+		}
+		if (h.in_cmd && (!ln || !ends_cmd(&h, p, ln)))
+			continue;
+		h.in_cmd = 0;
+		if (!ln)
+			continue;
+		if (!probe_line(p, ln))
+			return 0;
+		h.in_cmd = *p == 'X';
+		lines++;
+	}
+	return lines > 0;
 }
 
 static const struct import_format heaptrack_format = {
@@ -538,8 +669,8 @@ static const struct import_format heaptrack_format = {
 		 "events are tid 1); every allocating call (calloc, "
 		 "aligned_alloc, valloc, realloc) is a malloc, and a "
 		 "realloc is the free of the old block then the malloc of "
-		 "the new one; failed calls and realloc(p, 0) are not "
-		 "recorded; time has the 10 ms steps of heaptrack's timer "
+		 "the new one; failed calls, realloc(p, 0) and (heaptrack "
+		 "1.4) memalign are not recorded; there is no pid; time has the 10 ms steps of heaptrack's timer "
 		 "(each event gets the last tick before it); stacks are "
 		 "not kept.  Interpreted files have no addresses: "
 		 "allocation n gets 0x100000 + 16 n, and a free releases "
