@@ -594,11 +594,15 @@ int heaptrack_import(struct textin *in, int salvage, import_put_fn put,
 			rc = cmd_end(&h);
 		}
 	}
-	if (!rc) {
+	if (!rc || (rc == -1 && r < 0)) { /* salvage keeps a cut input */
 		const char *f = h.form == FORM_RAW ? "raw" :
 				h.form == FORM_INTERPRETED ? "interpreted" :
 				"unknown (no allocation)";
-		rc = import_meta(st, "import.heaptrack_form", f, strlen(f));
+		int err = import_meta(st, "import.heaptrack_form", f,
+				      strlen(f));
+
+		if (err)
+			rc = err;
 	}
 	free(h.isize);
 	free(h.itop);
