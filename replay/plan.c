@@ -148,6 +148,10 @@ struct plan {
 	uint32_t npids, pidcap;
 	uint32_t next_id;    /* trace_pid(): the next made-up pid */
 	uint64_t buf_bytes;  /* the streams' chunks in memory */
+	/* the last call op appended, and the one that reached the ideal
+	 * peak (RF_PEAK) */
+	uint64_t call_pos, peak_pos, peak_bytes;
+	uint32_t call_stream, peak_stream;
 };
 
 /* Several traces: what each (trace, pid) is called in the plan, and the
@@ -430,10 +434,13 @@ static int raw_append(struct plan *p, uint32_t si, const struct rp_op *op,
 	}
 	if (pos)
 		*pos = s->chunk + (uint64_t)s->n * sizeof(struct rp_op);
+	if (op->kind < RK_NCALLS) {
+		p->call_pos = s->chunk + (uint64_t)s->n * sizeof(struct rp_op);
+		p->call_stream = si;
+		p->info->nops++;
+	}
 	s->buf[s->n++] = *op;
 	s->ops++;
-	if (op->kind < RK_NCALLS)
-		p->info->nops++;
 	if (s->exited) {
 		/* Only an RK_SPAWN comes after thread_exit: keep no buffer. */
 		if (drop_buf(p, s))
@@ -633,8 +640,8 @@ static uint32_t slot_new(struct plan *p, uint32_t si)
 	return slot;
 }
 
-/* Marks the op at file offset pos (in stream si) RF_PUBLISH. */
-static int patch_publish(struct plan *p, uint32_t si, uint64_t pos)
+/* Sets flag on the op at file offset pos (in stream si). */
+static int patch_flag(struct plan *p, uint32_t si, uint64_t pos, uint8_t flag)
 {
 	struct pstream *s = &p->st[si];
 	uint8_t flags;
@@ -642,13 +649,12 @@ static int patch_publish(struct plan *p, uint32_t si, uint64_t pos)
 	uint64_t hi = s->chunk + (uint64_t)s->n * sizeof(struct rp_op);
 
 	if (s->buf && pos >= lo && pos < hi) {
-		s->buf[(pos - s->chunk) / sizeof(struct rp_op)].flags |=
-			RF_PUBLISH;
+		s->buf[(pos - s->chunk) / sizeof(struct rp_op)].flags |= flag;
 		return 0;
 	}
 	if (pread(p->fd, &flags, 1, (off_t)pos + 1) != 1)
 		return -1;
-	flags |= RF_PUBLISH;
+	flags |= flag;
 	return pwrite_all(p->fd, &flags, 1, pos + 1);
 }
 
@@ -661,7 +667,7 @@ static int release(struct plan *p, uint32_t si, uint32_t slot,
 
 	op->slot2 = slot;
 	if (owner != si) {
-		if (patch_publish(p, owner, p->slot_pos[slot]))
+		if (patch_flag(p, owner, p->slot_pos[slot], RF_PUBLISH))
 			return -1;
 		op->flags |= RF_WAIT;
 		op->wseq = ++p->slot_pub[slot];
@@ -1217,6 +1223,22 @@ static int end_trace(struct plan *p, struct live *live, struct trace_state *t)
 	return 0;
 }
 
+/* The ideal peak rose with the last event: the op replaying it (or the
+ * last one before, if the event was skipped) reads the RSS right after
+ * its call, when the blocks of the peak are all live.  The sampler
+ * alone misses a peak shorter than its period. */
+static void peak_track(struct plan *p, const struct live *live)
+{
+	struct live_stats ls;
+
+	live_stats(live, &ls);
+	if (ls.peak_bytes <= p->peak_bytes)
+		return;
+	p->peak_bytes = ls.peak_bytes;
+	p->peak_pos = p->call_pos;
+	p->peak_stream = p->call_stream;
+}
+
 int plan_build(struct evsrc *src, size_t ns, int fd,
 	       const struct plan_opts *o, struct plan_info *info)
 {
@@ -1238,6 +1260,7 @@ int plan_build(struct evsrc *src, size_t ns, int fd,
 	p.info = info;
 	p.file_end = RP_HEADER_BYTES;
 	p.last = RP_NONE;
+	p.call_stream = p.peak_stream = RP_NONE;
 	p.next_id = 0x80000000u;
 	for (size_t i = 0; i < ns; i++) {
 		ts[i].last = RP_NONE;
@@ -1277,6 +1300,7 @@ int plan_build(struct evsrc *src, size_t ns, int fd,
 			info->events_read++;
 			if (live_apply(live, &ev, NULL) || one_event(&p, &ev))
 				goto nomem;
+			peak_track(&p, live);
 			/* the recorded latency of the calls replayed, not of
 			 * those skipped (unknown frees, ...) */
 			if (t->timed && info->nops > calls)
@@ -1305,7 +1329,9 @@ int plan_build(struct evsrc *src, size_t ns, int fd,
 	live_stats(live, &ls);
 	info->ideal_peak = ls.peak_bytes;
 	info->npids = p.npids;
-	if (finish(&p))
+	if ((p.peak_stream != RP_NONE &&
+	     patch_flag(&p, p.peak_stream, p.peak_pos, RF_PEAK)) ||
+	    finish(&p))
 		goto out;
 	info->nstreams = p.nst;
 	info->nslots = p.nslots;

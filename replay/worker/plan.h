@@ -75,6 +75,8 @@ enum rp_kind {
 #define RF_EXIT 0x4u    /* a free of a block its process left live at
 			   exit, or HeapDestroy released: made, but
 			   neither timed nor counted */
+#define RF_PEAK 0x8u    /* the live requested bytes reach their peak
+			   here: read the RSS right after the call */
 
 /* One op: 40 bytes.  wseq only with RF_WAIT. */
 struct rp_op {

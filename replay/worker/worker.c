@@ -15,7 +15,9 @@
  * thread that ran just before it in the recording, so threads come and go
  * as they did.  Cross-thread hand-offs wait on a per-slot sequence number:
  * a short spin, then a futex.  A sampler thread reads /proc/self/statm
- * every millisecond for peak RSS and the RSS series.
+ * every millisecond for peak RSS and the RSS series, and the op that
+ * reaches the ideal peak (RF_PEAK) reads it once more: a peak shorter
+ * than the period is otherwise missed.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -359,6 +361,38 @@ call(const struct rp_op *op, int kind, void *old, int timed, uint64_t *dt)
 	return p;
 }
 
+/* Sampler and peak reading: anonymous private resident bytes (statm
+ * resident - shared). */
+static int statm_fd = -1;
+
+static uint64_t anon_rss(void)
+{
+	char buf[128];
+	unsigned long size, res, shr;
+	ssize_t n = pread(statm_fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	if (sscanf(buf, "%lu %lu %lu", &size, &res, &shr) != 3 || res < shr)
+		return 0;
+	return (uint64_t)(res - shr) * (uint64_t)pagesize;
+}
+
+/* RF_PEAK: the RSS when the ideal peak's blocks are all live (once per
+ * replay), and when (ns after start). */
+static uint64_t peak_op_rss, peak_op_ns;
+static _Atomic int peak_op_done;
+
+static void peak_read(void)
+{
+	if (statm_fd < 0)
+		return;
+	peak_op_rss = anon_rss();
+	peak_op_ns = now_ns() - start_ns;
+	atomic_store_explicit(&peak_op_done, 1, memory_order_release);
+}
+
 static void run_op(const struct rp_op *op, struct rp_kind_stats *ks,
 		   uint32_t *countdown)
 {
@@ -457,6 +491,8 @@ static void run_op(const struct rp_op *op, struct rp_kind_stats *ks,
 	}
 	if (op->flags & RF_PUBLISH)
 		publish(&aux[op->slot]);
+	if (op->flags & RF_PEAK)
+		peak_read();
 }
 
 static void sleep_until(uint64_t ts)
@@ -593,60 +629,61 @@ static void *stream_main(void *arg)
 	return NULL;
 }
 
-/* Sampler: anonymous private resident bytes (statm resident - shared). */
-static int statm_fd = -1;
+/* sampler_stop: the replay threads have all ended, so a sample read
+ * from then on is not the replay's. */
 static _Atomic int sampler_stop;
 static uint64_t peak_anon;
 
-static uint64_t anon_rss(void)
+/* A full series: halve the resolution, keeping the larger of each
+ * pair. */
+static void series_halve(void)
 {
-	char buf[128];
-	unsigned long size, res, shr;
-	ssize_t n = pread(statm_fd, buf, sizeof(buf) - 1, 0);
-
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	if (sscanf(buf, "%lu %lu %lu", &size, &res, &shr) != 3 || res < shr)
-		return 0;
-	return (uint64_t)(res - shr) * (uint64_t)pagesize;
+	for (uint32_t i = 0; i < RP_SERIES_MAX / 2; i++) {
+		uint64_t a = R->series_bytes[2 * i];
+		uint64_t b = R->series_bytes[2 * i + 1];
+		R->series_t[i] = R->series_t[2 * i + 1];
+		R->series_bytes[i] = a > b ? a : b;
+	}
+	R->nseries = RP_SERIES_MAX / 2;
 }
 
 static void series_add(double t, uint64_t bytes)
 {
-	if (R->nseries == RP_SERIES_MAX) {
-		/* Halve the resolution: keep the larger of each pair. */
-		for (uint32_t i = 0; i < RP_SERIES_MAX / 2; i++) {
-			uint64_t a = R->series_bytes[2 * i];
-			uint64_t b = R->series_bytes[2 * i + 1];
-			R->series_t[i] = R->series_t[2 * i + 1];
-			R->series_bytes[i] = a > b ? a : b;
-		}
-		R->nseries = RP_SERIES_MAX / 2;
-	}
+	if (R->nseries == RP_SERIES_MAX)
+		series_halve();
 	R->series_t[R->nseries] = t;
 	R->series_bytes[R->nseries] = bytes;
 	R->nseries++;
 }
 
+/* Every millisecond while the series has room; past RP_SERIES_MAX
+ * samples each point is the largest of a bucket that doubles in width,
+ * stamped at its last sample, so that a long replay still fits and no
+ * peak is lost from the series. */
 static void *sampler_main(void *arg)
 {
-	uint64_t base = R->baseline_rss, width = 10000000, bucket_end;
-	uint64_t bucket_max = 0;
+	uint64_t base = R->baseline_rss, width = 1000000, bucket_end;
+	uint64_t bucket_max = 0, last_t = 0;
+	int pending = 0;
 	struct timespec d = { 0, 1000 * 1000 };
 
 	(void)arg;
 	bucket_end = start_ns + width;
-	while (!atomic_load(&sampler_stop)) {
+	for (;;) {
 		uint64_t rss = anon_rss(), t = now_ns();
 		uint64_t above = rss > base ? rss - base : 0;
+		if (atomic_load(&sampler_stop))
+			break;
 		if (above > peak_anon)
 			peak_anon = above;
 		if (above > bucket_max)
 			bucket_max = above;
+		pending = 1;
+		last_t = t;
 		if (t >= bucket_end) {
 			series_add((double)(t - start_ns) / 1e9, bucket_max);
 			bucket_max = 0;
+			pending = 0;
 			if (R->nseries == RP_SERIES_MAX / 2 &&
 			    R->series_t[1] - R->series_t[0] > 1.5 * width / 1e9)
 				width *= 2;
@@ -654,7 +691,25 @@ static void *sampler_main(void *arg)
 		}
 		nanosleep(&d, NULL);
 	}
+	if (pending)
+		series_add((double)(last_t - start_ns) / 1e9, bucket_max);
 	return NULL;
+}
+
+/* Puts the RF_PEAK reading into the series at its time. */
+static void series_insert(double t, uint64_t bytes)
+{
+	uint32_t i;
+
+	if (R->nseries == RP_SERIES_MAX)
+		series_halve();
+	for (i = R->nseries; i > 0 && R->series_t[i - 1] > t; i--) {
+		R->series_t[i] = R->series_t[i - 1];
+		R->series_bytes[i] = R->series_bytes[i - 1];
+	}
+	R->series_t[i] = t;
+	R->series_bytes[i] = bytes;
+	R->nseries++;
 }
 
 /* /proc/self/status in kB: VmHWM, RssFile, RssShmem (0 if unknown). */
@@ -848,6 +903,7 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru0);
 	start_ns = t0 = now_ns();
 	tk0 = ticks();
+	series_add(0, 0); /* the baseline: nothing above it yet */
 	if (statm_fd >= 0)
 		pthread_create(&sampler, NULL, sampler_main, NULL);
 	for (uint32_t i = 0; i < H->nstreams; i++)
@@ -864,13 +920,17 @@ int main(int argc, char **argv)
 	tk1 = ticks();
 	getrusage(RUSAGE_SELF, &ru1);
 	if (statm_fd >= 0) {
-		uint64_t rss = anon_rss();
+		/* Only what the replay's threads held counts: samples after
+		 * they ended are not taken. */
 		atomic_store(&sampler_stop, 1);
 		pthread_join(sampler, NULL);
-		if (rss > R->baseline_rss && rss - R->baseline_rss > peak_anon)
-			peak_anon = rss - R->baseline_rss;
-		series_add((double)(t1 - start_ns) / 1e9,
-			   rss > R->baseline_rss ? rss - R->baseline_rss : 0);
+	}
+	if (atomic_load_explicit(&peak_op_done, memory_order_acquire)) {
+		uint64_t above = peak_op_rss > R->baseline_rss
+					 ? peak_op_rss - R->baseline_rss : 0;
+		if (above > peak_anon)
+			peak_anon = above;
+		series_insert((double)peak_op_ns / 1e9, above);
 	}
 	R->wall_s = (double)(t1 - t0) / 1e9;
 	R->user_s = tv_s(ru1.ru_utime) - tv_s(ru0.ru_utime);
