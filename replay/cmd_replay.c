@@ -30,11 +30,14 @@ extern const struct ht_cmd cmd_replay_entry;
 
 /* Temporary files to remove if heaptape is interrupted. */
 static char tmp_dir[PATH_MAX], tmp_plan[PATH_MAX + 16];
+static char tmp_json[sizeof(((struct cli_out *)0)->tmp)];
 
 static void on_signal(int sig)
 {
 	if (tmp_plan[0])
 		unlink(tmp_plan);
+	if (tmp_json[0])
+		unlink(tmp_json);
 	run_cleanup();
 	if (tmp_dir[0])
 		rmdir(tmp_dir);
@@ -277,13 +280,14 @@ static int cmd_replay(int argc, char **argv)
 	struct evsrc *src = NULL;
 	size_t ns = 0;
 	struct report_ctx rc_ = { 0 };
+	struct cli_out jout = { 0 };
 	const char *json = NULL, *tmpbase;
 	char worker[PATH_MAX], dir[PATH_MAX], plan[PATH_MAX + 16] = "";
 	size_t nalloc = 0;
 	uint64_t u;
 	double speed = 1.0;
 	int ch, err, csv = 0, touch = 1, check = 0, recorded = 0;
-	int repeat = 1, salvage = 0, rc = 0, fd;
+	int repeat = 1, salvage = 0, rc = 0, fd, jopen = 0;
 	uint32_t sample = 1;
 	uint64_t window = 1024;
 
@@ -408,6 +412,11 @@ static int cmd_replay(int argc, char **argv)
 	}
 	if (!nalloc)
 		alloc_resolve("glibc", allocs, &nalloc, MAX_ALLOCS);
+	for (size_t i = 0; i < nalloc; i++)
+		if (alloc_check(&allocs[i])) {
+			free(allocs);
+			return 1;
+		}
 	if (worker_find(worker, sizeof(worker))) {
 		free(allocs);
 		return cli_error("cannot find heaptape-replay-worker next to "
@@ -428,12 +437,25 @@ static int cmd_replay(int argc, char **argv)
 			return 1;
 		}
 
+	/* The output is created before the work, as convert does: a path
+	 * that cannot be written is found now, not after every replay. */
+	if (json && cli_out_open(&jout, json)) {
+		evpipe_close_all(src, ns);
+		free(allocs);
+		return 1;
+	}
+	jopen = json != NULL;
+	if (jopen && !jout.is_stdout && !jout.direct)
+		snprintf(tmp_json, sizeof(tmp_json), "%s", jout.tmp);
 	tmpbase = getenv("TMPDIR");
 	snprintf(dir, sizeof(dir), "%s/heaptape-replay.XXXXXX",
 		 tmpbase && *tmpbase ? tmpbase : "/tmp");
 	if (!mkdtemp(dir)) {
 		evpipe_close_all(src, ns);
 		free(allocs);
+		if (jopen)
+			cli_out_abort(&jout);
+		tmp_json[0] = 0;
 		return cli_error("cannot create a directory in '%s': %s",
 				 tmpbase && *tmpbase ? tmpbase : "/tmp",
 				 strerror(errno));
@@ -515,23 +537,22 @@ static int cmd_replay(int argc, char **argv)
 	}
 	rc_.has_rec_rss = recorded_rss(src, ns, &po, &rc_.rec_peak_rss);
 	if (json) {
-		struct cli_out o;
-		if (cli_out_open(&o, json)) {
+		report_json(jout.fp, &rc_);
+		jopen = 0; /* committed or removed by commit */
+		tmp_json[0] = 0;
+		if (cli_out_commit(&jout))
 			rc = 1;
-		} else {
-			report_json(o.fp, &rc_);
-			if (cli_out_commit(&o))
-				rc = 1;
-		}
 	}
 	if (csv)
 		report_csv(stdout, &rc_);
 	else if (!json || strcmp(json, "-"))
 		report_table(stdout, &rc_);
 out:
+	if (jopen)
+		cli_out_abort(&jout);
 	rm_tree(dir, plan);
 	catch_signals(SIG_DFL);
-	tmp_dir[0] = tmp_plan[0] = 0;
+	tmp_dir[0] = tmp_plan[0] = tmp_json[0] = 0;
 	evpipe_close_all(src, ns);
 	free(info.rec_lat);
 	free(res);
@@ -550,7 +571,9 @@ const struct ht_cmd cmd_replay_entry = {
 	.help =
 	"options:\n"
 	"  -a, --allocator A    glibc, jemalloc, mimalloc, tcmalloc, all (every\n"
-	"                       installed one) or a path to a malloc .so;\n"
+	"                       installed one) or a path to a malloc .so\n"
+	"                       (checked first: a shared object that\n"
+	"                       defines malloc and free);\n"
 	"                       repeat for a side-by-side comparison\n"
 	"                       (default glibc)\n"
 	"  --threads=1          serialise every event on one thread in global\n"

@@ -22,6 +22,10 @@ struct alloc_spec {
 int alloc_resolve(const char *spec, struct alloc_spec *out, size_t *n,
 		  size_t max);
 
+/* Checks that a's path (if any) is a shared object of this machine that
+ * defines malloc and free.  0, or 1 after printing one line. */
+int alloc_check(const struct alloc_spec *a);
+
 /* Path of heaptape-replay-worker: $HEAPTAPE_REPLAY_WORKER, else next to
  * the heaptape binary, else ../lib/heaptape/.  0 or -1. */
 int worker_find(char *out, size_t n);

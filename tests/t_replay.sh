@@ -53,10 +53,21 @@ check "missing allocator: exit 1 naming the package" \
 "$HEAPTAPE" replay "$T/mix.htape" -a "$T/none.so" >/dev/null 2>"$T/err"
 check "allocator path that does not exist: exit 1" \
 	sh -c "[ $? = 1 ] && grep -q 'none.so' '$T/err'"
+# Harness errors are found before any work: one line, nothing replayed.
 "$HEAPTAPE" replay "$T/mix.htape" -a "$HT_BUILD/libheaptape.so" \
-	>/dev/null 2>"$T/err"
-check "a .so without malloc is refused (it did not become the malloc)" \
-	sh -c "[ $? = 1 ] && grep -q 'did not load' '$T/err'"
+	>"$T/out1" 2>"$T/err"
+is "a .so without malloc: exit 1 before replaying, one line" \
+	"$? $(wc -c <"$T/out1") $(wc -l <"$T/err") $(grep -c 'does not define malloc and free' "$T/err")" \
+	"1 0 1 1"
+printf 'not an elf\n' >"$T/text.so"
+"$HEAPTAPE" replay "$T/mix.htape" -a "$T/text.so" -a glibc >"$T/out1" 2>"$T/err"
+is "-a a file that is not ELF: exit 1 before replaying, one line" \
+	"$? $(wc -c <"$T/out1") $(wc -l <"$T/err") $(grep -c "text.so': not an ELF file" "$T/err")" \
+	"1 0 1 1"
+"$HEAPTAPE" replay "$T/mix.htape" --json "$T/nodir/r.json" >"$T/out1" 2>"$T/err"
+is "--json in a missing directory: exit 1 before replaying, one line" \
+	"$? $(wc -c <"$T/out1") $(wc -l <"$T/err") $(grep -c "cannot create '$T/nodir/r.json'" "$T/err")" \
+	"1 0 1 1"
 
 # --- synthetic trace: every call kind, hand-offs, thread churn --------
 "$HEAPTAPE" replay "$T/mix.htape" $ALL --json "$T/mix.json" >"$T/mix.table"
