@@ -64,6 +64,7 @@ void summarise(const struct rp_result *res, int nres, struct alloc_sum *s)
 	MED(s->wall_s, res[i].wall_s);
 	MED(s->user_s, res[i].user_s);
 	MED(s->sys_s, res[i].sys_s);
+	MED(s->stall_s, res[i].stall_s);
 	{
 		double d;
 		MED(d, (double)res[i].peak_rss);
@@ -167,6 +168,17 @@ static int kind_used(const struct report_ctx *c, int k)
 	return 0;
 }
 
+/* Whether the harness stood still long enough to tell (5% of a run's
+ * wall time): the wall time is then not all the allocator's. */
+static int stalled(const struct report_ctx *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->sums[i].ok && c->sums[i].stall_s >= 0.001 &&
+		    c->sums[i].stall_s >= 0.05 * c->sums[i].wall_s)
+			return 1;
+	return 0;
+}
+
 void report_table(FILE *f, const struct report_ctx *c)
 {
 	const struct plan_info *in = c->info;
@@ -241,6 +253,9 @@ void report_table(FILE *f, const struct report_ctx *c)
 	ROW("wall s", snprintf(buf, sizeof(buf), "%.3f", s->wall_s));
 	ROW("user s", snprintf(buf, sizeof(buf), "%.3f", s->user_s));
 	ROW("sys s", snprintf(buf, sizeof(buf), "%.3f", s->sys_s));
+	if (stalled(c))
+		ROW("harness stall s",
+		    snprintf(buf, sizeof(buf), "%.3f", s->stall_s));
 	ROW("peak RSS", human(buf, sizeof(buf), s->peak_rss));
 	ROW("ideal peak", human(buf, sizeof(buf), in->ideal_peak));
 	ROW("fragmentation", snprintf(buf, sizeof(buf), "%.2f", frag(s, in)));
@@ -274,6 +289,9 @@ void report_table(FILE *f, const struct report_ctx *c)
 		fprintf(f, "recorded = the program's own calls, timed by the "
 			   "recorder (record --latency; its clock's own cost, "
 			   "%.1f ns, excluded)\n", c->rec_clock_ns);
+	if (stalled(c))
+		fputs("harness stall = wall time with every replay thread "
+		      "waiting for another (hand-offs, --window)\n", f);
 	fprintf(f, "ideal peak = peak of live requested bytes; peak RSS = "
 		   "anonymous RSS above the harness baseline;\ncall times "
 		   "exclude the clock's own cost (%.1f ns)%s\n",
@@ -481,6 +499,7 @@ void report_json(FILE *f, const struct report_ctx *c)
 		}
 		fprintf(f, ", \"runs\": %d,\n     \"wall_s\": %.6f, "
 			   "\"user_s\": %.6f, \"sys_s\": %.6f, "
+			   "\"harness_stall_s\": %.6f, "
 			   "\"peak_rss_bytes\": %llu, "
 			   "\"ideal_peak_bytes\": %llu, "
 			   "\"fragmentation\": %.4f, \"page_faults\": %llu, "
@@ -488,7 +507,7 @@ void report_json(FILE *f, const struct report_ctx *c)
 			   "\"threads\": %llu, \"null_results\": %llu, "
 			   "\"fallback_calls\": %llu, "
 			   "\"content_errors\": %llu,\n     \"ops\": ",
-			s->runs, s->wall_s, s->user_s, s->sys_s,
+			s->runs, s->wall_s, s->user_s, s->sys_s, s->stall_s,
 			(unsigned long long)s->peak_rss,
 			(unsigned long long)in->ideal_peak, frag(s, in),
 			(unsigned long long)s->page_faults,

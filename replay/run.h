@@ -51,6 +51,7 @@ struct alloc_sum {
 	char error[600];
 	int runs;
 	double wall_s, user_s, sys_s;
+	double stall_s;       /* the replay stood still on the harness */
 	uint64_t peak_rss, page_faults, calls, null_results, fallbacks;
 	uint64_t content_errors, threads;
 	double timer_ns;     /* the clock's cost, taken off call times */

@@ -587,6 +587,32 @@ else
 	skip "rss_series of a short replay" "no compiler or no recorder"
 fi
 
+# --- many short threads under the window -------------------------------
+# 1000 threads, 100 at a time.  The window keeps them in their recorded
+# order; a thread waiting for it sleeps until its own turn, so the
+# kernel time stays near that of --window 0 (before, every step of the
+# window woke every waiting thread: 10x the CPU, nearly all futex).
+CHURN=$T/churn
+${CC:-cc} -O1 -pthread -o "$CHURN" "$HT_TOP/tests/replay/churn.c" 2>"$T/cc.err" || CHURN=
+if [ -n "$CHURN" ] && [ -f "$HT_PRELOAD" ]; then
+	"$HEAPTAPE" record -q -F -o "$T/churn.htape" -- "$CHURN" 10
+	for w in 1024 0; do
+		"$HEAPTAPE" replay "$T/churn.htape" -a glibc --repeat 3 \
+			--window $w --json "$T/churn$w.json" >/dev/null 2>&1
+	done
+	s1=$(jget "$T/churn1024.json" "d['allocators'][0]['sys_s']")
+	s0=$(jget "$T/churn0.json" "d['allocators'][0]['sys_s']")
+	echo "# churn: sys s with --window 1024 $s1, with --window 0 $s0"
+	check "1000 short threads: --window 1024 costs the kernel at most 3x --window 0 + 50 ms ($s1, $s0)" \
+		python3 -c "import sys; sys.exit(not ($s1 <= 3 * $s0 + 0.05))"
+	is "the harness's stall time is reported, within the wall time" \
+		"$(jget "$T/churn1024.json" "(lambda a: 0 <= a['harness_stall_s'] <= a['wall_s'])(d['allocators'][0])")" \
+		True
+else
+	skip "many short threads under the window" "no compiler or no recorder"
+	skip "harness stall time" "no compiler or no recorder"
+fi
+
 # --- the real Android trace: 393 threads ------------------------------
 SUI=$SHARED/data/android/systemui.txt.zst
 if [ -f "$SUI" ] && "$HEAPTAPE" convert "$SUI" "$T/sui.htape" --from android >/dev/null 2>&1; then

@@ -228,6 +228,8 @@ struct rp_result {
 	uint64_t fallbacks;      /* calls redirected: the allocator lacks
 				    the function (e.g. pvalloc) */
 	uint64_t threads;        /* replay threads started */
+	double stall_s;          /* wall time with every replay thread
+				    asleep on a hand-off or the window */
 	char allocator[256];     /* the object malloc resolved to */
 	char error[512];
 	struct rp_kind_stats kinds[RK_NCALLS];

@@ -81,7 +81,6 @@ static _Atomic int error_set;
 static const uint32_t *ep_need;      /* streams per epoch (plan) */
 static _Atomic uint32_t *ep_done;   /* streams that finished it */
 static _Atomic uint32_t ep_mark;    /* epochs [0, ep_mark) all finished */
-static _Atomic uint32_t ep_waiters;
 static uint32_t window;
 
 /* The allocator's functions; NULL when it lacks one (then a fallback that
@@ -135,6 +134,43 @@ static inline int seq_ok(uint32_t v, uint32_t want)
 	return (int32_t)((v >> 1) - want) >= 0;
 }
 
+/* Replay threads not asleep in a futex wait.  While it is 0 and some
+ * thread has not ended, the replay stands still on the harness: every
+ * thread waits for a hand-off or the window, and the thread that can go
+ * on has been woken but not yet run.  That wall time is the harness's,
+ * not the allocator's (stall_ns). */
+static _Atomic uint32_t awake;
+static _Atomic uint64_t stall_from, stall_ns;
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	_mm_pause();
+#endif
+}
+
+static void awake_add(int up)
+{
+	if (up) {
+		if (atomic_fetch_add(&awake, 1) == 0) {
+			uint64_t from = atomic_exchange(&stall_from, 0);
+			uint64_t now = now_ns();
+			if (from && now > from)
+				atomic_fetch_add(&stall_ns, now - from);
+		}
+	} else if (atomic_fetch_sub(&awake, 1) == 1) {
+		atomic_store(&stall_from, now_ns());
+	}
+}
+
+static void futex_sleep(_Atomic uint32_t *addr, uint32_t val,
+			const struct timespec *to)
+{
+	awake_add(0);
+	futex(addr, FUTEX_WAIT_PRIVATE, val, to);
+	awake_add(1);
+}
+
 static void wait_seq(struct wslot_aux *s, uint32_t want)
 {
 	static const struct timespec to = { 0, 50 * 1000 * 1000 };
@@ -144,20 +180,18 @@ static void wait_seq(struct wslot_aux *s, uint32_t want)
 		if (seq_ok(atomic_load_explicit(&s->seq, memory_order_acquire),
 			   want))
 			return;
-#if defined(__x86_64__) || defined(__i386__)
-		_mm_pause();
-#endif
+		cpu_relax();
 	}
 	for (;;) {
 		v = atomic_load_explicit(&s->seq, memory_order_acquire);
 		if (seq_ok(v, want) || atomic_load(&aborted))
-			return;
+			break;
 		if (!(v & 1)) {
 			if (!atomic_compare_exchange_weak(&s->seq, &v, v | 1))
 				continue;
 			v |= 1;
 		}
-		futex(&s->seq, FUTEX_WAIT_PRIVATE, v, &to);
+		futex_sleep(&s->seq, v, &to);
 	}
 }
 
@@ -509,26 +543,53 @@ static void sleep_until(uint64_t ts)
 		;
 }
 
+/* Threads waiting for the window sleep in a queue chosen by the epoch
+ * mark they need, and a thread that moves the mark to v wakes only the
+ * queue of v: waking every waiter on every epoch (a hundred threads, tens
+ * of thousands of epochs) would measure the scheduler, not the
+ * allocator. */
+#define EP_QUEUES 64
+static _Atomic uint32_t ep_qgen[EP_QUEUES];  /* bumped to wake */
+static _Atomic uint32_t ep_qwait[EP_QUEUES]; /* threads asleep in it */
+
 static void epoch_advance(void)
 {
-	int moved = 0;
-
 	for (;;) {
-		uint32_t w = atomic_load(&ep_mark);
+		uint32_t w = atomic_load(&ep_mark), q = (w + 1) % EP_QUEUES;
 		if (w >= H->nepochs || atomic_load(&ep_done[w]) != ep_need[w])
 			break;
-		if (atomic_compare_exchange_weak(&ep_mark, &w, w + 1))
-			moved = 1;
+		if (!atomic_compare_exchange_weak(&ep_mark, &w, w + 1))
+			continue;
+		if (atomic_load(&ep_qwait[q])) {
+			atomic_fetch_add(&ep_qgen[q], 1);
+			futex(&ep_qgen[q], FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+		}
 	}
-	if (moved && atomic_load(&ep_waiters))
-		futex(&ep_mark, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
+/* Sleeps until the mark reaches need. */
+static void epoch_sleep(uint32_t need)
+{
+	static const struct timespec to = { 0, 20 * 1000 * 1000 };
+	uint32_t q = need % EP_QUEUES;
+
+	for (;;) {
+		uint32_t g;
+		atomic_fetch_add(&ep_qwait[q], 1);
+		g = atomic_load(&ep_qgen[q]);
+		if (atomic_load(&ep_mark) >= need || atomic_load(&aborted)) {
+			atomic_fetch_sub(&ep_qwait[q], 1);
+			break;
+		}
+		futex_sleep(&ep_qgen[q], g, &to);
+		atomic_fetch_sub(&ep_qwait[q], 1);
+	}
 }
 
 /* RK_EPOCH: this stream is done with epoch op->size; wait until it may
  * run epoch op->arg. */
 static void epoch_op(const struct rp_op *op)
 {
-	static const struct timespec to = { 0, 20 * 1000 * 1000 };
 	uint64_t need;
 
 	if (op->size < H->nepochs) {
@@ -541,21 +602,9 @@ static void epoch_op(const struct rp_op *op)
 	for (int i = 0; i < 256; i++) {
 		if (atomic_load_explicit(&ep_mark, memory_order_acquire) >= need)
 			return;
-#if defined(__x86_64__) || defined(__i386__)
-		_mm_pause();
-#endif
+		cpu_relax();
 	}
-	for (;;) {
-		uint32_t w;
-		atomic_fetch_add(&ep_waiters, 1);
-		w = atomic_load(&ep_mark);
-		if (w >= need || atomic_load(&aborted)) {
-			atomic_fetch_sub(&ep_waiters, 1);
-			return;
-		}
-		futex(&ep_mark, FUTEX_WAIT_PRIVATE, w, &to);
-		atomic_fetch_sub(&ep_waiters, 1);
-	}
+	epoch_sleep((uint32_t)need);
 }
 
 static void *stream_main(void *arg);
@@ -592,6 +641,7 @@ static void *stream_main(void *arg)
 	uint32_t countdown = sample;
 	int recorded = opts & RP_OPT_RECORDED;
 
+	awake_add(1);
 	pthread_mutex_lock(&klock);
 	set = nkfree ? kfree[--nkfree] : nsets++;
 	pthread_mutex_unlock(&klock);
@@ -621,6 +671,7 @@ static void *stream_main(void *arg)
 			spawn(op->slot2);
 		}
 	}
+	awake_add(0);
 	pthread_mutex_lock(&klock);
 	kfree[nkfree++] = set;
 	pthread_mutex_unlock(&klock);
@@ -952,6 +1003,7 @@ int main(int argc, char **argv)
 	R->peak_rss = peak_anon;
 	R->tick_ns = tk1 > tk0 ? (double)(t1 - t0) / (double)(tk1 - tk0) : 1;
 	R->threads = atomic_load(&started);
+	R->stall_s = (double)atomic_load(&stall_ns) / 1e9;
 	for (uint32_t i = 0; i < nsets; i++)
 		for (int k = 1; k < RK_NCALLS; k++) {
 			const struct rp_kind_stats *s =
