@@ -525,6 +525,8 @@ static int cmd_replay(int argc, char **argv)
 	rc_.speed = speed;
 	rc_.touch = touch;
 	rc_.check = check;
+	rc_.have_pid = po.have_pid;
+	rc_.pid = po.pid;
 	rc_.rec_alloc = ht_reader_meta(src[0].r, "allocator.name");
 	rc_.rec_alloc_version = ht_reader_meta(src[0].r, "allocator.version");
 	{

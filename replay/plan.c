@@ -165,6 +165,7 @@ struct trace_state {
 	uint32_t last;       /* stream of its last event, RP_NONE */
 	uint64_t last_ts;
 	int ended, timed;
+	int has_pid;         /* has events of --pid */
 };
 
 static uint64_t mix(uint64_t a, uint64_t b, uint64_t c)
@@ -1289,6 +1290,11 @@ int plan_build(struct evsrc *src, size_t ns, int fd,
 				prefetch(&p, t, live, &run[k + LIVE_AHEAD]);
 			if (o->have_pid && ev.pid != o->pid)
 				continue;
+			if (o->have_pid && !t->has_pid) {
+				t->has_pid = 1;
+				if (!info->pid_traces++)
+					info->pid_trace = which;
+			}
 			if (trace_pid(&p, t, ev.pid, &ev.pid))
 				goto nomem;
 			if (!p.have_t0) {

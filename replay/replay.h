@@ -51,6 +51,8 @@ struct plan_info {
 	uint64_t edges;          /* cross-thread wait edges */
 	uint64_t nstreams, nslots, nops;
 	uint32_t npids;          /* distinct processes replayed */
+	/* --pid: the first trace with events of it, and how many have */
+	size_t pid_trace, pid_traces;
 	/* several traces (a process and its children): the blocks their
 	 * processes left live when their traces ended, freed there as the
 	 * system took them back (untimed RF_EXIT frees) */

@@ -186,20 +186,29 @@ void report_table(FILE *f, const struct report_ctx *c)
 	char buf[64];
 	struct kind_sum rk[RK_NCALLS];
 	int rec = recorded_kinds(c, rk);
+	size_t more;
 
 	for (size_t i = 0; i < c->n; i++) {
 		int l = (int)strlen(c->sums[i].spec->name) + 2;
 		if (l > w)
 			w = l > 40 ? 40 : l;
 	}
-	fprintf(f, "replay of %s", c->traces[0]);
-	if (c->ntraces > 1)
-		fprintf(f, " and %zu more trace%s", c->ntraces - 1,
-			c->ntraces == 2 ? "" : "s");
-	fprintf(f, ": %llu events, %llu threads, %u process%s, "
+	if (c->have_pid && in->pid_traces) {
+		/* only the traces that had the process */
+		fprintf(f, "replay of pid %u of %s", c->pid,
+			c->traces[in->pid_trace]);
+		more = in->pid_traces - 1;
+	} else {
+		fprintf(f, "replay of %s", c->traces[0]);
+		more = c->ntraces - 1;
+	}
+	if (more)
+		fprintf(f, " and %zu more trace%s", more, more == 1 ? "" : "s");
+	fprintf(f, ": %llu events, %llu thread%s, %u process%s, "
 		   "%s timing%s\n",
 		(unsigned long long)in->events,
-		(unsigned long long)in->nstreams, in->npids,
+		(unsigned long long)in->nstreams,
+		in->nstreams == 1 ? "" : "s", in->npids,
 		in->npids == 1 ? "" : "es",
 		c->timing_recorded ? "recorded" : "asap",
 		c->check ? ", contents checked" : "");
@@ -214,8 +223,8 @@ void report_table(FILE *f, const struct report_ctx *c)
 		if (c->has_rec_rss) {
 			human(buf, sizeof(buf), c->rec_peak_rss);
 			fprintf(f, ", peak RSS %s (%s)", buf,
-				c->ntraces > 1 ? "its processes together" :
-						 "the whole process");
+				in->npids > 1 ? "its processes together" :
+						"the whole process");
 		}
 		fputc('\n', f);
 	}

@@ -72,6 +72,8 @@ struct report_ctx {
 	int timing_recorded;
 	double speed;
 	int touch, check;
+	int have_pid;                  /* --pid */
+	uint32_t pid;
 	/* the recorded run, for comparison: allocator (NULL if unknown),
 	 * its version, peak RSS of the whole process (has_rss: sampled) */
 	const char *rec_alloc, *rec_alloc_version;

@@ -538,6 +538,9 @@ is "two processes: replayed side by side, events and ideal peak = stat" \
 is "--pid 4343: only that process's events" \
 	"$(jget "$T/pid1.json" "(d['processes'], d['events'])")" \
 	"(1, $("$HEAPTAPE" cat --pid 4343 "$T/pids.htape" | wc -l))"
+"$HEAPTAPE" replay "$T/mix.htape" "$T/pids.htape" --pid 4343 >"$T/pid2.table" 2>&1
+is "--pid with several traces: the header names the process and its trace only" \
+	"$(head -1 "$T/pid2.table" | sed 's/:.*//')" "replay of pid 4343 of $T/pids.htape"
 "$GEN" mix "$T/many.htape" 2000 40000 7
 timeout 120 "$HEAPTAPE" replay "$T/many.htape" -a glibc --check-contents \
 	--json "$T/many.json" >/dev/null 2>&1
@@ -718,6 +721,9 @@ printf '%s\n' "time_ns,pid,tid,op,heap,address,size,old_address,old_size,alignme
 	"300,1,1,free,,0x9000,,,,,,ok,30" >"$T/lat.csv"
 "$HEAPTAPE" convert "$T/lat.csv" "$T/lat.htape"
 "$HEAPTAPE" replay --json "$T/lat.json" "$T/lat.htape" >/dev/null 2>&1
+"$HEAPTAPE" replay "$T/lat.htape" 2>/dev/null | head -1 >"$T/lat.table"
+is "a one-thread trace: '1 thread, 1 process'" \
+	"$(sed 's/.*events, //; s/, asap.*//' "$T/lat.table")" "1 thread, 1 process"
 is "recorded_ops counts the calls replayed, not the skipped unknown free" \
 	"$(jget "$T/lat.json" "(d['skipped'], d['recorded_ops']['free']['count'], d['recorded_ops']['free']['max_ns'], d['allocators'][0]['ops']['free']['count'])")" \
 	"({'unknown_free': 1}, 1, 40, 1)"
