@@ -21,10 +21,10 @@ SAN     ?=
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wno-format-nonliteral
 DEPS     = libzstd libxxhash
-CONVDEPS = libzip libfwnt zlib jansson
+CONVDEPS = libzip libfwnt zlib jansson babeltrace2
 PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS) $(CONVDEPS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(DEPS) 2>/dev/null || echo -lzstd -lxxhash)
-CONV_LIBS  := $(shell pkg-config --libs $(CONVDEPS) 2>/dev/null || echo -lzip -lfwnt -lz -ljansson)
+CONV_LIBS  := $(shell pkg-config --libs $(CONVDEPS) 2>/dev/null || echo -lzip -lfwnt -lz -ljansson -lbabeltrace2)
 
 VERSION := $(shell sed -n 's/^\#define HT_VERSION_STRING "\(.*\)"/\1/p' format/heaptape.h)
 # Before 1.0 a minor version may change the ABI (0.2: struct ht_event

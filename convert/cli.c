@@ -315,6 +315,7 @@ static const char *const kind_names[] = {
 	[CLI_KIND_ETL] = "etl",         [CLI_KIND_CSV] = "csv",
 	[CLI_KIND_ANDROID] = "android", [CLI_KIND_MTRACE] = "mtrace",
 	[CLI_KIND_HEAPTRACK] = "heaptrack",
+	[CLI_KIND_LTTNG] = "lttng",
 };
 
 const char *cli_kind_name(enum cli_kind k)
@@ -354,6 +355,9 @@ enum cli_kind cli_file_kind(const char *path)
 		return CLI_KIND_UNKNOWN;
 	/* a pipe or a device cannot be read twice (<(cmd), a FIFO whose
 	 * writer would get EPIPE when we closed it): not sniffed */
+	if (!stat(path, &st) && S_ISDIR(st.st_mode))
+		return lttng_probe_dir(path) ? CLI_KIND_LTTNG
+					     : CLI_KIND_UNKNOWN;
 	if (stat(path, &st) || !S_ISREG(st.st_mode))
 		return CLI_KIND_UNKNOWN;
 	fd = open(path, O_RDONLY | O_CLOEXEC);

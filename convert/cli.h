@@ -83,7 +83,8 @@ void cli_put_clean(FILE *f, const char *s, int max);
 /* v bytes as "12.3 MiB" (powers of 1024; "512 B" below 1 KiB) into buf. */
 const char *cli_bytes(char *buf, size_t n, uint64_t v);
 
-/* What a file holds, from its first bytes (and name for csv). */
+/* What a file holds, from its first bytes (and name for csv); for a
+ * directory, whether it holds an LTTng (CTF) trace. */
 enum cli_kind {
 	CLI_KIND_UNKNOWN = 0,
 	CLI_KIND_HTAPE,
@@ -91,7 +92,8 @@ enum cli_kind {
 	CLI_KIND_CSV,
 	CLI_KIND_ANDROID,
 	CLI_KIND_MTRACE,
-	CLI_KIND_HEAPTRACK
+	CLI_KIND_HEAPTRACK,
+	CLI_KIND_LTTNG     /* a directory: CTF trace or LTTng session */
 };
 enum cli_kind cli_file_kind(const char *path);
 const char *cli_kind_name(enum cli_kind k);

@@ -325,6 +325,8 @@ static int cmd_convert(int argc, char **argv)
 		return convert_mtrace_to_htape(&o);
 	case CLI_KIND_HEAPTRACK:
 		return convert_heaptrack_to_htape(&o);
+	case CLI_KIND_LTTNG:
+		return convert_lttng_to_htape(&o);
 	default:
 		return cli_error("'%s': unknown input format", o.in);
 	}

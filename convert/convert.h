@@ -2,7 +2,7 @@
  * convert.h - the converters behind `heaptape convert` and the foreign
  * formats `stat` reads.  cmd_convert.c parses the options and picks one
  * function by input and output kind; each lives in the file of its format
- * (csv.c, etl.c, android.c, mtrace.c, heaptrack.c, recode.c).
+ * (csv.c, etl.c, android.c, mtrace.c, heaptrack.c, lttng.c, recode.c).
  *
  * Every function returns an exit status (0 ok, 1 failure), prints its own
  * errors through cli_error(), and writes its output through struct
@@ -58,6 +58,7 @@ int convert_android_to_htape(const struct convert_opts *o);/* android.c */
 int convert_mtrace_to_htape(const struct convert_opts *o); /* mtrace.c */
 int convert_heaptrack_to_htape(const struct convert_opts *o);
 							  /* heaptrack.c */
+int convert_lttng_to_htape(const struct convert_opts *o);  /* lttng.c */
 int convert_htape_to_htape(const struct convert_opts *o);  /* recode.c */
 
 /* Content probes for format detection: 1 if buf (the first n bytes of a
@@ -67,6 +68,8 @@ int android_probe(const unsigned char *buf, size_t n);
 int mtrace_probe(const unsigned char *buf, size_t n);
 int heaptrack_probe(const unsigned char *buf, size_t n);
 int csv_probe(const unsigned char *buf, size_t n);
+/* 1 if the directory holds a CTF trace, or has one beneath it. */
+int lttng_probe_dir(const char *path);
 
 /* `heaptape stat FILE.etl [--json] [--salvage]`: etl.c. */
 int etl_stat(const char *path, int json, int salvage);

@@ -3,8 +3,9 @@
 # usage: deps.sh check|bench|fuzz
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -u
-BUILD="gcc make pkg-config libzstd-dev libxxhash-dev libzip-dev libfwnt-dev libjansson-dev"
-TEST="zstd python3 sqlite3 heaptrack libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 procps"
+BUILD="gcc make pkg-config libzstd-dev libxxhash-dev libzip-dev libfwnt-dev libjansson-dev libbabeltrace2-dev"
+TEST="zstd python3 sqlite3 heaptrack libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 procps
+      lttng-tools liblttng-ust1 babeltrace2"
 case "${1:-check}" in
 check) want="$BUILD $TEST" ;;
 bench) want="$BUILD $TEST heaptrack lttng-tools liblttng-ust-dev babeltrace2" ;;
