@@ -4,6 +4,9 @@
  * free(NULL) included, from the main thread and THREADS workers, for
  * t_lttng.sh.  The same calls every run; BURST more malloc/free pairs at
  * the end, as fast as they go (small LTTng buffers then discard events).
+ * The program's own calls are between two failed mallocs, of SIZE_MAX - 1
+ * (first) and SIZE_MAX - 2 (last): what a tracer's runtime allocates
+ * in the process before and after them is not the program's.
  * usage: lttng_kinds [THREADS] [BURST]
  */
 #include <malloc.h>
@@ -47,6 +50,8 @@ int main(int argc, char **argv)
 	pthread_t th[16];
 	int rc;
 
+	if (vmalloc(SIZE_MAX - 1))
+		return 1;
 	p = vmalloc(100);
 	q = vcalloc(10, 12);
 	r = vrealloc(NULL, 40);
@@ -74,5 +79,5 @@ int main(int argc, char **argv)
 	vfree(b);
 	for (long i = 0; i < burst; i++)
 		vfree(vmalloc((size_t)(i % 64) + 1));
-	return 0;
+	return vmalloc(SIZE_MAX - 2) != NULL;
 }

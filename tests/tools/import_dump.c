@@ -7,6 +7,8 @@
  *   import_dump mtrace TRACE    "+ 0xPTR 0xSIZE" ... (mtrace without callers
  *                               and '=' lines; a realloc prints '<' and '>')
  *   import_dump meta TRACE      "flags 0xN" then "key=value" lines
+ *   import_dump loss TRACE      "TS_FROM TS_TO PID TID EVENTS REASON" per
+ *                               loss record (ns as the reader gives them)
  *
  * Exit 1 (with a message) if the trace cannot be read to its end.
  */
@@ -104,7 +106,7 @@ int main(int argc, char **argv)
 	int err, bad = 0;
 
 	if (argc != 3) {
-		fputs("usage: import_dump android|mtrace|meta TRACE\n",
+		fputs("usage: import_dump android|mtrace|meta|loss TRACE\n",
 		      stderr);
 		return 2;
 	}
@@ -120,6 +122,16 @@ int main(int argc, char **argv)
 		printf("flags 0x%x\n", (unsigned)ht_reader_flags(r));
 		for (i = 0; i < n; i++)
 			printf("%s=%s\n", kv[i].key, kv[i].value);
+		ht_reader_close(r);
+		return 0;
+	}
+	if (!strcmp(argv[1], "loss")) {
+		const struct ht_loss *l;
+		size_t n = ht_reader_losses(r, &l), i;
+		for (i = 0; i < n; i++)
+			printf("%" PRIu64 " %" PRIu64 " %u %u %" PRIu64 " %u\n",
+			       l[i].ts_from, l[i].ts_to, l[i].pid, l[i].tid,
+			       l[i].events, l[i].reason);
 		ht_reader_close(r);
 		return 0;
 	}
