@@ -167,7 +167,7 @@ static int cmd_convert(int argc, char **argv)
 					   &o.from_ns))
 				return cli_usage(c, 2, "--from takes a format "
 					"(htape, csv, etl, android, mtrace, "
-					"heaptrack) or "
+					"heaptrack, lttng) or "
 					"a time such as 1.5s");
 			break;
 		case 't':
@@ -292,7 +292,8 @@ static int cmd_convert(int argc, char **argv)
 				return cli_error("cannot open '%s': %m", o.in);
 			return cli_error("'%s': unknown input format; name it "
 					 "with --from (htape, csv, etl, "
-					 "android, mtrace, heaptrack)", o.in);
+					 "android, mtrace, heaptrack, lttng)",
+					 o.in);
 		}
 	}
 	if (!o.out_kind && !(o.out_kind = kind_from_name(o.out)))
@@ -335,15 +336,16 @@ static int cmd_convert(int argc, char **argv)
 const struct ht_cmd cmd_convert_entry = {
 	.name = "convert",
 	.usage = "convert [options] INPUT OUTPUT | TRACE... OUT.csv",
-	.summary = "convert traces: etl, csv, android, mtrace, heaptrack "
-		   "-> htape; "
-		   "htape -> csv, htape",
+	.summary = "convert traces: etl, csv, android, mtrace, heaptrack, "
+		   "lttng -> htape; htape -> csv, htape",
 	.help =
 	"formats (from content, or --from/--to):\n"
 	"  INPUT   .htape trace, .csv (heaptape columns), Windows .etl,\n"
 	"          Android record_allocs text (plain, .zst or .zip),\n"
 	"          glibc mtrace log, heaptrack file (heaptrack.PROG.PID.zst\n"
-	"          or .gz, or --raw .raw.zst); - is stdin (needs --from)\n"
+	"          or .gz, or --raw .raw.zst), LTTng-UST libc-wrapper\n"
+	"          trace (a session or CTF trace directory); - is stdin\n"
+	"          (needs --from)\n"
 	"  OUTPUT  .htape, or .csv (- is csv on stdout)\n"
 	"  several traces (a process and its children: NAME NAME.*) go to\n"
 	"  one .csv: event rows in one time order, or --interval buckets\n"
@@ -352,7 +354,8 @@ const struct ht_cmd cmd_convert_entry = {
 	"  --from FMT|TIME    input format, or start of the time window\n"
 	"  --to FMT|TIME      output format, or end of the time window\n"
 	"  --start T, --end T time window from trace start (10ms, 1.5s)\n"
-	"  --pid N            keep one process (etl: its own output)\n"
+	"  --pid N            keep one process (etl, lttng: else one\n"
+	"                     output per process, OUT.PID.htape)\n"
 	"  --tid N[,N...]     keep these threads\n"
 	"  --op OP[,OP...]    keep these operations (malloc,free,...)\n"
 	"  --limit N          stop after N rows/events (.htape input:\n"

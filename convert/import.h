@@ -7,6 +7,10 @@
  * The parsers are plain functions over a struct textin and a callback, so
  * that the fuzz targets run them on memory without any file or writer.
  *
+ * (The other importers have drivers of their own: etl.c for Windows
+ * .etl, csv.c, and lttng.c for LTTng-UST libc-wrapper traces, read by
+ * libbabeltrace2 in a child process, lttng.h.)
+ *
  * Metadata written with every import (one PROCESS block, at the end):
  *   trace.source              android | mtrace | heaptrack
  *   trace.source_file         the input as named on the command line
