@@ -765,6 +765,7 @@ out:
 	}
 	for (i = 0; c.outs && i < MAX_OUTPUTS; i++)
 		imap_free(&c.outs[i].tids);
+	imap_free(&c.out_map);
 	free(c.outs);
 	free(c.names);
 	free(c.loss);

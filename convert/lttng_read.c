@@ -116,7 +116,8 @@ long lttng_find(const char *path, char ***dirs)
 		errno = e;
 		return -1;
 	}
-	qsort(found.v, (size_t)found.n, sizeof(*found.v), cmp_str);
+	if (found.n)
+		qsort(found.v, (size_t)found.n, sizeof(*found.v), cmp_str);
 	*dirs = found.v;
 	return found.n;
 }
