@@ -207,14 +207,76 @@ struct tally {
 	uint64_t events, bytes, read_bytes, lost, by[HT_LOSS_SOURCE + 1];
 	uint64_t cpu_ns, cpu_events; /* recorder.cpu_ns, of traces with it */
 	size_t traces, unread;
+	/* traces without an END block: their process is gone (killed
+	 * before it could close the trace: its last flush interval is
+	 * missing), or still running (a daemon's, still being written) */
+	size_t cut, running;
+	unsigned flush_ms;           /* the longest flush interval of those */
+	char cut_name[96];           /* the first cut one's file name */
 };
+
+/* Whether process pid runs (a zombie no longer writes). */
+static int pid_alive(long pid)
+{
+	char path[64], buf[512], *e;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	{
+		FILE *f = fopen(path, "r");
+		size_t n;
+
+		if (!f)
+			return 0;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = 0;
+	}
+	/* "pid (comm) S ...": a zombie no longer writes */
+	e = strrchr(buf, ')');
+	return e && e[1] == ' ' && e[2] != 'Z' && e[2] != 'X';
+}
+
+/* The pid in a child's trace name, PATH.PID or PATH.PID.N. */
+static long name_pid(const char *path, size_t base_len)
+{
+	if (strlen(path) <= base_len + 1)
+		return 0;
+	return strtol(path + base_len + 1, NULL, 10);
+}
+
+/* A trace without END: cut, or still being written if its process ran
+ * before the trace was read (it may close the trace meanwhile: a
+ * process seen gone first cannot). */
+static void tally_unclosed(struct ht_reader *r, const char *path,
+			   int was_alive, struct tally *t)
+{
+	const char *o = ht_reader_meta(r, "recorder.options"), *f, *base;
+	unsigned ms = 100;
+
+	if (was_alive) {
+		t->running++;
+		return;
+	}
+	if (o && (f = strstr(o, "flush_ms=")) != NULL)
+		ms = (unsigned)strtoul(f + 9, NULL, 10);
+	if (ms > t->flush_ms)
+		t->flush_ms = ms;
+	if (!t->cut++) {
+		base = strrchr(path, '/');
+		snprintf(t->cut_name, sizeof(t->cut_name), "%s",
+			 base ? base + 1 : path);
+	}
+}
 
 /* Adds a trace to t, and says its recorder.warning here (the recorder
  * saw it could not record: the program's malloc is its own), since the
  * program's output is not ours.  warn_only (-q): the warning alone,
  * which a trace over 1 MiB never has: only smaller ones are read.
  * Returns 0 if there is no such file. */
-static int read_trace(const char *path, struct tally *t, int warn_only)
+static int read_trace(const char *path, long pid, struct tally *t,
+		      int warn_only)
 {
 	struct ht_reader *r;
 	struct ht_trace_info info;
@@ -222,6 +284,8 @@ static int read_trace(const char *path, struct tally *t, int warn_only)
 	struct stat st;
 	const char *w;
 	size_t n;
+
+	int alive = pid_alive(pid);
 
 	if (stat(path, &st) || !S_ISREG(st.st_mode))
 		return 0;
@@ -241,6 +305,8 @@ static int read_trace(const char *path, struct tally *t, int warn_only)
 	}
 	ht_reader_info(r, &info);
 	t->events += info.events;
+	if (!ht_reader_complete(r))
+		tally_unclosed(r, path, alive, t);
 	if ((w = ht_reader_meta(r, "recorder.cpu_ns")) != NULL) {
 		t->cpu_ns += strtoull(w, NULL, 10);
 		t->cpu_events += info.events;
@@ -255,6 +321,29 @@ static int read_trace(const char *path, struct tally *t, int warn_only)
 	}
 	ht_reader_close(r);
 	return 1;
+}
+
+/* The traces without END: a process killed (SIGKILL, the OOM killer)
+ * flushed last up to one flush interval before it died. */
+static void put_unclosed(const struct tally *t)
+{
+	if (t->cut == 1)
+		fprintf(stderr, ", cut: the process of '%s' was killed before "
+			"the trace was closed; events of its last <= %u ms "
+			"(the flush interval) are not in it", t->cut_name,
+			t->flush_ms);
+	else if (t->cut)
+		fprintf(stderr, ", %zu traces cut ('%s' and %zu more): their "
+			"processes were killed before the traces were closed; "
+			"events of their last <= %u ms (the flush interval) "
+			"are not in them", t->cut, t->cut_name, t->cut - 1,
+			t->flush_ms);
+	if (t->running)
+		fprintf(stderr, ", %zu trace%s still being written (%s "
+			"still running)", t->running,
+			t->running == 1 ? "" : "s",
+			t->running == 1 ? "its process is" :
+					  "their processes are");
 }
 
 /* ": 8000006 events, 30.5 MiB, recorder CPU 0.241 s (30 ns/event),
@@ -281,19 +370,23 @@ static void put_tally(const struct tally *t)
 		fprintf(stderr, ", recorder CPU %.3f s (%.0f ns/event)",
 			(double)t->cpu_ns * 1e-9,
 			(double)t->cpu_ns / (double)t->cpu_events);
-	if (!t->lost) {
-		fputs(", none lost", stderr);
-		return;
+	if (t->lost) {
+		fprintf(stderr, ", %llu events lost",
+			(unsigned long long)t->lost);
+		for (int k = HT_LOSS_BUFFERS; k <= HT_LOSS_SOURCE; k++) {
+			if (!t->by[k])
+				continue;
+			fprintf(stderr, "%s%s", sep, why[k]);
+			sep = ", ";
+		}
+		if (*sep == ',')
+			fputc(')', stderr);
 	}
-	fprintf(stderr, ", %llu events lost", (unsigned long long)t->lost);
-	for (int k = HT_LOSS_BUFFERS; k <= HT_LOSS_SOURCE; k++) {
-		if (!t->by[k])
-			continue;
-		fprintf(stderr, "%s%s", sep, why[k]);
-		sep = ", ";
-	}
-	if (*sep == ',')
-		fputc(')', stderr);
+	put_unclosed(t);
+	/* only what was read and closed can be vouched for */
+	if (!t->lost && !t->cut && !t->running)
+		fputs(t->unread ? ", none lost in those read" : ", none lost",
+		      stderr);
 }
 
 /* $HEAPTAPE_PRELOAD, next to this binary (build dir), then
@@ -614,13 +707,17 @@ static int run(int argc, char **argv)
 		glob_t g;
 		char pat[PATH_MAX + 80];
 
-		have = read_trace(path, &t, quiet);
+		/* the first process: waited for, gone */
+		have = read_trace(path, 0, &t, quiet);
 		/* PATH.PID and PATH.PID.N (exec continuations) */
 		snprintf(pat, sizeof(pat), "%s.[0-9]*", path);
 		if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
 			more = g.gl_pathc;
 			for (size_t i = 0; i < more; i++)
-				read_trace(g.gl_pathv[i], &t, quiet);
+				read_trace(g.gl_pathv[i],
+					   name_pid(g.gl_pathv[i],
+						    strlen(path)),
+					   &t, quiet);
 			globfree(&g);
 		}
 	}

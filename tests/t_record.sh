@@ -776,6 +776,27 @@ want=$(awk '{ t[NR] = $1; c[NR] = $2; last = $1 }
 	ok "kill: all events older than the flush interval kept ($got >= $want)" ||
 	no "kill: all events older than the flush interval kept ($got, want $want)"
 
+# record's last line: a trace without END is never "none lost": a
+# killed process's is cut (its last flush interval is missing), a
+# running one's is still being written; the first process's and a
+# child's alike
+rm -f "$d"/k2.htape* "$d"/k3.htape* "$d"/k4.htape* "$d/k4.pid"
+"$H" record -f 50 -o "$d/k2.htape" -- "$P/killme" >/dev/null 2>"$d/k2.err" &
+rp=$!
+sleep 0.5
+kp=$(pgrep -P "$rp" | head -1)
+[ -n "$kp" ] && kill -KILL "$kp"
+wait "$rp"
+"$H" record -o "$d/k3.htape" -- sh -c "\"$P/killme\" >/dev/null & sleep 0.5; kill -KILL \$!; wait; true" 2>"$d/k3.err"
+"$H" record -o "$d/k4.htape" -- sh -c "\"$P/killme\" >/dev/null & echo \$! >\"$d/k4.pid\"; sleep 0.5" 2>"$d/k4.err"
+[ -s "$d/k4.pid" ] && kill -KILL "$(cat "$d/k4.pid")"
+tail -1 "$d/k2.err" | grep -q "trace '.*k2.htape': [0-9]* events, .*, cut: the process of 'k2.htape' was killed before the trace was closed; events of its last <= 50 ms (the flush interval) are not in it$" &&
+	tail -1 "$d/k3.err" | grep -q "(and [0-9]* more .*), cut: the process of 'k3.htape.[0-9.]*' was killed before the trace was closed; events of its last <= 100 ms" &&
+	tail -1 "$d/k4.err" | grep -q "(and [0-9]* more .*), 1 trace still being written (its process is still running)$" &&
+	! grep -q "none lost" "$d/k2.err" "$d/k3.err" "$d/k4.err" &&
+	ok "kill: record's last line says a trace is cut or still being written, never none lost" ||
+	{ no "kill: record's last line for a trace without END"; tail -qn1 "$d/k2.err" "$d/k3.err" "$d/k4.err" | sed 's/^/# /'; }
+
 # --- command line ------------------------------------------------------------
 d=$T/cli
 rm -rf "$d"
