@@ -235,12 +235,18 @@ static int parse_size(const char *s, uint64_t *out)
 /* A HEAPTAPE_* value the library cannot use: the program's output is
  * not ours to write to, so the trace says it (recorder.warning, which
  * `heaptape stat` shows).  The launcher checks its options itself. */
-static void bad_env(const char *name, const char *val, const char *then)
+static void env_warn(const char *name, const char *val, const char *what,
+		     const char *then)
 {
 	size_t k = strlen(opt.warn);
 
-	snprintf(opt.warn + k, sizeof(opt.warn) - k, "%s%s='%.40s' not understood: %s",
-		 k ? "; " : "", name, val, then);
+	snprintf(opt.warn + k, sizeof(opt.warn) - k, "%s%s='%.40s' %s: %s",
+		 k ? "; " : "", name, val, what, then);
+}
+
+static void bad_env(const char *name, const char *val, const char *then)
+{
+	env_warn(name, val, "not understood", then);
 }
 
 static void options(void)
@@ -261,15 +267,23 @@ static void options(void)
 	}
 	opt.flush_ms = 100;
 	if ((s = getenv("HEAPTAPE_FLUSH_MS")) && *s) {
-		if (!parse_size(s, &v) && v > 0)
-			opt.flush_ms = v > 60000 ? 60000 : (unsigned)v;
+		if (!parse_size(s, &v) && v > 60000) {
+			opt.flush_ms = 60000;
+			env_warn("HEAPTAPE_FLUSH_MS", s, "above the longest "
+				 "interval", "60000 ms");
+		} else if (!parse_size(s, &v) && v > 0)
+			opt.flush_ms = (unsigned)v;
 		else
 			bad_env("HEAPTAPE_FLUSH_MS", s, "100 ms");
 	}
 	opt.pool_bytes = 4u << 20;
 	if ((s = getenv("HEAPTAPE_BUFFER")) && *s) {
-		if (!parse_size(s, &v))
-			opt.pool_bytes = v < (1u << 20) ? (1u << 20) : v;
+		if (!parse_size(s, &v) && v < (1u << 20)) {
+			opt.pool_bytes = 1u << 20;
+			env_warn("HEAPTAPE_BUFFER", s, "below the smallest "
+				 "pool", "1M");
+		} else if (!parse_size(s, &v))
+			opt.pool_bytes = v;
 		else
 			bad_env("HEAPTAPE_BUFFER", s, "4M");
 	}

@@ -474,21 +474,26 @@ static int run(int argc, char **argv)
 		case 'f': {
 			uint64_t ns;
 
+			/* the recorder flushes in whole ms, at most a
+			 * minute apart */
 			if (cli_parse_duration(optarg, &ns) == 0 &&
 			    strpbrk(optarg, "munsh"))
-				v = ns / 1000000u;
+				v = ns % 1000000u ? 0 : ns / 1000000u;
 			else if (cli_parse_u64(optarg, &v))
+				v = 0;
+			if (v == 0 || v > 60000)
 				return cli_usage(&cmd_record_entry, 2,
-						 "bad --flush-interval");
-			if (v == 0)
-				v = 1;
+						 "bad --flush-interval (1 to "
+						 "60000 ms)");
 			setenv_u64("HEAPTAPE_FLUSH_MS", v);
 			break;
 		}
 		case 'b':
-			if (cli_parse_size(optarg, &v))
+			/* the pool's smallest: one 1 MiB chunk */
+			if (cli_parse_size(optarg, &v) || v < (1u << 20))
 				return cli_usage(&cmd_record_entry, 2,
-						 "bad --buffer-size");
+						 "bad --buffer-size (1M or "
+						 "more)");
 			setenv_u64("HEAPTAPE_BUFFER", v);
 			break;
 		case 'l': {
@@ -764,8 +769,9 @@ const struct ht_cmd cmd_record_entry = {
 	"                          %p pid, %t start time, %h host name;\n"
 	"                          child processes add .<pid>\n"
 	"  -f, --flush-interval MS write buffered events at least this often\n"
-	"                          (default 100; bounds what a SIGKILL loses)\n"
-	"  -b, --buffer-size SIZE  event buffer pool (default 4M)\n"
+	"                          (default 100, 1 to 60000; bounds what a\n"
+	"                          SIGKILL loses)\n"
+	"  -b, --buffer-size SIZE  event buffer pool (default 4M, 1M or more)\n"
 	"  -l, --level N           zstd level (default 1; recompress later\n"
 	"                          with `heaptape convert --level`)\n"
 	"  -m, --max-size SIZE     stop recording (with a loss record) when\n"

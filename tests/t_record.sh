@@ -859,6 +859,31 @@ cmp -s "$d/envbad.out" "$d/envgood.out" &&
 	[ "$(opcount "$d/envbad.htape" malloc)" -ge 100 ] &&
 	ok "HEAPTAPE_* values not understood: same output, recorder.warning names each" ||
 	no "HEAPTAPE_* values not understood: warning '$w'"
+# values the library would have to change: the trace says what it used
+rm -f "$d"/envclamp.htape*
+HEAPTAPE_OUT="$d/envclamp.htape" HEAPTAPE_BUFFER=0 HEAPTAPE_FLUSH_MS=99999 \
+	LD_PRELOAD="$HT_PRELOAD" "$P/exiter" 100 >/dev/null 2>&1
+w=$(meta "$d/envclamp.htape" recorder.warning)
+o=$(meta "$d/envclamp.htape" recorder.options)
+case "$w" in *"HEAPTAPE_FLUSH_MS='99999' above the longest interval: 60000 ms"*"HEAPTAPE_BUFFER='0' below the smallest pool: 1M"*) true ;; *) false ;; esac &&
+	case "$o" in "flush_ms=60000 buffer=1048576 "*) true ;; *) false ;; esac &&
+	ok "HEAPTAPE_BUFFER=0, HEAPTAPE_FLUSH_MS=99999: recorder.warning says what was used instead" ||
+	no "HEAPTAPE_BUFFER=0, HEAPTAPE_FLUSH_MS=99999: warning '$w', options '$o'"
+# ... and record refuses them, as it does -m 10 and -l 99
+bad=
+for a in "-b 0" "-b 512K" "-f 0" "-f 500us" "-f 61s" "-f 60001" "-f x"; do
+	rm -f "$d/bad.htape"
+	"$H" record -q $a -o "$d/bad.htape" -- true 2>"$d/err"
+	rc=$?
+	[ $rc = 2 ] && grep -q "^heaptape record: bad --" "$d/err" &&
+		[ ! -e "$d/bad.htape" ] || bad="$bad '$a' ($rc)"
+done
+for a in "-b 1M" "-f 1" "-f 60s" "-f 20ms"; do
+	"$H" record -q -F $a -o "$d/good.htape" -- true 2>"$d/err" ||
+		bad="$bad '$a' refused"
+done
+[ -z "$bad" ] && ok "record -b 0, -b 512K, -f 0, -f 500us, -f 61s: usage error (2); -b 1M, -f 60s taken" ||
+	no "record option values:$bad"
 rm -f "$d"/p.htape*
 "$H" record -q --paused -o "$d/p.htape" -- "$P/exiter" 1000 >/dev/null
 [ "$(opcount "$d/p.htape" malloc)" = 0 ] && "$H" verify "$d/p.htape" >/dev/null &&
