@@ -82,6 +82,10 @@ static struct {
 
 /* Process and trace state (per process: reset in a fork child). */
 static uint32_t g_pid;
+/* The parent: taken at start, and in a fork child from the forking
+ * process itself (the parent may exit before the trace is opened: a
+ * daemon's ppid would read 1). */
+static uint32_t g_ppid;
 static int g_root;               /* first process of a recording */
 static uint8_t g_uuid[16], g_parent_uuid[16];
 static int g_have_parent;
@@ -1196,7 +1200,7 @@ static void write_meta(void)
 	exe[r > 0 ? r : 0] = 0;
 	uname(&un);
 	snprintf(num[0], sizeof(num[0]), "%u", g_pid);
-	snprintf(num[1], sizeof(num[1]), "%d", (int)getppid());
+	snprintf(num[1], sizeof(num[1]), "%u", g_ppid);
 	snprintf(num[2], sizeof(num[2]), "%llu",
 		 (unsigned long long)g_start_real_ns);
 	snprintf(num[3], sizeof(num[3]), "%ld", g_page);
@@ -2201,6 +2205,7 @@ void ht__init(void)
 	ht__resolve_exec();
 	options();
 	g_pid = (uint32_t)getpid();
+	g_ppid = (uint32_t)getppid();
 	g_page = sysconf(_SC_PAGESIZE);
 	clock_gettime(CLOCK_REALTIME, &rt);
 	g_start_mono_ns = mono_ns();
@@ -2352,6 +2357,7 @@ void ht__fork_child(void)
 		g_uuid[0] ^= 0x5a, g_uuid[15] ^= (uint8_t)getpid();
 	g_uuid[6] = (g_uuid[6] & 0x0f) | 0x40;
 	g_uuid[8] = (g_uuid[8] & 0x3f) | 0x80;
+	g_ppid = g_pid;
 	g_pid = (uint32_t)getpid();
 	g_root = 0;
 	g_segment = 0;

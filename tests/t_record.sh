@@ -746,6 +746,35 @@ pm=$("$H" cat --op malloc "$d/t.htape" 2>/dev/null | wc -l)
 	ok "daemon(3): parent's events written at fork ($pm mallocs), daemon's trace complete" ||
 	no "daemon(3): parent's events written at fork ($pm mallocs), daemon's trace complete"
 
+# process.ppid is the process that forked, even when it exits before its
+# child opens a trace (a daemon's double fork: getppid() is 1 by then)
+d=$T/orphan
+rm -rf "$d"
+mkdir -p "$d"
+"$H" record -q -o "$d/o.htape" -- "$P/orphan" &
+rp=$!
+wait "$rp"
+for i in $(seq 100); do
+	set -- "$d"/o.htape.*
+	[ $# = 2 ] && "$H" verify "$d/o.htape" "$@" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+root=$(meta "$d/o.htape" process.pid)
+got="$(meta "$d/o.htape" process.ppid)"
+want=$rp
+for f in "$@"; do
+	got="$got $(meta "$f" process.ppid)"
+	pp=$(meta "$f" process.pid)
+	# the middle process is the root's child, the last one its own
+	if [ "$(opcount "$f" malloc)" -ge 1000 ]; then last=$f; else mid=$pp; fi
+done
+for f in "$@"; do
+	[ "$f" = "${last:-}" ] && want="$want ${mid:-?}" || want="$want $root"
+done
+[ $# = 2 ] && [ "$got" = "$want" ] &&
+	ok "orphan: process.ppid is the forking process though it has exited ($got)" ||
+	no "orphan: process.ppid $got, want $want ($# children)"
+
 # --- SIGKILL -----------------------------------------------------------------
 d=$T/kill
 mkdir -p "$d"
