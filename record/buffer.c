@@ -546,6 +546,17 @@ static void wake_encoder(void)
 	}
 }
 
+/* n buffers went back to the pool: as many producers waiting for one
+ * may take them (waking all of them for each buffer would have all but
+ * one go back to sleep). */
+static void wake_waiters(int n)
+{
+	if (n && atomic_load(&g_buf_waiters)) {
+		atomic_fetch_add(&g_buf_seq, 1);
+		futex(&g_buf_seq, FUTEX_WAKE_PRIVATE, (uint32_t)n, NULL);
+	}
+}
+
 static struct ht__buf *take_small(void)
 {
 	struct ht__buf *b;
@@ -648,8 +659,13 @@ static struct ht__buf *take_big(int may_wait)
 			atomic_fetch_add(&g_buf_waiters, 1);
 			seq = atomic_load(&g_buf_seq);
 			if (!(atomic_load(&g_free_big) & 0xffffffffu)) {
-				atomic_fetch_add(&g_enc_seq, 1);
-				futex(&g_enc_seq, FUTEX_WAKE_PRIVATE, 1, NULL);
+				/* a sleeping encoder sees g_buf_waiters
+				 * first, or is seen sleeping here */
+				if (atomic_load(&g_enc_sleeping)) {
+					atomic_fetch_add(&g_enc_seq, 1);
+					futex(&g_enc_seq, FUTEX_WAKE_PRIVATE,
+					      1, NULL);
+				}
 				futex(&g_buf_seq, FUTEX_WAIT_PRIVATE, seq,
 				      &ts);
 			}
@@ -823,23 +839,18 @@ void ht__thread_exit(void)
 
 	if (!th)
 		return;
-	/* the name, while /proc still has it */
+	/* the name, while the thread is still there to ask: one syscall,
+	 * and no fd taken beside the program's (the encoder reads it from
+	 * /proc only for the threads it sees alive) */
 	{
-		char path[64], name[32];
-		ssize_t n;
+		char name[16];
 
-		t->guard++;
-		snprintf(path, sizeof(path), "/proc/self/task/%u/comm", t->tid);
-		n = read_file(path, name, sizeof(name));
-		if (n > 0) {
-			if (name[n - 1] == '\n')
-				name[n - 1] = 0;
-			name[sizeof(th->pname) - 1] = 0;
+		if (prctl(PR_GET_NAME, name, 0, 0, 0) == 0) {
+			name[sizeof(name) - 1] = 0;
 			memcpy(th->pname, name, sizeof(th->pname));
 			atomic_store_explicit(&th->pname_set, 1,
 					      memory_order_release);
 		}
-		t->guard--;
 	}
 	/* The thread keeps its slot and buffers until it is gone: what it
  * frees later in its exit (TLS, stacks) stays in the same stream, in
@@ -849,7 +860,9 @@ void ht__thread_exit(void)
 	t->dead = 1;
 	atomic_store_explicit(&th->state, HT__THR_EXITED,
 			      memory_order_release);
-	if (atomic_fetch_add(&g_exiting, 1) > 64)
+	/* the encoder frees the slots and buffers of the gone ones on its
+	 * rounds; woken once per 64 exits, not at each one, to bound them */
+	if ((atomic_fetch_add(&g_exiting, 1) + 1) % 64 == 0)
 		wake_encoder();
 }
 
@@ -1629,6 +1642,7 @@ static size_t drain(struct ht__thr *th, uint32_t names_gen, uint64_t upto,
 	uint32_t hi = atomic_load_explicit(&th->head, memory_order_acquire);
 	size_t total = 0;
 	uint64_t first_ts = 0;
+	int returned = 0;
 
 	while (hi) {
 		struct ht__buf *b = &g_bufs[hi - 1];
@@ -1655,12 +1669,10 @@ static size_t drain(struct ht__thr *th, uint32_t names_gen, uint64_t upto,
 		/* the producer moved on: b is finished */
 		atomic_store_explicit(&th->head, nx, memory_order_release);
 		give_back(b);
-		if (atomic_load(&g_buf_waiters)) {
-			atomic_fetch_add(&g_buf_seq, 1);
-			futex(&g_buf_seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
-		}
+		returned++;
 		hi = nx;
 	}
+	wake_waiters(returned);
 	if ((total || atomic_load(&th->pname_set)) &&
 	    th->gen != names_gen + 1) {
 		/* name: on the first events of a thread, and after renames */
@@ -1695,13 +1707,16 @@ static size_t drain(struct ht__thr *th, uint32_t names_gen, uint64_t upto,
 static void release_thread(struct ht__thr *th)
 {
 	uint32_t hi = atomic_load(&th->head);
+	int returned = 0;
 
 	while (hi) {
 		struct ht__buf *b = &g_bufs[hi - 1];
 
 		hi = atomic_load(&b->next);
 		give_back(b);
+		returned++;
 	}
+	wake_waiters(returned);
 	atomic_store(&th->head, 0);
 	atomic_fetch_sub(&g_live, 1);
 	atomic_store_explicit(&th->state, HT__THR_FREE, memory_order_release);

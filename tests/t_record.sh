@@ -634,6 +634,34 @@ m=$(opcount "$T/threads/trace.htape" malloc)
 	ok "threads: 1000 threads recorded, none lost ($1 threads, $m mallocs)" ||
 	no "threads: 1000 threads recorded ($1 threads, $2 lost, $m mallocs)"
 
+# a thread per request: every event and every thread's name at exit (set
+# by prctl, which no hook sees) kept; and a short-lived thread costs the
+# recorder no file of its own (no /proc read at exit) and no herd of
+# futex wake-ups (producers waiting for buffers woken all at once for
+# each buffer returned: about 15 a thread before)
+same churn -- "$P/churn" 1000
+f=$T/churn/trace.htape
+got=$("$H" stat --json "$f" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+w = [t for t in d["per_thread"] if t["tid"] != t["pid"]]
+names = set(t["name"] for t in w) == set("c%d" % i for i in range(1000))
+print(len(w), names, sum(t["allocs"] for t in w), d["lost_events"])')
+[ "$got" = "1000 True 2000000 0" ] &&
+	ok "churn: 1000 threads, each with its own name at exit, 2000000 mallocs, none lost" ||
+	no "churn: threads, named, names, mallocs, lost: $got"
+if command -v strace >/dev/null; then
+	strace -f -o "$T/churn/strace" -e trace=futex,openat \
+		"$H" record -q -F -o "$T/churn/s.htape" -- "$P/churn" 1000 >/dev/null
+	fx=$(grep -c 'futex(' "$T/churn/strace")
+	comm=$(grep -c '/comm"' "$T/churn/strace")
+	[ "$fx" -lt 5000 ] && [ "$comm" -lt 100 ] &&
+		ok "churn: 1000 threads cost $fx futex calls (< 5000) and $comm /proc comm reads (< 100)" ||
+		no "churn: 1000 threads cost $fx futex calls (want < 5000) and $comm /proc comm reads (want < 100)"
+else
+	skip "churn: futex calls and /proc reads per thread" "no strace"
+fi
+
 # the encoder thread's CPU time is in the trace (recorder.cpu_ns), for
 # the parent and a forked child, and stat and record's last line show
 # it per event; it is under the CPU time of the whole recorded run
