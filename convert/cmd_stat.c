@@ -18,7 +18,9 @@
  * peak_live_blocks, peak_time_ns, lost_events, blocks, file_bytes,
  * bytes_per_event, unknown_frees, failed_calls, reused_addresses,
  * live_at_end_bytes, live_at_end_blocks, loss_records,
- * recorded_peak_rss_bytes (null without RSS samples), rss_samples,
+ * recorded_peak_rss_bytes (null without RSS samples),
+ * recorder_rss_bytes (the recorder's own part of it; null if unknown),
+ * rss_samples,
  * event_blocks, size_histogram [{min, max, count}],
  * lifetime_histogram {unit, buckets [{min, max, count}], never_freed},
  * top_sizes [{size, count}], per_thread [{pid, tid, name, events,
@@ -466,6 +468,8 @@ static const char *op_label(int op, char buf[16], int json)
 	return buf;
 }
 
+static const char *meta_get(const struct report *rp, const char *key);
+
 static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 {
 	const struct live_stats *ls = &rp->ls;
@@ -514,6 +518,13 @@ static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 	fprintf(f, "  \"live_at_end_blocks\": %" PRIu64 ",\n", ls->blocks);
 	fprintf(f, "  \"recorded_peak_rss_bytes\": ");
 	json_u64_or_null(f, rp->has_rss, rp->rss_peak);
+	fprintf(f, ",\n  \"recorder_rss_bytes\": ");
+	{
+		const char *own = meta_get(rp, "recorder.rss_bytes");
+
+		json_u64_or_null(f, own != NULL,
+				 own ? strtoull(own, NULL, 10) : 0);
+	}
 	fprintf(f, ",\n  \"rss_samples\": %zu,\n", rp->nrss);
 
 	fputs("  \"size_histogram\": [", f);
@@ -745,10 +756,18 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 		fprintf(f, "paused events  %" PRIu64 " (calls while recording "
 			   "was paused: not recorded, by choice)\n",
 			rp->paused);
-	if (rp->has_rss)
-		fprintf(f, "recorded RSS   peak %" PRIu64 " bytes (%s), %zu "
-			   "samples\n", rp->rss_peak,
-			cli_bytes(b1, sizeof(b1), rp->rss_peak), rp->nrss);
+	if (rp->has_rss) {
+		const char *own = meta_get(rp, "recorder.rss_bytes");
+
+		fprintf(f, "recorded RSS   peak %" PRIu64 " bytes (%s", rp->rss_peak,
+			cli_bytes(b1, sizeof(b1), rp->rss_peak));
+		/* the recorder's pool, zstd and code are in the process */
+		if (own)
+			fprintf(f, "; %s of it the recorder's",
+				cli_bytes(b1, sizeof(b1),
+					  strtoull(own, NULL, 10)));
+		fprintf(f, "), %zu samples\n", rp->nrss);
+	}
 	if ((cpu_ns = meta_get(rp, "recorder.cpu_ns")) != NULL) {
 		double cpu = strtod(cpu_ns, NULL);
 
@@ -1092,6 +1111,7 @@ const struct ht_cmd cmd_stat_entry = {
 	"                 threads, processes, time_span_ns, peak_live_bytes,\n"
 	"                 lost_events, paused_events, blocks, file_bytes, bytes_per_event,\n"
 	"                 unknown_frees, recorded_peak_rss_bytes,\n"
+	"                 recorder_rss_bytes (the recorder's own part of it),\n"
 	"                 size_histogram, lifetime_histogram, top_sizes,\n"
 	"                 per_thread, meta, problems, ...)\n"
 	"  --salvage      skip damaged blocks and list them as problems\n"

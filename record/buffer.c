@@ -24,6 +24,7 @@
 #include <fnmatch.h>
 #include <gnu/libc-version.h>
 #include <limits.h>
+#include <link.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
@@ -509,6 +510,12 @@ static void buf_reset(struct ht__buf *b)
 	atomic_store_explicit(&b->pub, b->recs, memory_order_relaxed);
 }
 
+/* The pool's chunks, for the recorder's own RSS (own_rss()); a chunk
+ * holds 16 buffers or more. */
+#define MAX_CHUNKS (MAX_BUFS / (CHUNK_BYTES / BIG_BYTES))
+static char *g_chunks[MAX_CHUNKS];
+static _Atomic(uint32_t) g_nchunks;
+
 /* Maps one more chunk of buffers (caller holds g_grow_lock). */
 static int grow(int big)
 {
@@ -519,6 +526,9 @@ static int grow(int big)
 	first = atomic_load(&g_nbufs);
 	if (first + n > MAX_BUFS || !(mem = map(CHUNK_BYTES)))
 		return -1;
+	/* the pointer first: own_rss() reads up to the count */
+	g_chunks[atomic_load(&g_nchunks)] = mem;
+	atomic_fetch_add(&g_nchunks, 1);
 	for (uint32_t i = 0; i < n; i++) {
 		struct ht__buf *b = &g_bufs[first + i];
 
@@ -1722,6 +1732,85 @@ static void release_thread(struct ht__thr *th)
 	atomic_store_explicit(&th->state, HT__THR_FREE, memory_order_release);
 }
 
+/*
+ * The recorder's own resident memory: its buffer pool, thread table,
+ * scratch and writer arena (zstd included), and the pages of its own
+ * library; not the encoder's stack (~30 KiB used).  mincore() on the
+ * mappings the recorder made itself: what it adds to the process's RSS.
+ */
+static struct {
+	uintptr_t base;
+	size_t len;
+} g_own_seg[8];
+static unsigned g_own_nseg;
+static uint64_t g_peak_rss, g_peak_own; /* at the highest RSS sample */
+
+static int own_segments(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t me = (uintptr_t)arg;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && me >= lo && me < lo + ph->p_memsz)
+			goto ours;
+	}
+	return 0;
+ours:
+	for (int i = 0; i < info->dlpi_phnum &&
+			g_own_nseg < sizeof(g_own_seg) / sizeof(g_own_seg[0]);
+	     i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		g_own_seg[g_own_nseg].base = info->dlpi_addr + ph->p_vaddr;
+		g_own_seg[g_own_nseg++].len = ph->p_memsz;
+	}
+	return 1;
+}
+
+static uint64_t resident(const void *p, size_t len)
+{
+	static unsigned char vec[4096];
+	uintptr_t pg = (uintptr_t)g_page;
+	uintptr_t a = (uintptr_t)p & ~(pg - 1), end = (uintptr_t)p + len;
+	uint64_t n = 0;
+
+	if (!p)
+		return 0;
+	while (a < end) {
+		size_t k = (end - a + pg - 1) / pg;
+
+		if (k > sizeof(vec))
+			k = sizeof(vec);
+		if (mincore((void *)a, k * pg, vec))
+			break;
+		for (size_t i = 0; i < k; i++)
+			n += vec[i] & 1;
+		a += k * pg;
+	}
+	return n * pg;
+}
+
+static uint64_t own_rss(void)
+{
+	uint64_t n = resident(g_bufs, sizeof(struct ht__buf) * MAX_BUFS) +
+		     resident(g_thrs, sizeof(struct ht__thr) * MAX_THREADS) +
+		     resident(g_scratch, sizeof(struct ht_event) * SCRATCH);
+	uint32_t nc = atomic_load(&g_nchunks);
+
+	for (uint32_t i = 0; i < nc; i++)
+		n += resident(g_chunks[i], CHUNK_BYTES);
+	for (unsigned i = 0; i < g_arena.n; i++)
+		n += resident(g_arena.c[i].base, g_arena.c[i].cap);
+	for (unsigned i = 0; i < g_own_nseg; i++)
+		n += resident((void *)g_own_seg[i].base, g_own_seg[i].len);
+	return n;
+}
+
 static void sample_rss(void)
 {
 	char buf[128];
@@ -1746,6 +1835,11 @@ static void sample_rss(void)
 	g_rss[g_nrss++] = (struct ht_rss_sample){ ht__clock(), g_pid,
 						  (uint64_t)res *
 							  (uint64_t)g_page };
+	/* only a new peak needs the recorder's share: few calls */
+	if ((uint64_t)res * (uint64_t)g_page > g_peak_rss) {
+		g_peak_rss = (uint64_t)res * (uint64_t)g_page;
+		g_peak_own = own_rss();
+	}
 }
 
 /* One pass over every thread.  Caller holds g_wlock. */
@@ -1866,6 +1960,14 @@ static void close_trace(int cmd)
 
 			snprintf(v, sizeof(v), "%llu",
 				 (unsigned long long)cpu);
+			ht_writer_meta(g_w, &kv, 1);
+		}
+		if (g_peak_rss) {
+			char v[32];
+			struct ht_kv kv = { "recorder.rss_bytes", v };
+
+			snprintf(v, sizeof(v), "%llu",
+				 (unsigned long long)g_peak_own);
 			ht_writer_meta(g_w, &kv, 1);
 		}
 		ht_writer_close(g_w);
@@ -2244,6 +2346,7 @@ void ht__init(void)
 		ht__t.guard--;
 		return;
 	}
+	dl_iterate_phdr(own_segments, (void *)(uintptr_t)&ht__init);
 	g_key_ok = pthread_key_create(&g_key, key_dtor) == 0;
 	pthread_atfork(ht__fork_prepare, ht__fork_parent, ht__fork_child);
 	if (opt.toggle_sig > 0) {
@@ -2393,6 +2496,7 @@ void ht__fork_child(void)
 	g_discarded = 0;
 	g_pend = g_budget = 0; /* the parent's events */
 	g_nrss = 0;
+	g_peak_rss = g_peak_own = 0;
 	g_pause_from = atomic_load(&ht__on) == 2 ? ht__clock() : 0;
 	atomic_store(&ht__paused_events, 0);
 	g_paused_seen = 0;

@@ -269,6 +269,26 @@ EOF
 	no "cat/plot of sequential traces: $# traces; $(tr '\n' ' ' <"$d/rss")"
 set --
 
+# the recorded peak RSS includes the recorder's own memory (its pool,
+# writer, zstd, code): the trace says how much, and what is left is the
+# program's own peak, as measured without the recorder
+d=$T/ownrss
+rm -rf "$d"
+mkdir -p "$d"
+"$H" record -q -o "$d/t.htape" -- "$P/holdmem" 2000 10000
+plain=$(python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)' "$P/holdmem" 2000 10000)
+peak=$(statnum "$d/t.htape" recorded_peak_rss_bytes)
+own=$(statnum "$d/t.htape" recorder_rss_bytes)
+"$H" stat "$d/t.htape" >"$d/stat.txt"
+case "$own" in ''|*[!0-9]*) own=-1 ;; esac
+[ "$own" -gt 500000 ] && [ "$own" -lt "${peak:-0}" ] &&
+	[ $((peak - own - plain)) -lt 1048576 ] && [ $((plain - (peak - own))) -lt 1048576 ] &&
+	grep -q "^recorded RSS   peak $peak bytes (.*; .* of it the recorder's), [0-9]* samples$" "$d/stat.txt" &&
+	ok "holdmem: recorded RSS peak $peak, $own of it the recorder's: the rest within 1 MiB of the program's own $plain" ||
+	no "holdmem: recorded RSS peak '$peak', recorder's '$own', unrecorded peak $plain: $(grep RSS "$d/stat.txt")"
+
 # --only (HEAPTAPE_ONLY): of gcc's three programs only cc1 is recorded;
 # the others run untouched and leave no trace.  A pattern that matches
 # no process: record says so.
