@@ -132,6 +132,9 @@ static _Atomic(uint64_t) g_lost_nothr;
 static pthread_key_t g_key;
 static int g_key_ok;
 static _Atomic(uint32_t) g_names_gen;
+/* The main thread left by pthread_exit() (its key destructor ran): only
+ * then may the encoder be what keeps the process alive. */
+static _Atomic(int) g_main_left;
 
 /* Encoder. */
 static pthread_t g_enc;
@@ -879,6 +882,8 @@ void ht__thread_exit(void)
 static void key_dtor(void *arg)
 {
 	(void)arg;
+	if (ht__t.main)
+		atomic_store(&g_main_left, 1);
 	ht__thread_exit();
 }
 
@@ -2010,6 +2015,11 @@ static int only_encoder_left(void)
 	char b[512], path[64], *p;
 	long n = 0;
 
+	/* not /proc every flush: its fds would be the lowest free ones,
+	 * for a moment the program could see (and its open() would get
+	 * the next one) */
+	if (!atomic_load(&g_main_left))
+		return 0;
 	if (read_file("/proc/self/stat", b, sizeof(b)) <= 0 ||
 	    !(p = strrchr(b, ')')))
 		return 0;
@@ -2348,6 +2358,11 @@ void ht__init(void)
 	}
 	dl_iterate_phdr(own_segments, (void *)(uintptr_t)&ht__init);
 	g_key_ok = pthread_key_create(&g_key, key_dtor) == 0;
+	/* its destructor tells a main thread's pthread_exit(), events or
+	 * not */
+	ht__t.main = 1;
+	if (g_key_ok)
+		pthread_setspecific(g_key, (void *)1);
 	pthread_atfork(ht__fork_prepare, ht__fork_parent, ht__fork_child);
 	if (opt.toggle_sig > 0) {
 		struct sigaction sa;
@@ -2526,6 +2541,11 @@ void ht__fork_child(void)
 	t->tid = 0;
 	t->fills = 0;
 	t->dead = 0;
+	/* the forking thread is the child's main thread */
+	t->main = 1;
+	atomic_store(&g_main_left, 0);
+	if (g_key_ok)
+		pthread_setspecific(g_key, (void *)1);
 	start_encoder();
 	t->guard--;
 }

@@ -67,6 +67,7 @@ struct ht__tls {
 	uint32_t dead;   /* the pthread key destructor ran */
 	uint32_t fills;  /* buffers filled: small first, then big ones */
 	uint32_t starved; /* no buffer last time: drop without waiting */
+	uint32_t main;   /* the process's main thread (tid == pid) */
 };
 
 /*

@@ -736,6 +736,18 @@ ops=$("$H" stat --json "$d/trace.htape" | python3 -c 'import json, sys; print(" 
 
 # The recorder's fds stay out of the program's way, in a fork child too
 same fdnums -- "$P/fdnums"
+# ... also for a moment: no file opened on every flush (the encoder
+# looked in /proc/self/stat every 100 ms for a main thread gone by
+# pthread_exit: an open() of the program's then got fd 4 instead of 3)
+if command -v strace >/dev/null; then
+	strace -f -o "$T/fdnums/strace" -e trace=openat \
+		"$H" record -q -F -o "$T/fdnums/s.htape" -- sleep 0.5
+	k=$(grep -c '/proc/self/stat"\|/task/[0-9]*/stat"' "$T/fdnums/strace")
+	[ "$k" = 0 ] && ok "fdnums: a process recorded for 0.5 s opens no /proc stat file" ||
+		no "fdnums: a process recorded for 0.5 s opened /proc stat files $k times"
+else
+	skip "fdnums: no /proc stat file opened on each flush" "no strace"
+fi
 # Libraries' destructors run after the preload library's: their events
 # are recorded all the same
 same dtorlib -- "$P/dtorlib"
