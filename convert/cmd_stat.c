@@ -305,6 +305,10 @@ struct report {
 	struct sizecount top[NTOP];
 	size_t ntop;
 	uint64_t lost, paused, rss_peak, start;
+	uint64_t skipped;      /* events in damaged parts (headers say) */
+	size_t skip_unknown;   /* damaged parts of unknown event count */
+	size_t loss_unknown;   /* loss records of unknown event count */
+	int no_end;            /* the writer did not close the trace */
 	size_t nrss, nloss;
 	int has_rss, complete, no_time;
 	const struct ht_kv *meta;
@@ -346,6 +350,9 @@ static void collect(struct acc *a, struct ht_reader *r,
 	for (size_t i = 0; i < k; i++)
 		if (!i || rp->threads[i].pid != rp->threads[i - 1].pid)
 			rp->nprocs++;
+	/* A process that made no event still was one. */
+	if (!rp->nprocs && ht_reader_meta(r, "process.pid"))
+		rp->nprocs = 1;
 	/* Names: the last name a thread was given wins. */
 	nnames = ht_reader_threads(r, &names);
 	for (size_t i = 0; i < nnames; i++) {
@@ -384,9 +391,12 @@ static void collect(struct acc *a, struct ht_reader *r,
 	nloss = ht_reader_losses(r, &loss);
 	rp->nloss = nloss;
 	/* events not recorded while paused are no loss: said apart */
-	for (size_t i = 0; i < nloss; i++)
+	for (size_t i = 0; i < nloss; i++) {
 		*(loss[i].reason == HT_LOSS_PAUSED ? &rp->paused : &rp->lost) +=
 			loss[i].events;
+		if (loss[i].reason != HT_LOSS_PAUSED && !loss[i].events)
+			rp->loss_unknown++;
+	}
 	rp->nrss = ht_reader_rss(r, &rss);
 	for (size_t i = 0; i < rp->nrss; i++) {
 		rp->has_rss = 1;
@@ -399,6 +409,20 @@ static void collect(struct acc *a, struct ht_reader *r,
 	rp->nmeta = ht_reader_meta_all(r, &rp->meta);
 	n1 = ht_reader_problems(r, &p1);
 	n2 = evpipe_problems(pipe, &p2);
+	for (size_t i = 0; i < n1 + n2; i++) {
+		const struct ht_problem *p = i < n1 ? &p1[i] : &p2[i - n1];
+		uint64_t ev = 0;
+		uint32_t tid;
+		int got = evpipe_problem_events(r, p, i < n1 ? i : (size_t)-1,
+					      &ev, &tid);
+
+		if (p->code == HT_ETRUNC && !p->skipped)
+			rp->no_end = 1;
+		else if (got > 0)
+			rp->skipped += ev;
+		else if (got < 0)
+			rp->skip_unknown++;
+	}
 	if (n1 + n2) {
 		rp->prob = calloc(n1 + n2, sizeof(*rp->prob));
 		if (!rp->prob) {
@@ -504,6 +528,9 @@ static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 	fprintf(f, ",\n  \"lost_events\": %" PRIu64 ",\n", rp->lost);
 	fprintf(f, "  \"paused_events\": %" PRIu64 ",\n", rp->paused);
 	fprintf(f, "  \"loss_records\": %zu,\n", rp->nloss);
+	fprintf(f, "  \"loss_records_unknown\": %zu,\n", rp->loss_unknown);
+	fprintf(f, "  \"skipped_events\": %" PRIu64 ",\n", rp->skipped);
+	fprintf(f, "  \"skipped_parts_unknown\": %zu,\n", rp->skip_unknown);
 	fprintf(f, "  \"blocks\": %" PRIu64 ",\n", rp->info.blocks);
 	fprintf(f, "  \"event_blocks\": %" PRIu64 ",\n",
 		rp->info.event_blocks);
@@ -701,6 +728,7 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 		{"host.name", "host"},         {"clock.source", "clock"},
 		{"allocator.name", "allocator"},
 		{"recorder.warning", "warning"},
+		{"trace.source_damage", "source damage"},
 	};
 	char b1[32], b2[32];
 	const char *cpu_ns;
@@ -710,8 +738,8 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 	fprintf(f, "trace          %s\n", rp->path);
 	fprintf(f, "format         %u.%u, %s\n", rp->info.format_major,
 		rp->info.format_minor,
-		rp->complete ? "complete" : "no END block (writer did not "
-					    "close it)");
+		rp->complete ? "complete" : "no END block (the writer did "
+					    "not close it)");
 	for (size_t k = 0; k < sizeof(hl) / sizeof(hl[0]); k++) {
 		const char *v = meta_get(rp, hl[k][0]);
 
@@ -749,9 +777,24 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 	fprintf(f, "failed calls   %" PRIu64 "\n", a->failed);
 	fprintf(f, "lost events    %" PRIu64, rp->lost);
 	if (rp->nloss)
-		fprintf(f, " (%zu loss record%s)", rp->nloss,
-			rp->nloss == 1 ? "" : "s");
-	fputc('\n', f);
+		fprintf(f, " (%zu loss record%s%s", rp->nloss,
+			rp->nloss == 1 ? "" : "s", !rp->loss_unknown ? "" :
+			rp->loss_unknown == rp->nloss ? ", of unknown size" :
+			", some of unknown size");
+	if (rp->no_end)
+		fprintf(f, "%smaybe more after the last block: the writer "
+			   "did not close the trace", rp->nloss ? "; " : " (");
+	fputs(rp->nloss || rp->no_end ? ")\n" : "\n", f);
+	if (rp->skipped || rp->skip_unknown) {
+		fprintf(f, "skipped events %" PRIu64 " (in blocks damaged or "
+			   "cut off",
+			rp->skipped);
+		if (rp->skip_unknown)
+			fprintf(f, "; and %zu part%s of unknown size",
+				rp->skip_unknown,
+				rp->skip_unknown == 1 ? "" : "s");
+		fputs(")\n", f);
+	}
 	if (rp->paused)
 		fprintf(f, "paused events  %" PRIu64 " (calls while recording "
 			   "was paused: not recorded, by choice)\n",
@@ -778,8 +821,9 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 		fputc('\n', f);
 	}
 	if (rp->nprob)
-		fprintf(f, "problems       %zu (damaged parts skipped)\n",
-			rp->nprob);
+		fprintf(f, "problems       %zu%s\n", rp->nprob,
+			rp->nprob == (size_t)rp->no_end ? "" :
+			" (damaged parts skipped)");
 
 	fputs("\nevents per op\n", f);
 	for (int op = 0; op < 256; op++) {
@@ -869,12 +913,13 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 			fprintf(f, "           ... %zu more threads (see "
 				   "--json)\n", rp->nthreads - shown);
 	}
-	for (size_t i = 0; i < rp->nprob; i++)
-		fprintf(f, "%sproblem at offset %" PRIu64 ": %s%s%s%s\n",
+	for (size_t i = 0; i < rp->nprob; i++) {
+		char t[160];
+
+		fprintf(f, "%sproblem at offset %" PRIu64 ": %s\n",
 			i ? "" : "\n", rp->prob[i].offset,
-			ht_strerror(rp->prob[i].code),
-			rp->prob[i].what[0] ? " (" : "", rp->prob[i].what,
-			rp->prob[i].what[0] ? ")" : "");
+			evpipe_problem_text(&rp->prob[i], t, sizeof(t)));
+	}
 }
 
 /* One trace's line in the table printed after several traces. */
@@ -1109,7 +1154,10 @@ const struct ht_cmd cmd_stat_entry = {
 	"options:\n"
 	"  -j, --json     machine-readable output (keys: events, ops,\n"
 	"                 threads, processes, time_span_ns, peak_live_bytes,\n"
-	"                 lost_events, paused_events, blocks, file_bytes, bytes_per_event,\n"
+	"                 lost_events, paused_events, loss_records,\n"
+	"                 loss_records_unknown (of unknown size),\n"
+	"                 skipped_events (in damaged or cut-off blocks),\n"
+	"                 skipped_parts_unknown, blocks, file_bytes, bytes_per_event,\n"
 	"                 unknown_frees, recorded_peak_rss_bytes,\n"
 	"                 recorder_rss_bytes (the recorder's own part of it),\n"
 	"                 size_histogram, lifetime_histogram, top_sizes,\n"

@@ -695,20 +695,55 @@ int evpipe_stop_said(const struct ht_reader *r, const char *path)
 	return e != 0;
 }
 
+int evpipe_problem_events(const struct ht_reader *r,
+			  const struct ht_problem *p, size_t i,
+			  uint64_t *events, uint32_t *tid)
+{
+	const struct ht_block_info *b;
+	size_t lo = 0, hi = ht_reader_blocks(r, &b);
+
+	/* A listed block that failed to decode: its header counted it. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b[mid].offset < p->offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ht_reader_blocks(r, NULL) && b[lo].offset == p->offset) {
+		*events = b[lo].count;
+		*tid = b[lo].tid;
+		return 1;
+	}
+	if (i == (size_t)-1)
+		return -1;
+	return ht_reader_problem_events(r, i, events, tid);
+}
+
+const char *evpipe_problem_text(const struct ht_problem *p, char *buf,
+				size_t n)
+{
+	if (p->code == HT_ETRUNC && !p->skipped)
+		snprintf(buf, n, "no END block (the writer did not close it)");
+	else
+		snprintf(buf, n, "%s%s%s%s", ht_strerror(p->code),
+			 p->what[0] ? " (" : "", p->what,
+			 p->what[0] ? ")" : "");
+	return buf;
+}
+
 void evpipe_warn_problems(const struct ht_problem *p, size_t n,
 			  const char *path, const char *after)
 {
 	for (size_t i = 0; i < n; i++) {
-		unsigned long long off = p[i].offset;
+		char t[160];
+		int no_end = p[i].code == HT_ETRUNC && !p[i].skipped;
 
-		if (p[i].code == HT_ETRUNC && !p[i].skipped)
-			cli_warn("'%s': offset %llu: trace has no END block "
-				 "(the writer did not close it)", path, off);
-		else
-			cli_warn("'%s': offset %llu: %s%s%s%s%s", path, off,
-				 ht_strerror(p[i].code),
-				 p[i].what[0] ? " (" : "", p[i].what,
-				 p[i].what[0] ? ")" : "", after);
+		cli_warn("'%s': offset %llu: %s%s", path,
+			 (unsigned long long)p[i].offset,
+			 evpipe_problem_text(&p[i], t, sizeof(t)),
+			 no_end ? "" : after);
 	}
 }
 

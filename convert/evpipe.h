@@ -94,6 +94,16 @@ int evpipe_stop_said(const struct ht_reader *r, const char *path);
  * whole block; warns about each problem the reader met at its end, as
  * cat does, so that the events lost there are never lost silently. */
 void evpipe_warn_cut(const struct ht_reader *r, const char *path);
+/* What problem p lost: 1 with *events and *tid (a block whose header
+ * says), 0 nothing, -1 an unknown number of events.  i: p's index in
+ * ht_reader_problems(r), or (size_t)-1 for a problem of the pipeline. */
+int evpipe_problem_events(const struct ht_reader *r,
+			  const struct ht_problem *p, size_t i,
+			  uint64_t *events, uint32_t *tid);
+/* p in words, the same for every command: "no END block (the writer
+ * did not close it)", or the error with its detail. */
+const char *evpipe_problem_text(const struct ht_problem *p, char *buf,
+				size_t n);
 
 /* One warning for each of the problems p[0..n) of the trace at path,
  * with after at the end of each but 'no END block'. */

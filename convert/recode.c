@@ -54,6 +54,7 @@ static int keep_anon(const char *k)
 		"recorder.name", "recorder.version", "recorder.options",
 		"recorder.warning", "recorder.latency",
 		"recorder.clock_read_ns", "recorder.cpu_ns", "trace.source",
+		"trace.source_damage",
 		"trace.source_compression", "trace.notes", "etl.pointer_size",
 		"etl.events_lost", "etl.buffers_lost", "etl.bad_buffers",
 		"etl.realloc_duplicates_dropped", "etl.stack_events",
@@ -177,6 +178,117 @@ static int copy_tables(const struct convert_opts *o, struct ht_reader *r,
 	return rc;
 }
 
+/*
+ * Damage carried over: every part of the input that could not be read
+ * (a block skipped by --salvage, a block cut off at the end, an end
+ * the writer never wrote) becomes a loss record in the output, with
+ * the event count its block header gave (0: unknown), and the whole is
+ * said in trace.source_damage.  So the copy is never cleaner than its
+ * input: stat counts the events as lost, replay sees the gap.
+ */
+struct damage {
+	uint64_t events;       /* in parts whose count is known */
+	size_t parts, unknown; /* parts; of them, of unknown count */
+	int no_end;            /* the input's writer did not close it */
+};
+
+/* The loss record for a part at offset off of stream tid (0: unknown)
+ * holding events (0: unknown): its time is between the blocks of the
+ * same thread (any thread when unknown) around it. */
+static int damage_loss(const struct convert_opts *o, struct ht_reader *r,
+		       struct ht_writer *w, uint64_t off, uint32_t tid,
+		       uint64_t events)
+{
+	const struct ht_block_info *b;
+	size_t n = ht_reader_blocks(r, &b);
+	const struct ht_block_info *prev = NULL, *next = NULL;
+	const char *pid = ht_reader_meta(r, "process.pid");
+	struct ht_loss l = {.tid = tid, .events = events,
+			    .reason = HT_LOSS_SOURCE};
+
+	for (size_t i = 0; i < n; i++) {
+		if (tid && b[i].tid != tid)
+			continue;
+		if (b[i].offset < off)
+			prev = &b[i];
+		else if (b[i].offset > off && !next)
+			next = &b[i];
+	}
+	l.ts_from = prev ? prev->ts_max : next ? next->ts_min :
+		    ht_reader_start_ns(r);
+	l.ts_to = next ? next->ts_min : l.ts_from;
+	if (l.ts_to < l.ts_from)
+		l.ts_to = l.ts_from;
+	if (prev || next)
+		l.pid = (prev ? prev : next)->pid;
+	else if (n)
+		l.pid = b[n - 1].pid;
+	else if (pid)
+		l.pid = (uint32_t)strtoul(pid, NULL, 10);
+	if (!tid)
+		l.tid = 0;
+	if (o->pid_set && l.pid != o->pid)
+		return 0;
+	return ht_writer_loss(w, &l);
+}
+
+static int damage_add(const struct convert_opts *o, struct ht_reader *r,
+		      struct ht_writer *w, struct damage *dm, uint64_t off,
+		      int known, uint32_t tid, uint64_t events)
+{
+	if (known == 0)
+		return 0;
+	dm->parts++;
+	if (known < 0)
+		dm->unknown++;
+	else
+		dm->events += events;
+	return damage_loss(o, r, w, off, known < 0 ? 0 : tid,
+			   known < 0 ? 0 : events);
+}
+
+/* The reader's problems as loss records, and trace.source_damage. */
+static int damage_close(const struct convert_opts *o, struct ht_reader *r,
+			struct ht_writer *w, struct damage *dm)
+{
+	const struct ht_problem *p;
+	size_t n = ht_reader_problems(r, &p);
+	struct ht_kv kv = {"trace.source_damage", NULL};
+	char v[256];
+	int err, k;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t ev = 0;
+		uint32_t tid = 0;
+
+		if (p[i].code == HT_ETRUNC && !p[i].skipped)
+			dm->no_end = 1;
+		k = evpipe_problem_events(r, &p[i], i, &ev, &tid);
+		if ((err = damage_add(o, r, w, dm, p[i].offset, k, tid, ev)))
+			return err;
+	}
+	if (!dm->parts)
+		return 0;
+	v[0] = 0;
+	if (dm->parts > dm->unknown)
+		snprintf(v, sizeof(v), "%llu events lost in %zu unreadable "
+			 "block%s", (unsigned long long)dm->events,
+			 dm->parts - dm->unknown,
+			 dm->parts - dm->unknown == 1 ? "" : "s");
+	k = (int)strlen(v);
+	if (dm->unknown > (size_t)dm->no_end)
+		k += snprintf(v + k, sizeof(v) - (size_t)k, "%san unknown "
+			      "number lost in %zu damaged part%s", k ? "; " :
+			      "", dm->unknown - (size_t)dm->no_end,
+			      dm->unknown - (size_t)dm->no_end == 1 ? "" : "s");
+	if (dm->no_end)
+		snprintf(v + k, sizeof(v) - (size_t)k, "%sno END block (the "
+			 "writer did not close it): events after the last "
+			 "block may be lost", k ? "; " : "");
+	kv.value = v;
+	return ht_writer_meta(w, &kv, 1);
+}
+
 #define READ_BYTES ((uint64_t)256 << 20)
 
 /*
@@ -186,7 +298,7 @@ static int copy_tables(const struct convert_opts *o, struct ht_reader *r,
  */
 static int by_stream(const struct convert_opts *o, struct ht_reader *r,
 		     struct ht_writer *w, struct cli_progress *prog,
-		     struct anon *an)
+		     struct anon *an, struct damage *dm)
 {
 	const struct ht_block_info *bi;
 	size_t nb = ht_reader_blocks(r, &bi), cap = 1;
@@ -214,9 +326,15 @@ static int by_stream(const struct convert_opts *o, struct ht_reader *r,
 		int k = ht_reader_decode_block(r, d, ord[j], ev, cap), m = 0;
 
 		if (k < 0 && o->mode == HT_READ_SALVAGE) {
-			cli_warn("'%s': offset %llu: %s, skipped", o->in,
-				 (unsigned long long)b->offset,
-				 ht_strerror(k));
+			cli_warn("'%s': offset %llu: %s, skipped (%u events "
+				 "lost)", o->in, (unsigned long long)b->offset,
+				 ht_strerror(k), b->count);
+			if ((err = damage_add(o, r, w, dm, b->offset, 1,
+					      b->tid, b->count))) {
+				cli_error("'%s': %s", o->out,
+					  ht_strerror(err));
+				goto out;
+			}
 			continue;
 		}
 		if (k < 0) {
@@ -274,6 +392,7 @@ int convert_htape_to_htape(const struct convert_opts *o)
 	struct cli_progress prog;
 	struct ht_trace_info info;
 	struct anon an = { 0 };
+	struct damage dm = { 0 };
 	uint64_t start, kept = 0, seen = 0;
 	int err, filter, rc = 1;
 
@@ -311,7 +430,8 @@ int convert_htape_to_htape(const struct convert_opts *o)
 	if (!o->progress)
 		prog.active = 0;
 	if (!o->limit) {
-		err = by_stream(o, r, w, &prog, o->anonymize ? &an : NULL);
+		err = by_stream(o, r, w, &prog, o->anonymize ? &an : NULL,
+				&dm);
 		cli_progress_end(&prog);
 		if (err)
 			goto fail;
@@ -337,6 +457,10 @@ int convert_htape_to_htape(const struct convert_opts *o)
 		goto fail;
 	}
 close:
+	if ((err = damage_close(o, r, w, &dm))) {
+		cli_error("'%s': %s", o->out, ht_strerror(err));
+		goto fail;
+	}
 	err = ht_writer_close(w);
 	w = NULL;
 	if (err) {
@@ -346,10 +470,23 @@ close:
 	if (o->mode == HT_READ_SALVAGE) {
 		const struct ht_problem *p;
 		size_t n = ht_reader_problems(r, &p);
-		for (size_t i = 0; i < n; i++)
-			cli_warn("'%s': offset %llu: %s, skipped", o->in,
+		for (size_t i = 0; i < n; i++) {
+			char t[160], lost[64] = "";
+			uint64_t nev = 0;
+			uint32_t tid;
+			int k = evpipe_problem_events(r, &p[i], i, &nev, &tid);
+
+			if (k > 0)
+				snprintf(lost, sizeof(lost), ", skipped (%llu "
+					 "events lost)", (unsigned long long)nev);
+			else if (p[i].skipped || k < 0)
+				snprintf(lost, sizeof(lost), "%s (events lost: "
+					 "number unknown)", p[i].skipped ?
+					 ", skipped" : "");
+			cli_warn("'%s': offset %llu: %s%s", o->in,
 				 (unsigned long long)p[i].offset,
-				 ht_strerror(p[i].code));
+				 evpipe_problem_text(&p[i], t, sizeof(t)), lost);
+		}
 	} else {
 		evpipe_warn_cut(r, o->in);
 	}

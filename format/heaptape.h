@@ -335,6 +335,15 @@ HT_API void ht_reader_close(struct ht_reader *r); /* NULL ok */
  * most the one that stopped it).  Valid until the next reader call. */
 HT_API size_t ht_reader_problems(const struct ht_reader *r,
 				 const struct ht_problem **out);
+/* What the damaged part of problem i held: 1 when its block header was
+ * readable and it was an EVENTS block (*events from the header, *tid),
+ * 0 when no events were lost there (a block of another type, a check
+ * that skipped nothing), -1 when events of unknown number may be lost
+ * (an unreadable header, a sequence gap, a trace cut at a block
+ * boundary).  Problems found while decoding a listed block
+ * (ht_reader_blocks()) say -1: its count is in ht_block_info. */
+HT_API int ht_reader_problem_events(const struct ht_reader *r, size_t i,
+				    uint64_t *events, uint32_t *tid);
 /* Byte offset of the most recent error. */
 HT_API uint64_t ht_reader_error_offset(const struct ht_reader *r);
 /* True if the file ended cleanly with an END block. */

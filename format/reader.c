@@ -39,6 +39,13 @@ struct ebk {                /* per EVENTS block, beside ht_block_info */
 	int verified;       /* payload hash checked at open */
 };
 
+/* What a problem's damaged part held (ht_reader_problem_events()). */
+struct prob_ev {
+	int known;          /* 1: events, tid; 0: no events; -1: unknown */
+	uint32_t tid;
+	uint64_t events;
+};
+
 struct mstream {
 	uint32_t pid, tid;
 	uint32_t *blk;      /* indices into r->binfo, file order */
@@ -65,6 +72,7 @@ struct ht_reader {
 	int complete;
 	struct ht_problem *prob;
 	size_t n_prob, cap_prob;
+	struct prob_ev *prob_ev; /* beside prob, cap_prob of them */
 	uint8_t uuid[16];
 	uint64_t seed;
 	uint32_t flags;
@@ -120,10 +128,26 @@ static void problem(struct ht_reader *r, uint64_t off, int code,
 		    const char *what)
 {
 	struct ht_problem *p;
+	size_t cap = r->cap_prob;
 
 	r->err_off = off;
 	if (GROW(r, prob, n_prob, cap_prob))
 		return;
+	if (cap != r->cap_prob) {
+		struct prob_ev *e = realloc(r->prob_ev, r->cap_prob *
+					    sizeof(*e));
+		if (!e) {
+			r->cap_prob = cap;
+			return;
+		}
+		r->prob_ev = e;
+	}
+	/* Until the scan knows better: a part skipped, a sequence gap or
+	 * a cut end may have held events, a check that skipped nothing
+	 * lost none. */
+	r->prob_ev[r->n_prob] = (struct prob_ev){
+		.known = skipped || code == HT_ESEQ || code == HT_ETRUNC ?
+			 -1 : 0 };
 	p = &r->prob[r->n_prob++];
 	memset(p, 0, sizeof(*p));
 	p->offset = off;
@@ -132,6 +156,20 @@ static void problem(struct ht_reader *r, uint64_t off, int code,
 	p->seq_from = seq_from;
 	p->seq_to = seq_to;
 	snprintf(p->what, sizeof(p->what), "%s", what);
+}
+
+/* The last problem was at a block whose header h is valid: what it
+ * held is known. */
+static void problem_block(struct ht_reader *r, const struct ht__bhdr *h)
+{
+	struct prob_ev *e;
+
+	if (!r->n_prob || !r->prob_ev)
+		return;
+	e = &r->prob_ev[r->n_prob - 1];
+	e->known = h->type == HT__B_EVENTS;
+	e->tid = h->type == HT__B_EVENTS ? h->stream_id : 0;
+	e->events = h->type == HT__B_EVENTS ? h->count : 0;
 }
 
 /* A fatal error (STOP/STRICT), recorded once. */
@@ -625,6 +663,7 @@ static int scan(struct ht_reader *r)
 			if (nx >= r->len) {
 				problem(r, off, HT_ETRUNC, r->len - off, 0, 0,
 					"block runs past end of file");
+				problem_block(r, &h);
 				return 0;
 			}
 			code = HT_ECORRUPT;
@@ -669,6 +708,8 @@ static int scan(struct ht_reader *r)
 							   r->seed, &nh))
 				s_to = nh.seq ? nh.seq - 1 : 0;
 			problem(r, off, code, nx - off, next_seq, s_to, what);
+			if (hdr_ok)
+				problem_block(r, &h);
 			if (nx < r->len && s_to + 1 >= next_seq)
 				next_seq = s_to + 1;
 			off = nx;
@@ -1158,11 +1199,27 @@ HT_API void ht_reader_close(struct ht_reader *r)
 	free(r->ebk);
 	free(r->blocks);
 	free(r->prob);
+	free(r->prob_ev);
 	ht__dec_release(&r->dec);
 	if (r->map)
 		munmap(r->map, r->len);
 	free(r->owned);
 	free(r);
+}
+
+HT_API int ht_reader_problem_events(const struct ht_reader *r, size_t i,
+				    uint64_t *events, uint32_t *tid)
+{
+	const struct prob_ev *e;
+
+	if (!r || i >= r->n_prob || !r->prob_ev)
+		return -1;
+	e = &r->prob_ev[i];
+	if (events)
+		*events = e->events;
+	if (tid)
+		*tid = e->tid;
+	return e->known;
 }
 
 HT_API size_t ht_reader_problems(const struct ht_reader *r,

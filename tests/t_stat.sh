@@ -154,6 +154,57 @@ assert 0 < d["events"] < 20000
 ' "$d/flip.json" && ok "--salvage: problems listed with offsets, the rest counted" ||
 	no "--salvage on a damaged trace (exit $rc)"
 
+# Damage is counted and carried: stat --salvage counts the events of a
+# skipped block (its header's count), and convert writes them as loss
+# records, so the copy is never cleaner than its input.
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["skipped_events"] + d["events"] == 20000, (d["skipped_events"], d["events"])
+assert d["skipped_events"] > 0' "$d/flip.json" &&
+	ok "stat --salvage: skipped_events + events = all events" ||
+	no "stat --salvage: skipped_events $(grep skipped "$d/flip.json")"
+"$H" convert --salvage "$d/flip.htape" "$d/flipc.htape" 2>"$d/err"
+"$H" stat --json "$d/flipc.htape" >"$d/flipc.json" 2>&1
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = json.load(open(sys.argv[2]))
+assert d["lost_events"] == f["lost_events"] + f["skipped_events"], (d["lost_events"], f["lost_events"])
+assert d["events"] == f["events"]
+assert d["loss_records"] > f["loss_records"] and "trace.source_damage" in d["meta"], d["meta"]' "$d/flipc.json" "$d/flip.json" &&
+	grep -q "events lost" "$d/err" &&
+	ok "convert --salvage: the skipped events are loss records in the copy" ||
+	no "convert --salvage: the copy says no loss: $(cat "$d/err")"
+"$H" convert "$d/cut.htape" "$d/cutc.htape" 2>/dev/null
+"$H" stat --json "$d/cutc.htape" >"$d/cutc.json" 2>&1
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = json.load(open(sys.argv[2]))
+assert d["lost_events"] == c["lost_events"] + c["skipped_events"], (d["lost_events"], c["skipped_events"])
+assert c["skipped_events"] > 0 and d["events"] == c["events"]' "$d/cutc.json" "$d/cut.json" &&
+	ok "convert of a cut trace: the cut block's events are a loss record" ||
+	no "convert of a cut trace: lost $(grep -E 'lost_ev|skipped_ev' "$d/cutc.json" "$d/cut.json")"
+# Cut exactly at a block boundary: no damage, only no END block.
+end=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["problems"][0]["offset"])' "$d/cut.json")
+head -c "$end" "$d/c.htape" >"$d/noend.htape"
+"$H" stat "$d/noend.htape" >"$d/noend.txt" 2>&1
+grep -q "^problem at offset $end: no END block (the writer did not close it)$" "$d/noend.txt" &&
+	! grep -qE "inside a block|damaged parts" "$d/noend.txt" &&
+	grep -q "^lost events .*the writer did not close" "$d/noend.txt" &&
+	ok "no END block at a block boundary: said so, not 'damaged'" ||
+	{ no "no END block at a block boundary"; grep -E "problem|lost" "$d/noend.txt" | sed 's/^/# /'; }
+"$H" convert "$d/noend.htape" "$d/noendc.htape" 2>/dev/null
+"$H" stat --json "$d/noendc.htape" >"$d/noendc.json" 2>&1
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["loss_records_unknown"] == 1, d["loss_records_unknown"]
+assert "did not close" in d["meta"]["trace.source_damage"]' "$d/noendc.json" &&
+	ok "convert of an unclosed trace: a loss record of unknown size" ||
+	no "convert of an unclosed trace: $(grep -E 'loss_rec' "$d/noendc.json")"
+
 # Errors and usage.
 "$H" stat "$d/nonexistent.htape" >/dev/null 2>"$d/err"
 rc=$?
