@@ -592,7 +592,7 @@ drawn:
 		else
 			snprintf(what, sizeof(what), "%s", base_name(in));
 		snprintf(sub, sizeof(sub), "%s: %" PRIu64 " events, %speak "
-			 "live %s in %.0f blocks%s%s", what, events,
+			 "live %s, at most %.0f live blocks%s%s", what, events,
 			 win->from_set || win->to_set ? "in this window " : "",
 			 pk, pn, rss_peak_w ? ", peak recorded RSS " : "",
 			 rss_peak_w ? prs : "");

@@ -521,6 +521,8 @@ static void print_json(FILE *f, const struct acc *a, const struct report *rp)
 	fprintf(f, "  \"time_span_ns\": %" PRIu64 ",\n", span(a));
 	fprintf(f, "  \"peak_live_bytes\": %" PRIu64 ",\n", ls->peak_bytes);
 	fprintf(f, "  \"peak_live_blocks\": %" PRIu64 ",\n", ls->peak_blocks);
+	fprintf(f, "  \"blocks_at_peak\": %" PRIu64 ",\n",
+		ls->peak_at_blocks);
 	fprintf(f, "  \"peak_time_ns\": ");
 	json_u64_or_null(f, ls->peak_bytes > 0,
 			 ls->peak_ts >= rp->start ? ls->peak_ts - rp->start
@@ -763,11 +765,13 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 		rp->nthreads);
 	fprintf(f, "peak live      %" PRIu64 " bytes (%s) in %" PRIu64
 		" blocks", ls->peak_bytes,
-		cli_bytes(b1, sizeof(b1), ls->peak_bytes), ls->peak_blocks);
+		cli_bytes(b1, sizeof(b1), ls->peak_bytes), ls->peak_at_blocks);
 	if (ls->peak_bytes && !rp->no_time)
 		fprintf(f, ", at %s",
 			human_ns(b2, sizeof(b2), ls->peak_ts >= rp->start ?
 				 ls->peak_ts - rp->start : 0));
+	if (ls->peak_blocks != ls->peak_at_blocks)
+		fprintf(f, "\nmax live blocks %" PRIu64, ls->peak_blocks);
 	fprintf(f, "\nlive at end    %" PRIu64 " bytes in %" PRIu64
 		" blocks\n", ls->bytes, ls->blocks);
 	fprintf(f, "unknown frees  %" PRIu64 "\n", ls->unknown_frees);
@@ -1154,6 +1158,8 @@ const struct ht_cmd cmd_stat_entry = {
 	"options:\n"
 	"  -j, --json     machine-readable output (keys: events, ops,\n"
 	"                 threads, processes, time_span_ns, peak_live_bytes,\n"
+	"                 blocks_at_peak (live at that peak),\n"
+	"                 peak_live_blocks (the most live at any time),\n"
 	"                 lost_events, paused_events, loss_records,\n"
 	"                 loss_records_unknown (of unknown size),\n"
 	"                 skipped_events (in damaged or cut-off blocks),\n"

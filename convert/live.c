@@ -364,6 +364,7 @@ static int add(struct live *l, const struct ht_event *ev, uint64_t chain,
 	if (l->st.bytes > l->st.peak_bytes) {
 		l->st.peak_bytes = l->st.bytes;
 		l->st.peak_ts = ev->ts;
+		l->st.peak_at_blocks = l->st.blocks;
 	}
 	if (l->st.blocks > l->st.peak_blocks)
 		l->st.peak_blocks = l->st.blocks;

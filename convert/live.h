@@ -83,6 +83,7 @@ struct live_stats {
 	uint64_t bytes, blocks;          /* live now */
 	uint64_t peak_bytes, peak_blocks;/* maxima so far */
 	uint64_t peak_ts;                /* ts of the first peak */
+	uint64_t peak_at_blocks;         /* blocks live at that peak */
 	uint64_t unknown_frees, reused;
 	uint64_t allocs, frees;
 };

@@ -110,6 +110,20 @@ for want in "^events " "^peak live " "^unknown frees " "^lost events " \
 	fi
 done
 
+# "peak live X bytes in N blocks, at T": N is what was live at that
+# peak, not the most blocks ever live (said apart when it differs).
+"$H" stat --json "$d/r.htape" >"$d/r.json" 2>&1
+python3 -c '
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+t = open(sys.argv[2]).read()
+assert d["blocks_at_peak"] < d["peak_live_blocks"], (d["blocks_at_peak"], d["peak_live_blocks"])
+assert re.search(r"^peak live .* in %d blocks, at " % d["blocks_at_peak"], t, re.M), t
+assert re.search(r"^max live blocks %d$" % d["peak_live_blocks"], t, re.M), t
+' "$d/r.json" "$d/h.txt" >"$d/out" 2>&1 &&
+	ok "peak live: the blocks live at the peak; max live blocks apart" ||
+	{ no "peak live: blocks at the peak"; tail -3 "$d/out" | sed 's/^/# /'; }
+
 # Empty trace.
 "$MK" -n 0 "$d/e.htape" "$d/e.txt"
 "$H" stat --json "$d/e.htape" >"$d/e.json" && json_ok "$d/e.json" &&

@@ -44,7 +44,7 @@ def expected(dump_path):
         elif f[0] == "meta":
             meta[f[1]] = line.split(None, 2)[2].rstrip("\n")
     live = {}
-    cur = peak = blocks = peak_blocks = 0
+    cur = peak = blocks = peak_blocks = at_peak = 0
     unknown = reused = failed = 0
     ops, sizes, size_hist, life_hist = {}, {}, {}, {}
     thr = {}
@@ -102,7 +102,8 @@ def expected(dump_path):
             live[key] = (n, ts)
             cur += n
             blocks += 1
-            peak = max(peak, cur)
+            if cur > peak:
+                peak, at_peak = cur, blocks
             peak_blocks = max(peak_blocks, blocks)
             sizes[n] = sizes.get(n, 0) + 1
             b = n.bit_length()
@@ -118,6 +119,7 @@ def expected(dump_path):
         if ev else 0,
         "peak_live_bytes": peak,
         "peak_live_blocks": peak_blocks,
+        "blocks_at_peak": at_peak,
         "unknown_frees": unknown,
         "reused_addresses": reused,
         "failed_calls": failed,
@@ -150,7 +152,8 @@ def main():
             bad += 1
 
     for k in ("events", "ops", "threads", "processes", "time_span_ns",
-              "peak_live_bytes", "peak_live_blocks", "unknown_frees",
+              "peak_live_bytes", "peak_live_blocks", "blocks_at_peak",
+              "unknown_frees",
               "reused_addresses", "failed_calls", "lost_events",
               "loss_records",
               "live_at_end_bytes", "live_at_end_blocks",
