@@ -76,8 +76,29 @@ int cli_bad_option(const struct ht_cmd *c, int ch, char *const *argv)
 	return cli_usage(c, 2, msg);
 }
 
+/* A file too short for its 64-byte header: said as what it is, not as
+ * a cut block.  Returns 1 if said. */
+int cli_header_cut(const struct ht_reader *r, const char *path, int err,
+		   const char *prefix)
+{
+	struct stat st;
+
+	if (!r || err != HT_ETRUNC || ht_reader_error_offset(r))
+		return 0;
+	/* a failed reader has no info: the file says its size */
+	if (!stat(path, &st) && S_ISREG(st.st_mode) && st.st_size < 64)
+		cli_error("'%s': %sfile header cut short (%lld of 64 bytes)",
+			  path, prefix, (long long)st.st_size);
+	else
+		cli_error("'%s': %sfile header cut short (less than 64 "
+			  "bytes)", path, prefix);
+	return 1;
+}
+
 int cli_trace_error(const struct ht_reader *r, const char *path, int err)
 {
+	if (cli_header_cut(r, path, err, ""))
+		return 1;
 	if (r)
 		return cli_error("'%s': %s at offset %llu", path,
 				 ht_strerror(err),

@@ -46,6 +46,10 @@ int cli_open_trace(struct ht_reader **r, const char *path, int mode);
 /* Prints "heaptape CMD: 'path': <what> at offset N: <ht_strerror(err)>"
  * using the reader's error offset; returns 1. */
 int cli_trace_error(const struct ht_reader *r, const char *path, int err);
+/* A file shorter than its 64-byte header, said as "'path': PREFIXfile
+ * header cut short (N of 64 bytes)"; 1 if it was that. */
+int cli_header_cut(const struct ht_reader *r, const char *path, int err,
+		   const char *prefix);
 /* 1 if the trace's calls were timed (record --latency, PROCESS key
  * recorder.latency): 0 ns is then a measured duration. */
 int cli_trace_timed(const struct ht_reader *r);

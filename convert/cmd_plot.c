@@ -609,8 +609,17 @@ drawn:
 	chart.panels = panels;
 	chart.npanels = lh ? 3 : 2;
 	rc = write_svg(outp, &chart);
-	for (size_t i = 0; !rc && mode == HT_READ_SALVAGE && i < n; i++)
-		evpipe_warn_skipped(src[i].r, src[i].p, src[i].path);
+	/* What was not drawn is said: the parts skipped, or as cat says
+	 * it, a trace cut short or unclosed. */
+	for (size_t i = 0; !rc && i < n; i++) {
+		const struct ht_problem *p;
+		size_t np = ht_reader_problems(src[i].r, &p);
+
+		if (mode == HT_READ_SALVAGE)
+			evpipe_warn_skipped(src[i].r, src[i].p, src[i].path);
+		else if (!ht_reader_complete(src[i].r))
+			evpipe_warn_problems(p, np, src[i].path, "");
+	}
 out:
 	free(sb.c);
 	free(sk.c);

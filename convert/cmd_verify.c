@@ -107,7 +107,8 @@ static size_t verify_one(const char *path, int quiet)
 	}
 	if (err) {
 		/* Only a bad file header is fatal in salvage mode. */
-		problem(path, ht_reader_error_offset(r), ht_strerror(err),
+		if (!cli_header_cut(r, path, err, "offset 0: "))
+			problem(path, ht_reader_error_offset(r), ht_strerror(err),
 			"file header");
 		ht_reader_close(r);
 		return 1;

@@ -231,6 +231,13 @@ for f in empty junk badhdr; do
 		no "verify of $f.htape: $(cat "$d/err")"
 	expect 1 "cat of $f.htape exits 1" "$H" cat "$d/$f.htape"
 done
+head -c 10 "$d/a.htape" >"$d/h10.htape"
+for c in verify stat cat; do
+	"$H" $c "$d/h10.htape" >/dev/null 2>"$d/err"
+	grep -q "^heaptape $c: '.*h10.htape': \(offset 0: \)\?file header cut short (10 of 64 bytes)$" "$d/err" &&
+		ok "$c of a 10-byte file: the file header is cut short, not a block" ||
+		no "$c of a 10-byte file: $(cat "$d/err")"
+done
 expect 1 "verify of a trace that is only a header exits 1" "$H" verify "$d/hdr.htape"
 grep -q "0 events readable, 0 blocks, truncated at offset 64" "$d/out" &&
 	ok "header only: 0 events, truncated at 64" || no "header only: $(cat "$d/out")"

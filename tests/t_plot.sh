@@ -198,6 +198,13 @@ expect 0 "plot --salvage of a damaged trace exits 0" "$H" plot --salvage "$d/afl
 grep -q "warning: '$d/aflip.htape': 1 damaged part skipped (first at offset [0-9]*" "$d/err" &&
 	ok "plot --salvage says what it skipped, with the offset" ||
 	no "plot --salvage: '$(cat "$d/err")'"
+# A cut or unclosed trace is drawn as far as it goes, and said.
+size=$(wc -c <"$d/a.htape")
+head -c $((size * 2 / 3)) "$d/a.htape" >"$d/acut.htape"
+expect 0 "plot of a cut trace exits 0" "$H" plot "$d/acut.htape" -o "$d/acut.svg"
+grep -q "warning: '$d/acut.htape': offset [0-9]*: " "$d/err" &&
+	ok "plot of a cut trace warns, with the offset, as cat does" ||
+	no "plot of a cut trace: no warning '$(cat "$d/err")'"
 expect 1 "plot of a damaged trace without --salvage: exit 1" "$H" plot "$d/aflip.htape" -o "$d/af2.svg"
 
 # Errors and usage.

@@ -127,8 +127,8 @@ assert re.search(r"^max live blocks %d$" % d["peak_live_blocks"], t, re.M), t
 # Empty trace.
 "$MK" -n 0 "$d/e.htape" "$d/e.txt"
 "$H" stat --json "$d/e.htape" >"$d/e.json" && json_ok "$d/e.json" &&
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["events"] == 0 and d["peak_live_bytes"] == 0 and d["time_span_ns"] == 0' "$d/e.json" &&
-	ok "empty trace: valid JSON, zeros" || no "empty trace"
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["events"] == 0 and d["peak_live_bytes"] == 0 and d["time_span_ns"] == 0 and d["processes"] == (1 if "process.pid" in d["meta"] else 0)' "$d/e.json" &&
+	ok "empty trace: valid JSON, zeros, its named process counted" || no "empty trace"
 
 # A trace whose writer died: stat reads its whole blocks and says so.
 "$MK" -n 20000 -s 5 -b 500 "$d/c.htape" "$d/c.txt"
