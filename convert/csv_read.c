@@ -20,6 +20,7 @@
 
 #include "convert.h"
 #include "csv.h"
+#include "imap.h"
 
 #define READ_CHUNK (1u << 20)
 #define RECORD_MAX (1u << 20) /* longest row accepted, bytes */
@@ -500,8 +501,50 @@ static int write_origin(struct ht_writer *w, int dur)
 	return ht_writer_meta(w, kv, dur ? 2 : 1);
 }
 
+/* Each thread's latest time: a thread's rows must not go back in time
+ * (its events are stored in order; rows out of order would make a free
+ * come before its malloc).  Rows of different threads may interleave
+ * in any order. */
+struct thread_times {
+	struct imap map;     /* (pid << 32 | tid) -> index into last */
+	uint64_t *last;
+	size_t cap;
+};
+
+/* 0, 1 if ev goes back in its thread's time, -1 out of memory. */
+static int time_goes_back(struct thread_times *t, const struct ht_event *ev)
+{
+	int found;
+	long j = imap_slot(&t->map, (uint64_t)ev->pid << 32 | ev->tid,
+			   &found);
+
+	if (j < 0)
+		return -1;
+	if (found) {
+		uint64_t *l = &t->last[t->map.vals[j]];
+
+		if ((int64_t)ev->ts < (int64_t)*l)
+			return 1;
+		*l = ev->ts;
+		return 0;
+	}
+	if (t->map.n == t->cap) {
+		size_t c = t->cap ? t->cap * 2 : 64;
+		uint64_t *l = realloc(t->last, c * sizeof(*l));
+
+		if (!l)
+			return -1;
+		t->last = l;
+		t->cap = c;
+	}
+	t->last[t->map.n] = ev->ts;
+	t->map.vals[j] = (uint32_t)t->map.n++;
+	return 0;
+}
+
 int convert_csv_to_htape(const struct convert_opts *o)
 {
+	struct thread_times tt = { 0 };
 	struct ht_writer_opts wo;
 	struct ht_writer *w = NULL;
 	struct csv_reader c;
@@ -553,6 +596,17 @@ int convert_csv_to_htape(const struct convert_opts *o)
 			c.err_line = c.line;
 			k = -1;
 		}
+		if (k == 1 && (err = time_goes_back(&tt, &ev)) != 0) {
+			if (err < 0) {
+				cli_progress_end(&prog);
+				cli_error("out of memory");
+				goto out_abort;
+			}
+			snprintf(c.err, sizeof(c.err), "time goes back for "
+				 "tid %u (sort the rows by time_ns)", ev.tid);
+			c.err_line = c.line;
+			k = -1;
+		}
 		if (k < 0) {
 			if (k == -1 && o->salvage) {
 				if (!skipped++)
@@ -598,6 +652,8 @@ out_abort:
 	ht_writer_abandon(w);
 	cli_out_abort(&co);
 out_in:
+	imap_free(&tt.map);
+	free(tt.last);
 	csv_reader_free(&c);
 	if (fd)
 		close(fd);

@@ -189,6 +189,9 @@ printf '%s\r\n%s\r\n' "$H12" '0,1,1,malloc,,0x10,16,,,,,maybe' >"$T/res.csv"
 bad "bad result" "2: bad result 'maybe' .*" "$T/res.csv"
 printf '%s\r\n%s\r\n' "$H12" '0,1,1,free,,0x10,,,,,,ok,' >"$T/extra.csv"
 bad "an extra field" "2: 13 fields where the header has 12" "$T/extra.csv"
+printf '%s\n%s\n%s\n%s\n' "$H12" '5,1,1,free,,0x10,,,,,,ok' '3,1,2,malloc,,0x20,8,,,,,ok' \
+	'3,1,1,malloc,,0x10,8,,,,,ok' >"$T/back.csv"
+bad "time going back within a thread" "4: time goes back for tid 1 (sort the rows by time_ns)" "$T/back.csv"
 "$H" convert --salvage "$T/late.csv" "$T/salv.htape" 2>"$T/salv.err" &&
 	[ "$("$H" stat --json "$T/salv.htape" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')" = 199999 ] &&
 	grep -q "1 malformed row skipped (first at line 150001)" "$T/salv.err" &&
