@@ -283,6 +283,8 @@ int cli_parse_duration(const char *s, uint64_t *ns)
 	v = strtod(s, &end);
 	if (errno || end == s || !isfinite(v))
 		return -1;
+	if (!strcmp(end, "") && v != 0)
+		return -2; /* 10 what? a bare 0 is clear */
 	if (!strcmp(end, "") || !strcmp(end, "ns"))
 		mul = 1;
 	else if (!strcmp(end, "us"))
@@ -302,6 +304,19 @@ int cli_parse_duration(const char *s, uint64_t *ns)
 		return -1;
 	*ns = (uint64_t)(v + 0.5);
 	return 0;
+}
+
+const char *cli_duration_error(const char *opt, const char *s)
+{
+	static char msg[160];
+
+	if (cli_parse_duration(s, &(uint64_t){0}) == -2)
+		snprintf(msg, sizeof(msg), "%s %.40s: add a unit, such as "
+			 "%.40sms", opt, s, s);
+	else
+		snprintf(msg, sizeof(msg), "%s takes a time such as 10ms or "
+			 "1.5s, not '%.40s'", opt, s);
+	return msg;
 }
 
 void cli_put_clean(FILE *f, const char *s, int max)

@@ -74,9 +74,11 @@ void cli_out_abort(struct cli_out *o);
 
 /* Values: "4096", "64K", "1M", "2G" (powers of 1024). */
 int cli_parse_size(const char *s, uint64_t *out);
-/* Durations to ns: "10ms", "1.5s", "250us", "100ns", "2m"; a bare number is
- * ns.  Also "+DUR" is accepted. */
+/* Durations to ns: "10ms", "1.5s", "250us", "100ns", "2m"; also "+DUR".
+ * A bare number other than 0 is refused (-2): 10 what?  Else -1. */
 int cli_parse_duration(const char *s, uint64_t *ns);
+/* The usage message for a bad duration s given to option opt. */
+const char *cli_duration_error(const char *opt, const char *s);
 int cli_parse_u64(const char *s, uint64_t *out); /* decimal or 0x hex */
 
 /* Writes s as a JSON string literal (with quotes). */

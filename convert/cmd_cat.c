@@ -278,8 +278,9 @@ static int cmd_cat(int argc, char **argv)
 		case O_TO:
 			if (cli_parse_duration(optarg, ch == O_FROM ?
 					       &o.from_ns : &o.to_ns))
-				return cli_usage(c, 2, "--from and --to take "
-					"a time such as 10ms or 1.5s");
+				return cli_usage(c, 2, cli_duration_error(
+					ch == O_FROM ? "--from" : "--to",
+					optarg));
 			*(ch == O_FROM ? &o.from_set : &o.to_set) = 1;
 			break;
 		case O_JOBS:

@@ -163,6 +163,9 @@ static int cmd_convert(int argc, char **argv)
 		case 'h':
 			return cli_usage(c, 0, NULL);
 		case 'f':
+			if (cli_parse_duration(optarg, &(uint64_t){0}) == -2)
+				return cli_usage(c, 2, cli_duration_error(
+					"--from", optarg));
 			if (format_or_time(optarg, &o.in_kind, &o.from_set,
 					   &o.from_ns))
 				return cli_usage(c, 2, "--from takes a format "
@@ -171,6 +174,9 @@ static int cmd_convert(int argc, char **argv)
 					"a time such as 1.5s");
 			break;
 		case 't':
+			if (cli_parse_duration(optarg, &(uint64_t){0}) == -2)
+				return cli_usage(c, 2, cli_duration_error(
+					"--to", optarg));
 			if (format_or_time(optarg, &o.out_kind, &o.to_set,
 					   &o.to_ns))
 				return cli_usage(c, 2, "--to takes a format "
@@ -188,7 +194,9 @@ static int cmd_convert(int argc, char **argv)
 		case O_END:
 			if (cli_parse_duration(optarg, ch == O_START ?
 					       &o.from_ns : &o.to_ns))
-				return cli_usage(c, 2, "bad time");
+				return cli_usage(c, 2, cli_duration_error(
+					ch == O_START ? "--start" : "--end",
+					optarg));
 			*(ch == O_START ? &o.from_set : &o.to_set) = 1;
 			break;
 		case 'p':
@@ -210,8 +218,8 @@ static int cmd_convert(int argc, char **argv)
 		case 'i':
 			if (cli_parse_duration(optarg, &o.interval_ns) ||
 			    !o.interval_ns)
-				return cli_usage(c, 2, "--interval takes a "
-					"duration such as 10ms");
+				return cli_usage(c, 2, cli_duration_error(
+					"--interval", optarg));
 			break;
 		case O_LEVEL:
 			if (cli_parse_u64(optarg, &v) || v < 1 || v > 22)

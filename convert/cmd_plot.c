@@ -872,8 +872,9 @@ static int cmd_plot(int argc, char **argv)
 		case O_TO:
 			if (cli_parse_duration(optarg, ch == O_FROM ?
 					       &win.from : &win.to))
-				return cli_usage(c, 2, "--from and --to take "
-					"a time such as 10ms or 1.5s");
+				return cli_usage(c, 2, cli_duration_error(
+					ch == O_FROM ? "--from" : "--to",
+					optarg));
 			*(ch == O_FROM ? &win.from_set : &win.to_set) = 1;
 			break;
 		case ':':

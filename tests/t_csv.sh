@@ -159,6 +159,21 @@ awk -F, 'NR>1 && $12!=5000 {exit 1}' "$T/fl.csv" && cmp -s "$T/fl.csv" "$T/fl2.c
 	ok "--start/--end pick --interval buckets" ||
 	{ nok "--start/--end pick --interval buckets"; head -5 "$T/fi.csv" | sed 's/^/# /'; }
 
+# A duration without a unit is refused, not taken as ns; 0 is clear.
+bare=""
+for a in "convert --interval 10" "convert --start 5" "convert --from 10" \
+	 "cat --to 3" "plot --from 7"; do
+	set -- $a
+	"$H" $a "$T/a.htape" "$T/bare.out" >/dev/null 2>"$T/bare.err"
+	rc=$?
+	[ $rc = 2 ] && grep -q "^heaptape $1: $2 $3: add a unit, such as ${3}ms$" "$T/bare.err" ||
+		bare="$bare [$a: exit $rc $(head -1 "$T/bare.err")]"
+done
+[ -z "$bare" ] && ok "a duration with no unit: usage error 'add a unit'" ||
+	nok "a duration with no unit:$bare"
+"$H" convert --start 0 "$T/a.htape" "$T/bare.csv" 2>"$T/bare.err" &&
+	ok "--start 0 needs no unit" || nok "--start 0: $(cat "$T/bare.err")"
+
 # Malformed CSV: exit 1, "'file':LINE: reason", no output file.
 H12='time_ns,pid,tid,op,heap,address,size,old_address,old_size,alignment,nmemb,result'
 bad() { # name line-regex-of-message file [option]
