@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -304,6 +305,47 @@ int cli_parse_duration(const char *s, uint64_t *ns)
 		return -1;
 	*ns = (uint64_t)(v + 0.5);
 	return 0;
+}
+
+int cli_spool(const char *in, char *path, size_t n, int *fd)
+{
+	struct stat st;
+	char buf[65536];
+	ssize_t k;
+	int src = strcmp(in, "-") ? open(in, O_RDONLY | O_CLOEXEC) : 0;
+
+	*fd = -1;
+	if (src < 0)
+		return cli_error("cannot open '%s': %s", in, strerror(errno));
+	if (src && !fstat(src, &st) && S_ISREG(st.st_mode)) {
+		close(src);
+		snprintf(path, n, "%s", in);
+		return 0;
+	}
+	/* a pipe can be read once: keep its bytes for every look */
+	if ((*fd = memfd_create("heaptape-input", MFD_CLOEXEC)) < 0) {
+		cli_error("'%s': %s", in, strerror(errno));
+		goto fail;
+	}
+	while ((k = read(src, buf, sizeof(buf))) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 || write(*fd, buf, (size_t)k) != k) {
+			cli_error("'%s': %s", in, strerror(errno));
+			goto fail;
+		}
+	}
+	if (src)
+		close(src);
+	snprintf(path, n, "/proc/self/fd/%d", *fd);
+	return 0;
+fail:
+	if (src)
+		close(src);
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	return 1;
 }
 
 const char *cli_duration_error(const char *opt, const char *s)

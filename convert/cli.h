@@ -77,6 +77,10 @@ int cli_parse_size(const char *s, uint64_t *out);
 /* Durations to ns: "10ms", "1.5s", "250us", "100ns", "2m"; also "+DUR".
  * A bare number other than 0 is refused (-2): 10 what?  Else -1. */
 int cli_parse_duration(const char *s, uint64_t *ns);
+/* Input in, to be looked at more than once by name: a regular file is
+ * its own path; "-" or a pipe is read once into a memory file (*fd, to
+ * close after) named in path.  0, or 1 after the error message. */
+int cli_spool(const char *in, char *path, size_t n, int *fd);
 /* The usage message for a bad duration s given to option opt. */
 const char *cli_duration_error(const char *opt, const char *s);
 int cli_parse_u64(const char *s, uint64_t *out); /* decimal or 0x hex */

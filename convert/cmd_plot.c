@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "evpipe.h"
@@ -295,9 +296,11 @@ static int cmp_peak(const void *x, const void *y)
  * children) are merged in time order: the lines are the sum over them,
  * and the live bytes of the MAXPROC largest each get a line too.
  */
-static int plot_trace(char *const *ins, size_t n, const char *outp,
-		      const char *title, int mode, int width,
-		      const struct window *win)
+/* ins: the paths to open, shown: the names to say (a pipe's bytes are
+ * read from a memory file, cli_spool()). */
+static int plot_trace(char *const *ins, char *const *shown, size_t n,
+		      const char *outp, const char *title, int mode,
+		      int width, const struct window *win)
 {
 	struct evsrc *src;
 	struct ht_trace_info info;
@@ -315,7 +318,7 @@ static int plot_trace(char *const *ins, size_t n, const char *outp,
 	size_t nev, which, nr = 0, ntop = 0, nser;
 	uint32_t rpid[MAXRSS];
 	char titlebuf[512], sub[320], lbl[MAXRSS][48], pk[32], prs[32];
-	const char *in = ins[0];
+	const char *in = shown[0];
 	uint64_t t0, t1, start, events = 0, rss_peak_w = 0;
 	uint64_t tot_bytes = 0, tot_blocks = 0;
 	double span, tscale, w0, w1;
@@ -325,6 +328,8 @@ static int plot_trace(char *const *ins, size_t n, const char *outp,
 	memset(ll, 0, sizeof(ll));
 	if (!(src = evpipe_open_all(ins, n, mode, n > 1 ? 0 : -1, &start)))
 		return 1;
+	for (size_t i = 0; i < n; i++)
+		src[i].path = shown[i];
 	for (size_t i = 0; i < n; i++)
 		lat |= cli_trace_timed(src[i].r);
 	t0 = start;
@@ -686,8 +691,8 @@ static int json_series(json_t *arr, struct line *l, double *tmax,
 	return rc ? -2 : 0;
 }
 
-static int plot_replay(const char *in, const char *outp, const char *title,
-		       int width)
+static int plot_replay(const char *path, const char *in, const char *outp,
+		       const char *title, int width)
 {
 	struct line rl[MAXALLOC], il[MAXALLOC];
 	struct svg_series ser[2 * MAXALLOC + 1];
@@ -703,7 +708,7 @@ static int plot_replay(const char *in, const char *outp, const char *title,
 
 	memset(rl, 0, sizeof(rl));
 	memset(il, 0, sizeof(il));
-	root = json_load_file(in, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return cli_error("'%s':%d: %s", in, jerr.line, jerr.text);
 	allocs = json_object_get(root, "allocators");
@@ -828,6 +833,51 @@ static int looks_json(const char *path)
 	return ch == '{';
 }
 
+/* Each input looked at once by name, pipes too (cli_spool()): traces,
+ * or one replay report. */
+static int plot_inputs(char **ins, size_t n, const char *outp,
+		       const char *title, int mode, int width,
+		       const struct window *win)
+{
+	char (*path)[64] = calloc(n, sizeof(*path));
+	char **paths = calloc(n, sizeof(*paths));
+	int *fd = malloc(n * sizeof(*fd)), rc = 1;
+	size_t k = 0, traces = 0;
+
+	if (!path || !paths || !fd) {
+		cli_error("out of memory");
+		goto out;
+	}
+	for (; k < n; k++) {
+		if (cli_spool(ins[k], path[k], sizeof(path[k]), &fd[k]))
+			goto out;
+		/* a regular file with a long name keeps it */
+		paths[k] = fd[k] < 0 ? ins[k] : path[k];
+		traces += cli_file_kind(paths[k]) == CLI_KIND_HTAPE;
+	}
+	if (n > 1 && traces < n)
+		rc = cli_usage(&cmd_plot_entry, 2, "several inputs must all "
+			       "be traces");
+	else if (traces)
+		rc = plot_trace(paths, ins, n, outp, title, mode, width, win);
+	else if (win->from_set || win->to_set)
+		rc = cli_usage(&cmd_plot_entry, 2, "--from and --to apply to "
+			       "traces");
+	else if (looks_json(paths[0]))
+		rc = plot_replay(paths[0], ins[0], outp, title, width);
+	else
+		rc = cli_error("'%s': neither a heaptape trace nor a replay "
+			       "JSON report", ins[0]);
+out:
+	while (fd && k-- > 0)
+		if (fd[k] >= 0)
+			close(fd[k]);
+	free(path);
+	free(paths);
+	free(fd);
+	return rc;
+}
+
 static int cmd_plot(int argc, char **argv)
 {
 	enum { O_SALVAGE = 256, O_TITLE, O_WIDTH, O_FROM, O_TO };
@@ -841,11 +891,10 @@ static int cmd_plot(int argc, char **argv)
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
 	const struct ht_cmd *c = &cmd_plot_entry;
-	const char *outp = NULL, *title = NULL, *in;
+	const char *outp = NULL, *title = NULL;
 	int ch, mode = HT_READ_STOP, width = 0;
 	struct window win = {0};
 	uint64_t v;
-	FILE *f;
 
 	optind = 1;
 	opterr = 0;
@@ -887,25 +936,10 @@ static int cmd_plot(int argc, char **argv)
 		return cli_usage(c, 2, "need an input");
 	if (!outp)
 		return cli_usage(c, 2, "name the output with -o OUT.svg");
-	in = argv[optind];
-	if (!(f = fopen(in, "rb")))
-		return cli_error("cannot open '%s': %m", in);
-	fclose(f);
 	if (win.from_set && win.to_set && win.to <= win.from)
 		return cli_usage(c, 2, "--to must be after --from");
-	for (int i = optind; argc - optind > 1 && i < argc; i++)
-		if (cli_file_kind(argv[i]) != CLI_KIND_HTAPE)
-			return cli_usage(c, 2, "several inputs must all be "
-					 "traces");
-	if (argc - optind > 1 || cli_file_kind(in) == CLI_KIND_HTAPE)
-		return plot_trace(argv + optind, (size_t)(argc - optind),
-				  outp, title, mode, width, &win);
-	if (win.from_set || win.to_set)
-		return cli_usage(c, 2, "--from and --to apply to traces");
-	if (looks_json(in))
-		return plot_replay(in, outp, title, width);
-	return cli_error("'%s': neither a heaptape trace nor a replay JSON "
-			 "report", in);
+	return plot_inputs(argv + optind, (size_t)(argc - optind), outp,
+			   title, mode, width, &win);
 }
 
 const struct ht_cmd cmd_plot_entry = {

@@ -95,7 +95,11 @@ static size_t verify_one(const char *path, int quiet)
 	uint64_t events = 0, trunc_at = 0;
 	int err;
 
-	err = ht_reader_open(&r, path, HT_READ_SALVAGE);
+	/* "-": standard input, as stat reads it */
+	err = strcmp(path, "-") ? ht_reader_open(&r, path, HT_READ_SALVAGE) :
+	      ht_reader_open_fd(&r, STDIN_FILENO, HT_READ_SALVAGE);
+	if (!strcmp(path, "-"))
+		path = "(stdin)";
 	if (err && !r) {
 		if (err == HT_EIO)
 			cli_error("cannot open '%s': %s", path,

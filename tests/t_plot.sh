@@ -146,6 +146,18 @@ svgcheck "$d/rep.svg" "glibc RSS" "jemalloc RSS" "my & <alloc> RSS" \
 	"time since replay start (s)" "MiB" "replay of python3.htape" >"$d/chk" 2>&1 &&
 	ok "replay SVG: one line per allocator, legend, labels, escaped names" ||
 	{ no "replay SVG"; sed 's/^/# /' "$d/chk" | tail -3; }
+# Through a pipe, a trace or a report draws the same SVG as from a file.
+cat "$d/a.htape" | "$H" plot - -o "$d/pipe.svg" 2>"$d/err" &&
+	sed 's/>-: /X/' "$d/pipe.svg" >"$d/pipe1.svg" && sed 's/>a\.htape: /X/' "$d/a.svg" >"$d/a1.svg" &&
+	cmp -s "$d/pipe1.svg" "$d/a1.svg" &&
+	ok "plot - < trace: the same SVG as from the file" ||
+	no "plot - < trace: $(cat "$d/err")"
+cat "$d/rep.json" | "$H" plot /dev/stdin -o "$d/pipe2.svg" 2>"$d/err" &&
+	cmp -s "$d/pipe2.svg" "$d/rep.svg" &&
+	ok "plot of a report through a pipe: the same SVG" ||
+	no "plot of a report through a pipe: $(cat "$d/err")"
+"$H" verify - <"$d/a.htape" >"$d/out" 2>&1 && grep -q "^(stdin): ok, " "$d/out" &&
+	ok "verify - reads standard input" || no "verify -: $(cat "$d/out")"
 printf '{"allocators": [{"name": "x", "rss_series": [[0, 1], [1, "a"]]}]}' >"$d/bad1.json"
 expect 1 "replay report with a malformed series: exit 1" "$H" plot "$d/bad1.json" -o "$d/b.svg"
 grep -q "bad1.json'.*rss_series\|bad1.json'.*series" "$d/err" &&
