@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,49 @@ int cli_open_trace(struct ht_reader **r, const char *path, int mode)
 	return 1;
 }
 
+/*
+ * Temporary outputs removed when SIGINT, SIGTERM or SIGHUP ends the
+ * command: the handler unlinks each (async-signal-safe), then dies of
+ * the signal as it would have.  A signal the caller ignores (nohup) is
+ * left ignored.
+ */
+#define NTMP 16
+static const char *volatile tmp_live[NTMP];
+
+static void on_fatal(int sig)
+{
+	for (int i = 0; i < NTMP; i++)
+		if (tmp_live[i])
+			unlink(tmp_live[i]);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void tmp_watch(const char *name, int on)
+{
+	static int installed;
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+	if (on && !installed) {
+		installed = 1;
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+			struct sigaction sa, old;
+
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = on_fatal;
+			sigemptyset(&sa.sa_mask);
+			if (!sigaction(sigs[i], NULL, &old) &&
+			    old.sa_handler == SIG_DFL)
+				sigaction(sigs[i], &sa, NULL);
+		}
+	}
+	for (int i = 0; i < NTMP; i++)
+		if (on ? !tmp_live[i] : tmp_live[i] == name) {
+			tmp_live[i] = on ? name : NULL;
+			return;
+		}
+}
+
 int cli_out_open(struct cli_out *o, const char *path)
 {
 	memset(o, 0, sizeof(*o));
@@ -171,14 +215,17 @@ int cli_out_open(struct cli_out *o, const char *path)
 	if (o->fd < 0)
 		return cli_error("cannot create '%s': %s", path,
 				 strerror(errno));
+	tmp_watch(o->tmp, 1);
 	fchmod(o->fd, 0644);
 stream:
 	o->fp = fdopen(o->fd, "w");
 	if (!o->fp) {
 		int e = errno;
 		close(o->fd);
-		if (!o->direct)
+		if (!o->direct) {
 			unlink(o->tmp);
+			tmp_watch(o->tmp, 0);
+		}
 		return cli_error("cannot create '%s': %s", path, strerror(e));
 	}
 	setvbuf(o->fp, NULL, _IOFBF, 1 << 20);
@@ -203,6 +250,8 @@ int cli_out_commit(struct cli_out *o)
 	o->fd = -1;
 	if (!err && !o->direct && rename(o->tmp, o->path))
 		err = errno;
+	if (!o->direct)
+		tmp_watch(o->tmp, 0);
 	if (err) {
 		if (!o->direct)
 			unlink(o->tmp);
@@ -224,8 +273,10 @@ void cli_out_abort(struct cli_out *o)
 		close(o->fd);
 	o->fp = NULL;
 	o->fd = -1;
-	if (o->tmp[0] && !o->direct)
+	if (o->tmp[0] && !o->direct) {
 		unlink(o->tmp);
+		tmp_watch(o->tmp, 0);
+	}
 }
 
 int cli_parse_u64(const char *s, uint64_t *out)

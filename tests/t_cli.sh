@@ -242,6 +242,26 @@ expect 1 "verify of a trace that is only a header exits 1" "$H" verify "$d/hdr.h
 grep -q "0 events readable, 0 blocks, truncated at offset 64" "$d/out" &&
 	ok "header only: 0 events, truncated at 64" || no "header only: $(cat "$d/out")"
 
+# A conversion ended by SIGTERM or SIGHUP removes its temporary file and
+# still dies of the signal.
+"$MK" -n 1500000 -t 4 -s 31 "$d/sig.htape" "$d/sig.txt"
+for s in TERM HUP; do
+	rm -f "$d"/sigout.htape*
+	"$H" convert --level 19 "$d/sig.htape" "$d/sigout.htape" 2>/dev/null &
+	p=$!
+	i=0
+	while [ $i -lt 500 ] && ! ls "$d"/sigout.htape.tmp.* >/dev/null 2>&1; do
+		sleep 0.01; i=$((i + 1))
+	done
+	kill -$s $p
+	wait $p
+	rc=$?
+	left=$(ls "$d"/sigout.htape* 2>/dev/null)
+	[ $i -lt 500 ] && [ $rc -gt 128 ] && [ -z "$left" ] &&
+		ok "SIG$s during convert: dies of it (exit $rc), no file left" ||
+		no "SIG$s during convert: exit $rc, left '$left' (waited $i)"
+done
+
 # Bit flips all over a small trace: verify must catch every one.
 "$MK" -n 300 -t 2 -s 12 -b 100 "$d/s.htape" "$d/s.txt"
 missed=$(python3 - "$d/s.htape" "$d/sflip.htape" "$H" <<'EOF'
