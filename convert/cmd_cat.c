@@ -45,6 +45,8 @@ struct chunk {
 	size_t len;
 	uint64_t seq;
 	int state;
+	int rel;         /* print times since origin (ns), not the clock's */
+	uint64_t origin;
 };
 
 struct fmt {
@@ -61,9 +63,17 @@ static void format_chunk(struct chunk *c)
 	char *p = c->text;
 
 	for (size_t i = 0; i < c->n; i++) {
-		int n = ht_event_format(&c->ev[i], p, LINE_MAX_ - 1);
+		struct ht_event e = c->ev[i];
+		int neg = c->rel && e.ts < c->origin, n;
+
+		if (c->rel)
+			e.ts = neg ? c->origin - e.ts : e.ts - c->origin;
+		if (neg)
+			*p = '-';
+		n = ht_event_format(&e, p + neg, LINE_MAX_ - 1 - neg);
 		if (n < 0)
 			continue;
+		n += neg;
 		if (n > LINE_MAX_ - 2)
 			n = LINE_MAX_ - 2;
 		p[n++] = '\n';
@@ -243,6 +253,7 @@ static int cmd_cat(int argc, char **argv)
 	struct chunk *cur = NULL;
 	const char *msg;
 	uint64_t v, shown = 0, start;
+	int rel = 0;
 	size_t n, ns, bad = 0;
 	int ch, err = 0, mode = HT_READ_STOP, filter, jobs = -1, done = 0;
 	int rc = 0;
@@ -312,6 +323,17 @@ static int cmd_cat(int argc, char **argv)
 		evpipe_close_all(src, ns);
 		return cli_error("out of memory");
 	}
+	/* A CSV import has no clock (no clock.source; its origin is the
+	 * 2^62 that keeps negative times): its absolute times mean
+	 * nothing, so print time since its start. */
+	for (size_t i = 0; i < ns; i++)
+		if (!ht_reader_meta(src[i].r, "clock.source") &&
+		    ht_reader_start_ns(src[i].r) == UINT64_C(1) << 62)
+			rel = 1;
+	for (int i = 0; i < NSLOT; i++) {
+		fmt.c[i].rel = rel;
+		fmt.c[i].origin = start;
+	}
 	while (!done &&
 	       (err = evpipe_merge_next(src, ns, &ev, &n, &bad)) == 1) {
 		for (size_t i = 0; i < n; i++) {
@@ -374,6 +396,9 @@ const struct ht_cmd cmd_cat_entry = {
 	"By default a damaged trace prints the events before the damage,\n"
 	"then the error with its byte offset, and exits 1.\n"
 	"Several traces (a process and its children: NAME NAME.*) are\n"
-	"merged into one time order.\n",
+	"merged into one time order.\n"
+	"Times are seconds of the trace's clock (monotonic for a recorded\n"
+	"trace); a CSV import, whose clock is unknown, prints\n"
+	"seconds since its start, negative before it.\n",
 	.run = cmd_cat,
 };

@@ -174,6 +174,15 @@ done
 "$H" convert --start 0 "$T/a.htape" "$T/bare.csv" 2>"$T/bare.err" &&
 	ok "--start 0 needs no unit" || nok "--start 0: $(cat "$T/bare.err")"
 
+# An imported CSV has no clock: cat prints time since its start, as the
+# CSV had it (negative before it), not the internal origin.
+H12='time_ns,pid,tid,op,heap,address,size,old_address,old_size,alignment,nmemb,result'
+printf '%s\n%s\n%s\n' "$H12" '-5,1,1,malloc,,0x10,8,,,,,ok' '1500000000,1,1,free,,0x10,,,,,,ok' >"$T/t0.csv"
+"$H" convert "$T/t0.csv" "$T/t0.htape" 2>"$T/t0.err" &&
+	[ "$("$H" cat "$T/t0.htape" | cut -d' ' -f1 | tr '\n' ' ')" = "-0.000000005 1.500000000 " ] &&
+	ok "cat of an imported CSV: times since its start" ||
+	nok "cat of an imported CSV: $("$H" cat "$T/t0.htape" 2>&1 | head -2)"
+
 # Malformed CSV: exit 1, "'file':LINE: reason", no output file.
 H12='time_ns,pid,tid,op,heap,address,size,old_address,old_size,alignment,nmemb,result'
 bad() { # name line-regex-of-message file [option]
