@@ -99,8 +99,12 @@ int cli_header_cut(const struct ht_reader *r, const char *path, int err,
 
 int cli_trace_error(const struct ht_reader *r, const char *path, int err)
 {
-	if (cli_header_cut(r, path, err, ""))
+	if (cli_header_cut(r, path, err, "offset 0: "))
 		return 1;
+	if (r && err == HT_ECHECKSUM && ht_reader_error_offset(r) == 56)
+		return cli_error("'%s': file header damaged (checksum mismatch "
+				 "at offset 56); --salvage reads the blocks if "
+				 "its UUID is whole", path);
 	if (r)
 		return cli_error("'%s': %s at offset %llu", path,
 				 ht_strerror(err),

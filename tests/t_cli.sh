@@ -226,7 +226,7 @@ b[20] ^= 1
 open(sys.argv[2], "wb").write(b)' "$d/a.htape" "$d/badhdr.htape"
 for f in empty junk badhdr; do
 	expect 1 "verify of $f.htape exits 1" "$H" verify "$d/$f.htape"
-	grep -q "^heaptape verify: '.*$f.htape': offset [0-9]*: .*(file header)$" "$d/err" &&
+	grep -q "^heaptape verify: '.*$f.htape': offset [0-9]*: .*(file header.*)$" "$d/err" &&
 		ok "verify of $f.htape: one line naming the file header" ||
 		no "verify of $f.htape: $(cat "$d/err")"
 	expect 1 "cat of $f.htape exits 1" "$H" cat "$d/$f.htape"
@@ -234,10 +234,22 @@ done
 head -c 10 "$d/a.htape" >"$d/h10.htape"
 for c in verify stat cat; do
 	"$H" $c "$d/h10.htape" >/dev/null 2>"$d/err"
-	grep -q "^heaptape $c: '.*h10.htape': \(offset 0: \)\?file header cut short (10 of 64 bytes)$" "$d/err" &&
+	grep -q "^heaptape $c: '.*h10.htape': offset 0: file header cut short (10 of 64 bytes)$" "$d/err" &&
 		ok "$c of a 10-byte file: the file header is cut short, not a block" ||
 		no "$c of a 10-byte file: $(cat "$d/err")"
 done
+# A damaged file header whose UUID is whole: --salvage reads the blocks.
+"$H" stat "$d/badhdr.htape" >/dev/null 2>"$d/err"
+grep -q "'.*badhdr.htape': file header damaged (checksum mismatch at offset 56); --salvage" "$d/err" &&
+	ok "stat of a damaged file header: says what and what to do" ||
+	no "stat of a damaged file header: $(cat "$d/err")"
+"$H" cat --salvage "$d/badhdr.htape" >"$d/bh.cat" 2>"$d/err"
+rc=$?
+"$H" cat "$d/a.htape" >"$d/a.cat" 2>/dev/null
+[ $rc = 1 ] && cmp -s "$d/bh.cat" "$d/a.cat" &&
+	grep -q "offset 56: .*file header hash" "$d/err" &&
+	ok "cat --salvage of a damaged file header: every event, a warning, exit 1" ||
+	no "cat --salvage of a damaged file header: exit $rc $(cat "$d/err")"
 expect 1 "verify of a trace that is only a header exits 1" "$H" verify "$d/hdr.htape"
 grep -q "0 events readable, 0 blocks, truncated at offset 64" "$d/out" &&
 	ok "header only: 0 events, truncated at 64" || no "header only: $(cat "$d/out")"
