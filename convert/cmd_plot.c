@@ -22,6 +22,7 @@
  * survives however long the trace is.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -216,9 +217,12 @@ static int write_svg(const char *path, const struct svg_chart *c)
 
 	if (cli_out_open(&out, path))
 		return 1;
+	errno = 0;
 	if (svg_write(out.fp, c)) {
+		int e = errno ? errno : EIO; /* before abort's close */
+
 		cli_out_abort(&out);
-		return cli_error("cannot write '%s'", path);
+		return cli_error("cannot write '%s': %s", path, strerror(e));
 	}
 	return cli_out_commit(&out);
 }

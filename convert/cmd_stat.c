@@ -930,6 +930,7 @@ static void print_human(FILE *f, const struct acc *a, const struct report *rp)
 struct row {
 	char path[256], exe[256];
 	uint64_t pid, ppid, start, events, peak, rss, lost;
+	uint8_t uuid[16];  /* all zero: not an .htape trace */
 	int ok, has_rss;
 };
 
@@ -978,6 +979,7 @@ static int stat_one(const char *path, int json, int mode, int jobs,
 	}
 	if (cli_open_trace(&r, path, mode))
 		return 1;
+	memcpy(w->uuid, ht_reader_uuid(r), 16);
 
 	memset(&a, 0, sizeof(a));
 	memset(&rp, 0, sizeof(rp));
@@ -1095,6 +1097,7 @@ static int cmd_stat(int argc, char **argv)
 		{0, 0, 0, 0}};
 	const struct ht_cmd *c = &cmd_stat_entry;
 	struct row *rows;
+	uint8_t (*uuid)[16];
 	uint64_t v;
 	size_t n, printed = 0;
 	int ch, json = 0, mode = HT_READ_STOP, rc = 0, jobs = -1;
@@ -1127,8 +1130,12 @@ static int cmd_stat(int argc, char **argv)
 		return cli_usage(c, 2, "need a trace");
 	n = (size_t)(argc - optind);
 	rows = calloc(n, sizeof(*rows));
-	if (!rows)
+	uuid = calloc(n, sizeof(*uuid));
+	if (!rows || !uuid) {
+		free(rows);
+		free(uuid);
 		return cli_error("out of memory");
+	}
 	for (size_t i = 0; i < n; i++) {
 		const char *sep = n == 1 ? "" : printed ? ",\n" : "[\n";
 
@@ -1139,6 +1146,9 @@ static int cmd_stat(int argc, char **argv)
 			rc = 1;
 		else
 			printed++;
+		memcpy(uuid[i], rows[i].uuid, 16);
+		cli_warn_same_trace((const uint8_t (*)[16])uuid, argv + optind,
+				    i);
 		fflush(stdout);
 	}
 	if (json && n > 1)
@@ -1146,6 +1156,7 @@ static int cmd_stat(int argc, char **argv)
 	else if (!json && n > 1)
 		print_table(stdout, rows, n);
 	free(rows);
+	free(uuid);
 	return rc;
 }
 

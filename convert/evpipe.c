@@ -639,23 +639,35 @@ struct evsrc *evpipe_open_all(char *const *paths, size_t ns, int mode,
 		cli_error("out of memory");
 		return NULL;
 	}
+	uint8_t (*uuid)[16] = calloc(ns ? ns : 1, sizeof(*uuid));
+
+	if (!uuid) {
+		free(s);
+		cli_error("out of memory");
+		return NULL;
+	}
 	*start = UINT64_MAX;
 	for (size_t i = 0; i < ns; i++) {
 		int err;
 
 		s[i].path = paths[i];
 		if (cli_open_trace(&s[i].r, s[i].path, mode)) {
+			free(uuid);
 			evpipe_close_all(s, ns);
 			return NULL;
 		}
+		memcpy(uuid[i], ht_reader_uuid(s[i].r), 16);
+		cli_warn_same_trace((const uint8_t (*)[16])uuid, paths, i);
 		if (ht_reader_start_ns(s[i].r) < *start)
 			*start = ht_reader_start_ns(s[i].r);
 		if ((err = evpipe_open(&s[i].p, s[i].r, mode, pjobs))) {
 			cli_error("'%s': %s", s[i].path, ht_strerror(err));
+			free(uuid);
 			evpipe_close_all(s, ns);
 			return NULL;
 		}
 	}
+	free(uuid);
 	return s;
 }
 

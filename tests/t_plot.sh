@@ -158,6 +158,16 @@ cat "$d/rep.json" | "$H" plot /dev/stdin -o "$d/pipe2.svg" 2>"$d/err" &&
 	no "plot of a report through a pipe: $(cat "$d/err")"
 "$H" verify - <"$d/a.htape" >"$d/out" 2>&1 && grep -q "^(stdin): ok, " "$d/out" &&
 	ok "verify - reads standard input" || no "verify -: $(cat "$d/out")"
+if [ -w /dev/full ]; then
+	expect 1 "plot -o /dev/full exits 1" "$H" plot "$d/a.htape" -o /dev/full
+	grep -q "cannot write '/dev/full': No space left on device" "$d/err" &&
+		ok "plot -o /dev/full: the reason is said" || no "plot -o /dev/full: $(cat "$d/err")"
+else
+	ok "plot -o /dev/full # SKIP no /dev/full"
+fi
+"$H" plot "$d/a.htape" "$d/a.htape" -o "$d/twice.svg" 2>"$d/err"
+[ "$(grep -c "is the same trace as" "$d/err")" = 1 ] &&
+	ok "plot of the same trace twice: one warning" || no "plot twice: '$(cat "$d/err")'"
 printf '{"allocators": [{"name": "x", "rss_series": [[0, 1], [1, "a"]]}]}' >"$d/bad1.json"
 expect 1 "replay report with a malformed series: exit 1" "$H" plot "$d/bad1.json" -o "$d/b.svg"
 grep -q "bad1.json'.*rss_series\|bad1.json'.*series" "$d/err" &&

@@ -124,6 +124,14 @@ assert re.search(r"^max live blocks %d$" % d["peak_live_blocks"], t, re.M), t
 	ok "peak live: the blocks live at the peak; max live blocks apart" ||
 	{ no "peak live: blocks at the peak"; tail -3 "$d/out" | sed 's/^/# /'; }
 
+# The same trace given twice is said once: its events would count twice.
+for c in stat cat; do
+	"$H" $c "$d/r.htape" "$d/r.htape" >/dev/null 2>"$d/err"
+	[ "$(grep -c "warning: '.*r.htape' is the same trace as '.*r.htape' (same UUID)" "$d/err")" = 1 ] &&
+		ok "$c of the same trace twice: one warning" ||
+		no "$c of the same trace twice: '$(cat "$d/err")'"
+done
+
 # Empty trace.
 "$MK" -n 0 "$d/e.htape" "$d/e.txt"
 "$H" stat --json "$d/e.htape" >"$d/e.json" && json_ok "$d/e.json" &&
