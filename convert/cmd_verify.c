@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "evpipe.h"
 
 extern const struct ht_cmd cmd_verify_entry;
 
@@ -142,6 +143,16 @@ static size_t verify_one(const char *path, int quiet)
 				 p[i].seq_from,
 				 p[i].seq_to > p[i].seq_from ? "-" : "",
 				 p[i].seq_to > p[i].seq_from ? p[i].seq_to : 0);
+		{
+			uint64_t ev;
+			uint32_t tid;
+
+			if (evpipe_problem_events(r, &p[i], i, &ev, &tid) > 0)
+				snprintf(what + strlen(what),
+					 sizeof(what) - strlen(what),
+					 "%s%" PRIu64 " events lost",
+					 what[0] ? "; " : "", ev);
+		}
 		if (p[i].code == HT_ETRUNC && !p[i].skipped)
 			problem(path, p[i].offset, "trace has no END block",
 				"the writer did not close it");
@@ -167,9 +178,13 @@ static size_t verify_one(const char *path, int quiet)
 			break;
 		}
 		if (n < 0) {
-			problem(path, blk[i].offset, ht_strerror(n),
-				n == HT_ECHECKSUM ? "payload hash" :
-				"events block does not decode");
+			char what[96];
+
+			snprintf(what, sizeof(what), "%s; %u events lost",
+				 n == HT_ECHECKSUM ? "payload hash" :
+				 "events block does not decode",
+				 blk[i].count);
+			problem(path, blk[i].offset, ht_strerror(n), what);
 			bad++;
 		} else if ((uint32_t)n != blk[i].count) {
 			problem(path, blk[i].offset, ht_strerror(HT_ECORRUPT),

@@ -208,6 +208,9 @@ expect 1 "verify of a bit-flipped trace exits 1" "$H" verify "$d/flip.htape"
 grep -q "^heaptape verify: '.*flip.htape': offset [0-9]*: checksum mismatch" "$d/err" &&
 	ok "verify names the checksum mismatch and its offset" ||
 	{ no "verify of a flipped trace"; sed 's/^/# /' "$d/err"; }
+grep -q "^heaptape verify: '.*flip.htape': offset [0-9]*: checksum mismatch (.*; [0-9]* events lost)$" "$d/err" &&
+	ok "verify says how many events the damaged block held" ||
+	{ no "verify: events lost not said"; sed 's/^/# /' "$d/err"; }
 expect 1 "verify of several traces exits 1 if one is bad" \
 	"$H" verify "$d/a.htape" "$d/flip.htape" "$d/one.htape"
 [ "$(grep -c ': ok, ' "$d/out")" = 2 ] && ok "verify reports each trace" ||
