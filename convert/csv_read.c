@@ -501,50 +501,142 @@ static int write_origin(struct ht_writer *w, int dur)
 	return ht_writer_meta(w, kv, dur ? 2 : 1);
 }
 
-/* Each thread's latest time: a thread's rows must not go back in time
- * (its events are stored in order; rows out of order would make a free
- * come before its malloc).  Rows of different threads may interleave
- * in any order. */
-struct thread_times {
+/*
+ * Rows out of time order.  A thread's events are stored in time order
+ * (a free must not come before its malloc), so rows pass through a
+ * window of the last REORDER rows, a heap by (time, row number): rows a
+ * little out of order (a spreadsheet's sort, a tool's per-thread
+ * buffers) come out sorted, and equal times keep their order.  A row
+ * older than what its thread already wrote is refused: sorting that
+ * would need every row in memory.  Rows of different threads may come
+ * in any order.
+ */
+#define REORDER 65536
+
+struct held {
+	struct ht_event ev;
+	uint64_t seq;        /* row number: equal times keep their order */
+};
+
+struct reorder {
+	struct held *h;      /* binary heap, REORDER slots */
+	size_t n;
+	uint64_t seq;
 	struct imap map;     /* (pid << 32 | tid) -> index into last */
-	uint64_t *last;
+	uint64_t *last;      /* each thread's latest time written */
 	size_t cap;
 };
 
-/* 0, 1 if ev goes back in its thread's time, -1 out of memory. */
-static int time_goes_back(struct thread_times *t, const struct ht_event *ev)
+static int held_less(const struct held *a, const struct held *b)
+{
+	return (int64_t)a->ev.ts < (int64_t)b->ev.ts ||
+	       (a->ev.ts == b->ev.ts && a->seq < b->seq);
+}
+
+/* The slot of ev's thread's latest written time; NULL: out of memory. */
+static uint64_t *thread_last(struct reorder *r, const struct ht_event *ev)
 {
 	int found;
-	long j = imap_slot(&t->map, (uint64_t)ev->pid << 32 | ev->tid,
+	long j = imap_slot(&r->map, (uint64_t)ev->pid << 32 | ev->tid,
 			   &found);
 
 	if (j < 0)
+		return NULL;
+	if (!found) {
+		if (r->map.n == r->cap) {
+			size_t c = r->cap ? r->cap * 2 : 64;
+			uint64_t *l = realloc(r->last, c * sizeof(*l));
+
+			if (!l)
+				return NULL;
+			r->last = l;
+			r->cap = c;
+		}
+		r->last[r->map.n] = (uint64_t)INT64_MIN;
+		r->map.vals[j] = (uint32_t)r->map.n++;
+	}
+	return &r->last[r->map.vals[j]];
+}
+
+/* Takes the oldest row out of the window into *ev. */
+static int reorder_pop(struct reorder *r, struct ht_event *ev)
+{
+	uint64_t *l;
+	size_t i = 0;
+
+	*ev = r->h[0].ev;
+	r->h[0] = r->h[--r->n];
+	for (;;) {
+		size_t c = 2 * i + 1, m = i;
+		struct held t;
+
+		if (c < r->n && held_less(&r->h[c], &r->h[m]))
+			m = c;
+		if (c + 1 < r->n && held_less(&r->h[c + 1], &r->h[m]))
+			m = c + 1;
+		if (m == i)
+			break;
+		t = r->h[i];
+		r->h[i] = r->h[m];
+		r->h[m] = t;
+		i = m;
+	}
+	if (!(l = thread_last(r, ev)))
 		return -1;
-	if (found) {
-		uint64_t *l = &t->last[t->map.vals[j]];
-
-		if ((int64_t)ev->ts < (int64_t)*l)
-			return 1;
-		*l = ev->ts;
-		return 0;
-	}
-	if (t->map.n == t->cap) {
-		size_t c = t->cap ? t->cap * 2 : 64;
-		uint64_t *l = realloc(t->last, c * sizeof(*l));
-
-		if (!l)
-			return -1;
-		t->last = l;
-		t->cap = c;
-	}
-	t->last[t->map.n] = ev->ts;
-	t->map.vals[j] = (uint32_t)t->map.n++;
+	*l = ev->ts;
 	return 0;
+}
+
+/* Puts ev in the window: 0, 1 if it is older than what its thread
+ * already wrote, -1 out of memory. */
+static int reorder_push(struct reorder *r, const struct ht_event *ev)
+{
+	uint64_t *l = thread_last(r, ev);
+	size_t i;
+
+	if (!l)
+		return -1;
+	if ((int64_t)ev->ts < (int64_t)*l)
+		return 1;
+	if (!r->h && !(r->h = malloc(REORDER * sizeof(*r->h))))
+		return -1;
+	i = r->n++;
+	r->h[i] = (struct held){*ev, r->seq++};
+	while (i && held_less(&r->h[i], &r->h[(i - 1) / 2])) {
+		struct held t = r->h[i];
+
+		r->h[i] = r->h[(i - 1) / 2];
+		r->h[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+	return 0;
+}
+
+/* Writes the oldest rows while more than keep are held. */
+static int reorder_drain(struct reorder *r, struct ht_writer *w, size_t keep)
+{
+	struct ht_event ev;
+	int err;
+
+	while (r->n > keep) {
+		if (reorder_pop(r, &ev))
+			return HT_ENOMEM;
+		if ((err = ht_writer_put(w, &ev)))
+			return err;
+	}
+	return 0;
+}
+
+static void reorder_free(struct reorder *r)
+{
+	free(r->h);
+	imap_free(&r->map);
+	free(r->last);
 }
 
 int convert_csv_to_htape(const struct convert_opts *o)
 {
-	struct thread_times tt = { 0 };
+	struct reorder ro = { 0 };
 	struct ht_writer_opts wo;
 	struct ht_writer *w = NULL;
 	struct csv_reader c;
@@ -596,17 +688,6 @@ int convert_csv_to_htape(const struct convert_opts *o)
 			c.err_line = c.line;
 			k = -1;
 		}
-		if (k == 1 && (err = time_goes_back(&tt, &ev)) != 0) {
-			if (err < 0) {
-				cli_progress_end(&prog);
-				cli_error("out of memory");
-				goto out_abort;
-			}
-			snprintf(c.err, sizeof(c.err), "time goes back for "
-				 "tid %u (sort the rows by time_ns)", ev.tid);
-			c.err_line = c.line;
-			k = -1;
-		}
 		if (k < 0) {
 			if (k == -1 && o->salvage) {
 				if (!skipped++)
@@ -621,7 +702,17 @@ int convert_csv_to_htape(const struct convert_opts *o)
 		ev.ts += CSV_ORIGIN;
 		if (!convert_keep(o, &ev, CSV_ORIGIN))
 			continue;
-		if ((err = ht_writer_put(w, &ev))) {
+		if ((err = reorder_push(&ro, &ev)) > 0) {
+			/* not a malformed row: --salvage does not skip it */
+			cli_progress_end(&prog);
+			cli_error("'%s':%llu: time goes back for tid %u by more "
+				  "than %d rows (sort the rows by time_ns)",
+				  name, (unsigned long long)c.line, ev.tid,
+				  REORDER);
+			goto out_abort;
+		}
+		if (err || (err = reorder_drain(&ro, w, REORDER - 1))) {
+			err = err < 0 ? HT_ENOMEM : err;
 			cli_progress_end(&prog);
 			cli_error("cannot write '%s': %s", o->out,
 				  ht_strerror(err));
@@ -633,6 +724,10 @@ int convert_csv_to_htape(const struct convert_opts *o)
 			break;
 	}
 	cli_progress_end(&prog);
+	if ((err = reorder_drain(&ro, w, 0))) {
+		cli_error("cannot write '%s': %s", o->out, ht_strerror(err));
+		goto out_abort;
+	}
 	err = ht_writer_close(w);
 	w = NULL;
 	if (err) {
@@ -652,8 +747,7 @@ out_abort:
 	ht_writer_abandon(w);
 	cli_out_abort(&co);
 out_in:
-	imap_free(&tt.map);
-	free(tt.last);
+	reorder_free(&ro);
 	csv_reader_free(&c);
 	if (fd)
 		close(fd);

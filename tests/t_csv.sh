@@ -213,9 +213,25 @@ printf '%s\r\n%s\r\n' "$H12" '0,1,1,malloc,,0x10,16,,,,,maybe' >"$T/res.csv"
 bad "bad result" "2: bad result 'maybe' .*" "$T/res.csv"
 printf '%s\r\n%s\r\n' "$H12" '0,1,1,free,,0x10,,,,,,ok,' >"$T/extra.csv"
 bad "an extra field" "2: 13 fields where the header has 12" "$T/extra.csv"
-printf '%s\n%s\n%s\n%s\n' "$H12" '5,1,1,free,,0x10,,,,,,ok' '3,1,2,malloc,,0x20,8,,,,,ok' \
-	'3,1,1,malloc,,0x10,8,,,,,ok' >"$T/back.csv"
-bad "time going back within a thread" "4: time goes back for tid 1 (sort the rows by time_ns)" "$T/back.csv"
+# Rows a little out of time order are sorted (equal times keep their
+# order); a row older than its thread's rows of 65536 rows before is
+# refused, as sorting it would need every row in memory.
+printf '%s\n%s\n%s\n%s\n%s\n' "$H12" '5,1,1,free,,0x10,,,,,,ok' '3,1,2,malloc,,0x20,8,,,,,ok' \
+	'3,1,1,malloc,,0x10,8,,,,,ok' '3,1,1,malloc,,0x30,8,,,,,ok' >"$T/back.csv"
+"$H" convert "$T/back.csv" "$T/back.htape" 2>"$T/back.err" &&
+	[ "$("$H" cat -t 1 "$T/back.htape" | cut -d' ' -f1,3,4,5,6 | tr '\n' '|')" = \
+	  "0.000000003 malloc size=8 -> 0x10|0.000000003 malloc size=8 -> 0x30|0.000000005 free 0x10|" ] &&
+	[ "$("$H" stat --json "$T/back.htape" | python3 -c 'import json,sys; print(json.load(sys.stdin)["unknown_frees"])')" = 0 ] &&
+	ok "rows out of time order: sorted per thread, equal times in row order" ||
+	{ nok "rows out of time order: $(cat "$T/back.err")"; "$H" cat "$T/back.htape" | sed 's/^/# /'; }
+python3 -c '
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write(sys.argv[2] + "\n")
+    for i in range(70000):
+        f.write("%d,1,1,malloc,,0x%x,8,,,,,ok\n" % (100 + i, 16 * (i + 1)))
+    f.write("5,1,1,free,,0x10,,,,,,ok\n")' "$T/far.csv" "$H12"
+bad "a row far back in its thread's time" "70002: time goes back for tid 1 by more than 65536 rows (sort the rows by time_ns)" "$T/far.csv"
 "$H" convert --salvage "$T/late.csv" "$T/salv.htape" 2>"$T/salv.err" &&
 	[ "$("$H" stat --json "$T/salv.htape" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')" = 199999 ] &&
 	grep -q "1 malformed row skipped (first at line 150001)" "$T/salv.err" &&
