@@ -519,8 +519,11 @@ struct held {
 };
 
 struct reorder {
-	struct held *h;      /* binary heap, REORDER slots */
-	size_t n;
+	struct held *h;      /* REORDER slots: a ring while the rows came in
+				order (the common case: O(1) a row), a binary
+				heap from the first row out of order on */
+	size_t n, head;      /* rows held; the ring's oldest */
+	int heap;
 	uint64_t seq;
 	struct imap map;     /* (pid << 32 | tid) -> index into last */
 	uint64_t *last;      /* each thread's latest time written */
@@ -558,12 +561,47 @@ static uint64_t *thread_last(struct reorder *r, const struct ht_event *ev)
 	return &r->last[r->map.vals[j]];
 }
 
+static void reverse(struct held *h, size_t n)
+{
+	for (size_t i = 0; i < n / 2; i++) {
+		struct held t = h[i];
+
+		h[i] = h[n - 1 - i];
+		h[n - 1 - i] = t;
+	}
+}
+
+/* The ring becomes a heap: rotated to start at 0 it is sorted, and a
+ * sorted array is a heap. */
+static void to_heap(struct reorder *r)
+{
+	size_t k = r->head;
+
+	if (k && r->n) {
+		/* rotate left by head, in place (the ring is full or
+		 * starts at 0 when it wraps) */
+		size_t len = r->head + r->n > REORDER ? REORDER : r->head +
+							      r->n;
+		reverse(r->h, k);
+		reverse(r->h + k, len - k);
+		reverse(r->h, len);
+	}
+	r->head = 0;
+	r->heap = 1;
+}
+
 /* Takes the oldest row out of the window into *ev. */
 static int reorder_pop(struct reorder *r, struct ht_event *ev)
 {
 	uint64_t *l;
 	size_t i = 0;
 
+	if (!r->heap) {
+		*ev = r->h[r->head].ev;
+		r->head = (r->head + 1) % REORDER;
+		r->n--;
+		goto done;
+	}
 	*ev = r->h[0].ev;
 	r->h[0] = r->h[--r->n];
 	for (;;) {
@@ -581,6 +619,7 @@ static int reorder_pop(struct reorder *r, struct ht_event *ev)
 		r->h[m] = t;
 		i = m;
 	}
+done:
 	if (!(l = thread_last(r, ev)))
 		return -1;
 	*l = ev->ts;
@@ -600,6 +639,17 @@ static int reorder_push(struct reorder *r, const struct ht_event *ev)
 		return 1;
 	if (!r->h && !(r->h = malloc(REORDER * sizeof(*r->h))))
 		return -1;
+	if (!r->heap) {
+		struct held *tail = r->n ? &r->h[(r->head + r->n - 1) %
+						 REORDER] : NULL;
+
+		if (!tail || (int64_t)ev->ts >= (int64_t)tail->ev.ts) {
+			r->h[(r->head + r->n++) % REORDER] =
+				(struct held){*ev, r->seq++};
+			return 0;
+		}
+		to_heap(r);
+	}
 	i = r->n++;
 	r->h[i] = (struct held){*ev, r->seq++};
 	while (i && held_less(&r->h[i], &r->h[(i - 1) / 2])) {
