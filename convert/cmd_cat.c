@@ -224,9 +224,9 @@ static size_t report_problems(const struct ht_reader *r,
 	size_t n1 = ht_reader_problems(r, &p1);
 	size_t n2 = pipe ? evpipe_problems(pipe, &p2) : 0;
 
-	evpipe_warn_problems(p1, n1, path, "");
+	evpipe_warn_problems(r, 1, p1, n1, path, "");
 	if (n2)
-		evpipe_warn_problems(p2, n2, path, "");
+		evpipe_warn_problems(r, 0, p2, n2, path, "");
 	return n1 + n2;
 }
 

@@ -627,7 +627,8 @@ drawn:
 		if (mode == HT_READ_SALVAGE)
 			evpipe_warn_skipped(src[i].r, src[i].p, src[i].path);
 		else if (!ht_reader_complete(src[i].r))
-			evpipe_warn_problems(p, np, src[i].path, "");
+			evpipe_warn_problems(src[i].r, 1, p, np, src[i].path,
+					     "");
 	}
 out:
 	free(sb.c);

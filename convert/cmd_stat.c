@@ -409,33 +409,39 @@ static void collect(struct acc *a, struct ht_reader *r,
 	rp->nmeta = ht_reader_meta_all(r, &rp->meta);
 	n1 = ht_reader_problems(r, &p1);
 	n2 = evpipe_problems(pipe, &p2);
+	if (!(n1 + n2))
+		return;
+	rp->prob = calloc(n1 + n2, sizeof(*rp->prob));
+	if (!rp->prob) {
+		a->oom = 1;
+		return;
+	}
+	if (n1)
+		memcpy(rp->prob, p1, n1 * sizeof(*p1));
+	if (n2)
+		memcpy(rp->prob + n1, p2, n2 * sizeof(*p2));
+	rp->nprob = n1 + n2;
+	/* the events each part lost, counted and said with it */
 	for (size_t i = 0; i < n1 + n2; i++) {
-		const struct ht_problem *p = i < n1 ? &p1[i] : &p2[i - n1];
+		struct ht_problem *p = &rp->prob[i];
 		uint64_t ev = 0;
 		uint32_t tid;
 		int got = evpipe_problem_events(r, p, i < n1 ? i : (size_t)-1,
 					      &ev, &tid);
+		size_t l = strlen(p->what);
 
-		if (p->code == HT_ETRUNC && !p->skipped)
+		if (p->code == HT_ETRUNC && !p->skipped) {
 			rp->no_end = 1;
-		else if (got > 0)
+		} else if (got > 0) {
 			rp->skipped += ev;
-		else if (got < 0)
+			snprintf(p->what + l, sizeof(p->what) - l, "%s%llu "
+				 "events lost", l ? "; " : "",
+				 (unsigned long long)ev);
+		} else if (got < 0) {
 			rp->skip_unknown++;
-	}
-	if (n1 + n2) {
-		rp->prob = calloc(n1 + n2, sizeof(*rp->prob));
-		if (!rp->prob) {
-			a->oom = 1;
-			return;
 		}
-		if (n1)
-			memcpy(rp->prob, p1, n1 * sizeof(*p1));
-		if (n2)
-			memcpy(rp->prob + n1, p2, n2 * sizeof(*p2));
-		rp->nprob = n1 + n2;
-		qsort(rp->prob, rp->nprob, sizeof(*rp->prob), cmp_prob);
 	}
+	qsort(rp->prob, rp->nprob, sizeof(*rp->prob), cmp_prob);
 }
 
 static uint64_t span(const struct acc *a)

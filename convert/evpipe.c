@@ -745,16 +745,26 @@ const char *evpipe_problem_text(const struct ht_problem *p, char *buf,
 	return buf;
 }
 
-void evpipe_warn_problems(const struct ht_problem *p, size_t n,
+void evpipe_warn_problems(const struct ht_reader *r, int own,
+			  const struct ht_problem *p, size_t n,
 			  const char *path, const char *after)
 {
 	for (size_t i = 0; i < n; i++) {
 		char t[160];
 		int no_end = p[i].code == HT_ETRUNC && !p[i].skipped;
+		struct ht_problem q = p[i];
+		size_t l = strlen(q.what);
+		uint64_t ev;
+		uint32_t tid;
 
+		/* said as stat and verify say it: "(what; N events lost)" */
+		if (evpipe_problem_events(r, &p[i], own ? i : (size_t)-1,
+					  &ev, &tid) > 0)
+			snprintf(q.what + l, sizeof(q.what) - l, "%s%llu events "
+				 "lost", l ? "; " : "", (unsigned long long)ev);
 		cli_warn("'%s': offset %llu: %s%s", path,
-			 (unsigned long long)p[i].offset,
-			 evpipe_problem_text(&p[i], t, sizeof(t)),
+			 (unsigned long long)q.offset,
+			 evpipe_problem_text(&q, t, sizeof(t)),
 			 no_end ? "" : after);
 	}
 }
@@ -764,7 +774,7 @@ void evpipe_warn_cut(const struct ht_reader *r, const char *path)
 	const struct ht_problem *p;
 	size_t n = ht_reader_problems(r, &p);
 
-	evpipe_warn_problems(p, n, path, "; nothing after it converted");
+	evpipe_warn_problems(r, 1, p, n, path, "; nothing after it converted");
 }
 
 size_t evpipe_warn_skipped(const struct ht_reader *r,

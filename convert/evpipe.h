@@ -105,9 +105,12 @@ int evpipe_problem_events(const struct ht_reader *r,
 const char *evpipe_problem_text(const struct ht_problem *p, char *buf,
 				size_t n);
 
-/* One warning for each of the problems p[0..n) of the trace at path,
- * with after at the end of each but 'no END block'. */
-void evpipe_warn_problems(const struct ht_problem *p, size_t n,
+/* One warning for each of the problems p[0..n) of the trace at path
+ * (read by r: the reader's own problems when own, else the pipeline's),
+ * with the events each lost when known, and after at the end of each
+ * but 'no END block'. */
+void evpipe_warn_problems(const struct ht_reader *r, int own,
+			  const struct ht_problem *p, size_t n,
 			  const char *path, const char *after);
 
 /* --salvage: one warning for what was skipped of the trace at path:

@@ -326,9 +326,11 @@ static int by_stream(const struct convert_opts *o, struct ht_reader *r,
 		int k = ht_reader_decode_block(r, d, ord[j], ev, cap), m = 0;
 
 		if (k < 0 && o->mode == HT_READ_SALVAGE) {
-			cli_warn("'%s': offset %llu: %s, skipped (%u events "
-				 "lost)", o->in, (unsigned long long)b->offset,
-				 ht_strerror(k), b->count);
+			cli_warn("'%s': offset %llu: %s (%s; %u events "
+				 "lost), skipped", o->in,
+				 (unsigned long long)b->offset, ht_strerror(k),
+				 k == HT_ECHECKSUM ? "payload hash" :
+				 "events block does not decode", b->count);
 			if ((err = damage_add(o, r, w, dm, b->offset, 1,
 					      b->tid, b->count))) {
 				cli_error("'%s': %s", o->out,
@@ -470,23 +472,8 @@ close:
 	if (o->mode == HT_READ_SALVAGE) {
 		const struct ht_problem *p;
 		size_t n = ht_reader_problems(r, &p);
-		for (size_t i = 0; i < n; i++) {
-			char t[160], lost[64] = "";
-			uint64_t nev = 0;
-			uint32_t tid;
-			int k = evpipe_problem_events(r, &p[i], i, &nev, &tid);
 
-			if (k > 0)
-				snprintf(lost, sizeof(lost), ", skipped (%llu "
-					 "events lost)", (unsigned long long)nev);
-			else if (p[i].skipped || k < 0)
-				snprintf(lost, sizeof(lost), "%s (events lost: "
-					 "number unknown)", p[i].skipped ?
-					 ", skipped" : "");
-			cli_warn("'%s': offset %llu: %s%s", o->in,
-				 (unsigned long long)p[i].offset,
-				 evpipe_problem_text(&p[i], t, sizeof(t)), lost);
-		}
+		evpipe_warn_problems(r, 1, p, n, o->in, ", skipped");
 	} else {
 		evpipe_warn_cut(r, o->in);
 	}

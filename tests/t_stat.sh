@@ -208,6 +208,17 @@ assert d["lost_events"] == c["lost_events"] + c["skipped_events"], (d["lost_even
 assert c["skipped_events"] > 0 and d["events"] == c["events"]' "$d/cutc.json" "$d/cut.json" &&
 	ok "convert of a cut trace: the cut block's events are a loss record" ||
 	no "convert of a cut trace: lost $(grep -E 'lost_ev|skipped_ev' "$d/cutc.json" "$d/cut.json")"
+# Every command says the damaged block the same way, with its events.
+lost=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["skipped_events"])' "$d/flip.json")
+"$H" stat --salvage "$d/flip.htape" 2>&1 | grep "^problem at offset" | sed 's/^problem at //' >"$d/say.stat"
+"$H" cat --salvage "$d/flip.htape" 2>&1 >/dev/null | sed 's/.*flip.htape.: //' >"$d/say.cat"
+"$H" convert --salvage "$d/flip.htape" "$d/say.htape" 2>&1 | sed 's/.*flip.htape.: //; s/, skipped$//' >"$d/say.conv"
+"$H" verify "$d/flip.htape" 2>&1 >/dev/null | sed 's/.*flip.htape.: //' >"$d/say.ver"
+grep -q "; $lost events lost)$" "$d/say.stat" && cmp -s "$d/say.stat" "$d/say.cat" &&
+	cmp -s "$d/say.stat" "$d/say.conv" && cmp -s "$d/say.stat" "$d/say.ver" &&
+	ok "stat, cat, convert, verify say a damaged block alike, with its $lost events" ||
+	{ no "damage said differently"; cat "$d"/say.* | sed 's/^/# /'; }
+
 # Cut exactly at a block boundary: no damage, only no END block.
 end=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["problems"][0]["offset"])' "$d/cut.json")
 head -c "$end" "$d/c.htape" >"$d/noend.htape"
