@@ -38,6 +38,7 @@
 #include "convert.h"
 #include "etl_read.h"
 #include "imap.h"
+#include "pouts.h"
 
 #define BUF_HDR 0x48u
 
@@ -645,19 +646,9 @@ out:
 /*
  * convert
  */
-#define MAX_OUTPUTS 256      /* one writer (zstd contexts) and fd each */
 #define RING 2           /* heap events held back per thread (dedupe) */
 #define BATCH 65536      /* a thread's events written at once (one block) */
 #define MAX_BUFFERED ((size_t)4 << 20)  /* events buffered, all threads */
-
-struct pout {
-	uint32_t pid;
-	struct cli_out out;
-	struct ht_writer *w;
-	char path[4096];
-	uint64_t events;
-	int psize;            /* pointer size of its first heap event */
-};
 
 struct thr {
 	uint64_t key;                 /* pid << 32 | tid */
@@ -675,9 +666,7 @@ struct thr {
 struct conv {
 	const struct convert_opts *o;
 	struct etl *e;
-	struct pout *outs;
-	size_t nouts;
-	struct imap out_map;
+	struct pouts outs;            /* one a process */
 	struct thr *thr;
 	size_t nthr, thr_cap;
 	struct imap thr_map;
@@ -697,64 +686,21 @@ struct conv {
 	int failed;
 };
 
-static void out_name(const struct convert_opts *o, uint32_t pid, char *buf,
-		     size_t n)
-{
-	size_t len = strlen(o->out);
-
-	if (len > 6 && !strcmp(o->out + len - 6, ".htape"))
-		snprintf(buf, n, "%.*s.%u.htape", (int)(len - 6), o->out, pid);
-	else
-		snprintf(buf, n, "%s.%u", o->out, pid);
-}
-
 static struct pout *get_out(struct conv *cv, uint32_t pid)
 {
 	const struct convert_opts *o = cv->o;
 	struct ht_writer_opts wo;
 	struct pout *po;
-	int found, r;
-	long s = imap_slot(&cv->out_map, pid, &found);
+	int created, r;
 
-	if (s < 0) {
-		cli_error("'%s': out of memory", o->in);
-		return NULL;
-	}
-	if (found)
-		return &cv->outs[cv->out_map.vals[s]];
-	if (cv->nouts == MAX_OUTPUTS) {
-		cli_error("'%s': heap events of more than %d processes; "
-			  "choose one with --pid", o->in, MAX_OUTPUTS);
-		return NULL;
-	}
-	if (cv->nouts && !strcmp(o->out, "-")) {
-		cli_error("'%s': heap events of several processes; choose "
-			  "one with --pid to write to standard output", o->in);
-		return NULL;
-	}
-	po = &cv->outs[cv->nouts];
-	memset(po, 0, sizeof(*po));
-	po->pid = pid;
-	if (o->pid_set || !strcmp(o->out, "-"))
-		snprintf(po->path, sizeof(po->path), "%s", o->out);
-	else
-		out_name(o, pid, po->path, sizeof(po->path));
-	if (cli_out_open(&po->out, po->path))
-		return NULL;
 	memset(&wo, 0, sizeof(wo));
 	wo.level = o->level;
 	wo.block_events = o->block_events;
 	wo.clock_num = 1;
 	wo.clock_den = 1;
-	r = ht_writer_open(&po->w, po->out.fd, &wo);
-	if (r) {
-		cli_out_abort(&po->out);
-		cli_error("'%s': %s", po->path, ht_strerror(r));
-		return NULL;
-	}
-	cv->out_map.vals[s] = (uint32_t)cv->nouts;
-	cv->out_map.n++;
-	cv->nouts++;
+	po = pouts_get(&cv->outs, pid, &wo, &created);
+	if (!po || !created)
+		return po;
 	{
 		const struct etl_logfile *lf = etl_logfile(cv->e);
 		char pidv[16], build[16], freq[32], ps[8], st[32], cpus[16];
@@ -1125,8 +1071,8 @@ static int finish(struct conv *cv)
 	int r;
 
 	etl_counts(cv->e, &c);
-	for (i = 0; i < cv->nouts; i++) {
-		struct pout *po = &cv->outs[i];
+	for (i = 0; i < cv->outs.n; i++) {
+		struct pout *po = &cv->outs.v[i];
 		struct pname *pn = names_get(&cv->nm, po->pid);
 		struct ht_loss l;
 		char v[9][32];
@@ -1180,13 +1126,11 @@ static int finish(struct conv *cv)
 			if ((r = ht_writer_loss(po->w, &l)))
 				goto werr;
 		}
-		r = ht_writer_close(po->w);
-		po->w = NULL;
-		if (r)
-			goto werr;
+		if (pout_close(po))
+			return -1;
 		continue;
 werr:
-		cli_error("'%s': %s", po->path, ht_strerror(r));
+		cli_error("cannot write '%s': %s", po->path, ht_strerror(r));
 		return -1;
 	}
 	return 0;
@@ -1212,11 +1156,8 @@ int convert_etl_to_htape(const struct convert_opts *o)
 		goto out;
 	}
 	cv.clk = etl_clock(cv.e);
-	cv.outs = calloc(MAX_OUTPUTS, sizeof(*cv.outs));
-	if (!cv.outs) {
-		cli_error("'%s': out of memory", o->in);
+	if (pouts_init(&cv.outs, o))
 		goto out;
-	}
 	if (o->progress) {
 		const struct etl_buffer *bb;
 		size_t nb = etl_buffers(cv.e, &bb);
@@ -1268,7 +1209,7 @@ int convert_etl_to_htape(const struct convert_opts *o)
 	for (i = 0; i < cv.nthr; i++)
 		if (flush_thr(&cv, &cv.thr[i], 0))
 			goto out;
-	if (!cv.nouts) {
+	if (!cv.outs.n) {
 		/* nothing to convert: still write an (empty) trace */
 		if (!get_out(&cv, o->pid_set ? o->pid : 0))
 			goto out;
@@ -1281,26 +1222,19 @@ int convert_etl_to_htape(const struct convert_opts *o)
 	}
 	if (finish(&cv))
 		goto out;
-	if (cv.nouts == 1)
-		cv.outs[0].out.path = o->out;
-	for (i = 0; i < cv.nouts; i++)
-		if (cli_out_commit(&cv.outs[i].out)) {
-			size_t j;
-			for (j = i + 1; j < cv.nouts; j++)
-				cli_out_abort(&cv.outs[j].out);
-			cv.nouts = 0;
-			goto out;
-		}
+	if (pouts_commit(&cv.outs))
+		goto out;
 	etl_counts(cv.e, &c);
-	if (cv.nouts > 1)
-		for (i = 0; i < cv.nouts; i++) {
-			struct pname *pn = names_get(&cv.nm, cv.outs[i].pid);
+	if (cv.outs.n > 1)
+		for (i = 0; i < cv.outs.n; i++) {
+			const struct pout *po = &cv.outs.v[i];
+			struct pname *pn = names_get(&cv.nm, po->pid);
 			printf("%s: pid %u%s%s%s, %llu events\n",
-			       cv.outs[i].out.path, cv.outs[i].pid,
+			       po->out.path, po->pid,
 			       pn && pn->name[0] ? " (" : "",
 			       pn && pn->name[0] ? pn->name : "",
 			       pn && pn->name[0] ? ")" : "",
-			       (unsigned long long)cv.outs[i].events);
+			       (unsigned long long)po->events);
 		}
 	if (c.bad_buffers)
 		cli_warn("'%s': skipped %llu bad buffers (%llu bytes), the "
@@ -1318,23 +1252,17 @@ int convert_etl_to_htape(const struct convert_opts *o)
 	if (cv.clamped)
 		cli_warn("'%s': %llu heap events before the log-file header "
 			 "got time 0", o->in, (unsigned long long)cv.clamped);
-	cv.nouts = 0;
 	rc = 0;
 	goto out;
 nomem:
 	cli_error("'%s': out of memory", o->in);
 out:
-	for (i = 0; i < cv.nouts; i++) {
-		ht_writer_abandon(cv.outs[i].w);
-		cli_out_abort(&cv.outs[i].out);
-	}
-	free(cv.outs);
+	pouts_free(&cv.outs);
 	for (i = 0; i < cv.nthr; i++)
 		free(cv.thr[i].buf);
 	free(cv.thr);
 	free(cv.lossy);
 	imap_free(&cv.thr_map);
-	imap_free(&cv.out_map);
 	names_free(&cv.nm);
 	etl_close(cv.e);
 	return rc;

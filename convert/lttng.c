@@ -41,6 +41,7 @@
 #include "convert.h"
 #include "imap.h"
 #include "lttng.h"
+#include "pouts.h"
 
 const char *const lttng_ops[LT_OP_MAX] = {
 	[LT_MALLOC] = "lttng_ust_libc:malloc",
@@ -265,17 +266,7 @@ int lttng_decode(struct lt_dec *d, const void *buf, size_t n)
 /*
  * Events -> outputs.
  */
-#define MAX_OUTPUTS 256
-
-struct pout {
-	uint32_t pid;
-	struct cli_out out;
-	struct ht_writer *w;
-	char path[4096];
-	uint64_t events, ops[256], max_addr;
-	struct imap tids;
-	int has_tid;
-};
+#define MAX_OUTPUTS POUTS_MAX
 
 struct pname {
 	uint32_t pid;
@@ -285,9 +276,7 @@ struct pname {
 struct conv {
 	const struct convert_opts *o;
 	struct lt_dec d;
-	struct pout *outs;
-	size_t nouts;
-	struct imap out_map;
+	struct pouts outs;        /* one a process */
 	struct pname *names;
 	size_t nnames;
 	struct lossrec {
@@ -303,65 +292,22 @@ struct conv {
 	int opened_err;           /* get_out() printed its error */
 };
 
-static void out_name(const struct convert_opts *o, uint32_t pid, char *buf,
-		     size_t n)
-{
-	size_t len = strlen(o->out);
-
-	if (len > 6 && !strcmp(o->out + len - 6, ".htape"))
-		snprintf(buf, n, "%.*s.%u.htape", (int)(len - 6), o->out, pid);
-	else
-		snprintf(buf, n, "%s.%u", o->out, pid);
-}
-
 static struct pout *get_out(struct conv *c, uint32_t pid, int has_tid)
 {
 	const struct convert_opts *o = c->o;
 	struct ht_writer_opts wo;
 	struct pout *po;
-	int found, r;
-	long s = imap_slot(&c->out_map, pid, &found);
+	int created;
 
-	if (s < 0) {
-		cli_error("'%s': out of memory", o->in);
-		return NULL;
-	}
-	if (found)
-		return &c->outs[c->out_map.vals[s]];
-	if (c->nouts == MAX_OUTPUTS) {
-		cli_error("'%s': heap events of more than %d processes; "
-			  "choose one with --pid", o->in, MAX_OUTPUTS);
-		return NULL;
-	}
-	if (c->nouts && !strcmp(o->out, "-")) {
-		cli_error("'%s': heap events of several processes; choose "
-			  "one with --pid to write to standard output", o->in);
-		return NULL;
-	}
-	po = &c->outs[c->nouts];
-	memset(po, 0, sizeof(*po));
-	po->pid = pid;
-	po->has_tid = has_tid;
-	if (o->pid_set || !strcmp(o->out, "-"))
-		snprintf(po->path, sizeof(po->path), "%s", o->out);
-	else
-		out_name(o, pid, po->path, sizeof(po->path));
-	if (cli_out_open(&po->out, po->path))
-		return NULL;
 	memset(&wo, 0, sizeof(wo));
 	wo.level = o->level;
 	wo.block_events = o->block_events;
 	wo.clock_num = 1;
 	wo.clock_den = 1;
 	wo.flags = has_tid ? 0 : HT_TRACE_NO_TID;
-	if ((r = ht_writer_open(&po->w, po->out.fd, &wo))) {
-		cli_out_abort(&po->out);
-		cli_error("cannot write '%s': %s", po->path, ht_strerror(r));
-		return NULL;
-	}
-	c->out_map.vals[s] = (uint32_t)c->nouts;
-	c->out_map.n++;
-	c->nouts++;
+	po = pouts_get(&c->outs, pid, &wo, &created);
+	if (po && created)
+		po->has_tid = has_tid;
 	return po;
 }
 
@@ -532,13 +478,13 @@ static int finish(struct conv *c, uint64_t *unplaced)
 		const struct lossrec *x = &c->loss[j];
 		if (!x->has_pid)
 			continue;
-		for (i = 0; i < c->nouts && c->outs[i].pid != x->l.pid; i++)
+		for (i = 0; i < c->outs.n && c->outs.v[i].pid != x->l.pid; i++)
 			;
-		if (i == c->nouts)
+		if (i == c->outs.n)
 			*unplaced += x->l.events ? x->l.events : 1;
 	}
-	for (i = 0; i < c->nouts; i++) {
-		struct pout *po = &c->outs[i];
+	for (i = 0; i < c->outs.n; i++) {
+		struct pout *po = &c->outs.v[i];
 
 		if ((r = write_meta(c, po)))
 			goto werr;
@@ -550,10 +496,8 @@ static int finish(struct conv *c, uint64_t *unplaced)
 			if ((r = ht_writer_loss(po->w, &l)))
 				goto werr;
 		}
-		r = ht_writer_close(po->w);
-		po->w = NULL;
-		if (r)
-			goto werr;
+		if (pout_close(po))
+			return 1;
 		continue;
 werr:
 		return cli_error("cannot write '%s': %s", po->path,
@@ -662,17 +606,18 @@ static void report(struct conv *c, uint64_t unplaced)
 	const struct convert_opts *o = c->o;
 	size_t i;
 
-	if (c->nouts > 1)
-		for (i = 0; i < c->nouts; i++) {
-			struct pname *pn = name_of(c, c->outs[i].pid);
-			printf("%s: pid %u%s", c->outs[i].out.path,
-			       c->outs[i].pid, pn ? " (" : "");
+	if (c->outs.n > 1)
+		for (i = 0; i < c->outs.n; i++) {
+			const struct pout *po = &c->outs.v[i];
+			struct pname *pn = name_of(c, po->pid);
+			printf("%s: pid %u%s", po->out.path, po->pid,
+			       pn ? " (" : "");
 			if (pn) {
 				cli_put_clean(stdout, pn->name, 200);
 				putchar(')');
 			}
 			printf(", %llu events\n",
-			       (unsigned long long)c->outs[i].events);
+			       (unsigned long long)po->events);
 		}
 	if (c->d.lost_events || c->d.lost_packets)
 		cli_warn("'%s': LTTng discarded %llu events and lost %llu "
@@ -700,7 +645,6 @@ int convert_lttng_to_htape(const struct convert_opts *o)
 	int fds[2], rc = 1;
 	uint64_t unplaced = 0;
 	pid_t pid;
-	size_t i;
 
 	memset(&c, 0, sizeof(c));
 	c.o = o;
@@ -712,9 +656,10 @@ int convert_lttng_to_htape(const struct convert_opts *o)
 	if (!ndirs)
 		return cli_error("'%s': no CTF trace in it (no 'metadata' "
 				 "file in it or beneath it)", o->in);
-	c.outs = calloc(MAX_OUTPUTS, sizeof(*c.outs));
+	if (pouts_init(&c.outs, o))
+		goto out;
 	c.names = calloc(MAX_OUTPUTS, sizeof(*c.names));
-	if (!c.outs || !c.names) {
+	if (!c.names) {
 		cli_error("out of memory");
 		goto out;
 	}
@@ -739,34 +684,19 @@ int convert_lttng_to_htape(const struct convert_opts *o)
 	if (rc)
 		goto out;
 	rc = 1;
-	if (!c.nouts) {
+	if (!c.outs.n) {
 		/* nothing kept: still an (empty) trace, as for .etl */
 		if (!get_out(&c, o->pid_set ? o->pid : 0, 1))
 			goto out;
 	}
 	if (finish(&c, &unplaced))
 		goto out;
-	if (c.nouts == 1)
-		c.outs[0].out.path = o->out;
-	for (i = 0; i < c.nouts; i++)
-		if (cli_out_commit(&c.outs[i].out)) {
-			for (size_t j = i + 1; j < c.nouts; j++)
-				cli_out_abort(&c.outs[j].out);
-			c.nouts = 0;
-			goto out;
-		}
+	if (pouts_commit(&c.outs))
+		goto out;
 	report(&c, unplaced);
-	c.nouts = 0;
 	rc = 0;
 out:
-	for (i = 0; i < c.nouts; i++) {
-		ht_writer_abandon(c.outs[i].w);
-		cli_out_abort(&c.outs[i].out);
-	}
-	for (i = 0; c.outs && i < MAX_OUTPUTS; i++)
-		imap_free(&c.outs[i].tids);
-	imap_free(&c.out_map);
-	free(c.outs);
+	pouts_free(&c.outs);
 	free(c.names);
 	free(c.loss);
 	lttng_find_free(dirs, ndirs);
