@@ -13,18 +13,8 @@
 set -u
 T=$HT_TMP/heaptrack
 mkdir -p "$T"
-DUMP=$HT_BUILD/tests/import_dump
 DATA=tests/data/heaptrack.threads.zst
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() { # what command...
-	w=$1
-	shift
-	if "$@"; then ok "$w"; else nok "$w"; fi
-}
-meta() { "$DUMP" meta "$2" | sed -n "s/^$1=//p"; }
+. tests/import_tap.sh
 # rejected RC ERRFILE PATTERN OUT: exit 1, the message, and no output
 # (not even a temporary file).
 rejected() {
@@ -348,19 +338,6 @@ INTERP=$(ls /usr/lib/heaptrack/libexec/heaptrack_interpret \
 PY=$(python3 -c 'import sys; print(sys.executable)')
 # A script file, not -c: heaptrack writes the command line as it is, and
 # its own interpreter stops at an argument line that starts with "t ".
-cat >"$T/w.py" <<'EOF'
-import json, threading
-d = [{"k": i, "v": "x" * (i % 300)} for i in range(20000)]
-s = json.dumps(d)
-def work():
-    b = bytearray()
-    for i in range(3000):
-        b += b"y" * (i % 50)
-    return len(b)
-ts = [threading.Thread(target=work) for _ in range(3)]
-[t.start() for t in ts]; [t.join() for t in ts]
-print(len(json.loads(s)))
-EOF
 SQL="create table t(a, b);
 with recursive c(x) as (select 1 union all select x + 1 from c where x < 3000)
 insert into t select x, printf('%0200d', x) from c;
@@ -390,7 +367,7 @@ elif ! record_one th "$HT_BUILD/tests/progs/threads" 200 100 8 200; then
 	skip "heaptrack recordings of python3, sqlite3, threads" \
 		"heaptrack cannot record here: $(head -c 200 "$T/th.hterr")"
 else
-	record_one py "$PY" "$T/w.py" || skip "python3 under heaptrack" \
+	record_one py "$PY" "$HT_TOP/tests/tools/pythreads.py" || skip "python3 under heaptrack" \
 		"recording failed: $(head -c 200 "$T/py.hterr")"
 	if command -v sqlite3 >/dev/null; then
 		record_one sq sqlite3 :memory: "$SQL" ||

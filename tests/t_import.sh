@@ -10,19 +10,8 @@
 set -u
 T=$HT_TMP/import
 mkdir -p "$T"
-DUMP=$HT_BUILD/tests/import_dump
 SUI=$SHARED/data/android/systemui.txt.zst
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() { # what command...
-	w=$1
-	shift
-	if "$@"; then ok "$w"; else nok "$w"; fi
-}
-# meta KEY FILE: the value of a metadata key of an imported trace.
-meta() { "$DUMP" meta "$2" | sed -n "s/^$1=//p"; }
+. tests/import_tap.sh
 # same TEXT TRACE: the trace printed as android text is TEXT.
 same() { "$DUMP" android "$2" 2>>"$T/err" | cmp -s "$1" -; }
 # rejected RC ERRFILE PATTERN OUT: exit 1, the message, and no output
@@ -217,18 +206,7 @@ else
 		 select count(*), sum(length(b)) from t;" >/dev/null
 	# The real interpreter, not a wrapper script that would fork.
 	PY=$(python3 -c 'import sys; print(sys.executable)')
-	MALLOC_TRACE=$T/py.mtrace LD_PRELOAD=$DBG:$T/shim.so "$PY" -c '
-import json, threading
-d = [{"k": i, "v": "x" * (i % 300)} for i in range(20000)]
-s = json.dumps(d)
-def work():
-    b = bytearray()
-    for i in range(3000):
-        b += b"y" * (i % 50)
-    return len(b)
-ts = [threading.Thread(target=work) for _ in range(3)]
-[t.start() for t in ts]; [t.join() for t in ts]
-print(len(json.loads(s)))' >/dev/null
+	MALLOC_TRACE=$T/py.mtrace LD_PRELOAD=$DBG:$T/shim.so "$PY" "$HT_TOP/tests/tools/pythreads.py" >/dev/null
 	for p in sq py; do
 		f=$T/$p.mtrace
 		"$HEAPTAPE" convert "$f" "$T/$p.htape" 2>>"$T/err"

@@ -12,20 +12,10 @@
 set -u
 T=$HT_TMP/lttng
 mkdir -p "$T"
-DUMP=$HT_BUILD/tests/import_dump
 CHK="python3 $HT_TOP/tests/tools/lttng_check.py"
 DATA=$HT_TOP/tests/data/lttng-kinds
 KINDS=$HT_BUILD/tests/progs/lttng_kinds
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() { # what command...
-	w=$1
-	shift
-	if "$@"; then ok "$w"; else nok "$w"; fi
-}
-meta() { "$DUMP" meta "$2" | sed -n "s/^$1=//p"; }
+. tests/import_tap.sh
 # rejected RC ERRFILE PATTERN OUT: exit 1, one line naming the problem,
 # no output (not even a temporary file).
 rejected() {
@@ -236,17 +226,7 @@ rec() {
 
 # python3 with threads, and the producer/consumer program.
 PY=$(python3 -c 'import sys; print(sys.executable)')
-rec "$T/py" "-t vtid -t vpid" "" 1 "$PY" -c '
-import json, threading
-d = [{"k": i, "v": "x" * (i % 300)} for i in range(3000)]
-s = json.dumps(d)
-def work():
-    b = bytearray()
-    for i in range(1000):
-        b += b"y" * (i % 50)
-ts = [threading.Thread(target=work) for _ in range(3)]
-[t.start() for t in ts]; [t.join() for t in ts]
-print(len(json.loads(s)))'
+rec "$T/py" "-t vtid -t vpid" "" 1 "$PY" "$HT_TOP/tests/tools/pythreads.py" 3000
 pypid=$rpid
 rec "$T/pc" "-t vtid -t vpid" "" 1 "$HT_BUILD/tests/progs/prodcons" 2 3000
 pcpid=$rpid
