@@ -5,7 +5,7 @@
 set -u
 BUILD="gcc make pkg-config libzstd-dev libxxhash-dev libzip-dev libfwnt-dev libjansson-dev libbabeltrace2-dev"
 TEST="zstd python3 sqlite3 heaptrack libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 procps
-      lttng-tools liblttng-ust1 babeltrace2"
+      strace lttng-tools liblttng-ust1 babeltrace2"
 case "${1:-check}" in
 check) want="$BUILD $TEST" ;;
 bench) want="$BUILD $TEST heaptrack lttng-tools liblttng-ust-dev babeltrace2" ;;

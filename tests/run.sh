@@ -9,6 +9,12 @@
 # Environment for scripts: tests/env.sh (HEAPTAPE, HT_BUILD, HT_PRELOAD,
 # HT_TOP, SHARED, HT_TMP).
 set -u
+# A shell run in the background ignores SIGINT and SIGQUIT, and so would
+# every test program: the recorder's signal tests want the defaults a
+# terminal gives.
+if [ -z "${HT_SIGDFL:-}" ] && env --default-signal=INT true 2>/dev/null; then
+	HT_SIGDFL=1 exec env --default-signal=INT,QUIT sh "$0" "$@"
+fi
 cd "$(dirname "$0")/.."
 ht_kind=test
 . tests/env.sh

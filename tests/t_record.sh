@@ -671,7 +671,9 @@ print(len(w), names, sum(t["allocs"] for t in w), d["lost_events"])')
 	ok "churn: 1000 threads, each with its own name at exit, 2000000 mallocs, none lost" ||
 	no "churn: threads, named, names, mallocs, lost: $got"
 if command -v strace >/dev/null; then
-	strace -f -o "$T/churn/strace" -e trace=futex,openat \
+	# (LeakSanitizer cannot run under ptrace: off in `make asan`)
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		strace -f -o "$T/churn/strace" -e trace=futex,openat \
 		"$H" record -q -F -o "$T/churn/s.htape" -- "$P/churn" 1000 >/dev/null
 	fx=$(grep -c 'futex(' "$T/churn/strace")
 	comm=$(grep -c '/comm"' "$T/churn/strace")
@@ -740,7 +742,8 @@ same fdnums -- "$P/fdnums"
 # looked in /proc/self/stat every 100 ms for a main thread gone by
 # pthread_exit: an open() of the program's then got fd 4 instead of 3)
 if command -v strace >/dev/null; then
-	strace -f -o "$T/fdnums/strace" -e trace=openat \
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		strace -f -o "$T/fdnums/strace" -e trace=openat \
 		"$H" record -q -F -o "$T/fdnums/s.htape" -- sleep 0.5
 	k=$(grep -c '/proc/self/stat"\|/task/[0-9]*/stat"' "$T/fdnums/strace")
 	[ "$k" = 0 ] && ok "fdnums: a process recorded for 0.5 s opens no /proc stat file" ||
