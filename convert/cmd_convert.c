@@ -381,9 +381,10 @@ const struct ht_cmd cmd_convert_entry = {
 	"  --no-progress      never draw a progress bar\n"
 	"  --anonymize        htape -> htape for sharing: drops the\n"
 	"                     program's names (exe, command line, host,\n"
-	"                     thread names, wall-clock times) and maps\n"
-	"                     every address to a made-up one, one to one\n"
-	"                     (replay, stat and plot see the same heap)\n"
+	"                     thread names, wall-clock times, uptime)\n"
+	"                     and maps every address to a made-up one,\n"
+	"                     one to one (replay, stat and plot see the\n"
+	"                     same heap)\n"
 	"csv columns: time_ns,pid,tid,op,heap,address,size,old_address,\n"
 	"  old_size,alignment,nmemb,result (see README)\n",
 	.run = cmd_convert,

@@ -29,7 +29,9 @@
  * same reuse), alignment up to 64 KiB is kept (and above it where the
  * granule is first seen at an aligned block), and the addresses still
  * compress as well; but no address, layout or ASLR base of the recorded
- * process is left.
+ * process is left.  Times count from the trace's start (its origin, or
+ * its first event if earlier), not from the machine's boot: the uptime
+ * goes too, as does the CPU's TSC frequency.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,13 +48,13 @@
 static int keep_anon(const char *k)
 {
 	static const char *const keep[] = {
-		"clock.source", "clock.domain", "clock.tsc_hz",
+		"clock.source", "clock.domain",
 		"clock.origin_ticks", "process.pid", "process.ppid",
 		"process.parent_trace_uuid", "process.end_signal",
 		"host.arch", "host.page_size", "host.ncpu", "libc.version",
 		"allocator.name", "allocator.version", "allocator.tunables",
 		"recorder.name", "recorder.version", "recorder.options",
-		"recorder.warning", "recorder.latency",
+		"recorder.warning", "recorder.latency", "recorder.rss_bytes",
 		"recorder.clock_read_ns", "recorder.cpu_ns", "trace.source",
 		"trace.source_damage",
 		"trace.source_compression", "trace.notes", "etl.pointer_size",
@@ -72,6 +74,15 @@ struct anon {
 	struct imap map;
 	uint64_t next;       /* the next granule number (from 1) */
 };
+
+/* --anonymize: ns taken off every time (0 without it), so that the
+ * output's start is at 0 rather than at the recording machine's uptime. */
+static uint64_t g_shift;
+
+static uint64_t shifted(uint64_t t)
+{
+	return t > g_shift ? t - g_shift : 0;
+}
 
 /* The made-up address of x (0 stays 0); align: the alignment the event
  * asked for, honoured where x's granule is new.  -1: out of memory, or
@@ -108,6 +119,7 @@ static int anon_event(struct anon *a, struct ht_event *ev)
 	int al = ev->op == HT_OP_POSIX_MEMALIGN ||
 		 ev->op == HT_OP_ALIGNED_ALLOC || ev->op == HT_OP_MEMALIGN;
 
+	ev->ts = shifted(ev->ts);
 	return anon_addr(a, &ev->addr, al ? ev->align : 0) ||
 	       anon_addr(a, &ev->old_addr, 0) || anon_addr(a, &ev->heap, 0);
 }
@@ -139,7 +151,7 @@ static int copy_meta(struct ht_reader *r, struct ht_writer *w, int anon)
 		char v[24];
 		struct ht_kv o = {"clock.origin_ticks", v};
 		snprintf(v, sizeof(v), "%llu",
-			 (unsigned long long)ht_reader_start_ns(r));
+			 (unsigned long long)shifted(ht_reader_start_ns(r)));
 		rc = ht_writer_meta(w, &o, 1);
 	}
 	return rc;
@@ -163,18 +175,29 @@ static int copy_tables(const struct convert_opts *o, struct ht_reader *r,
 	}
 	n = ht_reader_rss(r, &s);
 	if (!rc && n) {
-		if (o->pid_set) {
-			for (size_t i = 0; i < n && !rc; i++)
-				if (s[i].pid == o->pid)
-					rc = ht_writer_rss(w, &s[i], 1);
-		} else {
-			rc = ht_writer_rss(w, s, n);
-		}
+		/* one table: the writer makes a block of each call's */
+		struct ht_rss_sample *x = malloc(n * sizeof(*x));
+		size_t k = 0;
+
+		if (!x)
+			return HT_ENOMEM;
+		for (size_t i = 0; i < n; i++)
+			if (!o->pid_set || s[i].pid == o->pid) {
+				x[k] = s[i];
+				x[k++].ts = shifted(s[i].ts);
+			}
+		rc = k ? ht_writer_rss(w, x, k) : 0;
+		free(x);
 	}
 	n = ht_reader_losses(r, &l);
-	for (size_t i = 0; i < n && !rc; i++)
-		if (!o->pid_set || l[i].pid == o->pid)
-			rc = ht_writer_loss(w, &l[i]);
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct ht_loss x = l[i];
+
+		x.ts_from = shifted(x.ts_from);
+		x.ts_to = shifted(x.ts_to);
+		if (!o->pid_set || x.pid == o->pid)
+			rc = ht_writer_loss(w, &x);
+	}
 	return rc;
 }
 
@@ -229,6 +252,8 @@ static int damage_loss(const struct convert_opts *o, struct ht_reader *r,
 		l.tid = 0;
 	if (o->pid_set && l.pid != o->pid)
 		return 0;
+	l.ts_from = shifted(l.ts_from);
+	l.ts_to = shifted(l.ts_to);
 	return ht_writer_loss(w, &l);
 }
 
@@ -416,6 +441,13 @@ int convert_htape_to_htape(const struct convert_opts *o)
 	wo.uuid = ht_reader_uuid(r);
 	wo.flags = ht_reader_flags(r);
 	err = ht_writer_open(&w, out.fd, &wo);
+	ht_reader_info(r, &info);
+	g_shift = 0;
+	if (o->anonymize) {
+		g_shift = ht_reader_start_ns(r);
+		if (info.events && info.ts_min < g_shift)
+			g_shift = info.ts_min;
+	}
 	if (!err)
 		err = copy_meta(r, w, o->anonymize);
 	if (!err)

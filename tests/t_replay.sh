@@ -381,7 +381,7 @@ EOF
 			>/dev/null 2>&1 || echo "convert failed: $f" >>"$T/anon.err"
 	done
 	keys="['events', 'ops', 'threads', 'peak_live_bytes', 'peak_live_blocks', 'unknown_frees', 'reused_addresses', 'live_at_end_bytes', 'live_at_end_blocks', 'failed_calls', 'time_span_ns']"
-	same=0 names=0 addrs=0
+	same=0 names=0 addrs=0 times=0
 	for f in "$@"; do
 		"$HEAPTAPE" stat --json "$f" >"$T/o.json"
 		"$HEAPTAPE" stat --json "$f.anon.htape" >"$T/a.json"
@@ -402,6 +402,22 @@ sys.exit(not (all(g not in text for g in gone) and
                       "process.start_realtime_ns",
                       "clock.realtime_offset_ns"))))
 EOF
+		# times from the trace's start, not the machine's uptime;
+		# the same distances between them; no TSC frequency
+		"$HEAPTAPE" cat "$f" | awk '{print $1}' | tr -d . >"$T/o.ts"
+		"$HEAPTAPE" cat "$f.anon.htape" | awk '{print $1}' |
+			tr -d . >"$T/a.ts"
+		python3 - "$T/o.ts" "$T/a.ts" "$T/a.json" <<'EOF' && times=$((times + 1))
+import json, sys
+o = [int(x) for x in open(sys.argv[1])]
+a = [int(x) for x in open(sys.argv[2])]
+m = json.load(open(sys.argv[3]))["meta"]
+d = o[0] - a[0] if o and a else 0
+sys.exit(not (len(o) == len(a) and d > 0 and a[0] < 10**9 and
+              all(x - y == d for x, y in zip(o, a)) and
+              "clock.tsc_hz" not in m and
+              m.get("clock.origin_ticks") == "0"))
+EOF
 		"$HEAPTAPE" cat "$f" | grep -o '0x[0-9a-f]*' | grep -vx 0x0 |
 			sort -u >"$T/o.addr"
 		"$HEAPTAPE" cat "$f.anon.htape" | grep -o '0x[0-9a-f]*' |
@@ -416,6 +432,8 @@ EOF
 		"$names" "$ntr"
 	is "gcc --anonymize: as many distinct addresses (NULL aside), none of them recorded ones" \
 		"$addrs" "$ntr"
+	is "gcc --anonymize: times from each trace's start (no uptime), the same distances, no TSC frequency" \
+		"$times" "$ntr"
 	set -- "$T/gcc.htape.anon.htape" "$T"/gcc.htape.*.anon.htape
 	"$HEAPTAPE" replay "$@" --json "$T/gcca.json" >/dev/null 2>&1
 	rkeys="[d[k] for k in ('events', 'events_read', 'processes', 'threads', 'ideal_peak_bytes', 'skipped', 'inversions', 'exit_blocks', 'edges')] + [d['allocators'][0]['calls']]"
