@@ -228,6 +228,10 @@ print(a[0] % 2097152 == 0, a[1] % 131072 == 0,
 "$HEAPTAPE" convert --anonymize "$T/al.htape" "$T/al.anon.csv" >/dev/null 2>"$T/err"
 check "--anonymize to a CSV: exit 2, saying it writes .htape" \
 	sh -c "[ $? = 2 ] && grep -q 'anonymize converts a .htape trace to a .htape' '$T/err'"
+# the same trace given twice would replay its process twice: said once
+"$HEAPTAPE" replay -a glibc "$T/al.htape" "$T/al.htape" >/dev/null 2>"$T/err"
+check "replay of the same trace twice: one warning naming both" \
+	[ "$(grep -c "warning: '.*al.htape' is the same trace as '.*al.htape' (same UUID)" "$T/err")" = 1 ]
 
 # Processes one after the other (a shell running 8 pythons): the slots
 # of an ended process's threads are reused by the next processes, so
