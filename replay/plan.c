@@ -1224,6 +1224,30 @@ static int end_trace(struct plan *p, struct live *live, struct trace_state *t)
 	return 0;
 }
 
+/* The events the reading skipped (--salvage: damaged blocks) or could
+ * not reach (a cut end): a gap as a loss record is, each part of
+ * unknown size counted as 1. */
+static uint64_t damage_lost(const struct evsrc *s)
+{
+	const struct ht_problem *pr;
+	uint64_t n = 0, ev;
+	uint32_t tid;
+
+	for (int from = 0; from < 2; from++) {
+		size_t np = from ? evpipe_problems(s->p, &pr) :
+				   ht_reader_problems(s->r, &pr);
+
+		for (size_t k = 0; k < np; k++) {
+			int got = evpipe_problem_events(s->r, &pr[k],
+							from ? (size_t)-1 : k,
+							&ev, &tid);
+
+			n += got > 0 ? ev : got < 0 ? 1u : 0u;
+		}
+	}
+	return n;
+}
+
 /* The ideal peak rose with the last event: the op replaying it (or the
  * last one before, if the event was skipped) reads the RSS right after
  * its call, when the blocks of the peak are all live.  The sampler
@@ -1331,6 +1355,7 @@ int plan_build(struct evsrc *src, size_t ns, int fd,
 			    loss[k].reason != HT_LOSS_PAUSED)
 				info->skipped[RS_LOSS_GAP] +=
 					loss[k].events ? loss[k].events : 1;
+		info->skipped[RS_LOSS_GAP] += damage_lost(&src[i]);
 	}
 	live_stats(live, &ls);
 	info->ideal_peak = ls.peak_bytes;

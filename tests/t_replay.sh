@@ -505,6 +505,19 @@ if [ -x "$STORM" ] && [ -f "$HT_PRELOAD" ]; then
 	g0=$(med3 "$(maxrss "$STORM" 1 0 32768)" "$(maxrss "$STORM" 1 0 32768)" "$(maxrss "$STORM" 1 0 32768)")
 	growth=$((g1 - g0))
 	recorded_case storm1 "$T/storm1.htape"
+	# a damaged block skipped by --salvage is a gap of its events, as a
+	# loss record would be
+	python3 -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[len(b) // 2] ^= 0x10
+open(sys.argv[2], "wb").write(b)' "$T/storm1.htape" "$T/storm1d.htape"
+	"$HEAPTAPE" replay --salvage -a glibc --json "$T/storm1d.json" \
+		"$T/storm1d.htape" >/dev/null 2>&1
+	lost=$(( $(statget "$T/storm1.htape" events) -
+		 $("$HEAPTAPE" stat --salvage --json "$T/storm1d.htape" 2>/dev/null |
+		   python3 -c 'import json, sys; print(json.load(sys.stdin)["events"])') ))
+	is "--salvage: a damaged block's $lost events are a loss gap" \
+		"$(python3 $T/jget.py "$T/storm1d.json" "d['skipped'].get('loss_gap', 0)")" \
+		"$lost"
 else
 	skip "storm1 recorded and replayed" "no recorder or replay_storm"
 fi
