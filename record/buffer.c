@@ -275,25 +275,27 @@ static void options(void)
 	}
 	opt.flush_ms = 100;
 	if ((s = getenv("HEAPTAPE_FLUSH_MS")) && *s) {
-		if (!parse_size(s, &v) && v > 60000) {
+		if (parse_size(s, &v) || v == 0) {
+			bad_env("HEAPTAPE_FLUSH_MS", s, "100 ms");
+		} else if (v > 60000) {
 			opt.flush_ms = 60000;
 			env_warn("HEAPTAPE_FLUSH_MS", s, "above the longest "
 				 "interval", "60000 ms");
-		} else if (!parse_size(s, &v) && v > 0)
+		} else {
 			opt.flush_ms = (unsigned)v;
-		else
-			bad_env("HEAPTAPE_FLUSH_MS", s, "100 ms");
+		}
 	}
 	opt.pool_bytes = 4u << 20;
 	if ((s = getenv("HEAPTAPE_BUFFER")) && *s) {
-		if (!parse_size(s, &v) && v < (1u << 20)) {
+		if (parse_size(s, &v)) {
+			bad_env("HEAPTAPE_BUFFER", s, "4M");
+		} else if (v < (1u << 20)) {
 			opt.pool_bytes = 1u << 20;
 			env_warn("HEAPTAPE_BUFFER", s, "below the smallest "
 				 "pool", "1M");
-		} else if (!parse_size(s, &v))
+		} else {
 			opt.pool_bytes = v;
-		else
-			bad_env("HEAPTAPE_BUFFER", s, "4M");
+		}
 	}
 	opt.level = HT_DEFAULT_LEVEL;
 	if ((s = getenv("HEAPTAPE_LEVEL")) && *s) {
@@ -615,6 +617,28 @@ static void take_own_sigxfsz(const sigset_t *p0)
 	sigemptyset(&x);
 	sigaddset(&x, SIGXFSZ);
 	sigtimedwait(&x, NULL, &zero);
+}
+
+/* Writing on a program's thread, as the encoder writes: with every
+ * signal blocked (a write past RLIMIT_FSIZE gives EFBIG), and the
+ * SIGXFSZ it leaves taken before the program's mask comes back. */
+struct quiet {
+	sigset_t mask, pend;
+};
+
+static void quiet_begin(struct quiet *q)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &q->mask);
+	sigpending(&q->pend);
+}
+
+static void quiet_end(const struct quiet *q)
+{
+	take_own_sigxfsz(&q->pend);
+	pthread_sigmask(SIG_SETMASK, &q->mask, NULL);
 }
 
 static struct ht__buf *take_big(int may_wait)
@@ -2131,11 +2155,9 @@ static void start_encoder(void)
  * EFBIG, and the SIGXFSZ it leaves pending is ours, not the program's. */
 static void close_here(int cmd)
 {
-	sigset_t all, mask, p0;
+	struct quiet q;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &mask);
-	sigpending(&p0);
+	quiet_begin(&q);
 	ht__t.guard++;
 	g_here_cpu0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 	sample_rss(); /* a short process may have none yet */
@@ -2143,8 +2165,7 @@ static void close_here(int cmd)
 	finish(cmd);
 	g_here_cpu0 = 0;
 	ht__t.guard--;
-	take_own_sigxfsz(&p0);
-	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	quiet_end(&q);
 }
 
 /*
@@ -2391,15 +2412,12 @@ void ht__init(void)
 	 * child it starts can (files are otherwise made at the first
 	 * flush: cc1 would get the name of the gcc that ran it). */
 	if (g_root) {
-		sigset_t all, mask, p0;
+		struct quiet q;
 		int fd;
 
-		/* written on the program's thread: with every signal
-		 * blocked, as in the encoder (RLIMIT_FSIZE: EFBIG, not a
-		 * SIGXFSZ that kills the program) */
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, &mask);
-		sigpending(&p0);
+		/* written on the program's thread (RLIMIT_FSIZE: EFBIG,
+		 * not a SIGXFSZ that kills the program) */
+		quiet_begin(&q);
 		fd = create_file();
 		/* with its header and metadata at once: a process killed
 		 * before its first flush still leaves a readable trace */
@@ -2407,8 +2425,7 @@ void ht__init(void)
 			reserve_fd(fd);
 			open_writer(1);
 		}
-		take_own_sigxfsz(&p0);
-		pthread_sigmask(SIG_SETMASK, &mask, NULL);
+		quiet_end(&q);
 	}
 	atomic_store(&ht__on, opt.paused ? 2 : 1);
 	if (opt.paused)
@@ -2426,7 +2443,7 @@ void ht__init(void)
 
 void ht__fork_prepare(void)
 {
-	sigset_t all, mask, p0;
+	struct quiet q;
 
 	fork_locked = 0;
 	if (!g_bufs)
@@ -2449,14 +2466,11 @@ void ht__fork_prepare(void)
 	pthread_mutex_lock(&g_wlock);
 	if (atomic_load(&ht__on) != 1 || g_final)
 		return;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &mask);
-	sigpending(&p0);
+	quiet_begin(&q);
 	ht__t.guard++;
 	flush_all(FL_TIMER);
 	ht__t.guard--;
-	take_own_sigxfsz(&p0);
-	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	quiet_end(&q);
 }
 
 void ht__fork_parent(void)

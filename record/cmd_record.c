@@ -238,6 +238,17 @@ static int pid_alive(long pid)
 	return e && e[1] == ' ' && e[2] != 'Z' && e[2] != 'X';
 }
 
+/* The traces of the other processes of a recording to path: PATH.PID
+ * and PATH.PID.N (exec continuations).  1 if there are any (then
+ * globfree(g)). */
+static int glob_children(const char *path, glob_t *g)
+{
+	char pat[PATH_MAX + 80];
+
+	snprintf(pat, sizeof(pat), "%s.[0-9]*", path);
+	return glob(pat, GLOB_NOSORT, NULL, g) == 0;
+}
+
 /* The pid in a child's trace name, PATH.PID or PATH.PID.N. */
 static long name_pid(const char *path, size_t base_len)
 {
@@ -589,7 +600,6 @@ static int run(int argc, char **argv)
 		if (!strchr(out, '%')) {
 			struct stat st;
 			glob_t g;
-			char pat[PATH_MAX + 80];
 
 			if (lstat(path, &st) == 0) {
 				if (S_ISDIR(st.st_mode))
@@ -605,8 +615,7 @@ static int run(int argc, char **argv)
 			}
 			/* the children of an earlier recording to this
 			 * name: not to be taken for this one's */
-			snprintf(pat, sizeof(pat), "%s.[0-9]*", path);
-			if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+			if (glob_children(path, &g)) {
 				int bad = 0;
 
 				for (size_t i = 0; i < g.gl_pathc && !bad; i++) {
@@ -710,13 +719,10 @@ static int run(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s", out);
 	if (!strchr(path, '%')) {
 		glob_t g;
-		char pat[PATH_MAX + 80];
 
 		/* the first process: waited for, gone */
 		have = read_trace(path, 0, &t, quiet);
-		/* PATH.PID and PATH.PID.N (exec continuations) */
-		snprintf(pat, sizeof(pat), "%s.[0-9]*", path);
-		if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+		if (glob_children(path, &g)) {
 			more = g.gl_pathc;
 			for (size_t i = 0; i < more; i++)
 				read_trace(g.gl_pathv[i],

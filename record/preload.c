@@ -644,11 +644,16 @@ EXPORT int close(int fd)
  * Not in a vfork child: it has its own fds but our memory, and execs
  * (our fds close there).
  */
-EXPORT int dup2(int oldfd, int newfd)
+static void before_dup(int oldfd, int newfd)
 {
 	if (__builtin_expect(ht__own_fd(newfd), 0) && oldfd != newfd &&
 	    !in_vfork_child())
 		ht__fd_taken(newfd);
+}
+
+EXPORT int dup2(int oldfd, int newfd)
+{
+	before_dup(oldfd, newfd);
 	if (!real_dup2)
 		real_dup2 = NEXT(int (*)(int, int), "dup2");
 	return real_dup2(oldfd, newfd);
@@ -656,9 +661,7 @@ EXPORT int dup2(int oldfd, int newfd)
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	if (__builtin_expect(ht__own_fd(newfd), 0) && oldfd != newfd &&
-	    !in_vfork_child())
-		ht__fd_taken(newfd);
+	before_dup(oldfd, newfd);
 	if (!real_dup3)
 		real_dup3 = NEXT(int (*)(int, int, int), "dup3");
 	return real_dup3(oldfd, newfd, flags);
