@@ -323,12 +323,12 @@ static int cmd_cat(int argc, char **argv)
 		evpipe_close_all(src, ns);
 		return cli_error("out of memory");
 	}
-	/* A CSV import has no clock (no clock.source; its origin is the
-	 * 2^62 that keeps negative times): its absolute times mean
-	 * nothing, so print time since its start. */
+	/* A CSV import has no clock (no clock.source; its origin is
+	 * CSV_ORIGIN, which keeps negative times): its absolute times
+	 * mean nothing, so print time since its start. */
 	for (size_t i = 0; i < ns; i++)
 		if (!ht_reader_meta(src[i].r, "clock.source") &&
-		    ht_reader_start_ns(src[i].r) == UINT64_C(1) << 62)
+		    ht_reader_start_ns(src[i].r) == CSV_ORIGIN)
 			rel = 1;
 	for (int i = 0; i < NSLOT; i++) {
 		fmt.c[i].rel = rel;

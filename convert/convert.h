@@ -53,6 +53,9 @@ int convert_htape_to_csv(const struct convert_opts *o);    /* csv.c */
 int convert_htapes_to_csv(const struct convert_opts *o, char *const *ins,
 			  size_t n);                       /* csv.c */
 int convert_csv_to_htape(const struct convert_opts *o);    /* csv.c */
+/* The origin of a trace imported from CSV (csv_read.c), which has no
+ * clock: its times are ns since its start plus this. */
+#define CSV_ORIGIN (UINT64_C(1) << 62)
 int convert_etl_to_htape(const struct convert_opts *o);    /* etl.c */
 int convert_android_to_htape(const struct convert_opts *o);/* android.c */
 int convert_mtrace_to_htape(const struct convert_opts *o); /* mtrace.c */

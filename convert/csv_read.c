@@ -487,10 +487,9 @@ int csv_probe(const unsigned char *buf, size_t n)
 
 /* Times in the CSV count from the trace start, and may be negative (an
  * event before it): the trace's ticks are time_ns + CSV_ORIGIN, and its
- * origin CSV_ORIGIN, so that every time from -2^62 to 2^62 ns (146
- * years) keeps its order and converts back exactly.  A CSV with
+ * origin CSV_ORIGIN (convert.h), so that every time from -2^62 to 2^62
+ * ns (146 years) keeps its order and converts back exactly.  A CSV with
  * duration_ns came from a trace whose calls were timed: so is this one. */
-#define CSV_ORIGIN (UINT64_C(1) << 62)
 static int write_origin(struct ht_writer *w, int dur)
 {
 	static const struct ht_kv kv[] = {
