@@ -403,21 +403,16 @@ fail:
 	return 1;
 }
 
-int cli_warn_same_trace(const uint8_t (*uuid)[16], char *const *paths,
-			size_t i)
+int cli_warn_same_trace(const uint8_t *ua, const char *pa,
+			const uint8_t *ub, const char *pb)
 {
 	static const uint8_t zero[16];
 
-	if (!memcmp(uuid[i], zero, 16))
+	if (!memcmp(ua, zero, 16) || memcmp(ua, ub, 16))
 		return 0;
-	for (size_t k = 0; k < i; k++)
-		if (!memcmp(uuid[k], uuid[i], 16)) {
-			cli_warn("'%s' is the same trace as '%s' (same UUID): "
-				 "its events count twice", paths[i],
-				 paths[k]);
-			return 1;
-		}
-	return 0;
+	cli_warn("'%s' is the same trace as '%s' (same UUID): its events "
+		 "count twice", pa, pb);
+	return 1;
 }
 
 const char *cli_duration_error(const char *opt, const char *s)

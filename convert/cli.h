@@ -81,11 +81,11 @@ int cli_parse_duration(const char *s, uint64_t *ns);
  * its own path; "-" or a pipe is read once into a memory file (*fd, to
  * close after) named in path.  0, or 1 after the error message. */
 int cli_spool(const char *in, char *path, size_t n, int *fd);
-/* Warns once if trace i (uuid[i], paths[i]) is one of traces 0..i-1
- * given again (the same UUID: the same file, or a copy); returns 1 if
- * so.  An all-zero uuid (not a trace) is never a duplicate. */
-int cli_warn_same_trace(const uint8_t (*uuid)[16], char *const *paths,
-			size_t i);
+/* Warns that trace a (UUID ua, path pa) is trace b given again (the
+ * same UUID: the same file, or a copy), if so; returns 1 if so.  An
+ * all-zero UUID (not a trace) is never a duplicate. */
+int cli_warn_same_trace(const uint8_t *ua, const char *pa,
+			const uint8_t *ub, const char *pb);
 /* The usage message for a bad duration s given to option opt. */
 const char *cli_duration_error(const char *opt, const char *s);
 int cli_parse_u64(const char *s, uint64_t *out); /* decimal or 0x hex */

@@ -425,18 +425,15 @@ static void collect(struct acc *a, struct ht_reader *r,
 	for (size_t i = 0; i < n1 + n2; i++) {
 		struct ht_problem *p = &rp->prob[i];
 		uint64_t ev = 0;
-		uint32_t tid;
-		int got = evpipe_problem_events(r, p, i < n1 ? i : (size_t)-1,
-					      &ev, &tid);
-		size_t l = strlen(p->what);
+		int no_end = p->code == HT_ETRUNC && !p->skipped;
+		int got = no_end ? 0 :
+			  evpipe_problem_note(r, p, i < n1 ? i : (size_t)-1,
+					      p->what, sizeof(p->what), &ev);
 
-		if (p->code == HT_ETRUNC && !p->skipped) {
+		if (no_end) {
 			rp->no_end = 1;
 		} else if (got > 0) {
 			rp->skipped += ev;
-			snprintf(p->what + l, sizeof(p->what) - l, "%s%llu "
-				 "events lost", l ? "; " : "",
-				 (unsigned long long)ev);
 		} else if (got < 0) {
 			rp->skip_unknown++;
 		}
@@ -1103,7 +1100,7 @@ static int cmd_stat(int argc, char **argv)
 		{0, 0, 0, 0}};
 	const struct ht_cmd *c = &cmd_stat_entry;
 	struct row *rows;
-	uint8_t (*uuid)[16];
+	char *const *names;
 	uint64_t v;
 	size_t n, printed = 0;
 	int ch, json = 0, mode = HT_READ_STOP, rc = 0, jobs = -1;
@@ -1136,25 +1133,23 @@ static int cmd_stat(int argc, char **argv)
 		return cli_usage(c, 2, "need a trace");
 	n = (size_t)(argc - optind);
 	rows = calloc(n, sizeof(*rows));
-	uuid = calloc(n, sizeof(*uuid));
-	if (!rows || !uuid) {
-		free(rows);
-		free(uuid);
+	if (!rows)
 		return cli_error("out of memory");
-	}
+	names = argv + optind;
 	for (size_t i = 0; i < n; i++) {
 		const char *sep = n == 1 ? "" : printed ? ",\n" : "[\n";
 
 		if (!json && i)
 			putchar('\n');
-		if (stat_one(argv[optind + (int)i], json, mode, jobs, sep,
+		if (stat_one(names[i], json, mode, jobs, sep,
 			     &rows[i]))
 			rc = 1;
 		else
 			printed++;
-		memcpy(uuid[i], rows[i].uuid, 16);
-		cli_warn_same_trace((const uint8_t (*)[16])uuid, argv + optind,
-				    i);
+		for (size_t k = 0; k < i; k++)
+			if (cli_warn_same_trace(rows[i].uuid, names[i],
+						rows[k].uuid, names[k]))
+				break;
 		fflush(stdout);
 	}
 	if (json && n > 1)
@@ -1162,7 +1157,6 @@ static int cmd_stat(int argc, char **argv)
 	else if (!json && n > 1)
 		print_table(stdout, rows, n);
 	free(rows);
-	free(uuid);
 	return rc;
 }
 

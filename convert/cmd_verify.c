@@ -145,13 +145,9 @@ static size_t verify_one(const char *path, int quiet)
 				 p[i].seq_to > p[i].seq_from ? p[i].seq_to : 0);
 		{
 			uint64_t ev;
-			uint32_t tid;
 
-			if (evpipe_problem_events(r, &p[i], i, &ev, &tid) > 0)
-				snprintf(what + strlen(what),
-					 sizeof(what) - strlen(what),
-					 "%s%" PRIu64 " events lost",
-					 what[0] ? "; " : "", ev);
+			evpipe_problem_note(r, &p[i], i, what, sizeof(what),
+					    &ev);
 		}
 		if (p[i].code == HT_ETRUNC && !p[i].skipped)
 			problem(path, p[i].offset, "trace has no END block",

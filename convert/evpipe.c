@@ -629,6 +629,14 @@ int evpipe_merge_next(struct evsrc *s, size_t ns, const struct ht_event **ev,
 	return 1;
 }
 
+void evpipe_warn_same(const struct evsrc *s, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (cli_warn_same_trace(ht_reader_uuid(s[i].r), s[i].path,
+					ht_reader_uuid(s[k].r), s[k].path))
+			return;
+}
+
 struct evsrc *evpipe_open_all(char *const *paths, size_t ns, int mode,
 			      int jobs, uint64_t *start)
 {
@@ -639,35 +647,24 @@ struct evsrc *evpipe_open_all(char *const *paths, size_t ns, int mode,
 		cli_error("out of memory");
 		return NULL;
 	}
-	uint8_t (*uuid)[16] = calloc(ns ? ns : 1, sizeof(*uuid));
-
-	if (!uuid) {
-		free(s);
-		cli_error("out of memory");
-		return NULL;
-	}
 	*start = UINT64_MAX;
 	for (size_t i = 0; i < ns; i++) {
 		int err;
 
 		s[i].path = paths[i];
 		if (cli_open_trace(&s[i].r, s[i].path, mode)) {
-			free(uuid);
 			evpipe_close_all(s, ns);
 			return NULL;
 		}
-		memcpy(uuid[i], ht_reader_uuid(s[i].r), 16);
-		cli_warn_same_trace((const uint8_t (*)[16])uuid, paths, i);
+		evpipe_warn_same(s, i);
 		if (ht_reader_start_ns(s[i].r) < *start)
 			*start = ht_reader_start_ns(s[i].r);
 		if ((err = evpipe_open(&s[i].p, s[i].r, mode, pjobs))) {
 			cli_error("'%s': %s", s[i].path, ht_strerror(err));
-			free(uuid);
 			evpipe_close_all(s, ns);
 			return NULL;
 		}
 	}
-	free(uuid);
 	return s;
 }
 
@@ -712,7 +709,7 @@ int evpipe_problem_events(const struct ht_reader *r,
 			  uint64_t *events, uint32_t *tid)
 {
 	const struct ht_block_info *b;
-	size_t lo = 0, hi = ht_reader_blocks(r, &b);
+	size_t nb = ht_reader_blocks(r, &b), lo = 0, hi = nb;
 
 	/* A listed block that failed to decode: its header counted it. */
 	while (lo < hi) {
@@ -723,7 +720,7 @@ int evpipe_problem_events(const struct ht_reader *r,
 		else
 			hi = mid;
 	}
-	if (lo < ht_reader_blocks(r, NULL) && b[lo].offset == p->offset) {
+	if (lo < nb && b[lo].offset == p->offset) {
 		*events = b[lo].count;
 		*tid = b[lo].tid;
 		return 1;
@@ -731,6 +728,20 @@ int evpipe_problem_events(const struct ht_reader *r,
 	if (i == (size_t)-1)
 		return -1;
 	return ht_reader_problem_events(r, i, events, tid);
+}
+
+int evpipe_problem_note(const struct ht_reader *r,
+			const struct ht_problem *p, size_t i, char *what,
+			size_t n, uint64_t *events)
+{
+	uint32_t tid;
+	int got = evpipe_problem_events(r, p, i, events, &tid);
+	size_t l = strlen(what);
+
+	if (got > 0 && l < n)
+		snprintf(what + l, n - l, "%s%llu events lost", l ? "; " : "",
+			 (unsigned long long)*events);
+	return got;
 }
 
 const char *evpipe_problem_text(const struct ht_problem *p, char *buf,
@@ -753,15 +764,11 @@ void evpipe_warn_problems(const struct ht_reader *r, int own,
 		char t[160];
 		int no_end = p[i].code == HT_ETRUNC && !p[i].skipped;
 		struct ht_problem q = p[i];
-		size_t l = strlen(q.what);
 		uint64_t ev;
-		uint32_t tid;
 
 		/* said as stat and verify say it: "(what; N events lost)" */
-		if (evpipe_problem_events(r, &p[i], own ? i : (size_t)-1,
-					  &ev, &tid) > 0)
-			snprintf(q.what + l, sizeof(q.what) - l, "%s%llu events "
-				 "lost", l ? "; " : "", (unsigned long long)ev);
+		evpipe_problem_note(r, &p[i], own ? i : (size_t)-1, q.what,
+				    sizeof(q.what), &ev);
 		cli_warn("'%s': offset %llu: %s%s", path,
 			 (unsigned long long)q.offset,
 			 evpipe_problem_text(&q, t, sizeof(t)),

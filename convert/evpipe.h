@@ -80,6 +80,9 @@ int evpipe_merge_next(struct evsrc *s, size_t ns, const struct ht_event **ev,
 struct evsrc *evpipe_open_all(char *const *paths, size_t ns, int mode,
 			      int jobs, uint64_t *start);
 void evpipe_close_all(struct evsrc *s, size_t ns); /* NULL ok */
+/* Warns once if source i is one of s[0..i) given again (the same UUID:
+ * its events would count twice). */
+void evpipe_warn_same(const struct evsrc *s, size_t i);
 
 /* STOP/STRICT: the error of the damaged block the reader's scan stopped
  * at (its offset in *off), to be said once the blocks before it, all the
@@ -100,6 +103,11 @@ void evpipe_warn_cut(const struct ht_reader *r, const char *path);
 int evpipe_problem_events(const struct ht_reader *r,
 			  const struct ht_problem *p, size_t i,
 			  uint64_t *events, uint32_t *tid);
+/* evpipe_problem_events(), with "N events lost" added to what (n
+ * bytes, after a "; " if it holds something) when the count is known. */
+int evpipe_problem_note(const struct ht_reader *r,
+			const struct ht_problem *p, size_t i, char *what,
+			size_t n, uint64_t *events);
 /* p in words, the same for every command: "no END block (the writer
  * did not close it)", or the error with its detail. */
 const char *evpipe_problem_text(const struct ht_problem *p, char *buf,

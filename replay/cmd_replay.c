@@ -87,21 +87,6 @@ static int set_options(const char *plan, uint32_t options, uint32_t sample,
  * a warning and the trace is read in salvage mode up to it.  Returns 0,
  * or 1 after an error message.
  */
-/* A trace given twice (or a copy: the same UUID) would replay its
- * process twice, side by side: said once, as stat and cat say it. */
-static void warn_same(const struct evsrc *s, size_t ns, char *const *paths)
-{
-	uint8_t (*uuid)[16] = calloc(ns ? ns : 1, sizeof(*uuid));
-
-	if (!uuid)
-		return;
-	for (size_t i = 0; i < ns; i++) {
-		memcpy(uuid[i], ht_reader_uuid(s[i].r), 16);
-		cli_warn_same_trace((const uint8_t (*)[16])uuid, paths, i);
-	}
-	free(uuid);
-}
-
 static int open_one(struct evsrc *s, const char *path, int salvage,
 		    int recorded, int jobs)
 {
@@ -451,7 +436,10 @@ static int cmd_replay(int argc, char **argv)
 			free(allocs);
 			return 1;
 		}
-	warn_same(src, ns, argv + optind);
+	/* a trace given twice would replay its process twice, side by
+	 * side: said once, as stat and cat say it */
+	for (size_t i = 0; i < ns; i++)
+		evpipe_warn_same(src, i);
 
 	/* The output is created before the work, as convert does: a path
 	 * that cannot be written is found now, not after every replay. */
