@@ -115,6 +115,11 @@ void live_stats(const struct live *l, struct live_stats *s)
 	*s = l->st;
 }
 
+uint64_t live_peak_bytes(const struct live *l)
+{
+	return l->st.peak_bytes;
+}
+
 void live_foreach(const struct live *l,
 		  void (*fn)(void *ctx, const struct live_block *b), void *ctx)
 {

@@ -88,6 +88,8 @@ struct live_stats {
 	uint64_t allocs, frees;
 };
 void live_stats(const struct live *l, struct live_stats *s);
+/* live_stats()'s peak_bytes alone, for a check after every event. */
+uint64_t live_peak_bytes(const struct live *l);
 
 /* Calls fn for every block still live (order unspecified). */
 void live_foreach(const struct live *l,

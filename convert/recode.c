@@ -459,7 +459,6 @@ int convert_htape_to_htape(const struct convert_opts *o)
 	filter = o->pid_set || o->ntids || o->ops_set || o->from_set ||
 		 o->to_set;
 	start = ht_reader_start_ns(r);
-	ht_reader_info(r, &info);
 	cli_progress_start(&prog, "convert", info.events);
 	if (!o->progress)
 		prog.active = 0;

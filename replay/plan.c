@@ -1254,12 +1254,11 @@ static uint64_t damage_lost(const struct evsrc *s)
  * alone misses a peak shorter than its period. */
 static void peak_track(struct plan *p, const struct live *live)
 {
-	struct live_stats ls;
+	uint64_t peak = live_peak_bytes(live);
 
-	live_stats(live, &ls);
-	if (ls.peak_bytes <= p->peak_bytes)
+	if (peak <= p->peak_bytes)
 		return;
-	p->peak_bytes = ls.peak_bytes;
+	p->peak_bytes = peak;
 	p->peak_pos = p->call_pos;
 	p->peak_stream = p->call_stream;
 }
