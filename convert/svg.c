@@ -3,7 +3,8 @@
  *
  * Layout: title and subtitle on top, then the panels stacked, each with
  * a y axis on the left (ticks at 1-2-5 steps of a readable unit), a light
- * grid, its series as polylines and a legend box in its top-left corner;
+ * grid, its series as polylines and a legend box in the corner they cross
+ * least;
  * the time axis (s, ms or us, whatever suits the span) under the last
  * panel.  Colours come from a palette that stays distinct in grey print.
  */
@@ -230,6 +231,88 @@ static void label(FILE *f, const struct axis *a, double v)
 			a->unit);
 }
 
+static double pix_x(double x, double xmin, double xw, int plot_w)
+{
+	return LEFT + (x - xmin) / xw * plot_w;
+}
+
+static double pix_y(const struct axis *ya, enum svg_yunit u, double y,
+		    int y0)
+{
+	return y0 + PANEL_H - yfrac(ya, u, y) * PANEL_H;
+}
+
+/* 1 if the segment a-b meets the box r = {x0, y0, x1, y1} (Liang and
+ * Barsky's clipping: the part of the segment inside each of the four
+ * half-planes, intersected). */
+static int seg_meets(double ax, double ay, double bx, double by,
+		     const double r[4])
+{
+	double dx = bx - ax, dy = by - ay, t0 = 0, t1 = 1;
+	double p[4] = { -dx, dx, -dy, dy };
+	double q[4] = { ax - r[0], r[2] - ax, ay - r[1], r[3] - ay };
+
+	for (int i = 0; i < 4; i++) {
+		double t;
+
+		if (p[i] == 0) {
+			if (q[i] < 0)
+				return 0;
+			continue;
+		}
+		t = q[i] / p[i];
+		if (p[i] < 0 && t > t0)
+			t0 = t;
+		else if (p[i] > 0 && t < t1)
+			t1 = t;
+		if (t0 > t1)
+			return 0;
+	}
+	return 1;
+}
+
+/* Where a legend box of bw x bh goes in a panel: the corner (top left,
+ * top right, bottom right, bottom left, in that order of preference)
+ * that the fewest segments of the panel's lines cross, so that the
+ * legend hides as little of the data as it can. */
+static void legend_corner(const struct svg_panel *pn, const struct axis *ya,
+			  double xmin, double xw, int plot_w, int y0,
+			  double bw, double bh, double *bx, double *by)
+{
+	const double l = LEFT + 10, r = LEFT + plot_w - 10 - bw;
+	const double t = y0 + 10, b = y0 + PANEL_H - 10 - bh;
+	const double cx[4] = { l, r, r, l }, cy[4] = { t, t, b, b };
+	size_t best = SIZE_MAX;
+
+	*bx = l;
+	*by = t;
+	for (int k = 0; k < 4 && best; k++) {
+		double box[4] = { cx[k], cy[k], cx[k] + bw, cy[k] + bh };
+		size_t hits = 0;
+
+		for (size_t s = 0; s < pn->nseries && hits < best; s++) {
+			const struct svg_series *se = &pn->series[s];
+			double ax = 0, ay = 0;
+
+			for (size_t i = 0; i < se->n; i++) {
+				double x = pix_x(se->x[i], xmin, xw, plot_w);
+				double y = pix_y(ya, pn->yunit, se->y[i], y0);
+
+				if (seg_meets(i ? ax : x, i ? ay : y, x, y,
+					      box))
+					hits++;
+				ax = x;
+				ay = y;
+			}
+		}
+		if (hits < best) {
+			best = hits;
+			*bx = cx[k];
+			*by = cy[k];
+		}
+	}
+}
+
 int svg_write(FILE *f, const struct svg_chart *c)
 {
 	int w = c->width > 0 ? c->width : 1000;
@@ -360,11 +443,8 @@ int svg_write(FILE *f, const struct svg_chart *c)
 				col, se->dashed ?
 				" stroke-dasharray=\"6,3\"" : "");
 			for (size_t i = 0; i < se->n; i++) {
-				double px = LEFT + (se->x[i] - xmin) / xw *
-					    plot_w;
-				double py = y0 + PANEL_H -
-					    yfrac(&ya, pn->yunit, se->y[i]) *
-						    PANEL_H;
+				double px = pix_x(se->x[i], xmin, xw, plot_w);
+				double py = pix_y(&ya, pn->yunit, se->y[i], y0);
 				fprintf(f, "%.1f,%.1f%s", px, py,
 					i + 1 < se->n ? " " : "");
 			}
@@ -375,32 +455,38 @@ int svg_write(FILE *f, const struct svg_chart *c)
 				   "text-anchor=\"middle\" fill=\"#888\">"
 				   "no data</text>\n",
 				LEFT + plot_w / 2, y0 + PANEL_H / 2);
-		/* legend */
+		/* legend, in the corner its series cross least */
 		if (pn->nseries) {
 			size_t longest = 0;
+			double bw, bh, bx, by;
+
 			for (size_t s = 0; s < pn->nseries; s++) {
 				size_t l = strlen(pn->series[s].label);
 				if (l > longest)
 					longest = l;
 			}
-			fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%zu\" "
-				   "height=\"%zu\" fill=\"white\" "
-				   "fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n",
-				LEFT + 10, y0 + 10, 44 + longest * 7,
-				8 + pn->nseries * 18);
+			bw = 44 + (double)longest * 7;
+			bh = 8 + (double)pn->nseries * 18;
+			legend_corner(pn, &ya, xmin, xw, plot_w, y0, bw, bh,
+				      &bx, &by);
+			fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" "
+				   "width=\"%.0f\" height=\"%.0f\" "
+				   "fill=\"white\" fill-opacity=\"0.85\" "
+				   "stroke=\"#bbb\"/>\n", bx, by, bw, bh);
 			for (size_t s = 0; s < pn->nseries; s++) {
-				int ly = y0 + 24 + (int)s * 18;
-				fprintf(f, "<line x1=\"%d\" y1=\"%d\" "
-					   "x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+				double ly = by + 14 + (double)s * 18;
+				fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" "
+					   "x2=\"%.0f\" y2=\"%.0f\" "
+					   "stroke=\"%s\" "
 					   "stroke-width=\"3\"%s/>\n",
-					LEFT + 18, ly - 4, LEFT + 42, ly - 4,
+					bx + 8, ly - 4, bx + 32, ly - 4,
 					pn->series[s].color ?
 					pn->series[s].color :
 					palette[(color + s) % NPAL],
 					pn->series[s].dashed ?
 					" stroke-dasharray=\"6,3\"" : "");
-				fprintf(f, "<text x=\"%d\" y=\"%d\">",
-					LEFT + 48, ly);
+				fprintf(f, "<text x=\"%.0f\" y=\"%.0f\">",
+					bx + 38, ly);
 				svg_text(f, pn->series[s].label);
 				fputs("</text>\n", f);
 			}

@@ -307,4 +307,68 @@ if [ -f "$HT_PRELOAD" ] && [ -x "$HT_BUILD/tests/progs/prodcons" ]; then
 else
 	ok "plot of a trace of record --latency # SKIP no recorder library"
 fi
+# A heap that peaks at its start, just under a tick of the axis: its line
+# runs through the top-left corner, so the legend goes to another one
+# and hides no part of any line.
+python3 - "$d/early.csv" <<'EOF'
+import sys
+rows = ["time_ns,pid,tid,op,heap,address,size,old_address,old_size,"
+        "alignment,nmemb,result",
+        "0,7,7,malloc,,0x10000000,100663296,,,,,ok"]
+t, big = 1000000, True
+for i in range(2000):
+    a = 0x20000000 + i * 64
+    rows.append("%d,7,7,malloc,,%#x,48,,,,,ok" % (t, a))
+    rows.append("%d,7,7,free,,%#x,,,,,,ok" % (t + 100000, a))
+    t += 500000
+    if big and t > 300000000:
+        rows.append("%d,7,7,free,,0x10000000,,,,,,ok" % t)
+        big = False
+open(sys.argv[1], "w").write("\n".join(rows) + "\n")
+EOF
+rm -f "$d/early.htape"
+"$H" convert "$d/early.csv" "$d/early.htape" 2>"$d/err" &&
+	"$H" plot "$d/early.htape" -o "$d/early.svg" 2>>"$d/err" &&
+python3 - "$d/early.svg" <<'EOF' >"$d/chk" 2>&1 &&
+import sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+def meets(a, b, r):
+    # Liang-Barsky: does the segment a-b enter the box r?
+    (ax, ay), (bx, by) = a, b
+    t0, t1 = 0.0, 1.0
+    for p, q in ((ax - bx, ax - r[0]), (bx - ax, r[2] - ax),
+                 (ay - by, ay - r[1]), (by - ay, r[3] - ay)):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return False
+    return True
+panels = 0
+for g in ET.parse(sys.argv[1]).getroot().iter(ns + "g"):
+    legend = [r for r in g.iter(ns + "rect") if r.get("fill-opacity")]
+    assert len(legend) == 1, "one legend per panel"
+    x, y = float(legend[0].get("x")), float(legend[0].get("y"))
+    box = (x, y, x + float(legend[0].get("width")),
+           y + float(legend[0].get("height")))
+    for pl in g.iter(ns + "polyline"):
+        pts = [tuple(map(float, p.split(",")))
+               for p in pl.get("points").split()]
+        for a, b in zip(pts, pts[1:]):
+            assert not meets(a, b, box), "legend %s hides %s-%s" % (box, a, b)
+    panels += 1
+assert panels == 2, panels
+# the top-left corner was taken by the line: the legend is elsewhere
+first = next(ET.parse(sys.argv[1]).getroot().iter(ns + "g"))
+assert float(next(r for r in first.iter(ns + "rect")
+                  if r.get("fill-opacity")).get("x")) > 200
+EOF
+	ok "plot: the legend goes to a corner no line crosses" ||
+	{ no "plot: legend placement"; sed 's/^/# /' "$d/err" "$d/chk" | tail -3; }
 echo "1..$n"
