@@ -93,6 +93,8 @@ int ht__dec_scalar; /* tests: 1 takes the portable loops */
 
 #define HT_X512 1
 #define X512 __attribute__((target("avx512f,avx512bw,avx512vl,popcnt")))
+/* and pext, fast on every CPU with AVX-512 (pext_fast() checks) */
+#define X512P __attribute__((target("avx512f,avx512bw,avx512vl,popcnt,bmi2")))
 
 static int x512_ok(void)
 {
@@ -549,19 +551,27 @@ static int unpack_ops(uint8_t *o, const uint8_t *s, uint32_t n, unsigned w,
 	return 0;
 }
 
+/* The histories are rings of MRU_RING values (codes name 255 at most):
+ * h[0..] history 0, h[MRU_RING..] history 1, then (mru_x()) the values
+ * of a chunk's literals. */
+#define MRU_RING 256
+#define MRU_LITS (2 * MRU_RING)
+
 /*
  * MRU_ADDR: per row class (allocating, freeing) a history of the values
  * pushed (code j = the value pushed j+1 ago into the other class's
  * history) and the last literal.
  */
 struct mru {
-	uint64_t hist[2][256];
+	uint64_t h[MRU_LITS + CHUNK + 8];
 	uint64_t lp[2];
 	uint32_t n[2];
 	const uint8_t *code, *lit, *se;
 	uint32_t w, nl, li;  /* MRU_BSS: w-byte planes of nl literals, the
 				next one; w = 0: varint literals (MRU_ADDR) */
 	uint8_t kind[256]; /* 0: no addr, 1: allocating, 2: freeing */
+	uint8_t frees[256]; /* the block's ops of kind 2 */
+	unsigned nfree, dense; /* dense: every op of the block has kind > 0 */
 };
 
 /* 1 if an MRU column's literals were all used. */
@@ -594,7 +604,7 @@ mru_run(struct mru *q, const uint8_t *ops, uint32_t n, uint64_t *v,
 
 			if (j >= ng)
 				return -1;
-			x = q->hist[kd == 1][(ng - 1 - j) & 255];
+			x = q->h[(kd == 1) * MRU_RING + ((ng - 1 - j) & (MRU_RING - 1))];
 		} else {
 			if (lits)
 				z = *lits++;
@@ -609,9 +619,9 @@ mru_run(struct mru *q, const uint8_t *ops, uint32_t n, uint64_t *v,
 				x = lp1 += (uint64_t)ht__unzz(z);
 		}
 		if (kd == 1)
-			q->hist[0][n0++ & 255] = x;
+			q->h[n0++ & (MRU_RING - 1)] = x;
 		else
-			q->hist[1][n1++ & 255] = x;
+			q->h[MRU_RING + (n1++ & (MRU_RING - 1))] = x;
 		*v++ = x;
 	}
 	q->code = code;
@@ -623,6 +633,204 @@ mru_run(struct mru *q, const uint8_t *ops, uint32_t n, uint64_t *v,
 	return 0;
 }
 
+#if HT_X512
+/*
+ * mru_run() for MRU_BSS (its literals at hand) with AVX-512, in passes
+ * over the chunk.  mru_run()'s branches on a row's class and on hit or
+ * miss mispredict about every fourth row.  Pass 1, 16 rows at a time,
+ * works out the push counts (prefix counts of the class bits) and so
+ * the slot each row writes and the one it reads: a hit the history's, a
+ * miss its literal's value, which pass 2 puts after the histories (8
+ * literals at a time: zigzag deltas summed per class).  Pass 3 is then
+ * a load and two stores a row.  fb[]: bit t set if row t (of the m with
+ * codes) frees; mb[]: if it misses; lf[]: bit k set if the row of
+ * literal k frees.
+ */
+X512 static int mru_x(struct mru *q, const uint64_t *fb, const uint64_t *mb,
+		      const uint64_t *lf, uint32_t m, uint32_t nl,
+		      uint64_t *v, const uint64_t *lits)
+{
+	const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8,
+					      7, 6, 5, 4, 3, 2, 1, 0);
+	const __m512i one = _mm512_set1_epi32(1);
+	const __m512i hi = _mm512_set1_epi32(MRU_RING);
+	const __m512i ring = _mm512_set1_epi32(MRU_RING - 1);
+	const __m512i zero = _mm512_setzero_si512();
+	const uint64_t ones = 0x0101010101010101ull;
+	uint32_t rs[CHUNK + 16], ws[CHUNK + 16];
+	uint64_t *h = q->h, *lv = q->h + MRU_LITS;
+	const uint8_t *code = q->code;
+	__m512i lp0 = _mm512_set1_epi64((long long)q->lp[0]);
+	__m512i lp1 = _mm512_set1_epi64((long long)q->lp[1]);
+	uint32_t n0 = q->n[0], n1 = q->n[1], k = MRU_LITS;
+	__mmask16 bad = 0;
+
+	for (uint32_t t = 0; t < m; t += 16) {
+		__mmask16 lim = m - t >= 16 ? 0xffff :
+			(__mmask16)((1u << (m - t)) - 1);
+		__mmask16 f = (__mmask16)(fb[t / 64] >> (t % 64)) & lim;
+		__mmask16 mi = (__mmask16)(mb[t / 64] >> (t % 64)) & lim;
+		__mmask16 a = (__mmask16)~f & lim, hit = (__mmask16)~mi & lim;
+		__m128i ab = _mm_maskz_set1_epi8(a, 1);
+		__m128i mm = _mm_maskz_set1_epi8(mi, 1);
+		uint64_t lo = (uint64_t)_mm_cvtsi128_si64(ab);
+		uint64_t up = (uint64_t)_mm_extract_epi64(ab, 1);
+		uint64_t ml = (uint64_t)_mm_cvtsi128_si64(mm);
+		uint64_t mu = (uint64_t)_mm_extract_epi64(mm, 1);
+		/* allocating rows and misses before each row */
+		__m512i pa, pm, n0v, n1v, ng, j, p, r, w;
+
+		/* bytes of 0 and 1 times 0x0101..01: their prefix sums */
+		lo = lo * ones << 8;
+		up = (up * ones << 8) +
+		     (uint64_t)__builtin_popcount(a & 0xff) * ones;
+		ml = ml * ones << 8;
+		mu = (mu * ones << 8) +
+		     (uint64_t)__builtin_popcount(mi & 0xff) * ones;
+		pa = _mm512_cvtepu8_epi32(_mm_set_epi64x((long long)up,
+							 (long long)lo));
+		pm = _mm512_cvtepu8_epi32(_mm_set_epi64x((long long)mu,
+							 (long long)ml));
+		n0v = _mm512_add_epi32(_mm512_set1_epi32((int)n0), pa);
+		n1v = _mm512_add_epi32(_mm512_set1_epi32((int)n1),
+				       _mm512_sub_epi32(iota, pa));
+		/* allocating rows look in history 1, freeing ones in 0 */
+		ng = _mm512_mask_blend_epi32(f, n1v, n0v);
+		j = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lim, code + t));
+		p = _mm512_sub_epi32(_mm512_sub_epi32(ng, one), j);
+		bad |= _mm512_mask_cmpge_epu32_mask(hit, j, ng);
+		r = _mm512_and_si512(p, ring);
+		r = _mm512_mask_or_epi32(r, a, r, hi);
+		r = _mm512_mask_add_epi32(r, mi, pm,
+					  _mm512_set1_epi32((int)k));
+		w = _mm512_and_si512(_mm512_mask_blend_epi32(f, n0v, n1v),
+				     ring);
+		w = _mm512_mask_or_epi32(w, f, w, hi);
+		_mm512_storeu_si512(rs + t, r);
+		_mm512_storeu_si512(ws + t, w);
+		n0 += (uint32_t)__builtin_popcount(a);
+		n1 += (uint32_t)__builtin_popcount(f);
+		k += (uint32_t)__builtin_popcount(mi);
+	}
+	if (bad)
+		return -1;
+	for (uint32_t i = 0; i < nl; i += 8) {
+		__mmask8 f = (__mmask8)(lf[i / 64] >> (i % 64));
+		__m512i d = _mm512_loadu_si512(lits + i), s0, s1;
+
+		/* the literals: zigzag deltas, summed per class */
+		d = _mm512_xor_si512(_mm512_srli_epi64(d, 1),
+			_mm512_sub_epi64(zero, _mm512_and_si512(d,
+				_mm512_set1_epi64(1))));
+		s0 = _mm512_maskz_mov_epi64((__mmask8)~f, d);
+		s1 = _mm512_maskz_mov_epi64(f, d);
+		s0 = _mm512_add_epi64(s0, _mm512_alignr_epi64(s0, zero, 7));
+		s1 = _mm512_add_epi64(s1, _mm512_alignr_epi64(s1, zero, 7));
+		s0 = _mm512_add_epi64(s0, _mm512_alignr_epi64(s0, zero, 6));
+		s1 = _mm512_add_epi64(s1, _mm512_alignr_epi64(s1, zero, 6));
+		s0 = _mm512_add_epi64(s0, _mm512_alignr_epi64(s0, zero, 4));
+		s1 = _mm512_add_epi64(s1, _mm512_alignr_epi64(s1, zero, 4));
+		s0 = _mm512_add_epi64(s0, lp0);
+		s1 = _mm512_add_epi64(s1, lp1);
+		_mm512_storeu_si512(lv + i, _mm512_mask_blend_epi64(f, s0, s1));
+		/* the last literal of each class, past the chunk's last */
+		if (nl - i < 8) {
+			__m512i at = _mm512_set1_epi64(nl - i - 1);
+
+			s0 = _mm512_permutexvar_epi64(at, s0);
+			s1 = _mm512_permutexvar_epi64(at, s1);
+		} else {
+			__m512i at = _mm512_set1_epi64(7);
+
+			s0 = _mm512_permutexvar_epi64(at, s0);
+			s1 = _mm512_permutexvar_epi64(at, s1);
+		}
+		lp0 = s0;
+		lp1 = s1;
+	}
+	for (uint32_t t = 0; t < m; t++) {
+		uint64_t x = h[rs[t]];
+
+		h[ws[t]] = x;
+		v[t] = x;
+	}
+	q->code = code + m;
+	q->lp[0] = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(lp0));
+	q->lp[1] = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(lp1));
+	q->n[0] = n0;
+	q->n[1] = n1;
+	return 0;
+}
+
+/*
+ * mru_take() with AVX-512: the class and miss bits of the chunk's rows
+ * with codes, the literals, then mru_x().  When every op of the block
+ * carries addr, a row frees if its op is one of the block's freeing
+ * ops: a compare per such op, 64 rows at a time; else the rows with
+ * codes are listed first.
+ */
+X512P static int mru_take_x(struct mru *q, const uint8_t *ops, uint32_t n,
+			    uint32_t m, uint64_t *v)
+{
+	const __m512i ff = _mm512_set1_epi8((char)HT__MRU_MISS);
+	uint64_t fb[CHUNK / 64 + 1], mb[CHUNK / 64 + 1], lits[CHUNK + 8];
+	uint64_t lf[CHUNK / 64 + 2];
+	uint8_t fr[CHUNK];
+	const uint8_t *src = ops;
+	uint32_t nl = 0;
+
+	lf[0] = 0;
+	if (!q->dense) {
+		uint32_t t = 0;
+
+		/* kind 1 (allocating) -> 0, 2 (freeing) -> 1; the rows
+		 * without a code are overwritten */
+		for (uint32_t i = 0; i < n; i++) {
+			unsigned kd = q->kind[ops[i]];
+
+			fr[t] = (uint8_t)(kd - 1);
+			t += kd != 0;
+		}
+		if (t != m)
+			return -1;
+		src = fr;
+	} else if (n != m) {
+		return -1;
+	}
+	for (uint32_t t = 0, k = 0; t < m; t += 64, k++) {
+		__mmask64 lim = m - t >= 64 ? ~0ull : (1ull << (m - t)) - 1;
+		__m512i o = _mm512_maskz_loadu_epi8(lim, src + t);
+		__m512i c = _mm512_maskz_loadu_epi8(lim, q->code + t);
+		__mmask64 f = 0;
+		uint64_t x;
+
+		if (!q->dense)
+			f = _mm512_test_epi8_mask(o, o);
+		else
+			for (unsigned i = 0; i < q->nfree; i++)
+				f |= _mm512_cmpeq_epi8_mask(o,
+					_mm512_set1_epi8((char)q->frees[i]));
+		fb[k] = f & lim;
+		mb[k] = _mm512_mask_cmpeq_epi8_mask(lim, c, ff);
+		/* the class bits of the misses, in a row */
+		x = _pext_u64(fb[k], mb[k]);
+		if (nl % 64)
+			lf[nl / 64] |= x << (nl % 64);
+		else
+			lf[nl / 64] = x;
+		lf[nl / 64 + 1] = nl % 64 ? x >> (64 - nl % 64) : 0;
+		nl += (uint32_t)__builtin_popcountll(mb[k]);
+	}
+	fb[CHUNK / 64] = mb[CHUNK / 64] = 0;
+	if (nl > q->nl - q->li)
+		return -1;
+	get_bss(lits, q->lit + q->li, nl, q->w, q->nl);
+	memset(lits + nl, 0, 8 * sizeof(*lits)); /* what 8 lanes read past */
+	q->li += nl;
+	return mru_x(q, fb, mb, lf, m, nl, v, lits);
+}
+#endif
+
 /* mru_run() for a chunk whose rows carry m codes: MRU_BSS first takes
  * the chunk's literals out of their byte planes, all at once. */
 static int mru_take(struct mru *q, const uint8_t *ops, uint32_t n,
@@ -633,6 +841,10 @@ static int mru_take(struct mru *q, const uint8_t *ops, uint32_t n,
 
 	if (!q->w)
 		return mru_run(q, ops, n, v, NULL);
+#if HT_X512
+	if (x512_ok() && pext_fast())
+		return mru_take_x(q, ops, n, m, v);
+#endif
 	for (uint32_t i = 0; i < m; i++)
 		nl += q->code[i] == HT__MRU_MISS;
 	if (nl > q->nl - q->li)
@@ -641,6 +853,7 @@ static int mru_take(struct mru *q, const uint8_t *ops, uint32_t n,
 	q->li += nl;
 	return mru_run(q, ops, n, v, lits);
 }
+
 
 /*
  * Per op, one 128-byte record: the tail of its template event (old_size
@@ -1000,12 +1213,17 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 				q.li = 0;
 				q.lp[0] = q.lp[1] = param;
 				q.n[0] = q.n[1] = 0;
+				q.nfree = 0;
+				q.dense = 1;
 				for (unsigned j = 0; j < pf.n_ops; j++) {
 					int op = oplist[j], a = opmask[op] &
 						HT__COLBIT(HT__C_ADDR);
 
 					q.kind[op] = !a ? 0 :
 						(uint8_t)(1 + ht__op_frees(op));
+					q.dense &= q.kind[op] != 0;
+					if (q.kind[op] == 2)
+						q.frees[q.nfree++] = (uint8_t)op;
 				}
 				continue;
 			}
