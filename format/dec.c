@@ -1526,6 +1526,18 @@ static void spread_rel(uint64_t *dst, const uint8_t *o, uint32_t n,
 #if HT_X512
 enum { XS_U64, XS_U32, XS_REL, XS_CONST };
 
+/* The next popcount(k) values of v into the lanes k selects.  Loaded,
+ * then expanded in a register: the expanding load from memory is
+ * microcoded on AMD Zen 4, several times slower.  Reads 8 values: v's
+ * arrays have room past their end. */
+X512 static inline __m512i xexpand(__mmask8 k, const uint64_t *v)
+{
+	__m512i x = _mm512_loadu_si512(v);
+
+	__asm__("" : "+v"(x)); /* not folded back into the load */
+	return _mm512_maskz_expand_epi64(k, x);
+}
+
 /* kind XS_CONST: the value is *v, in every row that carries c; XS_REL:
  * a holds the rows' addr (NULL: 0). */
 X512 static void xspread(void *dst, const uint16_t *m16, uint32_t n,
@@ -1556,13 +1568,12 @@ X512 static void xspread(void *dst, const uint16_t *m16, uint32_t n,
 				_mm512_mask_storeu_epi64(d64 + r, l8, x);
 				continue;
 			case XS_U32:
-				x = _mm512_maskz_expandloadu_epi64(k8, v);
+				x = xexpand(k8, v);
 				_mm256_mask_storeu_epi32(d32 + r, l8,
 					_mm512_cvtepi64_epi32(x));
 				break;
 			case XS_REL: {
-				__m512i z = _mm512_maskz_expandloadu_epi64(k8,
-									   v);
+				__m512i z = xexpand(k8, v);
 				__m512i dz = _mm512_xor_si512(
 					_mm512_srli_epi64(z, 1),
 					_mm512_sub_epi64(zero,
@@ -1576,7 +1587,7 @@ X512 static void xspread(void *dst, const uint16_t *m16, uint32_t n,
 				break;
 			}
 			default:
-				x = _mm512_maskz_expandloadu_epi64(k8, v);
+				x = xexpand(k8, v);
 				_mm512_mask_storeu_epi64(d64 + r, l8, x);
 				break;
 			}
