@@ -507,6 +507,63 @@ static int col_take(struct col *k, uint64_t *v, uint32_t n, int *mono)
 	return 0;
 }
 
+#if HT_X512
+/*
+ * unpack_ops() 64 ops at a time with AVX-512: each index widened to a
+ * byte of its own, then the 16-entry map applied with one byte shuffle
+ * (w 2 and 4) or a blend of its 2 entries (w 1).  Returns how many ops
+ * it wrote, a multiple of 64.
+ */
+X512 static uint32_t unpack_ops_x(uint8_t *o, const uint8_t *s, uint32_t n,
+				  unsigned w, const uint8_t *map)
+{
+	const __m512i tab = _mm512_broadcast_i32x4(
+		_mm_loadu_si128((const __m128i *)(const void *)map));
+	const __m512i m0 = _mm512_set1_epi8((char)map[0]);
+	const __m512i m1 = _mm512_set1_epi8((char)map[1]);
+	uint32_t i = 0;
+
+	for (; i + 64 <= n; i += 64) {
+		const uint8_t *p = s + (size_t)i / 8 * w;
+		__m512i b, x;
+
+		switch (w) {
+		case 1: {
+			uint64_t k;
+
+			memcpy(&k, p, 8);
+			_mm512_storeu_si512(o + i,
+					    _mm512_mask_blend_epi8(k, m0, m1));
+			continue;
+		}
+		case 2:
+			b = _mm512_cvtepu8_epi32(_mm_loadu_si128(
+				(const __m128i *)(const void *)p));
+			x = _mm512_or_si512(
+				_mm512_or_si512(
+					_mm512_and_si512(b, _mm512_set1_epi32(3)),
+					_mm512_slli_epi32(_mm512_and_si512(b,
+						_mm512_set1_epi32(0xc)), 6)),
+				_mm512_or_si512(
+					_mm512_slli_epi32(_mm512_and_si512(b,
+						_mm512_set1_epi32(0x30)), 12),
+					_mm512_slli_epi32(_mm512_srli_epi32(b, 6),
+							  24)));
+			break;
+		default:
+			b = _mm512_cvtepu8_epi16(_mm256_loadu_si256(
+				(const __m256i *)(const void *)p));
+			x = _mm512_or_si512(
+				_mm512_and_si512(b, _mm512_set1_epi16(0xf)),
+				_mm512_slli_epi16(_mm512_srli_epi16(b, 4), 8));
+			break;
+		}
+		_mm512_storeu_si512(o + i, _mm512_shuffle_epi8(tab, x));
+	}
+	return i;
+}
+#endif
+
 /*
  * OPMAP_BITS: n op map indices of w bits (1, 2 or 4), 8 / w a byte from
  * the low bits, into the ops they name (through a table of what each
@@ -529,6 +586,12 @@ static int unpack_ops(uint8_t *o, const uint8_t *s, uint32_t n, unsigned w,
 	for (unsigned b = 0; b < 256; b++)
 		for (unsigned k = 0; k < per; k++)
 			lut[b][k] = map[(b >> (k * w)) & mk];
+#if HT_X512
+	if (x512_ok()) {
+		i = unpack_ops_x(o, s, n, w, map);
+		j = i / per;
+	}
+#endif
 	switch (w) {
 	case 1:
 		for (; i + 8 <= n; i += 8)
