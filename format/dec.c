@@ -1658,6 +1658,25 @@ X512 static void xspread(void *dst, const uint16_t *m16, uint32_t n,
 		}
 	}
 }
+
+/* m16[i] = opmask[o[i]] for the n rows of a chunk (m16 has room for
+ * CHUNK), 32 at a time by one permute through opmask[0..63]: for a
+ * block whose ops are all below 64. */
+X512 static void mask16_x(uint16_t *m16, const uint8_t *o, uint32_t n,
+			  const uint16_t *opmask)
+{
+	const __m512i t0 = _mm512_loadu_si512(opmask);
+	const __m512i t1 = _mm512_loadu_si512(opmask + 32);
+
+	for (uint32_t i = 0; i < n; i += 32) {
+		__mmask32 k = n - i >= 32 ? 0xffffffffu : (1u << (n - i)) - 1;
+		__m512i x = _mm512_cvtepu8_epi16(
+			_mm256_maskz_loadu_epi8(k, o + i));
+
+		_mm512_storeu_si512(m16 + i,
+				    _mm512_permutex2var_epi16(t0, x, t1));
+	}
+}
 #else
 enum { XS_U64, XS_U32, XS_REL, XS_CONST };
 
@@ -1700,8 +1719,11 @@ static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 			return HT_ENOMEM;
 		arr[c] = d->dc[c];
 	}
-	int x512 = x512_ok();
+	int x512 = x512_ok(), small = 1;
 	uint16_t m16[CHUNK];
+
+	for (unsigned j = 0; j < k->pf->n_ops; j++)
+		small &= k->oplist[j] < 64;
 
 	for (uint32_t ch = 0; ch < k->nch; ch++) {
 		const uint8_t *o = k->ops + (size_t)ch * CHUNK;
@@ -1710,7 +1732,9 @@ static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 		size_t at = (size_t)ch * CHUNK;
 
 		n = n < CHUNK ? n : CHUNK;
-		if (x512)
+		if (x512 && small)
+			mask16_x(m16, o, n, opmask);
+		else if (x512)
 			for (uint32_t i = 0; i < n; i++)
 				m16[i] = opmask[o[i]];
 		for (int c = HT__C_TS; c <= HT__NCOLS; c++) {
