@@ -562,6 +562,30 @@ X512 static uint32_t unpack_ops_x(uint8_t *o, const uint8_t *s, uint32_t n,
 	}
 	return i;
 }
+/* xc[j]: the rows of o[0..n) whose op is oplist[j], 64 rows a compare
+ * per op: for a block of a few ops, fewer steps than a histogram. */
+X512 static void op_counts_x(const uint8_t *o, uint32_t n,
+			     const uint8_t *oplist, unsigned n_ops,
+			     uint32_t *xc)
+{
+	for (unsigned j = 0; j < n_ops; j++)
+		xc[j] = 0;
+	for (uint32_t i = 0; i < n; i += 64) {
+		__mmask64 k = n - i >= 64 ? ~0ull : (1ull << (n - i)) - 1;
+		__m512i x = _mm512_maskz_loadu_epi8(k, o + i);
+
+		for (unsigned j = 0; j < n_ops; j++)
+			xc[j] += (uint32_t)__builtin_popcountll(
+				_mm512_mask_cmpeq_epi8_mask(k, x,
+					_mm512_set1_epi8((char)oplist[j])));
+	}
+}
+#else
+static void op_counts_x(const uint8_t *o, uint32_t n, const uint8_t *oplist,
+			unsigned n_ops, uint32_t *xc)
+{
+	(void)o; (void)n; (void)oplist; (void)n_ops; (void)xc;
+}
 #endif
 
 /*
@@ -1343,7 +1367,8 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 		if (grow_buf((void **)&d->cnt, &d->cntcap,
 			     (size_t)nch * 16 * sizeof(uint32_t)))
 			return HT_ENOMEM;
-		uint32_t h[4][256];
+		uint32_t h[4][256], xc[256];
+		int vx = x512_ok() && pf.n_ops <= 8;
 
 		memset(h, 0, sizeof(h));
 		for (uint32_t ch = 0; ch < nch; ch++) {
@@ -1352,24 +1377,33 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 			uint32_t *cc = d->cnt + (size_t)ch * 16;
 
 			n = n < CHUNK ? n : CHUNK;
-			for (; i + 4 <= n; i += 4) {
-				h[0][o[i]]++;
-				h[1][o[i + 1]]++;
-				h[2][o[i + 2]]++;
-				h[3][o[i + 3]]++;
+			if (vx) {
+				op_counts_x(o, n, oplist, pf.n_ops, xc);
+			} else {
+				for (; i + 4 <= n; i += 4) {
+					h[0][o[i]]++;
+					h[1][o[i + 1]]++;
+					h[2][o[i + 2]]++;
+					h[3][o[i + 3]]++;
+				}
+				for (; i < n; i++)
+					h[0][o[i]]++;
+				for (unsigned j = 0; j < pf.n_ops; j++) {
+					int op = oplist[j];
+
+					xc[j] = h[0][op] + h[1][op] +
+						h[2][op] + h[3][op];
+					h[0][op] = h[1][op] = h[2][op] =
+						h[3][op] = 0;
+				}
 			}
-			for (; i < n; i++)
-				h[0][o[i]]++;
 			memset(cc, 0, 16 * sizeof(uint32_t));
 			for (unsigned j = 0; j < pf.n_ops; j++) {
-				int op = oplist[j];
-				uint32_t x = h[0][op] + h[1][op] + h[2][op] +
-					     h[3][op];
-				uint16_t mk = opmask[op];
+				uint32_t x = xc[j];
+				uint16_t mk = opmask[oplist[j]];
 
 				if (!x)
 					continue;
-				h[0][op] = h[1][op] = h[2][op] = h[3][op] = 0;
 				tot += x;
 				for (int cc_ = 1; cc_ <= HT__NCOLS; cc_++)
 					cc[cc_] += ((mk >> (cc_ - 1)) & 1) * x;
@@ -1677,6 +1711,7 @@ X512 static void mask16_x(uint16_t *m16, const uint8_t *o, uint32_t n,
 				    _mm512_permutex2var_epi16(t0, x, t1));
 	}
 }
+
 #else
 enum { XS_U64, XS_U32, XS_REL, XS_CONST };
 
