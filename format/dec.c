@@ -385,9 +385,119 @@ static int varints_px(uint64_t *v, const uint8_t **sp, const uint8_t *se,
 	return varints(v, sp, se, n, 1);
 }
 
+#if HT_X512
+#define X512V __attribute__((target("avx512f,avx512bw,avx512vl,popcnt,bmi2," \
+					"avx512vbmi,avx512vbmi2")))
+
+/* x512_ok() and VBMI2 (byte compress), with VBMI and pext. */
+static int vbmi2_ok(void)
+{
+	static int ok = -1;
+	int v = __atomic_load_n(&ok, __ATOMIC_RELAXED);
+
+	if (v < 0) {
+		__builtin_cpu_init();
+		v = __builtin_cpu_supports("avx512vbmi") &&
+		    __builtin_cpu_supports("avx512vbmi2") && pext_fast();
+		__atomic_store_n(&ok, v, __ATOMIC_RELAXED);
+	}
+	return v && x512_ok();
+}
+
+/*
+ * varints() 64 bytes at a time with AVX-512 VBMI2, for varints of 1 to 3
+ * bytes (sizes, small deltas): the window starts at a varint; the bytes
+ * that end one (top bit clear), the bytes 1 and 2 before each, are
+ * compressed to the front of three vectors, and the bits saying whether
+ * those belong to it pext'ed from the continuation bits; then 16 values
+ * at a time from them.  A window with a longer varint takes one by
+ * ht__get_varint() (which also finds the malformed ones).  Returns the
+ * varints taken, -1 if malformed; stops 64 bytes before the column end.
+ */
+X512V static int varints_vb(uint64_t *v, const uint8_t **sp,
+			    const uint8_t *se, size_t n)
+{
+	const __m512i m7 = _mm512_set1_epi32(0x7f), zero = _mm512_setzero_si512();
+	const __m512i back1 = _mm512_sub_epi8(_mm512_set_epi8(63, 62, 61, 60,
+		59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44,
+		43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28,
+		27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
+		11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi8(1));
+	const __m512i back2 = _mm512_sub_epi8(back1, _mm512_set1_epi8(1));
+	const uint8_t *s = *sp;
+	size_t i = 0;
+
+	while (i < n && se - s >= 64) {
+		__m512i x = _mm512_loadu_si512(s), b0, b1, b2;
+		uint64_t e = ~(uint64_t)_mm512_movepi8_mask(x), c = ~e;
+		uint64_t c1 = c << 1, c2 = c1 & c << 2, l2, l3;
+		size_t k;
+
+		if (!e || (c2 & c << 3 & e)) {
+			if (ht__get_varint(&s, se, &v[i]))
+				return -1;
+			i++;
+			continue;
+		}
+		k = (size_t)__builtin_popcountll(e);
+		if (k > n - i) {
+			e = _pdep_u64((1ull << (n - i)) - 1, e);
+			k = n - i;
+		}
+		/* lane j of b1 (b2): the byte 1 (2) before the j-th end */
+		b0 = _mm512_maskz_compress_epi8(e, x);
+		b1 = _mm512_maskz_compress_epi8(e,
+			_mm512_maskz_permutexvar_epi8(~1ull, back1, x));
+		b2 = _mm512_maskz_compress_epi8(e,
+			_mm512_maskz_permutexvar_epi8(~3ull, back2, x));
+		l2 = _pext_u64(c1, e);
+		l3 = _pext_u64(c2, e);
+		for (size_t g = 0; g < k; g += 16) {
+			__m512i e32 = _mm512_cvtepu8_epi32(
+				_mm512_castsi512_si128(b0));
+			__m512i p32 = _mm512_and_si512(m7, _mm512_cvtepu8_epi32(
+				_mm512_castsi512_si128(b1)));
+			__m512i q32 = _mm512_and_si512(m7, _mm512_cvtepu8_epi32(
+				_mm512_castsi512_si128(b2)));
+			__mmask16 st = k - g >= 16 ? 0xffff :
+				(__mmask16)((1u << (k - g)) - 1);
+			__m512i r;
+
+			r = _mm512_mask_or_epi32(e32, (__mmask16)(l2 >> g),
+						 _mm512_slli_epi32(e32, 7), p32);
+			r = _mm512_mask_or_epi32(r, (__mmask16)(l3 >> g),
+						 _mm512_slli_epi32(r, 7), q32);
+			_mm512_mask_storeu_epi64(v + i + g, (__mmask8)st,
+				_mm512_cvtepu32_epi64(
+					_mm512_castsi512_si256(r)));
+			_mm512_mask_storeu_epi64(v + i + g + 8,
+				(__mmask8)(st >> 8), _mm512_cvtepu32_epi64(
+					_mm512_extracti64x4_epi64(r, 1)));
+			b0 = _mm512_alignr_epi32(zero, b0, 4);
+			b1 = _mm512_alignr_epi32(zero, b1, 4);
+			b2 = _mm512_alignr_epi32(zero, b2, 4);
+		}
+		i += k;
+		s += 64 - __builtin_clzll(e);
+	}
+	*sp = s;
+	return (int)i;
+}
+#endif
+
 static int get_varints(uint64_t *v, const uint8_t **sp, const uint8_t *se,
 		       size_t n)
 {
+#if HT_X512
+	if (vbmi2_ok()) {
+		int k = varints_vb(v, sp, se, n);
+
+		if (k < 0)
+			return -1;
+		v += k;
+		n -= (size_t)k;
+	}
+#endif
 	return pext_fast() ? varints_px(v, sp, se, n) :
 			     varints_sw(v, sp, se, n);
 }
