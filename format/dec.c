@@ -549,6 +549,70 @@ undelta_bss2(uint64_t *v, const uint8_t *s, size_t n, size_t m,
 	return prev;
 }
 
+#if HT_X512
+/*
+ * undelta_bss2() 16 values at a time with AVX-512: the deltas (below
+ * 2^16, zigzag ones within +-2^15) summed in 32-bit lanes, where 16 of
+ * them cannot overflow, then widened and added to the running sum.
+ */
+X512 static uint64_t undelta_bss2_x(uint64_t *v, const uint8_t *s, size_t n,
+				    size_t m, uint64_t prev, int *mono,
+				    int uns)
+{
+	const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
+	__m512i orv = zero;
+	uint64_t or = 0, p0 = prev;
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m512i z = _mm512_or_si512(
+			_mm512_cvtepu8_epi32(_mm_loadu_si128(
+				(const __m128i *)(const void *)(s + i))),
+			_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(
+				(const __m128i *)(const void *)(s + m + i))), 8));
+		__m512i b = _mm512_set1_epi64((long long)prev), lo, hi;
+
+		orv = _mm512_or_si512(orv, z);
+		if (!uns)
+			z = _mm512_xor_si512(_mm512_srli_epi32(z, 1),
+				_mm512_sub_epi32(zero, _mm512_and_si512(z, one)));
+		z = _mm512_add_epi32(z, _mm512_alignr_epi32(z, zero, 15));
+		z = _mm512_add_epi32(z, _mm512_alignr_epi32(z, zero, 14));
+		z = _mm512_add_epi32(z, _mm512_alignr_epi32(z, zero, 12));
+		z = _mm512_add_epi32(z, _mm512_alignr_epi32(z, zero, 8));
+		if (uns) {
+			lo = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(z));
+			hi = _mm512_cvtepu32_epi64(
+				_mm512_extracti64x4_epi64(z, 1));
+			prev += (uint32_t)_mm_extract_epi32(
+				_mm512_extracti32x4_epi32(z, 3), 3);
+		} else {
+			lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(z));
+			hi = _mm512_cvtepi32_epi64(
+				_mm512_extracti64x4_epi64(z, 1));
+			prev += (uint64_t)(int64_t)_mm_extract_epi32(
+				_mm512_extracti32x4_epi32(z, 3), 3);
+		}
+		_mm512_storeu_si512(v + i, _mm512_add_epi64(b, lo));
+		_mm512_storeu_si512(v + i + 8, _mm512_add_epi64(b, hi));
+	}
+	for (; i < n; i++) {
+		uint64_t z = s[i] | (uint64_t)s[m + i] << 8;
+
+		or |= z;
+		prev += uns ? z : (uint64_t)ht__unzz(z);
+		v[i] = prev;
+	}
+	or |= (uint32_t)_mm512_reduce_or_epi32(orv);
+	if (uns)
+		*mono = p0 <= UINT64_MAX - (uint64_t)n * or;
+	else
+		*mono = !(or & 1) &&
+			p0 <= UINT64_MAX - (uint64_t)n * (or >> 1);
+	return prev;
+}
+#endif
+
 /* 1 if enc is one of the MRU encodings (addr only). */
 static int is_mru(int enc)
 {
@@ -579,6 +643,14 @@ static int col_take(struct col *k, uint64_t *v, uint32_t n, int *mono)
 		break;
 	case HT__E_DELTA_BSS:
 	case HT__E_UDELTA_BSS:
+#if HT_X512
+		if (k->w == 2 && x512_ok()) {
+			k->prev = undelta_bss2_x(v, k->s + k->i, n, k->m,
+						 k->prev, mono,
+						 k->enc == HT__E_UDELTA_BSS);
+			break;
+		}
+#endif
 		if (k->w == 2) {
 			k->prev = k->enc == HT__E_UDELTA_BSS ?
 				undelta_bss2(v, k->s + k->i, n, k->m, k->prev,
