@@ -185,6 +185,19 @@ X512 static void get_bss_x(uint64_t *v, const uint8_t *s, size_t n,
 		v[i] = x;
 	}
 }
+
+/* The next popcount(k) values of v into the lanes k selects.  Loaded,
+ * then expanded in a register: the expanding load from memory is
+ * microcoded on AMD Zen 4, several times slower.  Reads 8 values: the
+ * chunk values it is used on have room past their end (the other
+ * columns' chunks, then the op records, in the same allocation). */
+X512 static inline __m512i xexpand(__mmask8 k, const uint64_t *v)
+{
+	__m512i x = _mm512_loadu_si512(v);
+
+	__asm__("" : "+v"(x)); /* not folded back into the load */
+	return _mm512_maskz_expand_epi64(k, x);
+}
 #endif
 
 /* Byte-stream-split values: byte t of value i at s[t * m + i]. */
@@ -1227,6 +1240,109 @@ X512 static void assemble_x(struct ht_event *out, const uint8_t *o,
 			    uint32_t n, const uint8_t *recs,
 			    const uint64_t *ts, size_t sts,
 			    const uint64_t *pa, const uint64_t *ps,
+			    const uint64_t *po, int rel, int alla);
+
+/* An event of 32 bytes of fields row and the 64 of its op's tail. */
+X512 static inline void put_event(char *e, __m256i row, const uint8_t *tail)
+{
+	__m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)tail);
+	__m256i hi = _mm256_loadu_si256((const __m256i *)(const void *)
+					(tail + 32));
+
+	_mm512_storeu_si512(e, _mm512_inserti64x4(_mm512_castsi256_si512(row),
+						  lo, 1));
+	_mm256_storeu_si256((__m256i *)(void *)(e + 64), hi);
+}
+
+/*
+ * assemble() 8 rows at a time, for a block whose ops are all below 64:
+ * the rows' op masks by one permute through opmask[0..63], then ts,
+ * addr, size and old_addr of the 8 rows each in one vector (a varying
+ * column's values expanded into the rows that carry it, a CONST one's
+ * put there), turned into the rows' first 32 bytes by a 4 x 8
+ * transpose.  vary[k]: addr, size, old_addr vary (their cursor steps).
+ * The rows past the last 8 go to assemble_xk().
+ */
+X512 static void assemble_x8(struct ht_event *out, const uint8_t *o,
+			     uint32_t n, const uint8_t *recs,
+			     const uint16_t *opmask, const uint64_t *ts,
+			     size_t sts, const uint64_t *pa,
+			     const uint64_t *ps, const uint64_t *po,
+			     const int *vary, int rel, int alla)
+{
+	const __m512i t0 = _mm512_loadu_si512(opmask);
+	const __m512i t1 = _mm512_loadu_si512(opmask + 32);
+	const __m128i ba = _mm_set1_epi16(HT__COLBIT(HT__C_ADDR));
+	const __m128i bs = _mm_set1_epi16(HT__COLBIT(HT__C_SIZE));
+	const __m128i bo = _mm_set1_epi16(HT__COLBIT(HT__C_OLD_ADDR));
+	const __m512i i02 = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
+	const __m512i i46 = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+	const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
+	uint32_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m128i m = _mm512_castsi512_si128(_mm512_permutex2var_epi16(t0,
+			_mm512_castsi128_si512(_mm_cvtepu8_epi16(
+				_mm_loadl_epi64((const __m128i *)(const void *)
+						(o + i)))), t1));
+		__mmask8 ka = _mm_test_epi16_mask(m, ba);
+		__mmask8 ks = _mm_test_epi16_mask(m, bs);
+		__mmask8 ko = _mm_test_epi16_mask(m, bo);
+		__m512i t = sts ? _mm512_loadu_si512(ts + i) :
+				  _mm512_set1_epi64((long long)*ts);
+		__m512i a, sz, v, u0, u1, u2, u3, r02, r13, r46, r57;
+		char *e = (char *)&out[i];
+
+		if (vary[0]) {
+			a = xexpand(ka, pa);
+			pa += __builtin_popcount(ka);
+		} else {
+			a = _mm512_maskz_set1_epi64(ka, (long long)*pa);
+		}
+		if (vary[1]) {
+			sz = xexpand(ks, ps);
+			ps += __builtin_popcount(ks);
+		} else {
+			sz = _mm512_maskz_set1_epi64(ks, (long long)*ps);
+		}
+		if (vary[2]) {
+			v = xexpand(ko, po);
+			po += __builtin_popcount(ko);
+		} else {
+			v = _mm512_maskz_set1_epi64(ko, (long long)*po);
+		}
+		if (rel)
+			v = _mm512_maskz_add_epi64(ko, a, _mm512_xor_si512(
+				_mm512_srli_epi64(v, 1),
+				_mm512_sub_epi64(zero, _mm512_and_si512(v, one))));
+		u0 = _mm512_unpacklo_epi64(t, a);
+		u1 = _mm512_unpackhi_epi64(t, a);
+		u2 = _mm512_unpacklo_epi64(sz, v);
+		u3 = _mm512_unpackhi_epi64(sz, v);
+		r02 = _mm512_permutex2var_epi64(u0, i02, u2);
+		r13 = _mm512_permutex2var_epi64(u1, i02, u3);
+		r46 = _mm512_permutex2var_epi64(u0, i46, u2);
+		r57 = _mm512_permutex2var_epi64(u1, i46, u3);
+#define TAIL(k) (recs + (size_t)o[i + (k)] * OPREC)
+		put_event(e, _mm512_castsi512_si256(r02), TAIL(0));
+		put_event(e + 96, _mm512_castsi512_si256(r13), TAIL(1));
+		put_event(e + 192, _mm512_extracti64x4_epi64(r02, 1), TAIL(2));
+		put_event(e + 288, _mm512_extracti64x4_epi64(r13, 1), TAIL(3));
+		put_event(e + 384, _mm512_castsi512_si256(r46), TAIL(4));
+		put_event(e + 480, _mm512_castsi512_si256(r57), TAIL(5));
+		put_event(e + 576, _mm512_extracti64x4_epi64(r46, 1), TAIL(6));
+		put_event(e + 672, _mm512_extracti64x4_epi64(r57, 1), TAIL(7));
+#undef TAIL
+	}
+	if (i < n)
+		assemble_x(out + i, o + i, n - i, recs, ts + i * sts, sts, pa,
+			   ps, po, rel, alla);
+}
+
+X512 static void assemble_x(struct ht_event *out, const uint8_t *o,
+			    uint32_t n, const uint8_t *recs,
+			    const uint64_t *ts, size_t sts,
+			    const uint64_t *pa, const uint64_t *ps,
 			    const uint64_t *po, int rel, int alla)
 {
 	if (alla && rel)
@@ -1720,8 +1836,12 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 	}
 	uint16_t mall = HT__MASK_ALL;
 
-	for (unsigned j = 0; j < pf.n_ops; j++)
+	int small = 1;
+
+	for (unsigned j = 0; j < pf.n_ops; j++) {
 		mall &= opmask[oplist[j]];
+		small &= oplist[j] < 64;
+	}
 	for (int c = HT__C_OLD_SIZE; c <= HT__NCOLS; c++)
 		if (vary[c])
 			rare[n_rare++] = c;
@@ -1778,7 +1898,10 @@ static int dec_block(struct ht_decoder *d, const uint8_t *p, size_t len,
 					t[i] = ht__to_ns(t[i], num, den);
 		}
 #if HT_X512
-		if (x512)
+		if (x512 && small)
+			assemble_x8(e, o, n, recs, opmask, pt, sts, pa, ps, po,
+				    vary + HT__C_ADDR, rel, alla);
+		else if (x512)
 			assemble_x(e, o, n, recs, pt, sts, pa, ps, po, rel,
 				   alla);
 		else
@@ -1875,18 +1998,6 @@ static void spread_rel(uint64_t *dst, const uint8_t *o, uint32_t n,
  */
 #if HT_X512
 enum { XS_U64, XS_U32, XS_REL, XS_CONST };
-
-/* The next popcount(k) values of v into the lanes k selects.  Loaded,
- * then expanded in a register: the expanding load from memory is
- * microcoded on AMD Zen 4, several times slower.  Reads 8 values: v's
- * arrays have room past their end. */
-X512 static inline __m512i xexpand(__mmask8 k, const uint64_t *v)
-{
-	__m512i x = _mm512_loadu_si512(v);
-
-	__asm__("" : "+v"(x)); /* not folded back into the load */
-	return _mm512_maskz_expand_epi64(k, x);
-}
 
 /* kind XS_CONST: the value is *v, in every row that carries c; XS_REL:
  * a holds the rows' addr (NULL: 0). */
