@@ -185,12 +185,10 @@ X512 static void get_bss_x(uint64_t *v, const uint8_t *s, size_t n,
 		v[i] = x;
 	}
 }
-
 /* The next popcount(k) values of v into the lanes k selects.  Loaded,
  * then expanded in a register: the expanding load from memory is
- * microcoded on AMD Zen 4, several times slower.  Reads 8 values: the
- * chunk values it is used on have room past their end (the other
- * columns' chunks, then the op records, in the same allocation). */
+ * microcoded on AMD Zen 4, several times slower.  Reads 8 values: v's
+ * arrays have room past their end. */
 X512 static inline __m512i xexpand(__mmask8 k, const uint64_t *v)
 {
 	__m512i x = _mm512_loadu_si512(v);
@@ -938,14 +936,19 @@ X512 static int mru_x(struct mru *q, const uint64_t *fb, const uint64_t *mb,
 	const __m512i hi = _mm512_set1_epi32(MRU_RING);
 	const __m512i ring = _mm512_set1_epi32(MRU_RING - 1);
 	const __m512i zero = _mm512_setzero_si512();
-	const uint64_t ones = 0x0101010101010101ull;
 	uint32_t rs[CHUNK + 16], ws[CHUNK + 16];
 	uint64_t *h = q->h, *lv = q->h + MRU_LITS;
 	const uint8_t *code = q->code;
 	__m512i lp0 = _mm512_set1_epi64((long long)q->lp[0]);
 	__m512i lp1 = _mm512_set1_epi64((long long)q->lp[1]);
-	uint32_t n0 = q->n[0], n1 = q->n[1], k = MRU_LITS;
+	uint32_t n0 = q->n[0], n1 = q->n[1];
 	__mmask16 bad = 0;
+
+	/* the push and literal counts before the 16 rows, in every lane:
+	 * as scalars the compiler packed them into one vector register, a
+	 * chain of moves between registers from one 16 rows to the next */
+	__m512i c0 = _mm512_set1_epi32((int)n0), c1 = _mm512_set1_epi32((int)n1);
+	__m512i ck = _mm512_set1_epi32(MRU_LITS);
 
 	for (uint32_t t = 0; t < m; t += 16) {
 		__mmask16 lim = m - t >= 16 ? 0xffff :
@@ -953,29 +956,25 @@ X512 static int mru_x(struct mru *q, const uint64_t *fb, const uint64_t *mb,
 		__mmask16 f = (__mmask16)(fb[t / 64] >> (t % 64)) & lim;
 		__mmask16 mi = (__mmask16)(mb[t / 64] >> (t % 64)) & lim;
 		__mmask16 a = (__mmask16)~f & lim, hit = (__mmask16)~mi & lim;
-		__m128i ab = _mm_maskz_set1_epi8(a, 1);
-		__m128i mm = _mm_maskz_set1_epi8(mi, 1);
-		uint64_t lo = (uint64_t)_mm_cvtsi128_si64(ab);
-		uint64_t up = (uint64_t)_mm_extract_epi64(ab, 1);
-		uint64_t ml = (uint64_t)_mm_cvtsi128_si64(mm);
-		uint64_t mu = (uint64_t)_mm_extract_epi64(mm, 1);
-		/* allocating rows and misses before each row */
-		__m512i pa, pm, n0v, n1v, ng, j, p, r, w;
+		/* allocating rows and misses up to each row: prefix sums of
+		 * their 0 and 1 lanes */
+		__m512i pa = _mm512_maskz_mov_epi32(a, one);
+		__m512i pm = _mm512_maskz_mov_epi32(mi, one);
+		__m512i n0v, n1v, ng, j, p, r, w;
 
-		/* bytes of 0 and 1 times 0x0101..01: their prefix sums */
-		lo = lo * ones << 8;
-		up = (up * ones << 8) +
-		     (uint64_t)__builtin_popcount(a & 0xff) * ones;
-		ml = ml * ones << 8;
-		mu = (mu * ones << 8) +
-		     (uint64_t)__builtin_popcount(mi & 0xff) * ones;
-		pa = _mm512_cvtepu8_epi32(_mm_set_epi64x((long long)up,
-							 (long long)lo));
-		pm = _mm512_cvtepu8_epi32(_mm_set_epi64x((long long)mu,
-							 (long long)ml));
-		n0v = _mm512_add_epi32(_mm512_set1_epi32((int)n0), pa);
-		n1v = _mm512_add_epi32(_mm512_set1_epi32((int)n1),
-				       _mm512_sub_epi32(iota, pa));
+		pa = _mm512_add_epi32(pa, _mm512_alignr_epi32(pa, zero, 15));
+		pm = _mm512_add_epi32(pm, _mm512_alignr_epi32(pm, zero, 15));
+		pa = _mm512_add_epi32(pa, _mm512_alignr_epi32(pa, zero, 14));
+		pm = _mm512_add_epi32(pm, _mm512_alignr_epi32(pm, zero, 14));
+		pa = _mm512_add_epi32(pa, _mm512_alignr_epi32(pa, zero, 12));
+		pm = _mm512_add_epi32(pm, _mm512_alignr_epi32(pm, zero, 12));
+		pa = _mm512_add_epi32(pa, _mm512_alignr_epi32(pa, zero, 8));
+		pm = _mm512_add_epi32(pm, _mm512_alignr_epi32(pm, zero, 8));
+		/* before each row: less its own */
+		pa = _mm512_mask_sub_epi32(pa, a, pa, one);
+		pm = _mm512_mask_sub_epi32(pm, mi, pm, one);
+		n0v = _mm512_add_epi32(c0, pa);
+		n1v = _mm512_add_epi32(c1, _mm512_sub_epi32(iota, pa));
 		/* allocating rows look in history 1, freeing ones in 0 */
 		ng = _mm512_mask_blend_epi32(f, n1v, n0v);
 		j = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lim, code + t));
@@ -983,17 +982,21 @@ X512 static int mru_x(struct mru *q, const uint64_t *fb, const uint64_t *mb,
 		bad |= _mm512_mask_cmpge_epu32_mask(hit, j, ng);
 		r = _mm512_and_si512(p, ring);
 		r = _mm512_mask_or_epi32(r, a, r, hi);
-		r = _mm512_mask_add_epi32(r, mi, pm,
-					  _mm512_set1_epi32((int)k));
+		r = _mm512_mask_add_epi32(r, mi, pm, ck);
 		w = _mm512_and_si512(_mm512_mask_blend_epi32(f, n0v, n1v),
 				     ring);
 		w = _mm512_mask_or_epi32(w, f, w, hi);
 		_mm512_storeu_si512(rs + t, r);
 		_mm512_storeu_si512(ws + t, w);
+		c0 = _mm512_add_epi32(c0, _mm512_set1_epi32(
+					      __builtin_popcount(a)));
+		c1 = _mm512_add_epi32(c1, _mm512_set1_epi32(
+					      __builtin_popcount(f)));
+		ck = _mm512_add_epi32(ck, _mm512_set1_epi32(
+					      __builtin_popcount(mi)));
 		n0 += (uint32_t)__builtin_popcount(a);
-		n1 += (uint32_t)__builtin_popcount(f);
-		k += (uint32_t)__builtin_popcount(mi);
 	}
+	n1 = q->n[1] + m - (n0 - q->n[0]);
 	if (bad)
 		return -1;
 	for (uint32_t i = 0; i < nl; i += 8) {
