@@ -2141,10 +2141,11 @@ static int dec_columns(struct ht_decoder *d, const struct dblk *k,
 				m16[i] = opmask[o[i]];
 		for (int c = HT__C_TS; c <= HT__NCOLS; c++) {
 			int wide = ht__col_width(c) == 8, all, rc, mono;
-			uint64_t *w64 = (uint64_t *)arr[c] + at, *v;
+			uint64_t *w64, *v;
 
 			if (!use[c])
-				continue;
+				continue; /* arr[c] is NULL */
+			w64 = (uint64_t *)arr[c] + at;
 			all = (mall >> (c - 1)) & 1;
 			if (enc_of[c] < 0 || enc_of[c] == HT__E_CONST) {
 				/* one value, in the rows that carry it */
