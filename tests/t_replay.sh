@@ -641,8 +641,9 @@ if [ -n "$CHURN" ] && [ -f "$HT_PRELOAD" ]; then
 	s1=$(jget "$T/churn1024.json" "d['allocators'][0]['sys_s']")
 	s0=$(jget "$T/churn0.json" "d['allocators'][0]['sys_s']")
 	echo "# churn: sys s with --window 1024 $s1, with --window 0 $s0"
-	check "1000 short threads: --window 1024 costs the kernel at most 3x --window 0 + 50 ms ($s1, $s0)" \
-		python3 -c "import sys; sys.exit(not ($s1 <= 3 * $s0 + 0.05))"
+	# (2-3x on an idle box, more under load; 10x before the fix)
+	check "1000 short threads: --window 1024 costs the kernel at most 4x --window 0 + 100 ms ($s1, $s0)" \
+		python3 -c "import sys; sys.exit(not ($s1 <= 4 * $s0 + 0.1))"
 	is "the harness's stall time is reported, within the wall time" \
 		"$(jget "$T/churn1024.json" "(lambda a: 0 <= a['harness_stall_s'] <= a['wall_s'])(d['allocators'][0])")" \
 		True
