@@ -87,7 +87,14 @@ int main(int argc, char **argv)
 			memset(e, 0, sizeof(*e));
 			e->pid = 4242;
 			e->tid = (uint32_t)(100 + t);
-			ts += 1 + gen_below(&g, 300);
+			/* odd threads: small steps and a rare long one,
+			 * which zstd takes better as varints (UDELTA_VARINT)
+			 * than byte-split (UDELTA_BSS, as even threads) */
+			if (t & 1)
+				ts += i % 64 == 63 ? 1u << 20 :
+				      1 + gen_below(&g, 100);
+			else
+				ts += 1 + gen_below(&g, 300);
 			e->ts = ts;
 			if (nl && (r < 45 || nl == POOL)) {
 				/* free a recent block, sometimes an old one */
