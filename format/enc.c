@@ -44,6 +44,7 @@ struct ht__scache {
 	uint8_t addr_enc; /* PLAIN, DELTA_BSS or MRU_BSS */
 	uint8_t var_enc[2]; /* size, old_addr: when a varint encoding */
 	uint8_t var_raw[2]; /* size, old_addr: zstd saved < 1/16 */
+	uint8_t addr_fast;  /* MRU_BSS addr: ZK_AFAST was no larger */
 };
 
 struct ht__enc {
@@ -264,14 +265,14 @@ static inline unsigned varint_len(uint64_t v)
  * 383 -> 372 instructions/event for +0.057, +0.026, +0.020 B/event).
  * The same on addr saved 4-13 instructions/event more but made the
  * imported Android systemui trace 3 % larger (its addresses repeat in
- * patterns across threads), so addr keeps level 1's step.  ts as
- * varints (ZK_TSV) needs no more than 2^10 hash slots, as byte planes
- * (ZK_TS) 2^12 and matches of 7: storm's ts (varints) zstd time -30 %
- * for +0.008 bytes/event, python's (mostly planes) -20 % and 0.003
- * bytes/event smaller, its trial picking planes more often.  Other
- * levels are as asked.
+ * patterns across threads), so addr keeps level 1's step (but see
+ * mru_z()).  ts as varints (ZK_TSV) needs no more than 2^10 hash
+ * slots, as byte planes (ZK_TS) 2^12 and matches of 7: storm's ts
+ * (varints) zstd time -30 % for +0.008 bytes/event, python's (mostly
+ * planes) -20 % and 0.003 bytes/event smaller, its trial picking planes
+ * more often.  Other levels are as asked.
  */
-enum { ZK_LEVEL, ZK_RUNS, ZK_ADDR, ZK_TS, ZK_TSV };
+enum { ZK_LEVEL, ZK_RUNS, ZK_ADDR, ZK_AFAST, ZK_TS, ZK_TSV };
 
 static void zparams(struct ht__enc *e, int kind)
 {
@@ -283,9 +284,13 @@ static void zparams(struct ht__enc *e, int kind)
 		return;
 	if (kind == ZK_RUNS)
 		ZSTD_CCtx_setParameter(z, ZSTD_c_minMatch, 7);
-	else if (kind == ZK_ADDR)
+	else if (kind == ZK_ADDR || kind == ZK_AFAST)
 		ZSTD_CCtx_setParameter(z, ZSTD_c_hashLog, 12);
-	else {
+	if (kind == ZK_AFAST) {
+		ZSTD_CCtx_setParameter(z, ZSTD_c_targetLength, 64);
+		ZSTD_CCtx_setParameter(z, ZSTD_c_literalCompressionMode,
+				       ZSTD_ps_enable);
+	} else if (kind == ZK_TS || kind == ZK_TSV) {
 		ZSTD_CCtx_setParameter(z, ZSTD_c_targetLength, 4);
 		ZSTD_CCtx_setParameter(z, ZSTD_c_literalCompressionMode,
 				       ZSTD_ps_enable);
@@ -826,6 +831,42 @@ single:
 }
 
 /*
+ * zc_parts() of the MRU_BSS body in e->mru (ml bytes: m codes, then the
+ * literals' lw planes of nl bytes) into dst.  Where few codes repeat
+ * (mallocstorm: random addresses out of a big pool), zstd finds few
+ * matches and the match finder may step ahead fast (ZK_AFAST): there
+ * it made the column smaller as well (storm 2.245 -> 2.227 bytes/event,
+ * its zstd time -30 %), but python's codes repeat in patterns and grew
+ * by 15 %.  So a stream's trial blocks compress it both ways, keep the
+ * smaller, and the blocks between take the matcher that won.  Only when
+ * zstd left 45 % of the body or more: below, matches are many and the
+ * fast matcher lost on every trace measured (python's blocks 23-34 %,
+ * storm's 57 %, bench_format's 41 %, where it won by 0.5 % but the
+ * second compression of every stream's one block cost 4 % of the
+ * encode time).
+ */
+static size_t mru_z(struct ht__enc *e, uint8_t *dst, size_t cap, size_t ml,
+		    size_t m, size_t nl, unsigned lw)
+{
+	size_t z, f;
+
+	if (!e->trial)
+		return zc_parts(e, e->sc->addr_fast ? ZK_AFAST : ZK_ADDR, dst,
+				cap, e->mru, ml, m, nl, lw);
+	z = zc_parts(e, ZK_ADDR, dst, cap, e->mru, ml, m, nl, lw);
+	e->sc->addr_fast = 0;
+	if (!z || e->level != HT_DEFAULT_LEVEL || z * 20 < ml * 9)
+		return z;
+	/* raw2 is free: encode_col1() is done with it */
+	f = zc_parts(e, ZK_AFAST, e->raw2, z, e->mru, ml, m, nl, lw);
+	e->sc->addr_fast = f && f <= z;
+	if (!e->sc->addr_fast)
+		return z;
+	memcpy(dst, e->raw2, f);
+	return f;
+}
+
+/*
  * encode_col1(), and for addr through zstd also MRU_BSS: taken without
  * trying the others when 40 % of the rows hit (they never came close on
  * the traces measured), not tried below 10 %, else kept when its zstd
@@ -848,7 +889,7 @@ static size_t encode_col(struct ht__enc *e, int c, uint64_t *v, size_t m,
 	/* parts: the codes, then each byte plane of the literals */
 	if (ml && (hits * 10 >= m * 4 || !e->trial)) {
 		/* out holds 8 m bytes, the plain column */
-		mz = zc_parts(e, zkind(c), out, m * 8, e->mru, ml, m, nl, lw);
+		mz = mru_z(e, out, m * 8, ml, m, nl, lw);
 		if (mz) {
 			e->sc->addr_enc = HT__E_MRU_BSS;
 			goto mru;
@@ -858,8 +899,7 @@ static size_t encode_col(struct ht__enc *e, int c, uint64_t *v, size_t m,
 	stored = encode_col1(e, c, v, m, out, force_raw, pk, codec);
 	if (!ml || pk->enc == HT__E_CONST || stored < 2)
 		return stored;
-	mz = zc_parts(e, zkind(c), e->tmp, stored - 1, e->mru, ml, m, nl,
-		      lw);
+	mz = mru_z(e, e->tmp, stored - 1, ml, m, nl, lw);
 	if (!mz)
 		return stored;
 	memcpy(out, e->tmp, mz);
