@@ -7,8 +7,11 @@
  * and index not).  -c decodes every block it wrote and compares it with
  * the input field by field.
  *
- * usage: bench_reenc [-r REPS] [-l LEVEL] [-u] [-c] [-v] TRACE
+ * usage: bench_reenc [-r REPS] [-l LEVEL] [-u] [-c] [-v] [-R] TRACE
  * -u: no zstd (the column codecs alone).
+ * -R: hand the encoder the recorder's records (ht__enc_add_recs(), as
+ *     the recorder does) instead of events: the trace must be one a
+ *     recorder could have written (no old_size, heap, aux or dur).
  * -v: per column and encoding: blocks, bytes before and after zstd.
  */
 #include <fcntl.h>
@@ -64,10 +67,50 @@ static int same(const struct ht_event *a, const struct ht_event *b)
 	       a->result == b->result && a->pid == b->pid && a->tid == b->tid;
 }
 
+/* The record the recorder writes for x; 0 if it writes none such. */
+static int to_rec(const struct ht_event *x, struct ht__rec *r)
+{
+	unsigned k = x->op < 16 ? ht__op_kind[x->op] : 0;
+	uint64_t size = k & HT__K_NOSIZE ? 0 : x->size;
+	uint64_t aux = k & HT__K_OLD ? x->old_addr :
+		       k & HT__K_ALIGN ? x->align :
+		       k & HT__K_NMEMB ? x->nmemb : 0;
+
+	if (x->op >= 16 || x->old_size || x->heap || x->aux || x->dur ||
+	    x->flags > (HT_EV_FAILED | HT_EV_INPLACE) || size >> HT__SZ_BITS ||
+	    (k & HT__K_NOSIZE && x->size) ||
+	    (!(k & HT__K_OLD) && x->old_addr) ||
+	    (!(k & HT__K_ALIGN) && x->align) ||
+	    (!(k & HT__K_NMEMB) && x->nmemb) ||
+	    (x->flags & HT_EV_FAILED ? x->addr != 0 : x->result != 0))
+		return 0;
+	r->ts = x->ts;
+	r->addr = x->flags & HT_EV_FAILED ? (uint64_t)(uint32_t)x->result :
+		  x->addr;
+	r->szop = HT__SZOP(size, x->op, x->flags);
+	r->aux = aux;
+	return 1;
+}
+
+static size_t enc_block(struct ht__enc *e, const struct ht_event *ev,
+			const struct ht__rec *rv, size_t n, uint8_t *out,
+			int raw)
+{
+	/* TSC ticks as the recorder converts them, 1 tick a ns */
+	static const struct ht__recclock clk = { 0, 0, 1ull << 32, 1 };
+
+	if (!rv)
+		return ht__enc_block(e, ev, n, out, raw);
+	if (n && ht__enc_add_recs(e, rv, n, ev[0].pid, ev[0].tid, &clk))
+		return 0;
+	return ht__enc_end(e, out, raw);
+}
+
 int main(int argc, char **argv)
 {
 	int reps = 5, level = HT_DEFAULT_LEVEL, raw = 0, check = 0, c;
-	int verbose = 0;
+	int verbose = 0, recs = 0;
+	struct ht__rec *rv = NULL;
 	struct ht_reader *r;
 	struct ht_decoder *d;
 	const struct ht_block_info *bi;
@@ -80,22 +123,23 @@ int main(int argc, char **argv)
 	const char *what;
 	int fd;
 
-	while ((c = getopt(argc, argv, "r:l:ucv")) != -1) {
+	while ((c = getopt(argc, argv, "r:l:ucvR")) != -1) {
 		switch (c) {
 		case 'r': reps = atoi(optarg); break;
 		case 'l': level = atoi(optarg); break;
 		case 'u': raw = 1; break;
 		case 'c': check = 1; break;
 		case 'v': verbose = 1; break;
+		case 'R': recs = 1; break;
 		default:
 			fprintf(stderr, "usage: bench_reenc [-r REPS] "
-				"[-l LEVEL] [-u] [-c] [-v] TRACE\n");
+				"[-l LEVEL] [-u] [-c] [-v] [-R] TRACE\n");
 			return 2;
 		}
 	}
 	if (optind + 1 != argc) {
 		fprintf(stderr, "usage: bench_reenc [-r REPS] [-l LEVEL] "
-			"[-u] [-c] [-v] TRACE\n");
+			"[-u] [-c] [-v] [-R] TRACE\n");
 		return 2;
 	}
 	fd = open(argv[optind], O_RDONLY);
@@ -133,6 +177,19 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (recs) {
+		rv = malloc((total + 1) * sizeof(*rv));
+		if (!rv)
+			return 1;
+		for (size_t i = 0; i < total; i++) {
+			if (!to_rec(&ev[i], &rv[i])) {
+				fprintf(stderr, "bench_reenc: event %zu is not "
+					"a recorder's record\n", i);
+				return 1;
+			}
+		}
+	}
+
 	struct ht__enc *e;
 	struct ht__enc_mem mem = { 0, 0, 0 };
 	size_t cap = ht__enc_payload_max((uint32_t)maxc);
@@ -153,8 +210,9 @@ int main(int argc, char **argv)
 		t0 = cpu();
 
 		for (size_t i = 0; i < nb; i++) {
-			size_t len = ht__enc_block(e, ev + start[i],
-						   bi[i].count, out, raw);
+			size_t len = enc_block(e, ev + start[i],
+					       rv ? rv + start[i] : NULL,
+					       bi[i].count, out, raw);
 
 			if (!len)
 				return 1;
@@ -172,8 +230,9 @@ int main(int argc, char **argv)
 		if (ht__enc_new(&e, (uint32_t)maxc, raw ? 1 : level, &mem))
 			return 1;
 		for (size_t i = 0; i < nb; i++) {
-			size_t len = ht__enc_block(e, ev + start[i],
-						   bi[i].count, out, raw);
+			size_t len = enc_block(e, ev + start[i],
+					       rv ? rv + start[i] : NULL,
+					       bi[i].count, out, raw);
 			int k = ht__dec_block(d, out, len, bi[i].count, 1, 1,
 					      back, &what);
 
@@ -193,9 +252,10 @@ int main(int argc, char **argv)
 		printf("round trip: %zu blocks equal\n", nb);
 	}
 	printf("events %zu in %zu blocks\n", total, nb);
-	printf("encode %.1f M events/s, %.1f ns/event (level %d%s, one "
+	printf("encode %.1f M events/s, %.1f ns/event (level %d%s%s, one "
 	       "core)\n", (double)total / best / 1e6, best * 1e9 /
-	       (double)total, level, raw ? ", no zstd" : "");
+	       (double)total, level, raw ? ", no zstd" : "",
+	       recs ? ", records" : "");
 	printf("blocks %.3f bytes/event\n", (double)bytes / (double)total);
 	for (int col = 1; verbose && col <= HT__NCOLS; col++) {
 		for (int x = 0; x <= HT__E_MAX; x++) {
@@ -217,6 +277,7 @@ int main(int argc, char **argv)
 	free(out);
 	free(ev);
 	free(back);
+	free(rv);
 	free(start);
 	return 0;
 }
