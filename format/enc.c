@@ -73,6 +73,8 @@ struct ht__enc {
 	uint64_t mru_cnt[2];       /* pushes so far, all blocks */
 	uint16_t mask[256];
 	uint8_t frees[256];
+	uint64_t rsel[16][3]; /* rec_row(): per record op, all ones where
+			       * its aux is old_addr, align, nmemb */
 	/*
 	 * The block ht__enc_add() is building: what its one pass over the
 	 * rows gathered so far.  heap, aux and result are only OR-ed while
@@ -88,7 +90,7 @@ struct ht__enc {
 		int dense_on, dur_on;
 		uint16_t any;
 		uint32_t bad, pid0, tid0, o_fl, a_fl, o_rs;
-		uint64_t ts0, t_prev, ts_min, ts_max, t_or, t_orz, o_hp, o_ax;
+		uint64_t ts0, t_prev, ts_min, ts_max, t_orz, o_hp, o_ax;
 		uint32_t opcnt[256];
 		uint8_t seen[256], ops[256];
 	} b;
@@ -146,6 +148,13 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	for (int op = 0; op < 256; op++) {
 		e->mask[op] = ht__op_mask(op);
 		e->frees[op] = (uint8_t)ht__op_frees(op);
+	}
+	for (int op = 0; op < 16; op++) {
+		e->rsel[op][0] = ht__pick(ht__op_kind[op], HT__K_OLD, ~0ull);
+		e->rsel[op][1] = ht__pick(ht__op_kind[op], HT__K_ALIGN,
+					  ~0ull);
+		e->rsel[op][2] = ht__pick(ht__op_kind[op], HT__K_NMEMB,
+					  ~0ull);
 	}
 	wsize = ZSTD_estimateCCtxSize(level);
 	e->cwork = mem_alloc(mem, wsize);
@@ -1212,6 +1221,43 @@ const uint8_t ht__op_kind[16] = {
 };
 
 /*
+ * The event record x stands for, as ht__rec_event() makes it, for the
+ * pass below: a row keeps only the columns its op has, so size needs
+ * no test of the op's kind (free, the op without one, has no size
+ * column), and old_addr, align and nmemb one mask each (e->rsel), 0
+ * where the op has the column but its record no value for it
+ * (reallocarray's nmemb, an unknown op's).  clk is the caller's copy,
+ * so that its fields stay in registers.
+ */
+static inline __attribute__((always_inline)) void
+rec_row(const struct ht__enc *e, const struct ht__rec *x,
+	const struct ht__recclock *clk, uint32_t pid, uint32_t tid,
+	struct ht_event *ev)
+{
+	uint64_t so = x->szop, aux = x->aux;
+	unsigned op = (unsigned)(so >> HT__SZ_BITS) & 15;
+	unsigned fl = (unsigned)(so >> 60);
+	uint64_t failed = -(uint64_t)(fl & HT_EV_FAILED);
+	const uint64_t *sel = e->rsel[op];
+
+	ev->ts = ht__rec_ns(clk, x->ts);
+	ev->addr = x->addr & ~failed;
+	ev->size = so & HT__SZ_MASK;
+	ev->old_addr = aux & sel[0];
+	ev->old_size = 0;
+	ev->align = aux & sel[1];
+	ev->nmemb = aux & sel[2];
+	ev->heap = 0;
+	ev->dur = 0;
+	ev->pid = pid;
+	ev->tid = tid;
+	ev->flags = fl & (HT_EV_FAILED | HT_EV_INPLACE);
+	ev->result = (int32_t)(x->addr & failed);
+	ev->aux = 0;
+	ev->op = (uint8_t)op;
+}
+
+/*
  * One pass over the rows: op set, ts range and deltas, the hot columns,
  * old_size, align and nmemb gathered, op and flags as bytes; heap, aux
  * and result only OR-ed while they are 0 (almost always).  The rows are
@@ -1240,12 +1286,15 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 	uint32_t o_fl = e->b.o_fl, a_fl = e->b.a_fl, o_rs = e->b.o_rs;
 	uint32_t bad = e->b.bad;
 	uint64_t ts_min = e->b.ts_min, ts_max = e->b.ts_max;
-	uint64_t t_prev = e->b.t_prev, t_or = e->b.t_or, t_orz = e->b.t_orz;
+	uint64_t t_prev = e->b.t_prev, t_orz = e->b.t_orz;
 	uint16_t any = e->b.any;
 	int rare = e->b.dense_on | e->b.dur_on;
+	struct ht__recclock ck = { 0, 0, 0, 0 };
 
 	if (n == 0)
 		return 0;
+	if (rc)
+		ck = *clk;
 	if (n > e->max_events - r0) {
 		e->b.bad = 1; /* more than a block: the caller's mistake */
 		return -1;
@@ -1264,7 +1313,7 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 
 		if (rc) {
 			__builtin_prefetch(&rv[i + 16]);
-			ht__rec_event(&rv[i], clk, pid0, tid0, &t);
+			rec_row(e, &rv[i], &ck, pid0, tid0, &t);
 			x = &t;
 		} else {
 			x = &ev[i];
@@ -1293,7 +1342,6 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 
 		t_prev = ts;
 		hts[i] = tz;
-		t_or |= ts;
 		t_orz |= tz;
 		t_dl += varint_len(tz);
 		had[ma] = x->addr;
@@ -1347,7 +1395,6 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 	e->b.ts_min = ts_min;
 	e->b.ts_max = ts_max;
 	e->b.t_prev = t_prev;
-	e->b.t_or = t_or;
 	e->b.t_orz = t_orz;
 	e->b.any = any;
 	return bad ? -1 : 0;
@@ -1395,7 +1442,7 @@ size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
 	uint64_t orr[HT__NCOLS + 1], andd[HT__NCOLS + 1];
 	size_t mhot[HT__C_OLD_ADDR + 1];
 	uint64_t *hts = e->hot[HT__C_TS];
-	uint64_t t_or = e->b.t_or, t_orz = e->b.t_orz;
+	uint64_t t_orz = e->b.t_orz;
 	size_t t_dl = e->b.t_dl;
 	int uz = 0; /* ts deltas zigzag-coded */
 	uint32_t pid0 = e->b.pid0, tid0 = e->b.tid0;
@@ -1481,7 +1528,9 @@ size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
 					force_raw, &pk, &codec);
 		} else if (c == HT__C_TS) {
 			m = n;
-			stored = ts_col(e, hts, n, ts0, t_or, t_orz, t_dl,
+			/* the widest value is the largest: its bytes are
+			 * those of all the values OR-ed */
+			stored = ts_col(e, hts, n, ts0, ts_max, t_orz, t_dl,
 					!uz, ts_min == ts_max, out + pos,
 					force_raw, &pk, &codec);
 		} else if (c == HT__C_DUR) {
