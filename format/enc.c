@@ -1481,6 +1481,13 @@ size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
 	uint16_t dmask = orr[HT__C_DUR] ? (uint16_t)HT__COLBIT(HT__C_DUR) : 0;
 
 	any |= dmask;
+	/* A column past old_addr whose values are all 0 is left out below;
+	 * counted in the directory's room it would leave a gap, closed by
+	 * moving every column's bytes (storm: old_size and result, on every
+	 * block). */
+	for (int c = HT__C_OLD_SIZE; c <= HT__NCOLS; c++)
+		if (c != HT__C_DUR && !orr[c])
+			any &= (uint16_t)~HT__COLBIT(c);
 	mhot[HT__C_OP] = mhot[HT__C_TS] = n;
 	mhot[HT__C_ADDR] = e->b.ma;
 	mhot[HT__C_SIZE] = e->b.ms;
