@@ -85,7 +85,7 @@ struct ht__enc {
 	 * almost every row, and nothing else.
 	 */
 	struct {
-		size_t n, ma, ms, mo, mos, mal, mnm, t_dl;
+		size_t n, ma, ms, mo, mos, mal, mnm;
 		unsigned n_ops;
 		int dense_on, dur_on;
 		uint16_t any;
@@ -977,7 +977,7 @@ static void undelta(uint64_t *v, const uint64_t *z, size_t m,
  * The ts column from what the pass over the events gathered: z[0..n)
  * the deltas (z[0] = 0, the first value is first), plain when uns (the
  * block's timestamps never decrease, as in every recorded stream), else
- * zigzag; OR of the values and of the deltas, dlen their varint length.
+ * zigzag; OR of the values (or their maximum) and of the deltas.
  * The same choice as encode_col1() would make from the values:
  * (U)DELTA_BSS unless PLAIN is narrower, and through zstd
  * (U)DELTA_VARINT when its sample compresses smaller (tried on a
@@ -986,11 +986,12 @@ static void undelta(uint64_t *v, const uint64_t *z, size_t m,
  * always-0 sign bit pushed deltas of 64-127 into a second varint byte).
  */
 static size_t ts_col(struct ht__enc *e, const uint64_t *z, size_t n,
-		     uint64_t first, uint64_t or_v, uint64_t or_z,
-		     size_t dlen, int uns, int one, uint8_t *out,
-		     int force_raw, struct pick *pk, uint8_t *codec)
+		     uint64_t first, uint64_t or_v, uint64_t or_z, int uns,
+		     int one, uint8_t *out, int force_raw, struct pick *pk,
+		     uint8_t *codec)
 {
 	unsigned wv = ht__bytes_of(or_v), wz = ht__bytes_of(or_z);
+	const uint8_t *src = e->raw;
 
 	if (one)
 		return pick_const(pk, first, codec);
@@ -1006,7 +1007,23 @@ static size_t ts_col(struct ht__enc *e, const uint64_t *z, size_t n,
 		pk->param = first;
 		pk->len = n * wz;
 	}
-	if (!force_raw && dlen < pk->len && pk->len >= 64) {
+	/*
+	 * The varints, where they may be taken: written at once into
+	 * e->mru (room for 11 bytes a value), their length then known.
+	 * Measured in the pass, it cost every block's rows a varint_len()
+	 * and a register.
+	 */
+	size_t dlen = pk->len;
+
+	if (!force_raw && pk->len >= 64 &&
+	    (e->trial || e->sc->ts_enc == HT__E_DELTA_VARINT)) {
+		uint8_t *o = e->mru;
+
+		for (size_t i = 0; i < n; i++)
+			o += put_varint(o, z[i]);
+		dlen = (size_t)(o - e->mru);
+	}
+	if (dlen < pk->len) {
 		int var = e->sc->ts_enc == HT__E_DELTA_VARINT;
 
 		if (e->trial) {
@@ -1033,30 +1050,21 @@ static size_t ts_col(struct ht__enc *e, const uint64_t *z, size_t n,
 			pk->width = 0;
 			pk->param = first;
 			pk->len = dlen;
+			src = e->mru;
 		}
 	}
-	switch (pk->enc) {
-	case HT__E_PLAIN:
+	if (pk->enc == HT__E_PLAIN) {
 		undelta(e->vals, z, n, first, uns);
 		put_plain(e->raw, e->vals, n, pk->width);
-		break;
-	case HT__E_DELTA_BSS:
+	} else if (pk->enc == HT__E_DELTA_BSS) {
 		bss_put(e->raw, z, n, pk->width);
-		break;
-	default: {
-		uint8_t *o = e->raw;
-
-		for (size_t i = 0; i < n; i++)
-			o += put_varint(o, z[i]);
-		break;
-	}
 	}
 	if (uns && pk->enc == HT__E_DELTA_BSS)
 		pk->enc = HT__E_UDELTA_BSS;
 	else if (uns && pk->enc == HT__E_DELTA_VARINT)
 		pk->enc = HT__E_UDELTA_VARINT;
 	return zstd_or_raw_parts(e, pk->width ? ZK_TS : ZK_TSV,
-				 out, e->raw, pk->len, n,
+				 out, src, pk->len, n,
 				 is_bss(pk->enc) ? pk->width : 1, force_raw,
 				 codec);
 }
@@ -1284,7 +1292,7 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 	uint8_t *seen = e->b.seen;
 	uint32_t *opcnt = e->b.opcnt;
 	size_t mos = e->b.mos, mal = e->b.mal, mnm = e->b.mnm;
-	size_t ma = e->b.ma, ms = e->b.ms, mo = e->b.mo, t_dl = e->b.t_dl;
+	size_t ma = e->b.ma, ms = e->b.ms, mo = e->b.mo;
 	uint64_t o_hp = e->b.o_hp, o_ax = e->b.o_ax;
 	uint32_t o_fl = e->b.o_fl, a_fl = e->b.a_fl, o_rs = e->b.o_rs;
 	uint32_t bad = e->b.bad;
@@ -1346,7 +1354,6 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 		t_prev = ts;
 		hts[i] = tz;
 		t_orz |= tz;
-		t_dl += varint_len(tz);
 		had[ma] = x->addr;
 		cls[ma] = e->frees[op];
 		ma += (mk >> (HT__C_ADDR - 1)) & 1;
@@ -1388,7 +1395,6 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 	e->b.ma = ma;
 	e->b.ms = ms;
 	e->b.mo = mo;
-	e->b.t_dl = t_dl;
 	e->b.o_hp = o_hp;
 	e->b.o_ax = o_ax;
 	e->b.o_fl = o_fl;
@@ -1446,7 +1452,6 @@ size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
 	size_t mhot[HT__C_OLD_ADDR + 1];
 	uint64_t *hts = e->hot[HT__C_TS];
 	uint64_t t_orz = e->b.t_orz;
-	size_t t_dl = e->b.t_dl;
 	int uz = 0; /* ts deltas zigzag-coded */
 	uint32_t pid0 = e->b.pid0, tid0 = e->b.tid0;
 	uint64_t ts0 = e->b.ts0;
@@ -1459,11 +1464,9 @@ size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
 		/* a delta below 0 (or of 2^63 or more): zigzag them */
 		uz = 1;
 		t_orz = 0;
-		t_dl = 0;
 		for (size_t i = 0; i < n; i++) {
 			hts[i] = ht__zz((int64_t)hts[i]);
 			t_orz |= hts[i];
-			t_dl += varint_len(hts[i]);
 		}
 	}
 	memset(andd, 0, sizeof(andd));
@@ -1540,9 +1543,9 @@ size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
 			m = n;
 			/* the widest value is the largest: its bytes are
 			 * those of all the values OR-ed */
-			stored = ts_col(e, hts, n, ts0, ts_max, t_orz, t_dl,
-					!uz, ts_min == ts_max, out + pos,
-					force_raw, &pk, &codec);
+			stored = ts_col(e, hts, n, ts0, ts_max, t_orz, !uz,
+					ts_min == ts_max, out + pos, force_raw,
+					&pk, &codec);
 		} else if (c == HT__C_DUR) {
 			m = n;
 			stored = encode_col(e, c, e->ddur, n, out + pos,
