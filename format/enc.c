@@ -57,6 +57,9 @@ struct ht__enc {
 	/* ts (as deltas: ts_col()), addr, size, old_addr */
 	uint64_t *hot[HT__C_OLD_ADDR + 1];
 	uint64_t *base;  /* addr of the rows of the old_addr column */
+	uint64_t *rr;      /* old_size, align, nmemb of the rows that carry
+			    * any of them, 3 a row (the pass) */
+	uint8_t *rop;      /* the op of each of those rows */
 	uint64_t *rare[3]; /* old_size, align, nmemb of the rows that carry
 			    * them */
 	uint8_t *raw;    /* one column encoded, before zstd */
@@ -85,7 +88,7 @@ struct ht__enc {
 	 * almost every row, and nothing else.
 	 */
 	struct {
-		size_t n, ma, ms, mo, mos, mal, mnm;
+		size_t n, ma, ms, mo, mr, mos, mal, mnm;
 		unsigned n_ops;
 		int dense_on, dur_on;
 		uint16_t any;
@@ -174,6 +177,8 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	e->mru = mem_alloc(mem, (size_t)max_events * 11 + 16);
 	for (int k = 0; k < 3; k++)
 		e->rare[k] = mem_alloc(mem, colmax);
+	e->rr = mem_alloc(mem, colmax * 3);
+	e->rop = mem_alloc(mem, (size_t)max_events + 16);
 	e->opb = mem_alloc(mem, (size_t)max_events + 16);
 	e->flb = mem_alloc(mem, (size_t)max_events + 16);
 	/* touched only by blocks that need them */
@@ -195,7 +200,7 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	if (!e->cwork || !e->vals || !e->base || !e->raw || !e->raw2 ||
 	    !e->tmp || !e->cls || !e->mru || !e->opb || !e->flb ||
 	    !e->dheap || !e->daux || !e->dflags || !e->dres || !e->ddur ||
-	    !e->rare[0] || !e->rare[1] || !e->rare[2] ||
+	    !e->rare[0] || !e->rare[1] || !e->rare[2] || !e->rr || !e->rop ||
 	    !e->mtab[0] || !e->mtab[1]) {
 		ht__enc_free(e);
 		return HT_ENOMEM;
@@ -228,6 +233,8 @@ void ht__enc_free(struct ht__enc *e)
 	mem_free(&m, e->mru);
 	for (int k = 0; k < 3; k++)
 		mem_free(&m, e->rare[k]);
+	mem_free(&m, e->rr);
+	mem_free(&m, e->rop);
 	mem_free(&m, e->opb);
 	mem_free(&m, e->flb);
 	mem_free(&m, e->dheap);
@@ -1093,6 +1100,28 @@ static size_t gather(const struct ht__enc *e, int c, uint64_t *v)
 	return m;
 }
 
+/* old_size, align and nmemb (e->rare[]) of the rows that carry each,
+ * from the pass's rows of the three (e->rr, e->rop). */
+static void rare_cols(struct ht__enc *e)
+{
+	const uint64_t *rr = e->rr;
+	size_t m0 = 0, m1 = 0, m2 = 0;
+
+	for (size_t j = 0; j < e->b.mr; j++) {
+		unsigned mk = e->mask[e->rop[j]];
+
+		e->rare[0][m0] = rr[3 * j];
+		m0 += (mk >> (HT__C_OLD_SIZE - 1)) & 1;
+		e->rare[1][m1] = rr[3 * j + 1];
+		m1 += (mk >> (HT__C_ALIGN - 1)) & 1;
+		e->rare[2][m2] = rr[3 * j + 2];
+		m2 += (mk >> (HT__C_NMEMB - 1)) & 1;
+	}
+	e->b.mos = m0;
+	e->b.mal = m1;
+	e->b.mnm = m2;
+}
+
 /* OR and AND of v[0..m) (0 and all ones when m is 0). */
 static void rare_stats(const uint64_t *v, size_t m, uint64_t *o,
 		       uint64_t *a)
@@ -1288,10 +1317,11 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 	uint64_t *had = e->hot[HT__C_ADDR], *hsz = e->hot[HT__C_SIZE];
 	uint64_t *hoa = e->hot[HT__C_OLD_ADDR], *hba = e->base;
 	uint8_t *opb = e->opb + r0, *flb = e->flb + r0, *cls = e->cls;
-	uint64_t *hos = e->rare[0], *hal = e->rare[1], *hnm = e->rare[2];
+	uint64_t *rr = e->rr;
+	uint8_t *rop = e->rop;
 	uint8_t *seen = e->b.seen;
 	uint32_t *opcnt = e->b.opcnt;
-	size_t mos = e->b.mos, mal = e->b.mal, mnm = e->b.mnm;
+	size_t mr = e->b.mr;
 	size_t ma = e->b.ma, ms = e->b.ms, mo = e->b.mo;
 	uint64_t o_hp = e->b.o_hp, o_ax = e->b.o_ax;
 	uint32_t o_fl = e->b.o_fl, a_fl = e->b.a_fl, o_rs = e->b.o_rs;
@@ -1362,13 +1392,16 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 		hoa[mo] = x->old_addr;
 		hba[mo] = x->addr;
 		mo += (mk >> (HT__C_OLD_ADDR - 1)) & 1;
-		/* all ones when the row carries the column */
-		hos[mos] = x->old_size;
-		mos += (mk >> (HT__C_OLD_SIZE - 1)) & 1;
-		hal[mal] = x->align;
-		mal += (mk >> (HT__C_ALIGN - 1)) & 1;
-		hnm[mnm] = x->nmemb;
-		mnm += (mk >> (HT__C_NMEMB - 1)) & 1;
+		/* old_size, align and nmemb, rare: one row for the three
+		 * (rare_cols() parts them), so that the pass keeps one
+		 * count and one pointer for them, not three of each */
+		rr[3 * mr] = x->old_size;
+		rr[3 * mr + 1] = x->align;
+		rr[3 * mr + 2] = x->nmemb;
+		rop[mr] = op;
+		mr += (mk & (HT__COLBIT(HT__C_OLD_SIZE) |
+			     HT__COLBIT(HT__C_ALIGN) |
+			     HT__COLBIT(HT__C_NMEMB))) != 0;
 		o_fl |= x->flags;
 		a_fl &= x->flags;
 		o_rs |= (uint32_t)x->result;
@@ -1389,9 +1422,7 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 		}
 	}
 	e->b.n = r0 + n;
-	e->b.mos = mos;
-	e->b.mal = mal;
-	e->b.mnm = mnm;
+	e->b.mr = mr;
 	e->b.ma = ma;
 	e->b.ms = ms;
 	e->b.mo = mo;
@@ -1470,6 +1501,7 @@ size_t ht__enc_end(struct ht__enc *e, uint8_t *out, int force_raw)
 		}
 	}
 	memset(andd, 0, sizeof(andd));
+	rare_cols(e);
 	rare_stats(e->rare[0], e->b.mos, &orr[HT__C_OLD_SIZE],
 		   &andd[HT__C_OLD_SIZE]);
 	rare_stats(e->rare[1], e->b.mal, &orr[HT__C_ALIGN],
