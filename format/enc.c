@@ -57,8 +57,9 @@ struct ht__enc {
 	/* ts (as deltas: ts_col()), addr, size, old_addr */
 	uint64_t *hot[HT__C_OLD_ADDR + 1];
 	uint64_t *base;  /* addr of the rows of the old_addr column */
-	uint64_t *rr;      /* old_size, align, nmemb of the rows that carry
-			    * any of them, 3 a row (the pass) */
+	uint64_t *rr;      /* old_addr, addr, old_size, align, nmemb of the
+			    * rows that carry any of the four, 5 a row
+			    * (the pass) */
 	uint8_t *rop;      /* the op of each of those rows */
 	uint64_t *rare[3]; /* old_size, align, nmemb of the rows that carry
 			    * them */
@@ -177,7 +178,7 @@ int ht__enc_new(struct ht__enc **ep, uint32_t max_events, int level,
 	e->mru = mem_alloc(mem, (size_t)max_events * 11 + 16);
 	for (int k = 0; k < 3; k++)
 		e->rare[k] = mem_alloc(mem, colmax);
-	e->rr = mem_alloc(mem, colmax * 3);
+	e->rr = mem_alloc(mem, colmax * 5);
 	e->rop = mem_alloc(mem, (size_t)max_events + 16);
 	e->opb = mem_alloc(mem, (size_t)max_events + 16);
 	e->flb = mem_alloc(mem, (size_t)max_events + 16);
@@ -1100,23 +1101,29 @@ static size_t gather(const struct ht__enc *e, int c, uint64_t *v)
 	return m;
 }
 
-/* old_size, align and nmemb (e->rare[]) of the rows that carry each,
- * from the pass's rows of the three (e->rr, e->rop). */
+/* old_addr and its base (e->hot[], e->base), old_size, align and
+ * nmemb (e->rare[]) of the rows that carry each, from the pass's rows
+ * of the four (e->rr, e->rop). */
 static void rare_cols(struct ht__enc *e)
 {
 	const uint64_t *rr = e->rr;
-	size_t m0 = 0, m1 = 0, m2 = 0;
+	uint64_t *hoa = e->hot[HT__C_OLD_ADDR], *hba = e->base;
+	size_t mo = 0, m0 = 0, m1 = 0, m2 = 0;
 
-	for (size_t j = 0; j < e->b.mr; j++) {
+	for (size_t j = 0; j < e->b.mr; j++, rr += 5) {
 		unsigned mk = e->mask[e->rop[j]];
 
-		e->rare[0][m0] = rr[3 * j];
+		hoa[mo] = rr[0];
+		hba[mo] = rr[1];
+		mo += (mk >> (HT__C_OLD_ADDR - 1)) & 1;
+		e->rare[0][m0] = rr[2];
 		m0 += (mk >> (HT__C_OLD_SIZE - 1)) & 1;
-		e->rare[1][m1] = rr[3 * j + 1];
+		e->rare[1][m1] = rr[3];
 		m1 += (mk >> (HT__C_ALIGN - 1)) & 1;
-		e->rare[2][m2] = rr[3 * j + 2];
+		e->rare[2][m2] = rr[4];
 		m2 += (mk >> (HT__C_NMEMB - 1)) & 1;
 	}
+	e->b.mo = mo;
 	e->b.mos = m0;
 	e->b.mal = m1;
 	e->b.mnm = m2;
@@ -1315,14 +1322,13 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 	size_t r0 = e->b.n;
 	uint64_t *hts = e->hot[HT__C_TS] + r0;
 	uint64_t *had = e->hot[HT__C_ADDR], *hsz = e->hot[HT__C_SIZE];
-	uint64_t *hoa = e->hot[HT__C_OLD_ADDR], *hba = e->base;
 	uint8_t *opb = e->opb + r0, *flb = e->flb + r0, *cls = e->cls;
 	uint64_t *rr = e->rr;
 	uint8_t *rop = e->rop;
 	uint8_t *seen = e->b.seen;
 	uint32_t *opcnt = e->b.opcnt;
 	size_t mr = e->b.mr;
-	size_t ma = e->b.ma, ms = e->b.ms, mo = e->b.mo;
+	size_t ma = e->b.ma, ms = e->b.ms;
 	uint64_t o_hp = e->b.o_hp, o_ax = e->b.o_ax;
 	uint32_t o_fl = e->b.o_fl, a_fl = e->b.a_fl, o_rs = e->b.o_rs;
 	uint32_t bad = e->b.bad;
@@ -1389,17 +1395,18 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 		ma += (mk >> (HT__C_ADDR - 1)) & 1;
 		hsz[ms] = x->size;
 		ms += (mk >> (HT__C_SIZE - 1)) & 1;
-		hoa[mo] = x->old_addr;
-		hba[mo] = x->addr;
-		mo += (mk >> (HT__C_OLD_ADDR - 1)) & 1;
-		/* old_size, align and nmemb, rare: one row for the three
-		 * (rare_cols() parts them), so that the pass keeps one
-		 * count and one pointer for them, not three of each */
-		rr[3 * mr] = x->old_size;
-		rr[3 * mr + 1] = x->align;
-		rr[3 * mr + 2] = x->nmemb;
+		/* old_addr (with the row's addr, its base), old_size,
+		 * align and nmemb, rare: one row for the four (rare_cols()
+		 * parts them), so that the pass keeps one count and one
+		 * pointer for them, not four of each */
+		rr[5 * mr] = x->old_addr;
+		rr[5 * mr + 1] = x->addr;
+		rr[5 * mr + 2] = x->old_size;
+		rr[5 * mr + 3] = x->align;
+		rr[5 * mr + 4] = x->nmemb;
 		rop[mr] = op;
-		mr += (mk & (HT__COLBIT(HT__C_OLD_SIZE) |
+		mr += (mk & (HT__COLBIT(HT__C_OLD_ADDR) |
+			     HT__COLBIT(HT__C_OLD_SIZE) |
 			     HT__COLBIT(HT__C_ALIGN) |
 			     HT__COLBIT(HT__C_NMEMB))) != 0;
 		o_fl |= x->flags;
@@ -1425,7 +1432,6 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 	e->b.mr = mr;
 	e->b.ma = ma;
 	e->b.ms = ms;
-	e->b.mo = mo;
 	e->b.o_hp = o_hp;
 	e->b.o_ax = o_ax;
 	e->b.o_fl = o_fl;
