@@ -1366,8 +1366,6 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 			x = &ev[i];
 			__builtin_prefetch(&ev[i + 16]);
 			bad |= (x->pid ^ pid0) | (x->tid ^ tid0);
-			o_hp |= x->heap;
-			o_ax |= x->aux;
 		}
 		uint8_t op = x->op;
 		uint64_t ts = x->ts;
@@ -1411,8 +1409,10 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 			     HT__COLBIT(HT__C_NMEMB))) != 0;
 		o_fl |= x->flags;
 		a_fl &= x->flags;
-		o_rs |= (uint32_t)x->result;
-		/* a record has no heap, aux, dur or flags over 255 */
+		/* a record has no heap, aux, dur or flags over 255.  Rows
+		 * before the first that comes here have heap, aux and
+		 * result 0, the rows from it on all come here: their ORs
+		 * are taken here only. */
 		if (__builtin_expect(rare | (rc ? x->result != 0 :
 					     (x->heap | x->aux | x->dur |
 					      (x->flags >> 8) |
@@ -1424,6 +1424,11 @@ add_rows(struct ht__enc *e, const struct ht_event *ev,
 
 			if (rc)
 				u = t;
+			o_rs |= (uint32_t)x->result;
+			if (!rc) {
+				o_hp |= x->heap;
+				o_ax |= x->aux;
+			}
 			rare_row(e, r0 + i, rc ? &u : x);
 			rare = 1;
 		}
