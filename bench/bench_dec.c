@@ -5,7 +5,9 @@
  * REPS; and a hash of every decoded field, the same for both, so that
  * two builds of the decoder, or its two outputs, can be compared.
  *
- * usage: bench_dec [-c] [-r REPS] TRACE...
+ * usage: bench_dec [-c] [-p] [-r REPS] TRACE...
+ * -p: the portable loops only, as on a CPU without AVX-512 (the hash
+ * must not change).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <time.h>
 
 #include "heaptape.h"
+#include "internal.h"
 
 static double cpu(void)
 {
@@ -110,15 +113,16 @@ static int bench(const char *path, int reps, int cols)
 	return 0;
 }
 
-#define USAGE "usage: bench_dec [-c] [-r REPS] TRACE...\n"
+#define USAGE "usage: bench_dec [-c] [-p] [-r REPS] TRACE...\n"
 
 int main(int argc, char **argv)
 {
 	int reps = 5, c, rc = 0, cols = 0;
 
-	while ((c = getopt(argc, argv, "cr:")) != -1) {
+	while ((c = getopt(argc, argv, "cpr:")) != -1) {
 		switch (c) {
 		case 'c': cols = 1; break;
+		case 'p': ht__dec_scalar = 1; break;
 		case 'r': reps = atoi(optarg); break;
 		default:
 			fputs(USAGE, stderr);

@@ -24,6 +24,14 @@ ours=$(wc -c <"$d/t.htape")
 	awk '/^(encode|decode) [0-9.]+ M/ {
 		sub(/, one core\)/, ")"); print "without zstd: " $0 }'
 rm -f "$d/u.htape"
+# The decoder's vector paths need AVX-512 (and BMI2, VBMI2); a CPU
+# without them takes the portable loops, measured here on the same trace.
+D=$HT_BUILD/bench/bench_dec
+if [ -x "$D" ]; then
+	b=$("$D" -p -r 3 "$d/t.htape" | sed -n 's/.*decode \([0-9.]*\) M.*/\1/p')
+	c=$("$D" -p -c -r 3 "$d/t.htape" | sed -n 's/.*decode \([0-9.]*\) M.*/\1/p')
+	echo "portable loops (no AVX-512): decode $b M events/s (decode_block), $c (decode_columns)"
+fi
 if command -v zstd >/dev/null; then
 	z3=$(zstd -3 -T1 -c "$d/rows.bin" | wc -c)
 	z19=$(zstd -19 -T1 -c "$d/rows.bin" | wc -c)
