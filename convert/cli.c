@@ -184,6 +184,19 @@ static void tmp_watch(const char *name, int on)
 		}
 }
 
+const char *cli_out_is_input(const char *out, char *const *in, size_t n)
+{
+	struct stat so, si;
+
+	if (!strcmp(out, "-") || stat(out, &so) || !S_ISREG(so.st_mode))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(in[i], "-") && !stat(in[i], &si) &&
+		    si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+			return in[i];
+	return NULL;
+}
+
 int cli_out_open(struct cli_out *o, const char *path)
 {
 	memset(o, 0, sizeof(*o));

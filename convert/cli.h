@@ -81,6 +81,11 @@ int cli_parse_duration(const char *s, uint64_t *ns);
  * its own path; "-" or a pipe is read once into a memory file (*fd, to
  * close after) named in path.  0, or 1 after the error message. */
 int cli_spool(const char *in, char *path, size_t n, int *fd);
+/* The input among in[0..n) that out names too (the same file, by
+ * device and inode), or NULL.  An output replaces its file when the
+ * work is done: written over an input, the input would be gone (a
+ * trace turned into an SVG or a CSV). */
+const char *cli_out_is_input(const char *out, char *const *in, size_t n);
 /* Warns that trace a (UUID ua, path pa) is trace b given again (the
  * same UUID: the same file, or a copy), if so; returns 1 if so.  An
  * all-zero UUID (not a trace) is never a duplicate. */

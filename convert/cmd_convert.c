@@ -280,6 +280,10 @@ static int cmd_convert(int argc, char **argv)
 			return cli_usage(c, 2, "several traces convert to "
 					 "one .csv of event rows or of "
 					 "--interval buckets");
+		if (cli_out_is_input(o.out, argv + optind, n))
+			return cli_error("'%s' is also an input: the CSV would "
+					 "replace it; name another output",
+					 o.out);
 		return convert_htapes_to_csv(&o, argv + optind, n);
 	}
 	if (argc - optind != 2)
@@ -314,6 +318,13 @@ static int cmd_convert(int argc, char **argv)
 		return cli_usage(c, 2, "--anonymize converts a .htape trace to "
 				       "a .htape (convert other formats to "
 				       ".htape first)");
+	/* htape -> htape in place recompresses (the input is read to its
+	 * end before the output replaces it); anything else would leave
+	 * the input's name to another format */
+	if (!(o.in_kind == CLI_KIND_HTAPE && o.out_kind == CLI_KIND_HTAPE) &&
+	    cli_out_is_input(o.out, argv + optind, 1))
+		return cli_error("'%s' is also the input: the output would "
+				 "replace it; name another output", o.out);
 	if (o.out_kind == CLI_KIND_CSV && o.in_kind == CLI_KIND_HTAPE)
 		return convert_htape_to_csv(&o);
 	if (o.out_kind != CLI_KIND_HTAPE)

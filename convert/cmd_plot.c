@@ -943,6 +943,9 @@ static int cmd_plot(int argc, char **argv)
 		return cli_usage(c, 2, "name the output with -o OUT.svg");
 	if (win.from_set && win.to_set && win.to <= win.from)
 		return cli_usage(c, 2, "--to must be after --from");
+	if (cli_out_is_input(outp, argv + optind, (size_t)(argc - optind)))
+		return cli_error("'%s' is also an input: the SVG would replace "
+				 "it; name another output", outp);
 	return plot_inputs(argv + optind, (size_t)(argc - optind), outp,
 			   title, mode, width, &win);
 }

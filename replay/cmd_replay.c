@@ -425,6 +425,11 @@ static int cmd_replay(int argc, char **argv)
 	}
 
 	ns = (size_t)(argc - optind);
+	if (json && cli_out_is_input(json, argv + optind, ns)) {
+		free(allocs);
+		return cli_error("'%s' is also an input: the report would "
+				 "replace it; name another --json file", json);
+	}
 	if (!(src = calloc(ns, sizeof(*src)))) {
 		free(allocs);
 		return cli_error("out of memory");

@@ -503,4 +503,37 @@ EOF
 else
 	no "make install DESTDIR"; sed 's/^/# /' "$d/inst.log" | head -5
 fi
+
+# An output that names an input (a typo away: plot t.htape -o t.htape)
+# is refused before any work, and the input stays as it was; only
+# htape -> htape may replace its input (a recompression in place).
+cp "$d/a.htape" "$d/self.htape"
+ln -sf self.htape "$d/self-link.htape"
+cp "$d/self.htape" "$d/self.orig"
+for c in "plot|$H plot $d/self.htape -o $d/self.htape" \
+	"plot (a link)|$H plot $d/self.htape -o $d/self-link.htape" \
+	"convert to csv|$H convert $d/self.htape $d/self.htape --to csv" \
+	"convert of several traces|$H convert $d/one.htape $d/self.htape $d/self-link.htape --to csv" \
+	"replay --json|$H replay $d/self.htape -a glibc --json $d/self.htape"; do
+	what=${c%%|*}
+	$(echo "${c#*|}") >"$d/out" 2>"$d/err"
+	rc=$?
+	[ "$rc" = 1 ] && cmp -s "$d/self.htape" "$d/self.orig" &&
+		[ "$(wc -l <"$d/err")" = 1 ] &&
+		grep -q "is also .*input.*name another" "$d/err" &&
+		ok "$what over its own input: exit 1, one line, the input intact" ||
+		{ no "$what over its own input (exit $rc)"; sed 's/^/# /' "$d/err" | head -3; }
+done
+"$MK" -n 200 -c /dev/null "$d/self.csv.htape" "$d/self.txt"
+"$H" convert "$d/self.csv.htape" "$d/self.csv" 2>/dev/null
+cp "$d/self.csv" "$d/self.csv.orig"
+expect 1 "convert csv -> htape over its own input is refused" \
+	"$H" convert "$d/self.csv" "$d/self.csv" --to htape
+cmp -s "$d/self.csv" "$d/self.csv.orig" && ok "the CSV input is intact" ||
+	no "the CSV input is intact"
+expect 0 "convert htape -> htape in place (a recompression) still works" \
+	"$H" convert --level 19 "$d/self.htape" "$d/self.htape"
+"$H" cat "$d/self.htape" | cmp -s - "$d/a.want" &&
+	ok "the trace recompressed in place holds the same events" ||
+	no "the trace recompressed in place holds the same events"
 echo "1..$n"
