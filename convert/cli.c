@@ -184,6 +184,23 @@ static void tmp_watch(const char *name, int on)
 		}
 }
 
+int cli_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	size_t nc = *cap ? *cap * 2 : first;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	if (nc < *cap || nc > SIZE_MAX / elem)
+		return -1;
+	memcpy(&p, v, sizeof(p));
+	if (!(p = realloc(p, nc * elem)))
+		return -1;
+	memcpy(v, &p, sizeof(p));
+	*cap = nc;
+	return 0;
+}
+
 const char *cli_out_is_input(const char *out, char *const *in, size_t n)
 {
 	struct stat so, si;

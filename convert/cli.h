@@ -81,6 +81,10 @@ int cli_parse_duration(const char *s, uint64_t *ns);
  * its own path; "-" or a pipe is read once into a memory file (*fd, to
  * close after) named in path.  0, or 1 after the error message. */
 int cli_spool(const char *in, char *path, size_t n, int *fd);
+/* Room for element n of the array at v (a T **) of *cap elements of
+ * elem bytes: when n is *cap, the array doubles (to first elements at
+ * first).  0, or -1 out of memory with the array and *cap as they were. */
+int cli_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
 /* The input among in[0..n) that out names too (the same file, by
  * device and inode), or NULL.  An output replaces its file when the
  * work is done: written over an input, the input would be gone (a

@@ -545,15 +545,8 @@ static uint64_t *thread_last(struct reorder *r, const struct ht_event *ev)
 	if (j < 0)
 		return NULL;
 	if (!found) {
-		if (r->map.n == r->cap) {
-			size_t c = r->cap ? r->cap * 2 : 64;
-			uint64_t *l = realloc(r->last, c * sizeof(*l));
-
-			if (!l)
-				return NULL;
-			r->last = l;
-			r->cap = c;
-		}
+		if (cli_grow(&r->last, &r->cap, r->map.n, sizeof(*r->last), 64))
+			return NULL;
 		r->last[r->map.n] = (uint64_t)INT64_MIN;
 		r->map.vals[j] = (uint32_t)r->map.n++;
 	}

@@ -79,14 +79,8 @@ static struct pname *names_get(struct names *nm, uint32_t pid)
 		return NULL;
 	if (found)
 		return &nm->v[nm->map.vals[s]];
-	if (nm->n == nm->cap) {
-		size_t nc = nm->cap ? nm->cap * 2 : 32;
-		struct pname *nv = realloc(nm->v, nc * sizeof(*nv));
-		if (!nv)
-			return NULL;
-		nm->v = nv;
-		nm->cap = nc;
-	}
+	if (cli_grow(&nm->v, &nm->cap, nm->n, sizeof(*nm->v), 32))
+		return NULL;
 	nm->map.vals[s] = (uint32_t)nm->n;
 	nm->map.n++;
 	memset(&nm->v[nm->n], 0, sizeof(nm->v[0]));
@@ -216,15 +210,9 @@ static int kinds_add(struct kinds *ks, const struct kind *k)
 			h++;
 			continue;
 		}
-		if (ks->n == ks->cap) {
-			size_t nc = ks->cap ? ks->cap * 2 : 64;
-			struct kind *nv = realloc(ks->v, nc * sizeof(*nv));
-			if (!nv) {
-				ks->map.vals[s] = UINT32_MAX;
-				return -1;
-			}
-			ks->v = nv;
-			ks->cap = nc;
+		if (cli_grow(&ks->v, &ks->cap, ks->n, sizeof(*ks->v), 64)) {
+			ks->map.vals[s] = UINT32_MAX;
+			return -1;
 		}
 		ks->map.vals[s] = (uint32_t)ks->n;
 		ks->map.n++;
@@ -759,15 +747,9 @@ static __attribute__((noinline)) struct thr *find_thr(struct conv *cv, uint64_t 
 		return NULL;
 	if (found)
 		return &cv->thr[cv->thr_map.vals[s]];
-	if (cv->nthr == cv->thr_cap) {
-		size_t nc = cv->thr_cap ? cv->thr_cap * 2 : 64;
-		struct thr *nv = realloc(cv->thr, nc * sizeof(*nv));
-		if (!nv) {
-			cv->thr_map.vals[s] = UINT32_MAX;
-			return NULL;
-		}
-		cv->thr = nv;
-		cv->thr_cap = nc;
+	if (cli_grow(&cv->thr, &cv->thr_cap, cv->nthr, sizeof(*cv->thr), 64)) {
+		cv->thr_map.vals[s] = UINT32_MAX;
+		return NULL;
 	}
 	cv->thr_map.vals[s] = (uint32_t)cv->nthr;
 	cv->thr_map.n++;
@@ -1037,14 +1019,9 @@ static int note_lossy(struct conv *cv, const struct etl_event *ev)
 		if (cv->nlossy - i > 8)
 			break;
 	}
-	if (cv->nlossy == cv->lossy_cap) {
-		size_t nc = cv->lossy_cap ? cv->lossy_cap * 2 : 16;
-		struct lossy *nv = realloc(cv->lossy, nc * sizeof(*nv));
-		if (!nv)
-			return -1;
-		cv->lossy = nv;
-		cv->lossy_cap = nc;
-	}
+	if (cli_grow(&cv->lossy, &cv->lossy_cap, cv->nlossy, sizeof(*cv->lossy),
+		     16))
+		return -1;
 	l = &cv->lossy[cv->nlossy++];
 	l->off = ev->buf_off;
 	l->flags = ev->bflags;

@@ -356,14 +356,8 @@ static int loss(void *vc, const struct ht_loss *l, int has_pid)
 {
 	struct conv *c = vc;
 
-	if (c->nloss == c->loss_cap) {
-		size_t nc = c->loss_cap ? c->loss_cap * 2 : 16;
-		struct lossrec *nv = realloc(c->loss, nc * sizeof(*nv));
-		if (!nv)
-			return HT_ENOMEM;
-		c->loss = nv;
-		c->loss_cap = nc;
-	}
+	if (cli_grow(&c->loss, &c->loss_cap, c->nloss, sizeof(*c->loss), 16))
+		return HT_ENOMEM;
 	c->loss[c->nloss].l = *l;
 	c->loss[c->nloss++].has_pid = has_pid;
 	return 0;
