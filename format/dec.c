@@ -96,19 +96,28 @@ int ht__dec_scalar; /* tests: 1 takes the portable loops */
 /* and pext, fast on every CPU with AVX-512 (pext_fast() checks) */
 #define X512P __attribute__((target("avx512f,avx512bw,avx512vl,popcnt,bmi2")))
 
-static int x512_ok(void)
+/* The CPU's AVX-512 extensions, asked once: bit 0 F, BW and VL; bit 1
+ * VBMI and VBMI2. */
+static int x512_feats(void)
 {
 	static int ok = -1;
 	int v = __atomic_load_n(&ok, __ATOMIC_RELAXED);
 
 	if (v < 0) {
 		__builtin_cpu_init();
-		v = __builtin_cpu_supports("avx512f") &&
-		    __builtin_cpu_supports("avx512bw") &&
-		    __builtin_cpu_supports("avx512vl");
+		v = (__builtin_cpu_supports("avx512f") &&
+		     __builtin_cpu_supports("avx512bw") &&
+		     __builtin_cpu_supports("avx512vl")) |
+		    (__builtin_cpu_supports("avx512vbmi") &&
+		     __builtin_cpu_supports("avx512vbmi2")) << 1;
 		__atomic_store_n(&ok, v, __ATOMIC_RELAXED);
 	}
-	return v && !ht__dec_scalar;
+	return v;
+}
+
+static int x512_ok(void)
+{
+	return (x512_feats() & 1) && !ht__dec_scalar;
 }
 #else
 #define HT_X512 0
@@ -403,16 +412,7 @@ static int varints_px(uint64_t *v, const uint8_t **sp, const uint8_t *se,
 /* x512_ok() and VBMI2 (byte compress), with VBMI and pext. */
 static int vbmi2_ok(void)
 {
-	static int ok = -1;
-	int v = __atomic_load_n(&ok, __ATOMIC_RELAXED);
-
-	if (v < 0) {
-		__builtin_cpu_init();
-		v = __builtin_cpu_supports("avx512vbmi") &&
-		    __builtin_cpu_supports("avx512vbmi2") && pext_fast();
-		__atomic_store_n(&ok, v, __ATOMIC_RELAXED);
-	}
-	return v && x512_ok();
+	return (x512_feats() & 2) && pext_fast() && x512_ok();
 }
 
 /*
